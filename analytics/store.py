@@ -1,0 +1,323 @@
+"""The one door to DuckDB.
+
+Everything the product reads or writes goes through :class:`Store`: one connection, a
+cursor per call, named queries kept in ``analytics/sql/*.sql`` and bound parameters only.
+No other module imports ``duckdb``; that keeps the door open for another engine (Spark,
+say) to stand behind the same methods when a province outgrows one machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analytics.errors import CityBrainError
+
+#: Bumped whenever a table or column changes; a store of another version must be rebuilt.
+SCHEMA_VERSION = 1
+
+SQL_DIR = Path(__file__).parent / "sql"
+SCHEMA_DIR = SQL_DIR / "schema"
+DEFAULT_STORE = Path("data/city.duckdb")
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+_NAME_MARK = re.compile(r"^--\s*name:\s*([a-z0-9_]+)\s*$", re.MULTILINE)
+
+
+class StoreError(CityBrainError):
+    """A store that cannot be used, with a message that says what to do about it."""
+
+
+def rebuild_hint(path: Path | str) -> str:
+    return f"rebuild it with `make rebuild` or `python -m analytics build --out {path}`"
+
+
+@cache
+def _query_family(family: str) -> dict[str, str]:
+    """Parse ``sql/<family>.sql`` into ``{name: statement}`` split on ``-- name: x`` lines."""
+    path = SQL_DIR / f"{family}.sql"
+    if not path.exists():
+        raise KeyError(f"no query family {family!r} (expected {path})")
+    text = path.read_text(encoding="utf-8")
+    marks = list(_NAME_MARK.finditer(text))
+    queries: dict[str, str] = {}
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        queries[m.group(1)] = text[m.end() : end].strip().rstrip(";")
+    return queries
+
+
+def named_query(name: str) -> str:
+    """The SQL text of ``family.name``."""
+    family, _, query = name.partition(".")
+    queries = _query_family(family)
+    if query not in queries:
+        raise KeyError(f"no query {query!r} in sql/{family}.sql (has: {', '.join(queries)})")
+    return queries[query]
+
+
+def _schema_statements() -> list[str]:
+    """Every CREATE statement, from ``sql/schema/*.sql`` in file-name order."""
+    statements = []
+    for path in sorted(SCHEMA_DIR.glob("*.sql")):
+        for stmt in path.read_text(encoding="utf-8").split(";"):
+            body = "\n".join(
+                line for line in stmt.splitlines() if not line.strip().startswith("--")
+            ).strip()
+            if body:
+                statements.append(body)
+    return statements
+
+
+def schema_tables() -> list[str]:
+    """Names of the tables the schema defines, in creation order."""
+    names = []
+    for stmt in _schema_statements():
+        m = re.match(r"CREATE TABLE\s+(?:IF NOT EXISTS\s+)?([a-z_][a-z0-9_]*)", stmt, re.I)
+        if m:
+            names.append(m.group(1))
+    return names
+
+
+def _check_ident(name: str) -> str:
+    if not _IDENT.match(name):
+        raise ValueError(f"not a plain identifier: {name!r}")
+    return name
+
+
+class Store:
+    """A city store in one DuckDB file (or in memory, for tests).
+
+    Use :meth:`open` for an existing store (checks it is readable and of this schema
+    version) and :meth:`create` for a new one. Reads return pandas DataFrames.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None):
+        self._con = con
+        self.path = path
+        self._lock = threading.RLock()
+        con.execute("SET enable_progress_bar = false")
+
+    # -- opening -----------------------------------------------------------------------
+    @classmethod
+    def create(cls, path: Path | str | None = None) -> Store:
+        """A new, empty store with the current schema (``None`` means in memory)."""
+        if path is not None:
+            path = Path(path)
+            if path.exists():
+                raise StoreError(f"{path} already exists; Store.create makes new stores only")
+        con = duckdb.connect(str(path) if path else ":memory:")
+        store = cls(con, path)
+        with store.transaction() as cur:
+            for stmt in _schema_statements():
+                cur.execute(stmt)
+            cur.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                [str(SCHEMA_VERSION)],
+            )
+        return store
+
+    @classmethod
+    def open(cls, path: Path | str = DEFAULT_STORE, *, read_only: bool = False) -> Store:
+        """Open an existing store, or raise :class:`StoreError` saying how to fix it."""
+        path = Path(path)
+        if not path.exists():
+            raise StoreError(f"no store at {path}: build it with `make store` "
+                             f"or `python -m analytics build --out {path}`")
+        if path.is_dir():
+            raise StoreError(f"{path} is a directory, not a store file")
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            msg = str(exc)
+            if "lock" in msg.lower():
+                raise StoreError(f"{path} is in use by another process (is the app running?): "
+                                 f"stop it, or work on a copy. DuckDB said: {msg.splitlines()[0]}"
+                                 ) from None
+            raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
+                             f"{rebuild_hint(path)}. DuckDB said: {msg.splitlines()[0]}") from None
+        except duckdb.Error as exc:
+            raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
+                             f"{rebuild_hint(path)}. DuckDB said: {str(exc).splitlines()[0]}"
+                             ) from None
+        store = cls(con, path)
+        try:
+            version = store.meta().get("schema_version")
+        except duckdb.Error:
+            store.close()
+            raise StoreError(f"{path} is a DuckDB file but not a city store: "
+                             f"{rebuild_hint(path)}") from None
+        if version != str(SCHEMA_VERSION):
+            store.close()
+            raise StoreError(f"{path} has schema version {version}, this code needs "
+                             f"{SCHEMA_VERSION}: {rebuild_hint(path)}")
+        return store
+
+    def close(self) -> None:
+        with contextlib.suppress(duckdb.Error):
+            self._con.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- reading -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one call (DuckDB cursors are not shared across threads)."""
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def query(self, name: str, **params) -> pd.DataFrame:
+        """Run the named query ``family.name`` from ``sql/family.sql`` with bound parameters.
+
+        Parameters are referenced in the SQL as ``$name``.
+        """
+        sql = named_query(name)
+        with self.cursor() as cur:
+            return cur.execute(sql, params or None).df()
+
+    def scalar(self, name: str, **params):
+        """The single value a named query returns (or ``None``)."""
+        with self.cursor() as cur:
+            row = cur.execute(named_query(name), params or None).fetchone()
+        return None if row is None else row[0]
+
+    def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """A whole schema table (small tables only: districts, facilities, datasets…)."""
+        _check_ident(name)
+        if name not in self.tables():
+            raise KeyError(f"no table {name!r} in this store")
+        cols = ", ".join(_check_ident(c) for c in columns) if columns else "*"
+        with self.cursor() as cur:
+            return cur.execute(f"SELECT {cols} FROM {name}").df()  # noqa: S608 (identifiers checked)
+
+    def arrow(self, name: str, **params):
+        """Like :meth:`query` but returns a pyarrow Table (no pandas copy), for exports."""
+        with self.cursor() as cur:
+            return cur.execute(named_query(name), params or None).fetch_arrow_table()
+
+    def tables(self) -> list[str]:
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' ORDER BY table_name"
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def row_counts(self) -> pd.DataFrame:
+        """``table, rows`` for every table in the store."""
+        counts = []
+        with self.cursor() as cur:
+            for name in self.tables():
+                n = cur.execute(f"SELECT count(*) FROM {_check_ident(name)}").fetchone()[0]  # noqa: S608
+                counts.append((name, n))
+        return pd.DataFrame(counts, columns=["table", "rows"])
+
+    def columns(self, table: str) -> pd.DataFrame:
+        """``column, type`` of one table, in order."""
+        with self.cursor() as cur:
+            return cur.execute(
+                "SELECT column_name AS column, data_type AS type FROM information_schema.columns "
+                "WHERE table_name = ? ORDER BY ordinal_position",
+                [table],
+            ).df()
+
+    def meta(self) -> dict[str, str]:
+        with self.cursor() as cur:
+            return dict(cur.execute("SELECT key, value FROM meta").fetchall())
+
+    # -- writing -----------------------------------------------------------------------
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """All or nothing: everything done with the yielded cursor commits together."""
+        with self._lock, self.cursor() as cur:
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            cur.execute("COMMIT")
+
+    def set_meta(self, values: Mapping[str, object], cur=None) -> None:
+        rows = [(k, str(v)) for k, v in values.items()]
+        with contextlib.ExitStack() as stack:
+            if cur is None:
+                cur = stack.enter_context(self.transaction())
+            cur.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rows,
+            )
+
+    def write(self, table: str, frame, *, replace: bool = False, cur=None) -> int:
+        """Insert a DataFrame (or Arrow table) into a schema table, matching columns by name.
+
+        With ``replace`` the table is emptied first. Pass ``cur`` to join an open
+        :meth:`transaction`; otherwise the write is a transaction of its own.
+        """
+        _check_ident(table)
+        cols = [_check_ident(c) for c in frame.columns] if hasattr(frame, "columns") else [
+            _check_ident(c) for c in frame.column_names]
+        col_list = ", ".join(cols)
+        with contextlib.ExitStack() as stack:
+            if cur is None:
+                cur = stack.enter_context(self.transaction())
+            if replace:
+                cur.execute(f"DELETE FROM {table}")  # noqa: S608 (identifier checked)
+            cur.register("_incoming", frame)
+            try:
+                cur.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _incoming")  # noqa: S608
+            finally:
+                cur.unregister("_incoming")
+        return len(frame)
+
+    def execute(self, name: str, cur=None, **params) -> None:
+        """Run a named statement that changes data (inside ``cur``'s transaction if given)."""
+        sql = named_query(name)
+        if cur is not None:
+            cur.execute(sql, params or None)
+            return
+        with self.transaction() as own:
+            own.execute(sql, params or None)
+
+    def checkpoint(self) -> None:
+        with self.cursor() as cur:
+            cur.execute("CHECKPOINT")
+
+    # -- exporting ---------------------------------------------------------------------
+    def export_parquet(self, table: str, directory: Path | str,
+                       partition_by: Sequence[str] = ()) -> Path:
+        """Write a table as Parquet (optionally hive-partitioned, e.g. by city and year)."""
+        _check_ident(table)
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / (table if partition_by else f"{table}.parquet")
+        options = "FORMAT parquet"
+        if partition_by:
+            options += ", PARTITION_BY (" + ", ".join(_check_ident(c) for c in partition_by) + ")"
+            options += ", OVERWRITE_OR_IGNORE true"
+        with self.cursor() as cur:
+            # COPY cannot bind a parameter for its target; the path is quoted, not user SQL.
+            quoted = "'" + str(target).replace("'", "''") + "'"
+            cur.execute(f"COPY {table} TO {quoted} ({options})")  # noqa: S608
+        return target
+
+
+def store_path_from_env() -> Path:
+    """The store the app serves: ``$CITYBRAIN_STORE`` or ``data/city.duckdb``."""
+    return Path(os.environ.get("CITYBRAIN_STORE", DEFAULT_STORE))

@@ -1,0 +1,1 @@
+"""The Streamlit shell: router, shared sidebar state, cached store, UI strings, components."""

@@ -1,0 +1,36 @@
+"""Every UI string, in Chinese and English, in one table.
+
+The table is assembled from ``dashboard/strings/*.toml`` (one file per area of the app, so
+pages can be added without touching each other's strings); a key defined twice is an error,
+and a test checks that every key has both languages.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from pathlib import Path
+
+LANGUAGES = ("zh", "en")
+STRINGS_DIR = Path(__file__).parent / "strings"
+
+
+@cache
+def table() -> dict[str, dict[str, str]]:
+    merged: dict[str, dict[str, str]] = {}
+    for path in sorted(STRINGS_DIR.glob("*.toml")):
+        with path.open("rb") as f:
+            for key, entry in tomllib.load(f).items():
+                if key in merged:
+                    raise ValueError(f"UI string {key!r} is defined twice (again in {path.name})")
+                merged[key] = entry
+    return merged
+
+
+def translate(key: str, lang: str, **fmt) -> str:
+    """The string for ``key`` in ``lang``; unknown keys show as ``⟦key⟧`` so they are seen."""
+    entry = table().get(key)
+    if entry is None:
+        return f"⟦{key}⟧"
+    text = entry.get(lang) or entry.get("en") or f"⟦{key}⟧"
+    return text.format(**fmt) if fmt else text
