@@ -1,0 +1,126 @@
+"""Facility types and the planning standards they are judged against.
+
+One table: for each facility type, who it serves, how its capacity is counted, the walking
+radius of its living circle in the national residential planning standard, and the service
+ratio used to turn residents into demand. Each figure carries its source; pages, the CLI and
+the forecasts read them from here, and settings may override a radius (see
+:func:`service_radius`), never the source.
+
+Sources
+-------
+GB 50180-2018
+    《城市居住区规划设计标准》(Standard for urban residential area planning and design),
+    Ministry of Housing and Urban-Rural Development, in force 2018-12-01. Living circles:
+    5-minute (walking distance about 300 m), 10-minute (about 500 m), 15-minute
+    (800-1,000 m); Appendix B assigns each facility to a circle.
+State Council 2021 (国发〔2021〕35号)
+    《"十四五"国家老龄事业发展和养老服务体系规划》: elderly-care institutions' nursing-type
+    beds and the community day-care network; we use 40 beds per 1,000 residents aged 60+, the
+    long-standing national planning ratio (35-40 in the 12th and 13th five-year plans).
+Outline of the 14th Five-Year Plan (2021)
+    《国民经济和社会发展第十四个五年规划和2035年远景目标纲要》: 4.5 childcare (托位) places
+    per 1,000 residents by 2025.
+Ministry of Education et al. 2021 (教基〔2021〕8号)
+    《"十四五"学前教育发展提升行动计划》: gross three-year pre-school enrolment above 90 %
+    by 2025, i.e. 0.9 kindergarten places per child aged 3-5.
+Compulsory Education Law (2006, art. 2 and 12)
+    every child of compulsory-school age has a place near home: 1.0 primary place per child
+    aged 6-11 and 1.0 junior-middle place per child aged 12-14.
+General Office of the State Council 2022 (国办发〔2022〕11号)
+    《"十四五"国民健康规划》: 7.4 medical-institution beds per 1,000 residents by 2025.
+    Community health service centres: one per sub-district (街道), i.e. per about
+    30,000-100,000 residents, in the National Health Commission's community health
+    service guidance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+GB50180 = "GB 50180-2018 《城市居住区规划设计标准》, Appendix B"
+
+
+@dataclass(frozen=True)
+class FacilityType:
+    key: str
+    name_zh: str
+    name_en: str
+    capacity_unit: str            # beds | places | none
+    serves: tuple[str, ...]       # population.SERVICE_GROUPS keys, or ("all",)
+    circle_minutes: int           # GB 50180-2018 living circle
+    radius_m: int                 # walking radius of that circle
+    radius_source: str
+    per_person: float | None      # capacity per person served (the standard's service ratio)
+    ratio_label: str              # the ratio as people say it
+    ratio_source: str
+    department: str               # owner department (Chinese)
+
+
+FACILITY_TYPES: dict[str, FacilityType] = {
+    t.key: t
+    for t in [
+        FacilityType(
+            "elderly_care_home", "养老机构", "Elderly care home", "beds", ("60+",), 15, 1000,
+            GB50180 + ": 养老院 / 老年养护院 in the 15-minute circle (800-1,000 m)",
+            0.040, "40 beds per 1,000 residents aged 60+",
+            "State Council 2021 (国发〔2021〕35号), national planning ratio", "民政局"),
+        FacilityType(
+            "elderly_day_care", "老年人日间照料中心", "Elderly day-care centre", "places",
+            ("60+",), 5, 300,
+            GB50180 + ": 老年人日间照料中心（托老所） in the 5-minute circle (300 m)",
+            0.010, "10 day-care places per 1,000 residents aged 60+ (documented assumption)",
+            "assumption: GB 50180-2018 sets one centre per 5-minute circle, not a place ratio",
+            "民政局"),
+        FacilityType(
+            "community_health_centre", "社区卫生服务中心", "Community health centre", "none",
+            ("all",), 15, 1000,
+            GB50180 + ": 社区卫生服务中心 in the 15-minute circle (800-1,000 m)",
+            None, "one centre per sub-district (30,000-100,000 residents)",
+            "National Health Commission community health service guidance", "卫生健康委员会"),
+        FacilityType(
+            "hospital", "医院", "Hospital", "beds", ("all",), 15, 1000,
+            GB50180 + ": hospitals are city-level; the 15-minute radius is used for reach",
+            0.0074, "7.4 beds per 1,000 residents",
+            "国办发〔2022〕11号 《\"十四五\"国民健康规划》, target for 2025", "卫生健康委员会"),
+        FacilityType(
+            "nursery", "托育机构", "Nursery (ages 0-2)", "places", ("0-2",), 5, 300,
+            GB50180 + ": 托儿所 in the 5-minute circle (300 m)",
+            None, "4.5 places per 1,000 residents",
+            "Outline of the 14th Five-Year Plan (2021), target for 2025", "卫生健康委员会"),
+        FacilityType(
+            "kindergarten", "幼儿园", "Kindergarten", "places", ("3-5",), 5, 300,
+            GB50180 + ": 幼儿园 in the 5-minute circle (300 m)",
+            0.90, "0.9 places per child aged 3-5 (gross enrolment above 90 %)",
+            "Ministry of Education et al. 2021 (教基〔2021〕8号)", "教育局"),
+        FacilityType(
+            "primary_school", "小学", "Primary school", "places", ("6-11",), 10, 500,
+            GB50180 + ": 小学 in the 10-minute circle (500 m)",
+            1.0, "1 place per child aged 6-11",
+            "Compulsory Education Law (2006), arts. 2 and 12", "教育局"),
+        FacilityType(
+            "junior_middle_school", "初中", "Junior middle school", "places", ("12-14",), 15,
+            1000, GB50180 + ": 初中 in the 15-minute circle (1,000 m)",
+            1.0, "1 place per child aged 12-14",
+            "Compulsory Education Law (2006), arts. 2 and 12", "教育局"),
+    ]
+}
+
+#: Nursery demand is stated per resident, not per child: 4.5 places per 1,000 residents.
+NURSERY_PLACES_PER_RESIDENT = 0.0045
+
+
+def facility_type(key: str) -> FacilityType:
+    from analytics.errors import CityBrainError
+
+    try:
+        return FACILITY_TYPES[key]
+    except KeyError:
+        raise CityBrainError(f"unknown facility type {key!r}; types are "
+                             f"{', '.join(FACILITY_TYPES)}") from None
+
+
+def service_radius(key: str, overrides: dict[str, int] | None = None) -> int:
+    """The catchment radius in metres: a settings override if given, else the standard's."""
+    if overrides and key in overrides:
+        return int(overrides[key])
+    return facility_type(key).radius_m
