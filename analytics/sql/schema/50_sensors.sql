@@ -16,7 +16,7 @@ CREATE TABLE assets (
 );
 
 -- Accepted readings, one row per report (every channel at once). arrived_at is when the
--- platform received it; late rows arrived after a newer reading of the same asset.
+-- platform received it. Late rows arrived after a newer reading of the same asset.
 CREATE TABLE sensor_readings (
     asset_id          VARCHAR   NOT NULL,
     ts                TIMESTAMP NOT NULL,     -- when the sensor measured (device clock, UTC)
