@@ -309,7 +309,7 @@ def _transition(store: Store, alert_id: str, actor: Actor, query: str, need: str
                 else f"only an alert that is {need} can be {verb}d")
         raise CityBrainError(f"alert {alert_id} is {state}: {hint}")
     store.execute(query, alert_id=alert_id, by=actor.name,
-                  at=(at or utc_now()).to_pydatetime())
+                  at=(at or utc_now()).floor("us").to_pydatetime())
 
 
 def acknowledge(store: Store, alert_id: str, actor: Actor,

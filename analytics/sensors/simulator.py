@@ -117,7 +117,7 @@ class Simulator:
         self.rain_end = np.zeros(self.n_districts)
         self.rain_peak = np.zeros(self.n_districts)
         self.sent: Counter[str] = Counter()
-        self._held: list[pd.DataFrame] = []
+        self._held: list[tuple[float, pd.DataFrame]] = []
 
     # -- the physical model -------------------------------------------------------------
     def _rain(self, t: float, dt: float) -> np.ndarray:
@@ -273,16 +273,18 @@ class Simulator:
             bad["water_level_cm"] = "n/a"
             extra.append(bad)
             self.sent["non_numeric"] += len(bad)
+        # some clean rows are held back for two report intervals, so they arrive after a
+        # newer reading of the same asset (late rows are counted as clean: they are)
         late_mask = rng.random(n) < self.dirty
-        late = frame[late_mask]
-        out = pd.concat([frame[~late_mask], *self._held, *extra], ignore_index=True)
-        self._held = [late] if len(late) else []
-        # late rows are counted as clean (they are); they arrive with the next batch
-        return out
+        due = [f for t, f in self._held if t <= self.t]
+        self._held = [(t, f) for t, f in self._held if t > self.t]
+        if late_mask.any():
+            self._held.append((self.t + 2 * self.interval, frame[late_mask]))
+        return pd.concat([frame[~late_mask], *due, *extra], ignore_index=True)
 
     def flush(self) -> pd.DataFrame:
         """Rows still held back to arrive late."""
-        held, self._held = self._held, []
+        held, self._held = [f for _, f in self._held], []
         return pd.concat(held, ignore_index=True) if held else self._empty()
 
     def faults_frame(self) -> pd.DataFrame:
