@@ -109,22 +109,22 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
     frame["type_label"] = frame["asset_type"].map(lambda s: ctx.t("sensors_type_" + s))
     frame["kinds_label"] = frame["kinds"].fillna("").map(
         lambda ks: "、".join(ctx.t("sensors_kind_" + k) for k in ks.split(",") if k))
-    frame["radius"] = frame["status"].map({"alert": 60, "acknowledged": 50}).fillna(25)
+    frame["radius"] = frame["status"].map({"alert": 7, "acknowledged": 6}).fillna(3)
     # draw the calm ones first so alerts sit on top
     order = {s: i for i, s in enumerate(reversed(list(views.STATUS_COLOURS)))}
     frame = frame.sort_values("status", key=lambda s: s.map(order))
     layers = [
-        pdk.Layer("PathLayer", districts, get_path="path", get_color=[60, 60, 60],
+        pdk.Layer("PathLayer", districts, id="districts", get_path="path", get_color=[60, 60, 60],
                   width_min_pixels=1.5, get_width=2),
-        pdk.Layer("ScatterplotLayer", frame, get_position=["lon", "lat"], get_fill_color="color",
-                  get_radius="radius", radius_min_pixels=2, radius_max_pixels=12, pickable=True,
-                  stroked=False, opacity=0.9),
+        pdk.Layer("ScatterplotLayer", frame, id="covers", get_position=["lon", "lat"], get_fill_color="color",
+                  get_radius="radius", radius_units="'pixels'", pickable=True, stroked=True,
+                  get_line_color=[255, 255, 255], line_width_min_pixels=1, opacity=1.0),
     ]
     view = pdk.ViewState(longitude=float(frame["lon"].mean()), latitude=float(frame["lat"].mean()),
                          zoom=10.5)
     tooltip = {"text": "{asset_id}\n{type_label}\n{status_label} {kinds_label}"}
     st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
-                             tooltip=tooltip), height=460)
+                             tooltip=tooltip), height=460, key="sensors_map")
 
 
 def alert_table(ctx, feed: pd.DataFrame) -> None:
@@ -194,7 +194,8 @@ def series_figure(ctx, detail: views.AssetDetail) -> go.Figure:
     fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.04,
                         subplot_titles=[ctx.t(k) for _, k in panels])
     for i, (col, _) in enumerate(panels, start=1):
-        fig.add_trace(go.Scatter(x=s["ts"], y=s[col], mode="lines", line={"width": 1.3},
+        fig.add_trace(go.Scatter(x=s["ts"], y=s[col], mode="lines",
+                                 line={"width": 1.3, "color": "#2b6cb0"},
                                  showlegend=False, name=col), row=i, col=1)
     t0, t1 = s["ts"].min(), s["ts"].max()
     for f in detail.faults.itertuples():
@@ -218,7 +219,8 @@ def drill_down(ctx, status: pd.DataFrame) -> None:
         return
     a = detail.asset
     st.caption(ctx.t("sensors_asset_facts", type=ctx.t("sensors_type_" + a["asset_type"]),
-                     owner=a["owner_department"], year=int(a["install_year"]),
+                     owner=views.owner_name(a["owner_department"], ctx.lang),
+                     year=int(a["install_year"]),
                      depth=int(a["depth_cm"])))
     if detail.series.empty:
         st.caption(ctx.t("sensors_no_series"))
@@ -229,7 +231,13 @@ def drill_down(ctx, status: pd.DataFrame) -> None:
         shown = detail.alerts.assign(
             kind=detail.alerts["kind"].map(lambda k: ctx.t("sensors_kind_" + k)),
             state=detail.alerts["state"].map(lambda s: ctx.t("sensors_state_" + s)))
-        st.dataframe(shown[["alert_id", "kind", "state", "reading_ts", "occurrences", "flaps"]],
+        st.dataframe(shown[["alert_id", "kind", "state", "reading_ts", "occurrences", "flaps"]]
+                     .rename(columns={"alert_id": ctx.t("sensors_col_alert"),
+                                      "kind": ctx.t("sensors_col_kind"),
+                                      "state": ctx.t("sensors_col_state"),
+                                      "reading_ts": ctx.t("sensors_col_reading_ts"),
+                                      "occurrences": ctx.t("sensors_col_occurrences"),
+                                      "flaps": ctx.t("sensors_col_flaps")}),
                      hide_index=True, width="stretch")
 
 

@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from analytics.sensors.model import ASSET_TYPES
 from analytics.store import Store
 
 #: An asset that has not reported for this long (before the newest reading) is offline.
@@ -89,6 +90,13 @@ def asset_detail(store: Store, asset_id: str, limit: int = 300) -> AssetDetail |
                                                   limit=limit),
                        store.query("sensors.asset_alerts", asset_id=asset_id),
                        store.query("sensors.asset_faults", asset_id=asset_id))
+
+
+def owner_name(owner_zh: str, lang: str) -> str:
+    """The owner department in the page's language (the store keeps the Chinese name)."""
+    if lang == "zh":
+        return owner_zh
+    return next((t.owner_en for t in ASSET_TYPES if t.owner_zh == owner_zh), owner_zh)
 
 
 def reject_counts(store: Store) -> pd.DataFrame:
