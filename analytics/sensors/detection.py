@@ -45,6 +45,7 @@ class Thresholds:
     drift_off: float = 4.0
     drift_learn: float = 6.0      # residuals under this z teach the model
     confirm: int = 3              # consecutive readings to raise
+    drift_confirm: int = 5        # drift is slow: it must persist longer before it is called
     clear: int = 3                # consecutive readings to clear
     stuck_repeats: int = 4        # readings identical to the previous one to call it stuck
     warmup: int = 20              # readings an asset learns from before drift is scored
@@ -85,6 +86,9 @@ class Detector:
         small = sizes[self.group_idx] < 5
         self.peer_idx = np.where(small, sizes.size + district_idx, self.group_idx)
         self.n_peer = sizes.size + int(district_idx.max(initial=-1)) + 1
+        order = np.argsort(self.peer_idx, kind="stable")
+        bounds = np.searchsorted(self.peer_idx[order], np.arange(self.n_peer + 1))
+        self._peer_members = [order[bounds[g]:bounds[g + 1]] for g in range(self.n_peer)]
         self.active = {k: np.zeros(n, bool) for k in FAULT_KINDS}
         self.count = {k: np.zeros(n, np.int32) for k in FAULT_KINDS}
         self.last = np.full((n, len(CHANNELS)), np.nan)
@@ -113,8 +117,15 @@ class Detector:
 
     def _peer_median(self, a: np.ndarray, fill: np.ndarray) -> np.ndarray:
         self.last_fill[a] = fill  # later rows of an asset overwrite earlier ones
-        med = (pd.Series(self.last_fill).groupby(self.peer_idx).median()
-               .reindex(range(self.n_peer)).to_numpy())
+        # peers with an alert on their water level do not speak for the neighbourhood
+        fills = np.where(self.active["overflow"] | self.active["drift"] | self.active["stuck"],
+                         np.nan, self.last_fill)
+        med = np.full(self.n_peer, np.nan)
+        for g in np.unique(self.peer_idx[a]):
+            members = fills[self._peer_members[g]]
+            members = members[~np.isnan(members)]
+            if members.size:
+                med[g] = np.median(members)
         return med[self.peer_idx[a]]
 
     def fit_scale(self, residuals: np.ndarray, type_idx: np.ndarray) -> None:
@@ -169,7 +180,8 @@ class Detector:
             "dead_battery": (batt <= th.battery_on_v, batt > th.battery_off_v, batt),
             "stuck": (same, ~same, level),
         }
-        need = {k: (th.stuck_repeats if k == "stuck" else th.confirm) for k in FAULT_KINDS}
+        need = {k: th.confirm for k in FAULT_KINDS}
+        need.update(stuck=th.stuck_repeats, drift=th.drift_confirm)
         events: list[Event] = []
         for kind, (on, off, val) in cond.items():
             active, count = self.active[kind], self.count[kind]

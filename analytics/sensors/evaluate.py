@@ -51,12 +51,11 @@ def simulate_and_detect(assets: pd.DataFrame, *, hours: float = 48, interval_s: 
     rest of the stream in batches of one report interval.
     """
     sim = Simulator(assets, start=start, interval_s=interval_s, seed=seed,
-                    fault_rate=fault_rate)
+                    fault_rate=fault_rate, with_index=True)
     det = Detector(assets, thresholds)
-    index = pd.Index(assets["asset_id"].astype(str))
 
     def batch(frame):
-        return index.get_indexer(frame["asset_id"]), frame[list(CHANNELS)].to_numpy(float)
+        return frame["asset_index"].to_numpy(), frame[list(CHANNELS)].to_numpy(float)
 
     warm = [batch(sim.advance(start + (i + 1) * interval_s)) for i in range(WARMUP_READINGS - 5)]
     det.warm_up(warm)
@@ -68,9 +67,9 @@ def simulate_and_detect(assets: pd.DataFrame, *, hours: float = 48, interval_s: 
         frame = sim.advance(t)
         asset, values = batch(frame)
         events, _ = det.process(asset, values)
-        for e in events:
-            if e.action == "raise":
-                raised.append((frame["asset_id"].iat[e.row], e.kind, frame["ts"].iat[e.row]))
+        if events:
+            ids, ts = frame["asset_id"].to_numpy(), frame["ts"].to_numpy()
+            raised.extend((ids[e.row], e.kind, ts[e.row]) for e in events if e.action == "raise")
     alerts = pd.DataFrame(raised, columns=["asset_id", "kind", "reading_ts"])
     alerts["reading_ts"] = pd.to_datetime(alerts["reading_ts"])
     return sim.faults_frame(), alerts

@@ -58,7 +58,8 @@ class Simulator:
 
     def __init__(self, assets: pd.DataFrame, *, start: float, interval_s: float = 60.0,
                  seed: int = 0, fault_rate: float = 1 / 800, dirty: float = 0.0,
-                 kinds: tuple[str, ...] = FAULT_KINDS, rain_per_day: float = 2.0):
+                 kinds: tuple[str, ...] = FAULT_KINDS, rain_per_day: float = 2.0,
+                 with_index: bool = False):
         missing = {"asset_id", "asset_type", "district_adcode", "depth_cm"} - set(assets.columns)
         if missing:
             raise CityBrainError(f"assets lack column(s) {', '.join(sorted(missing))}")
@@ -86,6 +87,7 @@ class Simulator:
         self.dirty = dirty
         self.kinds = tuple(kinds)
         self.rain_rate = rain_per_day / 86400.0
+        self.with_index = with_index  # add each row's position in ``assets`` (asset_index)
 
         def by_type(field):
             lo, hi = np.empty(n), np.empty(n)
@@ -224,10 +226,13 @@ class Simulator:
         self._update_faults(idx, ts)
         values = self._values(idx, ts, rain)
         self.readings_sent[idx] += 1
-        frame = pd.DataFrame(values, columns=list(CHANNELS))
-        frame.insert(0, "ts", _to_ts(ts))
-        frame.insert(0, "asset_id", self.ids[idx])
-        return frame
+        order = np.argsort(ts, kind="stable")
+        idx, ts, values = idx[order], ts[order], values[order]
+        cols = {"asset_id": self.ids[idx], "ts": _to_ts(ts)}
+        cols.update({c: values[:, j] for j, c in enumerate(CHANNELS)})
+        if self.with_index:
+            cols["asset_index"] = idx
+        return pd.DataFrame(cols)
 
     def advance(self, until: float) -> pd.DataFrame:
         """Every reading measured from the current time up to ``until`` (sorted by time)."""
@@ -238,8 +243,7 @@ class Simulator:
             self.t = b
         if not frames:
             return self._empty()
-        frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-        frame = frame.sort_values("ts", kind="stable", ignore_index=True)
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         self.sent["clean"] += len(frame)
         if self.dirty > 0:
             frame = self._dirty(frame)
