@@ -37,7 +37,7 @@ def test_covers_follow_residents_and_stay_in_their_cell():
     per_cell = a["cell"].value_counts().reindex(c["cell"], fill_value=0).to_numpy()
     assert per_cell[0] == 0
     assert abs(per_cell[2] - 360) < 4 * np.sqrt(400 * 0.9 * 0.1)   # binomial, 4 sd
-    located = [h3.str_to_int(h3.latlng_to_cell(la, lo, 9)) for la, lo in zip(a["lat"], a["lon"])]
+    located = [h3.str_to_int(h3.latlng_to_cell(la, lo, 9)) for la, lo in zip(a["lat"], a["lon"], strict=True)]
     assert (np.array(located, dtype=np.uint64) == a["cell"].to_numpy()).all()
     centre = c.set_index("cell").loc[a["cell"]]
     assert (haversine_m(a["lon"], a["lat"], centre["lon"].to_numpy(),
@@ -46,7 +46,7 @@ def test_covers_follow_residents_and_stay_in_their_cell():
     assert a["asset_id"].str.match(r"^MH-33010[68]-\d{5}$").all()
     assert set(a["asset_type"]) <= {t.key for t in ASSET_TYPES}
     depth = {t.key: t.depth_cm for t in ASSET_TYPES}
-    assert all(depth[t][0] <= d <= depth[t][1] for t, d in zip(a["asset_type"], a["depth_cm"]))
+    assert all(depth[t][0] <= d <= depth[t][1] for t, d in zip(a["asset_type"], a["depth_cm"], strict=True))
     assert a["install_year"].between(2016, 2025).all()
 
 
