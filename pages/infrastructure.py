@@ -30,8 +30,9 @@ def feed_slot(store_path: str) -> dict:
 
 
 @st.cache_data(show_spinner=False)
-def outlines(store_path: str) -> pd.DataFrame:
-    return views.district_outlines(page_context().store)
+def outlines(store_path: str, _store) -> pd.DataFrame:
+    """District outlines for the map (keyed by the store file; they do not change)."""
+    return views.district_outlines(_store)
 
 
 def current_actor() -> Actor:
@@ -143,7 +144,7 @@ def alert_table(ctx, feed: pd.DataFrame) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def live(ctx_lang: str) -> None:
+def live() -> None:
     """KPIs, map and alert feed: re-run every few seconds without rerunning the page."""
     ctx = page_context()
     k = views.kpis(ctx.store)
@@ -151,7 +152,7 @@ def live(ctx_lang: str) -> None:
     status = views.asset_status(ctx.store)
     st.subheader(ctx.t("sensors_map_header"))
     legend(ctx, status["status"].value_counts())
-    status_map(ctx, status, outlines(str(ctx.store.path)))
+    status_map(ctx, status, outlines(str(ctx.store.path), ctx.store))
     st.caption(ctx.t("sensors_map_updated", seconds=REFRESH_S,
                      clock="—" if k.clock is None else pd.Timestamp(k.clock).strftime("%Y-%m-%d %H:%M:%S")))
     st.subheader(ctx.t("sensors_alerts_header"))
@@ -249,7 +250,7 @@ st.caption(ctx.t("sensors_intro"))
 if not operator:
     st.caption(ctx.t("sensors_operator_only"))
 feed_controls(ctx, feed_slot(str(ctx.store.path)), operator)
-live(ctx.lang)
+live()
 alert_actions(ctx, actor, operator)
 drill_down(ctx, views.asset_status(ctx.store))
 rejects = views.reject_counts(ctx.store)

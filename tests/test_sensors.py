@@ -184,3 +184,26 @@ def test_status_and_kpis_read_models():
     assert status == {"MH-00000": "alert", "MH-00001": "offline", "MH-00002": "no_data"}
     k = views.kpis(store)
     assert (k.assets, k.reporting, k.offline, k.open_alerts, k.readings) == (3, 2, 1, 1, 4)
+
+
+def test_cli_simulate_streams_into_a_store_and_accounts_for_every_reading(tmp_path, capsys):
+    from analytics.cli import main
+
+    path = tmp_path / "city.duckdb"
+    tiny_store(tiny_assets(20, districts=(330106, 330108)), path=path).close()
+    assert main(["sensors", "simulate", "--rate", "100", "--seconds", "2", "--store", str(path),
+                 "--dirty", "0.01"]) == 0
+    out = dict(kv.split("=") for kv in capsys.readouterr().out.split())
+    assert out["lost"] == "0"
+    from analytics.store import Store
+    with Store.open(path, read_only=True) as store:
+        assert store.scalar("sensors.reading_count") == int(out["accepted"])
+        refused = int(store.query("sensors.reject_counts")["readings"].sum())
+    assert int(out["received"]) == int(out["accepted"]) + refused
+
+
+def test_cli_simulate_needs_a_store(tmp_path, capsys):
+    from analytics.cli import main
+
+    assert main(["sensors", "simulate", "--rate", "10", "--store", str(tmp_path / "no.duckdb")]) == 2
+    assert "no store at" in capsys.readouterr().err

@@ -25,6 +25,8 @@ from analytics.sensors.model import CHANNELS, FAULT_KINDS
 #: Residual spread (share of depth) assumed for a type before any history is seen.
 DEFAULT_SCALE = 0.01
 MAD_TO_SIGMA = 1.4826
+#: Reporting peers (without an alert on their water level) needed to score drift.
+MIN_PEERS = 5
 
 
 @dataclass(frozen=True)
@@ -79,13 +81,11 @@ class Detector:
                                                    return_inverse=True)
         groups = assets["district_adcode"].astype(str) + "/" + assets["asset_type"].astype(str)
         _, self.group_idx = np.unique(groups.to_numpy(), return_inverse=True)
-        # peers: same type in the district, or every cover of the district where it has few
-        # of that type (rain is local, so peers must be near; the slope absorbs the type)
-        _, district_idx = np.unique(assets["district_adcode"].to_numpy(), return_inverse=True)
-        sizes = np.bincount(self.group_idx)
-        small = sizes[self.group_idx] < 5
-        self.peer_idx = np.where(small, sizes.size + district_idx, self.group_idx)
-        self.n_peer = sizes.size + int(district_idx.max(initial=-1)) + 1
+        # peers: covers of the same network in the same district (rain is local, and each
+        # network has its own levels); where there are fewer than MIN_PEERS, drift is not
+        # scored — mixing networks gives a two-humped "median" that jumps between them
+        self.peer_idx = self.group_idx
+        self.n_peer = int(self.group_idx.max(initial=-1)) + 1
         order = np.argsort(self.peer_idx, kind="stable")
         bounds = np.searchsorted(self.peer_idx[order], np.arange(self.n_peer + 1))
         self._peer_members = [order[bounds[g]:bounds[g + 1]] for g in range(self.n_peer)]
@@ -124,7 +124,7 @@ class Detector:
         for g in np.unique(self.peer_idx[a]):
             members = fills[self._peer_members[g]]
             members = members[~np.isnan(members)]
-            if members.size:
+            if members.size >= MIN_PEERS:  # too few neighbours: no reference, no drift score
                 med[g] = np.median(members)
         return med[self.peer_idx[a]]
 
@@ -176,7 +176,7 @@ class Detector:
             "tilted": ((tilt >= th.tilt_on_deg) & ~lifted_on, tilt < th.tilt_off_deg, tilt),
             "overflow": (over_on, fill < th.overflow_off, level),
             "drift": ((z >= th.drift_on) & ~over_on & ~same & ~learning,
-                      ~(z >= th.drift_off), level),
+                      z < th.drift_off, level),  # no reference (NaN): hold the state
             "dead_battery": (batt <= th.battery_on_v, batt > th.battery_off_v, batt),
             "stuck": (same, ~same, level),
         }

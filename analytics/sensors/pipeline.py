@@ -101,6 +101,7 @@ class SensorPipeline:
             raise CityBrainError("the store has no assets (manhole covers): rebuild it with the "
                                  "assets stage, `python -m analytics build`")
         self.index = pd.Index(self.assets["asset_id"])
+        self._position = {a: i for i, a in enumerate(self.index)}
         self.detector = Detector(self.assets, thresholds)
         self.last_ts = np.full(len(self.assets), np.iinfo(np.int64).min, dtype=np.int64)
         last = store.query("sensors.last_ts")
@@ -122,20 +123,32 @@ class SensorPipeline:
         detail = np.full(n, "", dtype=object)
 
         def refuse(mask, why, text):
-            mask = mask & (reason == "")
-            reason[mask] = why
-            detail[mask] = text[mask] if isinstance(text, np.ndarray) else text
+            """Mark rows refused; ``text`` is a string or a function of the row positions
+            (so messages are built only for the few rows refused)."""
+            rows = np.flatnonzero(mask & (reason == ""))
+            if rows.size:
+                reason[rows] = why
+                detail[rows] = text(rows) if callable(text) else text
 
-        ids = frame["asset_id"].astype("string").fillna("")
-        pos = self.index.get_indexer(ids)
+        def shown(series, rows):
+            return series.iloc[rows].astype("string").fillna("null").to_numpy(dtype=object)
+
+        ids = frame["asset_id"]
+        lookup = self._position.get
+        pos = np.fromiter((lookup(a, -1) for a in ids.to_numpy(dtype=object)), np.int64, n)
         refuse(pos < 0, "unknown_asset",
-               ("asset id " + ids + " is not in the asset register").to_numpy(dtype=object))
-        ts = pd.to_datetime(frame["ts"], errors="coerce", utc=True, format="mixed") \
-            if frame["ts"].dtype == object else pd.to_datetime(frame["ts"], utc=True)
-        ts = ts.dt.tz_localize(None).astype("datetime64[ns]")
+               lambda r: "asset id " + shown(ids, r) + " is not in the asset register")
+        raw_ts = frame["ts"]
+        if raw_ts.dtype == object or pd.api.types.is_string_dtype(raw_ts):
+            ts = pd.to_datetime(raw_ts, errors="coerce", utc=True, format="mixed")
+            ts = ts.dt.tz_localize(None)
+        elif isinstance(raw_ts.dtype, pd.DatetimeTZDtype):
+            ts = raw_ts.dt.tz_convert("UTC").dt.tz_localize(None)
+        else:
+            ts = pd.to_datetime(raw_ts)
+        ts = ts.astype("datetime64[ns]").reset_index(drop=True)
         refuse(ts.isna().to_numpy(), "bad_timestamp",
-               ("ts " + frame["ts"].astype("string").fillna("null")
-                + " is not a timestamp").to_numpy(dtype=object))
+               lambda r: "ts " + shown(raw_ts, r) + " is not a timestamp")
         values = np.empty((n, len(CHANNELS)))
         for j, col in enumerate(CHANNELS):
             raw = frame[col]
@@ -144,11 +157,10 @@ class SensorPipeline:
             bad = ~np.isfinite(values[:, j])
             if bad.any():
                 refuse(bad, "non_numeric",
-                       (f"{col}=" + raw.astype("string").fillna("null")
-                        + " is not a number").to_numpy(dtype=object))
+                       lambda r, col=col, raw=raw: f"{col}=" + shown(raw, r) + " is not a number")
         future = (ts > arrived + FUTURE_TOLERANCE).to_numpy()
-        refuse(future, "future", ("ts " + ts.astype("string") + " is after its arrival "
-                                  + arrived.astype("string")).to_numpy(dtype=object))
+        refuse(future, "future", lambda r: "ts " + shown(ts, r) + " is after its arrival "
+               + shown(arrived, r))
         ok = reason == ""
         # duplicates within the batch, then against what is stored
         key = pd.DataFrame({"p": pos, "t": ts})
@@ -161,7 +173,7 @@ class SensorPipeline:
         late = ok & (t_ns < last)
         if late.any():
             old = self.store.query("sensors.existing_readings",
-                                   assets=list(ids[late].unique()),
+                                   assets=sorted(set(ids[late].astype(str))),
                                    t0=ts[late].min().to_pydatetime(),
                                    t1=ts[late].max().to_pydatetime())
             if not old.empty:
@@ -214,7 +226,9 @@ class SensorPipeline:
 
         keep = np.flatnonzero(ok)
         readings = pd.DataFrame({
-            "asset_id": frame["asset_id"].astype(str).to_numpy()[keep],
+            # plain object strings: DuckDB scans them faster than Arrow-backed ones
+            "asset_id": pd.Series(frame["asset_id"].astype(str).to_numpy(dtype=object)[keep],
+                                  dtype=object),
             "ts": ts.to_numpy()[keep],
             "arrived_at": arrived.to_numpy()[keep],
             **{c: values[keep, j] for j, c in enumerate(CHANNELS)},
