@@ -280,7 +280,8 @@ class Store:
             try:
                 cur.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _incoming")  # noqa: S608
             finally:
-                cur.unregister("_incoming")
+                with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it
+                    cur.unregister("_incoming")
         return len(frame)
 
     def execute(self, name: str, cur=None, **params) -> None:
