@@ -179,10 +179,7 @@ def _run_stages(ctx: BuildContext, store: Store, tmp: Path, timings: dict[str, f
     say(f"[write] {tmp.name} …")
     with store.transaction() as cur:
         for table, frame in ctx.tables.items():
-            keys = SORT_KEYS.get(table)
-            if keys:
-                frame = frame.sort_values(keys, kind="stable")
-            store.write(table, frame, cur=cur)
+            store.write(table, frame, cur=cur, order_by=SORT_KEYS.get(table, ()))
             say(f"[write] {table}: {len(frame):,} rows")
         store.set_meta(_meta(ctx, timings), cur=cur)
     store.checkpoint()
