@@ -66,14 +66,14 @@ def synthetic_ctx(adcodes=None, seed: int = 7, city: int = 330100,
         total_2020 = CENSUS_2020.get(int(adcode), 500_000)
         growth = 1.06 if adcode in GROWING else 1.005
         shares = OLD_SHARES if adcode in OLD_CORES else SHARES
-        for year in years:
-            total = total_2020 * growth ** (year - 2020)
-            for group in AGE_GROUPS:
-                persons = np.rint(total * shares[group] * weights / 2).astype(np.int64)
-                for sex in ("M", "F"):
-                    pop_rows.append(pd.DataFrame({
-                        "year": year, "cell": ids, "district_adcode": adcode,
-                        "age_group": group, "sex": sex, "persons": persons}))
+        # years x groups x cells, the same for both sexes
+        totals = total_2020 * growth ** (np.array(years) - 2020)
+        share = np.array([shares[g] for g in AGE_GROUPS])
+        persons = np.rint(totals[:, None, None] * share[None, :, None] * weights / 2)
+        y, g, c = np.meshgrid(years, list(AGE_GROUPS), ids, indexing="ij")
+        block = pd.DataFrame({"year": y.ravel(), "cell": c.ravel(), "district_adcode": adcode,
+                              "age_group": g.ravel(), "persons": persons.ravel().astype(int)})
+        pop_rows += [block.assign(sex="M"), block.assign(sex="F")]
     cfg = BuildConfig(city_adcode=city, seed=seed,
                       districts=tuple(int(a) for a in adcodes) if adcodes else ())
     ctx = BuildContext(cfg)

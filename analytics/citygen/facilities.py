@@ -80,39 +80,44 @@ def _read(name: str) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-@dataclass(frozen=True)
 class Assumptions:
     """The documented ratios of ``facility_assumptions.csv``, looked up by name."""
 
-    frame: pd.DataFrame
-
-    @classmethod
-    def load(cls) -> Assumptions:
-        frame = _read(ASSUMPTIONS_FILE)
+    def __init__(self, frame: pd.DataFrame):
         missing = {"parameter", "facility_type", "district_adcode", "value", "source"} - set(frame)
         if missing:
             raise CityBrainError(f"{ASSUMPTIONS_FILE} lacks column(s) {', '.join(sorted(missing))}")
         frame = frame.fillna({"facility_type": ""})
-        frame["district_adcode"] = frame["district_adcode"].astype("Int64")
-        return cls(frame)
+        values = pd.to_numeric(frame["value"], errors="coerce")
+        if values.isna().any():
+            row = int(values.isna().to_numpy().argmax()) + 2
+            raise CityBrainError(f"{ASSUMPTIONS_FILE} row {row}: value is not a number")
+        districts = pd.to_numeric(frame["district_adcode"], errors="coerce")
+        self.values: dict[tuple[str, str, int | None], float] = {
+            (str(p), str(t), None if d != d else int(d)): float(v)
+            for p, t, d, v in zip(frame["parameter"], frame["facility_type"], districts, values,
+                                  strict=True)}
+
+    @classmethod
+    def load(cls) -> Assumptions:
+        return cls(_read(ASSUMPTIONS_FILE))
 
     def get(self, parameter: str, ftype: str = "", district: int | None = None,
             default: float | None = None) -> float:
-        f = self.frame
-        rows = f[(f["parameter"] == parameter) & (f["facility_type"] == ftype)]
+        """The district's value if it has one, else ``default`` if given, else the type's."""
         if district is not None:
-            specific = rows[rows["district_adcode"] == district]
-            if not specific.empty:
-                return float(specific["value"].iloc[0])
+            value = self.values.get((parameter, ftype, district))
+            if value is not None:
+                return value
             if default is not None:
                 return default
-        rows = rows[rows["district_adcode"].isna()]
-        if rows.empty:
+        value = self.values.get((parameter, ftype, None))
+        if value is None:
             if default is not None:
                 return default
             raise CityBrainError(f"{ASSUMPTIONS_FILE} has no row for parameter {parameter!r}"
                                  f"{' of ' + ftype if ftype else ''}; add it with its source")
-        return float(rows["value"].iloc[0])
+        return value
 
 
 @dataclass(frozen=True)
@@ -608,9 +613,11 @@ def _occupancy(frame: pd.DataFrame, grid: _Grid, yrs: np.ndarray, anchors: list[
                a: Assumptions, rng: np.random.Generator) -> pd.Series:
     """Share of capacity in use in the last year: the district's users spread over its open
     facilities (each a little above or below the district's rate), capped at a full house."""
-    out = pd.Series(pd.NA, index=frame.index, dtype="Float64")
-    last = int(yrs[-1])
-    is_open = _open_in(frame, last)
+    out = np.full(len(frame), np.nan)
+    is_open = _open_in(frame, int(yrs[-1]))
+    types = frame["type"].to_numpy()
+    districts = frame["district_adcode"].to_numpy(np.int64)
+    capacity = frame["capacity"].to_numpy(float)
     total = grid.persons[-1].sum(axis=1)
     for ftype in OCCUPANCY_TYPES:
         users = grid.by_district(grid.served(ftype)[-1:])[0]
@@ -624,16 +631,17 @@ def _occupancy(frame: pd.DataFrame, grid: _Grid, yrs: np.ndarray, anchors: list[
         else:
             users = users * _enrolment_rate(ftype, grid, yrs, anchors, a)
         cap_max = a.get("max_occupancy", ftype)
-        for d, adcode in enumerate(grid.adcodes):
-            mask = is_open & (frame["type"] == ftype).to_numpy() & \
-                (frame["district_adcode"] == adcode).to_numpy()
-            if not mask.any():
-                continue
-            caps = frame.loc[mask, "capacity"].to_numpy(float)
-            spread = rng.lognormal(0, 0.12, len(caps))
-            rate = users[d] / caps.sum() * spread / np.average(spread, weights=caps)
-            out[mask] = np.round(np.clip(rate, 0.05, cap_max), 3)
-    return out
+        rows = np.flatnonzero(is_open & (types == ftype))
+        if rows.size == 0:
+            continue
+        d = np.searchsorted(grid.adcodes, districts[rows])
+        caps = capacity[rows]
+        spread = rng.lognormal(0, 0.12, rows.size)
+        # normalise so each district's users fill exactly its capacity-weighted spread
+        weight = np.bincount(d, weights=caps * spread, minlength=len(grid.adcodes))
+        rate = users[d] * spread / np.maximum(weight[d], 1e-9)
+        out[rows] = np.round(np.clip(rate, 0.05, cap_max), 3)
+    return pd.Series(out, index=frame.index, dtype="Float64")
 
 
 def _enrolment_rate(ftype: str, grid: _Grid, yrs: np.ndarray, anchors: list[Anchor],
