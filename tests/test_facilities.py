@@ -272,3 +272,50 @@ def test_spread_is_exact_and_proportional():
 def test_ordinals():
     assert [facilities._ordinal(k) for k in (1, 2, 10, 12, 20, 23)] == \
         ["", "第二", "第十", "第十二", "第二十", "第二十三"]
+
+
+# -- the small real store: 建德 and 西湖 built by the real pipeline ------------------------------
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory):
+    from analytics.citygen.build import build
+    from analytics.store import Store
+
+    out = tmp_path_factory.mktemp("fac") / "small.duckdb"
+    build(BuildConfig(districts=(330182, 330106), out=out))
+    store = Store.open(out, read_only=True)
+    yield store
+    store.close()
+
+
+def test_small_store_meets_jiande_anchors(small_store):
+    def open_count(ftype):
+        return small_store.query("facility_supply.open_count", type=ftype, year=2022,
+                                 district=330182).iloc[0]
+
+    homes = open_count("elderly_care_home")
+    assert (homes["facilities"], homes["capacity"]) == (17, 2926)
+    assert open_count("kindergarten")["facilities"] == 40
+    assert open_count("primary_school")["facilities"] == 31
+    meta = small_store.meta()
+    assert meta["facility_anchors"].count("建德市") == 4
+    assert "杭州市 2022 primary schools=507 (a district subset is built)" in \
+        meta["facility_anchors_skipped"]
+
+
+def test_small_store_facilities_sit_in_populated_cells(small_store):
+    facilities_ = small_store.table("facilities")
+    cells = small_store.table("cells").set_index("cell")
+    assert (cells.loc[facilities_["cell"], "district_adcode"].to_numpy()
+            == facilities_["district_adcode"].to_numpy()).all()
+    for year in (2010, 2025):
+        by_cell = small_store.query("population.group_by_cell", year=year,
+                                    groups=list(AGE_GROUPS))
+        opened = facilities_[facilities_["opened_year"] == year]
+        assert set(opened["cell"]) <= set(by_cell.loc[by_cell["persons"] > 0, "cell"])
+
+
+def test_small_store_supply_near_the_standard(small_store):
+    ratio = small_store.query("facility_supply.supply_ratio", type="primary_school", year=2020,
+                              groups=["6-11"]).set_index("district_adcode")["per_resident"]
+    # 1 place per child aged 6-11, within the documented jitter and rounding
+    assert ratio.between(0.8, 1.25).all()
