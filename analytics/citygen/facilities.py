@@ -204,23 +204,53 @@ class _Grid:
     urbanity: np.ndarray
     district_idx: np.ndarray    # (C,) index into adcodes
     adcodes: np.ndarray         # (D,)
-    persons: np.ndarray         # (Y, C, G) float64
+    persons: np.ndarray         # (Y, C, B) float32: residents by service band (BANDS)
 
     def served(self, ftype: str) -> np.ndarray:
         """Residents a type serves, by year and cell (Y, C)."""
         serves = FACILITY_TYPES[ftype].serves
-        groups = list(AGE_GROUPS) if serves == ("all",) else \
-            [g for s in serves for g in SERVICE_GROUPS[s]]
-        idx = [list(AGE_GROUPS).index(g) for g in groups]
-        return self.persons[:, :, idx].sum(axis=2)
+        if serves == ("all",):
+            return self.persons.sum(axis=2, dtype=np.float64)
+        idx = [BANDS.index(s) for s in serves]
+        return self.persons[:, :, idx].sum(axis=2, dtype=np.float64)
 
     def by_district(self, per_cell: np.ndarray) -> np.ndarray:
         """(Y, C) -> (Y, D) sums."""
-        out = np.zeros((per_cell.shape[0], len(self.adcodes)))
-        for y in range(per_cell.shape[0]):
-            out[y] = np.bincount(self.district_idx, weights=per_cell[y],
-                                 minlength=len(self.adcodes))
-        return out
+        n_y, n_c = per_cell.shape
+        flat = (np.arange(n_y)[:, None] * len(self.adcodes) + self.district_idx[None, :]).ravel()
+        return np.bincount(flat, weights=per_cell.ravel(),
+                           minlength=n_y * len(self.adcodes)).reshape(n_y, len(self.adcodes))
+
+
+#: The disjoint bands the types serve (the last one: everyone else).
+BANDS = ["60+", "0-2", "3-5", "6-11", "12-14", "other"]
+
+
+def _band_of_group() -> np.ndarray:
+    """For each cell age group (AGE_GROUPS order), its index in BANDS."""
+    out = []
+    for group in AGE_GROUPS:
+        band = next((b for b in BANDS[:-1] if group in SERVICE_GROUPS[b]), "other")
+        out.append(BANDS.index(band))
+    return np.array(out)
+
+
+def _index_of(sorted_ids: np.ndarray, values: np.ndarray, what: str) -> np.ndarray:
+    """Positions of ``values`` in ``sorted_ids``; runs of equal values are looked up once
+    (population rows come in blocks of one cell), which makes this fast on tens of millions."""
+    if values.size == 0:
+        return values.astype(np.int64)
+    change = np.empty(values.size, dtype=bool)
+    change[0] = True
+    np.not_equal(values[1:], values[:-1], out=change[1:])
+    heads = np.flatnonzero(change)
+    found = np.searchsorted(sorted_ids, values[heads])
+    bad = (found >= len(sorted_ids)) | (sorted_ids[np.minimum(found, len(sorted_ids) - 1)]
+                                        != values[heads])
+    if bad.any():
+        raise CityBrainError(f"{what}: {values[heads][bad][0]} is not in the table it refers to; "
+                             "rebuild the store")
+    return np.repeat(found, np.diff(np.append(heads, values.size)))
 
 
 def _grid(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFrame,
@@ -228,37 +258,30 @@ def _grid(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFrame
     cells = cells.sort_values("cell")
     cell_ids = cells["cell"].to_numpy(dtype=np.uint64)
     adcodes = np.sort(districts["adcode"].to_numpy(dtype=np.int64))
-    d_idx = np.searchsorted(adcodes, cells["district_adcode"].to_numpy(dtype=np.int64))
-    if (d_idx >= len(adcodes)).any() or (adcodes[np.minimum(d_idx, len(adcodes) - 1)]
-                                         != cells["district_adcode"].to_numpy()).any():
-        raise CityBrainError("cells reference a district missing from the districts table")
-    pop_cells = population["cell"].to_numpy(dtype=np.uint64)
-    ci = np.searchsorted(cell_ids, pop_cells)
-    if len(cell_ids) == 0 or (ci >= len(cell_ids)).any() or \
-            (cell_ids[np.minimum(ci, len(cell_ids) - 1)] != pop_cells).any():
-        raise CityBrainError("population_cells holds cells missing from the cells table")
+    d_idx = _index_of(adcodes, cells["district_adcode"].to_numpy(dtype=np.int64),
+                      "cells.district_adcode")
+    ci = _index_of(cell_ids, population["cell"].to_numpy(dtype=np.uint64),
+                   "population_cells.cell")
     yi = population["year"].to_numpy(dtype=np.int64) - years[0]
     if yi.size and (yi.min() < 0 or yi.max() >= len(years)):
         raise CityBrainError(f"population_cells has years outside {years[0]}-{years[-1]}")
     groups = population["age_group"]
-    if isinstance(groups.dtype, pd.CategoricalDtype):
-        lookup = np.array([list(AGE_GROUPS).index(str(c)) for c in groups.cat.categories])
-        gi = lookup[groups.cat.codes.to_numpy()]
-    else:
-        codes, uniques = pd.factorize(groups)
-        try:
-            lookup = np.array([list(AGE_GROUPS).index(str(u)) for u in uniques])
-        except ValueError:
-            raise CityBrainError("population_cells has an age group outside "
-                                 f"{', '.join(AGE_GROUPS)}") from None
-        gi = lookup[codes]
-    n_g = len(AGE_GROUPS)
-    flat = (yi * len(cell_ids) + ci) * n_g + gi
+    groups = groups.array if isinstance(groups.dtype, pd.CategoricalDtype) else \
+        pd.Categorical(groups)
+    try:
+        lookup = np.array([list(AGE_GROUPS).index(str(c)) for c in groups.categories],
+                          dtype=np.int64)
+    except ValueError:
+        raise CityBrainError("population_cells has an age group outside "
+                             f"{', '.join(AGE_GROUPS)}") from None
+    band = _band_of_group()[lookup][np.asarray(groups.codes)]
+    n_b = len(BANDS)
+    flat = (yi * len(cell_ids) + ci) * n_b + band
     persons = np.bincount(flat, weights=population["persons"].to_numpy(dtype=np.float64),
-                          minlength=len(years) * len(cell_ids) * n_g)
+                          minlength=len(years) * len(cell_ids) * n_b)
     return _Grid(np.asarray(years), cell_ids, cells["lon"].to_numpy(float),
                  cells["lat"].to_numpy(float), cells["urbanity"].to_numpy(float), d_idx,
-                 adcodes, persons.reshape(len(years), len(cell_ids), n_g))
+                 adcodes, persons.astype(np.float32).reshape(len(years), len(cell_ids), n_b))
 
 
 # -- how many open, year by year ----------------------------------------------------------------
