@@ -81,10 +81,14 @@ def _read(name: str) -> pd.DataFrame:
 
 
 class Assumptions:
-    """The documented ratios of ``facility_assumptions.csv``, looked up by name."""
+    """The documented ratios of ``facility_assumptions.csv``, looked up by name.
+
+    A row with an ``adcode`` (a district's, or a city's) applies there only and overrides the
+    row without one.
+    """
 
     def __init__(self, frame: pd.DataFrame):
-        missing = {"parameter", "facility_type", "district_adcode", "value", "source"} - set(frame)
+        missing = {"parameter", "facility_type", "adcode", "value", "source"} - set(frame)
         if missing:
             raise CityBrainError(f"{ASSUMPTIONS_FILE} lacks column(s) {', '.join(sorted(missing))}")
         frame = frame.fillna({"facility_type": ""})
@@ -92,7 +96,7 @@ class Assumptions:
         if values.isna().any():
             row = int(values.isna().to_numpy().argmax()) + 2
             raise CityBrainError(f"{ASSUMPTIONS_FILE} row {row}: value is not a number")
-        districts = pd.to_numeric(frame["district_adcode"], errors="coerce")
+        districts = pd.to_numeric(frame["adcode"], errors="coerce")
         self.values: dict[tuple[str, str, int | None], float] = {
             (str(p), str(t), None if d != d else int(d)): float(v)
             for p, t, d, v in zip(frame["parameter"], frame["facility_type"], districts, values,
@@ -517,6 +521,11 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
         served_d = grid.by_district(served)
         target, size = _targets(grid, a, ftype, rng, urb_d)
         n = target / size[None, :]
+        # a real capacity puts the district on its own path: scale the whole series to it
+        for x in anchors:
+            if x.ftype == ftype and x.measure == "capacity" and not x.citywide:
+                d = int(np.searchsorted(grid.adcodes, x.adcode))
+                target[:, d] *= x.value / max(target[x.year - yrs[0], d], 1e-9)
         minimum = np.where((served_d.min(axis=0) > 0) & (ftype in ALWAYS_ONE), 1, 0)
         mine = [x for x in anchors if x.ftype == ftype and x.measure == "count"]
         counts = _anchored_counts(n, yrs, grid.adcodes, mine, minimum)
@@ -605,7 +614,7 @@ def _finish(rows: list[dict], grid: _Grid, yrs: np.ndarray, city_adcode: int,
     frame["capacity_unit"] = frame["type"].map(lambda t: FACILITY_TYPES[t].capacity_unit)
     frame["owner_department"] = frame["type"].map(lambda t: FACILITY_TYPES[t].department)
     frame.loc[frame["capacity_unit"] == "none", "capacity"] = 0
-    frame["occupancy_rate"] = _occupancy(frame, grid, yrs, anchors, a, rng)
+    frame["occupancy_rate"] = _occupancy(frame, grid, yrs, anchors, a, rng, city_adcode)
     frame["city_adcode"] = city_adcode
     out = frame[COLUMNS].copy()
     out = out.astype({"city_adcode": "int32", "district_adcode": "int32", "cell": "uint64",
@@ -633,7 +642,7 @@ def _apply_capacity_anchors(frame: pd.DataFrame, anchors: list[Anchor]) -> None:
 
 
 def _occupancy(frame: pd.DataFrame, grid: _Grid, yrs: np.ndarray, anchors: list[Anchor],
-               a: Assumptions, rng: np.random.Generator) -> pd.Series:
+               a: Assumptions, rng: np.random.Generator, city_adcode: int) -> pd.Series:
     """Share of capacity in use in the last year: the district's users spread over its open
     facilities (each a little above or below the district's rate), capped at a full house."""
     out = np.full(len(frame), np.nan)
@@ -652,7 +661,7 @@ def _occupancy(frame: pd.DataFrame, grid: _Grid, yrs: np.ndarray, anchors: list[
                 np.bincount(grid.district_idx, weights=total, minlength=len(grid.adcodes)), 1)
             users = users * (rural + (urban - rural) * u)
         else:
-            users = users * _enrolment_rate(ftype, grid, yrs, anchors, a)
+            users = users * _enrolment_rate(ftype, grid, yrs, anchors, a, city_adcode)
         cap_max = a.get("max_occupancy", ftype)
         rows = np.flatnonzero(is_open & (types == ftype))
         if rows.size == 0:
@@ -668,10 +677,11 @@ def _occupancy(frame: pd.DataFrame, grid: _Grid, yrs: np.ndarray, anchors: list[
 
 
 def _enrolment_rate(ftype: str, grid: _Grid, yrs: np.ndarray, anchors: list[Anchor],
-                    a: Assumptions) -> float:
-    """Pupils per child of the served ages; a real pupil count fixes it where we have one."""
+                    a: Assumptions, city_adcode: int) -> float:
+    """Pupils per child of the served ages: from the real pupil count on a whole-city build,
+    else the city's documented rate (derived from the same count), else the default."""
     for x in anchors:
         if x.ftype == ftype and x.measure == "pupils":
             children = grid.served(ftype)[x.year - yrs[0]].sum()
             return x.value / children if children else 1.0
-    return a.get("enrolment_rate", ftype)
+    return a.get("enrolment_rate", ftype, city_adcode)
