@@ -16,7 +16,7 @@ import pytest
 from analytics.citygen import facilities
 from analytics.citygen.build import BuildConfig, BuildContext
 from analytics.errors import CityBrainError
-from analytics.population import AGE_GROUPS
+from analytics.population import AGE_GROUPS, SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES
 
 CENSUS_2020 = {330102: 1323467, 330105: 1120985, 330106: 1089229, 330108: 503859,
@@ -287,6 +287,7 @@ def small_store(tmp_path_factory):
     store.close()
 
 
+@pytest.mark.slow
 def test_small_store_meets_jiande_anchors(small_store):
     def open_count(ftype):
         return small_store.query("facility_supply.open_count", type=ftype, year=2022,
@@ -302,18 +303,26 @@ def test_small_store_meets_jiande_anchors(small_store):
         meta["facility_anchors_skipped"]
 
 
+@pytest.mark.slow
 def test_small_store_facilities_sit_in_populated_cells(small_store):
     facilities_ = small_store.table("facilities")
     cells = small_store.table("cells").set_index("cell")
     assert (cells.loc[facilities_["cell"], "district_adcode"].to_numpy()
             == facilities_["district_adcode"].to_numpy()).all()
-    for year in (2010, 2025):
-        by_cell = small_store.query("population.group_by_cell", year=year,
-                                    groups=list(AGE_GROUPS))
-        opened = facilities_[facilities_["opened_year"] == year]
-        assert set(opened["cell"]) <= set(by_cell.loc[by_cell["persons"] > 0, "cell"])
+    # each facility's cell has residents of the groups it serves in the year it opened
+    # (the first year for the stock that was already there)
+    placed = facilities_["opened_year"].clip(lower=2010)
+    for year in range(2010, 2026):
+        for key, spec in FACILITY_TYPES.items():
+            groups = list(AGE_GROUPS) if spec.serves == ("all",) else \
+                [g for s in spec.serves for g in SERVICE_GROUPS[s]]
+            served = small_store.query("population.group_by_cell", year=year, groups=groups)
+            here = facilities_[(placed == year) & (facilities_["type"] == key)]
+            assert set(here["cell"]) <= set(served.loc[served["persons"] > 0, "cell"]), \
+                (year, key)
 
 
+@pytest.mark.slow
 def test_small_store_supply_near_the_standard(small_store):
     ratio = small_store.query("facility_supply.supply_ratio", type="primary_school", year=2020,
                               groups=["6-11"]).set_index("district_adcode")["per_resident"]
