@@ -44,10 +44,10 @@ def _district_list(adcodes=None) -> pd.DataFrame:
 
 
 def synthetic_ctx(adcodes=None, seed: int = 7, city: int = 330100,
-                  districts: pd.DataFrame | None = None) -> BuildContext:
+                  districts: pd.DataFrame | None = None, first_year: int = 2010) -> BuildContext:
     """A ctx holding districts, cells and population_cells as the population stage makes them."""
     dist = _district_list(adcodes) if districts is None else districts
-    years = list(range(2010, 2026))
+    years = list(range(first_year, 2026))
     cell_rows, pop_rows = [], []
     for k, adcode in enumerate(dist["adcode"]):
         lat, lon = 29.5 + 0.05 * k, 119.5 + 0.05 * k
@@ -74,7 +74,7 @@ def synthetic_ctx(adcodes=None, seed: int = 7, city: int = 330100,
         block = pd.DataFrame({"year": y.ravel(), "cell": c.ravel(), "district_adcode": adcode,
                               "age_group": g.ravel(), "persons": persons.ravel().astype(int)})
         pop_rows += [block.assign(sex="M"), block.assign(sex="F")]
-    cfg = BuildConfig(city_adcode=city, seed=seed,
+    cfg = BuildConfig(city_adcode=city, seed=seed, first_year=first_year,
                       districts=tuple(int(a) for a in adcodes) if adcodes else ())
     ctx = BuildContext(cfg)
     ctx.tables["districts"] = dist.assign(city_adcode=city)
@@ -328,3 +328,34 @@ def test_small_store_supply_near_the_standard(small_store):
                               groups=["6-11"]).set_index("district_adcode")["per_resident"]
     # 1 place per child aged 6-11, within the documented jitter and rounding
     assert ratio.between(0.8, 1.25).all()
+
+
+def test_a_shorter_span_keeps_the_anchors():
+    ctx = synthetic_ctx(first_year=2016)
+    facilities.stage(ctx)
+    frame = ctx.tables["facilities"]
+    primary = frame[frame["type"] == "primary_school"]
+    assert (len(open_in(primary, 2021)), len(open_in(primary, 2022))) == (493, 507)
+    assert (frame["opened_year"] <= 2025).all()
+    assert frame.loc[frame["closed_year"].notna(), "closed_year"].min() >= 2017
+
+
+def test_anchored_counts_by_hand():
+    years = np.array([2020, 2021, 2022])
+    adcodes = np.array([330182, 330106])
+    n = np.array([[1.2, 2.4], [1.5, 3.0], [2.0, 4.0]])
+    no_floor = np.zeros(2, dtype=int)
+
+    def anchor(adcode, year, value):
+        return facilities.Anchor("x", adcode, adcode == 330100, year, "primary_school",
+                                 "count", value)
+
+    # a city anchor of 6 in 2021 scales every year by 6 / 4.5: 2020 -> 1.6, 3.2 -> 2, 3;
+    # 2021 -> 2, 4; 2022 -> 2.67, 5.33 -> 3, 5
+    counts = facilities._anchored_counts(n, years, adcodes, [anchor(330100, 2021, 6)], no_floor)
+    assert counts.tolist() == [[2, 3], [2, 4], [3, 5]]
+    # 建德 (first column) fixed at 4 in 2022 doubles its series (2.4, 3, 4); the city's 6 in
+    # 2021 then leaves 6 - 3 = 3 for 西湖, whose 3.0 needs no scaling
+    counts = facilities._anchored_counts(
+        n, years, adcodes, [anchor(330182, 2022, 4), anchor(330100, 2021, 6)], no_floor)
+    assert counts.tolist() == [[2, 2], [3, 3], [4, 4]]

@@ -210,9 +210,13 @@ class _Grid:
     adcodes: np.ndarray         # (D,)
     persons: np.ndarray         # (Y, C, B) float32: residents by service band (BANDS)
 
-    def served(self, ftype: str) -> np.ndarray:
-        """Residents a type serves, by year and cell (Y, C)."""
-        serves = FACILITY_TYPES[ftype].serves
+    def served(self, ftype: str, *, demand: bool = False) -> np.ndarray:
+        """Residents a type serves, by year and cell (Y, C).
+
+        With ``demand``, the residents its service ratio is stated on: nurseries serve the
+        0-2s but the standard counts their places per resident (4.5 per 1,000).
+        """
+        serves = ("all",) if demand and ftype == "nursery" else FACILITY_TYPES[ftype].serves
         if serves == ("all",):
             return self.persons.sum(axis=2, dtype=np.float64)
         idx = [BANDS.index(s) for s in serves]
@@ -308,9 +312,7 @@ def _ratio(ftype: str) -> float:
 def _targets(grid: _Grid, a: Assumptions, ftype: str, rng: np.random.Generator,
              urbanity_d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Capacity the districts provide each year (Y, D) and the typical facility size (D,)."""
-    base = grid.by_district(grid.served("hospital" if ftype in ("nursery", "hospital",
-                                                                "community_health_centre")
-                                        else ftype))
+    base = grid.by_district(grid.served(ftype, demand=True))
     n_y = len(grid.years)
     jitter = a.get("supply_jitter")
     target = np.zeros_like(base)
