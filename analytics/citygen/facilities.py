@@ -429,7 +429,7 @@ _KIND_WORDS = {
     "elderly_care_home": ("养老院", "敬老院"),
     "elderly_day_care": ("居家养老服务照料中心", "居家养老服务照料中心"),
     "community_health_centre": ("社区卫生服务中心", "卫生院"),
-    "hospital": ("医院", "中心医院"),
+    "hospital": ("医院", "医院"),
     "nursery": ("托育园", "托育园"),
     "kindergarten": ("幼儿园", "幼儿园"),
     "primary_school": ("小学", "小学"),
@@ -517,6 +517,7 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
     urb_d = np.bincount(grid.district_idx, weights=total[mid] * grid.urbanity, minlength=n_d) \
         / np.maximum(total_d[mid], 1)
     rows: list[dict] = []
+    district_cells = [np.flatnonzero(grid.district_idx == d) for d in range(n_d)]
     for ftype, spec in FACILITY_TYPES.items():
         a = assumptions
         served = grid.served(ftype)
@@ -541,7 +542,8 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
         counted = spec.capacity_unit != "none"
         for d in range(n_d):
             adcode = int(grid.adcodes[d])
-            in_d = np.flatnonzero(grid.district_idx == d)
+            in_d = district_cells[d]
+            served_here = served[:, in_d]  # (Y, cells of the district)
             occupied = np.zeros(len(in_d))
             open_rows: list[dict] = []
             for yi, year in enumerate(yrs):
@@ -552,7 +554,7 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
                     close = int(rng.binomial(have, closure)) if have else 0
                     close = min(max(close, have - want), have)
                     if close:
-                        local = np.array([served[yi, r["_ci"]] for r in open_rows])
+                        local = served_here[yi, [r["_li"] for r in open_rows]]
                         age = np.array([year - r["opened_year"] for r in open_rows])
                         w = (1.0 / (1.0 + local / max(local.mean(), 1e-9))) * \
                             np.where(age >= 5, 1.0, 0.05)
@@ -564,7 +566,7 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
                 n_open = want - len(open_rows)
                 if n_open <= 0:
                     continue
-                weights = served[yi, in_d] * (0.15 ** occupied)
+                weights = served_here[yi] * (0.15 ** occupied)
                 if weights.sum() <= 0:
                     continue
                 nz = int((weights > 0).sum())
