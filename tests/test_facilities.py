@@ -360,3 +360,37 @@ def test_anchored_counts_by_hand():
     counts = facilities._anchored_counts(
         n, years, adcodes, [anchor(330182, 2022, 4), anchor(330100, 2021, 6)], no_floor)
     assert counts.tolist() == [[2, 2], [3, 3], [4, 4]]
+
+
+def test_supply_queries_on_a_hand_made_store():
+    """Two kindergartens and a closed one in a district of 100 children aged 3-5."""
+    from analytics.store import Store
+
+    store = Store.create(None)
+    store.write("districts", pd.DataFrame({
+        "city_adcode": [330100], "adcode": [330106], "name": ["西湖区"],
+        "name_en": ["Xihu District"], "kind": ["district"], "area_km2": [1.0],
+        "core_lon": [120.1], "core_lat": [30.2], "centroid_lon": [120.1],
+        "centroid_lat": [30.2], "geometry": [b"\x00"]}))
+    store.write("population_cells", pd.DataFrame({
+        "city_adcode": 330100, "year": [2021, 2021, 2021], "cell": np.array([1, 1, 2], "uint64"),
+        "district_adcode": 330106, "age_group": ["3-5", "3-5", "60-64"], "sex": ["M", "F", "M"],
+        "persons": [60, 40, 500]}))
+    store.write("facilities", pd.DataFrame({
+        "city_adcode": 330100, "facility_id": ["KG-1", "KG-2", "KG-3"],
+        "type": "kindergarten", "name": ["a", "b", "c"], "district_adcode": 330106,
+        "cell": np.array([1, 1, 2], "uint64"), "lon": 120.1, "lat": 30.2,
+        "capacity": [90, 60, 30], "capacity_unit": "places",
+        "opened_year": [2000, 2021, 2005], "closed_year": pd.array([None, None, 2021], "Int16"),
+        "occupancy_rate": [0.9, None, None], "owner_department": "教育局"}))
+    # in 2021: KG-1 and KG-2 run (KG-3 closed that year), 150 places for 100 children
+    ratio = store.query("facility_supply.supply_ratio", type="kindergarten", year=2021,
+                        groups=["3-5"]).iloc[0]
+    assert (ratio["facilities"], ratio["capacity"], ratio["residents"]) == (2, 150, 100)
+    assert ratio["per_resident"] == pytest.approx(1.5)
+    # in 2020: KG-1 and KG-3 run
+    row = store.query("facility_supply.open_by_district", year=2020).iloc[0]
+    assert (row["facilities"], row["capacity"], row["mean_occupancy"]) == (2, 120, 0.9)
+    count = store.query("facility_supply.open_count", type="kindergarten", year=2021,
+                        district=None).iloc[0]
+    assert (count["facilities"], count["capacity"]) == (2, 150)
