@@ -62,6 +62,7 @@ ANCHOR_ITEMS = {
 #: Types whose every district keeps at least one facility while anyone it serves lives there.
 ALWAYS_ONE = {"elderly_care_home", "community_health_centre", "hospital", "kindergarten",
               "primary_school", "junior_middle_school"}
+SCHOOL_TYPES = ("primary_school", "junior_middle_school")
 #: Types with a known occupancy: resident or pupil counts are published for them.
 OCCUPANCY_TYPES = ("elderly_care_home", "kindergarten", "primary_school",
                    "junior_middle_school")
@@ -313,9 +314,14 @@ def _ratio(ftype: str) -> float:
 
 
 def _targets(grid: _Grid, a: Assumptions, ftype: str, streams: Streams,
-             urbanity_d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Capacity the districts provide each year (Y, D) and the typical facility size (D,)."""
-    base = grid.by_district(grid.served(ftype, demand=True))
+             urbanity_d: np.ndarray, pupils_per_child: float) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity the districts provide each year (Y, D) and the typical facility size (D,).
+
+    School places follow pupils: the standard's one place per child is applied to the
+    children of school age times the pupils per child (pupils include children registered
+    elsewhere), where the city has a pupil count.
+    """
+    base = grid.by_district(grid.served(ftype, demand=True)) * pupils_per_child
     n_y = len(grid.years)
     jitter = a.get("supply_jitter")
     target = np.zeros_like(base)
@@ -535,7 +541,9 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
         a = assumptions
         served = grid.served(ftype)
         served_d = grid.by_district(served)
-        target, size = _targets(grid, a, ftype, streams, urb_d)
+        pupils = _enrolment_rate(ftype, grid, yrs, anchors, a, city_adcode) \
+            if ftype in SCHOOL_TYPES else 1.0
+        target, size = _targets(grid, a, ftype, streams, urb_d, pupils)
         n = target / size[None, :]
         # a real capacity puts the district on its own path: scale the whole series to it
         for x in anchors:
