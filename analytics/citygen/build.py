@@ -59,10 +59,14 @@ class BuildContext:
 
 def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
     from analytics.citygen import boundaries, population
+    from analytics.citygen import catalog as catalog_stage
+    from analytics.citygen import registry
 
     return [
         ("boundaries", boundaries.stage),
         ("population", population.stage),
+        ("registry", registry.stage),
+        ("catalog", catalog_stage.stage),
     ]
 
 
@@ -73,6 +77,7 @@ SORT_KEYS = {
     "population_cells": ["year", "cell", "age_group", "sex"],
     "population_districts": ["year", "district_adcode", "age", "sex"],
     "vital_events": ["year", "district_adcode"],
+    "care_subsidy_registry": ["district_adcode", "cell", "id_number"],
 }
 
 
