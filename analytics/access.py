@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import pandas as pd
+import pyarrow as pa
 
 from analytics import privacy
 from analytics.citygen.catalog import DatasetSpec, served_columns, spec
@@ -158,65 +159,85 @@ def _key(store: Store, decision: Decision) -> bytes:
     return privacy.derive_key(secret, f"application:{decision.application_id}")
 
 
-def _raw_chunks(store: Store, s: DatasetSpec, limit: int | None) -> Iterator[pd.DataFrame]:
+def _arrow(store: Store, name: str, **params) -> pa.Table:
+    """``store.arrow``; on a DuckDB whose result lacks ``fetch_arrow_table`` (2.0 renamed it
+    ``to_arrow_table``), the same named query through the store's own cursor."""
+    try:
+        return store.arrow(name, **params)
+    except AttributeError:
+        from analytics.store import named_query
+
+        with store.cursor() as cur:
+            return cur.execute(named_query(name), params or None).to_arrow_table()
+
+
+def _raw_chunks(store: Store, s: DatasetSpec, limit: int | None) -> Iterator[pa.Table]:
     if s.aggregate:
-        yield source_frame(store, s)
+        yield pa.Table.from_pandas(source_frame(store, s), preserve_index=False)
         return
     if s.type_filter:
         name = "open_data.rows_types_head" if limit else "open_data.rows_types"
         params = {"types": list(s.type_filter)} | ({"n": limit} if limit else {})
-        yield store.query(name, table=s.table, **params)
+        yield _arrow(store, name, table=s.table, **params)
         return
     cols = set(store.columns(s.table)["column"])
     by_year = "year" in cols and all("year" in m for m in s.margins)
     if by_year:
         # One year at a time: bounded memory for large tables, and every margin is within a year.
         for year in store.query("open_data.table_years", table=s.table)["year"]:
-            yield store.query("open_data.rows_year", table=s.table, year=int(year))
+            yield _arrow(store, "open_data.rows_year", table=s.table, year=int(year))
             if limit:
                 return
         return
     if limit and not s.margins and not s.record_level:
-        yield store.query("open_data.rows_head", table=s.table, n=limit)
+        yield _arrow(store, "open_data.rows_head", table=s.table, n=limit)
         return
-    yield store.query("open_data.rows_all", table=s.table)
+    yield _arrow(store, "open_data.rows_all", table=s.table)
 
 
-def chunks(store: Store, release: Release, limit: int | None = None) -> Iterator[pd.DataFrame]:
-    """The released rows, desensitised, in chunks (one year at a time where the table has years).
+def _record_level(store: Store, release: Release, table: pa.Table,
+                  part: privacy.DisclosureReport) -> pa.Table:
+    """Mask personal fields, withhold columns, keep approved fields, enforce k-anonymity."""
+    s, d = release.spec, release.decision
+    frame = table.to_pandas()
+    frame = frame.assign(age_band=privacy.age_band(frame["age"]))
+    frame = privacy.mask_columns(frame, s.masked, _key(store, d), part)
+    part.dropped_columns = [c for c in s.dropped if c in frame.columns]
+    frame = frame.drop(columns=part.dropped_columns)
+    if d.fields is not None:
+        extra = [c for c in frame.columns if c not in d.fields]
+        part.dropped_columns = sorted(set(part.dropped_columns) | set(extra))
+        frame = frame[[c for c in frame.columns if c in d.fields]]
+    qis = tuple(q for q in s.quasi_identifiers if q in frame.columns)
+    part.k, part.quasi_identifiers = privacy.K_MIN, list(qis)
+    if qis:
+        frame = privacy.enforce_k_anonymity(frame, qis, privacy.K_MIN, part)
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def chunks(store: Store, release: Release, limit: int | None = None) -> Iterator[pa.Table]:
+    """The released rows, desensitised, as Arrow tables (a year at a time where there are years).
 
     Fills ``release.report``. With ``limit``, stops after that many rows (previews).
     """
     s, d, report = release.spec, release.decision, release.report
     served = 0
-    for raw in _raw_chunks(store, s, limit):
-        part = privacy.DisclosureReport(rows_in=len(raw))
-        frame = raw
+    for table in _raw_chunks(store, s, limit):
+        part = privacy.DisclosureReport(rows_in=table.num_rows)
         for col in s.count_columns:
-            frame, sup = privacy.suppress_small_counts(frame, col, s.margins)
+            table, sup = privacy.suppress_small_counts_arrow(table, col, s.margins)
             part.primary_suppressed += sup.primary_suppressed
             part.secondary_suppressed += sup.secondary_suppressed
         if s.record_level:
-            frame = frame.assign(age_band=privacy.age_band(frame["age"]))
-            frame = privacy.mask_columns(frame, s.masked, _key(store, d), part)
-            part.dropped_columns = [c for c in s.dropped if c in frame.columns]
-            frame = frame.drop(columns=part.dropped_columns)
-        if d.fields is not None:
-            extra = [c for c in frame.columns if c not in d.fields]
-            part.dropped_columns = sorted(set(part.dropped_columns) | set(extra))
-            frame = frame[[c for c in frame.columns if c in d.fields]]
-        if s.record_level:
-            qis = tuple(q for q in s.quasi_identifiers if q in frame.columns)
-            if qis:
-                frame = privacy.enforce_k_anonymity(frame, qis, privacy.K_MIN, part)
-            else:
-                part.k, part.quasi_identifiers = privacy.K_MIN, []
+            table = _record_level(store, release, table, part)
+        elif d.fields is not None:
+            table = table.select([c for c in table.column_names if c in d.fields])
         if limit is not None:
-            frame = frame.head(limit - served)
-        part.rows_out = len(frame)
+            table = table.slice(0, limit - served)
+        part.rows_out = table.num_rows
         report.merge(part)
-        served += len(frame)
-        yield frame
+        served += table.num_rows
+        yield table
         if limit is not None and served >= limit:
             return
 
@@ -231,7 +252,7 @@ def read(store: Store, dataset_id: str, actor: Actor = PUBLIC, *, channel: str =
     release = authorize(store, dataset_id, actor, channel, fmt="frame",
                         application_id=application_id)
     parts = list(chunks(store, release, limit=limit))
-    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    frame = pa.concat_tables(parts).to_pandas() if parts else pd.DataFrame()
     log(store, release.decision, "frame" if limit is None else "preview", len(frame))
     return frame, release.report
 

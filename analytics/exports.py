@@ -75,10 +75,11 @@ def _to_geo(frame: pd.DataFrame, kind: str) -> gpd.GeoDataFrame:
     raise CityBrainError(f"no geometry for spatial kind {kind!r}")
 
 
-def _write_csv(parts: Iterator[pd.DataFrame], out: BinaryIO) -> int:
+def _write_csv(parts: Iterator[pa.Table], out: BinaryIO) -> int:
     out.write("\ufeff".encode())  # the BOM: Excel then reads the file as UTF-8
     rows, header = 0, True
-    for part in parts:
+    for table in parts:
+        part = table.to_pandas()
         out.write(_bytes_to_wkt(part).to_csv(index=False, header=header, lineterminator="\r\n")
                   .encode("utf-8"))
         header = False
@@ -86,22 +87,13 @@ def _write_csv(parts: Iterator[pd.DataFrame], out: BinaryIO) -> int:
     return rows
 
 
-def _arrow(part: pd.DataFrame) -> pa.Table:
-    part = part.copy()
-    for col in part.columns:
-        if part[col].dtype == object and part[col].map(
-                lambda v: isinstance(v, (bytearray, memoryview))).any():
-            part[col] = part[col].map(bytes, na_action="ignore")
-    return pa.Table.from_pandas(part, preserve_index=False)
-
-
-def _write_parquet(parts: Iterator[pd.DataFrame], out: BinaryIO) -> int:
+def _write_parquet(parts: Iterator[pa.Table], out: BinaryIO) -> int:
     writer, rows = None, 0
     try:
         for part in parts:
-            table = _arrow(part)
+            table = part
             if writer is None:
-                writer = pq.ParquetWriter(out, table.schema, compression="zstd")
+                writer = pq.ParquetWriter(out, table.schema, compression="snappy")
             else:
                 table = table.cast(writer.schema)
             writer.write_table(table)
@@ -112,9 +104,10 @@ def _write_parquet(parts: Iterator[pd.DataFrame], out: BinaryIO) -> int:
     return rows
 
 
-def _collect(parts: Iterator[pd.DataFrame], limit: int, fmt: str) -> pd.DataFrame:
+def _collect(parts: Iterator[pa.Table], limit: int, fmt: str) -> pd.DataFrame:
     frames, n = [], 0
-    for part in parts:
+    for table in parts:
+        part = table.to_pandas()
         n += len(part)
         if n > limit:
             raise CityBrainError(f"more than {limit:,} rows do not fit {fmt.upper()}: "

@@ -30,6 +30,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 SMALL_LOW, SMALL_HIGH = 1, 9
 K_MIN = 5
@@ -94,47 +95,94 @@ class DisclosureReport:
 
 
 # -- small-cell suppression -------------------------------------------------------------------
-def suppress_small_counts(frame: pd.DataFrame, column: str,
-                          margins: tuple[tuple[str, ...], ...] = (),
-                          low: int = SMALL_LOW, high: int = SMALL_HIGH
-                          ) -> tuple[pd.DataFrame, DisclosureReport]:
-    """Blank counts in ``low..high`` and enough others that no margin reveals them.
+def suppression_mask(values: np.ndarray, group_ids: list[np.ndarray], low: int = SMALL_LOW,
+                     high: int = SMALL_HIGH) -> tuple[np.ndarray, int, int]:
+    """Which cells to blank: ``(mask, primary, secondary)``.
 
-    ``margins`` are groupings (column tuples) whose totals are known to the reader. In each
-    margin group with exactly one suppressed cell, the smallest visible non-zero cell (or a
-    zero, if there is none) is suppressed too; this repeats over all margins until no group
-    has a lone suppressed cell. Returns the frame with ``column`` as nullable Int64.
+    ``group_ids`` holds, for each margin (a grouping whose totals are known to the reader),
+    a compact group number per row. In each margin group with exactly one suppressed cell,
+    the smallest visible non-zero cell (or a zero, if there is none) is suppressed too; this
+    repeats over all margins until no group has a lone suppressed cell.
     """
-    report = DisclosureReport(rows_in=len(frame), rows_out=len(frame))
-    values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+    values = np.asarray(values, dtype="float64")
     mask = (values >= low) & (values <= high)
-    report.primary_suppressed = int(mask.sum())
-    group_ids = [frame.groupby(list(m), sort=False, dropna=False).ngroup().to_numpy()
-                 for m in margins]
+    primary = int(mask.sum())
     secondary = 0
     changed = True
     while changed and mask.any():
         changed = False
         for gid in group_ids:
-            count = np.bincount(gid, weights=mask, minlength=gid.max() + 1 if len(gid) else 0)
-            lone = count[gid] == 1
-            cand = np.flatnonzero(lone & ~mask)
+            count = np.bincount(gid, weights=mask, minlength=int(gid.max()) + 1)
+            cand = np.flatnonzero((count[gid] == 1) & ~mask)
             if not len(cand):
                 continue
             v = values[cand]
-            order = np.lexsort((v, v == 0, gid[cand]))
-            ranked = cand[order]
+            ranked = cand[np.lexsort((v, v == 0, gid[cand]))]
             _, first = np.unique(gid[ranked], return_index=True)
-            chosen = ranked[first]
-            mask[chosen] = True
-            secondary += len(chosen)
+            mask[ranked[first]] = True
+            secondary += len(first)
             changed = True
-    report.secondary_suppressed = secondary
+    return mask, primary, secondary
+
+
+def _codes(column) -> np.ndarray:
+    """Compact integer codes of one key column (pandas Series, numpy or Arrow array)."""
+    if isinstance(column, (pa.ChunkedArray, pa.Array)):
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if pa.types.is_integer(column.type) and column.null_count == 0:
+            return pd.factorize(column.to_numpy())[0].astype(np.int64)
+        return column.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.factorize(np.asarray(column), use_na_sentinel=False)[0].astype(np.int64)
+
+
+def margin_ids(columns: dict, margins: tuple[tuple[str, ...], ...]) -> list[np.ndarray]:
+    """One compact group number per row for each margin (``columns``: name -> array)."""
+    cache: dict[str, np.ndarray] = {}
+    out = []
+    for margin in margins:
+        combined = np.zeros(len(next(iter(columns.values()))), dtype=np.int64)
+        for col in margin:
+            if col not in cache:
+                cache[col] = _codes(columns[col])
+            codes = cache[col]
+            combined = combined * (int(codes.max()) + 1 if len(codes) else 1) + codes
+        out.append(pd.factorize(combined)[0].astype(np.int64))
+    return out
+
+
+def suppress_small_counts(frame: pd.DataFrame, column: str,
+                          margins: tuple[tuple[str, ...], ...] = (),
+                          low: int = SMALL_LOW, high: int = SMALL_HIGH
+                          ) -> tuple[pd.DataFrame, DisclosureReport]:
+    """Blank counts in ``low..high`` (and their complements): see :func:`suppression_mask`.
+
+    Returns the frame with ``column`` as nullable Int64 (blank where suppressed).
+    """
+    report = DisclosureReport(rows_in=len(frame), rows_out=len(frame))
+    values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
+    ids = margin_ids({c: frame[c] for m in margins for c in m}, margins) if len(frame) else []
+    mask, report.primary_suppressed, report.secondary_suppressed = suppression_mask(
+        values, ids, low, high)
     out = frame.copy()
     col = pd.array(values, dtype="Float64").round().astype("Int64")
     col[mask] = pd.NA
     out[column] = col
     return out, report
+
+
+def suppress_small_counts_arrow(table: pa.Table, column: str,
+                                margins: tuple[tuple[str, ...], ...] = ()
+                                ) -> tuple[pa.Table, DisclosureReport]:
+    """:func:`suppress_small_counts` on an Arrow table (no pandas copy: large exports)."""
+    report = DisclosureReport(rows_in=table.num_rows, rows_out=table.num_rows)
+    if table.num_rows == 0:
+        return table, report
+    values = table[column].to_numpy(zero_copy_only=False).astype("float64")
+    ids = margin_ids({c: table[c] for m in margins for c in m}, margins)
+    mask, report.primary_suppressed, report.secondary_suppressed = suppression_mask(values, ids)
+    new = pa.array(np.round(values).astype(np.int64), mask=mask | np.isnan(values), type=pa.int64())
+    return table.set_column(table.schema.get_field_index(column), column, new), report
 
 
 # -- masking ------------------------------------------------------------------------------------
