@@ -14,6 +14,7 @@ import io
 import json
 import tempfile
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,19 +89,25 @@ def _write_csv(parts: Iterator[pa.Table], out: BinaryIO) -> int:
 
 
 def _write_parquet(parts: Iterator[pa.Table], out: BinaryIO) -> int:
+    """Stream chunks into one Parquet file; the next chunk is prepared while one is written."""
     writer, rows = None, 0
-    try:
-        for part in parts:
-            table = part
-            if writer is None:
-                writer = pq.ParquetWriter(out, table.schema, compression="snappy")
-            else:
-                table = table.cast(writer.schema)
-            writer.write_table(table)
-            rows += len(part)
-    finally:
-        if writer is not None:
-            writer.close()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = None
+        try:
+            for table in parts:
+                if writer is None:
+                    writer = pq.ParquetWriter(out, table.schema, compression="snappy")
+                else:
+                    table = table.cast(writer.schema)
+                if pending is not None:
+                    pending.result()
+                pending = pool.submit(writer.write_table, table)
+                rows += table.num_rows
+            if pending is not None:
+                pending.result()
+        finally:
+            if writer is not None:
+                writer.close()
     return rows
 
 

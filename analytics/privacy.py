@@ -112,7 +112,7 @@ def suppression_mask(values: np.ndarray, group_ids: list[np.ndarray], low: int =
     while changed and mask.any():
         changed = False
         for gid in group_ids:
-            count = np.bincount(gid, weights=mask, minlength=int(gid.max()) + 1)
+            count = np.bincount(gid, weights=mask.astype(np.float64), minlength=int(gid.max()) + 1)
             cand = np.flatnonzero((count[gid] == 1) & ~mask)
             if not len(cand):
                 continue
@@ -130,24 +130,35 @@ def _codes(column) -> np.ndarray:
     if isinstance(column, (pa.ChunkedArray, pa.Array)):
         if isinstance(column, pa.ChunkedArray):
             column = column.combine_chunks()
-        if pa.types.is_integer(column.type) and column.null_count == 0:
-            return pd.factorize(column.to_numpy())[0].astype(np.int64)
-        return column.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    return pd.factorize(np.asarray(column), use_na_sentinel=False)[0].astype(np.int64)
+        if not (pa.types.is_integer(column.type) and column.null_count == 0):
+            return column.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        column = column.to_numpy()
+    values = np.asarray(column)
+    if values.dtype.kind in "iu" and len(values):
+        lo, hi = values.min(), values.max()
+        if int(hi) - int(lo) < 10_000_000:  # small range: offsets are codes, no hashing needed
+            return (values - lo).astype(np.int64)
+    return pd.factorize(values, use_na_sentinel=False)[0].astype(np.int64)
 
 
 def margin_ids(columns: dict, margins: tuple[tuple[str, ...], ...]) -> list[np.ndarray]:
-    """One compact group number per row for each margin (``columns``: name -> array)."""
+    """One group number per row for each margin (``columns``: name -> array)."""
     cache: dict[str, np.ndarray] = {}
     out = []
     for margin in margins:
         combined = np.zeros(len(next(iter(columns.values()))), dtype=np.int64)
+        size = 1
         for col in margin:
             if col not in cache:
                 cache[col] = _codes(columns[col])
             codes = cache[col]
-            combined = combined * (int(codes.max()) + 1 if len(codes) else 1) + codes
-        out.append(pd.factorize(combined)[0].astype(np.int64))
+            n = int(codes.max()) + 1 if len(codes) else 1
+            combined = combined * n + codes
+            size *= n
+            if size > 50_000_000:  # keep the numbers small enough for bincount
+                combined = pd.factorize(combined)[0].astype(np.int64)
+                size = int(combined.max()) + 1 if len(combined) else 1
+        out.append(combined)
     return out
 
 
