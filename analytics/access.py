@@ -264,3 +264,8 @@ def servable_columns(store: Store, dataset_id: str) -> list[str]:
         return []
     table_cols = list(store.columns(s.table).itertuples(index=False, name=None))
     return [c for c, _ in served_columns(s, table_cols)]
+
+
+def usage_of(store: Store, actor: Actor, n: int = 200) -> pd.DataFrame:
+    """An actor's own recent uses (served and refused), newest first."""
+    return store.query("open_data.usage_of_actor", actor=actor.name, n=n)

@@ -206,3 +206,7 @@ def identity_provider_actor(store: Store, email: str | None) -> Actor:
 def users(store: Store, admin: Actor):
     require(admin, "administrator", action="list users")
     return store.query("open_data.users")
+
+
+def count_admins(store: Store) -> int:
+    return int(store.scalar("open_data.count_admins") or 0)

@@ -72,10 +72,10 @@ def datasets(store: Store) -> pd.DataFrame:
 
 def formats(row) -> tuple[str, ...]:
     """Download formats a dataset offers (none for the negative list or on-application-only)."""
-    if getattr(row, "access_level") == "confidential" or getattr(row, "source_table") is None \
-            or pd.isna(getattr(row, "source_table")):
+    if row.access_level == "confidential" or row.source_table is None \
+            or pd.isna(row.source_table):
         return ()
-    s = spec(getattr(row, "dataset_id"))
+    s = spec(row.dataset_id)
     if s is not None and s.spatial_kind:
         return FORMATS
     return TABULAR_FORMATS
@@ -130,7 +130,7 @@ def search(catalog: pd.DataFrame, text: str = "", **selected: list[str]) -> Sear
             raise CityBrainError(f"unknown facet {facet!r}; facets are {', '.join(FACETS)}")
         if values:
             if facet == "formats":
-                keep &= catalog["formats"].map(lambda f: bool(set(f.split(",")) & set(values)))
+                keep &= catalog["formats"].map(lambda f, v=frozenset(values): bool(set(f.split(",")) & v))
             else:
                 keep &= catalog[facet].isin(values)
     hits = catalog[keep].assign(_score=score[keep])
@@ -176,6 +176,35 @@ def quality(row, today: date | None = None) -> dict[str, float]:
     parts = {k: round(v, 1) for k, v in parts.items()}
     parts["score"] = round(sum(parts.values()), 1)
     return parts
+
+
+def with_quality(catalog: pd.DataFrame, today: date | None = None) -> pd.DataFrame:
+    """The catalog with a ``quality`` column (the metadata quality score, 0-100)."""
+    out = catalog.copy()
+    out["quality"] = [quality(r, today)["score"] for _, r in catalog.iterrows()]
+    return out
+
+
+def negative_list(catalog: pd.DataFrame) -> pd.DataFrame:
+    """The negative list: every confidential entry and its reason (visible to all)."""
+    neg = catalog[catalog["negative_list"]]
+    return neg[["dataset_id", "title", "title_en", "publisher", "publisher_en",
+                "negative_reason"]].sort_values(["publisher", "dataset_id"]).reset_index(drop=True)
+
+
+def most_downloaded(catalog: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    top = catalog[catalog["downloads"] > 0].sort_values(["downloads", "dataset_id"],
+                                                        ascending=[False, True]).head(n)
+    return top[["dataset_id", "title", "title_en", "publisher", "downloads"]].reset_index(drop=True)
+
+
+def log_refused_search(store: Store, actor, text: str, reason: str, channel: str = "page") -> None:
+    """Probing the search box is logged like any refused request."""
+    from analytics import access
+
+    access.log(store, access.Decision("(search)", actor, channel, False,
+                                      f"search refused: {reason}; text: {text[:120]!r}"),
+               "search", 0)
 
 
 # -- machine-readable catalog ----------------------------------------------------------------

@@ -48,7 +48,7 @@ def tiny_store(seed: int = 7) -> Store:
     pc = pd.DataFrame(rows)
     store.write("population_cells", pc)
     pdist = []
-    for (year, dist, sex), grp in pc.groupby(["year", "district_adcode", "sex"]):
+    for (year, dist, sex), _grp in pc.groupby(["year", "district_adcode", "sex"]):
         for age in range(0, 101):
             pdist.append({"city_adcode": CITY, "year": year, "district_adcode": dist, "age": age,
                           "sex": sex, "persons": int(rng.integers(3, 300))})

@@ -58,9 +58,8 @@ class BuildContext:
 
 
 def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
-    from analytics.citygen import boundaries, population
+    from analytics.citygen import boundaries, population, registry
     from analytics.citygen import catalog as catalog_stage
-    from analytics.citygen import registry
 
     return [
         ("boundaries", boundaries.stage),
