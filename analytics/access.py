@@ -151,11 +151,11 @@ def source_frame(store: Store, s: DatasetSpec) -> pd.DataFrame:
 
 
 def _key(store: Store, decision: Decision) -> bytes:
-    secret = store.scalar("open_data.secret", name="masking")
+    secret = store.scalar("open_data.secret", key_name="masking")
     if secret is None:
-        store.execute("open_data.insert_secret", name="masking", secret_hex=privacy.new_secret(),
+        store.execute("open_data.insert_secret", key_name="masking", secret_hex=privacy.new_secret(),
                       at=privacy.now_utc())
-        secret = store.scalar("open_data.secret", name="masking")
+        secret = store.scalar("open_data.secret", key_name="masking")
     return privacy.derive_key(secret, f"application:{decision.application_id}")
 
 

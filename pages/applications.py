@@ -10,6 +10,7 @@ import streamlit as st
 from analytics import access, applications, catalog
 from analytics.errors import CityBrainError
 from dashboard import auth
+from dashboard.navigation import PAGES_DIR
 from dashboard.shell import page_context
 
 ctx = page_context()
@@ -41,7 +42,7 @@ def app_table(apps: pd.DataFrame, with_requester: bool) -> pd.DataFrame:
 
 if actor.name == "public":
     st.info(t("od_apps_sign_in_first"))
-    st.page_link("pages/sign_in.py", label=t("od_sign_in_link"), icon=":material/login:")
+    st.page_link(PAGES_DIR / "sign_in.py", label=t("od_sign_in_link"), icon=":material/login:")
     st.stop()
 
 cat = catalog.datasets(ctx.store)
@@ -75,7 +76,7 @@ else:
     active = [a for a in mine["dataset_id"].unique()
               if applications.active_for(ctx.store, actor, a) is not None]
     for d in active:
-        st.page_link("pages/catalog.py", label=f"{t('od_open_dataset')}: {d}",
+        st.page_link(PAGES_DIR / "catalog.py", label=f"{t('od_open_dataset')}: {d}",
                      query_params={"dataset": d}, icon=":material/open_in_new:")
 
 if actor.role in applications.STEWARD_ROLES:

@@ -11,6 +11,7 @@ from analytics import access, applications, catalog, exports
 from analytics.citygen.catalog import DOMAINS, SPECS
 from analytics.errors import CityBrainError
 from dashboard import auth
+from dashboard.navigation import PAGES_DIR
 from dashboard.shell import page_context
 
 PREVIEW_ROWS = 20
@@ -63,7 +64,7 @@ def facet_controls(cat: pd.DataFrame) -> tuple[str, dict[str, list[str]]]:
         options = list(counts[facet].index)
         with col:
             selected[facet] = st.multiselect(
-                label, options, key=f"od_f_{facet}",
+                label, options, key=f"od_f_{facet}", placeholder=t("od_facet_any"),
                 format_func=lambda v, fmt=fmt, facet=facet: f"{fmt(v)} ({counts[facet][v]})")
     return text, selected
 
@@ -93,8 +94,12 @@ def listing(cat: pd.DataFrame) -> None:
     event = st.dataframe(
         table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="od_table",
-        column_config={t("od_col_quality"): st.column_config.ProgressColumn(
-            t("od_col_quality"), min_value=0, max_value=100, format="%.0f")})
+        column_config={
+            t("od_col_title"): st.column_config.TextColumn(width="large"),
+            t("od_col_rows"): st.column_config.NumberColumn(format="localized", width="small"),
+            t("od_col_downloads"): st.column_config.NumberColumn(format="localized", width="small"),
+            t("od_col_quality"): st.column_config.ProgressColumn(
+                t("od_col_quality"), min_value=0, max_value=100, format="%.0f", width="small")})
     rows = event.selection.rows if event and event.selection else []
     if rows:
         st.query_params["dataset"] = hits.iloc[rows[0]]["dataset_id"]
@@ -123,7 +128,7 @@ def metadata_block(row) -> None:
             (t("od_field_downloads"), f"{int(row['downloads']):,}"),
         ]
         st.dataframe(pd.DataFrame(fields, columns=[t("col_key"), t("col_value")]),
-                     hide_index=True, width="stretch")
+                     hide_index=True, width="stretch", height=35 * (len(fields) + 1) + 3)
     with right:
         st.metric(t("od_quality"), f"{q['score']:.0f} / 100", help=t("od_quality_help"))
         st.progress(min(1.0, q["score"] / 100))
@@ -138,7 +143,7 @@ def schema_block(row) -> None:
     desc = cols["description"] if ctx.lang == "zh" else cols["description_en"]
     st.dataframe(pd.DataFrame({t("od_col_name"): cols["name"], t("od_col_type"): cols["type"],
                                t("od_col_unit"): cols["unit"], t("od_col_description"): desc}),
-                 hide_index=True, width="stretch")
+                 hide_index=True, width="stretch", height=35 * (len(cols) + 1) + 3)
 
 
 def preview_and_downloads(row) -> None:
@@ -146,7 +151,7 @@ def preview_and_downloads(row) -> None:
     decision = access.decide(ctx.store, dataset_id, actor, "page")
     if not decision.allowed and row["access_level"] == "on_application":
         st.info(t("od_needs_application"))
-        target = "pages/applications.py" if actor.name != "public" else "pages/sign_in.py"
+        target = PAGES_DIR / ("applications.py" if actor.name != "public" else "sign_in.py")
         st.page_link(target, label=t("od_apply_link") if actor.name != "public"
                      else t("od_sign_in_link"), icon=":material/arrow_forward:")
         return

@@ -17,8 +17,8 @@ DISTRICTS = [(330106, "西湖区", "Xihu District", 120.13, 30.26),
              (330108, "滨江区", "Binjiang District", 120.21, 30.21)]
 
 
-def tiny_store(seed: int = 7) -> Store:
-    store = Store.create(None)
+def tiny_store(seed: int = 7, path=None) -> Store:
+    store = Store.create(path)
     rng = np.random.default_rng(seed)
     d = pd.DataFrame([{
         "city_adcode": CITY, "adcode": a, "name": n, "name_en": e, "kind": "district",

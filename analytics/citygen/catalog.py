@@ -161,6 +161,9 @@ class DatasetSpec:
 _PERSONAL = ("个人信息：姓名、公民身份号码、联系电话、住址等敏感个人信息（《个人信息保护法》第28条），"
              "只以通过统计披露控制的汇总数据开放")
 
+_PERSON_COLUMNS = {"name": ("", "姓名", "Full name"),
+                   "age": ("years", "在登记年份的周岁", "Age in completed years in the registry year")}
+
 DATASETS: list[DatasetSpec] = [
     DatasetSpec(
         "districts", "planning", "geography", "区县行政区划边界", "District boundaries",
@@ -230,7 +233,7 @@ DATASETS: list[DatasetSpec] = [
         "Elderly residents receiving care subsidies, one record each: name, ID number, phone, "
         "address, age. Synthetic. On the negative list: never opened.",
         "养老补贴,老年人,明细,care subsidy", "confidential", "monthly", "care_subsidy_registry",
-        negative_reason=_PERSONAL),
+        negative_reason=_PERSONAL, columns=_PERSON_COLUMNS),
     DatasetSpec(
         "care_subsidy_extract", "civil_affairs", "social_security", "养老服务补贴对象脱敏抽取（申请开放）",
         "Care-subsidy recipients, desensitised extract (on application)",
@@ -243,7 +246,8 @@ DATASETS: list[DatasetSpec] = [
         "care_subsidy_registry", record_level=True,
         quasi_identifiers=("sex", "age_band", "district_adcode"),
         masked=(("name", "name"), ("id_number", "prc_id"), ("phone", "phone")),
-        dropped=("record_id", "address", "cell", "birth_date", "age", "age_group")),
+        dropped=("record_id", "address", "cell", "birth_date", "age", "age_group"),
+        columns=_PERSON_COLUMNS),
     DatasetSpec(
         "care_subsidy_by_district", "civil_affairs", "social_security", "分区县养老服务补贴对象人数",
         "Care-subsidy recipients by district, age group and sex",

@@ -66,10 +66,10 @@ ORDER BY l.logged_at DESC
 LIMIT $n;
 
 -- name: secret
-SELECT secret_hex FROM privacy_keys WHERE name = $name;
+SELECT secret_hex FROM privacy_keys WHERE name = $key_name;
 
 -- name: insert_secret
-INSERT INTO privacy_keys (name, secret_hex, created_at) VALUES ($name, $secret_hex, $at)
+INSERT INTO privacy_keys (name, secret_hex, created_at) VALUES ($key_name, $secret_hex, $at)
 ON CONFLICT (name) DO NOTHING;
 
 -- name: user
