@@ -85,7 +85,6 @@ def listing(cat: pd.DataFrame) -> None:
     table = pd.DataFrame({
         t("od_col_title"): [title_of(r) for _, r in hits.iterrows()],
         t("od_col_publisher"): [publisher_of(r) for _, r in hits.iterrows()],
-        t("od_col_theme"): hits["theme"].map(domain_label),
         t("od_col_access"): hits["access_level"].map(access_label),
         t("od_col_rows"): hits["row_count"],
         t("od_col_downloads"): hits["downloads"],
@@ -95,7 +94,7 @@ def listing(cat: pd.DataFrame) -> None:
         table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key="od_table",
         column_config={
-            t("od_col_title"): st.column_config.TextColumn(width="large"),
+            t("od_col_title"): st.column_config.TextColumn(width="medium"),
             t("od_col_rows"): st.column_config.NumberColumn(format="localized", width="small"),
             t("od_col_downloads"): st.column_config.NumberColumn(format="localized", width="small"),
             t("od_col_quality"): st.column_config.ProgressColumn(
@@ -166,6 +165,8 @@ def preview_and_downloads(row) -> None:
         st.success(t("od_approved_until", app=decision.application_id,
                      until=str(app["expires_at"])[:16]))
     st.subheader(t("od_preview", n=PREVIEW_ROWS))
+    if report.primary_suppressed:
+        st.caption(t("od_preview_suppressed"))
     shown = frame.copy()
     for col in shown.columns:  # binary geometry is not readable in a table
         if shown[col].map(lambda v: isinstance(v, (bytes, bytearray, memoryview))).any():
