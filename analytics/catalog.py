@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
@@ -108,41 +109,54 @@ def check_search_text(text: str) -> str:
     return text
 
 
+_HAY = ("title", "title_en", "description", "keywords", "publisher", "publisher_en", "dataset_id")
+
+
 def search(catalog: pd.DataFrame, text: str = "", **selected: list[str]) -> SearchResult:
     """Datasets matching every word of ``text`` and every selected facet value.
 
     ``selected`` maps a facet (``theme``, ``publisher``, ``access_level``, ``formats``,
     ``update_frequency``) to the values kept; an empty list keeps all. Ranked by how many
-    words hit the title, then by downloads.
+    words hit the title, then by downloads. A catalog has tens to a few thousand rows, so a
+    plain loop over them beats building pandas masks.
     """
     text = check_search_text(text)
-    hay = (catalog["title"] + " " + catalog["title_en"] + " " + catalog["description"] + " "
-           + catalog["keywords"] + " " + catalog["publisher"] + " " + catalog["publisher_en"] + " "
-           + catalog["dataset_id"]).str.lower()
-    keep = pd.Series(True, index=catalog.index)
-    score = pd.Series(0, index=catalog.index)
-    for word in text.lower().split():
-        keep &= hay.str.contains(word, regex=False)
-        score += (catalog["title"] + " " + catalog["title_en"]).str.lower().str.contains(
-            word, regex=False).astype(int)
-    for facet, values in selected.items():
+    for facet in selected:
         if facet not in FACETS:
             raise CityBrainError(f"unknown facet {facet!r}; facets are {', '.join(FACETS)}")
-        if values:
+    words = text.lower().split()
+    wanted = {f: set(v) for f, v in selected.items() if v}
+    columns = {c: catalog[c].tolist() for c in (*_HAY, *FACETS, "downloads")}
+    scored = []
+    for i in range(len(catalog)):
+        hay = " ".join(str(columns[c][i]) for c in _HAY).lower()
+        if not all(w in hay for w in words):
+            continue
+        ok = True
+        for facet, values in wanted.items():
+            value = columns[facet][i]
             if facet == "formats":
-                keep &= catalog["formats"].map(lambda f, v=frozenset(values): bool(set(f.split(",")) & v))
+                ok = bool(set(value.split(",")) & values)
             else:
-                keep &= catalog[facet].isin(values)
-    hits = catalog[keep].assign(_score=score[keep])
-    hits = hits.sort_values(["_score", "downloads", "dataset_id"], ascending=[False, False, True])
+                ok = value in values
+            if not ok:
+                break
+        if not ok:
+            continue
+        title = f"{columns['title'][i]} {columns['title_en'][i]}".lower()
+        scored.append((-sum(w in title for w in words), -int(columns["downloads"][i]),
+                       columns["dataset_id"][i], i))
+    scored.sort()
+    idx = [i for *_, i in scored]
+    hits = catalog.iloc[idx].reset_index(drop=True)
     facets = {}
     for facet in FACETS:
-        col = hits[facet]
-        if facet == "formats":
-            col = col.str.split(",").explode()
-            col = col[col != ""]
-        facets[facet] = col.value_counts()
-    return SearchResult(hits.drop(columns="_score").reset_index(drop=True), facets)
+        counts: Counter = Counter()
+        for i in idx:
+            value = columns[facet][i]
+            counts.update([v for v in value.split(",") if v] if facet == "formats" else [value])
+        facets[facet] = pd.Series(dict(counts.most_common()), dtype="int64")
+    return SearchResult(hits, facets)
 
 
 # -- metadata quality ---------------------------------------------------------------------------
