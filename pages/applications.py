@@ -30,11 +30,11 @@ def app_table(apps: pd.DataFrame, with_requester: bool) -> pd.DataFrame:
     if with_requester:
         out[t("od_col_requester")] = apps["requester"]
     out |= {
+        t("od_col_status"): [status_label(r) for _, r in apps.iterrows()],
+        t("od_col_expires"): apps["expires_at"].astype(str).str[:16].replace({"NaT": "", "None": ""}),
         t("od_col_purpose"): apps["purpose"],
         t("od_col_fields"): apps["fields_json"].map(lambda f: ", ".join(json.loads(f))),
-        t("od_col_status"): [status_label(r) for _, r in apps.iterrows()],
         t("od_col_requested"): apps["requested_at"].astype(str).str[:16],
-        t("od_col_expires"): apps["expires_at"].astype(str).str[:16].replace({"NaT": "", "None": ""}),
         t("od_col_note"): apps["decision_note"].fillna(""),
     }
     return pd.DataFrame(out)
@@ -57,7 +57,8 @@ dataset_id = st.selectbox(t("od_apply_dataset"), ids, format_func=lambda d: f"{t
 with st.form("od_apply"):
     purpose = st.text_area(t("od_apply_purpose"), max_chars=1000)
     fields_available = access.servable_columns(ctx.store, dataset_id) if dataset_id else []
-    fields = st.multiselect(t("od_apply_fields"), fields_available, default=fields_available)
+    # Nothing pre-selected: applicants ask for the fields they need (data minimisation).
+    fields = st.multiselect(t("od_apply_fields"), fields_available, placeholder="—")
     period = st.number_input(t("od_apply_period"), min_value=1,
                              max_value=applications.MAX_PERIOD_DAYS, value=90, step=1)
     if st.form_submit_button(t("od_apply_button"), type="primary"):

@@ -15,6 +15,7 @@ from dashboard.navigation import PAGES_DIR
 from dashboard.shell import page_context
 
 PREVIEW_ROWS = 20
+LARGE_ROWS = 2_000_000
 
 ctx = page_context()
 actor = auth.current_actor(ctx.store)
@@ -178,6 +179,9 @@ def preview_and_downloads(row) -> None:
     st.subheader(t("od_downloads"))
     st.caption(t("od_download_help"))
     fmts = catalog.formats(row)
+    if int(row["row_count"]) > LARGE_ROWS:  # the browser gets Parquet; other formats stream from the CLI
+        fmts = tuple(f for f in fmts if f == "parquet")
+        st.caption(t("od_large_note", rows=f"{int(row['row_count']):,}", dataset=dataset_id))
     for col, fmt in zip(st.columns(len(fmts)), fmts, strict=True):
         def make(fmt=fmt):
             data, _ = exports.export_bytes(ctx.store, dataset_id, fmt, actor, "download",
