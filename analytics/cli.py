@@ -15,6 +15,9 @@ from analytics.errors import CityBrainError
 COMMAND_MODULES = [
     "analytics.commands.build",
     "analytics.commands.info",
+    "analytics.commands.catalog",
+    "analytics.commands.export",
+    "analytics.commands.users",
 ]
 
 

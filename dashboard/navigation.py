@@ -9,6 +9,9 @@ PAGES_DIR = Path(__file__).parent.parent / "pages"
 #: (group key, page script, title key, Material icon)
 PAGES: list[tuple[str, str, str, str]] = [
     ("nav_data", "store_contents.py", "page_store", ":material/database:"),
+    ("nav_data", "catalog.py", "od_page_catalog", ":material/dataset:"),
+    ("nav_data", "applications.py", "od_page_applications", ":material/assignment:"),
+    ("nav_data", "sign_in.py", "od_page_sign_in", ":material/login:"),
 ]
 
 GROUP_ORDER = ["nav_overview", "nav_planning", "nav_analysis", "nav_data", "nav_infrastructure"]

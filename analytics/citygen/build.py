@@ -58,12 +58,15 @@ class BuildContext:
 
 
 def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
-    from analytics.citygen import boundaries, facilities, population
+    from analytics.citygen import boundaries, facilities, population, registry
+    from analytics.citygen import catalog as catalog_stage
 
     return [
         ("boundaries", boundaries.stage),
         ("population", population.stage),
         ("facilities", facilities.stage),
+        ("registry", registry.stage),
+        ("catalog", catalog_stage.stage),
     ]
 
 
@@ -75,6 +78,7 @@ SORT_KEYS = {
     "population_districts": ["year", "district_adcode", "age", "sex"],
     "vital_events": ["year", "district_adcode"],
     "facilities": ["facility_id"],
+    "care_subsidy_registry": ["district_adcode", "cell", "id_number"],
 }
 
 
