@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "analytics.commands.catalog",
     "analytics.commands.export",
     "analytics.commands.users",
+    "analytics.commands.sensors",
 ]
 
 
