@@ -42,7 +42,7 @@ class Band:
     """From ``lower`` (inclusive) upwards the value is in this band, until the next one."""
 
     lower: float
-    status: str  # good | fair | poor | alert | info
+    status: str  # good | fair | poor | alert (worst)
     label_zh: str
     label_en: str
 
@@ -102,8 +102,8 @@ class Indicator:
 def _ratio_bands(standard: float) -> tuple[Band, ...]:
     """Facility provision judged against its standard: met, 80-100 % of it, below 80 %."""
     return (
-        Band(-np.inf, "poor", "低于标准的 80%", "below 80 % of the standard"),
-        Band(0.8 * standard, "fair", "达到标准的 80%–100%", "80-100 % of the standard"),
+        Band(-np.inf, "alert", "低于标准八成", "below 80 % of standard"),
+        Band(0.8 * standard, "fair", "接近标准", "near the standard"),
         Band(standard, "good", "达到标准", "meets the standard"),
     )
 
@@ -138,9 +138,9 @@ INDICATORS: dict[str, Indicator] = {
                            AGEING_SOURCE),
             "lower_better",
             (Band(-np.inf, "good", "未进入老龄化", "not yet ageing"),
-             Band(10, "fair", "老龄化社会（≥10%）", "ageing society (≥ 10 %)"),
-             Band(20, "poor", "中度老龄化（≥20%）", "moderately aged (≥ 20 %)"),
-             Band(30, "alert", "重度老龄化（≥30%）", "severely aged (≥ 30 %)")),
+             Band(10, "fair", "老龄化社会", "ageing society"),
+             Band(20, "poor", "中度老龄化", "moderately aged"),
+             Band(30, "alert", "重度老龄化", "severely aged")),
             numerator="age_60plus", denominator="population", scale=100, digits=2),
         Indicator(
             "share_65plus", "65岁及以上人口占比", "Share aged 65+", "%", "%",
@@ -149,9 +149,9 @@ INDICATORS: dict[str, Indicator] = {
                            AGEING_SOURCE),
             "lower_better",
             (Band(-np.inf, "good", "未进入老龄化", "not yet ageing"),
-             Band(7, "fair", "老龄化社会（≥7%）", "ageing society (≥ 7 %)"),
-             Band(14, "poor", "中度老龄化（≥14%）", "moderately aged (≥ 14 %)"),
-             Band(21, "alert", "重度老龄化（≥21%）", "severely aged (≥ 21 %)")),
+             Band(7, "fair", "老龄化社会", "ageing society"),
+             Band(14, "poor", "中度老龄化", "moderately aged"),
+             Band(21, "alert", "重度老龄化", "severely aged")),
             numerator="age_65plus", denominator="population", scale=100, digits=2),
         Indicator(
             "pop_80plus", "80岁及以上人口", "Residents aged 80+", "人", "persons",
@@ -163,18 +163,17 @@ INDICATORS: dict[str, Indicator] = {
             _POP, Standard(20.0, "低于20% 为少子化", "below 20 % is a low child share",
                            CHILD_SHARE_SOURCE),
             "higher_better",
-            (Band(-np.inf, "alert", "超少子化（<15%）", "ultra-low (< 15 %)"),
-             Band(15, "poor", "严重少子化（15%–18%）", "severely low (15-18 %)"),
-             Band(18, "fair", "少子化（18%–20%）", "low (18-20 %)"),
-             Band(20, "good", "正常（≥20%）", "normal (≥ 20 %)")),
+            (Band(-np.inf, "alert", "超少子化", "ultra-low child share"),
+             Band(15, "poor", "严重少子化", "severely low child share"),
+             Band(18, "fair", "少子化", "low child share"),
+             Band(20, "good", "正常", "normal child share")),
             numerator="age_0_14", denominator="population", scale=100, digits=2),
         Indicator(
             "children_3_5", "3–5岁儿童", "Children aged 3-5", "人", "persons",
             "3–5岁常住儿童之和（幼儿园学龄）", "Children aged 3-5 (kindergarten age)",
             _POP, None, "neutral", numerator="age_3_5", digits=0),
         Indicator(
-            "old_age_dependency", "老年抚养比", "Old-age dependency ratio",
-            "每百名劳动年龄人口", "per 100 aged 15-64",
+            "old_age_dependency", "老年抚养比", "Old-age dependency ratio", "%", "%",
             "65岁及以上人口 ÷ 15–64岁人口 × 100（统计年鉴口径）",
             "Residents aged 65+ / residents aged 15-64 × 100 (the statistical yearbooks' "
             "definition)",
@@ -222,9 +221,9 @@ INDICATORS: dict[str, Indicator] = {
                      "a day-care centre in every 5-minute living circle (300 m)",
                      _DAYCARE.radius_source),
             "higher_better",
-            (Band(-np.inf, "poor", "覆盖不足 70%", "below 70 %"),
-             Band(70, "fair", "覆盖 70%–90%", "70-90 %"),
-             Band(90, "good", "覆盖 90% 以上", "90 % and above")),
+            (Band(-np.inf, "alert", "覆盖不足", "low coverage"),
+             Band(70, "fair", "基本覆盖", "partial coverage"),
+             Band(90, "good", "充分覆盖", "good coverage")),
             digits=1, compute=_coverage_60plus_daycare),
     ]
 }

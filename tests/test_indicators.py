@@ -81,8 +81,8 @@ def test_tile_changes_and_bands(values):
     assert t["band"].status == "fair"
     # five years before 2015 is not in the store
     assert ind.tile(values, "share_60plus", 2015)["change_5y"] is None
-    # beds: 26.3 per 1,000 < 0.8 x 40 -> poor; 西湖 37.0 in 32-40 -> fair
-    assert ind.tile(values, "care_beds_per_1000_60plus", 2020)["band"].status == "poor"
+    # beds: 26.3 per 1,000 < 0.8 x 40 -> alert; 西湖 37.0 in 32-40 -> fair
+    assert ind.tile(values, "care_beds_per_1000_60plus", 2020)["band"].status == "alert"
     assert ind.tile(values, "care_beds_per_1000_60plus", 2020,
                     str(XIHU))["band"].status == "fair"
     # kindergarten 西湖 0.9 per child exactly meets 0.9 -> good
