@@ -191,8 +191,8 @@ INDICATORS: dict[str, Indicator] = {
             numerator="cap_elderly_care_home", denominator="age_60plus", scale=1000,
             digits=1),
         Indicator(
-            "kindergarten_places_per_child", "每名3–5岁儿童幼儿园学位",
-            "Kindergarten places per child aged 3-5", "个/人", "places per child",
+            "kindergarten_places_per_child", "3–5岁儿童人均幼儿园学位",
+            "Kindergarten places per child", "个/人", "places / child",
             "幼儿园学位数（年末在营） ÷ 3–5岁儿童数",
             "Places of kindergartens open at year end / children aged 3-5",
             ("facilities", "population_districts"),
@@ -201,8 +201,8 @@ INDICATORS: dict[str, Indicator] = {
             "higher_better", _ratio_bands(_KG.per_person),
             numerator="cap_kindergarten", denominator="age_3_5", digits=2),
         Indicator(
-            "primary_places_per_child", "每名6–11岁儿童小学学位",
-            "Primary places per child aged 6-11", "个/人", "places per child",
+            "primary_places_per_child", "6–11岁儿童人均小学学位",
+            "Primary places per child", "个/人", "places / child",
             "小学学位数（年末在营） ÷ 6–11岁儿童数",
             "Places of primary schools open at year end / children aged 6-11",
             ("facilities", "population_districts"),
@@ -211,8 +211,8 @@ INDICATORS: dict[str, Indicator] = {
             "higher_better", _ratio_bands(_PRIMARY.per_person),
             numerator="cap_primary_school", denominator="age_6_11", digits=2),
         Indicator(
-            "daycare_coverage_60plus", "日间照料中心300米覆盖率（60岁及以上）",
-            "60+ within 300 m of a day-care centre", "%", "%",
+            "daycare_coverage_60plus", "老人300米内有日间照料",
+            "60+ within 300 m of day care", "%", "%",
             "居住在老年人日间照料中心 300 米步行半径内的 60岁及以上人口 ÷ 60岁及以上人口 × 100",
             "Residents aged 60+ living within 300 m of an elderly day-care centre / residents "
             "aged 60+ × 100",

@@ -20,7 +20,7 @@ def value_text(ind: Indicator, value: float | None, lang: str) -> str:
         return f"{text}%"
     if ind.unit_en == "persons":
         return f"{text}人" if lang == "zh" else text
-    return f"{text} {ind.unit(lang)}"
+    return text  # the unit is shown under the value (it would not fit beside it)
 
 
 def change_text(ind: Indicator, change: float | None, lang: str) -> str | None:
@@ -74,8 +74,9 @@ def tile(data: dict, t, lang: str, previous_label: str, five_label: str, key: st
                   delta_description=previous_label if data["change_1y"] is not None else None,
                   chart_data=list(series.values) if len(series) > 1 else None,
                   chart_type="line", help=ind.formula(lang))
-        five = change_text(ind, data["change_5y"], lang)
-        st.caption(f"{five_label} {five}" if five else f"{five_label} —")
+        five = change_text(ind, data["change_5y"], lang) or "—"
+        unit = "" if ind.unit_en in ("%", "persons") else f"{ind.unit(lang)} · "
+        st.caption(f"{unit}{five_label} {five}")
         band = data["band"]
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
             if band is not None:

@@ -34,29 +34,47 @@ def test_page_renders(server, browser, script, lang):
     name = Path(script).stem
     # the default page (first of the first group) is served at the root only
     path = "" if script == DEFAULT_SCRIPT else name
-    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    # A tall window: Streamlit scrolls inside the page, so this is what a screenshot holds.
+    page = browser.new_page(viewport={"width": 1440, "height": 3000})
     errors: list[str] = []
     outside: list[str] = []
+    probes: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("request", lambda r: outside.append(r.url)
-            if urlparse(r.url).hostname not in LOCAL_HOSTS and not r.url.startswith(("data:", "blob:"))
-            else None)
+            if urlparse(r.url).hostname not in LOCAL_HOSTS
+            and not r.url.startswith(("data:", "blob:")) else None)
+    # Opened at a page's own URL, Streamlit's client first looks for the server one level
+    # down (/<page>/_stcore/health, /host-config), gets 404 and falls back: not our error.
+    page.on("response", lambda r: probes.append(r.url)
+            if r.status == 404 and urlparse(r.url).path in
+            (f"/{name}/_stcore/health", f"/{name}/_stcore/host-config") else None)
     try:
         page.goto(f"{server}/{path}?lang={lang}", wait_until="domcontentloaded")
-        page.wait_for_selector('[data-testid="stMain"] h1', timeout=30_000)
+        page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)
         # wait until the script run is over (the status widget shows while it runs)
         page.wait_for_function(
             "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-            timeout=30_000)
-        page.wait_for_timeout(1500)  # charts draw after the run
+            timeout=60_000)
+        page.wait_for_timeout(2000)  # charts draw after the run
+        if page.locator(".js-plotly-plot .maplibregl-map").count():
+            # maps draw on a WebGL canvas, slowly without a GPU
+            page.wait_for_selector(".maplibregl-canvas", timeout=30_000)
+            page.wait_for_timeout(2000)
         exceptions = page.locator('[data-testid="stException"]')
         assert exceptions.count() == 0, exceptions.first.inner_text()[:2000]
         SCREENSHOTS.mkdir(exist_ok=True)
         shot = SCREENSHOTS / f"{name}{'' if lang == 'zh' else '_en'}.png"
-        page.screenshot(path=str(shot), full_page=True)
+        page.screenshot(path=str(shot), timeout=120_000)
         assert not_blank(shot), f"{shot} looks blank"
         assert not outside, f"{name} asked outside hosts: {outside[:5]}"
+        probe_404 = "Failed to load resource: the server responded with a status of 404"
+        for _ in probes:
+            if any(e.startswith(probe_404) for e in errors):
+                errors.remove(next(e for e in errors if e.startswith(probe_404)))
         assert not errors, f"browser console errors on {name}: {errors[:5]}"
+        if lang == "en":  # the language came from the link: no Chinese in the page title
+            title = page.locator('[data-testid="stMain"] h1').first.inner_text()
+            assert not any("\u4e00" <= ch <= "\u9fff" for ch in title), title
     finally:
         page.close()
