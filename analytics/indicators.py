@@ -246,7 +246,8 @@ def base_frame(store: Store) -> pd.DataFrame:
     """Counts by year and district: residents by band and open capacity by facility type.
 
     Columns ``year, adcode`` then :data:`BASE_COUNTS` and ``cap_<type>`` for
-    :data:`CAPACITY_TYPES` (0 where a district has no such facility that year).
+    :data:`CAPACITY_TYPES` (0 where a district has no such facility that year; NaN for every
+    row when the store holds no facility of the type, so its KPI shows as missing, not 0).
     """
     pop = store.query("indicators.district_base")
     if pop.empty:
@@ -258,10 +259,14 @@ def base_frame(store: Store) -> pd.DataFrame:
                             aggfunc="sum")
             .reindex(columns=CAPACITY_TYPES).add_prefix("cap_").reset_index())
     out = pop.merge(wide, on=["year", "adcode"], how="left")
-    for col in [f"cap_{t}" for t in CAPACITY_TYPES]:
-        out[col] = out[col].fillna(0)
-    for col in BASE_COUNTS + [f"cap_{t}" for t in CAPACITY_TYPES]:
+    held = set(store.query("indicators.facility_types")["type"])
+    for col in BASE_COUNTS:
         out[col] = out[col].fillna(0).astype("float64")
+    for t in CAPACITY_TYPES:
+        # 0 where the type exists but not in that district and year; NaN (unknown, not
+        # zero) where the store holds no facility of the type at all
+        out[f"cap_{t}"] = out[f"cap_{t}"].fillna(0).astype("float64") if t in held \
+            else np.nan
     out["year"] = out["year"].astype(int)
     out["adcode"] = out["adcode"].astype(int)
     return out.sort_values(["year", "adcode"]).reset_index(drop=True)
@@ -283,7 +288,7 @@ def ratio_values(store: Store, base: pd.DataFrame | None = None) -> pd.DataFrame
     """
     base = base_frame(store) if base is None else base
     count_cols = [c for c in base.columns if c not in ("year", "adcode")]
-    city = base.groupby("year", as_index=False)[count_cols].sum()
+    city = base.groupby("year", as_index=False)[count_cols].sum(min_count=1)
     city["area"] = CITY
     districts = base.drop(columns="adcode").assign(area=base["adcode"].astype(str))
     both = pd.concat([city, districts], ignore_index=True)

@@ -174,3 +174,19 @@ def test_age_groups_and_vital_rates(store):
 def test_empty_store_is_a_clear_error():
     with Store.create(None) as empty, pytest.raises(CityBrainError, match="no population"):
         ind.base_frame(empty)
+
+
+def test_facility_type_absent_from_store_is_missing_not_zero():
+    # a store with facilities but no primary school at all: the KPI is unknown, not 0
+    from dash_fixture import fill
+
+    store = Store.create(None)
+    fill(store)
+    facilities = store.table("facilities")
+    store.write("facilities", facilities[facilities["type"] != "primary_school"], replace=True)
+    values = ind.ratio_values(store)
+    assert values[values["indicator"] == "primary_places_per_child"]["value"].isna().all()
+    assert ind.tile(values, "primary_places_per_child", 2020)["value"] is None
+    # other facility KPIs are unaffected: 西湖's kindergarten, 180 places / 400 children
+    assert v(values, "kindergarten_places_per_child", 2020) == pytest.approx(0.45)
+    store.close()

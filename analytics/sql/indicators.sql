@@ -31,6 +31,10 @@ JOIN facilities AS f
 GROUP BY y.year, f.district_adcode, f.type
 ORDER BY y.year, f.district_adcode, f.type;
 
+-- name: facility_types
+-- Facility types the store holds at all (a type with no rows has no capacity figures).
+SELECT DISTINCT type FROM facilities ORDER BY type;
+
 -- name: districts
 -- The city's districts (names for tables and maps), by adcode.
 SELECT adcode, name, name_en, area_km2

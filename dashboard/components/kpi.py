@@ -82,6 +82,8 @@ def tile(data: dict, t, lang: str, previous_label: str, five_label: str, key: st
             if band is not None:
                 st.badge(band.label_zh if lang == "zh" else band.label_en,
                          color=STATUS_COLOUR[band.status])
+            elif data["value"] is None:
+                st.badge(t("kpi_no_data"), color="gray", help=t("kpi_no_data_help"))
             else:
                 st.badge(t("kpi_context"), color="gray")
             with st.popover(t("kpi_definition"), icon=":material/info:", key=f"def_{key}",

@@ -8,12 +8,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from conftest import SCREENSHOTS
 from PIL import Image
 
 from dashboard.navigation import GROUP_ORDER, PAGES
 
 pytestmark = pytest.mark.e2e
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", ""}
 DEFAULT_SCRIPT = min(PAGES, key=lambda p: GROUP_ORDER.index(p[0]))[1]
 
