@@ -16,6 +16,14 @@ MOVER_KPIS = ["population", "share_60plus", "care_beds_per_1000_60plus",
 SCALES = {"higher_better": "Greens", "lower_better": "OrRd", "neutral": "Blues"}
 
 
+def short_name(name: str) -> str:
+    """西湖区 -> 西湖, Xihu District -> Xihu: map labels without the administrative suffix."""
+    for suffix in (" District", " County", " City", "区", "县", "市"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
 def ranking_controls(ctx, kpis: list[str]) -> str:
     return st.selectbox(ctx.t("ov_rank_by"), kpis, key="ov_kpi",
                         format_func=lambda k: indicators.indicator(k).label(ctx.lang))
@@ -96,8 +104,11 @@ with left:
     map_frame = indicators.district_table(values, ctx.year)[[chosen]].reset_index()
     map_frame["name"] = [ctx.district_name(a) for a in map_frame["adcode"]]
     label = ind.unit(ctx.lang)
+    short = {a: short_name(ctx.district_name(a)) for a in map_frame["adcode"]}
     fig = district_map(map_frame, data.district_geojson(*ctx.store_key), chosen, "name",
-                       SCALES[ind.direction], label, f":,.{ind.digits}f")
+                       SCALES[ind.direction], label, f",.{ind.digits}f",
+                       label_points=data.district_label_points(*ctx.store_key),
+                       short_names=short)
     fig.update_layout(title={"text": f"{ind.label(ctx.lang)}（{label}）" if ctx.lang == "zh"
                              else f"{ind.label(ctx.lang)} ({label})", "font": {"size": 15}})
     csv = map_frame[["adcode", "name", chosen]].rename(columns={

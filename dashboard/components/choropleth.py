@@ -1,45 +1,76 @@
-"""The district choropleth, drawn from the store's own boundaries on a blank background
-(no map tiles, no outside request)."""
+"""The district choropleth, drawn from the store's own boundaries.
+
+Districts are drawn as filled SVG polygons in longitude/latitude (the y axis scaled by
+1/cos(latitude) so shapes are not squashed), not on a WebGL map: no tiles and no outside
+request, and it draws the same on a desktop without a GPU (remote desktops and thin clients
+are common in government offices), in a PNG export and in headless browsers.
+"""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pandas as pd
-import plotly.express as px
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+#: districts smaller than this share of the drawing's area get no label (it would overlap)
+LABEL_MIN_SHARE = 0.015
 
 
-def _view(geojson: dict) -> tuple[dict, float]:
-    """Centre and zoom that fit the districts (web-mercator zoom from the larger extent)."""
-    xs, ys = [], []
-
-    def walk(coords):
-        if isinstance(coords[0], (int, float)):
-            xs.append(coords[0])
-            ys.append(coords[1])
-        else:
-            for c in coords:
-                walk(c)
-
-    for feature in geojson["features"]:
-        walk(feature["geometry"]["coordinates"])
-    lon0, lon1, lat0, lat1 = min(xs), max(xs), min(ys), max(ys)
-    span = max(lon1 - lon0, (lat1 - lat0) * 1.3, 1e-3)
-    zoom = max(1.0, min(12.0, math.log2(360 / span) - 0.6))
-    return {"lon": (lon0 + lon1) / 2, "lat": (lat0 + lat1) / 2}, zoom
+def _rings(geometry: dict):
+    """Outer and inner rings of a GeoJSON Polygon or MultiPolygon."""
+    polys = [geometry["coordinates"]] if geometry["type"] == "Polygon" else \
+        geometry["coordinates"]
+    for poly in polys:
+        yield from poly
 
 
 def district_map(frame: pd.DataFrame, geojson: dict, value: str, name: str,
-                 colorscale: str, label: str, hover_fmt: str) -> go.Figure:
-    """``frame`` has ``adcode``, ``name`` and the ``value`` column; one colour per district."""
-    centre, zoom = _view(geojson)
-    fig = px.choropleth_map(frame, geojson=geojson, locations="adcode",
-                            featureidkey="properties.adcode", color=value,
-                            color_continuous_scale=colorscale, map_style="white-bg",
-                            center=centre, zoom=zoom, opacity=0.85,
-                            hover_name=name, hover_data={value: hover_fmt, "adcode": False})
-    fig.update_traces(marker_line_color="#333333", marker_line_width=1.2)
-    fig.update_layout(coloraxis_colorbar={"title": {"text": label, "side": "right"},
-                                          "thickness": 14})
+                 colorscale: str, label: str, number_format: str,
+                 label_points: dict[int, tuple[float, float, float]] | None = None,
+                 short_names: dict[int, str] | None = None) -> go.Figure:
+    """``frame`` has ``adcode``, ``name`` and ``value`` columns; one colour per district.
+
+    ``number_format`` is a Python format spec for hover text (e.g. ``",.2f"``);
+    ``label_points`` maps adcode to (lon, lat, area share) for the on-map names.
+    """
+    values = frame.set_index("adcode")[value].astype(float)
+    names = frame.set_index("adcode")[name]
+    finite = values[np.isfinite(values)]
+    lo, hi = (finite.min(), finite.max()) if len(finite) else (0.0, 1.0)
+    span = hi - lo if hi > lo else 1.0
+    fig = go.Figure()
+    lat_mid = []
+    for feature in geojson["features"]:
+        adcode = int(feature["properties"]["adcode"])
+        xs: list[float | None] = []
+        ys: list[float | None] = []
+        for ring in _rings(feature["geometry"]):
+            xs += [p[0] for p in ring] + [None]
+            ys += [p[1] for p in ring] + [None]
+        lat_mid += [y for y in ys if y is not None][:1]
+        v = values.get(adcode, np.nan)
+        colour = "#e9ecef" if not np.isfinite(v) else \
+            sample_colorscale(colorscale, [(v - lo) / span])[0]
+        text = f"{names.get(adcode, adcode)}: " + ("—" if not np.isfinite(v)
+                                                    else format(v, number_format))
+        fig.add_scatter(x=xs, y=ys, mode="lines", fill="toself", fillcolor=colour,
+                        line={"color": "#444444", "width": 0.8}, hoveron="fills",
+                        hoverinfo="text", text=text, name=text, showlegend=False)
+    # an invisible point carries the colour bar
+    fig.add_scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
+                    marker={"color": [lo, hi], "colorscale": colorscale, "cmin": lo,
+                            "cmax": hi, "showscale": True,
+                            "colorbar": {"title": {"text": label, "side": "top"},
+                                         "thickness": 14, "len": 0.8}})
+    for adcode, (lon, lat, share) in (label_points or {}).items():
+        if share >= LABEL_MIN_SHARE and short_names:
+            fig.add_annotation(x=lon, y=lat, text=short_names.get(adcode, ""),
+                               showarrow=False, font={"size": 11, "color": "#222222"})
+    ratio = 1 / math.cos(math.radians(float(np.mean(lat_mid)))) if lat_mid else 1.0
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=ratio)
+    fig.update_layout(hovermode="closest", dragmode="pan")
     return fig

@@ -45,6 +45,17 @@ def district_geojson(path: str, built_at: str) -> dict:
     return shapes[["adcode", "geometry"]].__geo_interface__
 
 
+@st.cache_data(show_spinner=False, max_entries=4)
+def district_label_points(path: str, built_at: str) -> dict[int, tuple[float, float, float]]:
+    """Where to write each district's name: a point inside it, and its share of the area."""
+    shapes = indicators.district_shapes(open_store(path))
+    points = shapes.geometry.representative_point()
+    area = shapes.geometry.to_crs("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105").area
+    share = area / area.sum()
+    return {int(a): (p.x, p.y, float(s))
+            for a, p, s in zip(shapes["adcode"], points, share, strict=True)}
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def pyramid(path: str, built_at: str, year: int, district: int | None) -> pd.DataFrame:
     return trends.pyramid(open_store(path), year, district)
