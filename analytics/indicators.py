@@ -255,10 +255,14 @@ def base_frame(store: Store) -> pd.DataFrame:
                              "`python -m analytics build`")
     cap = store.query("indicators.capacity_by_year")
     cap = cap[cap["type"].isin(CAPACITY_TYPES)]
-    wide = (cap.pivot_table(index=["year", "adcode"], columns="type", values="capacity",
-                            aggfunc="sum")
-            .reindex(columns=CAPACITY_TYPES).add_prefix("cap_").reset_index())
-    out = pop.merge(wide, on=["year", "adcode"], how="left")
+    out = pop
+    if not cap.empty:
+        wide = (cap.groupby(["year", "adcode", "type"])["capacity"].sum().unstack("type")
+                .add_prefix("cap_").reset_index())
+        out = pop.merge(wide, on=["year", "adcode"], how="left")
+    for t in CAPACITY_TYPES:
+        if f"cap_{t}" not in out:
+            out[f"cap_{t}"] = np.nan
     held = set(store.query("indicators.facility_types")["type"])
     for col in BASE_COUNTS:
         out[col] = out[col].fillna(0).astype("float64")

@@ -35,7 +35,7 @@ def pyramid(store: Store, year: int, district: int | None = None) -> pd.DataFram
     out = pd.DataFrame({"lower": lowers})
     if not raw.empty:
         raw["lower"] = np.minimum(raw["age"].astype(int) // BAND_WIDTH * BAND_WIDTH, MAX_AGE)
-        wide = raw.pivot_table(index="lower", columns="sex", values="persons", aggfunc="sum")
+        wide = raw.groupby(["lower", "sex"])["persons"].sum().unstack("sex")
         out = out.merge(wide, left_on="lower", right_index=True, how="left")
     for sex in ("M", "F"):
         if sex not in out:

@@ -16,6 +16,26 @@ MOVER_KPIS = ["population", "share_60plus", "care_beds_per_1000_60plus",
 SCALES = {"higher_better": "Greens", "lower_better": "OrRd", "neutral": "Blues"}
 
 
+@data.cached_view
+def map_figure(ctx, _values: pd.DataFrame, chosen: str) -> tuple[dict, pd.DataFrame]:
+    """The district map of one KPI and its data (``_values`` is fixed by the store)."""
+    ind = indicators.indicator(chosen)
+    map_frame = indicators.district_table(_values, ctx.year)[[chosen]].reset_index()
+    map_frame["name"] = [ctx.district_name(a) for a in map_frame["adcode"]]
+    label = ind.unit(ctx.lang)
+    short = {a: short_name(ctx.district_name(a)) for a in map_frame["adcode"]}
+    fig = district_map(map_frame, data.district_geojson(*ctx.store_key), chosen, "name",
+                       SCALES[ind.direction], label, f",.{ind.digits}f",
+                       label_points=data.district_label_points(*ctx.store_key),
+                       short_names=short)
+    fig.update_layout(title={"text": f"{ind.label(ctx.lang)}（{label}）" if ctx.lang == "zh"
+                             else f"{ind.label(ctx.lang)} ({label})", "font": {"size": 15}})
+    csv = map_frame[["adcode", "name", chosen]].rename(columns={
+        "adcode": ctx.t("ov_col_adcode"), "name": ctx.t("ov_col_district"),
+        chosen: f"{ind.label(ctx.lang)} ({label})"})
+    return charts.finish(fig, 480), csv
+
+
 def short_name(name: str) -> str:
     """西湖区 -> 西湖, Xihu District -> Xihu: map labels without the administrative suffix."""
     for suffix in (" District", " County", " City", "区", "县", "市"):
@@ -101,21 +121,8 @@ st.download_button(ctx.t("csv_download"), table.to_csv(index=False).encode("utf-
                    key="csv_ranking")
 left, right = st.columns([3, 2])
 with left:
-    map_frame = indicators.district_table(values, ctx.year)[[chosen]].reset_index()
-    map_frame["name"] = [ctx.district_name(a) for a in map_frame["adcode"]]
-    label = ind.unit(ctx.lang)
-    short = {a: short_name(ctx.district_name(a)) for a in map_frame["adcode"]}
-    fig = district_map(map_frame, data.district_geojson(*ctx.store_key), chosen, "name",
-                       SCALES[ind.direction], label, f",.{ind.digits}f",
-                       label_points=data.district_label_points(*ctx.store_key),
-                       short_names=short)
-    fig.update_layout(title={"text": f"{ind.label(ctx.lang)}（{label}）" if ctx.lang == "zh"
-                             else f"{ind.label(ctx.lang)} ({label})", "font": {"size": 15}})
-    csv = map_frame[["adcode", "name", chosen]].rename(columns={
-        "adcode": ctx.t("ov_col_adcode"), "name": ctx.t("ov_col_district"),
-        chosen: f"{ind.label(ctx.lang)} ({label})"})
-    charts.show(fig, csv, f"map_{chosen}_{ctx.year}", ctx.t("csv_download"), "map",
-                height=480)
+    charts.show(*map_figure(ctx, values, chosen), f"map_{chosen}_{ctx.year}",
+                ctx.t("csv_download"), "map")
     st.caption(ctx.t("ov_map_note"))
 with right:
     st.markdown(f"#### {ctx.t('ov_movers_heading')}")

@@ -33,8 +33,11 @@ def pyramid_controls(ctx) -> tuple[int, int | None, bool]:
     return year, compare, share
 
 
-def pyramid_figure(ctx, current: pd.DataFrame, year: int, previous: pd.DataFrame | None,
-                   compare: int | None, share: bool) -> tuple[go.Figure, pd.DataFrame]:
+@data.cached_view
+def pyramid_figure(ctx, year: int, compare: int | None, share: bool) -> tuple[dict, pd.DataFrame]:
+    current = data.pyramid(*ctx.store_key, year, ctx.district)
+    previous = data.pyramid(*ctx.store_key, compare, ctx.district) if compare else None
+
     def scaled(frame):
         total = frame["male"].sum() + frame["female"].sum()
         factor = 100 / total if share and total else 1
@@ -73,7 +76,7 @@ def pyramid_figure(ctx, current: pd.DataFrame, year: int, previous: pd.DataFrame
                      title=ctx.t("tr_pyramid_x", unit=unit))
     fig.update_yaxes(title=ctx.t("tr_col_age"), categoryorder="array",
                      categoryarray=list(current["band"]))
-    return fig, table
+    return charts.finish(fig, 520), table
 
 
 def _nice_ticks(peak: float) -> list[float]:
@@ -90,7 +93,8 @@ def _tick(value: float, share: bool) -> str:
     return f"{value / 1e4:g}万" if value >= 1e4 else f"{value:,.0f}"
 
 
-def age_group_chart(ctx) -> None:
+@data.cached_view
+def age_group_figure(ctx) -> tuple[dict, pd.DataFrame]:
     groups = data.age_groups(*ctx.store_key, ctx.district)
     label = {"0-14": ctx.t("tr_g_0_14"), "15-59": ctx.t("tr_g_15_59"),
              "60-79": ctx.t("tr_g_60_79"), "80+": ctx.t("tr_g_80plus")}
@@ -106,60 +110,77 @@ def age_group_chart(ctx) -> None:
                               aggfunc="sum", sort=False).reset_index()
     table = table.rename(columns={"year": ctx.t("tr_col_year")})
     table.columns.name = None
+    return charts.finish(fig), table
+
+
+def age_group_chart(ctx) -> None:
+    fig, table = age_group_figure(ctx)
     charts.show(fig, table, f"age_groups_{ctx.district or ctx.city_adcode}",
                 ctx.t("csv_download"), "groups")
 
 
-def vital_charts(ctx) -> None:
+@data.cached_view
+def vital_figure(ctx) -> tuple[dict, pd.DataFrame] | None:
     rates = data.vital_rates(*ctx.store_key, ctx.district)
+    shown = rates.dropna(subset=["births"])
+    if shown.empty:
+        return None
+    fig = go.Figure()
+    fig.add_bar(x=shown["year"], y=shown["births"], name=ctx.t("tr_births"),
+                marker_color="#219ebc")
+    fig.add_bar(x=shown["year"], y=shown["deaths"], name=ctx.t("tr_deaths"),
+                marker_color="#adb5bd")
+    fig.add_scatter(x=shown["year"], y=shown["natural_increase_rate"], yaxis="y2",
+                    name=ctx.t("tr_ni_rate"), mode="lines+markers",
+                    line={"color": "#c8553d", "width": 2})
+    fig.update_layout(
+        barmode="group",
+        title={"text": ctx.t("tr_vital_title", area=ctx.area_label()), "font": {"size": 15}},
+        yaxis={"title": ctx.t("tr_persons")},
+        yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y", "side": "right",
+                "showgrid": False})
+    fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
+    table = shown[["year", "births", "deaths", "natural_increase", "birth_rate",
+                   "death_rate", "natural_increase_rate"]].rename(columns={
+        "year": ctx.t("tr_col_year"), "births": ctx.t("tr_births"),
+        "deaths": ctx.t("tr_deaths"), "natural_increase": ctx.t("tr_ni"),
+        "birth_rate": ctx.t("tr_birth_rate"), "death_rate": ctx.t("tr_death_rate"),
+        "natural_increase_rate": ctx.t("tr_ni_rate")}).round(3)
+    return charts.finish(fig), table
+
+
+@data.cached_view
+def ageing_figure(ctx) -> tuple[dict, pd.DataFrame]:
+    rates = data.vital_rates(*ctx.store_key, ctx.district)
+    fig = go.Figure()
+    fig.add_scatter(x=rates["year"], y=rates["ageing_index"], mode="lines+markers",
+                    line={"color": "#6a4c93", "width": 2.4}, name=ctx.t("tr_ageing"))
+    fig.update_layout(showlegend=False, title={
+        "text": ctx.t("tr_ageing_title", area=ctx.area_label()), "font": {"size": 15}})
+    fig.update_yaxes(title=ctx.t("tr_ageing_unit"))
+    fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
+    table = rates[["year", "ageing_index"]].rename(columns={
+        "year": ctx.t("tr_col_year"), "ageing_index": ctx.t("tr_ageing")}).round(2)
+    return charts.finish(fig), table
+
+
+def vital_charts(ctx) -> None:
     left, right = st.columns(2)
     with left:
-        shown = rates.dropna(subset=["births"])
-        if shown.empty:
+        built = vital_figure(ctx)
+        if built is None:
             st.info(ctx.t("tr_no_vital"))
         else:
-            fig = go.Figure()
-            fig.add_bar(x=shown["year"], y=shown["births"], name=ctx.t("tr_births"),
-                        marker_color="#219ebc")
-            fig.add_bar(x=shown["year"], y=shown["deaths"], name=ctx.t("tr_deaths"),
-                        marker_color="#adb5bd")
-            fig.add_scatter(x=shown["year"], y=shown["natural_increase_rate"], yaxis="y2",
-                            name=ctx.t("tr_ni_rate"), mode="lines+markers",
-                            line={"color": "#c8553d", "width": 2})
-            fig.update_layout(
-                barmode="group",
-                title={"text": ctx.t("tr_vital_title", area=ctx.area_label()),
-                       "font": {"size": 15}},
-                yaxis={"title": ctx.t("tr_persons")},
-                yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y", "side": "right",
-                        "showgrid": False})
-            fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
-            table = shown[["year", "births", "deaths", "natural_increase", "birth_rate",
-                           "death_rate", "natural_increase_rate"]].rename(columns={
-                "year": ctx.t("tr_col_year"), "births": ctx.t("tr_births"),
-                "deaths": ctx.t("tr_deaths"), "natural_increase": ctx.t("tr_ni"),
-                "birth_rate": ctx.t("tr_birth_rate"), "death_rate": ctx.t("tr_death_rate"),
-                "natural_increase_rate": ctx.t("tr_ni_rate")}).round(3)
-            charts.show(fig, table, f"vital_{ctx.district or ctx.city_adcode}",
+            charts.show(*built, f"vital_{ctx.district or ctx.city_adcode}",
                         ctx.t("csv_download"), "vital")
     with right:
-        fig = go.Figure()
-        fig.add_scatter(x=rates["year"], y=rates["ageing_index"], mode="lines+markers",
-                        line={"color": "#6a4c93", "width": 2.4}, name=ctx.t("tr_ageing"))
-        fig.update_layout(showlegend=False, title={
-            "text": ctx.t("tr_ageing_title", area=ctx.area_label()), "font": {"size": 15}})
-        fig.update_yaxes(title=ctx.t("tr_ageing_unit"))
-        fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
-        table = rates[["year", "ageing_index"]].rename(columns={
-            "year": ctx.t("tr_col_year"), "ageing_index": ctx.t("tr_ageing")}).round(2)
-        charts.show(fig, table, f"ageing_index_{ctx.district or ctx.city_adcode}",
+        charts.show(*ageing_figure(ctx), f"ageing_index_{ctx.district or ctx.city_adcode}",
                     ctx.t("csv_download"), "ageing")
         st.caption(ctx.t("tr_ageing_note"))
 
 
-def small_multiples(ctx) -> None:
-    kpi_id = st.selectbox(ctx.t("tr_multiples_kpi"), SMALL_MULTIPLE_KPIS, key="tr_kpi",
-                          format_func=lambda k: indicators.indicator(k).label(ctx.lang))
+@data.cached_view
+def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
     ind = indicators.indicator(kpi_id)
     values = data.ratio_values(*ctx.store_key)
     rows = values[(values["indicator"] == kpi_id) & (values["area"] != indicators.CITY)]
@@ -189,8 +210,15 @@ def small_multiples(ctx) -> None:
                               sort=False).round(ind.digits).reset_index()
     table = table.rename(columns={"year": ctx.t("tr_col_year")})
     table.columns.name = None
-    charts.show(fig, table, f"districts_{kpi_id}", ctx.t("csv_download"), "multiples",
-                height=max(260, 190 * rows_needed + 60))
+    return charts.finish(fig, max(260, 190 * rows_needed + 60)), table
+
+
+def small_multiples(ctx) -> None:
+    kpi_id = st.selectbox(ctx.t("tr_multiples_kpi"), SMALL_MULTIPLE_KPIS, key="tr_kpi",
+                          format_func=lambda k: indicators.indicator(k).label(ctx.lang))
+    ind = indicators.indicator(kpi_id)
+    charts.show(*multiples_figure(ctx, kpi_id), f"districts_{kpi_id}", ctx.t("csv_download"),
+                "multiples")
     if ind.unit_en != "persons":
         st.caption(ctx.t("tr_multiples_note", city=ctx.city_label()))
 
@@ -201,11 +229,9 @@ st.caption(ctx.t("tr_caption"))
 
 st.subheader(ctx.t("tr_pyramid_heading"))
 year, compare, share = pyramid_controls(ctx)
-current = data.pyramid(*ctx.store_key, year, ctx.district)
-previous = data.pyramid(*ctx.store_key, compare, ctx.district) if compare else None
-fig, table = pyramid_figure(ctx, current, year, previous, compare, share)
-charts.show(fig, table, f"pyramid_{ctx.district or ctx.city_adcode}_{year}",
-            ctx.t("csv_download"), "pyramid", height=520)
+charts.show(*pyramid_figure(ctx, year, compare, share),
+            f"pyramid_{ctx.district or ctx.city_adcode}_{year}", ctx.t("csv_download"),
+            "pyramid")
 
 st.subheader(ctx.t("tr_groups_heading"))
 age_group_chart(ctx)

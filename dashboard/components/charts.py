@@ -26,14 +26,21 @@ def style(fig: go.Figure, height: int = 380) -> go.Figure:
     return fig
 
 
-def show(fig: go.Figure, data: pd.DataFrame, name: str, label: str, key: str,
+def finish(fig: go.Figure, height: int = 380) -> dict:
+    """The styled figure as a plain dict: cheap to cache and to send again."""
+    return style(fig, height).to_dict()
+
+
+def show(fig: go.Figure | dict, data: pd.DataFrame, name: str, label: str, key: str,
          height: int = 380) -> None:
-    """Draw ``fig`` and offer ``data`` (already with people's column names) as CSV.
+    """Draw ``fig`` (a figure, or a dict from :func:`finish`) and offer ``data`` (already
+    with people's column names) as CSV.
 
     The CSV is UTF-8 with a byte-order mark so Excel opens Chinese headers correctly.
     """
-    st.plotly_chart(style(fig, height), config=config(name), key=f"chart_{key}",
-                    width="stretch")
+    if isinstance(fig, go.Figure):
+        fig = finish(fig, height)
+    st.plotly_chart(fig, config=config(name), key=f"chart_{key}", width="stretch")
     st.download_button(label, data.to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"{name}.csv", mime="text/csv", key=f"csv_{key}",
                        icon=":material/download:", type="tertiary", on_click="ignore")

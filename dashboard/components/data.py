@@ -7,7 +7,18 @@ import pandas as pd
 import streamlit as st
 
 from analytics import indicators, trends
-from dashboard.shell import open_store
+from dashboard.shell import PageContext, open_store
+
+
+def _view_key(ctx: PageContext) -> tuple:
+    return (ctx.store_key, ctx.lang, ctx.district, ctx.year)
+
+
+def cached_view(fn):
+    """Cache a page's figure builder ``fn(ctx, ...)``: the result depends on the store, the
+    language and the selected area and year (and on the builder's own arguments)."""
+    return st.cache_data(show_spinner=False, max_entries=256,
+                         hash_funcs={PageContext: _view_key})(fn)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
