@@ -102,9 +102,9 @@ class Indicator:
 def _ratio_bands(standard: float) -> tuple[Band, ...]:
     """Facility provision judged against its standard: met, 80-100 % of it, below 80 %."""
     return (
-        Band(-np.inf, "alert", "低于标准八成", "below 80 % of standard"),
-        Band(0.8 * standard, "fair", "接近标准", "near the standard"),
-        Band(standard, "good", "达到标准", "meets the standard"),
+        Band(-np.inf, "alert", "低于标准八成", "Below 80 % of standard"),
+        Band(0.8 * standard, "fair", "接近标准", "Near the standard"),
+        Band(standard, "good", "达到标准", "Meets the standard"),
     )
 
 
@@ -137,10 +137,10 @@ INDICATORS: dict[str, Indicator] = {
             _POP, Standard(10.0, "≥10% 即进入老龄化社会", "10 % marks an ageing society",
                            AGEING_SOURCE),
             "lower_better",
-            (Band(-np.inf, "good", "未进入老龄化", "not yet ageing"),
-             Band(10, "fair", "老龄化社会", "ageing society"),
-             Band(20, "poor", "中度老龄化", "moderately aged"),
-             Band(30, "alert", "重度老龄化", "severely aged")),
+            (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
+             Band(10, "fair", "老龄化社会", "Ageing society"),
+             Band(20, "poor", "中度老龄化", "Moderately aged"),
+             Band(30, "alert", "重度老龄化", "Severely aged")),
             numerator="age_60plus", denominator="population", scale=100, digits=2),
         Indicator(
             "share_65plus", "65岁及以上人口占比", "Share aged 65+", "%", "%",
@@ -148,10 +148,10 @@ INDICATORS: dict[str, Indicator] = {
             _POP, Standard(7.0, "≥7% 即进入老龄化社会", "7 % marks an ageing society",
                            AGEING_SOURCE),
             "lower_better",
-            (Band(-np.inf, "good", "未进入老龄化", "not yet ageing"),
-             Band(7, "fair", "老龄化社会", "ageing society"),
-             Band(14, "poor", "中度老龄化", "moderately aged"),
-             Band(21, "alert", "重度老龄化", "severely aged")),
+            (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
+             Band(7, "fair", "老龄化社会", "Ageing society"),
+             Band(14, "poor", "中度老龄化", "Moderately aged"),
+             Band(21, "alert", "重度老龄化", "Severely aged")),
             numerator="age_65plus", denominator="population", scale=100, digits=2),
         Indicator(
             "pop_80plus", "80岁及以上人口", "Residents aged 80+", "人", "persons",
@@ -163,10 +163,10 @@ INDICATORS: dict[str, Indicator] = {
             _POP, Standard(20.0, "低于20% 为少子化", "below 20 % is a low child share",
                            CHILD_SHARE_SOURCE),
             "higher_better",
-            (Band(-np.inf, "alert", "超少子化", "ultra-low child share"),
-             Band(15, "poor", "严重少子化", "severely low child share"),
-             Band(18, "fair", "少子化", "low child share"),
-             Band(20, "good", "正常", "normal child share")),
+            (Band(-np.inf, "alert", "超少子化", "Ultra-low child share"),
+             Band(15, "poor", "严重少子化", "Severely low child share"),
+             Band(18, "fair", "少子化", "Low child share"),
+             Band(20, "good", "正常", "Normal child share")),
             numerator="age_0_14", denominator="population", scale=100, digits=2),
         Indicator(
             "children_3_5", "3–5岁儿童", "Children aged 3-5", "人", "persons",
@@ -221,9 +221,9 @@ INDICATORS: dict[str, Indicator] = {
                      "a day-care centre in every 5-minute living circle (300 m)",
                      _DAYCARE.radius_source),
             "higher_better",
-            (Band(-np.inf, "alert", "覆盖不足", "low coverage"),
-             Band(70, "fair", "基本覆盖", "partial coverage"),
-             Band(90, "good", "充分覆盖", "good coverage")),
+            (Band(-np.inf, "alert", "覆盖不足", "Low coverage"),
+             Band(70, "fair", "基本覆盖", "Partial coverage"),
+             Band(90, "good", "充分覆盖", "Good coverage")),
             digits=1, compute=_coverage_60plus_daycare),
     ]
 }

@@ -78,6 +78,7 @@ def _store_facts(path: str, built_at: str) -> dict:
     return {"years": tuple(population.years(store)), "city_adcode": adcode, "city_name": name,
             "city_name_en": english_name(name).removesuffix(" City") if name else str(adcode),
             "districts": districts, "vintage": meta.get("data_vintage", "?"),
+            "partial": meta.get("districts", "all") != "all",
             "built_at": built_at}
 
 
@@ -196,6 +197,11 @@ def sidebar() -> None:
         st.selectbox(translate("sidebar_area", lang), [CITY_AREA, *names], key="district",
                      format_func=lambda a: translate("sidebar_whole_city", lang)
                      if a == CITY_AREA else names.get(a, a))
+        if facts["partial"]:
+            st.info(translate("sidebar_partial", lang, n=len(districts),
+                              names="、".join(districts["name"]) if lang == "zh"
+                              else ", ".join(districts["name_en"])),
+                    icon=":material/info:")
         st.caption(translate("vintage_note", lang, vintage=facts["vintage"]))
         st.caption(translate("sidebar_built", lang, built=facts["built_at"] or "?"))
     st.query_params["lang"] = st.session_state["lang"]

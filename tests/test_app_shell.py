@@ -24,6 +24,8 @@ def test_view_restored_from_link(store_file, monkeypatch):
     assert at.title[0].value == "Hangzhou at a glance, 2016"
     shown = {m.label: m.value for m in at.metric}
     assert shown["Resident population"] == "2,820"  # 滨江 is the same every year
+    # the fixture store holds two of the city's districts, and the sidebar says so
+    assert "2 districts only (Xihu District, Binjiang District)" in at.sidebar.info[0].value
     # and the link keeps saying so
     assert (qp(at, "year"), qp(at, "district"), qp(at, "lang")) == ("2016", "330108", "en")
 

@@ -67,8 +67,11 @@ def district_map(frame: pd.DataFrame, geojson: dict, value: str, name: str,
                                          "thickness": 14, "len": 0.8}})
     for adcode, (lon, lat, share) in (label_points or {}).items():
         if share >= LABEL_MIN_SHARE and short_names:
+            v = values.get(adcode, np.nan)
+            dark = np.isfinite(v) and (v - lo) / span > 0.6  # white on the darker fills
             fig.add_annotation(x=lon, y=lat, text=short_names.get(adcode, ""),
-                               showarrow=False, font={"size": 11, "color": "#222222"})
+                               showarrow=False,
+                               font={"size": 11, "color": "#ffffff" if dark else "#222222"})
     ratio = 1 / math.cos(math.radians(float(np.mean(lat_mid)))) if lat_mid else 1.0
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=ratio)

@@ -15,6 +15,11 @@ from dashboard.navigation import GROUP_ORDER, PAGES
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", ""}
+READY = """() => !document.querySelector('[data-testid="stStatusWidget"]')
+      && !document.querySelector('[data-testid="stSkeleton"]')
+      && [...document.querySelectorAll('[data-testid="stDataFrame"]')].every(d => d.querySelector('canvas'))
+      && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))
+      && [...document.querySelectorAll('.maplibregl-map')].every(m => m.querySelector('canvas.maplibregl-canvas'))"""
 DEFAULT_SCRIPT = min(PAGES, key=lambda p: GROUP_ORDER.index(p[0]))[1]
 
 
@@ -52,15 +57,10 @@ def test_page_renders(server, browser, script, lang):
     try:
         page.goto(f"{server}/{path}?lang={lang}", wait_until="domcontentloaded")
         page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)
-        # wait until the script run is over (the status widget shows while it runs)
-        page.wait_for_function(
-            "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')",
-            timeout=60_000)
-        page.wait_for_timeout(2000)  # charts draw after the run
-        if page.locator(".js-plotly-plot .maplibregl-map").count():
-            # maps draw on a WebGL canvas, slowly without a GPU
-            page.wait_for_selector(".maplibregl-canvas", timeout=30_000)
-            page.wait_for_timeout(2000)
+        # wait until the run is over and what it sent has drawn: no status widget, no
+        # skeleton, a canvas in every table and map, an SVG in every chart
+        page.wait_for_function(READY, timeout=90_000)
+        page.wait_for_timeout(1500)
         exceptions = page.locator('[data-testid="stException"]')
         assert exceptions.count() == 0, exceptions.first.inner_text()[:2000]
         SCREENSHOTS.mkdir(exist_ok=True)
