@@ -1,5 +1,7 @@
 """Entry point: a router. Pages live in ``pages/``; shared state in ``dashboard.shell``."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from dashboard import shell
@@ -7,7 +9,9 @@ from dashboard.i18n import translate
 from dashboard.navigation import GROUP_ORDER, PAGES, PAGES_DIR
 
 lang = shell._lang()
-st.set_page_config(page_title=translate("app_title", lang), page_icon=shell.favicon(),
+# The favicon is a local file: a Material icon here would be fetched from a font CDN.
+st.set_page_config(page_title=translate("app_title", lang),
+                   page_icon=str(Path(__file__).parent / "static" / "favicon.png"),
                    layout="wide")
 groups: dict[str, list[st.Page]] = {}
 for group, script, title, icon in PAGES:

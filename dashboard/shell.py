@@ -27,19 +27,6 @@ from dashboard.i18n import LANGUAGES, translate
 CITY_AREA = "city"  # the area value meaning "the whole city"
 
 
-@st.cache_resource(show_spinner=False)
-def favicon():
-    """The tab icon, drawn here: a Material icon name would be fetched from a font CDN."""
-    from PIL import Image, ImageDraw
-
-    img = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
-    draw = ImageDraw.Draw(img)
-    draw.ellipse((4, 4, 60, 60), fill=(31, 111, 139, 255))
-    for x0, h in [(16, 18), (27, 30), (38, 22)]:
-        draw.rectangle((x0, 48 - h, x0 + 8, 48), fill=(255, 255, 255, 255))
-    return img
-
-
 def store_path() -> Path:
     """``--store PATH`` after ``streamlit run dashboard/app.py --``, else the environment."""
     argv = sys.argv[1:]

@@ -58,11 +58,12 @@ class BuildContext:
 
 
 def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
-    from analytics.citygen import boundaries, population
+    from analytics.citygen import boundaries, facilities, population
 
     return [
         ("boundaries", boundaries.stage),
         ("population", population.stage),
+        ("facilities", facilities.stage),
     ]
 
 
@@ -73,6 +74,7 @@ SORT_KEYS = {
     "population_cells": ["year", "cell", "age_group", "sex"],
     "population_districts": ["year", "district_adcode", "age", "sex"],
     "vital_events": ["year", "district_adcode"],
+    "facilities": ["facility_id"],
 }
 
 
