@@ -74,3 +74,13 @@ def test_english_view(store_file, monkeypatch):
     assert shown["Resident population"] == ("4,860", "+80")
     assert shown["Share aged 60+"][1] == "+0.99 pp"
     assert list(at.dataframe[0].value["District"]) == ["Binjiang District", "Xihu District"]
+
+
+def test_change_text_says_changes_as_people_do():
+    share = indicators.indicator("share_60plus")
+    places = indicators.indicator("primary_places_per_child")
+    assert change_text(share, 0.993, "zh") == "+0.99 个百分点"
+    assert change_text(share, -1.5, "en") == "-1.50 pp"
+    assert change_text(places, -0.001, "en") == "0.00"  # rounds away: no "-0.00"
+    assert change_text(indicators.indicator("population"), 596_000, "zh") == "+59.6 万人"
+    assert value_text(places, 0.9212, "en") == "0.92"

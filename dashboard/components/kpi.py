@@ -27,6 +27,7 @@ def change_text(ind: Indicator, change: float | None, lang: str) -> str | None:
     """A change as people say it: percentage points for shares."""
     if change is None:
         return None
+    change = round(change, ind.digits) + 0.0  # no "-0.00" for a change that rounds away
     text = format_value(ind, change, lang, signed=True)
     if ind.unit_en == "%":
         return f"{text} 个百分点" if lang == "zh" else f"{text} pp"
@@ -39,22 +40,23 @@ def definition(ind: Indicator, t, lang: str) -> None:
     """The KPI's definition: formula, datasets, standard with source, colour bands."""
     st.markdown(f"**{ind.label(lang)}**（{ind.unit(lang)}）" if lang == "zh"
                 else f"**{ind.label(lang)}** ({ind.unit(lang)})")
-    st.markdown(f"{t('kpi_formula')}: {ind.formula(lang)}")
+    colon = "：" if lang == "zh" else ": "
+    st.markdown(f"{t('kpi_formula')}{colon}{ind.formula(lang)}")
     sources = "、".join(t(f"src_{s}") for s in ind.sources) if lang == "zh" else \
         ", ".join(t(f"src_{s}") for s in ind.sources)
-    st.markdown(f"{t('kpi_sources')}: {sources}")
+    st.markdown(f"{t('kpi_sources')}{colon}{sources}")
     if ind.standard:
         text = ind.standard.text_zh if lang == "zh" else ind.standard.text_en
-        st.markdown(f"{t('kpi_standard')}: {text}")
-        st.caption(f"{t('kpi_standard_source')}: {ind.standard.source}")
+        st.markdown(f"{t('kpi_standard')}{colon}{text}")
+        st.caption(f"{t('kpi_standard_source')}{colon}{ind.standard.source}")
     else:
-        st.markdown(f"{t('kpi_standard')}: {t('kpi_no_standard')}")
+        st.markdown(f"{t('kpi_standard')}{colon}{t('kpi_no_standard')}")
     if ind.bands:
         lines = []
         for i, b in enumerate(ind.bands):
             upper = ind.bands[i + 1].lower if i + 1 < len(ind.bands) else None
-            lo = None if b.lower == float("-inf") else format_value(ind, b.lower, lang)
-            hi = None if upper is None else format_value(ind, upper, lang)
+            lo = None if b.lower == float("-inf") else f"{b.lower:g}"
+            hi = None if upper is None else f"{upper:g}"
             pct = "%" if ind.unit_en == "%" else ""
             span = (f"< {hi}{pct}" if lo is None else f"≥ {lo}{pct}" if hi is None
                     else f"{lo}{pct} – {hi}{pct}")
