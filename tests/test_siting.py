@@ -152,11 +152,12 @@ def test_bad_requests(store):
 
 
 def test_type_without_facilities_still_plans(store):
-    # No care homes at all: every 60+ resident (6 x letter number) is uncovered. At 450 m
-    # E reaches B, D, E, F, H: 6 x (2 + 4 + 5 + 6 + 8) = 150 of 270; any other cell less.
+    # No care homes at all: every 60+ resident (6 x letter number) is uncovered. At 450 m a
+    # cell reaches its four neighbours: H gets E, G, H, I = 6 x (5 + 7 + 8 + 9) = 174 of 270,
+    # more than E (B, D, E, F, H: 150) or any other cell.
     result = siting.recommend_sites(store, "elderly_care_home", YEAR, k=1, radius_m=450)
-    assert result.before_pct == 0 and result.after_pct == pytest.approx(100 * 150 / 270)
-    assert letter_of(result.sites["site_id"].iloc[0]) == "E"
+    assert result.before_pct == 0 and result.after_pct == pytest.approx(100 * 174 / 270)
+    assert letter_of(result.sites["site_id"].iloc[0]) == "H"
     assert any("no elderly care home open" in n for n in result.notes)
 
 
