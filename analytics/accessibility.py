@@ -74,17 +74,16 @@ def pairs_within(demand_xy: np.ndarray, supply_xy: np.ndarray, radius_m: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every (demand i, supply j) pair at most ``radius_m`` apart, with its distance.
 
-    Returns ``i, j, d`` arrays; a KD-tree over the supply points keeps it near-linear.
+    Returns ``i, j, d`` arrays (zero distances included); two KD-trees keep it near-linear.
     """
     if len(demand_xy) == 0 or len(supply_xy) == 0:
         empty = np.empty(0, dtype=np.int64)
         return empty, empty, np.empty(0)
-    tree = cKDTree(supply_xy)
-    hits = tree.query_ball_point(demand_xy, r=radius_m)
-    counts = np.fromiter((len(h) for h in hits), dtype=np.int64, count=len(hits))
-    i = np.repeat(np.arange(len(demand_xy)), counts)
-    j = np.fromiter((x for h in hits for x in h), dtype=np.int64, count=int(counts.sum()))
-    d = np.hypot(*(demand_xy[i] - supply_xy[j]).T) if len(i) else np.empty(0)
+    pairs = cKDTree(demand_xy).sparse_distance_matrix(cKDTree(supply_xy), radius_m,
+                                                       output_type="ndarray")
+    i = pairs["i"].astype(np.int64)
+    j = pairs["j"].astype(np.int64)
+    d = pairs["v"].astype(float)
     return i, j, d
 
 
