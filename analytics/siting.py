@@ -34,7 +34,6 @@ from analytics.geo import DATUMS, to_wgs84
 from analytics.standards import facility_type
 from analytics.store import Store
 
-
 #: Largest number of candidate sites given to the integer programme at once (see
 #: :func:`recommend_sites`); beyond it the strongest are kept and the gap is certified.
 MAX_MODEL_SITES = 2000
