@@ -112,7 +112,7 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     """The hexagon layer's rows (``h3, c, t, d``), its legend and the H3 resolution drawn.
 
     ``metric``: persons | density | access | unmet. ``labels`` holds the UI strings
-    (``group``, ``persons_unit``, ``density_unit``, ``access_unit``, ``unmet_unit``,
+    (``tip_persons`` with ``{n}``, ``persons_unit``, ``density_unit``, ``access_unit``, ``unmet_unit``,
     ``no_access``, ``in_reach``, ``legend_<metric>``, ``res8_note``).
     """
     res = 9
@@ -147,7 +147,8 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     out = pd.DataFrame({"h3": frame["h3"].to_numpy()})
     out["c"] = [rgba[c] for c in colours]
     persons = frame["persons"].round().astype("int64").map("{:,}".format)
-    out["t"] = (labels["group"] + " " + persons + " " + labels["persons_unit"]).to_numpy()
+    before, _, after = labels["tip_persons"].partition("{n}")
+    out["t"] = (before + persons + after).to_numpy()
     access = frame["access_per_1000"].map("{:,.1f}".format)
     unmet = frame["unmet"].round().astype("int64").map("{:,}".format)
     reach = np.where(frame["facilities_in_reach"] > 0,

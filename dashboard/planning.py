@@ -82,6 +82,13 @@ def group_name(group: str, lang: str) -> str:
     return translate("plan_group_fmt", lang, group=group)
 
 
+def group_option(group: str, lang: str) -> str:
+    """A group as a menu entry: ``60+ 岁`` / ``60+``; everyone as its own word."""
+    if group == accessibility.ALL:
+        return translate("plan_group_all_option", lang)
+    return f"{group} 岁" if lang == "zh" else group
+
+
 def unit_name(type_key: str, lang: str) -> str:
     return translate(f"plan_unit_{accessibility.supply_unit(type_key)}", lang)
 
@@ -96,6 +103,21 @@ def district_label(adcode: int, names: pd.DataFrame, lang: str) -> str:
 
 
 # -- URL-synced state ---------------------------------------------------------------------
+SHARED_KEYS = ("pl_type", "pl_group", "pl_metric", "pl_district", "pl_layers", "pl_3d",
+               "pl_radius", "pl_k", "pl_sel")
+
+
+def keep_state() -> None:
+    """Keep the shared choices when moving between the two planning pages.
+
+    Streamlit drops a widget's value when a run does not draw that widget (as on another
+    page); assigning the value back makes it plain session state, which survives.
+    """
+    for k in SHARED_KEYS:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+
+
 def init_from_url(key: str, valid: list, default, cast=str, lang: str = "zh") -> None:
     """Seed ``st.session_state[key]`` from the URL once; an invalid value falls back visibly."""
     if key in st.session_state:
@@ -157,6 +179,7 @@ def map_labels(lang: str, group: str, type_key: str) -> dict[str, str]:
     unit = unit_name(type_key, lang)
     return {
         "group": group_name(group, lang), "persons_unit": t("plan_persons_unit"),
+        "tip_persons": t("plan_tip_persons", group=group_name(group, lang)),
         "access_unit": t("plan_access_unit", unit=unit), "no_access": t("plan_no_access"),
         "in_reach": t("plan_in_reach"), "unmet_label": t("plan_unmet_label"),
         "legend_persons": t("plan_legend_persons", group=group_name(group, lang)),

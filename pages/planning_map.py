@@ -11,6 +11,7 @@ from dashboard import planning as pl
 from dashboard.shell import page_context
 
 ctx = page_context()
+pl.keep_state()
 t = ctx.t
 key = pl.store_key(ctx.store)
 names = pl.district_names(ctx.store, key)
@@ -42,7 +43,7 @@ def map_controls() -> dict:
     c1.selectbox(t("plan_type"), types, key="pl_type", on_change=type_changed,
                  format_func=lambda k: pl.type_name(k, ctx.lang))
     c2.selectbox(t("plan_group"), pl.GROUPS, key="pl_group",
-                 format_func=lambda g: pl.group_name(g, ctx.lang))
+                 format_func=lambda g: pl.group_option(g, ctx.lang))
     c3.selectbox(t("plan_metric"), pl.METRICS, key="pl_metric",
                  format_func=lambda m: t(f"plan_metric_{m}"))
     c4.selectbox(t("plan_district"), district_codes, key="pl_district",
@@ -264,7 +265,7 @@ with tab3:
         sd = sd[sd["adcode"] == 0]
     sd = sd.assign(
         type_label=[pl.type_name(k, ctx.lang) for k in sd["type"]],
-        group_label=[pl.group_name(g, ctx.lang) for g in sd["group"]],
+        group_label=[pl.group_option(g, ctx.lang) for g in sd["group"]],
         unit_label=[pl.unit_name(k, ctx.lang) for k in sd["type"]])
     shown = sd[["type_label", "group_label", "residents", "ratio_label", "required", "capacity",
                 "unit_label", "gap", "supply_pct"]].rename(columns={

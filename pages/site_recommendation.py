@@ -13,6 +13,7 @@ from dashboard import planning as pl
 from dashboard.shell import page_context
 
 ctx = page_context()
+pl.keep_state()
 t = ctx.t
 key = pl.store_key(ctx.store)
 names = pl.district_names(ctx.store, key)

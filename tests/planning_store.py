@@ -12,7 +12,8 @@ Children aged 6-11: A..I = 10, 20, ..., 90 (450 in all).
 Residents aged 60-64 and 80+ per cell: 60-64 = 5 x letter number, 80+ = letter number
 (A=1 .. I=9), so 60+ per cell is 6 x letter number (270 in all).
 Residents 18-59 (never counted by these tests): 1,000 per cell.
-Districts: 330106 holds columns x = -400 and 0; 330108 holds column x = 400.
+Districts: 330106 holds columns x = -400 and 0; 330108 holds column x = 400; 330110 (east
+of x = 600) has no residents at all.
 """
 
 from __future__ import annotations
@@ -62,13 +63,15 @@ CELLS = _cells()
 
 def _districts() -> pd.DataFrame:
     rows = []
-    for adcode, (x0, x1) in ((330106, (-600, 200)), (330108, (200, 600))):
+    for adcode, (x0, x1) in ((330106, (-600, 200)), (330108, (200, 600)),
+                             (330110, (600, 1400))):
         ring = [lonlat(x, y) for x, y in ((x0, -600), (x1, -600), (x1, 600), (x0, 600))]
         poly = shapely.MultiPolygon([shapely.Polygon(ring)])
         c = poly.centroid
         rows.append({"city_adcode": 330100, "adcode": adcode,
-                     "name": "西湖区" if adcode == 330106 else "滨江区",
-                     "name_en": "Xihu District" if adcode == 330106 else "Binjiang District",
+                     "name": {330106: "西湖区", 330108: "滨江区", 330110: "余杭区"}[adcode],
+                     "name_en": {330106: "Xihu District", 330108: "Binjiang District",
+                                 330110: "Yuhang District"}[adcode],
                      "kind": "district", "area_km2": (x1 - x0) * 1200 / 1e6,
                      "core_lon": c.x, "core_lat": c.y, "centroid_lon": c.x, "centroid_lat": c.y,
                      "geometry": shapely.to_wkb(poly)})
@@ -94,8 +97,8 @@ DAY_CARE = [facility("DC1", "elderly_day_care", "A", 20), facility("DC2", "elder
             facility("DC3", "elderly_day_care", "I", 10, closed=2018)]
 
 
-def make_store(facilities: list[dict] | None = None, years=(2019, YEAR)) -> Store:
-    store = Store.create(None)
+def make_store(facilities: list[dict] | None = None, years=(2019, YEAR), path=None) -> Store:
+    store = Store.create(path)
     store.write("districts", _districts())
     store.write("cells", CELLS.drop(columns=["letter"]))
     pop = []
