@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pydeck as pdk
 import shapely
+from pydeck.bindings import json_tools
 
 #: ColorBrewer sequential schemes (5 classes), colour-blind safe.
 PALETTES = {
@@ -67,10 +68,12 @@ def _fmt(x: float, decimals: int) -> str:
     return f"{x:,.{decimals}f}"
 
 
-def classify(values: np.ndarray, k: int = 5, decimals: int = 0) -> tuple[np.ndarray, list[str]]:
+def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool = False
+             ) -> tuple[np.ndarray, list[str]]:
     """Quantile classes (mapclassify) of positive values: class index per value and labels.
 
     Breaks are rounded to ``decimals`` so the legend reads cleanly; equal breaks merge.
+    ``open_top`` labels the last class "≥ x" (for long-tailed ratios).
     """
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
@@ -88,19 +91,38 @@ def classify(values: np.ndarray, k: int = 5, decimals: int = 0) -> tuple[np.ndar
         labels.append(f"{_fmt(lo, decimals)} – {_fmt(b, decimals)}" if b > lo
                       else _fmt(b, decimals))
         lo = float(b) + step
+    if open_top and len(labels) > 1:
+        labels[-1] = "≥ " + _fmt(float(bins[-2]) + step, decimals)
     return idx, labels
+
+
+def parent_cells(cells, resolution: int) -> np.ndarray:
+    """H3 parents of many cells at once (integers in, integers out).
+
+    Written with the H3 bit layout (resolution in bits 52-55, one 3-bit digit per finer
+    resolution, unused digits all ones) because ``h3`` converts one cell per call, which
+    takes seconds for a city's cells.
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    res_mask = np.uint64(0xF) << np.uint64(52)
+    out = (cells & ~res_mask) | (np.uint64(resolution) << np.uint64(52))
+    for r in range(resolution + 1, 16):
+        out |= np.uint64(7) << np.uint64((15 - r) * 3)
+    return out
 
 
 def aggregate_parent(cells: pd.DataFrame, resolution: int = 8) -> pd.DataFrame:
     """Cells summed into their H3 parents (access weighted by residents)."""
-    parents = [h3.cell_to_parent(c, resolution) for c in cells["h3"]]
-    frame = cells.assign(h3=parents, weighted=cells["persons"] * cells["access_per_1000"],
-                         covered_persons=np.where(cells["covered"], cells["persons"], 0),
-                         facilities_in_reach=cells["facilities_in_reach"])
-    out = frame.groupby("h3", as_index=False).agg(
+    ints = cells["cell"].to_numpy(np.uint64) if "cell" in cells else \
+        np.array([int(c, 16) for c in cells["h3"]], dtype=np.uint64)
+    parents = parent_cells(ints, resolution)
+    frame = cells.assign(parent=parents, weighted=cells["persons"] * cells["access_per_1000"],
+                         covered_persons=np.where(cells["covered"], cells["persons"], 0))
+    out = frame.groupby("parent", as_index=False, sort=True).agg(
         persons=("persons", "sum"), unmet=("unmet", "sum"), weighted=("weighted", "sum"),
         covered_persons=("covered_persons", "sum"),
         facilities_in_reach=("facilities_in_reach", "max"))
+    out.insert(0, "h3", [format(int(c), "x") for c in out.pop("parent")])
     out["access_per_1000"] = out["weighted"] / out["persons"].where(out["persons"] > 0, 1)
     out["covered"] = out["covered_persons"] > 0
     out["covered_share"] = out["covered_persons"] / out["persons"].where(out["persons"] > 0, 1)
@@ -116,8 +138,8 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     ``no_access``, ``in_reach``, ``legend_<metric>``, ``res8_note``).
     """
     res = 9
-    frame = cells[["h3", "persons", "access_per_1000", "unmet", "facilities_in_reach",
-                   "covered"]]
+    cols = ["h3", "persons", "access_per_1000", "unmet", "facilities_in_reach", "covered"]
+    frame = cells[cols + (["cell"] if "cell" in cells else [])]
     if len(frame) > max_hexes:
         frame = aggregate_parent(frame, 8)
         res = 8
@@ -128,7 +150,7 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     colours = np.empty(len(frame), dtype=object)
     if metric == "access":
         positive = value > 0
-        idx, legend_labels = classify(value[positive], decimals=1)
+        idx, legend_labels = classify(value[positive], decimals=1, open_top=True)
         palette = PALETTES["PuBu"][-len(legend_labels):] if legend_labels else []
         colours[~positive] = NO_ACCESS
         colours[positive] = np.array(palette, dtype=object)[idx] if len(idx) else []
@@ -145,6 +167,7 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
         legend = Legend(legend.title, legend.colours, legend.labels, labels["res8_note"])
     rgba = {c: _rgba(c, 190) for c in set(colours)}
     out = pd.DataFrame({"h3": frame["h3"].to_numpy()})
+    frame = frame.reset_index(drop=True)
     out["c"] = [rgba[c] for c in colours]
     persons = frame["persons"].round().astype("int64").map("{:,}".format)
     before, _, after = labels["tip_persons"].partition("{n}")
@@ -156,14 +179,15 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
                      labels["no_access"])
     out["d"] = (pd.Series(reach, index=frame.index) + "<br/>" + labels["unmet_label"] + " "
                 + unmet + " " + labels["persons_unit"]).to_numpy()
-    if metric in ("persons", "density", "unmet"):
-        out["e"] = value
+    out["e"] = value if metric in ("persons", "density", "unmet") else 0.0
     return out, legend, res
 
 
 def hex_layer(data: pd.DataFrame, extruded: bool = False, layer_id: str = "cells"
               ) -> pdk.Layer:
-    elevation = float(np.nanmax(data["e"])) if extruded and "e" in data and len(data) else 0
+    elevation = float(np.nanmax(data["e"])) if extruded and len(data) else 0
+    if not extruded:
+        data = data.drop(columns=["e"], errors="ignore")
     return pdk.Layer(
         "H3HexagonLayer", data=data, id=layer_id, get_hexagon="h3", get_fill_color="c",
         pickable=True, auto_highlight=True, stroked=False, filled=True, extruded=extruded,
@@ -275,11 +299,23 @@ def view_for_bounds(min_lon: float, min_lat: float, max_lon: float, max_lat: flo
                          pitch=0, bearing=0)
 
 
+class CompactDeck(pdk.Deck):
+    """A deck whose JSON has no indentation and keeps Chinese as UTF-8.
+
+    pydeck indents its JSON by two spaces per level, which more than doubles what a map of
+    tens of thousands of hexagons sends to the browser; the content is the same.
+    """
+
+    def to_json(self) -> str:
+        return json.dumps(self, sort_keys=True, default=json_tools.default_serialize,
+                          separators=(",", ":"), ensure_ascii=False)
+
+
 def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0) -> pdk.Deck:
     """An offline deck: no basemap provider, no map style, no outside request."""
     view.pitch = pitch
-    return pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
-                    tooltip=TOOLTIP)
+    return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
+                       tooltip=TOOLTIP)
 
 
 def payload_bytes(d: pdk.Deck) -> int:

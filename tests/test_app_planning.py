@@ -123,3 +123,21 @@ def test_sites_page_recommends_the_centre(store_path, monkeypatch):
 def test_sites_page_k_too_large(store_path, monkeypatch):
     at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school", "pl_k": "10"})
     assert any("k = 10 but there are only 9 candidate sites" in e.value for e in at.error)
+
+
+def test_classes_and_parents():
+    """Legend classes and the vectorised H3 parent agree with hand values and with h3."""
+    import h3
+    import numpy as np
+
+    from dashboard import maps
+
+    # quintile breaks of 1..10 are 2.8, 4.6, 6.4, 8.2, 10, shown rounded: 3, 5, 6, 8, 10
+    idx, labels = maps.classify(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), k=5)
+    assert labels == ["1 – 3", "4 – 5", "6", "7 – 8", "9 – 10"]
+    assert idx.tolist() == [0, 0, 0, 1, 1, 2, 3, 3, 4, 4]
+    _, labels = maps.classify(np.array([1.0, 2.0, 3.0, 400.0]), k=2, decimals=1, open_top=True)
+    assert labels == ["1.0 – 2.0", "≥ 2.1"]
+    cells = [h3.latlng_to_cell(30 + n * 0.01, 120 + n * 0.013, 9) for n in range(50)]
+    parents = maps.parent_cells([h3.str_to_int(c) for c in cells], 8)
+    assert [h3.int_to_str(int(p)) for p in parents] == [h3.cell_to_parent(c, 8) for c in cells]
