@@ -1,4 +1,4 @@
--- The city store's core tables. Every table carries the city adcode, geometry is WKB
+-- The city store's core tables. Every table carries the city adcode; geometry is WKB
 -- (WGS-84) in a BLOB because spatial extensions cannot be assumed on every machine.
 
 CREATE TABLE meta (
@@ -6,7 +6,7 @@ CREATE TABLE meta (
     value VARCHAR NOT NULL
 );
 
--- One row per district (区/县/县级市) of the city, the boundary is WGS-84 after the
+-- One row per district (区/县/县级市) of the city; the boundary is WGS-84 after the
 -- GCJ-02 conversion of the source polygons.
 CREATE TABLE districts (
     city_adcode   INTEGER NOT NULL,
@@ -22,7 +22,7 @@ CREATE TABLE districts (
     geometry      BLOB    NOT NULL       -- WKB MultiPolygon, WGS-84
 );
 
--- H3 resolution-9 cells where people live, each cell lies in exactly one district.
+-- H3 resolution-9 cells where people live; each cell lies in exactly one district.
 CREATE TABLE cells (
     city_adcode      INTEGER NOT NULL,
     cell             UBIGINT PRIMARY KEY,  -- H3 index as an integer
@@ -33,7 +33,7 @@ CREATE TABLE cells (
     urbanity         DOUBLE  NOT NULL      -- 0 (rural) .. 1 (urban core): the density model's index
 );
 
--- Residents by cell, service age group and sex. Synthetic below district level, the sums
+-- Residents by cell, service age group and sex. Synthetic below district level; the sums
 -- over cells equal population_districts summed over the ages of each group.
 CREATE TABLE population_cells (
     city_adcode      INTEGER  NOT NULL,
@@ -57,7 +57,7 @@ CREATE TABLE population_districts (
     PRIMARY KEY (year, district_adcode, age, sex)
 );
 
--- Vital events by district and year (births in the year, deaths by sex), from the same
+-- Vital events by district and year (births in the year; deaths by sex), from the same
 -- cohort-component process that produced the population.
 CREATE TABLE vital_events (
     city_adcode      INTEGER  NOT NULL,
@@ -116,7 +116,7 @@ CREATE TABLE datasets (
 CREATE TABLE ingest_log (
     event_id     VARCHAR   PRIMARY KEY,
     dataset_id   VARCHAR   NOT NULL,
-    "at"         TIMESTAMP NOT NULL,
+    logged_at    TIMESTAMP NOT NULL,
     actor        VARCHAR   NOT NULL,
     file_name    VARCHAR   NOT NULL,
     file_sha256  VARCHAR   NOT NULL,
@@ -130,7 +130,7 @@ CREATE TABLE ingest_log (
 CREATE TABLE download_log (
     event_id    VARCHAR   PRIMARY KEY,
     dataset_id  VARCHAR   NOT NULL,
-    "at"        TIMESTAMP NOT NULL,
+    logged_at   TIMESTAMP NOT NULL,
     actor       VARCHAR   NOT NULL,   -- user name, or 'public'
     channel     VARCHAR   NOT NULL,   -- page | download | cli | api
     format      VARCHAR   NOT NULL,
