@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "analytics.commands.export",
     "analytics.commands.users",
     "analytics.commands.sensors",
+    "analytics.commands.plan",
 ]
 
 
