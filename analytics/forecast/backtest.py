@@ -1,0 +1,146 @@
+"""Rolling-origin backtest, accuracy by model, target and horizon, and conformal intervals.
+
+Every year inside the history (after the first :data:`~analytics.forecast.data.MIN_HISTORY`
+minus one) serves as an origin: each model is fitted on the data up to it and forecasts the
+years after it that the history still covers. The errors, pooled over origins and areas,
+give MAPE and WAPE by model, target, level (district or city) and horizon.
+
+Intervals are split-conformal (Vovk et al., *Algorithmic Learning in a Random World*, 2005;
+Lei et al. 2018): the empirical quantiles of the backtest's log errors ``log(actual /
+forecast)`` at the same horizon, with the finite-sample correction ``ceil((n+1) p) / n``.
+Past the longest horizon the backtest reaches, the quantiles of that horizon are widened in
+proportion to the horizon (errors of a growth rate grow linearly with time). Coverage is
+checked in the backtest itself, origin by origin: the interval for one origin is built from
+the errors of the other origins only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from analytics.forecast.data import MIN_HISTORY, History
+from analytics.forecast.models import series
+
+#: Nominal coverage of the prediction intervals.
+LEVEL = 0.8
+#: Below this many errors at a horizon, the city's interval borrows the districts' errors.
+MIN_CALIBRATION = 8
+
+
+def areas_of(history: History) -> np.ndarray:
+    return np.concatenate([history.districts, [history.city_adcode]])
+
+
+def run(history: History, models: dict[str, Callable[[], object]],
+        max_horizon: int = 10) -> pd.DataFrame:
+    """Errors of every model at every origin: a tidy frame.
+
+    Columns ``model, target, area, level, origin, horizon, actual, forecast``.
+    """
+    actual = series(history)
+    areas = areas_of(history)
+    level = np.array(["district"] * len(history.districts) + ["city"])
+    frames = []
+    first_origin = MIN_HISTORY - 2  # index: MIN_HISTORY - 1 years of data at the origin
+    for oi in range(first_origin, len(history.years) - 1):
+        past = history.until(int(history.years[oi]))
+        horizon = min(max_horizon, len(history.years) - 1 - oi)
+        for name, make in models.items():
+            pred = make().fit(past).predict(horizon)
+            for target, values in pred.items():
+                truth = actual[target][oi + 1: oi + 1 + horizon]
+                h = np.repeat(np.arange(1, horizon + 1), len(areas))
+                frames.append(pd.DataFrame({
+                    "model": name, "target": target,
+                    "area": np.tile(areas, horizon), "level": np.tile(level, horizon),
+                    "origin": int(history.years[oi]), "horizon": h,
+                    "actual": truth.ravel(), "forecast": values.ravel(),
+                }))
+    if not frames:
+        return pd.DataFrame(columns=["model", "target", "area", "level", "origin", "horizon",
+                                     "actual", "forecast"])
+    out = pd.concat(frames, ignore_index=True)
+    out["log_error"] = np.log(np.maximum(out["actual"], 1e-9)
+                              / np.maximum(out["forecast"], 1e-9))
+    return out
+
+
+def accuracy(errors: pd.DataFrame) -> pd.DataFrame:
+    """MAPE and WAPE (percent) by model, target, level and horizon, with the number of errors."""
+    e = errors[errors["actual"] > 0].copy()
+    e["abs"] = (e["forecast"] - e["actual"]).abs()
+    e["ape"] = 100 * e["abs"] / e["actual"]
+    g = e.groupby(["model", "target", "level", "horizon"], sort=True)
+    out = g.agg(mape=("ape", "mean"), abs_sum=("abs", "sum"), actual_sum=("actual", "sum"),
+                n=("ape", "size")).reset_index()
+    out["wape"] = 100 * out["abs_sum"] / out["actual_sum"]
+    return out[["model", "target", "level", "horizon", "mape", "wape", "n"]]
+
+
+def choose(acc: pd.DataFrame, target: str, horizon: int, candidates: list[str]) -> str:
+    """The model with the lowest district-level MAPE over horizons 1..``horizon``."""
+    a = acc[(acc["target"] == target) & (acc["level"] == "district")
+            & (acc["horizon"] <= horizon) & acc["model"].isin(candidates)]
+    if a.empty:
+        a = acc[(acc["target"] == target) & acc["model"].isin(candidates)]
+    if a.empty:
+        return candidates[0]
+    score = a.groupby("model")["mape"].mean()
+    return str(score.idxmin())
+
+
+def _conformal(errors: np.ndarray, level: float) -> tuple[float, float]:
+    """Split-conformal lower and upper quantiles of ``errors`` for coverage ``level``."""
+    n = len(errors)
+    lo_p, hi_p = (1 - level) / 2, (1 + level) / 2
+    lo = np.quantile(errors, max(0.0, np.floor((n + 1) * lo_p) / n), method="lower")
+    hi = np.quantile(errors, min(1.0, np.ceil((n + 1) * hi_p) / n), method="higher")
+    return float(lo), float(hi)
+
+
+def interval_bounds(errors: pd.DataFrame, model: str, target: str, level_name: str,
+                    horizon: int, level: float = LEVEL) -> np.ndarray:
+    """``[[lo, hi] for h in 1..horizon]`` multiplicative log bounds for one model and target."""
+    e = errors[(errors["model"] == model) & (errors["target"] == target)]
+    mine = e[e["level"] == level_name]
+    bounds = []
+    last: tuple[int, tuple[float, float]] | None = None
+    for h in range(1, horizon + 1):
+        at_h = mine.loc[mine["horizon"] == h, "log_error"].to_numpy()
+        if len(at_h) < MIN_CALIBRATION:
+            at_h = e.loc[e["horizon"] == h, "log_error"].to_numpy()
+        if len(at_h) >= 2:
+            lo, hi = _conformal(at_h, level)
+            q = (min(lo, 0.0), max(hi, 0.0))  # the interval always holds the forecast
+            last = (h, q)
+        elif last is not None:
+            h0, (lo0, hi0) = last
+            q = (lo0 * h / h0, hi0 * h / h0)
+        else:
+            q = (-np.inf, np.inf)
+        bounds.append(q)
+    return np.array(bounds)
+
+
+def coverage(errors: pd.DataFrame, level: float = LEVEL, min_other: int = 4) -> pd.DataFrame:
+    """Share of backtest actuals inside intervals calibrated on the *other* origins.
+
+    Columns ``model, target, level, horizon, coverage, n`` (coverage in percent).
+    """
+    rows = []
+    for (model, target, lev, h), g in errors.groupby(["model", "target", "level", "horizon"]):
+        hits, n = 0, 0
+        for origin, own in g.groupby("origin"):
+            other = g.loc[g["origin"] != origin, "log_error"].to_numpy()
+            if len(other) < min_other:
+                continue
+            lo, hi = _conformal(other, level)
+            e = own["log_error"].to_numpy()
+            hits += int(((e >= lo) & (e <= hi)).sum())
+            n += len(e)
+        if n:
+            rows.append((model, target, lev, h, 100.0 * hits / n, n))
+    return pd.DataFrame(rows, columns=["model", "target", "level", "horizon", "coverage", "n"])
