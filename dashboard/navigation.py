@@ -9,6 +9,7 @@ PAGES_DIR = Path(__file__).parent.parent / "pages"
 #: (group key, page script, title key, Material icon)
 PAGES: list[tuple[str, str, str, str]] = [
     ("nav_data", "store_contents.py", "page_store", ":material/database:"),
+    ("nav_analysis", "forecast.py", "fc_page", ":material/trending_up:"),
 ]
 
 GROUP_ORDER = ["nav_overview", "nav_planning", "nav_analysis", "nav_data", "nav_infrastructure"]

@@ -83,3 +83,29 @@ def facilities(rows) -> pd.DataFrame:
     frame["owner_department"] = "民政局"
     frame["closed_year"] = frame["closed_year"].astype("Int16")
     return frame
+
+
+def district_rows(districts) -> pd.DataFrame:
+    """Minimal ``districts`` rows (names for the page; geometry is not drawn there)."""
+    names = {330106: ("西湖区", "Xihu District"), 330108: ("滨江区", "Binjiang District")}
+    return pd.DataFrame({
+        "city_adcode": CITY, "adcode": list(districts),
+        "name": [names.get(d, (str(d), str(d)))[0] for d in districts],
+        "name_en": [names.get(d, (str(d), str(d)))[1] for d in districts],
+        "kind": "district", "area_km2": 100.0, "core_lon": 120.1, "core_lat": 30.2,
+        "centroid_lon": 120.1, "centroid_lat": 30.2, "geometry": [b"\x00"] * len(districts)})
+
+
+def store_file(path, districts=(330106, 330108), years=range(2010, 2022)) -> None:
+    """A small store on disk (for the page and the notebooks), with facilities."""
+    years = list(years)
+    store = Store.create(path)
+    store.set_meta({"city_adcode": CITY, "city_name": "测试市", "data_vintage": "test"})
+    store.write("districts", district_rows(districts))
+    store.write("population_districts", pop_frame(simulate(districts, years), years, districts))
+    store.write("facilities", facilities([
+        ("e1", "elderly_care_home", districts[0], 400, 2012, None),
+        ("e2", "elderly_care_home", districts[-1], 250, 2016, None),
+        ("k1", "kindergarten", districts[0], 900, 2011, None),
+        ("k2", "kindergarten", districts[-1], 600, 2018, None)]))
+    store.close()
