@@ -12,7 +12,7 @@ for many targets and areas pays for one backtest per base year.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -56,9 +56,21 @@ class Evaluation:
     history: History
     errors: pd.DataFrame      # one row per model, target, area, origin and horizon
     accuracy: pd.DataFrame    # MAPE / WAPE by model, target, level and horizon
+    index: dict = field(default_factory=dict, repr=False)  # grouped log errors
 
-    def coverage(self, level: float = bt.LEVEL) -> pd.DataFrame:
-        return bt.coverage(self.errors, level)
+    def bounds(self, model: str, target: str, level_name: str, horizon: int,
+               level: float = bt.LEVEL) -> np.ndarray:
+        """Conformal ``[lo, hi]`` log bounds for horizons 1..horizon."""
+        return bt.interval_bounds(self.index, model, target, level_name, horizon, level)
+
+    def choose(self, target: str, horizon: int) -> str:
+        """The model the backtest picks for ``target`` up to ``horizon`` years ahead."""
+        return bt.choose(self.accuracy, target, min(horizon, BACKTEST_HORIZON), list(MODELS))
+
+    def coverage(self, target: str | None = None, level: float = bt.LEVEL) -> pd.DataFrame:
+        """Backtest interval coverage by model, target, level and horizon."""
+        errors = self.errors if target is None else self.errors[self.errors["target"] == target]
+        return bt.coverage(errors, level)
 
 
 _evaluations: OrderedDict[str, Evaluation] = OrderedDict()
@@ -87,7 +99,7 @@ def evaluate(store: Store | History, base_year: int | None = None) -> Evaluation
         return _evaluations[key]
     errors = bt.run(history, {name: cls for name, (cls, _) in MODELS.items()},
                     BACKTEST_HORIZON)
-    evaluation = Evaluation(history, errors, bt.accuracy(errors))
+    evaluation = Evaluation(history, errors, bt.accuracy(errors), bt.error_index(errors))
     while len(_evaluations) >= _CACHE_SIZE:
         _evaluations.popitem(last=False)
     _evaluations[key] = evaluation
@@ -113,6 +125,27 @@ def _prediction(history: History, model: str, scenario: str) -> Prediction:
     return _remember(_predictions, key, pred)
 
 
+def _target_forecast(evaluation: Evaluation, name: str, horizon: int, model: str,
+                     scenario: str, level: float) -> pd.DataFrame:
+    history = evaluation.history
+    areas = bt.areas_of(history)
+    n_d = len(history.districts)
+    chosen = model if model != "auto" else evaluation.choose(name, horizon)
+    values = _prediction(history, chosen, scenario)[name][:horizon]
+    bounds = {lev: evaluation.bounds(chosen, name, lev, horizon, level)
+              for lev in ("district", "city")}
+    lo_q = np.concatenate([np.repeat(bounds["district"][:, :1], n_d, axis=1),
+                           bounds["city"][:, :1]], axis=1)
+    hi_q = np.concatenate([np.repeat(bounds["district"][:, 1:], n_d, axis=1),
+                           bounds["city"][:, 1:]], axis=1)
+    years = np.arange(history.base_year + 1, history.base_year + horizon + 1)
+    return pd.DataFrame({
+        "target": name, "area": np.tile(areas, horizon).astype(int),
+        "year": np.repeat(years, len(areas)), "value": values.ravel(),
+        "lo": (values * np.exp(lo_q)).ravel(), "hi": (values * np.exp(hi_q)).ravel(),
+        "model": chosen})
+
+
 def forecast_all(store: Store | History, base_year: int | None, horizon: int,
                  model: str = "auto", scenario: str = "medium",
                  level: float = bt.LEVEL) -> pd.DataFrame:
@@ -121,24 +154,10 @@ def forecast_all(store: Store | History, base_year: int | None, horizon: int,
     check_model(model)
     get_scenario(scenario)
     evaluation = evaluate(store, base_year)
-    history = evaluation.history
-    areas = bt.areas_of(history)
-    levels = ["district"] * len(history.districts) + ["city"]
-    years = np.arange(history.base_year + 1, history.base_year + horizon + 1)
-    frames = []
-    for name in tg.TARGETS:
-        chosen = model if model != "auto" else bt.choose(
-            evaluation.accuracy, name, min(horizon, BACKTEST_HORIZON), list(MODELS))
-        values = _prediction(history, chosen, scenario)[name][:horizon]
-        bounds = {lev: bt.interval_bounds(evaluation.errors, chosen, name, lev, horizon, level)
-                  for lev in ("district", "city")}
-        for j, area in enumerate(areas):
-            b = bounds[levels[j]]
-            v = values[:, j]
-            frames.append(pd.DataFrame({
-                "target": name, "area": int(area), "year": years, "value": v,
-                "lo": v * np.exp(b[:, 0]), "hi": v * np.exp(b[:, 1]), "model": chosen}))
-    return pd.concat(frames, ignore_index=True)
+    frames = [_target_forecast(evaluation, name, horizon, model, scenario, level)
+              for name in tg.TARGETS]
+    return (pd.concat(frames, ignore_index=True)
+            .sort_values(["target", "area", "year"], kind="stable").reset_index(drop=True))
 
 
 def forecast(store: Store | History, target: str, area: int, base_year: int | None,
@@ -169,8 +188,8 @@ def forecast(store: Store | History, target: str, area: int, base_year: int | No
     get_scenario(scenario)
     history = store if isinstance(store, History) else load_history(store, base_year)
     check_area(history, int(area))
-    frame = forecast_all(history, None, horizon, model, scenario, level)
-    one = frame[(frame["target"] == target) & (frame["area"] == int(area))]
+    frame = _target_forecast(evaluate(history), target, horizon, model, scenario, level)
+    one = frame[frame["area"] == int(area)]
     return one[["year", "value", "lo", "hi", "model"]].reset_index(drop=True)
 
 

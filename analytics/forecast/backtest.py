@@ -101,20 +101,34 @@ def _conformal(errors: np.ndarray, level: float) -> tuple[float, float]:
     return float(lo), float(hi)
 
 
-def interval_bounds(errors: pd.DataFrame, model: str, target: str, level_name: str,
+def error_index(errors: pd.DataFrame) -> dict[tuple, np.ndarray]:
+    """Log errors grouped once: ``(model, target, level, h)`` and ``(model, target, None, h)``
+    (both levels pooled) -> array."""
+    index: dict[tuple, np.ndarray] = {}
+    for (model, target, lev, h), g in errors.groupby(["model", "target", "level", "horizon"]):
+        index[(model, target, lev, int(h))] = g["log_error"].to_numpy()
+    for (model, target, h), g in errors.groupby(["model", "target", "horizon"]):
+        index[(model, target, None, int(h))] = g["log_error"].to_numpy()
+    return index
+
+
+def interval_bounds(index: dict[tuple, np.ndarray], model: str, target: str, level_name: str,
                     horizon: int, level: float = LEVEL) -> np.ndarray:
-    """``[[lo, hi] for h in 1..horizon]`` multiplicative log bounds for one model and target."""
-    e = errors[(errors["model"] == model) & (errors["target"] == target)]
-    mine = e[e["level"] == level_name]
+    """``[[lo, hi] for h in 1..horizon]`` multiplicative log bounds for one model and target.
+
+    ``index`` is :func:`error_index` of the backtest errors. The bounds always hold the
+    forecast itself (``lo <= 0 <= hi``).
+    """
+    empty = np.zeros(0)
     bounds = []
     last: tuple[int, tuple[float, float]] | None = None
     for h in range(1, horizon + 1):
-        at_h = mine.loc[mine["horizon"] == h, "log_error"].to_numpy()
+        at_h = index.get((model, target, level_name, h), empty)
         if len(at_h) < MIN_CALIBRATION:
-            at_h = e.loc[e["horizon"] == h, "log_error"].to_numpy()
+            at_h = index.get((model, target, None, h), empty)
         if len(at_h) >= 2:
             lo, hi = _conformal(at_h, level)
-            q = (min(lo, 0.0), max(hi, 0.0))  # the interval always holds the forecast
+            q = (min(lo, 0.0), max(hi, 0.0))
             last = (h, q)
         elif last is not None:
             h0, (lo0, hi0) = last
@@ -130,17 +144,27 @@ def coverage(errors: pd.DataFrame, level: float = LEVEL, min_other: int = 4) -> 
 
     Columns ``model, target, level, horizon, coverage, n`` (coverage in percent).
     """
+    cols = ["model", "target", "level", "horizon"]
+    if errors.empty:
+        return pd.DataFrame(columns=[*cols, "coverage", "n"])
+    codes, uniques = pd.MultiIndex.from_frame(errors[cols]).factorize()
+    origin = errors["origin"].to_numpy()
+    err = errors["log_error"].to_numpy()
+    order = np.lexsort((origin, codes))
+    codes, origin, err = codes[order], origin[order], err[order]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
     rows = []
-    for (model, target, lev, h), g in errors.groupby(["model", "target", "level", "horizon"]):
-        hits, n = 0, 0
-        for origin, own in g.groupby("origin"):
-            other = g.loc[g["origin"] != origin, "log_error"].to_numpy()
+    for idx in np.split(np.arange(len(codes)), bounds):
+        e, o = err[idx], origin[idx]
+        hits = n = 0
+        for u in np.unique(o):
+            own = o == u
+            other = e[~own]
             if len(other) < min_other:
                 continue
             lo, hi = _conformal(other, level)
-            e = own["log_error"].to_numpy()
-            hits += int(((e >= lo) & (e <= hi)).sum())
-            n += len(e)
+            hits += int(((e[own] >= lo) & (e[own] <= hi)).sum())
+            n += int(own.sum())
         if n:
-            rows.append((model, target, lev, h, 100.0 * hits / n, n))
-    return pd.DataFrame(rows, columns=["model", "target", "level", "horizon", "coverage", "n"])
+            rows.append((*uniques[codes[idx[0]]], 100.0 * hits / n, n))
+    return pd.DataFrame(rows, columns=[*cols, "coverage", "n"])

@@ -180,13 +180,12 @@ class CohortRatioRegressor(BaseEstimator):
         t = self.by_age_.shape[0] - 1
         counts = {}
         for key, group in tg.GROUPS.items():
-            rows = []
-            for h in range(1, horizon + 1):
-                base = _cohort_base(self.by_age_[t], group, h)
-                model = self.models_[key]
-                x = _features(self.by_age_, self.totals_, group, t, h, self.counts_[key])
-                rate = x[:, 0] if model is None else model.predict(x)
-                rate = np.clip(rate, *self.bounds_[key])
-                rows.append(base * np.exp(h * rate))
-            counts[key] = np.array(rows)
+            hs = range(1, horizon + 1)
+            base = np.array([_cohort_base(self.by_age_[t], group, h) for h in hs])   # [H, D]
+            x = np.concatenate([_features(self.by_age_, self.totals_, group, t, h,
+                                          self.counts_[key]) for h in hs])
+            model = self.models_[key]
+            rate = x[:, 0] if model is None else model.predict(x)   # one call, all horizons
+            rate = np.clip(rate, *self.bounds_[key]).reshape(base.shape)
+            counts[key] = base * np.exp(np.arange(1, horizon + 1)[:, None] * rate)
         return from_district_counts(counts)
