@@ -68,12 +68,9 @@ def _schema_statements() -> list[str]:
     """Every CREATE statement, from ``sql/schema/*.sql`` in file-name order."""
     statements = []
     for path in sorted(SCHEMA_DIR.glob("*.sql")):
-        for stmt in path.read_text(encoding="utf-8").split(";"):
-            body = "\n".join(
-                line for line in stmt.splitlines() if not line.strip().startswith("--")
-            ).strip()
-            if body:
-                statements.append(body)
+        text = "\n".join(line.split("--", 1)[0] for line in
+                         path.read_text(encoding="utf-8").splitlines())
+        statements.extend(s.strip() for s in text.split(";") if s.strip())
     return statements
 
 
@@ -283,7 +280,8 @@ class Store:
             try:
                 cur.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _incoming")  # noqa: S608
             finally:
-                cur.unregister("_incoming")
+                with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it
+                    cur.unregister("_incoming")
         return len(frame)
 
     def execute(self, name: str, cur=None, **params) -> None:
