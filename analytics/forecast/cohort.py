@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache, partial
 
 import numpy as np
 from sklearn.base import BaseEstimator
@@ -35,6 +36,9 @@ from analytics.forecast.data import History
 
 #: Years (transitions) of history the district rates are averaged over.
 RECENT_YEARS = 3
+#: Share of the gap between recent and long-run net migration that is left after each
+#: projected year: migration surges and slumps fade towards the district's long-run level.
+PERSISTENCE = 0.5
 
 
 @dataclass(frozen=True)
@@ -59,59 +63,85 @@ def get_scenario(key: str) -> Scenario:
                              f"{', '.join(SCENARIOS)}") from None
 
 
+@cache
+def city_mortality(year: int, adcode: int | None = None) -> np.ndarray:
+    """The engine's life table for a year and city (the city's own life expectancy where the
+    reference has it), computed once per year."""
+    q = demography.mortality(year, adcode)
+    q.setflags(write=False)
+    return q
+
+
 def project(pop: np.ndarray, first_year: int, horizon: int, tfr: np.ndarray,
             migrants: np.ndarray,
-            mortality: Callable[[int], np.ndarray] = demography.mortality,
+            mortality: Callable[[int], np.ndarray] = city_mortality,
             schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
             ) -> np.ndarray:
     """Run the engine's step ``horizon`` times from ``pop[district, sex, age]``.
 
     ``first_year`` is the first projected year; ``tfr[district]`` the fertility held over the
-    projection; ``migrants[district, sex, age]`` the net migrants of every year. Returns
+    projection; ``migrants[district, sex, age]`` the net migrants of every year (or
+    ``[horizon, district, sex, age]``, one set per projected year). Returns
     ``[horizon, district, sex, age]``. A cohort that net emigration would push below zero is
     clipped at zero.
     """
     out = np.empty((horizon,) + pop.shape)
     current = pop.astype(float)
+    yearly = migrants if migrants.ndim == pop.ndim + 1 else np.broadcast_to(
+        migrants, (horizon,) + migrants.shape)
     for i in range(horizon):
         q = mortality(first_year + i)
         for d in range(pop.shape[0]):
-            step = demography.step_forward(current[d], q, schedule(float(tfr[d])), migrants[d])
+            step = demography.step_forward(current[d], q, schedule(float(tfr[d])),
+                                           yearly[i, d])
             out[i, d] = np.clip(step.population, 0, None)
         current = out[i]
     return out
 
 
-def estimate_rates(history: History, recent: int = RECENT_YEARS,
-                   mortality: Callable[[int], np.ndarray] = demography.mortality,
-                   schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """``(tfr[district], migrants[district, sex, age])`` from the last ``recent`` years."""
+def rate_history(history: History,
+                 mortality: Callable[[int], np.ndarray] = city_mortality,
+                 schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Every year's ``(tfr[year, district], migrants[year, district, sex, age])``.
+
+    One row per transition ``years[i-1] -> years[i]``. Fertility: the year's infants, brought
+    back to births with half the first-year death probability, over the births the national
+    age pattern at a TFR of 1 gives the women of the start of the year. Migration: the
+    population minus the survivors of the year before, by sex and age (infants who moved are
+    in the births).
+    """
     persons = history.persons
     n = len(history.years)
     if n < 2:
         raise CityBrainError("a cohort-component projection needs at least two years of "
                              "population to estimate migration")
     unit = schedule(1.0)
-    tfrs, migs = [], []
-    for i in range(max(1, n - recent), n):
-        year = int(history.years[i])
-        q = mortality(year)
-        zero_f = np.zeros_like(unit)
-        zero_m = np.zeros(persons.shape[2:])
-        tfr_y, mig_y = [], []
+    zero_f = np.zeros_like(unit)
+    zero_m = np.zeros(persons.shape[2:])
+    tfrs = np.zeros((n - 1, persons.shape[1]))
+    migs = np.zeros((n - 1,) + persons.shape[1:])
+    for i in range(1, n):
+        q = mortality(int(history.years[i]))
         for d in range(persons.shape[1]):
             before, after = persons[i - 1, d], persons[i, d]
             natural = demography.step_forward(before, q, zero_f, zero_m).population
             resid = after - natural
-            resid[:, 0] = 0.0  # infants: counted as births below
+            resid[:, 0] = 0.0  # infants: counted as births
             births = (after[:, 0] / (1 - q[:, 0] / 2)).sum()
             exposure = (unit * before[1]).sum()
-            tfr_y.append(births / exposure if exposure > 0 else 0.0)
-            mig_y.append(resid)
-        tfrs.append(tfr_y)
-        migs.append(mig_y)
-    return np.mean(tfrs, axis=0), np.mean(migs, axis=0)
+            tfrs[i - 1, d] = births / exposure if exposure > 0 else 0.0
+            migs[i - 1, d] = resid
+    return tfrs, migs
+
+
+def estimate_rates(history: History, recent: int = RECENT_YEARS,
+                   mortality: Callable[[int], np.ndarray] = city_mortality,
+                   schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``(tfr[district], migrants[district, sex, age])``: means of the last ``recent`` years."""
+    tfrs, migs = rate_history(history, mortality, schedule)
+    return tfrs[-recent:].mean(axis=0), migs[-recent:].mean(axis=0)
 
 
 class CohortComponentForecaster(BaseEstimator):
@@ -123,15 +153,20 @@ class CohortComponentForecaster(BaseEstimator):
     recent : years of history the district's fertility and migration are averaged over.
     """
 
-    def __init__(self, scenario: str = "medium", recent: int = RECENT_YEARS):
+    def __init__(self, scenario: str = "medium", recent: int = RECENT_YEARS,
+                 persistence: float = PERSISTENCE):
         self.scenario = scenario
         self.recent = recent
+        self.persistence = persistence
 
     def fit(self, history: History) -> CohortComponentForecaster:
         variant = get_scenario(self.scenario)
-        tfr, mig = estimate_rates(history, self.recent)
-        self.tfr_ = tfr * variant.fertility
-        self.migrants_ = mig + variant.migration * np.abs(mig)
+        self.mortality_ = partial(city_mortality, adcode=history.city_adcode)
+        tfrs, migs = rate_history(history, self.mortality_)
+        recent, long_run = migs[-self.recent:].mean(axis=0), migs.mean(axis=0)
+        self.tfr_ = tfrs[-self.recent:].mean(axis=0) * variant.fertility
+        self.migrants_recent_ = recent + variant.migration * np.abs(recent)
+        self.migrants_long_ = long_run + variant.migration * np.abs(long_run)
         self.base_population_ = history.persons[-1]
         self.base_year_ = history.base_year
         return self
@@ -139,8 +174,10 @@ class CohortComponentForecaster(BaseEstimator):
     def project(self, horizon: int) -> np.ndarray:
         """Single-age projection ``[horizon, district, sex, age]``."""
         check_is_fitted(self, "tfr_")
+        weight = self.persistence ** np.arange(horizon)[:, None, None, None]
+        migrants = self.migrants_long_ + weight * (self.migrants_recent_ - self.migrants_long_)
         return project(self.base_population_, self.base_year_ + 1, horizon, self.tfr_,
-                       self.migrants_)
+                       migrants, self.mortality_)
 
     def predict(self, horizon: int):
         from analytics.forecast.models import from_district_counts
