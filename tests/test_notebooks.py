@@ -1,9 +1,10 @@
 """The analysts' notebooks run from top to bottom on a small store.
 
 The paired ``.py`` files (jupytext percent format) are the source; each is converted with
-jupytext and executed with nbclient in a kernel of this interpreter (ipykernel's own
-``python3`` spec), with Jupyter's and Matplotlib's state directories kept in a temporary
-folder so nothing is written to the user's home.
+jupytext and executed with nbclient on a store of two districts made by the product's own
+build, in a kernel of this interpreter (ipykernel's own ``python3`` spec), with Jupyter's
+and Matplotlib's state directories in a temporary folder so nothing is written to the
+user's home.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ from pathlib import Path
 
 import jupytext
 import pytest
-from forecast_helpers import store_file
 from nbclient import NotebookClient
+
+from analytics.citygen.build import BuildConfig, build
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.py"))
 
@@ -22,7 +24,7 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.py"))
 def notebook_env(tmp_path_factory):
     root = tmp_path_factory.mktemp("nb")
     store = root / "city.duckdb"
-    store_file(store)
+    build(BuildConfig(districts=(330106, 330108), out=store))  # 西湖区 and 滨江区
     env = {"CITYBRAIN_STORE": str(store), "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
            "JUPYTER_DATA_DIR": str(root / "data"), "IPYTHONDIR": str(root / "ipython"),
            "MPLCONFIGDIR": str(root / "mpl")}

@@ -14,9 +14,8 @@ def register(subparsers) -> None:
         "forecast",
         help="forecast population or an age group for the city or a district",
         description="Forecast a target (total population, or the count or share of an age "
-        "group) for the city or one district from a base year, with an 80%% conformal "
+        "group) for the city or one district from a base year, with an 80% conformal "
         "interval. Only data up to the base year is used. Prints year,value,lo,hi,model.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--target", required=True, metavar="TARGET",
                    help="one of: " + ", ".join(TARGETS))
@@ -27,13 +26,13 @@ def register(subparsers) -> None:
     p.add_argument("--horizon", required=True, type=int, metavar="YEARS",
                    help="years ahead, 1 to 30")
     p.add_argument("--model", default="auto", metavar="MODEL",
-                   help="auto (the backtest's pick) or one of: " + ", ".join(MODELS))
+                   help="auto (the default: the backtest's pick) or one of: " + ", ".join(MODELS))
     p.add_argument("--scenario", default="medium", metavar="SCENARIO",
-                   help="fertility and migration variant: " + ", ".join(SCENARIOS))
+                   help="fertility and migration variant: " + ", ".join(SCENARIOS) + " (default medium)")
     p.add_argument("--format", default="csv", choices=["csv", "table"],
-                   help="csv for machines, table for people")
+                   help="csv for machines (default), table for people")
     p.add_argument("--store", default=str(DEFAULT_STORE), metavar="PATH",
-                   help="the city store to read (opened read-only)")
+                   help=f"the city store to read, opened read-only (default {DEFAULT_STORE})")
     p.set_defaults(func=run)
 
 

@@ -42,27 +42,37 @@ def run(history: History, models: dict[str, Callable[[], object]],
     """
     actual = series(history)
     areas = areas_of(history)
-    level = np.array(["district"] * len(history.districts) + ["city"])
-    frames = []
+    is_city = np.array([False] * len(history.districts) + [True])
+    model_names, target_names = list(models), list(actual)
+    parts: dict[str, list[np.ndarray]] = {k: [] for k in (
+        "model", "target", "area", "city", "origin", "horizon", "actual", "forecast")}
     first_origin = MIN_HISTORY - 2  # index: MIN_HISTORY - 1 years of data at the origin
     for oi in range(first_origin, len(history.years) - 1):
         past = history.until(int(history.years[oi]))
         horizon = min(max_horizon, len(history.years) - 1 - oi)
-        for name, make in models.items():
-            pred = make().fit(past).predict(horizon)
-            for target, values in pred.items():
-                truth = actual[target][oi + 1: oi + 1 + horizon]
-                h = np.repeat(np.arange(1, horizon + 1), len(areas))
-                frames.append(pd.DataFrame({
-                    "model": name, "target": target,
-                    "area": np.tile(areas, horizon), "level": np.tile(level, horizon),
-                    "origin": int(history.years[oi]), "horizon": h,
-                    "actual": truth.ravel(), "forecast": values.ravel(),
-                }))
-    if not frames:
+        size = horizon * len(areas)
+        for mi, name in enumerate(model_names):
+            pred = models[name]().fit(past).predict(horizon)
+            for ti, target in enumerate(target_names):
+                parts["model"].append(np.full(size, mi))
+                parts["target"].append(np.full(size, ti))
+                parts["area"].append(np.tile(areas, horizon))
+                parts["city"].append(np.tile(is_city, horizon))
+                parts["origin"].append(np.full(size, int(history.years[oi])))
+                parts["horizon"].append(np.repeat(np.arange(1, horizon + 1), len(areas)))
+                parts["actual"].append(actual[target][oi + 1: oi + 1 + horizon].ravel())
+                parts["forecast"].append(pred[target].ravel())
+    if not parts["model"]:
         return pd.DataFrame(columns=["model", "target", "area", "level", "origin", "horizon",
-                                     "actual", "forecast"])
-    out = pd.concat(frames, ignore_index=True)
+                                     "actual", "forecast", "log_error"])
+    cat = {k: np.concatenate(v) for k, v in parts.items()}
+    out = pd.DataFrame({
+        "model": pd.Categorical.from_codes(cat["model"], model_names).astype(object),
+        "target": pd.Categorical.from_codes(cat["target"], target_names).astype(object),
+        "area": cat["area"].astype(int),
+        "level": np.where(cat["city"], "city", "district").astype(object),
+        "origin": cat["origin"], "horizon": cat["horizon"],
+        "actual": cat["actual"], "forecast": cat["forecast"]})
     out["log_error"] = np.log(np.maximum(out["actual"], 1e-9)
                               / np.maximum(out["forecast"], 1e-9))
     return out

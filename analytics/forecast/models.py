@@ -116,19 +116,37 @@ def _cohort_base(by_age: np.ndarray, group: tg.Group, h: int) -> np.ndarray:
     return born + n_unborn * by_age[..., 0]
 
 
-def _features(by_age: np.ndarray, totals: np.ndarray, group: tg.Group, t: int, h: int,
-              counts: np.ndarray) -> np.ndarray:
-    """Features at origin index ``t`` (arrays indexed [year, district, ...]) for horizon h."""
-    lags = [k for k in (1, 2, 3) if t - k >= 0]
-    ccr = np.mean([np.log(np.maximum(counts[t - k + 1], 1e-9)
-                          / np.maximum(_cohort_base(by_age[t - k], group, 1), 1e-9))
-                   for k in lags], axis=0)
-    growth = np.log(np.maximum(totals[t], 1e-9) / np.maximum(totals[t - 1], 1e-9))
-    births = np.log(np.maximum(by_age[t, :, 0], 1e-9) / np.maximum(by_age[t - 1, :, 0], 1e-9))
-    base = _cohort_base(by_age[t], group, h)
-    n_unborn = max(0, min(group.hi, h - 1) - group.lo + 1)
-    unborn = n_unborn * by_age[t, :, 0] / np.maximum(base, 1e-9)
-    return np.column_stack([ccr, growth, births * unborn, unborn])
+def _n_unborn(group: tg.Group, h: int) -> int:
+    return max(0, min(group.hi, h - 1) - group.lo + 1)
+
+
+def _common_features(by_age: np.ndarray, counts: np.ndarray, group: tg.Group) -> np.ndarray:
+    """Horizon-free features for every year ``[Y, D, 3]`` (row 0 is undefined).
+
+    The group's annual log cohort-change ratio averaged over the last three years, the
+    district's growth and the growth of its births.
+    """
+    eps = 1e-9
+    base1 = _cohort_base(by_age, group, 1)                       # [Y, D]
+    ccr1 = np.zeros_like(counts)
+    ccr1[1:] = np.log(np.maximum(counts[1:], eps) / np.maximum(base1[:-1], eps))
+    ccr = np.zeros_like(counts)
+    for t in range(1, len(counts)):
+        ccr[t] = ccr1[max(1, t - 2):t + 1].mean(axis=0)
+    totals = by_age.sum(axis=-1)
+    growth = np.zeros_like(counts)
+    growth[1:] = np.log(np.maximum(totals[1:], eps) / np.maximum(totals[:-1], eps))
+    births = np.zeros_like(counts)
+    births[1:] = np.log(np.maximum(by_age[1:, :, 0], eps) / np.maximum(by_age[:-1, :, 0], eps))
+    return np.stack([ccr, growth, births], axis=-1)
+
+
+def _design(common: np.ndarray, by_age: np.ndarray, group: tg.Group, h: int) -> np.ndarray:
+    """Features ``[..., 4]`` for horizon ``h`` from the horizon-free ones."""
+    base = _cohort_base(by_age, group, h)
+    unborn = _n_unborn(group, h) * by_age[..., 0] / np.maximum(base, 1e-9)
+    return np.concatenate([common[..., :2], (common[..., 2] * unborn)[..., None],
+                           unborn[..., None]], axis=-1)
 
 
 class CohortRatioRegressor(BaseEstimator):
@@ -146,21 +164,22 @@ class CohortRatioRegressor(BaseEstimator):
 
     def fit(self, history: History) -> CohortRatioRegressor:
         by_age = history.persons.sum(axis=2)            # [Y, D, age]
-        totals = by_age.sum(axis=-1)                    # [Y, D]
+        all_counts = tg.group_counts(history.persons)
         n_years = len(history.years)
-        self.models_, self.bounds_ = {}, {}
+        self.models_, self.bounds_, self.common_ = {}, {}, {}
         for key, group in tg.GROUPS.items():
-            counts = tg.group_counts(history.persons)[key]
+            counts = all_counts[key]
+            common = _common_features(by_age, counts, group)
             xs, ys = [], []
-            for t in range(1, n_years - 1):
-                for h in range(1, min(self.max_train_horizon, n_years - 1 - t) + 1):
-                    base = _cohort_base(by_age[t], group, h)
-                    ok = (base > 0) & (counts[t + h] > 0)
-                    if not ok.any():
-                        continue
-                    xs.append(_features(by_age, totals, group, t, h, counts)[ok])
-                    ys.append(np.log(counts[t + h][ok] / base[ok]) / h)
+            for h in range(1, min(self.max_train_horizon, n_years - 2) + 1):
+                t = np.arange(1, n_years - h)            # origins with an answer h years on
+                base = _cohort_base(by_age[t], group, h)
+                later = counts[t + h]
+                ok = (base > 0) & (later > 0)
+                xs.append(_design(common[t], by_age[t], group, h)[ok])
+                ys.append(np.log(later[ok] / base[ok]) / h)
             y = np.concatenate(ys) if ys else np.zeros(0)
+            self.common_[key] = common[-1]
             if len(y) < MIN_TRAINING_ROWS:
                 # Too little history to learn from: the recent ratios, as Hamilton-Perry.
                 self.models_[key] = None
@@ -170,22 +189,19 @@ class CohortRatioRegressor(BaseEstimator):
             self.models_[key] = model.fit(np.concatenate(xs), y)
             # Never extrapolate a rate beyond what the history has shown (plus a margin).
             self.bounds_[key] = (y.min() - RATE_MARGIN, y.max() + RATE_MARGIN)
-        self.by_age_ = by_age
-        self.totals_ = totals
-        self.counts_ = tg.group_counts(history.persons)
+        self.last_by_age_ = by_age[-1]
         return self
 
     def predict(self, horizon: int) -> Prediction:
         check_is_fitted(self, "models_")
-        t = self.by_age_.shape[0] - 1
         counts = {}
+        hs = np.arange(1, horizon + 1)
         for key, group in tg.GROUPS.items():
-            hs = range(1, horizon + 1)
-            base = np.array([_cohort_base(self.by_age_[t], group, h) for h in hs])   # [H, D]
-            x = np.concatenate([_features(self.by_age_, self.totals_, group, t, h,
-                                          self.counts_[key]) for h in hs])
+            base = np.array([_cohort_base(self.last_by_age_, group, h) for h in hs])  # [H, D]
+            x = np.concatenate([_design(self.common_[key], self.last_by_age_, group, h)
+                                for h in hs])
             model = self.models_[key]
             rate = x[:, 0] if model is None else model.predict(x)   # one call, all horizons
             rate = np.clip(rate, *self.bounds_[key]).reshape(base.shape)
-            counts[key] = base * np.exp(np.arange(1, horizon + 1)[:, None] * rate)
+            counts[key] = base * np.exp(hs[:, None] * rate)
         return from_district_counts(counts)
