@@ -44,6 +44,35 @@ def _gap(_store, key: str, area: int, base_year: int, horizon: int, model: str,
     return fc.gap(_store, area, base_year, horizon, model, scenario)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _chosen(_store, key: str, target: str, base_year: int, horizon: int) -> str:
+    return fc.evaluate(_store, base_year).choose(target, horizon)
+
+
+def backtest_view(ctx, table: pd.DataFrame, horizon: int, chosen: str) -> pd.DataFrame:
+    """One row per model: MAPE by horizon, WAPE and interval coverage over the horizons."""
+    shown = table[table["horizon"] <= min(max(horizon, 1), 10)]
+    mape = shown.pivot(index="model", columns="horizon", values="mape")
+    # the horizons planners read: next year, three, five and ten years on, the chosen one and
+    # the longest the backtest reaches
+    keep = [h for h in mape.columns if h in {1, 3, 5, 10, horizon, max(mape.columns)}]
+    mape = mape[keep]
+    mape.columns = [ctx.t("fc_col_mape_h", h=h) for h in mape.columns]
+    weights = shown.assign(w_wape=shown["wape"] * shown["n"],
+                           w_cov=shown["coverage"].fillna(0) * shown["n"].where(
+                               shown["coverage"].notna(), 0),
+                           n_cov=shown["n"].where(shown["coverage"].notna(), 0))
+    agg = weights.groupby("model")[["w_wape", "n", "w_cov", "n_cov"]].sum()
+    mape[ctx.t("fc_col_wape_all")] = agg["w_wape"] / agg["n"]
+    mape[ctx.t("fc_col_coverage")] = agg["w_cov"] / agg["n_cov"].where(agg["n_cov"] > 0)
+    order = [m for m in fc.MODELS if m in mape.index]
+    mape = mape.loc[order]
+    names = [ctx.t(f"fc_model_{m}") + (" ✓ " + ctx.t("fc_chosen_mark") if m == chosen else "")
+             for m in order]
+    mape.insert(0, ctx.t("fc_col_model"), names)
+    return mape
+
+
 def target_label(ctx, name: str) -> str:
     t = TARGETS[name]
     if t.group.key == "total":
@@ -129,9 +158,14 @@ def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, targe
                           height=340, margin=dict(l=10, r=10, t=50, b=10),
                           legend=dict(orientation="h", yanchor="top", y=-0.12))
         col.plotly_chart(fig, width="stretch")
+        if not (one["capacity"] > 0).any():
+            col.caption(ctx.t("fc_no_capacity", type=type_name[key]))
     table = g.assign(type=g["type"].map(type_name))
-    table = table.pivot_table(index="year", columns="type", values="gap").round(0)
-    st.dataframe(table, width="stretch")
+    table = table.pivot_table(index="year", columns="type", values="gap", sort=False)
+    table.index = table.index.astype(str)
+    st.markdown(ctx.t("fc_gap_table"))
+    st.dataframe(table.style.format("{:,.0f}"), width="stretch",
+                 height=36 * (len(table) + 1) + 4)
     st.download_button(ctx.t("fc_download_gap"), g.to_csv(index=False).encode("utf-8"),
                        file_name=f"gap_{area}_{base_year}.csv", mime="text/csv",
                        key="fc_dl_gap")
@@ -184,13 +218,11 @@ def main() -> None:
         st.subheader(ctx.t("fc_backtest_title", target=target_label(ctx, target)))
         st.caption(ctx.t("fc_backtest_help"))
         bt_table = _backtest(ctx.store, key, target, base_year)
-        shown_bt = bt_table[bt_table["horizon"] <= max(horizon, 1)].copy()
-        shown_bt["model"] = shown_bt["model"].map(lambda m: ctx.t(f"fc_model_{m}"))
-        shown_bt = shown_bt.round({"mape": 2, "wape": 2, "coverage": 0}).rename(columns={
-            "model": ctx.t("fc_col_model"), "horizon": ctx.t("fc_col_horizon"),
-            "mape": "MAPE %", "wape": "WAPE %", "coverage": ctx.t("fc_col_coverage"),
-            "n": ctx.t("fc_col_n")})
-        st.dataframe(shown_bt, hide_index=True, width="stretch", height=320)
+        chosen = _chosen(ctx.store, key, target, base_year, horizon)
+        view = backtest_view(ctx, bt_table, horizon, chosen)
+        formats = {c: "{:.2f}" for c in view.columns[1:]}
+        formats[ctx.t("fc_col_coverage")] = "{:.0f}"
+        st.dataframe(view.style.format(formats, na_rep="–"), hide_index=True, width="stretch")
         st.download_button(ctx.t("fc_download_backtest"),
                            bt_table.to_csv(index=False).encode("utf-8"),
                            file_name=f"backtest_{target}_{base_year}.csv", mime="text/csv",

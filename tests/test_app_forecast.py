@@ -39,11 +39,17 @@ def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
     captions = " ".join(c.value for c in at.caption)
     assert "Model used:" in captions and "nominal coverage 80%" in captions
     backtest = at.dataframe[1].value
-    assert {"Naive (last value held)", "Cohort-component projection"} <= set(backtest["Model"])
-    assert backtest["Horizon (years)"].max() <= 10
+    models = list(backtest["Model"])
+    assert len(models) == 4 and models[0] == "Naive (last value held)"
+    assert sum(m.endswith("✓ chosen") for m in models) == 1
+    # 2010-2021: the first origin is 2012 (three years of data), so 9 years is the longest
+    assert [c for c in backtest.columns if c.startswith("MAPE")] == [
+        "MAPE % · 1y", "MAPE % · 3y", "MAPE % · 5y", "MAPE % · 9y"]
+    cover = backtest["Interval coverage %"]
+    assert ((cover >= 0) & (cover <= 100)).all()
     assert at.subheader[1].value == "Facility demand and gap: 测试市 (city)"
     gap = at.dataframe[2].value
-    assert list(gap.index)[0] == 2021 and list(gap.index)[-1] == 2031
+    assert list(gap.index)[0] == "2021" and list(gap.index)[-1] == "2031"
     assert "Elderly care home" in gap.columns
 
 

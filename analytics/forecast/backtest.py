@@ -126,17 +126,20 @@ def interval_bounds(index: dict[tuple, np.ndarray], model: str, target: str, lev
                     horizon: int, level: float = LEVEL) -> np.ndarray:
     """``[[lo, hi] for h in 1..horizon]`` multiplicative log bounds for one model and target.
 
-    ``index`` is :func:`error_index` of the backtest errors. The bounds always hold the
-    forecast itself (``lo <= 0 <= hi``).
+    ``index`` is :func:`error_index` of the backtest errors. Each horizon uses the errors of
+    its own level (district or city); where they are too few, the last horizon that had
+    enough is widened in proportion to the horizon, and where even the first horizon has too
+    few, both levels' errors are pooled. The bounds always hold the forecast (``lo <= 0 <=
+    hi``) and never narrow as the horizon grows.
     """
     empty = np.zeros(0)
     bounds = []
     last: tuple[int, tuple[float, float]] | None = None
     for h in range(1, horizon + 1):
         at_h = index.get((model, target, level_name, h), empty)
-        if len(at_h) < MIN_CALIBRATION:
+        if len(at_h) < MIN_CALIBRATION and last is None:
             at_h = index.get((model, target, None, h), empty)
-        if len(at_h) >= 2:
+        if len(at_h) >= MIN_CALIBRATION or (last is None and len(at_h) >= 2):
             lo, hi = _conformal(at_h, level)
             q = (min(lo, 0.0), max(hi, 0.0))
             last = (h, q)
@@ -145,6 +148,8 @@ def interval_bounds(index: dict[tuple, np.ndarray], model: str, target: str, lev
             q = (lo0 * h / h0, hi0 * h / h0)
         else:
             q = (-np.inf, np.inf)
+        if bounds:
+            q = (min(q[0], bounds[-1][0]), max(q[1], bounds[-1][1]))
         bounds.append(q)
     return np.array(bounds)
 

@@ -19,8 +19,9 @@ from analytics.store import Store
 
 MAX_AGE = 100
 SEXES = ("M", "F")
-#: Years of population a forecast needs up to its base year: two to estimate the change of a
-#: year (migration, trend) and one more to check it in the backtest.
+#: Years of population a forecast needs up to its base year: the backtest's first origin has
+#: three (two changes of a year to learn migration and trend from) and one more year to be
+#: checked against.
 MIN_HISTORY = 4
 MAX_HORIZON = 30
 
