@@ -162,7 +162,7 @@ def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, targe
             col.caption(ctx.t("fc_no_capacity", type=type_name[key]))
     table = g.assign(type=g["type"].map(type_name))
     table = table.pivot_table(index="year", columns="type", values="gap", sort=False)
-    table.index = table.index.astype(str)
+    table.index = table.index.astype(str).rename(ctx.t("fc_year"))
     st.markdown(ctx.t("fc_gap_table"))
     st.dataframe(table.style.format("{:,.0f}"), width="stretch",
                  height=36 * (len(table) + 1) + 4)
