@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "analytics.commands.users",
     "analytics.commands.sensors",
     "analytics.commands.plan",
+    "analytics.commands.forecast",
 ]
 
 

@@ -17,6 +17,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("nav_data", "applications.py", "od_page_applications", ":material/assignment:"),
     ("nav_data", "sign_in.py", "od_page_sign_in", ":material/login:"),
     ("nav_infrastructure", "infrastructure.py", "sensors_page", ":material/sensors:"),
+    ("nav_analysis", "forecast.py", "fc_page", ":material/trending_up:"),
 ]
 
 GROUP_ORDER = ["nav_overview", "nav_planning", "nav_analysis", "nav_data", "nav_infrastructure"]
