@@ -68,10 +68,11 @@ def _schema_statements() -> list[str]:
     """Every CREATE statement, from ``sql/schema/*.sql`` in file-name order."""
     statements = []
     for path in sorted(SCHEMA_DIR.glob("*.sql")):
-        for stmt in path.read_text(encoding="utf-8").split(";"):
-            body = "\n".join(
-                line for line in stmt.splitlines() if not line.strip().startswith("--")
-            ).strip()
+        # Drop comment lines before splitting on ";" (a comment may contain one).
+        text = "\n".join(line for line in path.read_text(encoding="utf-8").splitlines()
+                         if not line.strip().startswith("--"))
+        for stmt in text.split(";"):
+            body = stmt.strip()
             if body:
                 statements.append(body)
     return statements
