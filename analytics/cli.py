@@ -15,6 +15,7 @@ from analytics.errors import CityBrainError
 COMMAND_MODULES = [
     "analytics.commands.build",
     "analytics.commands.info",
+    "analytics.commands.ingest",
 ]
 
 

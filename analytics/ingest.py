@@ -55,7 +55,9 @@ FORMATS = ("csv", "xlsx", "geojson", "parquet")
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "gbk", "gb18030")
 BATCH_ROWS = 200_000
 #: Longest line a CSV may have; longer lines are not table rows (and would exhaust memory).
-MAX_LINE_BYTES = 4 << 20
+MAX_LINE_BYTES = 1 << 20
+#: Bytes pyarrow's CSV reader parses at a time (larger than any allowed line).
+BLOCK_BYTES = 4 << 20
 #: Problems kept row by row in a report; past this only their count is kept.
 MAX_PROBLEMS = 10_000
 #: Files smaller than this keep their validated batches in memory between validation and
@@ -187,6 +189,32 @@ def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
             lines += chunk.count(b"\n")
 
 
+def _longest_line(path: Path) -> tuple[int, int] | None:
+    """``(row, length)`` of the first line longer than :data:`MAX_LINE_BYTES`, if any.
+
+    Checked before parsing so that one endless line cannot exhaust memory.
+    """
+    line = 1
+    run = 0  # bytes since the last newline
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            arr = np.frombuffer(chunk, dtype=np.uint8)
+            breaks = np.flatnonzero(arr == 10)
+            if breaks.size == 0:
+                run += len(chunk)
+                if run > MAX_LINE_BYTES:
+                    return line, run
+                continue
+            lengths = np.diff(np.concatenate([[-1], breaks]))
+            lengths[0] += run
+            over = np.flatnonzero(lengths - 1 > MAX_LINE_BYTES)
+            if over.size:
+                return line + int(over[0]), int(lengths[over[0]] - 1)
+            line += breaks.size
+            run = len(chunk) - 1 - int(breaks[-1])
+    return (line, run) if run > MAX_LINE_BYTES else None
+
+
 def detect_encoding(path: Path) -> str:
     """The text encoding of a CSV: UTF-8 (with or without BOM), GBK or GB18030.
 
@@ -250,12 +278,14 @@ def _open_csv(path: Path, name: str, encoding: str) -> Source:
                 "try --encoding auto or save it as 'CSV UTF-8'"
             raise IngestError(f"{name}: row {bad[0]} (byte {bad[1]}) is not valid {encoding} "
                               f"text: {hint}")
+    longest = _longest_line(path)
+    if longest is not None:
+        raise IngestError(f"{name}: row {longest[0]} is {longest[1] / 2**20:.1f} MB long, longer than "
+                          f"the {MAX_LINE_BYTES >> 20} MB a table row may be (line breaks lost, or "
+                          "a cell holds a whole document): fix that row")
     with path.open("rb") as f:
         raw = f.read(MAX_LINE_BYTES + 1)
     first = raw.split(b"\n", 1)[0]
-    if len(first) > MAX_LINE_BYTES:
-        raise IngestError(f"{name}: row 1 is longer than {MAX_LINE_BYTES >> 20} MB, so it is not a "
-                          "table header (wrong file, or line breaks lost?)")
     header_text = first.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
     if not header_text.strip():
         raise IngestError(f"{name}: row 1 (the header) is blank: the first row must name the columns")
@@ -276,7 +306,7 @@ def _open_csv(path: Path, name: str, encoding: str) -> Source:
         try:
             reader = pacsv.open_csv(
                 path,
-                read_options=pacsv.ReadOptions(encoding=encoding, block_size=MAX_LINE_BYTES,
+                read_options=pacsv.ReadOptions(encoding=encoding, block_size=BLOCK_BYTES,
                                                use_threads=False, column_names=header,
                                                skip_rows=1),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
@@ -301,8 +331,8 @@ def _open_csv(path: Path, name: str, encoding: str) -> Source:
 def _arrow_message(name: str, exc: Exception) -> str:
     text = str(exc).splitlines()[0]
     if "straddling" in text or "block" in text:
-        return (f"{name}: a row is longer than {MAX_LINE_BYTES >> 20} MB, so it is not a table row "
-                "(line breaks lost, or a cell holds a whole document): fix that row")
+        return (f"{name}: a row (with its quoted line breaks) is longer than {BLOCK_BYTES >> 20} MB, "
+                "so it is not a table row (an unclosed quote?): fix that row")
     if "quote" in text.lower():
         return f"{name}: the file ends inside a quoted cell (truncated file?): export it again"
     return f"{name}: not a readable CSV table ({text[:160]}): export it again as CSV"
@@ -589,8 +619,10 @@ def map_header(header: list[str], contract: Contract, problems: _Problems) -> di
     present = set(mapping.values())
     missing = [c for c in contract.columns if c.name not in present and c.required]
     for col in extra:
-        close = difflib.get_close_matches(_norm_header(col), list(names), n=1, cutoff=0.6)
-        target = names[close[0]] if close else None
+        key = _norm_header(col)
+        close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.75)
+        contained = [f for f in names if len(f) >= 3 and (f in key or key in f)]
+        target = names[close[0]] if close else names[contained[0]] if contained else None
         if target and target not in present:
             problems.add(1, col, col, "renamed_column",
                          f"column {col!r} is not in the contract; it looks like {target!r} "
@@ -943,8 +975,19 @@ def load(store, path: Path | str, dataset_id: str, actor: Actor, *, datum: str |
     """
     contract = get_contract(dataset_id)
     check_may_load(actor, contract)
-    plan = _plan(store, Path(path), dataset_id, datum=datum, encoding=encoding,
-                 file_name=file_name)
+    if contract.versions_table not in store.tables():
+        raise IngestError(f"this store has no table for {dataset_id} (it was built before the "
+                          "ingest tables existed): rebuild the store")
+    try:
+        plan = _plan(store, Path(path), dataset_id, datum=datum, encoding=encoding,
+                     file_name=file_name)
+    except IngestError as exc:
+        name = file_name or Path(path).name
+        digest = sha256(Path(path)) if Path(path).is_file() else ""
+        failed = Report(dataset_id, name, digest, "", None, None, event_id=uuid.uuid4().hex,
+                        status="rejected")
+        _log(store, failed, actor, "rejected", str(exc)[:2000])
+        raise
     report = plan.report
     report.event_id = uuid.uuid4().hex
     current = store.scalar("ingest.current_version", dataset_id=dataset_id)

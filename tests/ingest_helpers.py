@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from functools import cache
 from pathlib import Path
 
@@ -35,14 +37,10 @@ def make_store(path: Path | None = None) -> Store:
 
 
 def snapshot(store: Store) -> dict[str, str]:
-    """A checksum of every table and view, by name (order-independent)."""
+    """A checksum of every table and view, by name: the SHA-256 of its Parquet export."""
     out = {}
-    for name in store.tables():
-        frame = store.table(name)
-        for col in frame.columns:
-            if frame[col].map(lambda v: isinstance(v, bytearray | bytes)).any():
-                frame[col] = frame[col].map(lambda v: bytes(v).hex() if v is not None else None)
-        frame = frame.astype(str)
-        rows = pd.util.hash_pandas_object(frame, index=False)
-        out[name] = f"{len(frame)}:{int(rows.sum()) & (2**64 - 1):x}"
+    with tempfile.TemporaryDirectory() as directory:
+        for name in store.tables():
+            path = store.export_parquet(name, directory)
+            out[name] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
