@@ -687,7 +687,8 @@ def _convert(series: pd.Series, col, rows: pd.Series, problems: _Problems) -> pd
         problems.add_many(pd.DataFrame({"row": rows[bad], "value": series[bad]}), col.name,
                           f"type_{col.type}", lambda r, v: f"{v!r} is not {kind}: "
                           f"write {kind} ({col.unit or 'no unit'})")
-        return values.where(~bad)
+        values = values.where(~bad)
+        return values.round().astype("Int64") if col.type == "integer" else values
     # date
     if pd.api.types.is_datetime64_any_dtype(series):
         values = series
