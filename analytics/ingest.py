@@ -65,9 +65,12 @@ MAX_PROBLEMS = 10_000
 KEEP_IN_MEMORY_BYTES = 256 << 20
 #: Replaced versions kept besides the current one (older ones are pruned at load).
 KEEP_VERSIONS = 3
+#: How far outside the city boundary (degrees, about 100 m) a point may lie.
+BOUNDARY_TOLERANCE_DEG = 0.001
 #: Header names that declare each row's datum (a file may carry one; its values must agree).
 DATUM_HEADERS = ("datum", "coord_system", "坐标系")
-_INJECTION = re.compile(r"^(?:[=@\t\r]|[+-](?![\d.]))")
+_INJECTION = re.compile(r"^(?:[=@\t\r]|[+-][^\d.])")
+_NUMBER = r"^\s*[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$"
 PROBLEM_COLUMNS = ["file", "row", "column", "value", "rule", "message"]
 
 
@@ -268,10 +271,11 @@ def _delimiter(line: str) -> str:
 def _open_csv(path: Path, name: str, encoding: str) -> Source:
     if path.stat().st_size == 0:
         raise IngestError(f"{name}: the file is empty (0 bytes): export the table again")
-    encoding = detect_encoding(path) if encoding == "auto" else encoding
+    detected = encoding == "auto"
+    encoding = detect_encoding(path) if detected else encoding
     if encoding not in ENCODINGS:
         raise IngestError(f"{name}: unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
-    if encoding in ("utf-8", "gbk", "gb18030"):
+    if encoding in ("utf-8", "gbk", "gb18030") and not detected:
         bad = _first_bad_byte(path, encoding)
         if bad is not None:
             hint = "try --encoding auto (it looks like GBK)" if encoding == "utf-8" else \
@@ -527,7 +531,9 @@ def _city_frame(adcodes, names, names_en, wkbs) -> CityFrame:
         forms.add("".join(lazy_pinyin(name)))
         for form in forms:
             lookup.setdefault(_norm(form), adcode)
-    boundary = shapely.union_all(shapely.from_wkb(list(wkbs)))
+    # A point within about 100 m outside the boundary still counts as inside: that is the
+    # precision of geocoded addresses and of the GCJ-02/BD-09 inverse conversion.
+    boundary = shapely.union_all(shapely.from_wkb(list(wkbs))).buffer(BOUNDARY_TOLERANCE_DEG)
     shapely.prepare(boundary)
     examples = f"{names[0]}, {short_name(names[0])}, {adcodes[0]} or {names_en[0]}"
     return CityFrame(lookup, boundary, examples)
@@ -577,6 +583,16 @@ class _Problems:
         if not self.frames:
             return pd.DataFrame(columns=PROBLEM_COLUMNS)
         return pd.concat(self.frames, ignore_index=True)[PROBLEM_COLUMNS]
+
+
+def _flag(problems: _Problems, rows: pd.Series, values: pd.Series, mask, column: str, rule: str,
+          message: Callable[[object, object], str]) -> None:
+    """Record a problem for every row where ``mask`` holds (cheap when none does)."""
+    mask = np.asarray(mask, dtype=bool)
+    if mask.any():
+        problems.add_many(pd.DataFrame({"row": rows.to_numpy()[mask],
+                                        "value": np.asarray(values, dtype=object)[mask]}),
+                          column, rule, message)
 
 
 def _show(value) -> str:
@@ -640,8 +656,14 @@ def map_header(header: list[str], contract: Contract, problems: _Problems) -> di
 
 
 def _blank(series: pd.Series) -> pd.Series:
-    if series.dtype == object or pd.api.types.is_string_dtype(series):
+    if series.dtype == object:
         return series.isna() | (series.astype(str).str.strip() == "")
+    if pd.api.types.is_string_dtype(series):
+        import pyarrow.compute as pc
+
+        arr = pc.utf8_trim_whitespace(pa.array(series, type=pa.string(), from_pandas=True))
+        blank = pc.fill_null(pc.equal(arr, ""), True)
+        return pd.Series(blank.to_numpy(zero_copy_only=False), index=series.index)
     return series.isna()
 
 
@@ -662,12 +684,48 @@ def _as_text(series: pd.Series) -> pd.Series:
     return series.map(one).astype(object)
 
 
-def _convert(series: pd.Series, col, rows: pd.Series, problems: _Problems) -> pd.Series:
+def _formula_like(series: pd.Series) -> pd.Series:
+    """Where a text cell starts like a spreadsheet formula (vectorised in Arrow)."""
+    import pyarrow.compute as pc
+
+    arr = pa.array(series, type=pa.string(), from_pandas=True)
+    hit = pc.or_(pc.or_(pc.starts_with(arr, "="), pc.starts_with(arr, "@")),
+                 pc.or_(pc.starts_with(arr, "\t"), pc.starts_with(arr, "\r")))
+    sign = pc.or_(pc.starts_with(arr, "+"), pc.starts_with(arr, "-"))
+    if pc.any(sign).as_py():
+        second = pc.utf8_slice_codeunits(arr, 1, 2)
+        numeric = pc.or_(pc.match_substring_regex(second, r"^[\d.]$"), pc.equal(second, ""))
+        hit = pc.or_(hit, pc.and_(sign, pc.invert(numeric)))
+    return pd.Series(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), index=series.index)
+
+
+def _parse_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Floats of a text column and where the text is not a number (vectorised in Arrow)."""
+    import pyarrow.compute as pc
+
+    arr = pc.utf8_trim_whitespace(pa.array(series, type=pa.string(), from_pandas=True))
+    empty = pc.fill_null(pc.equal(arr, ""), True)
+    try:  # the common case: every cell is a plain number or blank
+        values = pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), arr), pa.float64())
+        return (pd.Series(values.to_numpy(zero_copy_only=False), index=series.index),
+                pd.Series(False, index=series.index))
+    except pa.ArrowInvalid:
+        pass
+    arr = pc.replace_substring(arr, ",", "")
+    ok = pc.fill_null(pc.match_substring_regex(arr, _NUMBER), False)
+    values = pc.cast(pc.if_else(ok, arr, pa.scalar(None, pa.string())), pa.float64())
+    return (pd.Series(values.to_numpy(zero_copy_only=False), index=series.index),
+            pd.Series(pc.invert(ok).to_numpy(zero_copy_only=False), index=series.index))
+
+
+def _convert(series: pd.Series, col, rows: pd.Series, problems: _Problems,
+             blank: pd.Series) -> pd.Series:
     """Typed values of one column; values that do not convert become problems (and NaN)."""
-    blank = _blank(series)
     if col.type == "string":
-        text = _as_text(series).where(~blank, None)
-        return text.astype(object)
+        text = _as_text(series)
+        if text.dtype == object:
+            return text.where(~blank, None).astype("str")
+        return text.where(~blank)
     if col.type in ("integer", "number"):
         if pd.api.types.is_bool_dtype(series):
             values = pd.Series(np.nan, index=series.index)
@@ -675,6 +733,9 @@ def _convert(series: pd.Series, col, rows: pd.Series, problems: _Problems) -> pd
         elif pd.api.types.is_numeric_dtype(series):
             values = series.astype(float)
             bad = pd.Series(False, index=series.index)
+        elif series.dtype != object:
+            values, bad = _parse_numbers(series)
+            bad &= ~blank
         else:
             text = _as_text(series).str.replace(",", "", regex=False)
             values = pd.to_numeric(text, errors="coerce").astype(float)
@@ -684,7 +745,7 @@ def _convert(series: pd.Series, col, rows: pd.Series, problems: _Problems) -> pd
         if col.type == "integer":
             frac = values.notna() & (values != np.floor(values.fillna(0)))
             bad |= frac
-        problems.add_many(pd.DataFrame({"row": rows[bad], "value": series[bad]}), col.name,
+        _flag(problems, rows, series, bad, col.name,
                           f"type_{col.type}", lambda r, v: f"{v!r} is not {kind}: "
                           f"write {kind} ({col.unit or 'no unit'})")
         values = values.where(~bad)
@@ -701,7 +762,7 @@ def _convert(series: pd.Series, col, rows: pd.Series, problems: _Problems) -> pd
         if compact.any():
             values[compact] = pd.to_datetime(text[compact], format="%Y%m%d", errors="coerce")
         bad = values.isna() & ~blank
-    problems.add_many(pd.DataFrame({"row": rows[bad], "value": series[bad]}), col.name,
+    _flag(problems, rows, series, bad, col.name,
                       "type_date", lambda r, v: f"{v!r} is not a date: write it as YYYY-MM-DD")
     return values.dt.date.where(~bad & values.notna(), None).astype(object) \
         if len(values) else values.astype(object)
@@ -713,7 +774,6 @@ class _Scan:
 
     problems: _Problems
     key_hashes: list = field(default_factory=list)
-    row_hashes: list = field(default_factory=list)
     rows_in: int = 0
     datums: dict = field(default_factory=dict)
     non_null: dict = field(default_factory=dict)
@@ -733,10 +793,15 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
         if file_col == "__geometry_type":
             continue
         series = raw[file_col]
-        if series.dtype == object or pd.api.types.is_string_dtype(series):
+        if series.dtype == object:
             text = series.where(series.map(lambda v: isinstance(v, str)), "").astype(str)
-            hit = text.str.match(_INJECTION)
-            problems.add_many(pd.DataFrame({"row": rows[hit], "value": series[hit]}),
+            hit = text.str.match(_INJECTION.pattern)
+        elif pd.api.types.is_string_dtype(series):
+            hit = _formula_like(series)
+        else:
+            continue
+        if hit.any():
+            _flag(problems, rows, series, hit,
                               mapping.get(file_col, file_col), "formula_injection",
                               lambda r, v: f"{v!r} is a spreadsheet formula, not data: "
                               "remove the leading =, +, - or @ (export values, not formulas)")
@@ -748,7 +813,7 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
                 scan.datums.setdefault(value, [0, first])[0] += int(count)
     if "__geometry_type" in raw:
         bad = raw["__geometry_type"] != "Point"
-        problems.add_many(pd.DataFrame({"row": rows[bad], "value": raw["__geometry_type"][bad]}),
+        _flag(problems, rows, raw["__geometry_type"], bad,
                           "geometry", "geometry_point",
                           lambda r, v: f"geometry {v or 'null'} is not a Point: give one point per row")
     inverse = {v: k for k, v in mapping.items()}
@@ -758,10 +823,11 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
                 if col.type in ("string", "date") else np.nan
             continue
         series = raw[inverse[col.name]]
-        values = _convert(series, col, rows, problems)
+        blank = _blank(series)
+        values = _convert(series, col, rows, problems, blank)
         if col.required:
-            missing = _blank(series) & (values.notna() | _blank(series))
-            problems.add_many(pd.DataFrame({"row": rows[missing], "value": series[missing]}),
+            missing = blank
+            _flag(problems, rows, series, missing,
                               col.name, "required",
                               lambda r, v, c=col: f"{c.name} is empty but required: fill it in")
         if col.min is not None or col.max is not None:
@@ -770,13 +836,13 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
             num = values.astype(float)
             out_of = num.notna() & ((num < lo) | (num > hi))
             what = {"age": "an impossible age"}.get(col.name, "out of range")
-            problems.add_many(pd.DataFrame({"row": rows[out_of], "value": series[out_of]}),
+            _flag(problems, rows, series, out_of,
                               col.name, "range",
                               lambda r, v, c=col, w=what: f"{v} is {w}: {c.name} must be between "
                               f"{c.min:g} and {c.max:g}" + (f" {c.unit}" if c.unit else ""))
         if col.allowed:
             bad = values.notna() & ~values.isin(col.allowed)
-            problems.add_many(pd.DataFrame({"row": rows[bad], "value": series[bad]}), col.name,
+            _flag(problems, rows, series, bad, col.name,
                               "allowed_values", lambda r, v, c=col: f"{v!r} is not one of "
                               f"{', '.join(c.allowed)}: use one of those codes")
         out[col.name] = values
@@ -784,12 +850,15 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
     if contract.district_column and contract.district_column in inverse:
         dcol = contract.district_column
         names = out[dcol]
-        codes = names.map(lambda v: city.lookup.get(_norm(v)) if v is not None else None)
-        bad = names.notna() & codes.isna()
-        problems.add_many(pd.DataFrame({"row": rows[bad], "value": names[bad]}), dcol,
+        index, uniques = pd.factorize(names, use_na_sentinel=True)
+        found = np.array([city.lookup.get(_norm(v), -1) for v in uniques] + [-1], dtype=np.int64)
+        codes = pd.Series(found[index], index=names.index)  # index -1 (missing) picks the -1
+        codes = codes.where(codes >= 0).astype("Int64")
+        bad = (names.notna() & codes.isna()).to_numpy(dtype=bool)
+        _flag(problems, rows, names, bad, dcol,
                           "unknown_district", lambda r, v: f"{v!r} is not a district of this "
                           f"city: write its name or code, e.g. {city.examples}")
-        out[contract.district_to] = codes.astype("Int64")
+        out[contract.district_to] = codes
         out = out.drop(columns=[dcol])
     # coordinates: datum -> WGS-84, inside the city, swapped lat/lon
     if contract.lon and contract.lon in inverse or (contract.lon and source.fmt in ("geojson", "parquet")
@@ -809,12 +878,12 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
             rest = outside & ~swapped
             pair = pd.Series([f"{a:g}, {b:g}" if np.isfinite(a) and np.isfinite(b) else f"{a}, {b}"
                               for a, b in zip(lon, lat, strict=True)], index=raw.index)
-            problems.add_many(pd.DataFrame({"row": rows[swapped], "value": pair[swapped]}),
+            _flag(problems, rows, pair, swapped,
                               f"{contract.lon}/{contract.lat}", "swapped_lat_lon",
                               lambda r, v: f"({v}) lies outside the city but inside it with "
                               "latitude and longitude swapped: swap the two columns (not fixed "
                               "automatically)")
-            problems.add_many(pd.DataFrame({"row": rows[rest], "value": pair[rest]}),
+            _flag(problems, rows, pair, rest,
                               f"{contract.lon}/{contract.lat}", "outside_city",
                               lambda r, v: f"({v}) in {datum} is outside the city's boundary: "
                               "check the coordinates and the datum (wgs84, gcj02, bd09)")
@@ -830,8 +899,15 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
             years = t.map(lambda v: v.year if hasattr(v, "year") else int(v))
             scan.temporal += [int(years.min()), int(years.max())]
     key = contract.store_key
-    scan.key_hashes.append(pd.util.hash_pandas_object(out[key], index=False).to_numpy())
-    scan.row_hashes.append(pd.util.hash_pandas_object(out, index=False).to_numpy())
+    hashed = np.zeros(len(out), dtype=np.uint64)
+    for k in key:
+        col = out[k]
+        if pd.api.types.is_string_dtype(col) or col.dtype == object:
+            values = col.to_numpy(dtype=object, na_value="")
+        else:
+            values = col.astype("float64").to_numpy(na_value=np.nan)
+        hashed = hashed * np.uint64(1_000_003) ^ pd.util.hash_array(values)
+    scan.key_hashes.append(hashed)
     return out
 
 
@@ -849,18 +925,34 @@ def _resolve_datum(source: Source, contract: Contract, datum: str | None,
     return declared
 
 
-def _duplicates(scan: _Scan, contract: Contract, first_row: int) -> np.ndarray:
-    """Indices of exact duplicate rows to drop; conflicting duplicate keys become problems."""
+def _duplicates(scan: _Scan, contract: Contract, first_row: int,
+                batches: Callable[[], Iterator[pd.DataFrame]]) -> np.ndarray:
+    """Indices of exact duplicate rows to drop; conflicting duplicate keys become problems.
+
+    Rows are hashed by key only while streaming; only the few rows whose key repeats are
+    read again (from ``batches``) and compared in full.
+    """
     if not scan.key_hashes:
         return np.array([], dtype=np.int64)
-    keys = np.concatenate(scan.key_hashes)
-    rows = np.concatenate(scan.row_hashes)
-    frame = pd.DataFrame({"key": keys, "row": rows})
-    dup_key = frame.duplicated("key", keep=False)
-    if not dup_key.any():
+    keys = pd.Series(np.concatenate(scan.key_hashes))
+    repeated = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
+    if not repeated.size:
         return np.array([], dtype=np.int64)
+    parts, offset = [], 0
+    for frame in batches():
+        inside = repeated[(repeated >= offset) & (repeated < offset + len(frame))]
+        if inside.size:
+            parts.append(frame.iloc[inside - offset].set_axis(inside))
+        offset += len(frame)
+    rows = pd.concat(parts)
+    rows.columns = [str(c) for c in rows.columns]
+    text = rows.astype(str)
+    frame = pd.DataFrame({"key": pd.util.hash_pandas_object(text[contract.store_key], index=False)
+                          .to_numpy(),
+                          "row": pd.util.hash_pandas_object(text, index=False).to_numpy()},
+                         index=rows.index)
     exact = frame.duplicated(["key", "row"], keep="first")
-    sub = frame[dup_key & ~exact]
+    sub = frame[~exact]
     conflict = sub.duplicated("key", keep=False)
     firsts = sub[conflict].groupby("key").head(1)
     later = sub[conflict & ~sub.index.isin(firsts.index)]
@@ -871,7 +963,7 @@ def _duplicates(scan: _Scan, contract: Contract, first_row: int) -> np.ndarray:
         key_text, "duplicate_key",
         lambda r, v: f"the key ({key_text}) repeats row {v} with different values: keep one row "
         "per key")
-    return np.flatnonzero(exact.to_numpy())
+    return np.sort(frame.index[exact.to_numpy()].to_numpy())
 
 
 @dataclass
@@ -937,8 +1029,14 @@ def _plan(store, path: Path, dataset_id: str, *, datum: str | None, encoding: st
             problems.add(scan.datums[only][1], "datum", only, "mixed_datums",
                          f"the rows say datum {only} but the load uses {chosen}: load with "
                          f"--datum {only}")
-    drop = _duplicates(scan, contract, source.first_row) if problems.count == 0 else \
-        np.array([], dtype=np.int64)
+    if problems.count == 0:
+        plan = _Plan(Report(dataset_id, source.name, "", source.fmt, None, None), source, contract,
+                     mapping, chosen, np.array([], dtype=np.int64), cached, scan)
+        again = (lambda: iter(cached)) if cached is not None else \
+            (lambda: _reclean(store, plan))
+        drop = _duplicates(scan, contract, source.first_row, again)
+    else:
+        drop = np.array([], dtype=np.int64)
     report.rows_in = scan.rows_in
     report.duplicates_dropped = len(drop)
     report.rows_out = scan.rows_in - len(drop)
