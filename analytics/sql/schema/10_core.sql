@@ -116,7 +116,7 @@ CREATE TABLE datasets (
 CREATE TABLE ingest_log (
     event_id     VARCHAR   PRIMARY KEY,
     dataset_id   VARCHAR   NOT NULL,
-    "at"         TIMESTAMP NOT NULL,
+    logged_at    TIMESTAMP NOT NULL,
     actor        VARCHAR   NOT NULL,
     file_name    VARCHAR   NOT NULL,
     file_sha256  VARCHAR   NOT NULL,
@@ -130,7 +130,7 @@ CREATE TABLE ingest_log (
 CREATE TABLE download_log (
     event_id    VARCHAR   PRIMARY KEY,
     dataset_id  VARCHAR   NOT NULL,
-    "at"        TIMESTAMP NOT NULL,
+    logged_at   TIMESTAMP NOT NULL,
     actor       VARCHAR   NOT NULL,   -- user name, or 'public'
     channel     VARCHAR   NOT NULL,   -- page | download | cli | api
     format      VARCHAR   NOT NULL,

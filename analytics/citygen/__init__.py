@@ -1,0 +1,1 @@
+"""The calibrated synthetic city: boundaries, population, facilities, assets, catalog."""

@@ -1,0 +1,375 @@
+"""Build stage: the calibrated population, by district and single age, and by cell.
+
+1. **2020 base.** The city's single-year age-sex structure is the provincial (Zhejiang) or
+   national 2020 census pyramid, split from five-year groups into single years, and raked
+   so that the shares of 0-14, 15-59, 60-64 and 65+ equal the city's census counts.
+2. **Districts.** Each district's age profile is tilted by its 2010-2020 growth (districts
+   that grew fast by in-migration are younger, old cores and outlying counties older) and
+   then raked (iterative proportional fitting) so that district totals equal the census and
+   the city's age-sex counts stay as in step 1.
+3. **2010-2025.** A cohort-component process (``analytics.demography``) runs the 2020
+   population back to 2010 and forward to 2025: survival from a life table consistent with
+   the reference life expectancy, births from age-specific fertility scaled to the TFR path,
+   net migration by age on the Rogers-Castro schedule. Each district's 2010-2020 migration is
+   solved so that its 2010 population equals its published 2010 share of the 2010 census
+   total; its timing follows the city's published year-end series. After 2020 migration
+   keeps each district's 2016-2020 pattern, scaled each year so that the city total equals
+   the published year-end population (2021, 2022); later years keep the last scale, or 30 %
+   of the 2016-2020 pace where nothing is published (assumption).
+4. **Integers.** Counts are rounded per district and year by largest remainder, so district
+   totals are exact integers.
+5. **Cells.** Each district's residents of each service age group, sex and year are shared
+   among its cells by the density surface (``boundaries``), tilted by age (the old core is
+   older, new urban areas have more children and grow faster), again by largest remainder:
+   cell sums equal the district table exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics import demography, reference
+from analytics.citygen.build import BuildContext
+from analytics.population import AGE_GROUPS, MAX_AGE
+
+FIRST, CENSUS, LAST = 2010, 2020, 2025
+#: Share of the 2016-2020 average yearly net migration that goes on after 2020 (assumption).
+FORWARD_MIGRATION = 0.3
+#: How strongly a district's growth tilts its age profile (log growth -> log multiplier).
+AGE_TILT = 1.0
+#: A cell whose 2020 expected population is below this is treated as unpopulated.
+MIN_PERSONS_PER_CELL = 12.0
+KM2_PER_CELL = 0.105  # mean area of an H3 resolution-9 cell
+
+
+@dataclass(frozen=True)
+class DistrictModel:
+    """The district-level result: float populations [district, sex, age] by year, events
+    [district, (births, deaths, net migration)] by year, and what went in."""
+
+    ref: reference.CityReference
+    adcodes: np.ndarray
+    growth: np.ndarray
+    series: dict[int, np.ndarray]
+    events: dict[int, np.ndarray]
+
+
+def district_model(ctx: BuildContext) -> DistrictModel:
+    """Steps 1-3 for every district of the city (needs the boundaries stage's work)."""
+    all_d = ctx.work["all_districts"]
+    ref = reference.city_reference(ctx.config.city_adcode, str(ctx.meta["city_name"]))
+    adcodes = all_d["adcode"].astype(int).to_numpy()
+    totals = _district_totals(ref, all_d)
+    growth = _growth(ref, adcodes, totals)
+    d2020 = district_base_2020(city_base_2020(ref), totals, growth)
+    series, events = project(d2020, adcodes, ref, totals)
+    return DistrictModel(ref, adcodes, growth, series, events)
+
+
+def stage(ctx: BuildContext) -> None:
+    config = ctx.config
+    model = district_model(ctx)
+    ref, adcodes, growth = model.ref, model.adcodes, model.growth
+    series, events = model.series, model.events
+    keep = np.isin(adcodes, list(config.districts)) if config.districts else np.ones(len(adcodes), bool)
+    years = [y for y in config.years]
+    frames, event_rows = [], []
+    integer = {}
+    for y in years:
+        counts = _round_rows(series[y].reshape(len(adcodes), -1)).reshape(series[y].shape)
+        integer[y] = counts
+        for i in np.flatnonzero(keep):
+            frames.append(_district_frame(config.city_adcode, y, int(adcodes[i]), counts[i]))
+            if y in events:
+                b, d, m = events[y][i]
+                event_rows.append((config.city_adcode, y, int(adcodes[i]), int(round(b)),
+                                   int(round(d)), int(round(m))))
+    ctx.tables["population_districts"] = pd.concat(frames, ignore_index=True)
+    ctx.tables["vital_events"] = pd.DataFrame(event_rows, columns=[
+        "city_adcode", "year", "district_adcode", "births", "deaths", "net_migration"])
+    city_2010 = float(series[FIRST].sum())
+    ctx.meta.update({
+        "calibration_2010_total": int(round(city_2010)),
+        "reference_defaults": "; ".join(ref.defaults_used) or "none",
+        "reference_sources": " | ".join(ref.sources),
+        "pyramid": ref.pyramid_area,
+    })
+    ctx.progress(f"[population] 2020: {int(series[CENSUS].sum()):,} residents; "
+                 f"2010: {city_2010:,.0f}; 2025: {series[LAST].sum():,.0f}")
+    cells, pop_cells = allocate_cells(ctx, integer, adcodes, keep, growth)
+    ctx.tables["cells"] = cells
+    ctx.tables["population_cells"] = pop_cells
+
+
+# -- 2020 base --------------------------------------------------------------------------
+def split_five_year(lo: np.ndarray, hi: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Single-year counts (0..100) from five-year groups, preserving every group's sum.
+
+    Within a group the counts follow a straight line whose slope is set by the neighbouring
+    groups (a linear, sum-preserving interpolation); 100+ stays at age 100.
+    """
+    out = np.zeros(MAX_AGE + 1)
+    n = len(counts)
+    for k in range(n):
+        width = hi[k] - lo[k] + 1
+        if width == 1 or lo[k] >= MAX_AGE:
+            out[lo[k]] += counts[k]
+            continue
+        before = counts[k - 1] if k > 0 else counts[k]
+        after = counts[k + 1] if k + 1 < n and hi[k + 1] - lo[k + 1] > 0 else counts[k]
+        slope = np.clip((after - before) / (2 * counts[k]) if counts[k] else 0, -0.8, 0.8)
+        offsets = np.arange(width) - (width - 1) / 2
+        w = 1 + slope * offsets / width
+        out[lo[k] : hi[k] + 1] = counts[k] * w / w.sum()
+    return out
+
+
+def _band_index(age: np.ndarray) -> np.ndarray:
+    return np.select([age <= 14, age <= 59, age <= 64], [0, 1, 2], 3)
+
+
+def city_base_2020(ref: reference.CityReference) -> np.ndarray:
+    """[sex, age] 2020 city population: the pyramid's shape, the city's band counts."""
+    pyr = reference.pyramid(ref.pyramid_area)
+    lo, hi = pyr["lo"].to_numpy(), pyr["hi"].to_numpy()
+    shape = np.stack([split_five_year(lo, hi, pyr["male"].to_numpy()),
+                      split_five_year(lo, hi, pyr["female"].to_numpy())])
+    bands = _band_index(demography.AGES)
+    base = np.zeros_like(shape)
+    for b, name in enumerate(reference.CENSUS_BANDS):
+        cols = bands == b
+        base[:, cols] = shape[:, cols] / shape[:, cols].sum() * ref.bands_2020[name]
+    return base
+
+
+def _district_totals(ref: reference.CityReference, all_d: pd.DataFrame) -> np.ndarray:
+    if ref.district_2020:
+        return np.array([ref.district_2020[int(a)] for a in all_d["adcode"]], float)
+    # Documented default where no district census table exists: population in proportion to
+    # area^0.4 (large rural counties hold more people, but far from proportionally to area),
+    # times an urbanity factor of up to 5 for districts whose centre is near the city core.
+    urban = 1 + 4 * np.exp(-all_d["d_city_km"].to_numpy() / 15.0)
+    weight = all_d["area_km2"].to_numpy() ** 0.4 * urban
+    return ref.population_2020 * weight / weight.sum()
+
+
+def _growth(ref: reference.CityReference, adcodes: np.ndarray, totals: np.ndarray) -> np.ndarray:
+    """District population 2020 / 2010 (1 where 2010 is not known)."""
+    if not (ref.district_share_2010 and ref.population_2010):
+        return np.ones(len(adcodes))
+    p2010 = np.array([ref.district_share_2010[int(a)] for a in adcodes]) / 100 * ref.population_2010
+    return totals / p2010
+
+
+def district_base_2020(base: np.ndarray, totals: np.ndarray, growth: np.ndarray) -> np.ndarray:
+    """[district, sex, age] 2020: growth-tilted profiles raked to both margins."""
+    ages = demography.AGES
+    h = np.select([ages <= 14, (ages >= 20) & (ages <= 44), ages >= 60], [0.6, 1.0, -1.0], 0.0)
+    tilt = np.log(growth) - np.average(np.log(growth), weights=totals)
+    seed = base[None, :, :] * np.exp(AGE_TILT * tilt[:, None, None] * h[None, None, :])
+    flat = seed.reshape(len(totals), -1)
+    col_target = base.reshape(-1)
+    for _ in range(200):
+        flat *= (totals / flat.sum(axis=1))[:, None]
+        flat *= (col_target / np.maximum(flat.sum(axis=0), 1e-12))[None, :]
+        if np.abs(flat.sum(axis=1) / totals - 1).max() < 1e-10:
+            break
+    flat *= (totals / flat.sum(axis=1))[:, None]
+    return flat.reshape(seed.shape)
+
+
+# -- 2010-2025 --------------------------------------------------------------------------
+def _timing(ref: reference.CityReference) -> dict[int, float]:
+    """Share of the 2010-2020 migration that arrived in each year 2011..2020.
+
+    It follows the published year-end increases; 2020's, inflated by the census re-basing,
+    is replaced by the 2017-2019 average. Without a published series: evenly.
+    """
+    years = range(FIRST + 1, CENSUS + 1)
+    if not ref.history:
+        return {y: 1 / len(years) for y in years}
+    inc = {y: max(ref.history[y] - ref.history[y - 1], 0.0) for y in years}
+    inc[CENSUS] = np.mean([inc[2017], inc[2018], inc[2019]])
+    total = sum(inc.values())
+    return {y: inc[y] / total for y in years}
+
+
+def project(d2020: np.ndarray, adcodes: np.ndarray, ref: reference.CityReference,
+            totals: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Populations [district, sex, age] for 2010..2025 and events [district, (b, d, m)]."""
+    profile = demography.migration_profile()
+    timing = _timing(ref)
+    n = len(adcodes)
+
+    def run_back(amount: np.ndarray):
+        pops = {CENSUS: d2020.copy()}
+        events = {}
+        for y in range(CENSUS, FIRST, -1):
+            q = demography.mortality(y, ref.adcode)
+            prev = np.zeros_like(d2020)
+            ev = np.zeros((n, 3))
+            for i in range(n):
+                mig = amount[i] * timing[y] * profile
+                prev[i], births = demography.step_back(pops[y][i], q, mig)
+                # Run the year forward again: births, deaths and the migration the process
+                # really applied (clipping at zero can absorb a little of the planned flow).
+                fert = births / max(prev[i][1].sum(), 1.0)
+                again = demography.step_forward(prev[i], q, np.full(MAX_AGE + 1, fert), 0.0)
+                applied = pops[y][i].sum() - again.population.sum()
+                ev[i] = (again.births, again.deaths, applied)
+            pops[y - 1] = prev
+            events[y] = ev
+        return pops, events
+
+    if ref.district_share_2010 and ref.population_2010:
+        target_2010 = np.array([ref.district_share_2010[int(a)] for a in adcodes]) / 100 \
+            * ref.population_2010
+        zero, _ = run_back(np.zeros(n))
+        unit, _ = run_back(np.full(n, 1e5))
+        per_unit = (zero[FIRST].sum(axis=(1, 2)) - unit[FIRST].sum(axis=(1, 2))) / 1e5
+        amount = (zero[FIRST].sum(axis=(1, 2)) - target_2010) / per_unit
+        # clipping at zero makes the map slightly non-linear: one Newton correction
+        pops, _ = run_back(amount)
+        amount += (pops[FIRST].sum(axis=(1, 2)) - target_2010) / per_unit
+    else:
+        amount = np.zeros(n)
+    pops, events = run_back(amount)
+
+    # forward: fertility scaled so that the national schedule reproduces 2020's births
+    births_2020 = events[CENSUS][:, 0].sum()
+    national = (demography.fertility_schedule(demography.tfr_path(CENSUS))
+                * pops[CENSUS - 1][:, 1, :]).sum()
+    city_factor = births_2020 / national
+    recent = np.array([amount * timing[y] for y in range(2016, CENSUS + 1)]).mean(axis=0)
+    published = reference.yearend_population(ref.adcode)
+    scale = FORWARD_MIGRATION
+    for y in range(CENSUS + 1, LAST + 1):
+        q = demography.mortality(y, ref.adcode)
+        fert = demography.fertility_schedule(demography.tfr_path(y)) * city_factor
+        natural = [demography.step_forward(pops[y - 1][i], q, fert, 0.0) for i in range(n)]
+        if y in published and recent.sum() > 0:
+            # the year's migration is whatever closes the gap to the published total
+            gap = published[y] - sum(r.population.sum() for r in natural)
+            scale = gap / recent.sum()
+        pops[y] = np.stack([r.population + scale * recent[i] * profile
+                            for i, r in enumerate(natural)])
+        events[y] = np.array([(r.births, r.deaths, scale * recent[i])
+                              for i, r in enumerate(natural)])
+    return pops, events
+
+
+# -- integers ---------------------------------------------------------------------------
+def largest_remainder(values: np.ndarray, totals: np.ndarray | None = None) -> np.ndarray:
+    """Round each row of ``values`` to integers summing to ``totals`` (default: the rounded
+    row sums), giving the leftover units to the largest fractional parts (Hamilton's method).
+    """
+    values = np.atleast_2d(np.clip(values, 0, None))
+    if totals is None:
+        totals = np.rint(values.sum(axis=1))
+    floor = np.floor(values)
+    short = (np.asarray(totals) - floor.sum(axis=1)).astype(np.int64)
+    order = np.argsort(-(values - floor), axis=1, kind="stable")
+    rank = np.empty_like(order)
+    np.put_along_axis(rank, order, np.arange(values.shape[1])[None, :].repeat(len(values), 0), 1)
+    return (floor + (rank < short[:, None])).astype(np.int64)
+
+
+_round_rows = largest_remainder
+
+
+def _district_frame(city: int, year: int, adcode: int, counts: np.ndarray) -> pd.DataFrame:
+    ages = np.tile(demography.AGES, 2)
+    sexes = np.repeat(np.array(demography.SEXES), MAX_AGE + 1)
+    return pd.DataFrame({"city_adcode": city, "year": year, "district_adcode": adcode,
+                         "age": ages.astype(np.int16), "sex": sexes,
+                         "persons": counts.reshape(-1).astype(np.int32)})
+
+
+# -- cells ------------------------------------------------------------------------------
+GROUP_NAMES = list(AGE_GROUPS)
+
+
+def _group_factors(old_core: np.ndarray, newness: np.ndarray, rural: np.ndarray) -> np.ndarray:
+    """[group, cell] relative propensity of each service age group to live in each cell."""
+    rows = []
+    for name in GROUP_NAMES:
+        lo, _ = AGE_GROUPS[name]
+        if lo < 15:
+            f = 1 + 0.5 * newness - 0.2 * old_core
+        elif lo < 18:
+            f = np.ones_like(newness)
+        elif lo < 60:
+            f = 1 + 0.3 * newness
+        elif lo < 80:
+            f = 1 + 0.6 * old_core + 0.3 * rural
+        else:
+            f = 1 + 0.9 * old_core + 0.3 * rural
+        rows.append(f)
+    return np.array(rows)
+
+
+def allocate_cells(ctx: BuildContext, integer: dict[int, np.ndarray], adcodes: np.ndarray,
+                   keep: np.ndarray, growth: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    grid = ctx.work["grid"]
+    city = ctx.config.city_adcode
+    years = sorted(integer)
+    group_of_age = np.array([GROUP_NAMES.index(_group(a)) for a in demography.AGES])
+    cell_frames, pop_frames = [], []
+    for i in np.flatnonzero(keep):
+        adcode = int(adcodes[i])
+        g = grid[grid["district_adcode"] == adcode]
+        w = g["density_weight"].to_numpy()
+        total_2020 = integer[CENSUS][i].sum() if CENSUS in integer else integer[years[0]][i].sum()
+        expected = total_2020 * w / w.sum()
+        populated = expected >= MIN_PERSONS_PER_CELL
+        if populated.sum() < 1:
+            populated = expected >= expected.max()
+        g = g[populated]
+        w = w[populated]
+        density = total_2020 * w / w.sum() / KM2_PER_CELL
+        urbanity = np.clip(np.log10(np.maximum(density, 1) / 300) / 2.0, 0, 1)
+        old_core = np.exp(-g["d_city_km"].to_numpy() / 5.0)
+        newness = urbanity * (1 - old_core)
+        factors = _group_factors(old_core, newness, 1 - urbanity) * w[None, :]
+        gamma = max(np.log(growth[i]), 0.0) / 10 * 1.5
+        # [year, group, sex] totals from the single-age table
+        t = np.zeros((len(years), len(GROUP_NAMES), 2))
+        for k, y in enumerate(years):
+            for s in range(2):
+                t[k, :, s] = np.bincount(group_of_age, weights=integer[y][i][s],
+                                         minlength=len(GROUP_NAMES))
+        weights = factors[None, :, :] * np.exp(
+            gamma * newness[None, :] * (np.array(years)[:, None] - CENSUS))[:, None, :]
+        weights /= weights.sum(axis=2, keepdims=True)
+        expected_cells = t[:, :, :, None] * weights[:, :, None, :]  # [year, group, sex, cell]
+        flat = expected_cells.reshape(-1, len(g))
+        counts = largest_remainder(flat, np.rint(t.reshape(-1))).reshape(expected_cells.shape)
+        yy, gg, ss, cc = np.nonzero(counts)
+        cells_u64 = g["cell"].to_numpy(dtype=np.uint64)
+        pop_frames.append(pd.DataFrame({
+            "city_adcode": np.int32(city),
+            "year": np.array(years, dtype=np.int16)[yy],
+            "cell": cells_u64[cc],
+            "district_adcode": np.int32(adcode),
+            "age_group": pd.Categorical.from_codes(gg, GROUP_NAMES),
+            "sex": pd.Categorical.from_codes(ss, list(demography.SEXES)),
+            "persons": counts[yy, gg, ss, cc].astype(np.int32),
+        }))
+        cell_frames.append(pd.DataFrame({
+            "city_adcode": city, "cell": cells_u64, "h3": g["h3"].to_numpy(),
+            "district_adcode": adcode, "lon": g["lon"].to_numpy(), "lat": g["lat"].to_numpy(),
+            "urbanity": urbanity.round(4)}))
+    cells = pd.concat(cell_frames, ignore_index=True)
+    pop = pd.concat(pop_frames, ignore_index=True)
+    ctx.progress(f"[population] {len(cells):,} populated cells, {len(pop):,} cell rows")
+    return cells, pop
+
+
+def _group(age: int) -> str:
+    for name, (lo, hi) in AGE_GROUPS.items():
+        if lo <= age <= hi:
+            return name
+    raise ValueError(age)
