@@ -1057,7 +1057,7 @@ def validate(store, path: Path | str, dataset_id: str, *, datum: str | None = No
 
 def _log(store, report: Report, actor: Actor, status: str, message: str | None, cur=None) -> None:
     store.execute("ingest.log_event", cur=cur, event_id=report.event_id,
-                  dataset_id=report.dataset_id, at=datetime.now(UTC).replace(tzinfo=None),
+                  dataset_id=report.dataset_id, logged_at=datetime.now(UTC).replace(tzinfo=None),
                   actor=actor.name, file_name=report.file_name, file_sha256=report.file_sha256,
                   rows_in=report.rows_in, rows_out=report.rows_out, version=report.version or 0,
                   status=status, message=message)
@@ -1226,7 +1226,7 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
         ev = last.loc[c.id] if c.id in last.index else None
         ld = loaded.loc[c.id] if c.id in loaded.index else None
         limit = FREQUENCY_DAYS[c.update_frequency]
-        age = (today - ld["at"].date()).days if ld is not None else None
+        age = (today - ld["logged_at"].date()).days if ld is not None else None
         if ld is None:
             fresh = "never_loaded"
         elif limit is None:
@@ -1237,7 +1237,7 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
             "dataset_id": c.id, "title": c.title, "title_en": c.title_en,
             "department": c.department, "department_en": c.department_en,
             "update_frequency": c.update_frequency, "load_mode": c.load_mode,
-            "last_loaded": ld["at"] if ld is not None else pd.NaT,
+            "last_loaded": ld["logged_at"] if ld is not None else pd.NaT,
             "age_days": age, "freshness": fresh,
             "version": int(ld["version"]) if ld is not None else None,
             "rows": int(ld["rows_out"]) if ld is not None else None,

@@ -16,9 +16,9 @@ ON CONFLICT (dataset_id) DO UPDATE SET version = excluded.version,
     load_mode = excluded.load_mode, event_id = excluded.event_id;
 
 -- name: log_event
-INSERT INTO ingest_log (event_id, dataset_id, "at", actor, file_name, file_sha256, rows_in,
+INSERT INTO ingest_log (event_id, dataset_id, logged_at, actor, file_name, file_sha256, rows_in,
                         rows_out, version, status, message)
-VALUES ($event_id, $dataset_id, $at, $actor, $file_name, $file_sha256, $rows_in, $rows_out,
+VALUES ($event_id, $dataset_id, $logged_at, $actor, $file_name, $file_sha256, $rows_in, $rows_out,
         $version, $status, $message);
 
 -- name: catalog_row
@@ -46,25 +46,25 @@ ON CONFLICT (dataset_id) DO UPDATE SET
     columns_json = excluded.columns_json;
 
 -- name: history
-SELECT "at", actor, file_name, file_sha256, rows_in, rows_out, version, status, message, event_id
-FROM ingest_log WHERE dataset_id = $dataset_id ORDER BY "at" DESC;
+SELECT logged_at, actor, file_name, file_sha256, rows_in, rows_out, version, status, message, event_id
+FROM ingest_log WHERE dataset_id = $dataset_id ORDER BY logged_at DESC;
 
 -- name: last_events
-SELECT dataset_id, "at", status, message
-FROM (SELECT dataset_id, "at", status, message,
-             row_number() OVER (PARTITION BY dataset_id ORDER BY "at" DESC) AS n
+SELECT dataset_id, logged_at, status, message
+FROM (SELECT dataset_id, logged_at, status, message,
+             row_number() OVER (PARTITION BY dataset_id ORDER BY logged_at DESC) AS n
       FROM ingest_log) AS e
 WHERE n = 1;
 
 -- name: last_loaded
-SELECT l.dataset_id, l."at", l.version, l.rows_out, l.event_id,
+SELECT l.dataset_id, l.logged_at, l.version, l.rows_out, l.event_id,
        sum(q.non_null) / nullif(sum(q.rows), 0) AS completeness
-FROM (SELECT dataset_id, "at", version, rows_out, event_id,
-             row_number() OVER (PARTITION BY dataset_id ORDER BY "at" DESC) AS n
+FROM (SELECT dataset_id, logged_at, version, rows_out, event_id,
+             row_number() OVER (PARTITION BY dataset_id ORDER BY logged_at DESC) AS n
       FROM ingest_log WHERE status = 'loaded') AS l
 LEFT JOIN ingest_quality AS q ON q.event_id = l.event_id
 WHERE l.n = 1
-GROUP BY l.dataset_id, l."at", l.version, l.rows_out, l.event_id;
+GROUP BY l.dataset_id, l.logged_at, l.version, l.rows_out, l.event_id;
 
 -- name: quality_of_event
 SELECT column_name, rows, non_null, non_null / nullif(rows, 0) AS completeness
