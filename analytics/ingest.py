@@ -24,7 +24,6 @@ for the duplicate check. GeoJSON is the exception (parsed whole, as JSON must be
 from __future__ import annotations
 
 import codecs
-import contextlib
 import hashlib
 import json
 import re
@@ -1260,16 +1259,36 @@ def column_completeness(store, event_id: str) -> pd.DataFrame:
     return store.query("ingest.quality_of_event", event_id=event_id)
 
 
+EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "examples"
+
+
+def example_path(name: str) -> Path:
+    """One of the example department files shipped with the product."""
+    path = EXAMPLES_DIR / Path(name).name
+    if not path.is_file():
+        raise IngestError(f"no example file {name}")
+    return path
+
+
+def upload_dir() -> Path:
+    """Where uploaded files wait between validation and loading (the system temp folder)."""
+    import tempfile
+
+    return Path(tempfile.gettempdir()) / "citybrain-uploads"
+
+
 def read_upload(data: bytes, name: str, directory: Path) -> Path:
     """Save an uploaded file's bytes under ``directory`` (the page's upload area)."""
     directory.mkdir(parents=True, exist_ok=True)
+    # Named by content, so re-running the page does not pile up copies of the same upload.
     safe = re.sub(r"[^\w.\-]", "_", Path(name).name) or "upload"
-    path = directory / f"{uuid.uuid4().hex[:8]}-{safe}"
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
+    path = directory / f"{hashlib.sha256(data).hexdigest()[:16]}-{safe}"
+    if path.exists():
+        return path
     path.write_bytes(data)
     return path
 
 
 __all__ = ["IngestError", "IngestRejected", "Report", "check_may_load", "validate", "load",
-           "quality", "history", "column_completeness", "problems_csv", "read_upload"]
+           "quality", "history", "column_completeness", "problems_csv", "read_upload",
+           "example_path", "upload_dir"]
