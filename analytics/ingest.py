@@ -1055,10 +1055,11 @@ def validate(store, path: Path | str, dataset_id: str, *, datum: str | None = No
 
 
 def _log(store, report: Report, actor: Actor, status: str, message: str | None, cur=None) -> None:
+    rows_out = report.rows_out if status == "loaded" else 0  # a rejected file loads nothing
     store.execute("ingest.log_event", cur=cur, event_id=report.event_id,
                   dataset_id=report.dataset_id, logged_at=datetime.now(UTC).replace(tzinfo=None),
                   actor=actor.name, file_name=report.file_name, file_sha256=report.file_sha256,
-                  rows_in=report.rows_in, rows_out=report.rows_out, version=report.version or 0,
+                  rows_in=report.rows_in, rows_out=rows_out, version=report.version or 0,
                   status=status, message=message)
 
 
@@ -1125,8 +1126,9 @@ def load(store, path: Path | str, dataset_id: str, actor: Actor, *, datum: str |
         _log(store, report, actor, "loaded", _summary(report), cur=cur)
         quality = pd.DataFrame({
             "event_id": report.event_id, "dataset_id": dataset_id,
-            "column_name": list(plan.scan.non_null),
-            "rows": report.rows_in, "non_null": list(plan.scan.non_null.values())})
+            "column_name": [c for c in plan.scan.non_null if c != "city_adcode"],
+            "rows": report.rows_in,
+            "non_null": [n for c, n in plan.scan.non_null.items() if c != "city_adcode"]})
         store.write("ingest_quality", quality, cur=cur)
         _upsert_catalog(store, plan, synthetic, cur)
     return report
@@ -1255,8 +1257,14 @@ def history(store, dataset_id: str) -> pd.DataFrame:
 
 
 def column_completeness(store, event_id: str) -> pd.DataFrame:
-    """Share of rows with a value, per column, in one load."""
-    return store.query("ingest.quality_of_event", event_id=event_id)
+    """Share of rows with a value, per column, in one load (in the contract's column order)."""
+    frame = store.query("ingest.quality_of_event", event_id=event_id)
+    dataset = store.query("ingest.event_dataset", event_id=event_id)
+    if frame.empty or dataset.empty:
+        return frame
+    order = [n for n, _ in get_contract(dataset["dataset_id"].iloc[0]).store_columns()]
+    rank = {name: i for i, name in enumerate(order)}
+    return frame.sort_values("column_name", key=lambda c: c.map(rank)).reset_index(drop=True)
 
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "examples"

@@ -19,8 +19,8 @@ cols[0].metric(t("dq_loaded"), f"{int(loaded.sum())} / {len(quality)}")
 cols[1].metric(t("dq_stale"), int((quality["freshness"] == "stale").sum()))
 cols[2].metric(t("dq_rejected"), int((quality["last_status"] == "rejected").sum()))
 
-FRESHNESS = {"fresh": "🟢 " + t("dq_fresh"), "stale": "🔴 " + t("dq_stale_label"),
-             "never_loaded": "⚪ " + t("dq_never"), "no_schedule": "⚪ " + t("dq_no_schedule")}
+FRESHNESS = {"fresh": t("dq_fresh"), "stale": t("dq_stale_label"), "never_loaded": t("dq_never"),
+             "no_schedule": t("dq_no_schedule")}
 table = quality.assign(
     title=quality["title"] if zh else quality["title_en"],
     department=quality["department"] if zh else quality["department_en"],
@@ -29,20 +29,20 @@ table = quality.assign(
     last_status=quality["last_status"].map(lambda s: t(f"dq_status_{s}") if s else "—"),
 )
 st.dataframe(
-    table[["title", "department", "update_frequency", "last_loaded", "age_days", "freshness",
-           "version", "rows", "completeness", "last_status"]],
+    table[["title", "department", "update_frequency", "freshness", "age_days", "last_loaded",
+           "rows", "completeness", "last_status"]],
     hide_index=True, width="stretch",
     column_config={
         "title": t("dq_col_dataset"), "department": t("dq_col_department"),
         "update_frequency": t("dq_col_frequency"),
         "last_loaded": st.column_config.DatetimeColumn(t("dq_col_last_loaded"),
-                                                       format="YYYY-MM-DD HH:mm"),
-        "age_days": st.column_config.NumberColumn(t("dq_col_age"), format="%d"),
+                                                       format="YYYY-MM-DD"),
+        "age_days": st.column_config.NumberColumn(t("dq_col_age"), format="%d", width="small"),
         "freshness": t("dq_col_freshness"),
-        "version": st.column_config.NumberColumn(t("dq_col_version"), format="%d"),
-        "rows": st.column_config.NumberColumn(t("dq_col_rows"), format="localized"),
+        "rows": st.column_config.NumberColumn(t("dq_col_rows"), format="localized", width="small"),
         "completeness": st.column_config.ProgressColumn(t("dq_col_completeness"), format="percent",
-                                                        min_value=0.0, max_value=1.0),
+                                                        min_value=0.0, max_value=1.0,
+                                                        width="small"),
         "last_status": t("dq_col_last_result"),
     })
 

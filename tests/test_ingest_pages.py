@@ -103,7 +103,7 @@ def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Datasets loaded": "1 / 6", "Stale": "0", "Last attempt rejected": "1"}
     table = at.dataframe[0].value.set_index("title")
-    assert table.loc["Bus stops", "freshness"] == "🟢 Fresh"
+    assert table.loc["Bus stops", "freshness"] == "Fresh"
     assert table.loc["Bus stops", "rows"] == 80
     assert at.error[0].value.startswith("outside_city.csv: row 3, column lon/lat: (116.4, 39.9)")
     history = at.dataframe[1].value

@@ -65,12 +65,18 @@ def _actor(args: argparse.Namespace) -> Actor:
     return Actor(args.as_user or "cli", args.role)
 
 
-def _print_problems(report: ingest.Report, out: Path | None) -> None:
+def _print_problems(report: ingest.Report, out: Path | None, *, single: bool = False) -> None:
+    if report.problem_count == 1 and not single:  # the error line says it
+        return _write_problems(report, out)
     for message in report.problems["message"]:
         print(message, file=sys.stderr)
     hidden = report.problem_count - len(report.problems)
     if hidden > 0:
         print(f"… and {hidden:,} more problems of the same kinds", file=sys.stderr)
+    _write_problems(report, out)
+
+
+def _write_problems(report: ingest.Report, out: Path | None) -> None:
     if out is not None:
         out.write_bytes(report.problems_csv())
         print(f"problems table written to {out}", file=sys.stderr)
@@ -85,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"{report.file_name}: valid for {args.dataset}: {report.rows_out:,} rows "
                   f"({report.duplicates_dropped:,} exact duplicates to drop)")
             return 0
-        _print_problems(report, args.problems_out)
-        print(f"error: {report.problem_count:,} problems; nothing loaded", file=sys.stderr)
+        _print_problems(report, args.problems_out, single=True)
+        print(f"error: {report.problem_count:,} problem(s); nothing loaded", file=sys.stderr)
         return 2
     actor = _actor(args)
     with Store.open(args.store) as store:

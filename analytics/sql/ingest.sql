@@ -66,6 +66,9 @@ LEFT JOIN ingest_quality AS q ON q.event_id = l.event_id
 WHERE l.n = 1
 GROUP BY l.dataset_id, l.logged_at, l.version, l.rows_out, l.event_id;
 
+-- name: event_dataset
+SELECT dataset_id FROM ingest_log WHERE event_id = $event_id;
+
 -- name: quality_of_event
 SELECT column_name, rows, non_null, non_null / nullif(rows, 0) AS completeness
 FROM ingest_quality WHERE event_id = $event_id ORDER BY column_name;
