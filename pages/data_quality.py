@@ -1,5 +1,6 @@
 """Data quality: each dataset's freshness against its stated frequency, completeness, last result, history."""
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -25,19 +26,21 @@ table = quality.assign(
     title=quality["title"] if zh else quality["title_en"],
     department=quality["department"] if zh else quality["department_en"],
     update_frequency=quality["update_frequency"].map(lambda f: t(f"ingest_freq_{f}")),
-    freshness=quality["freshness"].map(FRESHNESS),
-    last_status=quality["last_status"].map(lambda s: t(f"dq_status_{s}") if s else "—"),
+    freshness=[FRESHNESS[f] + (t("dq_age", days=int(a)) if pd.notna(a) else "")
+               for f, a in zip(quality["freshness"], quality["age_days"], strict=True)],
+    last_status=quality["last_status"].map(
+        lambda s: t(f"dq_status_{s}") if isinstance(s, str) else "—"),
 )
 st.dataframe(
-    table[["title", "department", "update_frequency", "freshness", "age_days", "last_loaded",
+    table[["title", "department", "update_frequency", "freshness", "last_loaded",
            "rows", "completeness", "last_status"]],
     hide_index=True, width="stretch",
     column_config={
-        "title": t("dq_col_dataset"), "department": t("dq_col_department"),
+        "title": st.column_config.TextColumn(t("dq_col_dataset"), width="medium"),
+        "department": t("dq_col_department"),
         "update_frequency": t("dq_col_frequency"),
         "last_loaded": st.column_config.DatetimeColumn(t("dq_col_last_loaded"),
                                                        format="YYYY-MM-DD"),
-        "age_days": st.column_config.NumberColumn(t("dq_col_age"), format="%d", width="small"),
         "freshness": t("dq_col_freshness"),
         "rows": st.column_config.NumberColumn(t("dq_col_rows"), format="localized", width="small"),
         "completeness": st.column_config.ProgressColumn(t("dq_col_completeness"), format="percent",
@@ -55,9 +58,8 @@ if history.empty:
 else:
     if row["last_status"] == "rejected" and isinstance(row["last_message"], str):
         st.error(row["last_message"])
-    left, right = st.columns([3, 2])
-    with left:
-        st.subheader(t("dq_history"))
+    st.subheader(t("dq_history"))
+    with st.container():
         st.dataframe(
             history.assign(status=history["status"].map(lambda s: t(f"dq_status_{s}")),
                            file_sha256=history["file_sha256"].str.slice(0, 12)),
@@ -74,13 +76,15 @@ else:
                 "status": t("dq_col_status"), "message": t("dq_col_message"),
                 "file_sha256": t("dq_col_sha"),
             })
-    with right:
+    left, _ = st.columns([2, 1])
+    with left:
         last = history[history["status"] == "loaded"]
         if not last.empty:
             per = ingest.column_completeness(ctx.store, last["event_id"].iloc[0])
             fig = px.bar(per, x="completeness", y="column_name", orientation="h",
                          range_x=[0, 1], title=t("dq_completeness_title"),
                          labels={"completeness": t("dq_col_completeness"), "column_name": ""})
-            fig.update_layout(xaxis_tickformat=".0%", height=60 + 28 * len(per),
+            fig.update_layout(xaxis_tickformat=".0%", height=80 + 28 * len(per),
+                              yaxis={"autorange": "reversed"},
                               margin={"l": 10, "r": 10, "t": 40, "b": 10})
             st.plotly_chart(fig, width="stretch")
