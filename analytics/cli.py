@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "analytics.commands.sensors",
     "analytics.commands.plan",
     "analytics.commands.forecast",
+    "analytics.commands.ingest",
 ]
 
 

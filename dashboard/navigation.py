@@ -18,6 +18,8 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("nav_data", "sign_in.py", "od_page_sign_in", ":material/login:"),
     ("nav_infrastructure", "infrastructure.py", "sensors_page", ":material/sensors:"),
     ("nav_analysis", "forecast.py", "fc_page", ":material/trending_up:"),
+    ("nav_data", "data_pooling.py", "page_ingest", ":material/upload_file:"),
+    ("nav_data", "data_quality.py", "page_data_quality", ":material/fact_check:"),
 ]
 
 GROUP_ORDER = ["nav_overview", "nav_planning", "nav_analysis", "nav_data", "nav_infrastructure"]
