@@ -26,7 +26,7 @@ rebuild: $(VENV)/.installed
 	$(PY) -m analytics build --city $(CITY) --out $(STORE)
 
 run: $(VENV)/.installed $(STORE)
-	$(PY) -m streamlit run dashboard/app.py -- --store $(STORE)
+	CITYBRAIN_STORE=$(STORE) $(PY) -m streamlit run dashboard/app.py
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

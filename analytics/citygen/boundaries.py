@@ -57,23 +57,15 @@ def stage(ctx: BuildContext) -> None:
         "centroid_lat": centroids.y.to_numpy(),
         "geometry": [shapely.to_wkb(g) for g in bounds.geometry],
     })
-    grid = geo.district_cells(bounds)
-    ctx.progress(f"[boundaries] {len(grid):,} H3 res-{geo.H3_RESOLUTION} cells")
-    grid["density_weight"] = _density(grid, districts, city_core, ctx.rng("density"))
-    grid["d_city_km"] = geo.haversine_m(grid["lon"], grid["lat"], city_core.x, city_core.y) / 1e3
-    ctx.meta.update({"city_core_lon": round(city_core.x, 5), "city_core_lat": round(city_core.y, 5)})
     if config.districts:
         keep = set(config.districts)
-        unknown = keep - set(districts["adcode"])
-        if unknown:
-            from analytics.errors import CityBrainError
-
-            raise CityBrainError(
-                f"--districts {','.join(map(str, sorted(unknown)))} not in city "
-                f"{config.city_adcode}; its districts are "
-                f"{','.join(map(str, districts['adcode']))}")
         districts = districts[districts["adcode"].isin(keep)].reset_index(drop=True)
-        grid = grid[grid["district_adcode"].isin(keep)].reset_index(drop=True)
+    chosen = bounds[bounds["adcode"].isin(districts["adcode"])]
+    grid = geo.district_cells(chosen)
+    ctx.progress(f"[boundaries] {len(grid):,} H3 res-{geo.H3_RESOLUTION} cells")
+    grid["density_weight"] = _density(grid, districts, city_core, ctx)
+    grid["d_city_km"] = geo.haversine_m(grid["lon"], grid["lat"], city_core.x, city_core.y) / 1e3
+    ctx.meta.update({"city_core_lon": round(city_core.x, 5), "city_core_lat": round(city_core.y, 5)})
     ctx.tables["districts"] = districts
     ctx.work["grid"] = grid
     everything = bounds.drop(columns="geometry")
@@ -110,8 +102,12 @@ def _district_core(geom, kind: str, city_core: shapely.Point) -> shapely.Point:
 
 
 def _density(grid: pd.DataFrame, districts: pd.DataFrame, city_core: shapely.Point,
-             rng: np.random.Generator) -> np.ndarray:
-    """Relative residential density of every cell (comparable within a district)."""
+             ctx: BuildContext) -> np.ndarray:
+    """Relative residential density of every cell (comparable within a district).
+
+    Each district draws from its own random stream, so a district comes out the same in a
+    small build as in the whole city's.
+    """
     weight = np.zeros(len(grid))
     lon, lat = grid["lon"].to_numpy(), grid["lat"].to_numpy()
     d_city = geo.haversine_m(lon, lat, city_core.x, city_core.y) / 1e3
@@ -119,6 +115,7 @@ def _density(grid: pd.DataFrame, districts: pd.DataFrame, city_core: shapely.Poi
         mask = (grid["district_adcode"] == row.adcode).to_numpy()
         if not mask.any():
             continue
+        rng = ctx.rng(f"density-{row.adcode}")
         d_core = geo.haversine_m(lon[mask], lat[mask], row.core_lon, row.core_lat) / 1e3
         w = np.exp(-d_core / DISTRICT_CORE_DECAY_KM[row.kind])
         w += 2.0 * np.exp(-d_city[mask] / CITY_CORE_DECAY_KM)

@@ -58,12 +58,16 @@ class BuildContext:
 
 
 def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
-    from analytics.citygen import assets, boundaries, population
+    from analytics.citygen import assets, boundaries, facilities, population, registry
+    from analytics.citygen import catalog as catalog_stage
 
     return [
         ("boundaries", boundaries.stage),
         ("population", population.stage),
+        ("facilities", facilities.stage),
         ("assets", assets.stage),
+        ("registry", registry.stage),
+        ("catalog", catalog_stage.stage),  # last: it describes every table built before it
     ]
 
 
@@ -74,6 +78,8 @@ SORT_KEYS = {
     "population_cells": ["year", "cell", "age_group", "sex"],
     "population_districts": ["year", "district_adcode", "age", "sex"],
     "vital_events": ["year", "district_adcode"],
+    "facilities": ["facility_id"],
+    "care_subsidy_registry": ["district_adcode", "cell", "id_number"],
     "assets": ["asset_id"],
 }
 
@@ -112,6 +118,20 @@ def _check_writable(out: Path) -> None:
                              "(choose another --out)")
 
 
+def _check_city(config: BuildConfig) -> None:
+    """Fail in a second, not after the boundaries stage, on a city or district we can't build."""
+    from analytics import geo, reference
+
+    city = geo.city(config.city_adcode)
+    index = geo.district_index(config.city_adcode)
+    unknown = sorted(set(config.districts) - set(index["adcode"]))
+    if unknown:
+        raise CityBrainError(f"--districts {','.join(map(str, unknown))} not in city "
+                             f"{config.city_adcode}; its districts are "
+                             f"{','.join(map(str, index['adcode']))}")
+    reference.city_reference(config.city_adcode, city.name)
+
+
 def peak_memory_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -124,6 +144,7 @@ def build(config: BuildConfig, progress: Callable[[str], None] | None = None) ->
     """
     say = progress or (lambda message: None)
     _check_writable(config.out)
+    _check_city(config)
     ctx = BuildContext(config, progress=say)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -166,10 +187,7 @@ def _run_stages(ctx: BuildContext, store: Store, tmp: Path, timings: dict[str, f
     say(f"[write] {tmp.name} …")
     with store.transaction() as cur:
         for table, frame in ctx.tables.items():
-            keys = SORT_KEYS.get(table)
-            if keys:
-                frame = frame.sort_values(keys, kind="stable")
-            store.write(table, frame, cur=cur)
+            store.write(table, frame, cur=cur, order_by=SORT_KEYS.get(table, ()))
             say(f"[write] {table}: {len(frame):,} rows")
         store.set_meta(_meta(ctx, timings), cur=cur)
     store.checkpoint()

@@ -26,6 +26,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -43,16 +45,35 @@ MIN_PERSONS_PER_CELL = 12.0
 KM2_PER_CELL = 0.105  # mean area of an H3 resolution-9 cell
 
 
-def stage(ctx: BuildContext) -> None:
-    config = ctx.config
+@dataclass(frozen=True)
+class DistrictModel:
+    """The district-level result: float populations [district, sex, age] by year, events
+    [district, (births, deaths, net migration)] by year, and what went in."""
+
+    ref: reference.CityReference
+    adcodes: np.ndarray
+    growth: np.ndarray
+    series: dict[int, np.ndarray]
+    events: dict[int, np.ndarray]
+
+
+def district_model(ctx: BuildContext) -> DistrictModel:
+    """Steps 1-3 for every district of the city (needs the boundaries stage's work)."""
     all_d = ctx.work["all_districts"]
-    ref = reference.city_reference(config.city_adcode, str(ctx.meta["city_name"]))
+    ref = reference.city_reference(ctx.config.city_adcode, str(ctx.meta["city_name"]))
     adcodes = all_d["adcode"].astype(int).to_numpy()
     totals = _district_totals(ref, all_d)
     growth = _growth(ref, adcodes, totals)
-    base = city_base_2020(ref)
-    d2020 = district_base_2020(base, totals, growth)
+    d2020 = district_base_2020(city_base_2020(ref), totals, growth)
     series, events = project(d2020, adcodes, ref, totals)
+    return DistrictModel(ref, adcodes, growth, series, events)
+
+
+def stage(ctx: BuildContext) -> None:
+    config = ctx.config
+    model = district_model(ctx)
+    ref, adcodes, growth = model.ref, model.adcodes, model.growth
+    series, events = model.series, model.events
     keep = np.isin(adcodes, list(config.districts)) if config.districts else np.ones(len(adcodes), bool)
     years = [y for y in config.years]
     frames, event_rows = [], []

@@ -1,0 +1,43 @@
+"""Shared fixtures: small real stores built by the same code the app uses.
+
+The suite never waits on a full-city build: ``small_store_path`` is 西湖区 and 滨江区 of
+Hangzhou, built once per session (a few seconds); district-level calibration is checked on
+the district model alone, which is the same code without the cell allocation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analytics.citygen.build import BuildConfig, BuildContext, build
+from analytics.store import Store
+
+SMALL_DISTRICTS = (330106, 330108)
+
+
+@pytest.fixture(scope="session")
+def small_store_path(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("store") / "small.duckdb"
+    build(BuildConfig(districts=SMALL_DISTRICTS, out=out))
+    return out
+
+
+@pytest.fixture()
+def small_store(small_store_path) -> Store:
+    # Opened as the app opens it: DuckDB refuses a second connection to the same file in one
+    # process with another read_only setting (AppTest runs the app in this process).
+    store = Store.open(small_store_path)
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="session")
+def hangzhou_model():
+    """The district-level population model of all of Hangzhou (no cells)."""
+    from analytics.citygen import boundaries, population
+
+    ctx = BuildContext(BuildConfig())
+    boundaries.stage(ctx)
+    return population.district_model(ctx)
