@@ -14,10 +14,11 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics.errors import CityBrainError
-from analytics.identity import PUBLIC, Actor
+from analytics.identity import Actor
 from analytics.sensors import views
 from analytics.sensors.model import OPERATOR_ROLES
 from analytics.sensors.pipeline import SimulatedFeed, acknowledge, resolve
+from dashboard import auth
 from dashboard.shell import page_context
 
 REFRESH_S = 5
@@ -33,11 +34,6 @@ def feed_slot(store_path: str) -> dict:
 def outlines(store_path: str, _store) -> pd.DataFrame:
     """District outlines for the map (keyed by the store file; they do not change)."""
     return views.district_outlines(_store)
-
-
-def current_actor() -> Actor:
-    actor = st.session_state.get("actor")
-    return actor if isinstance(actor, Actor) else PUBLIC
 
 
 def fmt_duration(ctx, seconds: float | None) -> str:
@@ -100,16 +96,16 @@ def legend(ctx, counts: pd.Series) -> None:
     for status, (r, g, b) in views.STATUS_COLOURS.items():
         items.append(f"<span style='display:inline-block;width:12px;height:12px;border-radius:6px;"
                      f"background:rgb({r},{g},{b});margin:0 4px 0 12px;vertical-align:middle'></span>"
-                     f"{ctx.t('sensors_status_' + status)} ({int(counts.get(status, 0)):,})")
+                     f"{ctx.t(f'sensors_status_{status}')} ({int(counts.get(status, 0)):,})")
     st.markdown(" ".join(items), unsafe_allow_html=True)
 
 
 def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
     frame = status.copy()
-    frame["status_label"] = frame["status"].map(lambda s: ctx.t("sensors_status_" + s))
-    frame["type_label"] = frame["asset_type"].map(lambda s: ctx.t("sensors_type_" + s))
+    frame["status_label"] = frame["status"].map(lambda s: ctx.t(f"sensors_status_{s}"))
+    frame["type_label"] = frame["asset_type"].map(lambda s: ctx.t(f"sensors_type_{s}"))
     frame["kinds_label"] = frame["kinds"].fillna("").map(
-        lambda ks: "、".join(ctx.t("sensors_kind_" + k) for k in ks.split(",") if k))
+        lambda ks: "、".join(ctx.t(f"sensors_kind_{k}") for k in ks.split(",") if k))
     frame["radius"] = frame["status"].map({"alert": 7, "acknowledged": 6}).fillna(3)
     # draw the calm ones first so alerts sit on top
     order = {s: i for i, s in enumerate(reversed(list(views.STATUS_COLOURS)))}
@@ -132,13 +128,13 @@ def alert_table(ctx, feed: pd.DataFrame) -> None:
     shown = pd.DataFrame({
         ctx.t("sensors_col_alert"): feed["alert_id"],
         ctx.t("sensors_col_asset"): feed["asset_id"],
-        ctx.t("sensors_col_kind"): feed["kind"].map(lambda k: ctx.t("sensors_kind_" + k)),
-        ctx.t("sensors_col_state"): feed["state"].map(lambda s: ctx.t("sensors_state_" + s)),
+        ctx.t("sensors_col_kind"): feed["kind"].map(lambda k: ctx.t(f"sensors_kind_{k}")),
+        ctx.t("sensors_col_state"): feed["state"].map(lambda s: ctx.t(f"sensors_state_{s}")),
         ctx.t("sensors_col_reading_ts"): feed["reading_ts"].dt.strftime("%H:%M:%S"),
         ctx.t("sensors_col_latency"): feed["latency_ms"].round(0).astype(int),
         ctx.t("sensors_col_occurrences"): feed["occurrences"],
         ctx.t("sensors_col_flapping"): feed["flapping"],
-        ctx.t("sensors_col_detector"): feed["detector"].map(lambda d: ctx.t("sensors_detector_" + d)),
+        ctx.t("sensors_col_detector"): feed["detector"].map(lambda d: ctx.t(f"sensors_detector_{d}")),
     })
     st.dataframe(shown, hide_index=True, width="stretch", height=300)
 
@@ -168,8 +164,8 @@ def alert_actions(ctx, actor: Actor, operator: bool) -> None:
     pending = feed[feed["state"] != "resolved"]
     if pending.empty:
         return
-    labels = {r.alert_id: f"{r.alert_id} · {r.asset_id} · {ctx.t('sensors_kind_' + r.kind)} · "
-                          f"{ctx.t('sensors_state_' + r.state)}" for r in pending.itertuples()}
+    labels = {r.alert_id: f"{r.alert_id} · {r.asset_id} · {ctx.t(f'sensors_kind_{r.kind}')} · "
+                          f"{ctx.t(f'sensors_state_{r.state}')}" for r in pending.itertuples()}
     left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
     choice = left.selectbox(ctx.t("sensors_pick_alert"), list(labels), format_func=labels.get)
     state = pending.set_index("alert_id").at[choice, "state"]
@@ -219,7 +215,7 @@ def drill_down(ctx, status: pd.DataFrame) -> None:
     if detail is None:
         return
     a = detail.asset
-    st.caption(ctx.t("sensors_asset_facts", type=ctx.t("sensors_type_" + a["asset_type"]),
+    st.caption(ctx.t("sensors_asset_facts", type=ctx.t(f"sensors_type_{a['asset_type']}"),
                      owner=views.owner_name(a["owner_department"], ctx.lang),
                      year=int(a["install_year"]),
                      depth=int(a["depth_cm"])))
@@ -230,8 +226,8 @@ def drill_down(ctx, status: pd.DataFrame) -> None:
     st.caption(f"— {ctx.t('sensors_series_alert')}  ▮ {ctx.t('sensors_series_fault')}")
     if not detail.alerts.empty:
         shown = detail.alerts.assign(
-            kind=detail.alerts["kind"].map(lambda k: ctx.t("sensors_kind_" + k)),
-            state=detail.alerts["state"].map(lambda s: ctx.t("sensors_state_" + s)))
+            kind=detail.alerts["kind"].map(lambda k: ctx.t(f"sensors_kind_{k}")),
+            state=detail.alerts["state"].map(lambda s: ctx.t(f"sensors_state_{s}")))
         st.dataframe(shown[["alert_id", "kind", "state", "reading_ts", "occurrences", "flaps"]]
                      .rename(columns={"alert_id": ctx.t("sensors_col_alert"),
                                       "kind": ctx.t("sensors_col_kind"),
@@ -243,7 +239,7 @@ def drill_down(ctx, status: pd.DataFrame) -> None:
 
 
 ctx = page_context()
-actor = current_actor()
+actor = auth.current_actor(ctx.store)
 operator = actor.role in OPERATOR_ROLES
 st.title(ctx.t("sensors_page"))
 st.caption(ctx.t("sensors_intro"))
@@ -257,5 +253,5 @@ rejects = views.reject_counts(ctx.store)
 if not rejects.empty:
     st.subheader(ctx.t("sensors_rejects_header"))
     st.dataframe(pd.DataFrame({
-        ctx.t("sensors_col_reason"): rejects["reason"].map(lambda r: ctx.t("sensors_reason_" + r)),
+        ctx.t("sensors_col_reason"): rejects["reason"].map(lambda r: ctx.t(f"sensors_reason_{r}")),
         ctx.t("sensors_col_count"): rejects["readings"]}), hide_index=True)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 from _sensors_helpers import add_city, readings, tiny_store
 from streamlit.testing.v1 import AppTest
 
+from analytics import accounts
 from analytics.identity import Actor
 from analytics.sensors.pipeline import SensorPipeline
+from dashboard import auth
 from dashboard.shell import open_store
 
 PAGE = str(Path(__file__).parent.parent / "pages" / "infrastructure.py")
@@ -24,16 +27,20 @@ def store_path(tmp_path, monkeypatch):
     pipe.ingest(readings("MH-00000", 3, displacement_mm=60.0))     # lifted: open alert
     pipe.ingest(readings("MH-00001", 3, battery_v=3.0))            # dead battery: open alert
     pipe.ingest(readings("MH-00002", 3))
+    accounts.create_first_admin(store, "wang", "Root-pass-123")
+    accounts.add_user(store, Actor("wang", "administrator"), "liping", "planner", "Plan-pass-456")
     store.close()
     monkeypatch.setenv("CITYBRAIN_STORE", str(path))
     return path
 
 
-def run(lang="en", actor=None):
+def run(lang="en", user=None):
+    """The page as a visitor, or signed in as ``(user, password)`` through real accounts."""
     at = AppTest.from_file(PAGE, default_timeout=30)
     at.session_state["lang"] = lang
-    if actor is not None:
-        at.session_state["actor"] = actor
+    if user is not None:
+        store = open_store(os.environ["CITYBRAIN_STORE"])
+        at.session_state[auth.TOKEN_KEY] = accounts.sign_in(store, *user).token
     return at.run()
 
 
@@ -58,7 +65,7 @@ def test_page_shows_kpis_alerts_and_refuses_the_public(store_path):
 
 
 def test_operator_acknowledges_from_the_page(store_path):
-    at = run(actor=Actor("wang", "administrator"))
+    at = run(user=("wang", "Root-pass-123"))
     pick = next(s for s in at.selectbox if s.label == "Choose an alert")
     chosen = pick.value
     next(b for b in at.button if b.label == "Acknowledge").click().run()
@@ -66,6 +73,13 @@ def test_operator_acknowledges_from_the_page(store_path):
     store = open_store(str(store_path))  # the page's own connection (one per process)
     row = store.query("sensors.alert_feed", limit=10).set_index("alert_id").loc[chosen]
     assert (row["state"], row["acknowledged_by"]) == ("acknowledged", "wang")
+
+
+def test_signed_in_planner_may_look_but_not_act(store_path):
+    at = run(user=("liping", "Plan-pass-456"))
+    assert not at.exception
+    assert next(b for b in at.button if b.label == "Acknowledge").disabled
+    assert next(b for b in at.button if b.label == "Start simulated feed").disabled
 
 
 def test_page_in_chinese(store_path):
@@ -79,7 +93,7 @@ def test_page_in_chinese(store_path):
 def test_operator_starts_and_stops_the_simulated_feed(store_path):
     import time
 
-    at = run(actor=Actor("wang", "administrator"))
+    at = run(user=("wang", "Root-pass-123"))
     assert metric(at, "Readings stored") == "9"
     next(b for b in at.button if b.label == "Start simulated feed").click().run()
     assert not at.exception
