@@ -21,7 +21,7 @@ from analytics.sensors.pipeline import SimulatedFeed, acknowledge, resolve
 from dashboard import auth
 from dashboard.shell import page_context
 
-REFRESH_S = 5
+REFRESH_S = 10
 
 
 @st.cache_resource(show_spinner=False)
@@ -117,8 +117,8 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
                   get_radius="radius", radius_units="'pixels'", pickable=True, stroked=True,
                   get_line_color=[255, 255, 255], line_width_min_pixels=1, opacity=1.0),
     ]
-    view = pdk.ViewState(longitude=float(frame["lon"].mean()), latitude=float(frame["lat"].mean()),
-                         zoom=10.5)
+    view = pdk.data_utils.compute_view(frame[["lon", "lat"]].to_numpy().tolist(),
+                                       view_proportion=0.95)
     tooltip = {"text": "{asset_id}\n{type_label}\n{status_label} {kinds_label}"}
     st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
                              tooltip=tooltip), height=460, key="sensors_map")
