@@ -227,6 +227,12 @@ def _public_rows(catalog: pd.DataFrame) -> pd.DataFrame:
     return catalog.sort_values("dataset_id")
 
 
+def _english(city: str) -> str:
+    from analytics.geo import english_name
+
+    return english_name(city) if city else "City"
+
+
 def dcat_jsonld(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEFAULT_BASE_URL
                 ) -> dict:
     """The catalog as DCAT-AP 3 JSON-LD (every mandatory and the recommended core fields)."""
@@ -291,7 +297,7 @@ def dcat_jsonld(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEF
         "@id": f"{base}/catalog",
         "@type": "dcat:Catalog",
         "dct:title": [{"@value": f"{city}公共数据开放目录", "@language": "zh"},
-                      {"@value": f"{city} open data catalog", "@language": "en"}],
+                      {"@value": f"{_english(city)} open data catalog", "@language": "en"}],
         "dct:description": [{"@value": f"{city}各部门汇聚数据的开放目录：无条件开放、有条件（申请）开放与负面清单。",
                              "@language": "zh"}],
         "dct:publisher": {"@type": "foaf:Agent", "foaf:name": f"{city}数据资源管理局"},
