@@ -383,3 +383,20 @@ def test_registry_is_consistent_with_the_population(store):
     counts = reg.groupby(["cell", "age_group", "sex"]).size()
     assert (counts <= pop.reindex(counts.index)).all()
     assert reg["age"].between(60, 100).all()
+
+
+def test_registry_draw_is_deterministic_and_scales_with_take_up(store):
+    import numpy as np
+
+    from analytics.citygen import registry
+
+    pop = store.query("open_data.rows_all", table="population_cells")
+    pop = pop[pop["year"] == 2025]
+    districts = store.table("districts")
+    a = registry.draw(pop, districts, 2025, 330100, np.random.default_rng(1))
+    b = registry.draw(pop, districts, 2025, 330100, np.random.default_rng(1))
+    pd.testing.assert_frame_equal(a, b)
+    # expected recipients: sum over groups of residents x take-up rate (binomial mean)
+    expected = sum(pop.loc[pop["age_group"] == g, "persons"].sum() * r
+                   for g, r in registry.TAKE_UP.items())
+    assert abs(len(a) - expected) < 4 * expected ** 0.5
