@@ -18,6 +18,10 @@ COMMAND_MODULES = [
     "analytics.commands.catalog",
     "analytics.commands.export",
     "analytics.commands.users",
+    "analytics.commands.sensors",
+    "analytics.commands.plan",
+    "analytics.commands.forecast",
+    "analytics.commands.ingest",
 ]
 
 
