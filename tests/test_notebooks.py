@@ -23,7 +23,10 @@ def notebook_env(tmp_path_factory, small_store_path):
     root = tmp_path_factory.mktemp("nb")
     env = {"CITYBRAIN_STORE": str(small_store_path),  # 西湖区 and 滨江区, built once "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
            "JUPYTER_DATA_DIR": str(root / "data"), "IPYTHONDIR": str(root / "ipython"),
-           "MPLCONFIGDIR": str(root / "mpl")}
+           "MPLCONFIGDIR": str(root / "mpl"),
+           # Streamlit (imported by other tests) sets MPLBACKEND=Agg for the process; the
+           # kernel inherits the environment, so name the inline backend explicitly.
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     return root, env
 
 
