@@ -57,3 +57,30 @@ def district_summary(store: Store, year: int) -> pd.DataFrame:
     out["adcode"] = out["adcode"].astype(int)
     out["population"] = out["population"].astype("int64")
     return out
+
+
+def service_group(name: str) -> tuple[str, ...]:
+    """The cell-grain age groups making up a service group such as ``60+`` or ``3-5``."""
+    from analytics.errors import CityBrainError
+
+    if name in SERVICE_GROUPS:
+        return SERVICE_GROUPS[name]
+    if name in AGE_GROUPS:
+        return (name,)
+    raise CityBrainError(f"unknown age group {name!r}; groups are "
+                         f"{', '.join(list(SERVICE_GROUPS) + list(AGE_GROUPS))}")
+
+
+def group_by_cell(store: Store, year: int, group: str) -> pd.DataFrame:
+    """``cell, district_adcode, persons``: one year's residents of a service group per cell."""
+    return store.query("population.group_by_cell", year=year, groups=list(service_group(group)))
+
+
+def district_trend(store: Store) -> pd.DataFrame:
+    """``year, adcode, population, age_0_14, age_60plus, age_65plus`` for every year."""
+    return store.query("population.district_trend")
+
+
+def pyramid(store: Store, year: int, district: int | None = None) -> pd.DataFrame:
+    """``age, sex, persons`` by single year of age (100 = 100+), a district or the city."""
+    return store.query("population.single_age", year=year, district=district)

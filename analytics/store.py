@@ -141,6 +141,9 @@ class Store:
                                  ) from None
             raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
                              f"{rebuild_hint(path)}. DuckDB said: {msg.splitlines()[0]}") from None
+        except duckdb.ConnectionException as exc:
+            raise StoreError(f"{path} is already open in this process with another read_only "
+                             f"setting; open it the same way everywhere ({exc})") from None
         except duckdb.Error as exc:
             raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
                              f"{rebuild_hint(path)}. DuckDB said: {str(exc).splitlines()[0]}"
@@ -261,11 +264,13 @@ class Store:
                 rows,
             )
 
-    def write(self, table: str, frame, *, replace: bool = False, cur=None) -> int:
+    def write(self, table: str, frame, *, replace: bool = False, cur=None,
+              order_by: Sequence[str] = ()) -> int:
         """Insert a DataFrame (or Arrow table) into a schema table, matching columns by name.
 
-        With ``replace`` the table is emptied first. Pass ``cur`` to join an open
-        :meth:`transaction`; otherwise the write is a transaction of its own.
+        With ``replace`` the table is emptied first; ``order_by`` stores rows in key order
+        (smaller files and faster scans: DuckDB skips row groups by their min/max). Pass
+        ``cur`` to join an open :meth:`transaction`; otherwise the write is its own.
         """
         _check_ident(table)
         cols = [_check_ident(c) for c in frame.columns] if hasattr(frame, "columns") else [
@@ -278,7 +283,10 @@ class Store:
                 cur.execute(f"DELETE FROM {table}")  # noqa: S608 (identifier checked)
             cur.register("_incoming", frame)
             try:
-                cur.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _incoming")  # noqa: S608
+                order = (" ORDER BY " + ", ".join(_check_ident(c) for c in order_by)
+                         if order_by else "")
+                cur.execute(f"INSERT INTO {table} ({col_list}) "  # noqa: S608 (identifiers checked)
+                            f"SELECT {col_list} FROM _incoming{order}")
             finally:
                 with contextlib.suppress(duckdb.Error):  # an aborted transaction refuses it
                     cur.unregister("_incoming")
