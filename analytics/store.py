@@ -101,7 +101,9 @@ class Store:
         self._con = con
         self.path = path
         self._lock = threading.RLock()
-        con.execute("SET enable_progress_bar = false")
+        # Inside Jupyter DuckDB refuses this setting unless ipywidgets is present (duckdb#7590).
+        with contextlib.suppress(duckdb.InvalidInputException):
+            con.execute("SET enable_progress_bar = false")
 
     # -- opening -----------------------------------------------------------------------
     @classmethod
@@ -273,8 +275,8 @@ class Store:
         ``cur`` to join an open :meth:`transaction`; otherwise the write is its own.
         """
         _check_ident(table)
-        cols = [_check_ident(c) for c in frame.columns] if hasattr(frame, "columns") else [
-            _check_ident(c) for c in frame.column_names]
+        names = frame.column_names if hasattr(frame, "column_names") else frame.columns
+        cols = [_check_ident(str(c)) for c in names]
         col_list = ", ".join(cols)
         with contextlib.ExitStack() as stack:
             if cur is None:
