@@ -33,7 +33,7 @@ CATCHMENT_RGB = [37, 99, 235]
 UNDERSERVED_RGB = [214, 0, 140]
 SITE_RGB = [0, 158, 115]
 OUTLINE_RGB = [60, 60, 60]
-TOOLTIP = {"html": "<b>{t}</b><br/>{d}",
+TOOLTIP = {"html": "<b>{t}</b><br/>{d}<br/>{u}",
            "style": {"backgroundColor": "rgba(255,255,255,0.95)", "color": "#222",
                      "fontSize": "13px", "border": "1px solid #999", "padding": "6px 8px",
                      "fontFamily": "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif"}}
@@ -177,8 +177,8 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     reach = np.where(frame["facilities_in_reach"] > 0,
                      labels["in_reach"] + " · " + access + " " + labels["access_unit"],
                      labels["no_access"])
-    out["d"] = (pd.Series(reach, index=frame.index) + "<br/>" + labels["unmet_label"] + " "
-                + unmet + " " + labels["persons_unit"]).to_numpy()
+    out["d"] = reach
+    out["u"] = (labels["unmet_label"] + " " + unmet + " " + labels["persons_unit"]).to_numpy()
     out["e"] = value if metric in ("persons", "density", "unmet") else 0.0
     return out, legend, res
 
@@ -199,7 +199,7 @@ def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
                         labels: dict[str, str]) -> pd.DataFrame:
     """Facility points: ``facility_id, lon, lat, r`` (metres, by capacity), ``t, d``."""
     if fac.empty:
-        return pd.DataFrame(columns=["facility_id", "lon", "lat", "r", "t", "d"])
+        return pd.DataFrame(columns=["facility_id", "lon", "lat", "r", "t", "d", "u"])
     cap = fac["capacity"].astype(float)
     out = pd.DataFrame({"facility_id": fac["facility_id"].to_numpy(),
                         "lon": fac["lon"].round(6).to_numpy(), "lat": fac["lat"].round(6).to_numpy(),
@@ -211,8 +211,8 @@ def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
     occ = fac["occupancy_rate"]
     util = np.where(occ.notna(), " · " + labels["utilisation"] + " " +
                     (100 * occ.fillna(0)).round().astype(int).astype(str) + "%", "")
-    out["d"] = (type_name + " · " + pd.Series(capacity) + "<br/>" + opened.reset_index(drop=True)
-                + pd.Series(util)).to_numpy()
+    out["d"] = (type_name + " · " + pd.Series(capacity)).to_numpy()
+    out["u"] = (opened.reset_index(drop=True) + pd.Series(util)).to_numpy()
     return out
 
 
@@ -275,6 +275,7 @@ def sites_layer(sites: pd.DataFrame, labels: dict[str, str], layer_id: str = "si
     data["t"] = labels["site"] + " " + data["n"] + " · " + sites["name"].astype(str).to_numpy()
     data["d"] = (labels["gain"] + " " + sites["gain"].round().astype("int64").map(
         "{:,}".format).to_numpy() + " " + labels["persons_unit"])
+    data["u"] = sites["site_id"].astype(str).to_numpy()
     points = pdk.Layer("ScatterplotLayer", data=data, id=layer_id, get_position=["lon", "lat"],
                        get_radius=60, radius_units="'meters'", radius_min_pixels=7,
                        get_fill_color=SITE_RGB + [255], get_line_color=[0, 0, 0, 255],
@@ -287,15 +288,16 @@ def sites_layer(sites: pd.DataFrame, labels: dict[str, str], layer_id: str = "si
 
 
 def view_for_bounds(min_lon: float, min_lat: float, max_lon: float, max_lat: float,
-                    width_px: int = 900, height_px: int = 560) -> pdk.ViewState:
-    """A view that fits a bounding box (web-Mercator zoom arithmetic)."""
-    lon_span = max(max_lon - min_lon, 1e-3)
+                    width_px: int = 820, height_px: int = 520) -> pdk.ViewState:
+    """A view that fits a bounding box (web-Mercator zoom arithmetic), never closer than
+    about 3 km across."""
+    lon_span = max(max_lon - min_lon, 0.03)
     lat_mid = (min_lat + max_lat) / 2
-    lat_span = max(max_lat - min_lat, 1e-3) / math.cos(math.radians(lat_mid))
+    lat_span = max(max_lat - min_lat, 0.03) / math.cos(math.radians(lat_mid))
     zoom = min(math.log2(width_px * 360 / (256 * lon_span)),
                math.log2(height_px * 360 / (256 * lat_span)))
     return pdk.ViewState(longitude=round((min_lon + max_lon) / 2, 5),
-                         latitude=round(lat_mid, 5), zoom=round(max(zoom - 0.45, 3), 2),
+                         latitude=round(lat_mid, 5), zoom=round(max(zoom - 0.6, 3), 2),
                          pitch=0, bearing=0)
 
 

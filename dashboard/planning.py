@@ -209,3 +209,10 @@ def district_paths(_store: Store, key: str) -> pd.DataFrame:
     from dashboard import maps
 
     return maps.district_paths(districts(_store, key))
+
+
+def number_config(frame: pd.DataFrame) -> dict:
+    """Thousands separators for every numeric column of a table shown to planners."""
+    return {c: st.column_config.NumberColumn(format="localized")
+            for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])}

@@ -241,7 +241,8 @@ with tab1:
                          "supply": t("plan_col_supply", unit=unit),
                          "access_per_1000": t("plan_col_access", unit=unit),
                          "unmet": t("plan_col_unmet")})
-    st.dataframe(shown.round(1), hide_index=True, width="stretch")
+    st.dataframe(shown.round(1), hide_index=True, width="stretch",
+                 column_config=pl.number_config(shown))
 with tab2:
     st.caption(t("plan_underserved_caption", ratio=ft.ratio_label))
     table = under[["h3", "district_adcode", "persons", "facilities_in_reach", "access_per_1000",
@@ -253,7 +254,8 @@ with tab2:
         "persons": t("plan_col_persons", group=pl.group_name(group, ctx.lang)),
         "facilities_in_reach": t("plan_col_in_reach"),
         "access_per_1000": t("plan_col_access", unit=unit), "unmet": t("plan_col_unmet")})
-    st.dataframe(table.round(1), hide_index=True, width="stretch")
+    st.dataframe(table.round(1), hide_index=True, width="stretch",
+                 column_config=pl.number_config(table))
     st.download_button(t("plan_download_csv"), table.to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"underserved_{type_key}_{ctx.year}.csv", mime="text/csv")
 with tab3:
@@ -274,4 +276,5 @@ with tab3:
                     "required": t("plan_col_required"), "capacity": t("plan_col_capacity_open"),
                     "unit_label": t("plan_col_unit"), "gap": t("plan_col_gap"),
                     "supply_pct": t("plan_col_supply_pct")})
-    st.dataframe(shown.round(1), hide_index=True, width="stretch")
+    st.dataframe(shown.round(1), hide_index=True, width="stretch",
+                 column_config=pl.number_config(shown))

@@ -171,8 +171,9 @@ shown = table[["order", "site_id", "name", "district", "locked", "gain", "covera
                    "locked": t("plan_col_locked"), "gain": t("plan_col_gain"),
                    "coverage_after_pct": t("plan_col_after_pct"), "lon": t("plan_col_lon"),
                    "lat": t("plan_col_lat")})
-st.dataframe(shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2}), hide_index=True,
-             width="stretch")
+shown = shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2})
+config = pl.number_config(shown.drop(columns=[t("plan_col_lon"), t("plan_col_lat")]))
+st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 if len(res.sites):
     st.bar_chart(pd.DataFrame({t("plan_col_gain"): res.sites["gain"].to_numpy()},
                               index=res.sites["order"].astype(str)), height=220)

@@ -141,3 +141,85 @@ def test_classes_and_parents():
     cells = [h3.latlng_to_cell(30 + n * 0.01, 120 + n * 0.013, 9) for n in range(50)]
     parents = maps.parent_cells([h3.str_to_int(c) for c in cells], 8)
     assert [h3.int_to_str(int(p)) for p in parents] == [h3.cell_to_parent(c, 8) for c in cells]
+
+
+@pytest.mark.e2e
+def test_map_page_in_chromium(store_path):
+    """Real server, real browser: hexagons, facilities and outlines drawn; no outside request."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**__import__("os").environ, "CITYBRAIN_STORE": str(store_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shots = ROOT / "screenshots"
+    shots.mkdir(exist_ok=True)
+    try:
+        for _ in range(60):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            errors, outside = [], []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+                (f"http://127.0.0.1:{port}", f"http://localhost:{port}", "data:", "blob:"))
+                else None)
+            page.goto(f"http://127.0.0.1:{port}/?lang=en&pl_type=primary_school"
+                      "&pl_layers=facilities,districts,catchments")
+            page.get_by_role("link", name="Planning map").click()
+            page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=60000)
+            time.sleep(5)
+            chart = page.locator("[data-testid='stDeckGlJsonChart']")
+            chart.screenshot(path=str(shots / "e2e_planning_map_chart.png"))
+            page.screenshot(path=str(shots / "e2e_planning_map.png"), full_page=True)
+            assert page.locator("[data-testid='stException']").count() == 0
+            assert page.get_by_text("Covered within 500 m").count() >= 1
+            # click along the middle row (schools at D and F, cells in between) until an
+            # object is picked and its details appear
+            box = chart.bounding_box()
+            # (either language: the shell may switch it back to Chinese on this rerun)
+            details = page.get_by_text("Selected on the map").or_(page.get_by_text("所选对象详情"))
+            for dx in (0.11, -0.11, 0.0, 0.05, -0.05, 0.15, -0.15):
+                page.mouse.click(box["x"] + box["width"] * (0.5 + dx), box["y"] + box["height"] / 2)
+                try:
+                    details.wait_for(timeout=4000)
+                    break
+                except Exception:  # noqa: BLE001 (nothing picked at this point; try the next)
+                    continue
+            assert details.count() == 1, "clicking the map showed no details"
+            assert "pl_sel=" in page.url
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    assert not errors, errors
+    assert not outside, outside
+    img = Image.open(shots / "e2e_planning_map_chart.png").convert("RGB")
+    colours = {c for _, c in img.getcolors(1 << 20)}
+
+    def near(rgb, tol=40):
+        return any(sum(abs(a - b) for a, b in zip(c, rgb, strict=True)) <= tol for c in colours)
+
+    assert near((33, 33, 120)), "no facility dots drawn"
+    assert near((60, 60, 60)), "no district outlines drawn"
+    assert near((5, 90, 141), tol=90) or near((43, 140, 190), tol=90) or near((253, 141, 60)), \
+        "no classed hexagons drawn"
