@@ -294,10 +294,11 @@ def view_for_bounds(min_lon: float, min_lat: float, max_lon: float, max_lat: flo
     lon_span = max(max_lon - min_lon, 0.03)
     lat_mid = (min_lat + max_lat) / 2
     lat_span = max(max_lat - min_lat, 0.03) / math.cos(math.radians(lat_mid))
-    zoom = min(math.log2(width_px * 360 / (256 * lon_span)),
-               math.log2(height_px * 360 / (256 * lat_span)))
+    # deck.gl's web-Mercator world is 512 px wide at zoom 0
+    zoom = min(math.log2(width_px * 360 / (512 * lon_span)),
+               math.log2(height_px * 360 / (512 * lat_span)))
     return pdk.ViewState(longitude=round((min_lon + max_lon) / 2, 5),
-                         latitude=round(lat_mid, 5), zoom=round(max(zoom - 0.6, 3), 2),
+                         latitude=round(lat_mid, 5), zoom=round(max(zoom - 0.1, 3), 2),
                          pitch=0, bearing=0)
 
 
