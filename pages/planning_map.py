@@ -53,7 +53,7 @@ def map_controls() -> dict:
                    format_func=lambda v: t(f"plan_layer_{v}"))
     c6.number_input(t("plan_radius"), min_value=100, max_value=5000, step=50, key="pl_radius",
                     help=t("plan_radius_help", source=facility_type(
-                        st.session_state["pl_type"]).radius_source))
+                        st.session_state["pl_type"]).localized(ctx.lang).radius_source))
     c7.toggle(t("plan_3d"), key="pl_3d")
     view = {k: st.session_state[k] for k in ("pl_type", "pl_group", "pl_metric",
                                              "pl_district", "pl_layers", "pl_3d", "pl_radius")}
@@ -72,7 +72,7 @@ view = map_controls()
 type_key, group, metric = view["pl_type"], view["pl_group"], view["pl_metric"]
 district = view["pl_district"] or None
 layers_on = set(view["pl_layers"])
-ft = facility_type(type_key)
+ft = facility_type(type_key).localized(ctx.lang)
 radius = int(view["pl_radius"])
 override = radius if radius != ft.radius_m else None
 if override:
@@ -268,7 +268,8 @@ with tab3:
     sd = sd.assign(
         type_label=[pl.type_name(k, ctx.lang) for k in sd["type"]],
         group_label=[pl.group_option(g, ctx.lang) for g in sd["group"]],
-        unit_label=[pl.unit_name(k, ctx.lang) for k in sd["type"]])
+        unit_label=[pl.unit_name(k, ctx.lang) for k in sd["type"]],
+        ratio_label=[facility_type(k).localized(ctx.lang).ratio_label for k in sd["type"]])
     shown = sd[["type_label", "group_label", "residents", "ratio_label", "required", "capacity",
                 "unit_label", "gap", "supply_pct"]].rename(columns={
                     "type_label": t("plan_col_type"), "group_label": t("plan_group"),

@@ -42,7 +42,7 @@ def site_controls() -> dict | None:
                      format_func=lambda a: pl.district_label(a, names, ctx.lang))
         c4.number_input(t("plan_radius"), min_value=100, max_value=5000, step=50,
                         key="pl_radius", help=t("plan_radius_help", source=facility_type(
-                            st.session_state["pl_type"]).radius_source))
+                            st.session_state["pl_type"]).localized(ctx.lang).radius_source))
         source = st.radio(t("plan_candidates"), ["cells", "upload"], horizontal=True,
                           key="pl_source",
                           format_func=lambda s: t(f"plan_candidates_{s}"))
@@ -82,7 +82,7 @@ if ask is None:
     st.info(t("plan_sites_prompt"))
     st.stop()
 
-ft = facility_type(ask["type"])
+ft = facility_type(ask["type"]).localized(ctx.lang)
 try:
     candidates = None
     if ask["source"] == "upload":
