@@ -110,8 +110,8 @@ except CityBrainError as exc:
     st.error(str(exc))
     st.stop()
 
-for note in res.notes:
-    st.caption(t("plan_note_prefix") + note)
+for code, values in res.note_codes:
+    st.caption(t("plan_note_prefix") + t(f"plan_note_{code}", **values))
 group = pl.group_name(res.group, ctx.lang)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("plan_before"), f"{res.before_pct:.2f}%")

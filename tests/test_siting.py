@@ -179,3 +179,17 @@ def test_candidate_pool_keeps_the_optimum(store, monkeypatch):
     assert small.newly_covered == pytest.approx(full.newly_covered)
     assert small.solution.gap_pct == pytest.approx(0)
     assert any("strongest" in n for n in small.notes)
+
+
+def test_notes_have_words_in_both_languages(store, monkeypatch):
+    from dashboard.i18n import table
+
+    result = siting.recommend_sites(store, "elderly_care_home", YEAR, k=1, radius_m=450)
+    assert ("no_facilities", {"year": YEAR}) in result.note_codes
+    monkeypatch.setattr(siting, "MAX_MODEL_SITES", 3)
+    small = siting.recommend_sites(store, "elderly_care_home", YEAR, k=2, radius_m=450)
+    codes = {c for c, _ in small.note_codes}
+    assert "pool_exact" in codes or "pool_bound" in codes
+    for code in ("no_facilities", "few_useful", "pool_exact", "pool_bound"):
+        entry = table()[f"plan_note_{code}"]
+        assert entry["zh"] and entry["en"]
