@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 import h3
-import mapclassify
 import numpy as np
 import pandas as pd
 import pydeck as pdk
@@ -70,7 +69,10 @@ def _fmt(x: float, decimals: int) -> str:
 
 def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool = False
              ) -> tuple[np.ndarray, list[str]]:
-    """Quantile classes (mapclassify) of positive values: class index per value and labels.
+    """Quantile classes of values: class index per value and legend labels.
+
+    The breaks are NumPy's quantiles (the same as mapclassify's Quantiles, without its
+    seconds-long import on the first page load).
 
     Breaks are rounded to ``decimals`` so the legend reads cleanly; equal breaks merge.
     ``open_top`` labels the last class "≥ x" (for long-tailed ratios).
@@ -80,7 +82,7 @@ def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool =
         return np.zeros(0, dtype=int), []
     distinct = np.unique(values)
     k = max(1, min(k, len(distinct)))
-    bins = mapclassify.Quantiles(values, k=k).bins if k > 1 else np.array([values.max()])
+    bins = np.quantile(values, np.arange(1, k + 1) / k) if k > 1 else np.array([values.max()])
     bins = np.unique(np.round(bins, decimals))
     bins[-1] = max(bins[-1], values.max())
     idx = np.searchsorted(bins, np.round(values, decimals), side="left")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import accessibility, siting, supply
+from analytics import accessibility, supply
 from analytics.errors import CityBrainError
 from analytics.population import SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, facility_type
@@ -64,7 +64,9 @@ def availability(_store: Store, key: str, type_key: str, year: int) -> str | Non
 def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: str,
               radius: int | None, district: int | None, candidates: pd.DataFrame | None,
               lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None
-              ) -> siting.SitingResult:
+              ):
+    from analytics import siting  # the solver's imports load only when asked
+
     return siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
                                   district=district, candidates=candidates, lock=list(lock),
                                   exclude=list(exclude), site_capacity=site_capacity)
