@@ -144,7 +144,7 @@ def test_classes_and_parents():
 
 
 @pytest.mark.e2e
-def test_map_page_in_chromium(store_path):
+def test_map_page_in_chromium(tmp_path):
     """Real server, real browser: hexagons, facilities and outlines drawn; no outside request."""
     import socket
     import subprocess
@@ -155,6 +155,10 @@ def test_map_page_in_chromium(store_path):
     from PIL import Image
     from playwright.sync_api import sync_playwright
 
+    # a store file of its own: the AppTests above keep theirs open in this process, and
+    # DuckDB lets one process at a time hold a file
+    store_path = tmp_path / "e2e.duckdb"
+    make_store(path=store_path).close()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
