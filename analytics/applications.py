@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 import pandas as pd
 
 from analytics import privacy
-from analytics.citygen.catalog import spec
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, require
 from analytics.store import Store
@@ -36,9 +35,8 @@ def apply(store: Store, actor: Actor, dataset_id: str, purpose: str, fields: lis
 
     if actor.name == PUBLIC.name:
         raise CityBrainError("sign in before applying: applications are made in a named account")
-    s = spec(dataset_id)
     row = store.query("open_data.dataset", dataset_id=dataset_id)
-    if s is None or row.empty:
+    if row.empty:
         raise CityBrainError(f"no dataset {dataset_id!r} in the catalog")
     level = row.iloc[0]["access_level"]
     if level != "on_application":

@@ -22,6 +22,7 @@ from analytics.citygen.catalog import (
     FREQUENCIES,
     SPECS,
     catalog_rows,
+    contract_tables,
     frame_years,
     spec,
     undescribed_tables,
@@ -227,6 +228,12 @@ def _public_rows(catalog: pd.DataFrame) -> pd.DataFrame:
     return catalog.sort_values("dataset_id")
 
 
+def _english(city: str) -> str:
+    from analytics.geo import english_name
+
+    return english_name(city) if city else "City"
+
+
 def dcat_jsonld(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEFAULT_BASE_URL
                 ) -> dict:
     """The catalog as DCAT-AP 3 JSON-LD (every mandatory and the recommended core fields)."""
@@ -249,7 +256,7 @@ def dcat_jsonld(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEF
                 {"@value": r["publisher_en"], "@language": "en"}]},
             "dcat:contactPoint": {"@type": "vcard:Organization", "vcard:fn": r["publisher"]},
             "dcat:theme": {"@id": "http://publications.europa.eu/resource/authority/data-theme/"
-                                  + DOMAINS[r["theme"]][2]},
+                                  + DOMAINS.get(r["theme"], ("", "", "SOCI"))[2]},
             "dcat:keyword": [k.strip() for k in r["keywords"].split(",") if k.strip()],
             "dct:spatial": {"@type": "dct:Location", "rdfs:label": r["spatial"]},
             "dct:accrualPeriodicity": {"@id": "http://publications.europa.eu/resource/authority/"
@@ -291,7 +298,7 @@ def dcat_jsonld(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEF
         "@id": f"{base}/catalog",
         "@type": "dcat:Catalog",
         "dct:title": [{"@value": f"{city}公共数据开放目录", "@language": "zh"},
-                      {"@value": f"{city} open data catalog", "@language": "en"}],
+                      {"@value": f"{_english(city)} open data catalog", "@language": "en"}],
         "dct:description": [{"@value": f"{city}各部门汇聚数据的开放目录：无条件开放、有条件（申请）开放与负面清单。",
                              "@language": "zh"}],
         "dct:publisher": {"@type": "foaf:Agent", "foaf:name": f"{city}数据资源管理局"},
@@ -319,7 +326,7 @@ def data_json(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEFAU
             "accessLevel": POD_ACCESS[r["access_level"]],
             "license": "https://creativecommons.org/licenses/by/4.0/"
             if r["licence"].startswith("CC") else r["licence"],
-            "spatial": r["spatial"], "theme": [DOMAINS[r["theme"]][1]],
+            "spatial": r["spatial"], "theme": [DOMAINS.get(r["theme"], ("", r["theme"], ""))[1]],
             "accrualPeriodicity": {"daily": "R/P1D", "monthly": "R/P1M", "quarterly": "R/P3M",
                                    "annual": "R/P1Y", "irregular": "irregular"}[r["update_frequency"]],
             "landingPage": ds_url,
@@ -366,7 +373,13 @@ def refresh(store: Store) -> pd.DataFrame:
     last_year = int(meta.get("last_year", date.today().year))
     modified = pd.Timestamp(old["modified"].max()).date() if len(old) else date(last_year, 12, 31)
     rows = catalog_rows(table_columns, count, years, int(meta.get("city_adcode", 0)),
-                        meta.get("city_name", ""), modified)
+                        meta.get("city_name", ""), modified,
+                        lambda table: int(store.scalar("open_data.count_all", table=table)))
+    # Rows ingest keeps up to date (counts, years, modified) stay as ingest wrote them.
+    kept = old[old["dataset_id"].isin(set(rows["dataset_id"]))
+               & old["source_table"].isin(set(contract_tables()))]
+    rows = pd.concat([rows[~rows["dataset_id"].isin(set(kept["dataset_id"]))],
+                      kept[rows.columns]], ignore_index=True)
     with store.transaction() as cur:
         store.execute("open_data.delete_datasets", cur=cur)
         store.write("datasets", rows, cur=cur)
@@ -376,7 +389,7 @@ def refresh(store: Store) -> pd.DataFrame:
 def check_catalog(store: Store) -> list[str]:
     """Problems with the catalog: undescribed tables, missing or stale rows (empty if none)."""
     problems = [f"table {t} is in the store but described by no dataset: add an entry to "
-                "DATASETS in analytics/citygen/catalog.py (or to SYSTEM_TABLES)"
+                "DATASETS in analytics/citygen/catalog.py (or to SYSTEM_TABLES, or a contract)"
                 for t in undescribed_tables(store.tables())]
     listed = set(store.query("open_data.datasets")["dataset_id"])
     for s in DATASETS:

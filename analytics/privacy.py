@@ -135,6 +135,9 @@ def _codes(column) -> np.ndarray:
         column = column.to_numpy()
     values = np.asarray(column)
     if values.dtype.kind in "iu" and len(values):
+        if len(values) > 1 and (values[1:] >= values[:-1]).all():
+            # sorted (tables are stored in key order): runs are the groups, no hashing
+            return np.concatenate(([0], np.cumsum(values[1:] != values[:-1]))).astype(np.int64)
         lo, hi = values.min(), values.max()
         if int(hi) - int(lo) < 10_000_000:  # small range: offsets are codes, no hashing needed
             return (values - lo).astype(np.int64)

@@ -208,7 +208,7 @@ class Store:
     def arrow(self, name: str, **params):
         """Like :meth:`query` but returns a pyarrow Table (no pandas copy), for exports."""
         with self.cursor() as cur:
-            return cur.execute(named_query(name), params or None).fetch_arrow_table()
+            return cur.sql(named_query(name), params=params or None).to_arrow_table()
 
     def tables(self) -> list[str]:
         with self.cursor() as cur:

@@ -50,3 +50,23 @@ def main(store_path: Path) -> None:
               f"{cold:.2f} s  (target <= 10 s; {cold / naive:,.0f}x the naive baseline)")
         print(f"forecast_all warm, another scenario (backtest cached): {warm:.2f} s  "
               f"({warm / cold:.2f}x cold)")
+
+        # Accuracy, the target: at 5 years, the chosen model's district MAPE for the
+        # 60+ and 3-5 counts at least 30 % below naive and below the linear trend.
+        evaluation = fc.evaluate(store, base)
+        acc = evaluation.accuracy
+        cov = evaluation.coverage()
+        print("backtest, districts, 5 years ahead: MAPE % (WAPE %) by model; ratio to naive")
+        for target in ("pop_60plus", "pop_3_5", "pop_80plus", "pop_total"):
+            a = acc[(acc["target"] == target) & (acc["level"] == "district")
+                    & (acc["horizon"] == 5)].set_index("model")
+            chosen = evaluation.choose(target, 10)
+            cells = "  ".join(f"{m} {a.loc[m, 'mape']:.2f} ({a.loc[m, 'wape']:.2f})"
+                              for m in fc.MODELS if m in a.index)
+            ratio = a.loc[chosen, "mape"] / a.loc["naive", "mape"]
+            print(f"  {target:<11} {cells}  | chosen {chosen}: {ratio:.2f}x naive, "
+                  f"{a.loc[chosen, 'mape'] / a.loc['trend', 'mape']:.2f}x trend")
+        for model in fc.MODELS:
+            c = cov[cov["model"] == model]
+            print(f"  interval coverage ({model}, all targets and horizons): "
+                  f"{(c['coverage'] * c['n']).sum() / c['n'].sum():.1f}% (nominal 80%)")

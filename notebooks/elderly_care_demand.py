@@ -38,6 +38,8 @@ import pandas as pd
 from analytics import forecast as fc
 from analytics.store import Store
 
+# thirteen districts need more than matplotlib's ten default colours
+plt.rcParams["axes.prop_cycle"] = plt.cycler(color=plt.cm.tab20.colors)
 store = Store.open(os.environ.get("CITYBRAIN_STORE", "data/city.duckdb"), read_only=True)
 years = fc.load_history(store, max(fc.data.store_years(store))).years
 BASE = int(years[-1])

@@ -232,10 +232,11 @@ def popular(cat: pd.DataFrame) -> None:
 def negative(cat: pd.DataFrame) -> None:
     st.caption(t("od_negative_intro"))
     neg = catalog.negative_list(cat)
-    st.dataframe(pd.DataFrame({
+    # A static table: the reasons are long and must wrap, not be cut off.
+    st.table(pd.DataFrame({
         t("od_col_title"): [title_of(r) for _, r in neg.iterrows()],
         t("od_col_publisher"): [publisher_of(r) for _, r in neg.iterrows()],
-        t("od_col_reason"): neg["negative_reason"]}), hide_index=True, width="stretch")
+        t("od_col_reason"): neg["negative_reason"]}).set_index(t("od_col_title")))
 
 
 def bulk(cat: pd.DataFrame) -> None:

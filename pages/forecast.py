@@ -87,8 +87,10 @@ def controls(ctx, area_names: dict[int, str]):
     target = c1.selectbox(ctx.t("fc_target"), list(TARGETS), key="fc_target",
                           index=list(TARGETS).index("pop_60plus"),
                           format_func=lambda n: target_label(ctx, n))
+    # the sidebar's district (or the city) is the first choice
+    default = ctx.district if ctx.district in area_names else ctx.city_adcode
     areas = c2.multiselect(ctx.t("fc_areas"), list(area_names), key="fc_areas",
-                           default=[ctx.city_adcode], format_func=area_names.get)
+                           default=[default], format_func=area_names.get)
     base_year = c3.selectbox(ctx.t("fc_base_year"), valid_years, key="fc_base_year",
                              index=len(valid_years) - 1)
     c4, c5, c6 = st.columns([2, 2, 2])
@@ -136,7 +138,7 @@ def chart(ctx, target, lines):
 def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, target):
     st.subheader(ctx.t("fc_gap_title", area=area_name))
     st.caption(ctx.t("fc_gap_help"))
-    g = _gap(ctx.store, str(ctx.store.path), area, base_year, horizon, model, scenario)
+    g = _gap(ctx.store, str(ctx.store_key), area, base_year, horizon, model, scenario)
     name_col = "name_zh" if ctx.lang == "zh" else "name_en"
     type_name = {k: getattr(t, name_col) for k, t in FACILITY_TYPES.items()}
     group_key = TARGETS[target].group.key
@@ -175,10 +177,11 @@ def main() -> None:
     ctx = page_context()
     st.title(ctx.t("fc_page"))
     st.caption(ctx.t("fc_intro"))
-    key = str(ctx.store.path)
+    key = str(ctx.store_key)  # path and build time: a rebuilt store is not served from cache
     names = districts(ctx.store)
     name_col = "name" if ctx.lang == "zh" else "name_en"
-    area_names = {ctx.city_adcode: f"{ctx.city_name or ctx.city_adcode}{ctx.t('fc_city_suffix')}"}
+    area_names = {ctx.city_adcode:
+                  f"{ctx.city_label() or ctx.city_adcode}{ctx.t('fc_city_suffix')}"}
     for row in names.itertuples():
         label = getattr(row, name_col)
         area_names[int(row.adcode)] = label if isinstance(label, str) else str(row.adcode)

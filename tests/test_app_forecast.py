@@ -47,7 +47,7 @@ def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
         "MAPE % · 1y", "MAPE % · 3y", "MAPE % · 5y", "MAPE % · 9y"]
     cover = backtest["Interval coverage %"]
     assert ((cover >= 0) & (cover <= 100)).all()
-    assert at.subheader[1].value == "Facility demand and gap: 测试市 (city)"
+    assert at.subheader[1].value == "Facility demand and gap: Ceshi (city)"  # pinyin of 测试市
     gap = at.dataframe[2].value
     assert list(gap.index)[0] == "2021" and list(gap.index)[-1] == "2031"
     assert "Elderly care home" in gap.columns

@@ -15,19 +15,18 @@ import jupytext
 import pytest
 from nbclient import NotebookClient
 
-from analytics.citygen.build import BuildConfig, build
-
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.py"))
 
 
 @pytest.fixture(scope="module")
-def notebook_env(tmp_path_factory):
+def notebook_env(tmp_path_factory, small_store_path):
     root = tmp_path_factory.mktemp("nb")
-    store = root / "city.duckdb"
-    build(BuildConfig(districts=(330106, 330108), out=store))  # 西湖区 and 滨江区
-    env = {"CITYBRAIN_STORE": str(store), "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+    env = {"CITYBRAIN_STORE": str(small_store_path),  # 西湖区 and 滨江区, built once "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
            "JUPYTER_DATA_DIR": str(root / "data"), "IPYTHONDIR": str(root / "ipython"),
-           "MPLCONFIGDIR": str(root / "mpl")}
+           "MPLCONFIGDIR": str(root / "mpl"),
+           # Streamlit (imported by other tests) sets MPLBACKEND=Agg for the process; the
+           # kernel inherits the environment, so name the inline backend explicitly.
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     return root, env
 
 

@@ -30,6 +30,8 @@ FREQUENCIES = ("daily", "monthly", "quarterly", "annual", "irregular")
 SYSTEM_TABLES = frozenset({
     "meta", "datasets", "ingest_log", "download_log", "users", "sessions", "login_attempts",
     "applications", "access_decisions", "privacy_keys",
+    "ingest_current", "ingest_quality",        # ingest lineage and completeness
+    "sensor_rejects", "sensor_faults",         # telemetry refused at the door; simulator truth
 })
 
 #: Departments (the DCAT publisher). ``{city}`` is replaced by the city's name.
@@ -65,6 +67,7 @@ DOMAINS: dict[str, tuple[str, str, str]] = {
     "public_safety": ("公共安全", "Public safety", "JUST"),
     "economy": ("经济与市场", "Economy and markets", "ECON"),
     "housing": ("城乡建设与住房", "Housing", "REGI"),
+    "social_welfare": ("社会福利", "Social welfare", "SOCI"),
 }
 
 LICENCES = {
@@ -119,6 +122,18 @@ COLUMN_DOCS: dict[str, tuple[str, str, str]] = {
     "registry_year": ("year", "登记年份", "Registry year"),
     "age_band": ("years", "五岁年龄段", "Five-year age band"),
     "recipients": ("persons", "补贴对象人数（1-9 已抑制）", "Recipients (1-9 suppressed)"),
+    "asset_id": ("", "设施编号", "Asset identifier"),
+    "asset_type": ("", "管网类型：污水、雨水、供水、电力、通信、燃气", "Network: sewer, storm, water, power, telecom, gas"),
+    "install_year": ("year", "安装年份", "Year installed"),
+    "depth_cm": ("cm", "井盖到井底的深度", "Depth from cover to chamber floor"),
+    "ts": ("UTC", "测量时间", "Time of measurement"),
+    "arrived_at": ("UTC", "平台接收时间", "Time received by the platform"),
+    "tilt_deg": ("degree", "倾斜角", "Tilt"),
+    "displacement_mm": ("mm", "位移", "Displacement"),
+    "water_level_cm": ("cm", "井内水位（距井底）", "Water level above the chamber floor"),
+    "battery_v": ("V", "电池电压", "Battery voltage"),
+    "signal_dbm": ("dBm", "信号强度", "Signal strength"),
+    "late": ("", "迟到数据（晚于同一设施的更新读数到达）", "Arrived after a newer reading of the same asset"),
 }
 
 
@@ -268,6 +283,14 @@ DATASETS: list[DatasetSpec] = [
         "物联网传感器对市政设施的监测读数。合成数据。",
         "IoT sensor readings of municipal assets. Synthetic.",
         "物联网,传感器,IoT,sensors", "public", "daily", "sensor_readings"),
+    DatasetSpec(
+        "sensor_alerts", "urban_management", "urban", "市政设施实时告警与处置记录",
+        "Municipal asset alerts and their handling",
+        "窨井盖等设施的实时告警（位移、倾斜、满溢等）及确认、处置记录。合成数据。列入负面清单。",
+        "Live alerts on municipal assets (lifted, tilted, overflow …) with acknowledgement and "
+        "resolution. Synthetic. On the negative list.",
+        "告警,窨井盖,城市生命线,alerts", "confidential", "daily", "alerts",
+        negative_reason="城市生命线设施的实时告警与处置，涉及公共安全（《数据安全法》第21条重要数据）"),
     # -- the negative list: held by departments, deliberately not in this store ------------
     DatasetSpec(
         "household_register_persons", "public_security", "public_safety", "户籍人口个人信息",
@@ -358,6 +381,7 @@ def catalog_rows(
     city_adcode: int,
     city_name: str,
     modified: date,
+    contract_count: Callable[[str], int] = lambda table: 0,
 ) -> pd.DataFrame:
     """The ``datasets`` rows for the tables present (described or not) and the negative list."""
     rows = []
@@ -384,7 +408,8 @@ def catalog_rows(
             "source_table": s.table, "row_count": int(n), "synthetic": s.synthetic,
             "columns_json": _columns_json(s, cols),
         })
-    for table in sorted(set(table_columns) - described - SYSTEM_TABLES):
+    rows += contract_rows(table_columns, contract_count, city_adcode, city_name, modified)
+    for table in sorted(set(table_columns) - described - SYSTEM_TABLES - set(contract_tables())):
         rows.append({
             "city_adcode": city_adcode, "dataset_id": table, "title": f"未分类数据表 {table}",
             "title_en": f"Unclassified table {table}",
@@ -416,10 +441,51 @@ def _columns_json(s: DatasetSpec | None, cols: list[tuple[str, str]]) -> str:
     return json.dumps(out, ensure_ascii=False)
 
 
+def contract_tables() -> dict[str, object]:
+    """Department tables described by ingest's dataset contracts: ``{table: contract}``.
+
+    Each contract's view and its ``_versions`` table are its department's dataset; the
+    contract (in ``data/contracts/``) is their declarative description.
+    """
+    try:
+        from analytics.contracts import contracts
+    except ImportError:
+        return {}
+    out = {}
+    for c in contracts().values():
+        out[c.table] = c
+        out[c.versions_table] = c
+    return out
+
+
 def undescribed_tables(table_names) -> list[str]:
     """Tables that are neither a described dataset nor a system table (should be none)."""
-    described = {s.table for s in DATASETS if s.table}
+    described = {s.table for s in DATASETS if s.table} | set(contract_tables())
     return sorted(set(table_names) - described - SYSTEM_TABLES)
+
+
+def contract_rows(table_columns: dict, count: Callable[[str], int], city_adcode: int,
+                  city_name: str, modified: date) -> list[dict]:
+    """Catalog rows of the ingest contracts whose view is in the store (0 rows until loaded)."""
+    rows = []
+    seen = set()
+    for table, c in contract_tables().items():
+        if table != c.table or table not in table_columns or c.id in seen:
+            continue
+        seen.add(c.id)
+        publisher = c.department if c.department.startswith(city_name) else city_name + c.department
+        rows.append({
+            "city_adcode": city_adcode, "dataset_id": c.id, "title": c.title, "title_en": c.title_en,
+            "description": c.description or c.description_en, "publisher": publisher,
+            "publisher_en": c.department_en, "theme": c.theme, "keywords": ", ".join(c.keywords),
+            "temporal_start": None, "temporal_end": None, "spatial": f"{city_name} ({city_adcode})",
+            "update_frequency": c.update_frequency, "access_level": c.access_level,
+            "licence": c.licence or LICENCES.get(c.access_level, ""), "modified": modified,
+            "negative_list": bool(c.negative_list), "negative_reason": c.negative_reason,
+            "source_table": c.table, "row_count": int(count(c.table)), "synthetic": True,
+            "columns_json": json.dumps(c.columns_json(), ensure_ascii=False),
+        })
+    return rows
 
 
 def frame_years(frame: pd.DataFrame) -> tuple[int | None, int | None]:

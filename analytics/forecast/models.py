@@ -154,11 +154,14 @@ class CohortRatioRegressor(BaseEstimator):
 
     Parameters
     ----------
-    alpha : ridge penalty on the standardised features.
+    alpha : ridge penalty on the standardised features. Strong by default: with a decade of
+        history the ratios of a migration boom would otherwise be extrapolated (on the
+        Hangzhou store, 1000 against 1 cut the 5-year district MAPE of the 3-5 from 35 % to
+        24 % and of the 60+ from 8.9 % to 6.7 %).
     max_train_horizon : the longest horizon used to build training rows.
     """
 
-    def __init__(self, alpha: float = 1.0, max_train_horizon: int = 10):
+    def __init__(self, alpha: float = 1000.0, max_train_horizon: int = 10):
         self.alpha = alpha
         self.max_train_horizon = max_train_horizon
 
