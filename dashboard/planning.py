@@ -105,8 +105,8 @@ def district_label(adcode: int, names: pd.DataFrame, lang: str) -> str:
 
 
 # -- URL-synced state ---------------------------------------------------------------------
-SHARED_KEYS = ("pl_type", "pl_group", "pl_metric", "pl_district", "pl_layers", "pl_3d",
-               "pl_radius", "pl_k", "pl_sel")
+SHARED_KEYS = ("pl_type", "pl_group", "pl_metric", "pl_layers", "pl_3d", "pl_radius", "pl_k",
+               "pl_sel")
 
 
 def keep_state() -> None:

@@ -15,7 +15,6 @@ pl.keep_state()
 t = ctx.t
 key = pl.store_key(ctx.store)
 names = pl.district_names(ctx.store, key)
-district_codes = [0, *names["adcode"].astype(int).tolist()]
 
 
 def map_controls() -> dict:
@@ -26,7 +25,6 @@ def map_controls() -> dict:
     pl.init_from_url("pl_group", pl.GROUPS, accessibility.default_group(type_key),
                      lang=ctx.lang)
     pl.init_from_url("pl_metric", pl.METRICS, "persons", lang=ctx.lang)
-    pl.init_from_url("pl_district", district_codes, 0, cast=int, lang=ctx.lang)
     pl.init_list_from_url("pl_layers", pl.LAYERS, pl.DEFAULT_LAYERS, lang=ctx.lang)
     pl.init_from_url("pl_3d", [True, False], False, cast=lambda v: v == "1", lang=ctx.lang)
     radii = list(range(100, 5001, 50))
@@ -39,15 +37,13 @@ def map_controls() -> dict:
         st.session_state["pl_radius"] = facility_type(new).radius_m
         st.session_state.pop("pl_sel", None)
 
-    c1, c2, c3, c4 = st.columns([1.4, 1, 1.3, 1.2])
+    c1, c2, c3 = st.columns([1.4, 1, 1.3])
     c1.selectbox(t("plan_type"), types, key="pl_type", on_change=type_changed,
                  format_func=lambda k: pl.type_name(k, ctx.lang))
     c2.selectbox(t("plan_group"), pl.GROUPS, key="pl_group",
                  format_func=lambda g: pl.group_option(g, ctx.lang))
     c3.selectbox(t("plan_metric"), pl.METRICS, key="pl_metric",
                  format_func=lambda m: t(f"plan_metric_{m}"))
-    c4.selectbox(t("plan_district"), district_codes, key="pl_district",
-                 format_func=lambda a: pl.district_label(a, names, ctx.lang))
     c5, c6, c7 = st.columns([2.6, 1.2, 0.8])
     c5.multiselect(t("plan_layers"), pl.LAYERS, key="pl_layers",
                    format_func=lambda v: t(f"plan_layer_{v}"))
@@ -56,11 +52,11 @@ def map_controls() -> dict:
                         st.session_state["pl_type"]).localized(ctx.lang).radius_source))
     c7.toggle(t("plan_3d"), key="pl_3d")
     view = {k: st.session_state[k] for k in ("pl_type", "pl_group", "pl_metric",
-                                             "pl_district", "pl_layers", "pl_3d", "pl_radius")}
+                                             "pl_layers", "pl_3d", "pl_radius")}
+    view["pl_district"] = ctx.district or 0  # the sidebar's area, shared by every page
     std = facility_type(view["pl_type"]).radius_m
     pl.write_url({"pl_type": view["pl_type"], "pl_group": view["pl_group"],
-                  "pl_metric": view["pl_metric"],
-                  "pl_district": view["pl_district"] or None, "pl_layers": view["pl_layers"]
+                  "pl_metric": view["pl_metric"], "pl_layers": view["pl_layers"]
                   or "none", "pl_3d": "1" if view["pl_3d"] else None,
                   "pl_radius": view["pl_radius"] if view["pl_radius"] != std else None})
     return view

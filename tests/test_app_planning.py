@@ -72,7 +72,7 @@ def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
 
 
 def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
-    params = {"pl_type": "primary_school", "pl_district": "330106", "pl_metric": "access",
+    params = {"pl_type": "primary_school", "district": "330106", "pl_metric": "access",
               "pl_layers": "facilities,catchments,districts"}
     at = run(store_path, monkeypatch, MAP_PAGE, params)
     # 330106: children 6-11 in A, B, D, E, G, H = 270; covered A, D, E, G = 170 -> 63.0 %.
@@ -96,7 +96,7 @@ def test_map_page_radius_override_is_recorded(store_path, monkeypatch):
 
 
 def test_map_page_bad_link_values(store_path, monkeypatch):
-    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "library", "pl_district": "330110"})
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "library", "district": "330110"})
     assert any("pl_type=library" in w.value for w in at.warning)
     # 330110 exists but nobody lives there
     assert any("has no residents" in e.value for e in at.error)
