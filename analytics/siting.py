@@ -337,6 +337,8 @@ class SitingResult:
     n_candidates: int
     site_capacity: float | None = None
     notes: list[str] = field(default_factory=list)
+    #: The same notes as (code, values), for interfaces that word them in another language.
+    note_codes: list[tuple[str, dict]] = field(default_factory=list)
 
     @property
     def before_pct(self) -> float:
@@ -389,8 +391,10 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
     persons = int(cells["persons"].sum())
     covered_before = float(cells.loc[cells["covered"], "persons"].sum())
     notes: list[str] = []
+    codes: list[tuple[str, dict]] = []
     if result.facilities.empty:
         notes.append(f"no {ft.name_en.lower()} open in {year}: every resident counts as uncovered")
+        codes.append(("no_facilities", {"year": int(year)}))
     if candidates is None:
         cand = cell_candidates(cells)
     else:
@@ -441,6 +445,7 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
     if len(useful) < k:
         notes.append(f"only {len(useful)} candidate sites reach uncovered residents; "
                      f"the other {k - len(useful)} of k = {k} would add nobody")
+        codes.append(("few_useful", {"n": len(useful), "rest": k - len(useful), "k": k}))
     si, sj = dem_map[i], site_map[j]
     w = weights[dem]
     standalone = np.bincount(sj, weights=w[si], minlength=len(useful))
@@ -471,6 +476,8 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
                      "candidate sites that reach uncovered residents"
                      + ("; an optimum among them is an optimum among all" if exact_pool else
                         "; the optimality gap is certified against all of them"))
+        codes.append(("pool_exact" if exact_pool else "pool_bound",
+                      {"pool": f"{len(pool):,}", "total": f"{len(useful):,}"}))
     if len(useful) == 0:
         sol = MCLPSolution(np.empty(0, dtype=np.int64), np.empty(0), 0.0, 0.0, "optimal", 0.0)
     else:
@@ -496,4 +503,4 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
     picked["coverage_after_pct"] = 100.0 * (covered_before + np.cumsum(sol.served)) / persons
     return SitingResult(type_key, result.group, int(year), k, result.radius_m,
                         result.standard_radius_m, district, persons, covered_before,
-                        sol.objective, sol, picked, len(cand), site_capacity, notes)
+                        sol.objective, sol, picked, len(cand), site_capacity, notes, codes)

@@ -92,10 +92,12 @@ def main(store_path: Path) -> None:
         print(f"{key:24s} MCLP {secs:6.2f} s  +{result.newly_covered:,.0f} residents  "
               f"gap {result.solution.gap_pct:.3f} % ({result.solution.status})  | greedy "
               f"{g_secs:5.2f} s  +{greedy:,.0f}  (MCLP/greedy {result.newly_covered / max(greedy, 1):.4f})")
+    kg = accessibility.open_facilities(store, "kindergarten", year)
+    cap = float(kg["capacity"].median()) if len(kg) else 100.0
     secs, result = _timed(siting.recommend_sites, store, "kindergarten", year, 10,
-                          site_capacity=float(res.facilities["capacity"].median() or 100))
-    print(f"kindergarten, capacity-aware  {secs:6.2f} s  +{result.newly_covered:,.0f}  gap "
-          f"{result.solution.gap_pct:.3f} %")
+                          site_capacity=cap)
+    print(f"kindergarten, capacity-aware ({cap:.0f} places per new site)  {secs:6.2f} s  "
+          f"+{result.newly_covered:,.0f}  gap {result.solution.gap_pct:.3f} %")
 
     print("\n-- map payload (target <= 5 MB per map) --")
     from dashboard import maps

@@ -14,7 +14,6 @@ import math
 from dataclasses import dataclass
 
 import h3
-import mapclassify
 import numpy as np
 import pandas as pd
 import pydeck as pdk
@@ -33,7 +32,7 @@ CATCHMENT_RGB = [37, 99, 235]
 UNDERSERVED_RGB = [214, 0, 140]
 SITE_RGB = [0, 158, 115]
 OUTLINE_RGB = [60, 60, 60]
-TOOLTIP = {"html": "<b>{t}</b><br/>{d}",
+TOOLTIP = {"html": "<b>{t}</b><br/>{d}<br/>{u}",
            "style": {"backgroundColor": "rgba(255,255,255,0.95)", "color": "#222",
                      "fontSize": "13px", "border": "1px solid #999", "padding": "6px 8px",
                      "fontFamily": "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif"}}
@@ -70,7 +69,10 @@ def _fmt(x: float, decimals: int) -> str:
 
 def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool = False
              ) -> tuple[np.ndarray, list[str]]:
-    """Quantile classes (mapclassify) of positive values: class index per value and labels.
+    """Quantile classes of values: class index per value and legend labels.
+
+    The breaks are NumPy's quantiles (the same as mapclassify's Quantiles, without its
+    seconds-long import on the first page load).
 
     Breaks are rounded to ``decimals`` so the legend reads cleanly; equal breaks merge.
     ``open_top`` labels the last class "≥ x" (for long-tailed ratios).
@@ -80,7 +82,7 @@ def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool =
         return np.zeros(0, dtype=int), []
     distinct = np.unique(values)
     k = max(1, min(k, len(distinct)))
-    bins = mapclassify.Quantiles(values, k=k).bins if k > 1 else np.array([values.max()])
+    bins = np.quantile(values, np.arange(1, k + 1) / k) if k > 1 else np.array([values.max()])
     bins = np.unique(np.round(bins, decimals))
     bins[-1] = max(bins[-1], values.max())
     idx = np.searchsorted(bins, np.round(values, decimals), side="left")
@@ -177,8 +179,8 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     reach = np.where(frame["facilities_in_reach"] > 0,
                      labels["in_reach"] + " · " + access + " " + labels["access_unit"],
                      labels["no_access"])
-    out["d"] = (pd.Series(reach, index=frame.index) + "<br/>" + labels["unmet_label"] + " "
-                + unmet + " " + labels["persons_unit"]).to_numpy()
+    out["d"] = reach
+    out["u"] = (labels["unmet_label"] + " " + unmet + " " + labels["persons_unit"]).to_numpy()
     out["e"] = value if metric in ("persons", "density", "unmet") else 0.0
     return out, legend, res
 
@@ -199,7 +201,7 @@ def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
                         labels: dict[str, str]) -> pd.DataFrame:
     """Facility points: ``facility_id, lon, lat, r`` (metres, by capacity), ``t, d``."""
     if fac.empty:
-        return pd.DataFrame(columns=["facility_id", "lon", "lat", "r", "t", "d"])
+        return pd.DataFrame(columns=["facility_id", "lon", "lat", "r", "t", "d", "u"])
     cap = fac["capacity"].astype(float)
     out = pd.DataFrame({"facility_id": fac["facility_id"].to_numpy(),
                         "lon": fac["lon"].round(6).to_numpy(), "lat": fac["lat"].round(6).to_numpy(),
@@ -211,8 +213,8 @@ def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
     occ = fac["occupancy_rate"]
     util = np.where(occ.notna(), " · " + labels["utilisation"] + " " +
                     (100 * occ.fillna(0)).round().astype(int).astype(str) + "%", "")
-    out["d"] = (type_name + " · " + pd.Series(capacity) + "<br/>" + opened.reset_index(drop=True)
-                + pd.Series(util)).to_numpy()
+    out["d"] = (type_name + " · " + pd.Series(capacity)).to_numpy()
+    out["u"] = (opened.reset_index(drop=True) + pd.Series(util)).to_numpy()
     return out
 
 
@@ -275,6 +277,7 @@ def sites_layer(sites: pd.DataFrame, labels: dict[str, str], layer_id: str = "si
     data["t"] = labels["site"] + " " + data["n"] + " · " + sites["name"].astype(str).to_numpy()
     data["d"] = (labels["gain"] + " " + sites["gain"].round().astype("int64").map(
         "{:,}".format).to_numpy() + " " + labels["persons_unit"])
+    data["u"] = sites["site_id"].astype(str).to_numpy()
     points = pdk.Layer("ScatterplotLayer", data=data, id=layer_id, get_position=["lon", "lat"],
                        get_radius=60, radius_units="'meters'", radius_min_pixels=7,
                        get_fill_color=SITE_RGB + [255], get_line_color=[0, 0, 0, 255],
@@ -287,15 +290,17 @@ def sites_layer(sites: pd.DataFrame, labels: dict[str, str], layer_id: str = "si
 
 
 def view_for_bounds(min_lon: float, min_lat: float, max_lon: float, max_lat: float,
-                    width_px: int = 900, height_px: int = 560) -> pdk.ViewState:
-    """A view that fits a bounding box (web-Mercator zoom arithmetic)."""
-    lon_span = max(max_lon - min_lon, 1e-3)
+                    width_px: int = 820, height_px: int = 520) -> pdk.ViewState:
+    """A view that fits a bounding box (web-Mercator zoom arithmetic), never closer than
+    about 3 km across."""
+    lon_span = max(max_lon - min_lon, 0.03)
     lat_mid = (min_lat + max_lat) / 2
-    lat_span = max(max_lat - min_lat, 1e-3) / math.cos(math.radians(lat_mid))
-    zoom = min(math.log2(width_px * 360 / (256 * lon_span)),
-               math.log2(height_px * 360 / (256 * lat_span)))
+    lat_span = max(max_lat - min_lat, 0.03) / math.cos(math.radians(lat_mid))
+    # deck.gl's web-Mercator world is 512 px wide at zoom 0
+    zoom = min(math.log2(width_px * 360 / (512 * lon_span)),
+               math.log2(height_px * 360 / (512 * lat_span)))
     return pdk.ViewState(longitude=round((min_lon + max_lon) / 2, 5),
-                         latitude=round(lat_mid, 5), zoom=round(max(zoom - 0.45, 3), 2),
+                         latitude=round(lat_mid, 5), zoom=round(max(zoom - 0.1, 3), 2),
                          pitch=0, bearing=0)
 
 

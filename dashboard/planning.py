@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import accessibility, siting, supply
+from analytics import accessibility, supply
 from analytics.errors import CityBrainError
 from analytics.population import SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, facility_type
@@ -64,7 +64,9 @@ def availability(_store: Store, key: str, type_key: str, year: int) -> str | Non
 def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: str,
               radius: int | None, district: int | None, candidates: pd.DataFrame | None,
               lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None
-              ) -> siting.SitingResult:
+              ):
+    from analytics import siting  # the solver's imports load only when asked
+
     return siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
                                   district=district, candidates=candidates, lock=list(lock),
                                   exclude=list(exclude), site_capacity=site_capacity)
@@ -103,8 +105,8 @@ def district_label(adcode: int, names: pd.DataFrame, lang: str) -> str:
 
 
 # -- URL-synced state ---------------------------------------------------------------------
-SHARED_KEYS = ("pl_type", "pl_group", "pl_metric", "pl_district", "pl_layers", "pl_3d",
-               "pl_radius", "pl_k", "pl_sel")
+SHARED_KEYS = ("pl_type", "pl_group", "pl_metric", "pl_layers", "pl_3d", "pl_radius", "pl_k",
+               "pl_sel")
 
 
 def keep_state() -> None:
@@ -209,3 +211,10 @@ def district_paths(_store: Store, key: str) -> pd.DataFrame:
     from dashboard import maps
 
     return maps.district_paths(districts(_store, key))
+
+
+def number_config(frame: pd.DataFrame) -> dict:
+    """Thousands separators for every numeric column of a table shown to planners."""
+    return {c: st.column_config.NumberColumn(format="localized")
+            for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+            and not pd.api.types.is_bool_dtype(frame[c])}

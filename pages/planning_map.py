@@ -15,7 +15,6 @@ pl.keep_state()
 t = ctx.t
 key = pl.store_key(ctx.store)
 names = pl.district_names(ctx.store, key)
-district_codes = [0, *names["adcode"].astype(int).tolist()]
 
 
 def map_controls() -> dict:
@@ -26,7 +25,6 @@ def map_controls() -> dict:
     pl.init_from_url("pl_group", pl.GROUPS, accessibility.default_group(type_key),
                      lang=ctx.lang)
     pl.init_from_url("pl_metric", pl.METRICS, "persons", lang=ctx.lang)
-    pl.init_from_url("pl_district", district_codes, 0, cast=int, lang=ctx.lang)
     pl.init_list_from_url("pl_layers", pl.LAYERS, pl.DEFAULT_LAYERS, lang=ctx.lang)
     pl.init_from_url("pl_3d", [True, False], False, cast=lambda v: v == "1", lang=ctx.lang)
     radii = list(range(100, 5001, 50))
@@ -39,28 +37,26 @@ def map_controls() -> dict:
         st.session_state["pl_radius"] = facility_type(new).radius_m
         st.session_state.pop("pl_sel", None)
 
-    c1, c2, c3, c4 = st.columns([1.4, 1, 1.3, 1.2])
+    c1, c2, c3 = st.columns([1.4, 1, 1.3])
     c1.selectbox(t("plan_type"), types, key="pl_type", on_change=type_changed,
                  format_func=lambda k: pl.type_name(k, ctx.lang))
     c2.selectbox(t("plan_group"), pl.GROUPS, key="pl_group",
                  format_func=lambda g: pl.group_option(g, ctx.lang))
     c3.selectbox(t("plan_metric"), pl.METRICS, key="pl_metric",
                  format_func=lambda m: t(f"plan_metric_{m}"))
-    c4.selectbox(t("plan_district"), district_codes, key="pl_district",
-                 format_func=lambda a: pl.district_label(a, names, ctx.lang))
     c5, c6, c7 = st.columns([2.6, 1.2, 0.8])
     c5.multiselect(t("plan_layers"), pl.LAYERS, key="pl_layers",
                    format_func=lambda v: t(f"plan_layer_{v}"))
     c6.number_input(t("plan_radius"), min_value=100, max_value=5000, step=50, key="pl_radius",
                     help=t("plan_radius_help", source=facility_type(
-                        st.session_state["pl_type"]).radius_source))
+                        st.session_state["pl_type"]).localized(ctx.lang).radius_source))
     c7.toggle(t("plan_3d"), key="pl_3d")
     view = {k: st.session_state[k] for k in ("pl_type", "pl_group", "pl_metric",
-                                             "pl_district", "pl_layers", "pl_3d", "pl_radius")}
+                                             "pl_layers", "pl_3d", "pl_radius")}
+    view["pl_district"] = ctx.district or 0  # the sidebar's area, shared by every page
     std = facility_type(view["pl_type"]).radius_m
     pl.write_url({"pl_type": view["pl_type"], "pl_group": view["pl_group"],
-                  "pl_metric": view["pl_metric"],
-                  "pl_district": view["pl_district"] or None, "pl_layers": view["pl_layers"]
+                  "pl_metric": view["pl_metric"], "pl_layers": view["pl_layers"]
                   or "none", "pl_3d": "1" if view["pl_3d"] else None,
                   "pl_radius": view["pl_radius"] if view["pl_radius"] != std else None})
     return view
@@ -72,7 +68,7 @@ view = map_controls()
 type_key, group, metric = view["pl_type"], view["pl_group"], view["pl_metric"]
 district = view["pl_district"] or None
 layers_on = set(view["pl_layers"])
-ft = facility_type(type_key)
+ft = facility_type(type_key).localized(ctx.lang)
 radius = int(view["pl_radius"])
 override = radius if radius != ft.radius_m else None
 if override:
@@ -241,7 +237,8 @@ with tab1:
                          "supply": t("plan_col_supply", unit=unit),
                          "access_per_1000": t("plan_col_access", unit=unit),
                          "unmet": t("plan_col_unmet")})
-    st.dataframe(shown.round(1), hide_index=True, width="stretch")
+    st.dataframe(shown.round(1), hide_index=True, width="stretch",
+                 column_config=pl.number_config(shown))
 with tab2:
     st.caption(t("plan_underserved_caption", ratio=ft.ratio_label))
     table = under[["h3", "district_adcode", "persons", "facilities_in_reach", "access_per_1000",
@@ -253,7 +250,8 @@ with tab2:
         "persons": t("plan_col_persons", group=pl.group_name(group, ctx.lang)),
         "facilities_in_reach": t("plan_col_in_reach"),
         "access_per_1000": t("plan_col_access", unit=unit), "unmet": t("plan_col_unmet")})
-    st.dataframe(table.round(1), hide_index=True, width="stretch")
+    st.dataframe(table.round(1), hide_index=True, width="stretch",
+                 column_config=pl.number_config(table))
     st.download_button(t("plan_download_csv"), table.to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"underserved_{type_key}_{ctx.year}.csv", mime="text/csv")
 with tab3:
@@ -266,7 +264,8 @@ with tab3:
     sd = sd.assign(
         type_label=[pl.type_name(k, ctx.lang) for k in sd["type"]],
         group_label=[pl.group_option(g, ctx.lang) for g in sd["group"]],
-        unit_label=[pl.unit_name(k, ctx.lang) for k in sd["type"]])
+        unit_label=[pl.unit_name(k, ctx.lang) for k in sd["type"]],
+        ratio_label=[facility_type(k).localized(ctx.lang).ratio_label for k in sd["type"]])
     shown = sd[["type_label", "group_label", "residents", "ratio_label", "required", "capacity",
                 "unit_label", "gap", "supply_pct"]].rename(columns={
                     "type_label": t("plan_col_type"), "group_label": t("plan_group"),
@@ -274,4 +273,5 @@ with tab3:
                     "required": t("plan_col_required"), "capacity": t("plan_col_capacity_open"),
                     "unit_label": t("plan_col_unit"), "gap": t("plan_col_gap"),
                     "supply_pct": t("plan_col_supply_pct")})
-    st.dataframe(shown.round(1), hide_index=True, width="stretch")
+    st.dataframe(shown.round(1), hide_index=True, width="stretch",
+                 column_config=pl.number_config(shown))

@@ -17,7 +17,6 @@ pl.keep_state()
 t = ctx.t
 key = pl.store_key(ctx.store)
 names = pl.district_names(ctx.store, key)
-district_codes = [0, *names["adcode"].astype(int).tolist()]
 DATUMS = ["", "wgs84", "gcj02", "bd09"]
 
 
@@ -30,19 +29,16 @@ def site_controls() -> dict | None:
     types = list(FACILITY_TYPES)
     pl.init_from_url("pl_type", types, "elderly_day_care", lang=ctx.lang)
     pl.init_from_url("pl_k", list(range(1, 101)), 5, cast=int, lang=ctx.lang)
-    pl.init_from_url("pl_district", district_codes, 0, cast=int, lang=ctx.lang)
     std = facility_type(st.session_state["pl_type"]).radius_m
     pl.init_from_url("pl_radius", list(range(100, 5001, 50)), std, cast=int, lang=ctx.lang)
     with st.form("pl_sites_form"):
-        c1, c2, c3, c4 = st.columns([1.5, 0.8, 1.2, 1])
+        c1, c2, c4 = st.columns([1.5, 0.8, 1])
         c1.selectbox(t("plan_type"), types, key="pl_type",
                      format_func=lambda k: pl.type_name(k, ctx.lang))
         c2.number_input(t("plan_k"), min_value=1, max_value=100, step=1, key="pl_k")
-        c3.selectbox(t("plan_district"), district_codes, key="pl_district",
-                     format_func=lambda a: pl.district_label(a, names, ctx.lang))
         c4.number_input(t("plan_radius"), min_value=100, max_value=5000, step=50,
                         key="pl_radius", help=t("plan_radius_help", source=facility_type(
-                            st.session_state["pl_type"]).radius_source))
+                            st.session_state["pl_type"]).localized(ctx.lang).radius_source))
         source = st.radio(t("plan_candidates"), ["cells", "upload"], horizontal=True,
                           key="pl_source",
                           format_func=lambda s: t(f"plan_candidates_{s}"))
@@ -66,10 +62,9 @@ def site_controls() -> dict | None:
     type_key = st.session_state["pl_type"]
     radius = int(st.session_state["pl_radius"])
     pl.write_url({"pl_type": type_key, "pl_k": st.session_state["pl_k"],
-                  "pl_district": st.session_state["pl_district"] or None,
                   "pl_radius": radius if radius != facility_type(type_key).radius_m else None})
     return {"type": type_key, "k": int(st.session_state["pl_k"]),
-            "district": st.session_state["pl_district"] or None,
+            "district": ctx.district,  # the sidebar's area, shared by every page
             "radius": radius if radius != facility_type(type_key).radius_m else None,
             "source": source, "upload": upload, "datum": datum, "lock": _ids(lock),
             "exclude": _ids(exclude), "cap_on": cap_on, "cap": cap}
@@ -82,7 +77,7 @@ if ask is None:
     st.info(t("plan_sites_prompt"))
     st.stop()
 
-ft = facility_type(ask["type"])
+ft = facility_type(ask["type"]).localized(ctx.lang)
 try:
     candidates = None
     if ask["source"] == "upload":
@@ -110,8 +105,8 @@ except CityBrainError as exc:
     st.error(str(exc))
     st.stop()
 
-for note in res.notes:
-    st.caption(t("plan_note_prefix") + note)
+for code, values in res.note_codes:
+    st.caption(t("plan_note_prefix") + t(f"plan_note_{code}", **values))
 group = pl.group_name(res.group, ctx.lang)
 m1, m2, m3, m4 = st.columns(4)
 m1.metric(t("plan_before"), f"{res.before_pct:.2f}%")
@@ -171,8 +166,9 @@ shown = table[["order", "site_id", "name", "district", "locked", "gain", "covera
                    "locked": t("plan_col_locked"), "gain": t("plan_col_gain"),
                    "coverage_after_pct": t("plan_col_after_pct"), "lon": t("plan_col_lon"),
                    "lat": t("plan_col_lat")})
-st.dataframe(shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2}), hide_index=True,
-             width="stretch")
+shown = shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2})
+config = pl.number_config(shown.drop(columns=[t("plan_col_lon"), t("plan_col_lat")]))
+st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 if len(res.sites):
     st.bar_chart(pd.DataFrame({t("plan_col_gain"): res.sites["gain"].to_numpy()},
                               index=res.sites["order"].astype(str)), height=220)

@@ -72,7 +72,7 @@ def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
 
 
 def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
-    params = {"pl_type": "primary_school", "pl_district": "330106", "pl_metric": "access",
+    params = {"pl_type": "primary_school", "district": "330106", "pl_metric": "access",
               "pl_layers": "facilities,catchments,districts"}
     at = run(store_path, monkeypatch, MAP_PAGE, params)
     # 330106: children 6-11 in A, B, D, E, G, H = 270; covered A, D, E, G = 170 -> 63.0 %.
@@ -96,7 +96,7 @@ def test_map_page_radius_override_is_recorded(store_path, monkeypatch):
 
 
 def test_map_page_bad_link_values(store_path, monkeypatch):
-    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "library", "pl_district": "330110"})
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "library", "district": "330110"})
     assert any("pl_type=library" in w.value for w in at.warning)
     # 330110 exists but nobody lives there
     assert any("has no residents" in e.value for e in at.error)
@@ -141,3 +141,99 @@ def test_classes_and_parents():
     cells = [h3.latlng_to_cell(30 + n * 0.01, 120 + n * 0.013, 9) for n in range(50)]
     parents = maps.parent_cells([h3.str_to_int(c) for c in cells], 8)
     assert [h3.int_to_str(int(p)) for p in parents] == [h3.cell_to_parent(c, 8) for c in cells]
+
+
+@pytest.mark.e2e
+def test_map_page_in_chromium(tmp_path):
+    """Real server, real browser: hexagons, facilities and outlines drawn; no outside request."""
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    # a store file of its own: the AppTests above keep theirs open in this process, and
+    # DuckDB lets one process at a time hold a file
+    store_path = tmp_path / "e2e.duckdb"
+    make_store(path=store_path).close()
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**__import__("os").environ, "CITYBRAIN_STORE": str(store_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shots = ROOT / "screenshots"
+    shots.mkdir(exist_ok=True)
+    t_start = time.time()
+    try:
+        for _ in range(60):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.5)
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync"])
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            errors, outside, missing = [], [], []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+                (f"http://127.0.0.1:{port}", f"http://localhost:{port}", "data:", "blob:"))
+                else None)
+            page.goto(f"http://127.0.0.1:{port}/planning_map?lang=en&pl_type=primary_school"
+                      "&pl_layers=facilities,districts,catchments")
+            print(f"server up after {time.time() - t_start:.1f} s")
+            page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=60000)
+            print(f"map drawn after {time.time() - t_start:.1f} s")
+            time.sleep(5)
+            chart = page.locator("[data-testid='stDeckGlJsonChart']")
+            chart.screenshot(path=str(shots / "e2e_planning_map_chart.png"))
+            page.screenshot(path=str(shots / "e2e_planning_map.png"), full_page=True)
+            assert page.locator("[data-testid='stException']").count() == 0
+            assert page.get_by_text("Covered within 500 m").count() >= 1
+            # click along the middle row (schools at D and F, cells in between) until an
+            # object is picked and its details appear
+            box = chart.bounding_box()
+            # (either language: the shell may switch it back to Chinese on this rerun)
+            details = page.get_by_text("Selected on the map").or_(page.get_by_text("所选对象详情"))
+            t_click = time.time()
+            for dx in (0.0, 0.11, -0.11, 0.05, -0.05, 0.15, -0.15):
+                page.mouse.click(box["x"] + box["width"] * (0.5 + dx), box["y"] + box["height"] / 2)
+                try:
+                    details.wait_for(timeout=4000)
+                    break
+                except Exception:  # noqa: BLE001 (nothing picked at this point; try the next)
+                    continue
+            print(f"picked at dx={dx} after {time.time() - t_click:.1f} s")
+            assert details.count() == 1, "clicking the map showed no details"
+            assert "pl_sel=" in page.url
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    # Streamlit's front end first probes /<page>/_stcore/health and host-config on a deep
+    # link (404) and then the root; those are its own, every other failure counts.
+    probes = [u for u in missing if u.endswith(("/_stcore/health", "/_stcore/host-config"))]
+    assert missing == probes, missing
+    errors = [e for e in errors if not (probes and "status of 404" in e)]
+    assert not errors, errors
+    assert not outside, outside
+    img = Image.open(shots / "e2e_planning_map_chart.png").convert("RGB")
+    colours = {c for _, c in img.getcolors(1 << 20)}
+
+    def near(rgb, tol=40):
+        return any(sum(abs(a - b) for a, b in zip(c, rgb, strict=True)) <= tol for c in colours)
+
+    assert near((33, 33, 120)), "no facility dots drawn"
+    assert near((60, 60, 60)), "no district outlines drawn"
+    assert near((5, 90, 141), tol=90) or near((43, 140, 190), tol=90) or near((253, 141, 60)), \
+        "no classed hexagons drawn"

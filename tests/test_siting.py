@@ -179,3 +179,42 @@ def test_candidate_pool_keeps_the_optimum(store, monkeypatch):
     assert small.newly_covered == pytest.approx(full.newly_covered)
     assert small.solution.gap_pct == pytest.approx(0)
     assert any("strongest" in n for n in small.notes)
+
+
+def test_notes_have_words_in_both_languages(store, monkeypatch):
+    from dashboard.i18n import table
+
+    result = siting.recommend_sites(store, "elderly_care_home", YEAR, k=1, radius_m=450)
+    assert ("no_facilities", {"year": YEAR}) in result.note_codes
+    monkeypatch.setattr(siting, "MAX_MODEL_SITES", 3)
+    small = siting.recommend_sites(store, "elderly_care_home", YEAR, k=2, radius_m=450)
+    codes = {c for c, _ in small.note_codes}
+    assert "pool_exact" in codes or "pool_bound" in codes
+    for code in ("no_facilities", "few_useful", "pool_exact", "pool_bound"):
+        entry = table()[f"plan_note_{code}"]
+        assert entry["zh"] and entry["en"]
+
+
+def test_cli_plan_coverage_and_sites(tmp_path, capsys):
+    import io
+
+    from analytics.cli import main
+
+    path = tmp_path / "grid.duckdb"
+    make_store(path=path).close()
+    assert main(["plan", "coverage", "--store", str(path), "--type", "primary_school",
+                 "--year", str(YEAR), "--format", "csv"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    city = table[table["adcode"] == 0].iloc[0]
+    assert (city["persons"], city["covered"], city["radius_m"]) == (450, 350, 500)
+    out = tmp_path / "sites.geojson"
+    assert main(["plan", "sites", "--store", str(path), "--type", "primary_school", "--year",
+                 str(YEAR), "--k", "1", "--format", "geojson", "--out", str(out)]) == 0
+    feature = json.loads(out.read_text(encoding="utf-8"))["features"][0]
+    assert feature["properties"]["site_id"] == cell_of("E")
+    assert main(["plan", "sites", "--store", str(path), "--type", "primary_school", "--year",
+                 str(YEAR), "--k", "10"]) == 2
+    assert "error: k = 10 but there are only 9 candidate sites" in capsys.readouterr().err
+    assert main(["plan", "coverage", "--store", str(path), "--type", "elderly_care_home",
+                 "--year", str(YEAR)]) == 2
+    assert "no elderly care home facilities" in capsys.readouterr().err

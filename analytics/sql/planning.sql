@@ -3,19 +3,19 @@
 
 -- name: group_cells
 -- One year's residents of the given cell age groups, per populated cell, with the cell's
--- centre and hex string (for maps). $district NULL means the whole city.
-SELECT c.cell,
-       c.h3,
-       c.district_adcode,
-       c.lon,
-       c.lat,
-       sum(p.persons) AS persons
-FROM population_cells p
+-- centre and hex string (for maps). $district NULL means the whole city. Summed before
+-- the join: the join then touches one row per cell, not one per age group and sex.
+WITH p AS (
+    SELECT cell, sum(persons) AS persons
+    FROM population_cells
+    WHERE year = $year
+      AND list_contains($groups, age_group)
+      AND ($district IS NULL OR district_adcode = $district)
+    GROUP BY cell
+)
+SELECT c.cell, c.h3, c.district_adcode, c.lon, c.lat, p.persons
+FROM p
 JOIN cells c ON c.cell = p.cell
-WHERE p.year = $year
-  AND list_contains($groups, p.age_group)
-  AND ($district IS NULL OR p.district_adcode = $district)
-GROUP BY c.cell, c.h3, c.district_adcode, c.lon, c.lat
 ORDER BY c.cell;
 
 -- name: group_total
