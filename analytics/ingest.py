@@ -1004,7 +1004,7 @@ def _plan(store, path: Path, dataset_id: str, *, datum: str | None, encoding: st
             cleaned = _clean_batch(raw, start, source, contract, mapping, chosen, city, scan,
                                    city_adcode)
             start += len(raw)
-            if cached is not None and problems.count == 0:
+            if cached is not None:
                 cached.append(cleaned)
         scan.rows_in = start
         for number, expected, actual, text in source.invalid_rows:
@@ -1028,11 +1028,11 @@ def _plan(store, path: Path, dataset_id: str, *, datum: str | None, encoding: st
             problems.add(scan.datums[only][1], "datum", only, "mixed_datums",
                          f"the rows say datum {only} but the load uses {chosen}: load with "
                          f"--datum {only}")
-    if problems.count == 0:
+    if scan.rows_in:  # duplicates are reported even when other problems were found
         plan = _Plan(Report(dataset_id, source.name, "", source.fmt, None, None), source, contract,
                      mapping, chosen, np.array([], dtype=np.int64), cached, scan)
         again = (lambda: iter(cached)) if cached is not None else \
-            (lambda: _reclean(store, plan))
+            (lambda: _reclean(store, plan, strict=False))
         drop = _duplicates(scan, contract, source.first_row, again)
     else:
         drop = np.array([], dtype=np.int64)
@@ -1134,7 +1134,7 @@ def load(store, path: Path | str, dataset_id: str, actor: Actor, *, datum: str |
     return report
 
 
-def _reclean(store, plan: _Plan) -> Iterator[pd.DataFrame]:
+def _reclean(store, plan: _Plan, strict: bool = True) -> Iterator[pd.DataFrame]:
     """Second pass over a large file: the same cleaning, batch by batch."""
     city = city_frame(store)
     city_adcode = int(store.meta().get("city_adcode", 0))
@@ -1144,7 +1144,7 @@ def _reclean(store, plan: _Plan) -> Iterator[pd.DataFrame]:
         yield _clean_batch(raw, start, plan.source, plan.contract, plan.mapping, plan.datum, city,
                            scan, city_adcode)
         start += len(raw)
-    if scan.problems.count:  # the file changed between the two passes
+    if strict and scan.problems.count:  # the file changed between the two passes
         raise IngestError(f"{plan.source.name} changed while it was being loaded: load it again")
 
 

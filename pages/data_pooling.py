@@ -1,5 +1,7 @@
 """Data pooling: a department's steward validates a file against its contract, then loads it."""
 
+import re
+
 import streamlit as st
 
 from analytics import ingest
@@ -73,6 +75,11 @@ def chosen_file(contract, source):
     return ingest.read_upload(upload.getvalue(), upload.name, ingest.upload_dir()), upload.name
 
 
+def plain(text: str) -> str:
+    """A message shown as written: file content must not render as Markdown or links."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", text)
+
+
 def show_report(report: ingest.Report) -> None:
     cols = st.columns(4)
     cols[0].metric(t("ingest_rows_in"), f"{report.rows_in:,}")
@@ -85,7 +92,7 @@ def show_report(report: ingest.Report) -> None:
     if report.ok:
         st.success(t("ingest_valid"))
         return
-    st.error(report.problems["message"].iloc[0])
+    st.error(plain(report.problems["message"].iloc[0]))
     st.subheader(t("ingest_problems_title"))
     if report.problem_count > len(report.problems):
         st.caption(t("ingest_problems_more", total=f"{report.problem_count:,}",
@@ -112,7 +119,7 @@ if path is not None:
                 ctx.store, path, contract.id, datum=datum, encoding=encoding, file_name=name))
         except CityBrainError as exc:
             st.session_state.pop("ingest_report", None)
-            st.error(str(exc))
+            st.error(plain(str(exc)))
     stored = st.session_state.get("ingest_report")
     if stored and stored[0] == key and st.session_state.get("ingest_load"):
         # the Load button of the previous run was pressed: load before drawing anything
@@ -124,10 +131,10 @@ if path is not None:
             st.success(t("ingest_loaded", dataset=contract.id, version=done.version,
                          rows=f"{done.rows_out:,}"))
         except ingest.IngestRejected as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
             show_report(exc.report)
         except CityBrainError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
     if stored and stored[0] == key:
         report = stored[1]
         show_report(report)

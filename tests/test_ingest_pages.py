@@ -33,6 +33,11 @@ def city_path(tmp_path):
     return _store_file(tmp_path / "city.duckdb")
 
 
+def _text(element) -> str:
+    """An element's text as people read it (the page escapes Markdown in file content)."""
+    return element.value.replace("\\", "")
+
+
 def _run(page, path, monkeypatch, lang="en", **state):
     monkeypatch.setenv("CITYBRAIN_STORE", str(path))
     at = AppTest.from_file(str(PAGES / page), default_timeout=60)
@@ -73,7 +78,7 @@ def test_public_may_validate_but_not_load_and_sees_the_problems(tmp_path, monkey
     problems = at.dataframe[1].value
     assert set(problems["rule"]) <= {"outside_city", "unknown_district"}
     assert len(problems) > 10
-    assert at.error[0].value.startswith("civil_affairs_care_homes_bd09.csv: row ")
+    assert _text(at.error[0]).startswith("civil_affairs_care_homes_bd09.csv: row ")
     assert len(at.get("download_button")) == 1
 
 
@@ -83,7 +88,7 @@ def test_wrong_encoding_is_one_clear_error(city_path, monkeypatch):
               ingest_encoding="utf-8")
     at.button(key="ingest_validate").click().run()
     assert not at.exception
-    assert at.error[0].value == ("education_schools_gbk.csv: row 1 (byte 4) is not valid utf-8 "
+    assert _text(at.error[0]) == ("education_schools_gbk.csv: row 1 (byte 4) is not valid utf-8 "
                                  "text: try --encoding auto (it looks like GBK)")
 
 
@@ -103,8 +108,9 @@ def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Datasets loaded": "1 / 6", "Stale": "0", "Last attempt rejected": "1"}
     table = at.dataframe[0].value.set_index("title")
-    assert table.loc["Bus stops", "freshness"] == "Fresh"
+    assert table.loc["Bus stops", "freshness"] == "Fresh (0 d ago)"
+    assert table.loc["Registered elderly care homes", "freshness"] == "Never loaded"
     assert table.loc["Bus stops", "rows"] == 80
-    assert at.error[0].value.startswith("outside_city.csv: row 3, column lon/lat: (116.4, 39.9)")
+    assert _text(at.error[0]).startswith("outside_city.csv: row 3, column lon/lat: (116.4, 39.9)")
     history = at.dataframe[1].value
     assert history["status"].tolist() == ["rejected"]
