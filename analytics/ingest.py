@@ -533,6 +533,7 @@ def _city_frame(adcodes, names, names_en, wkbs) -> CityFrame:
     # A point within about 100 m outside the boundary still counts as inside: that is the
     # precision of geocoded addresses and of the GCJ-02/BD-09 inverse conversion.
     boundary = shapely.union_all(shapely.from_wkb(list(wkbs))).buffer(BOUNDARY_TOLERANCE_DEG)
+    boundary = boundary.simplify(BOUNDARY_TOLERANCE_DEG / 4)  # fewer vertices, faster tests
     shapely.prepare(boundary)
     examples = f"{names[0]}, {short_name(names[0])}, {adcodes[0]} or {names_en[0]}"
     return CityFrame(lookup, boundary, examples)
@@ -772,7 +773,7 @@ class _Scan:
     """Per-file state of one pass: problems, key and row hashes, counts."""
 
     problems: _Problems
-    key_hashes: list = field(default_factory=list)
+    key_hashes: list = field(default_factory=list)  # each batch's keys as Arrow text
     rows_in: int = 0
     datums: dict = field(default_factory=dict)
     non_null: dict = field(default_factory=dict)
@@ -898,16 +899,21 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
             years = t.map(lambda v: v.year if hasattr(v, "year") else int(v))
             scan.temporal += [int(years.min()), int(years.max())]
     key = contract.store_key
-    hashed = np.zeros(len(out), dtype=np.uint64)
-    for k in key:
-        col = out[k]
-        if pd.api.types.is_string_dtype(col) or col.dtype == object:
-            values = col.to_numpy(dtype=object, na_value="")
-        else:
-            values = col.astype("float64").to_numpy(na_value=np.nan)
-        hashed = hashed * np.uint64(1_000_003) ^ pd.util.hash_array(values)
-    scan.key_hashes.append(hashed)
+    scan.key_hashes.append(_key_text(out, key))
     return out
+
+
+def _key_text(frame: pd.DataFrame, key: list[str]) -> pa.Array:
+    """Each row's key as one text value (Arrow), for the file-wide duplicate check."""
+    import pyarrow.compute as pc
+
+    parts = []
+    for k in key:
+        col = frame[k]
+        arr = pa.array(col, from_pandas=True) if col.dtype != object else pa.array(
+            col.tolist(), from_pandas=True)
+        parts.append(pc.fill_null(pc.cast(arr, pa.string()), ""))
+    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
 
 
 def _resolve_datum(source: Source, contract: Contract, datum: str | None,
@@ -928,13 +934,14 @@ def _duplicates(scan: _Scan, contract: Contract, first_row: int,
                 batches: Callable[[], Iterator[pd.DataFrame]]) -> np.ndarray:
     """Indices of exact duplicate rows to drop; conflicting duplicate keys become problems.
 
-    Rows are hashed by key only while streaming; only the few rows whose key repeats are
+    Only each row's key is kept while streaming; only the few rows whose key repeats are
     read again (from ``batches``) and compared in full.
     """
     if not scan.key_hashes:
         return np.array([], dtype=np.int64)
-    keys = pd.Series(np.concatenate(scan.key_hashes))
-    repeated = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
+    codes = pa.chunked_array(scan.key_hashes).combine_chunks().dictionary_encode().indices
+    codes = codes.to_numpy(zero_copy_only=False)
+    repeated = np.flatnonzero(np.bincount(codes)[codes] > 1)
     if not repeated.size:
         return np.array([], dtype=np.int64)
     parts, offset = [], 0
