@@ -44,7 +44,8 @@ import shapely
 from pypinyin import lazy_pinyin
 
 from analytics import geo
-from analytics.contracts import Contract, contract as get_contract
+from analytics.contracts import Contract
+from analytics.contracts import contract as get_contract
 from analytics.errors import CityBrainError
 from analytics.identity import Actor, PermissionDenied, require
 

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ingest_helpers import districts_frame, make_store
+from ingest_helpers import EXAMPLES, MALFORMED, districts_frame
 from streamlit.testing.v1 import AppTest
 
+from analytics import ingest
 from analytics.identity import Actor
 from analytics.store import Store
 
@@ -94,9 +95,6 @@ def test_wrong_encoding_is_one_clear_error(city_path, monkeypatch):
 
 def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):
     store = Store.open(city_path)
-    from analytics import ingest
-    from ingest_helpers import EXAMPLES, MALFORMED
-
     ingest.load(store, EXAMPLES / "transport_bus_stops.geoparquet", "transport_bus_stops",
                 Actor("ada", "administrator"))
     with pytest.raises(ingest.IngestRejected):
