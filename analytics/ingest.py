@@ -17,7 +17,7 @@ that fails or is killed leaves the previous version as it was. A rejected load i
 in ``ingest_log`` (status ``rejected``) and changes nothing else.
 
 Memory stays bounded by the batch size: files are streamed (pyarrow's streaming CSV reader,
-openpyxl's read-only mode, Parquet row batches); only the key hashes of every row are kept
+openpyxl's read-only mode, Parquet row batches); only the key of every row is kept
 for the duplicate check. GeoJSON is the exception (parsed whole, as JSON must be).
 """
 
