@@ -1157,29 +1157,34 @@ def _reclean(store, plan: _Plan, strict: bool = True) -> Iterator[pd.DataFrame]:
 
 
 def _check_not_loaded(store, plan: _Plan) -> None:
-    """Append datasets take each key once: keys already loaded are problems."""
+    """Append datasets take each key once: keys already loaded are problems (batch by batch)."""
+    import pyarrow.compute as pc
+
     contract = plan.contract
+    key = contract.store_key
     existing = store.query(f"ingest.keys_{contract.table}")
     if existing.empty:
         return
-    batches = plan.cached if plan.cached is not None else list(_reclean(store, plan))
-    new = pd.concat(batches, ignore_index=True)[contract.store_key]
-    for col in contract.store_key:
-        if contract.column(col if col != contract.district_to else contract.district_column
-                           ).type == "date":
-            existing[col] = pd.to_datetime(existing[col]).dt.date
-            new[col] = new[col].astype(object)
-    key_new = pd.util.hash_pandas_object(new.astype(str), index=False)
-    key_old = pd.util.hash_pandas_object(existing[contract.store_key].astype(str), index=False)
-    hit = key_new.isin(set(key_old))
-    if hit.any():
-        problems = _Problems(plan.source.name)
-        key_text = "/".join(contract.key)
-        rows = pd.DataFrame({"row": new.index[hit] + plan.source.first_row,
-                             "value": new[hit].astype(str).agg(", ".join, axis=1)})
-        problems.add_many(rows, key_text, "key_already_loaded",
-                          lambda r, v: f"key ({v}) is already in the dataset (append loads add "
-                          "new keys only): remove the rows loaded before")
+    for col in key:
+        if pd.api.types.is_datetime64_any_dtype(existing[col]):
+            existing[col] = existing[col].dt.date.astype(object)
+    loaded = _key_text(existing, key)
+    problems = _Problems(plan.source.name)
+    key_label = "/".join(contract.key)
+    batches = plan.cached if plan.cached is not None else _reclean(store, plan)
+    offset = 0
+    for frame in batches:
+        hit = pc.is_in(_key_text(frame, key), value_set=loaded).to_numpy(zero_copy_only=False)
+        if hit.any():
+            shown = frame.loc[hit, key].astype(str).agg(", ".join, axis=1)
+            problems.add_many(
+                pd.DataFrame({"row": np.flatnonzero(hit) + offset + plan.source.first_row,
+                              "value": shown.to_numpy()}),
+                key_label, "key_already_loaded",
+                lambda r, v: f"key ({v}) is already in the dataset (append loads add new keys "
+                "only): remove the rows loaded before")
+        offset += len(frame)
+    if problems.count:
         plan.report.problem_count = problems.count
         plan.report.problems = problems.frame()
 
