@@ -141,6 +141,9 @@ class Store:
                                  ) from None
             raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
                              f"{rebuild_hint(path)}. DuckDB said: {msg.splitlines()[0]}") from None
+        except duckdb.ConnectionException as exc:
+            raise StoreError(f"{path} is already open in this process with another read_only "
+                             f"setting; open it the same way everywhere ({exc})") from None
         except duckdb.Error as exc:
             raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
                              f"{rebuild_hint(path)}. DuckDB said: {str(exc).splitlines()[0]}"

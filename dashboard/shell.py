@@ -1,26 +1,72 @@
-"""What every page shares: the store, the selected city, year and language.
+"""What every page shares: the store, the selected city, year, area and language.
 
 ``app.py`` calls :func:`sidebar` once per run; each page starts with
 ``ctx = page_context()`` and reads everything else from ``analytics``. The selection lives
-in ``st.session_state`` and is mirrored in the URL query parameters, so a view can be
-shared as a link and reopened exactly.
+in ``st.session_state`` and is mirrored in the URL query parameters (``lang``, ``city``,
+``year``, ``district``), so a view can be shared as a link and reopened exactly. A link
+naming a city, year or district this store does not hold falls back with a visible notice.
+
+A store holds one city (the build writes one city per file), so the sidebar names the
+store's city rather than offering a choice it could not honour; serving another city means
+pointing the app at that city's store.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from analytics import population
 from analytics.store import Store, StoreError, store_path_from_env
 from dashboard.i18n import LANGUAGES, translate
 
+CITY_AREA = "city"  # the area value meaning "the whole city"
+
+
+def store_path() -> Path:
+    """``--store PATH`` after ``streamlit run dashboard/app.py --``, else the environment."""
+    argv = sys.argv[1:]
+    for i, arg in enumerate(argv):
+        if arg == "--store" and i + 1 < len(argv):
+            return Path(argv[i + 1])
+        if arg.startswith("--store="):
+            return Path(arg.split("=", 1)[1])
+    return store_path_from_env()
+
 
 @st.cache_resource(show_spinner=False)
 def open_store(path: str) -> Store:
     """One store per server process (cursor per call inside)."""
     return Store.open(path)
+
+
+@st.cache_data(show_spinner=False)
+def _store_facts(path: str, built_at: str) -> dict:
+    """Years, districts and the city's names: read once per store build."""
+    store = open_store(path)
+    meta = store.meta()
+    adcode = int(meta["city_adcode"])
+    name = meta.get("city_name") or ""
+    if not name:
+        from analytics import geo
+
+        try:
+            name = geo.city(adcode).name
+        except Exception:  # noqa: BLE001 - the boundary index is optional for naming
+            name = str(adcode)
+    from analytics.geo import english_name
+
+    districts = store.query("indicators.districts")[["adcode", "name", "name_en"]]
+    districts["adcode"] = districts["adcode"].astype(int)
+    return {"years": tuple(population.years(store)), "city_adcode": adcode, "city_name": name,
+            "city_name_en": english_name(name).removesuffix(" City") if name else str(adcode),
+            "districts": districts, "vintage": meta.get("data_vintage", "?"),
+            "partial": meta.get("districts", "all") != "all",
+            "built_at": built_at}
 
 
 @dataclass(frozen=True)
@@ -31,9 +77,29 @@ class PageContext:
     year: int
     years: tuple[int, ...]
     lang: str
+    district: int | None = None          # the selected district; None = the whole city
+    districts: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    store_key: tuple[str, str] = ("", "")  # (path, build time): the cache key of the data
+    city_name_en: str = ""
 
     def t(self, key: str, **fmt) -> str:
         return translate(key, self.lang, **fmt)
+
+    def city_label(self) -> str:
+        return self.city_name if self.lang == "zh" else (self.city_name_en or self.city_name)
+
+    def district_name(self, adcode: int | None) -> str:
+        """A district's name in the page language (the city's name for ``None``)."""
+        if adcode is None or int(adcode) == self.city_adcode:
+            return self.city_label()
+        rows = self.districts[self.districts["adcode"] == int(adcode)]
+        if rows.empty:
+            return str(adcode)
+        row = rows.iloc[0]
+        return str(row["name"]) if self.lang == "zh" else str(row["name_en"])
+
+    def area_label(self) -> str:
+        return self.district_name(self.district)
 
 
 def _lang() -> str:
@@ -41,26 +107,31 @@ def _lang() -> str:
     return lang if lang in LANGUAGES else "zh"
 
 
-def _store_or_stop(lang: str) -> Store:
+def _store_or_stop(lang: str) -> tuple[Store, dict]:
+    path = str(store_path())
     try:
-        return open_store(str(store_path_from_env()))
+        store = open_store(path)
+        built_at = store.meta().get("built_at", "")
+        facts = _store_facts(path, built_at)
+        if not facts["years"]:
+            raise StoreError(f"{path} holds no population: rebuild it with "
+                             f"`python -m analytics build --out {path}`")
     except StoreError as exc:
         st.title(translate("store_missing_title", lang))
         st.error(translate("store_missing_body", lang, problem=str(exc)))
+        st.code(f"python -m analytics build --city 330100 --out {path}", language="bash")
         st.stop()
+    return store, facts
 
 
-def _notice(lang: str, param: str, value: str, fallback: object) -> None:
+def _notice(lang: str, param: str, value: object, fallback: object) -> None:
     st.session_state.setdefault("_notices", []).append(
         translate("notice_fallback", lang, param=param, value=value, fallback=fallback))
 
 
-def sidebar() -> None:
-    """Language and year controls, synced with the URL; the data-vintage note."""
-    lang = _lang()
-    store = _store_or_stop(lang)
-    meta = store.meta()
-    years = tuple(population.years(store))
+def _restore_from_url(lang: str, facts: dict) -> None:
+    """On a session's first run, take year, district and city from the link (or fall back)."""
+    years = facts["years"]
     if "year" not in st.session_state:
         raw = st.query_params.get("year")
         default = 2020 if 2020 in years else years[-1]
@@ -72,24 +143,74 @@ def sidebar() -> None:
             _notice(lang, "year", raw, default)
             year = default
         st.session_state["year"] = year
+    if "district" not in st.session_state:
+        raw = st.query_params.get("district")
+        valid = {str(a) for a in facts["districts"]["adcode"]}
+        if raw is None or raw in (CITY_AREA, str(facts["city_adcode"])):
+            area = CITY_AREA
+        elif raw in valid:
+            area = raw
+        else:
+            _notice(lang, "district", raw, translate("sidebar_whole_city", lang))
+            area = CITY_AREA
+        st.session_state["district"] = area
+    if "_city_checked" not in st.session_state:
+        raw = st.query_params.get("city")
+        if raw is not None and raw != str(facts["city_adcode"]):
+            name = facts["city_name"] if lang == "zh" else facts["city_name_en"]
+            st.session_state.setdefault("_notices", []).append(
+                translate("notice_city", lang, value=raw, city=name,
+                          adcode=facts["city_adcode"]))
+        st.session_state["_city_checked"] = True
+
+
+def sidebar() -> None:
+    """Language, city, year and area controls, synced with the URL; the data notes."""
+    lang = _lang()
+    store, facts = _store_or_stop(lang)
     st.session_state.setdefault("lang", lang)
+    _restore_from_url(lang, facts)
+    districts = facts["districts"]
+    names = dict(zip(districts["adcode"].astype(str),
+                     districts["name"] if lang == "zh" else districts["name_en"], strict=True))
+    city = facts["city_name"] if lang == "zh" else facts["city_name_en"]
     with st.sidebar:
         st.radio(translate("sidebar_language", lang), LANGUAGES, key="lang", horizontal=True,
                  format_func=lambda code: {"zh": "中文", "en": "English"}[code])
-        st.selectbox(translate("sidebar_year", lang), years, key="year")
-        st.caption(translate("vintage_note", lang, vintage=meta.get("data_vintage", "?")))
+        st.markdown(f"**{translate('sidebar_city', lang)}**：{city}（{facts['city_adcode']}）"
+                    if lang == "zh" else
+                    f"**{translate('sidebar_city', lang)}**: {city} ({facts['city_adcode']})")
+        st.selectbox(translate("sidebar_year", lang), facts["years"], key="year")
+        st.selectbox(translate("sidebar_area", lang), [CITY_AREA, *names], key="district",
+                     format_func=lambda a: translate("sidebar_whole_city", lang)
+                     if a == CITY_AREA else names.get(a, a))
+        if facts["partial"]:
+            st.info(translate("sidebar_partial", lang, n=len(districts),
+                              names="、".join(districts["name"]) if lang == "zh"
+                              else ", ".join(districts["name_en"])),
+                    icon=":material/info:")
+        st.caption(translate("vintage_note", lang, vintage=facts["vintage"]))
+        st.caption(translate("sidebar_built", lang, built=facts["built_at"] or "?"))
     st.query_params["lang"] = st.session_state["lang"]
+    st.query_params["city"] = str(facts["city_adcode"])
     st.query_params["year"] = str(st.session_state["year"])
+    st.query_params["district"] = st.session_state["district"]
 
 
 def page_context() -> PageContext:
     lang = _lang()
-    store = _store_or_stop(lang)
-    meta = store.meta()
+    store, facts = _store_or_stop(lang)
     for message in st.session_state.pop("_notices", []):
-        st.warning(message)
-    years = tuple(population.years(store))
+        st.warning(message, icon=":material/link_off:")
+    years = facts["years"]
     year = st.session_state.get("year", 2020 if 2020 in years else years[-1])
-    return PageContext(store=store, city_adcode=int(meta["city_adcode"]),
-                       city_name=meta.get("city_name", ""), year=int(year), years=years,
-                       lang=lang)
+    if year not in years:
+        year = 2020 if 2020 in years else years[-1]
+    area = st.session_state.get("district", CITY_AREA)
+    valid = set(facts["districts"]["adcode"])
+    district = int(area) if area != CITY_AREA and int(area) in valid else None
+    return PageContext(store=store, city_adcode=facts["city_adcode"],
+                       city_name=facts["city_name"], year=int(year), years=years, lang=lang,
+                       district=district, districts=facts["districts"],
+                       store_key=(str(store_path()), facts["built_at"]),
+                       city_name_en=facts["city_name_en"])

@@ -26,7 +26,9 @@ def small_store_path(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def small_store(small_store_path) -> Store:
-    store = Store.open(small_store_path, read_only=True)
+    # Opened as the app opens it: DuckDB refuses a second connection to the same file in one
+    # process with another read_only setting (AppTest runs the app in this process).
+    store = Store.open(small_store_path)
     yield store
     store.close()
 

@@ -1,0 +1,424 @@
+"""Headline indicators (KPIs) for leaders: one definition each, computed from the store.
+
+Each :class:`Indicator` says what it is (id, Chinese and English label, unit), how it is
+worked out (formula text and the store tables it reads), what it is judged against (a
+standard with its source, taken from :mod:`analytics.standards` where the standard is a
+planning ratio) and how it is coloured (``bands``). Most KPIs are a ratio of two counts that
+:func:`base_frame` gives for every year and district in one query, so the city's value is the
+ratio of the summed counts (never an average of district ratios). The day-care coverage KPI
+is a spatial computation owned by :mod:`analytics.accessibility` and is evaluated per call.
+
+Facilities count towards a year when they are open at its end: ``opened_year <= year`` and
+``closed_year`` empty or later than the year.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics import standards
+from analytics.errors import CityBrainError
+from analytics.store import Store
+
+CITY = "city"
+
+#: Ageing stages. The 7 % (65+) and 10 % (60+) thresholds of an "ageing society" are the
+#: United Nations' (1956 report on population ageing; Vienna World Assembly on Ageing, 1982);
+#: the moderate and severe stages (60+ above 20 % / 30 %, 65+ above 14 % / 21 %) are those the
+#: office of China's National Working Commission on Ageing (全国老龄工作委员会办公室) uses.
+AGEING_SOURCE = ("UN 1956 / Vienna World Assembly on Ageing 1982 (ageing society); "
+                 "全国老龄工作委员会办公室 (moderate and severe ageing)")
+#: Child-share bands (少子化) as used in Chinese demographic literature: below 20 % of the
+#: population aged 0-14 is low, below 18 % severely low, below 15 % ultra-low.
+CHILD_SHARE_SOURCE = "少子化 bands of Chinese demographic literature (20 % / 18 % / 15 %)"
+
+
+@dataclass(frozen=True)
+class Band:
+    """From ``lower`` (inclusive) upwards the value is in this band, until the next one."""
+
+    lower: float
+    status: str  # good | fair | poor | alert (worst)
+    label_zh: str
+    label_en: str
+
+
+@dataclass(frozen=True)
+class Standard:
+    value: float
+    text_zh: str
+    text_en: str
+    source: str
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    label_zh: str
+    label_en: str
+    unit_zh: str
+    unit_en: str
+    formula_zh: str
+    formula_en: str
+    sources: tuple[str, ...]            # store tables read
+    standard: Standard | None
+    direction: str                      # higher_better | lower_better | neutral
+    bands: tuple[Band, ...] = ()        # ascending by lower bound; empty: not coloured
+    numerator: str | None = None        # base column (ratio KPIs)
+    denominator: str | None = None      # base column, or None for a plain count
+    scale: float = 1.0                  # value = scale * numerator / denominator
+    digits: int = 1                     # decimals shown
+    compute: Callable[[Store, int, int | None], float] | None = field(default=None,
+                                                                      repr=False)
+
+    def label(self, lang: str) -> str:
+        return self.label_zh if lang == "zh" else self.label_en
+
+    def unit(self, lang: str) -> str:
+        return self.unit_zh if lang == "zh" else self.unit_en
+
+    def formula(self, lang: str) -> str:
+        return self.formula_zh if lang == "zh" else self.formula_en
+
+    def band(self, value: float | None) -> Band | None:
+        """The colour band ``value`` falls in (None when not coloured or no value)."""
+        if value is None or not np.isfinite(value) or not self.bands:
+            return None
+        chosen = None
+        for band in self.bands:
+            if value >= band.lower:
+                chosen = band
+        return chosen if chosen is not None else self.bands[0]
+
+    @property
+    def is_ratio(self) -> bool:
+        return self.compute is None
+
+
+def _ratio_bands(standard: float) -> tuple[Band, ...]:
+    """Facility provision judged against its standard: met, 80-100 % of it, below 80 %."""
+    return (
+        Band(-np.inf, "alert", "低于标准八成", "Below 80 % of standard"),
+        Band(0.8 * standard, "fair", "接近标准", "Near the standard"),
+        Band(standard, "good", "达到标准", "Meets the standard"),
+    )
+
+
+def _coverage_60plus_daycare(store: Store, year: int, district: int | None) -> float:
+    """Share (percent) of residents aged 60+ within the day-care centre's walking radius."""
+    from analytics.accessibility import coverage_share
+
+    share = coverage_share(store, facility_type="elderly_day_care", group="60+", year=year,
+                           radius_m=standards.service_radius("elderly_day_care"),
+                           district=district)
+    return 100.0 * float(share)
+
+
+_CARE = standards.facility_type("elderly_care_home")
+_KG = standards.facility_type("kindergarten")
+_PRIMARY = standards.facility_type("primary_school")
+_DAYCARE = standards.facility_type("elderly_day_care")
+_POP = ("population_districts",)
+
+INDICATORS: dict[str, Indicator] = {
+    i.id: i
+    for i in [
+        Indicator(
+            "population", "常住人口", "Resident population", "人", "persons",
+            "全部年龄常住人口之和", "Residents of all ages",
+            _POP, None, "neutral", numerator="population", digits=0),
+        Indicator(
+            "share_60plus", "60岁及以上人口占比", "Share aged 60+", "%", "%",
+            "60岁及以上人口 ÷ 常住人口 × 100", "Residents aged 60+ / all residents × 100",
+            _POP, Standard(10.0, "≥10% 即进入老龄化社会", "10 % marks an ageing society",
+                           AGEING_SOURCE),
+            "lower_better",
+            (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
+             Band(10, "fair", "老龄化社会", "Ageing society"),
+             Band(20, "poor", "中度老龄化", "Moderately aged"),
+             Band(30, "alert", "重度老龄化", "Severely aged")),
+            numerator="age_60plus", denominator="population", scale=100, digits=2),
+        Indicator(
+            "share_65plus", "65岁及以上人口占比", "Share aged 65+", "%", "%",
+            "65岁及以上人口 ÷ 常住人口 × 100", "Residents aged 65+ / all residents × 100",
+            _POP, Standard(7.0, "≥7% 即进入老龄化社会", "7 % marks an ageing society",
+                           AGEING_SOURCE),
+            "lower_better",
+            (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
+             Band(7, "fair", "老龄化社会", "Ageing society"),
+             Band(14, "poor", "中度老龄化", "Moderately aged"),
+             Band(21, "alert", "重度老龄化", "Severely aged")),
+            numerator="age_65plus", denominator="population", scale=100, digits=2),
+        Indicator(
+            "pop_80plus", "80岁及以上人口", "Residents aged 80+", "人", "persons",
+            "80岁及以上常住人口之和", "Residents aged 80 and over",
+            _POP, None, "neutral", numerator="age_80plus", digits=0),
+        Indicator(
+            "share_0_14", "0–14岁人口占比", "Share aged 0-14", "%", "%",
+            "0–14岁人口 ÷ 常住人口 × 100", "Residents aged 0-14 / all residents × 100",
+            _POP, Standard(20.0, "低于20% 为少子化", "below 20 % is a low child share",
+                           CHILD_SHARE_SOURCE),
+            "higher_better",
+            (Band(-np.inf, "alert", "超少子化", "Ultra-low child share"),
+             Band(15, "poor", "严重少子化", "Severely low child share"),
+             Band(18, "fair", "少子化", "Low child share"),
+             Band(20, "good", "正常", "Normal child share")),
+            numerator="age_0_14", denominator="population", scale=100, digits=2),
+        Indicator(
+            "children_3_5", "3–5岁儿童", "Children aged 3-5", "人", "persons",
+            "3–5岁常住儿童之和（幼儿园学龄）", "Children aged 3-5 (kindergarten age)",
+            _POP, None, "neutral", numerator="age_3_5", digits=0),
+        Indicator(
+            "old_age_dependency", "老年抚养比", "Old-age dependency ratio", "%", "%",
+            "65岁及以上人口 ÷ 15–64岁人口 × 100（统计年鉴口径）",
+            "Residents aged 65+ / residents aged 15-64 × 100 (the statistical yearbooks' "
+            "definition)",
+            _POP, None, "neutral", numerator="age_65plus", denominator="age_15_64",
+            scale=100, digits=1),
+        Indicator(
+            "care_beds_per_1000_60plus", "每千名老年人养老床位", "Care beds per 1,000 aged 60+",
+            "张/千人", "beds per 1,000",
+            "养老机构床位数（年末在营） ÷ 60岁及以上人口 × 1000",
+            "Beds of elderly care homes open at year end / residents aged 60+ × 1,000",
+            ("facilities", "population_districts"),
+            Standard(1000 * _CARE.per_person, "每千名老年人 40 张床位", _CARE.ratio_label,
+                     _CARE.ratio_source),
+            "higher_better", _ratio_bands(1000 * _CARE.per_person),
+            numerator="cap_elderly_care_home", denominator="age_60plus", scale=1000,
+            digits=1),
+        Indicator(
+            "kindergarten_places_per_child", "3–5岁儿童人均幼儿园学位",
+            "Kindergarten places per child", "个/人", "places / child",
+            "幼儿园学位数（年末在营） ÷ 3–5岁儿童数",
+            "Places of kindergartens open at year end / children aged 3-5",
+            ("facilities", "population_districts"),
+            Standard(_KG.per_person, "每名3–5岁儿童 0.9 个学位（毛入园率 90%）", _KG.ratio_label,
+                     _KG.ratio_source),
+            "higher_better", _ratio_bands(_KG.per_person),
+            numerator="cap_kindergarten", denominator="age_3_5", digits=2),
+        Indicator(
+            "primary_places_per_child", "6–11岁儿童人均小学学位",
+            "Primary places per child", "个/人", "places / child",
+            "小学学位数（年末在营） ÷ 6–11岁儿童数",
+            "Places of primary schools open at year end / children aged 6-11",
+            ("facilities", "population_districts"),
+            Standard(_PRIMARY.per_person, "每名6–11岁儿童 1 个学位", _PRIMARY.ratio_label,
+                     _PRIMARY.ratio_source),
+            "higher_better", _ratio_bands(_PRIMARY.per_person),
+            numerator="cap_primary_school", denominator="age_6_11", digits=2),
+        Indicator(
+            "daycare_coverage_60plus", "老人300米内有日间照料",
+            "60+ within 300 m of day care", "%", "%",
+            "居住在老年人日间照料中心 300 米步行半径内的 60岁及以上人口 ÷ 60岁及以上人口 × 100",
+            "Residents aged 60+ living within 300 m of an elderly day-care centre / residents "
+            "aged 60+ × 100",
+            ("facilities", "population_cells", "cells"),
+            Standard(100.0, "每个5分钟生活圈配置日间照料中心（300 米）",
+                     "a day-care centre in every 5-minute living circle (300 m)",
+                     _DAYCARE.radius_source),
+            "higher_better",
+            (Band(-np.inf, "alert", "覆盖不足", "Low coverage"),
+             Band(70, "fair", "基本覆盖", "Partial coverage"),
+             Band(90, "good", "充分覆盖", "Good coverage")),
+            digits=1, compute=_coverage_60plus_daycare),
+    ]
+}
+
+#: Counts behind the ratio KPIs (columns of :func:`base_frame`).
+BASE_COUNTS = ["population", "age_0_14", "age_15_64", "age_60plus", "age_65plus",
+               "age_80plus", "age_3_5", "age_6_11"]
+CAPACITY_TYPES = ["elderly_care_home", "kindergarten", "primary_school"]
+
+
+def indicator(indicator_id: str) -> Indicator:
+    try:
+        return INDICATORS[indicator_id]
+    except KeyError:
+        raise CityBrainError(f"unknown indicator {indicator_id!r}; indicators are "
+                             f"{', '.join(INDICATORS)}") from None
+
+
+def base_frame(store: Store) -> pd.DataFrame:
+    """Counts by year and district: residents by band and open capacity by facility type.
+
+    Columns ``year, adcode`` then :data:`BASE_COUNTS` and ``cap_<type>`` for
+    :data:`CAPACITY_TYPES` (0 where a district has no such facility that year; NaN for every
+    row when the store holds no facility of the type, so its KPI shows as missing, not 0).
+    """
+    pop = store.query("indicators.district_base")
+    if pop.empty:
+        raise CityBrainError("the store has no population: rebuild it with "
+                             "`python -m analytics build`")
+    cap = store.query("indicators.capacity_by_year")
+    cap = cap[cap["type"].isin(CAPACITY_TYPES)]
+    out = pop
+    if not cap.empty:
+        wide = (cap.groupby(["year", "adcode", "type"])["capacity"].sum().unstack("type")
+                .add_prefix("cap_").reset_index())
+        out = pop.merge(wide, on=["year", "adcode"], how="left")
+    for t in CAPACITY_TYPES:
+        if f"cap_{t}" not in out:
+            out[f"cap_{t}"] = np.nan
+    held = set(store.query("indicators.facility_types")["type"])
+    for col in BASE_COUNTS:
+        out[col] = out[col].fillna(0).astype("float64")
+    for t in CAPACITY_TYPES:
+        # 0 where the type exists but not in that district and year; NaN (unknown, not
+        # zero) where the store holds no facility of the type at all
+        out[f"cap_{t}"] = out[f"cap_{t}"].fillna(0).astype("float64") if t in held \
+            else np.nan
+    out["year"] = out["year"].astype(int)
+    out["adcode"] = out["adcode"].astype(int)
+    return out.sort_values(["year", "adcode"]).reset_index(drop=True)
+
+
+def _ratio(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
+    num = frame[ind.numerator].astype(float)
+    if ind.denominator is None:
+        return num * ind.scale
+    den = frame[ind.denominator].astype(float)
+    return (ind.scale * num / den.where(den > 0)).astype(float)
+
+
+def ratio_values(store: Store, base: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every ratio KPI for every year, for the city and each district (long form).
+
+    Columns ``indicator, year, area, value`` where ``area`` is :data:`CITY` or a district
+    adcode as text. The city's value is the ratio of the city's summed counts.
+    """
+    base = base_frame(store) if base is None else base
+    count_cols = [c for c in base.columns if c not in ("year", "adcode")]
+    city = base.groupby("year", as_index=False)[count_cols].sum(min_count=1)
+    city["area"] = CITY
+    districts = base.drop(columns="adcode").assign(area=base["adcode"].astype(str))
+    both = pd.concat([city, districts], ignore_index=True)
+    frames = []
+    for ind in INDICATORS.values():
+        if not ind.is_ratio:
+            continue
+        frames.append(pd.DataFrame({"indicator": ind.id, "year": both["year"],
+                                    "area": both["area"], "value": _ratio(ind, both)}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def computed_values(store: Store, years: list[int], districts: list[int] | None = None,
+                    ) -> pd.DataFrame:
+    """The non-ratio KPIs (spatial coverage) for the given years, city and ``districts``.
+
+    Same columns as :func:`ratio_values`. A KPI whose module is not installed is left out.
+    """
+    rows = []
+    for ind in INDICATORS.values():
+        if ind.is_ratio:
+            continue
+        try:
+            for year in years:
+                for area in [None, *(districts or [])]:
+                    value = ind.compute(store, int(year), area)
+                    rows.append((ind.id, int(year), CITY if area is None else str(area),
+                                 value))
+        except ImportError:  # the module behind this KPI is not part of this installation
+            rows = [r for r in rows if r[0] != ind.id]
+    return pd.DataFrame(rows, columns=["indicator", "year", "area", "value"])
+
+
+def available(values: pd.DataFrame) -> list[str]:
+    """Indicator ids present in ``values``, in registry order."""
+    present = set(values["indicator"])
+    return [i for i in INDICATORS if i in present]
+
+
+def tile(values: pd.DataFrame, indicator_id: str, year: int, area: str = CITY) -> dict:
+    """What a KPI tile shows: value, change on one and five years, the series, the band.
+
+    ``values`` is the long frame of :func:`ratio_values` / :func:`computed_values`.
+    Changes are ``None`` when the earlier year is not in the store.
+    """
+    ind = indicator(indicator_id)
+    rows = values[(values["indicator"] == indicator_id) & (values["area"] == area)]
+    series = rows.set_index("year")["value"].sort_index()
+
+    def at(y: int) -> float | None:
+        v = series.get(y)
+        return None if v is None or pd.isna(v) else float(v)
+
+    value = at(year)
+    prev, five = at(year - 1), at(year - 5)
+    return {
+        "indicator": ind,
+        "value": value,
+        "change_1y": None if value is None or prev is None else value - prev,
+        "change_5y": None if value is None or five is None else value - five,
+        "series": series,
+        "band": ind.band(value),
+    }
+
+
+def district_table(values: pd.DataFrame, year: int) -> pd.DataFrame:
+    """One row per district (by adcode), one column per available KPI, for ``year``."""
+    rows = values[(values["year"] == year) & (values["area"] != CITY)]
+    wide = rows.pivot_table(index="area", columns="indicator", values="value", aggfunc="first")
+    wide.index = wide.index.astype(int)
+    wide.index.name = "adcode"
+    cols = [i for i in INDICATORS if i in wide.columns]
+    return wide[cols].sort_index()
+
+
+def largest_movers(values: pd.DataFrame, year: int, indicator_ids: list[str], span: int = 5,
+                   n: int = 1) -> pd.DataFrame:
+    """For each KPI, the ``n`` districts whose value changed most (in absolute terms)
+    between ``year - span`` and ``year``.
+
+    Columns ``indicator, adcode, before, after, change``; empty if the earlier year is missing.
+    """
+    dist = values[values["area"] != CITY]
+    out = []
+    for ind_id in indicator_ids:
+        rows = dist[dist["indicator"] == ind_id]
+        now = rows[rows["year"] == year].set_index("area")["value"]
+        then = rows[rows["year"] == year - span].set_index("area")["value"]
+        both = pd.DataFrame({"before": then, "after": now}).dropna()
+        if both.empty:
+            continue
+        both["change"] = both["after"] - both["before"]
+        top = both.reindex(both["change"].abs().sort_values(ascending=False).index).head(n)
+        for area, r in top.iterrows():
+            out.append((ind_id, int(area), r["before"], r["after"], r["change"]))
+    return pd.DataFrame(out, columns=["indicator", "adcode", "before", "after", "change"])
+
+
+def districts(store: Store) -> pd.DataFrame:
+    """``adcode, name, name_en, area_km2`` of the store's districts."""
+    out = store.query("indicators.districts")
+    out["adcode"] = out["adcode"].astype(int)
+    return out
+
+
+def district_shapes(store: Store):
+    """The districts as a WGS-84 GeoDataFrame (adcode, name, name_en, geometry)."""
+    import geopandas as gpd
+
+    raw = store.query("indicators.district_shapes")
+    geom = gpd.GeoSeries.from_wkb(raw["geometry"].map(bytes, na_action="ignore"),
+                                  crs="EPSG:4326")
+    return gpd.GeoDataFrame(raw.drop(columns="geometry").assign(adcode=raw["adcode"].astype(int)),
+                            geometry=geom, crs="EPSG:4326")
+
+
+def format_value(ind: Indicator, value: float | None, lang: str = "zh",
+                 signed: bool = False) -> str:
+    """The value as people read it: persons in 万 (zh) or millions (en) when large,
+    otherwise the KPI's decimals with thousands separators."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    sign = "+" if signed and value > 0 else ""
+    if ind.unit_en == "persons" and abs(value) >= 10_000:
+        if lang == "zh":
+            return f"{sign}{value / 1e4:,.1f} 万"
+        if abs(value) >= 1_000_000:
+            return f"{sign}{value / 1e6:,.2f} million"
+    return f"{sign}{value:,.{ind.digits}f}"

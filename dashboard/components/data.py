@@ -1,0 +1,84 @@
+"""Cached loaders: each result is keyed by the store (path and build time) and by the
+parameters it depends on, never by the language (labels are applied after loading)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import indicators, trends
+from dashboard.shell import PageContext, open_store
+
+
+def _view_key(ctx: PageContext) -> tuple:
+    return (ctx.store_key, ctx.lang, ctx.district, ctx.year)
+
+
+def cached_view(fn):
+    """Cache a page's figure builder ``fn(ctx, ...)``: the result depends on the store, the
+    language and the selected area and year (and on the builder's own arguments)."""
+    return st.cache_data(show_spinner=False, max_entries=256,
+                         hash_funcs={PageContext: _view_key})(fn)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def ratio_values(path: str, built_at: str) -> pd.DataFrame:
+    return indicators.ratio_values(open_store(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def computed_values(path: str, built_at: str, years: tuple[int, ...],
+                    districts: tuple[int, ...] = ()) -> pd.DataFrame:
+    return indicators.computed_values(open_store(path), list(years), list(districts))
+
+
+def kpi_values(key: tuple[str, str], year: int, years: tuple[int, ...],
+               district_ids: tuple[int, ...]) -> pd.DataFrame:
+    """All KPI values the overview needs: every ratio KPI for every year and area; the
+    spatial KPIs for the city over the last six years and for each district in ``year``."""
+    window = tuple(y for y in years if year - 5 <= y <= year)
+    frames = [ratio_values(*key), computed_values(*key, window),
+              computed_values(*key, (year,), district_ids)]
+    out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    return out.drop_duplicates(["indicator", "year", "area"], keep="first")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def base_frame(path: str, built_at: str) -> pd.DataFrame:
+    return indicators.base_frame(open_store(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def district_geojson(path: str, built_at: str) -> dict:
+    """District outlines as GeoJSON, simplified to about 100 m (plenty for a city map)."""
+    shapes = indicators.district_shapes(open_store(path))
+    shapes["geometry"] = shapes.geometry.simplify(0.001, preserve_topology=True)
+    return shapes[["adcode", "geometry"]].__geo_interface__
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def district_label_points(path: str, built_at: str) -> dict[int, tuple[float, float, float]]:
+    """Where to write each district's name: a point inside it, and its share of the area."""
+    shapes = indicators.district_shapes(open_store(path))
+    points = shapes.geometry.representative_point()
+    area = shapes.geometry.to_crs("+proj=aea +lat_1=25 +lat_2=47 +lon_0=105").area
+    share = area / area.sum()
+    return {int(a): (p.x, p.y, float(s))
+            for a, p, s in zip(shapes["adcode"], points, share, strict=True)}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def pyramid(path: str, built_at: str, year: int, district: int | None) -> pd.DataFrame:
+    return trends.pyramid(open_store(path), year, district)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def age_groups(path: str, built_at: str, district: int | None) -> pd.DataFrame:
+    store = open_store(path)
+    return trends.age_groups(store, district, base=base_frame(path, built_at))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def vital_rates(path: str, built_at: str, district: int | None) -> pd.DataFrame:
+    store = open_store(path)
+    return trends.vital_rates(store, district, base=base_frame(path, built_at))

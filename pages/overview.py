@@ -1,0 +1,129 @@
+"""Leadership overview: headline KPIs with their standards, the district ranking, a map of
+one KPI and the districts that moved most."""
+
+import pandas as pd
+import streamlit as st
+
+from analytics import indicators
+from dashboard.components import charts, data, kpi
+from dashboard.components.choropleth import district_map
+from dashboard.shell import page_context
+
+TILES_PER_ROW = 4
+MOVER_KPIS = ["population", "share_60plus", "care_beds_per_1000_60plus",
+              "kindergarten_places_per_child"]
+#: colour scales by direction: darker = more of it
+SCALES = {"higher_better": "Greens", "lower_better": "OrRd", "neutral": "Blues"}
+
+
+@data.cached_view
+def map_figure(ctx, _values: pd.DataFrame, chosen: str) -> tuple[dict, pd.DataFrame]:
+    """The district map of one KPI and its data (``_values`` is fixed by the store)."""
+    ind = indicators.indicator(chosen)
+    map_frame = indicators.district_table(_values, ctx.year)[[chosen]].reset_index()
+    map_frame["name"] = [ctx.district_name(a) for a in map_frame["adcode"]]
+    label = ind.unit(ctx.lang)
+    short = {a: short_name(ctx.district_name(a)) for a in map_frame["adcode"]}
+    fig = district_map(map_frame, data.district_geojson(*ctx.store_key), chosen, "name",
+                       SCALES[ind.direction], label, f",.{ind.digits}f",
+                       label_points=data.district_label_points(*ctx.store_key),
+                       short_names=short)
+    fig.update_layout(title={"text": f"{ind.label(ctx.lang)}（{label}）" if ctx.lang == "zh"
+                             else f"{ind.label(ctx.lang)} ({label})", "font": {"size": 15}})
+    csv = map_frame[["adcode", "name", chosen]].rename(columns={
+        "adcode": ctx.t("ov_col_adcode"), "name": ctx.t("ov_col_district"),
+        chosen: f"{ind.label(ctx.lang)} ({label})"})
+    return charts.finish(fig, 480), csv
+
+
+def short_name(name: str) -> str:
+    """西湖区 -> 西湖, Xihu District -> Xihu: map labels without the administrative suffix."""
+    for suffix in (" District", " County", " City", "区", "县", "市"):
+        if name.endswith(suffix) and len(name) > len(suffix) + 1:
+            return name[: -len(suffix)]
+    return name
+
+
+def ranking_controls(ctx, kpis: list[str]) -> str:
+    return st.selectbox(ctx.t("ov_rank_by"), kpis, key="ov_kpi",
+                        format_func=lambda k: indicators.indicator(k).label(ctx.lang))
+
+
+def tiles(ctx, values: pd.DataFrame, kpis: list[str], area: str) -> None:
+    previous = ctx.t("ov_vs_year", year=ctx.year - 1)
+    five = ctx.t("ov_change_5y", year=ctx.year - 5)
+    for start in range(0, len(kpis), TILES_PER_ROW):
+        cols = st.columns(TILES_PER_ROW)
+        for col, kpi_id in zip(cols, kpis[start:start + TILES_PER_ROW], strict=False):
+            with col:
+                kpi.tile(indicators.tile(values, kpi_id, ctx.year, area), ctx.t, ctx.lang,
+                         previous, five, key=kpi_id)
+
+
+def ranking(ctx, values: pd.DataFrame, kpis: list[str], chosen: str):
+    """The district table for the year, sorted by the chosen KPI, with people's headings;
+    returns the table and its column formats."""
+    table = indicators.district_table(values, ctx.year)
+    ind = indicators.indicator(chosen)
+    table = table.sort_values(chosen, ascending=ind.direction == "lower_better")
+    out = pd.DataFrame({ctx.t("ov_col_district"): [ctx.district_name(a) for a in table.index]})
+    config = {}
+    for kpi_id in kpis:
+        if kpi_id in table.columns:
+            k = indicators.indicator(kpi_id)
+            head = (f"{k.label(ctx.lang)}（{k.unit(ctx.lang)}）" if ctx.lang == "zh"
+                    else f"{k.label(ctx.lang)} ({k.unit(ctx.lang)})")
+            out[head] = table[kpi_id].round(k.digits).values
+            config[head] = st.column_config.NumberColumn(
+                head, format="localized" if k.digits == 0 else f"%.{k.digits}f",
+                help=k.formula(ctx.lang), pinned=kpi_id == chosen)
+    out.insert(0, ctx.t("ov_col_rank"), range(1, len(out) + 1))
+    config[ctx.t("ov_col_rank")] = st.column_config.NumberColumn(width="small", pinned=True)
+    config[ctx.t("ov_col_district")] = st.column_config.TextColumn(pinned=True)
+    return out, config
+
+
+def movers(ctx, values: pd.DataFrame) -> None:
+    span = 5 if ctx.year - 5 in ctx.years else 1
+    if ctx.year - span not in ctx.years:
+        st.info(ctx.t("ov_no_movers"))
+        return
+    found = indicators.largest_movers(values, ctx.year, MOVER_KPIS, span=span)
+    for row in found.itertuples():
+        ind = indicators.indicator(row.indicator)
+        with st.container(border=True):
+            st.markdown(f"**{ctx.district_name(row.adcode)}** · {ind.label(ctx.lang)}")
+            st.markdown(ctx.t("ov_mover_line", span=span,
+                              change=kpi.change_text(ind, row.change, ctx.lang),
+                              before=kpi.value_text(ind, row.before, ctx.lang),
+                              after=kpi.value_text(ind, row.after, ctx.lang),
+                              start=ctx.year - span, end=ctx.year))
+
+
+ctx = page_context()
+st.title(ctx.t("ov_title", city=ctx.city_label(), year=ctx.year))
+area = indicators.CITY if ctx.district is None else str(ctx.district)
+values = data.kpi_values(ctx.store_key, ctx.year, ctx.years,
+                         tuple(int(a) for a in ctx.districts["adcode"]))
+kpis = indicators.available(values)
+st.caption(ctx.t("ov_caption", area=ctx.area_label(), year=ctx.year))
+tiles(ctx, values, kpis, area)
+
+st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
+chosen = ranking_controls(ctx, kpis)
+ind = indicators.indicator(chosen)
+table, config = ranking(ctx, values, kpis, chosen)
+st.dataframe(table, hide_index=True, width="stretch", column_config=config,
+             height=min(35 * (len(table) + 1) + 3, 560))
+st.download_button(ctx.t("csv_download"), table.to_csv(index=False).encode("utf-8-sig"),
+                   file_name=f"district_ranking_{ctx.year}.csv", mime="text/csv",
+                   icon=":material/download:", type="tertiary", on_click="ignore",
+                   key="csv_ranking")
+left, right = st.columns([3, 2])
+with left:
+    charts.show(*map_figure(ctx, values, chosen), f"map_{chosen}_{ctx.year}",
+                ctx.t("csv_download"), "map")
+    st.caption(ctx.t("ov_map_note"))
+with right:
+    st.markdown(f"#### {ctx.t('ov_movers_heading')}")
+    movers(ctx, values)

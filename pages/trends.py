@@ -1,0 +1,243 @@
+"""Population trends: the pyramid with a comparison year, age groups over time, births,
+natural increase and the ageing index, and every district side by side."""
+
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import indicators
+from dashboard.components import charts, data
+from dashboard.shell import page_context
+
+MALE, FEMALE = "#2a6f97", "#c8553d"
+GROUP_COLOURS = ["#8ecae6", "#219ebc", "#f4a261", "#c8553d"]
+SMALL_MULTIPLE_KPIS = ["share_60plus", "share_65plus", "share_0_14", "population",
+                       "old_age_dependency"]
+
+
+def pyramid_controls(ctx) -> tuple[int, int | None, bool]:
+    """Year of the pyramid, the comparison year (or None) and whether to show shares."""
+    left, mid, right = st.columns([3, 2, 2], vertical_alignment="bottom")
+    with left:
+        year = st.select_slider(ctx.t("tr_pyramid_year"), ctx.years, value=ctx.year,
+                                key="tr_year")
+    with mid:
+        options = [None, *ctx.years]
+        compare = st.selectbox(ctx.t("tr_compare_year"), options, key="tr_compare",
+                               index=1 if len(ctx.years) > 1 and ctx.years[0] != year else 0,
+                               format_func=lambda y: ctx.t("tr_no_compare") if y is None
+                               else str(y))
+    with right:
+        share = st.toggle(ctx.t("tr_as_share"), key="tr_share", value=True)
+    return year, compare, share
+
+
+@data.cached_view
+def pyramid_figure(ctx, year: int, compare: int | None, share: bool) -> tuple[dict, pd.DataFrame]:
+    current = data.pyramid(*ctx.store_key, year, ctx.district)
+    previous = data.pyramid(*ctx.store_key, compare, ctx.district) if compare else None
+
+    def scaled(frame):
+        total = frame["male"].sum() + frame["female"].sum()
+        factor = 100 / total if share and total else 1
+        return frame["male"] * factor, frame["female"] * factor
+
+    male, female = scaled(current)
+    fig = go.Figure()
+    unit = "%" if share else ctx.t("tr_persons")
+    hover = "%{customdata:,.2f}" + ("%" if share else "") if share else "%{customdata:,.0f}"
+    fig.add_bar(y=current["band"], x=-male, orientation="h", name=f"{ctx.t('tr_male')} {year}",
+                marker_color=MALE, customdata=male, hovertemplate=hover)
+    fig.add_bar(y=current["band"], x=female, orientation="h",
+                name=f"{ctx.t('tr_female')} {year}", marker_color=FEMALE, customdata=female,
+                hovertemplate=hover)
+    table = pd.DataFrame({ctx.t("tr_col_age"): current["band"],
+                          f"{ctx.t('tr_male')} {year} ({unit})": male.round(3),
+                          f"{ctx.t('tr_female')} {year} ({unit})": female.round(3)})
+    if previous is not None:
+        pm, pf = scaled(previous)
+        for values, sign, sex in [(pm, -1, "tr_male"), (pf, 1, "tr_female")]:
+            fig.add_scatter(y=previous["band"], x=sign * values, mode="lines",
+                            line={"color": "#222222", "width": 1.6, "shape": "vh"},
+                            name=f"{ctx.t(sex)} {compare}", customdata=values,
+                            hovertemplate=hover, legendgroup="compare",
+                            showlegend=sex == "tr_male")
+            table[f"{ctx.t(sex)} {compare} ({unit})"] = values.round(3)
+        fig.data[-2].name = ctx.t("tr_compare_legend", year=compare)
+    peak = max(male.max(), female.max(), 1e-9)
+    ticks = [v for v in _nice_ticks(peak)]
+    fig.update_layout(barmode="overlay", bargap=0.08,
+                      title={"text": ctx.t("tr_pyramid_title", area=ctx.area_label(),
+                                           year=year), "font": {"size": 15}})
+    fig.update_xaxes(tickvals=[-t for t in ticks[::-1]] + ticks[1:],
+                     ticktext=[_tick(t, share) for t in ticks[::-1]]
+                     + [_tick(t, share) for t in ticks[1:]],
+                     title=ctx.t("tr_pyramid_x", unit=unit))
+    fig.update_yaxes(title=ctx.t("tr_col_age"), categoryorder="array",
+                     categoryarray=list(current["band"]))
+    return charts.finish(fig, 520), table
+
+
+def _nice_ticks(peak: float) -> list[float]:
+    """0 and three round steps up to the peak, for a symmetric axis."""
+    raw = peak / 3
+    magnitude = 10 ** len(str(int(raw))) / 10 if raw >= 1 else 0.1
+    step = max(magnitude, round(raw / magnitude) * magnitude)
+    return [0.0] + [step * i for i in range(1, 4) if step * i <= peak * 1.05]
+
+
+def _tick(value: float, share: bool) -> str:
+    if share:
+        return f"{value:g}%"
+    return f"{value / 1e4:g}万" if value >= 1e4 else f"{value:,.0f}"
+
+
+@data.cached_view
+def age_group_figure(ctx) -> tuple[dict, pd.DataFrame]:
+    groups = data.age_groups(*ctx.store_key, ctx.district)
+    label = {"0-14": ctx.t("tr_g_0_14"), "15-59": ctx.t("tr_g_15_59"),
+             "60-79": ctx.t("tr_g_60_79"), "80+": ctx.t("tr_g_80plus")}
+    frame = groups.assign(group=groups["group"].map(label))
+    fig = px.area(frame, x="year", y="persons", color="group",
+                  color_discrete_sequence=GROUP_COLOURS,
+                  labels={"year": ctx.t("tr_col_year"), "persons": ctx.t("tr_persons"),
+                          "group": ctx.t("tr_col_group")})
+    fig.update_layout(title={"text": ctx.t("tr_groups_title", area=ctx.area_label()),
+                             "font": {"size": 15}})
+    fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
+    table = frame.pivot_table(index="year", columns="group", values="persons",
+                              aggfunc="sum", sort=False).reset_index()
+    table = table.rename(columns={"year": ctx.t("tr_col_year")})
+    table.columns.name = None
+    return charts.finish(fig), table
+
+
+def age_group_chart(ctx) -> None:
+    fig, table = age_group_figure(ctx)
+    charts.show(fig, table, f"age_groups_{ctx.district or ctx.city_adcode}",
+                ctx.t("csv_download"), "groups")
+
+
+@data.cached_view
+def vital_figure(ctx) -> tuple[dict, pd.DataFrame] | None:
+    rates = data.vital_rates(*ctx.store_key, ctx.district)
+    shown = rates.dropna(subset=["births"])
+    if shown.empty:
+        return None
+    fig = go.Figure()
+    fig.add_bar(x=shown["year"], y=shown["births"], name=ctx.t("tr_births"),
+                marker_color="#219ebc")
+    fig.add_bar(x=shown["year"], y=shown["deaths"], name=ctx.t("tr_deaths"),
+                marker_color="#adb5bd")
+    fig.add_scatter(x=shown["year"], y=shown["natural_increase_rate"], yaxis="y2",
+                    name=ctx.t("tr_ni_rate"), mode="lines+markers",
+                    line={"color": "#c8553d", "width": 2})
+    fig.update_layout(
+        barmode="group",
+        title={"text": ctx.t("tr_vital_title", area=ctx.area_label()), "font": {"size": 15}},
+        yaxis={"title": ctx.t("tr_persons")},
+        yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y", "side": "right",
+                "showgrid": False})
+    fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
+    table = shown[["year", "births", "deaths", "natural_increase", "birth_rate",
+                   "death_rate", "natural_increase_rate"]].rename(columns={
+        "year": ctx.t("tr_col_year"), "births": ctx.t("tr_births"),
+        "deaths": ctx.t("tr_deaths"), "natural_increase": ctx.t("tr_ni"),
+        "birth_rate": ctx.t("tr_birth_rate"), "death_rate": ctx.t("tr_death_rate"),
+        "natural_increase_rate": ctx.t("tr_ni_rate")}).round(3)
+    return charts.finish(fig), table
+
+
+@data.cached_view
+def ageing_figure(ctx) -> tuple[dict, pd.DataFrame]:
+    rates = data.vital_rates(*ctx.store_key, ctx.district)
+    fig = go.Figure()
+    fig.add_scatter(x=rates["year"], y=rates["ageing_index"], mode="lines+markers",
+                    line={"color": "#6a4c93", "width": 2.4}, name=ctx.t("tr_ageing"))
+    fig.update_layout(showlegend=False, title={
+        "text": ctx.t("tr_ageing_title", area=ctx.area_label()), "font": {"size": 15}})
+    fig.update_yaxes(title=ctx.t("tr_ageing_unit"))
+    fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
+    table = rates[["year", "ageing_index"]].rename(columns={
+        "year": ctx.t("tr_col_year"), "ageing_index": ctx.t("tr_ageing")}).round(2)
+    return charts.finish(fig), table
+
+
+def vital_charts(ctx) -> None:
+    left, right = st.columns(2)
+    with left:
+        built = vital_figure(ctx)
+        if built is None:
+            st.info(ctx.t("tr_no_vital"))
+        else:
+            charts.show(*built, f"vital_{ctx.district or ctx.city_adcode}",
+                        ctx.t("csv_download"), "vital")
+    with right:
+        charts.show(*ageing_figure(ctx), f"ageing_index_{ctx.district or ctx.city_adcode}",
+                    ctx.t("csv_download"), "ageing")
+        st.caption(ctx.t("tr_ageing_note"))
+
+
+@data.cached_view
+def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
+    ind = indicators.indicator(kpi_id)
+    values = data.ratio_values(*ctx.store_key)
+    rows = values[(values["indicator"] == kpi_id) & (values["area"] != indicators.CITY)]
+    frame = pd.DataFrame({"year": rows["year"].astype(int),
+                          "district": [ctx.district_name(int(a)) for a in rows["area"]],
+                          "value": rows["value"]})
+    city = values[(values["indicator"] == kpi_id) & (values["area"] == indicators.CITY)]
+    n = frame["district"].nunique()
+    wrap = 4 if n > 4 else max(n, 1)
+    fig = px.line(frame, x="year", y="value", facet_col="district", facet_col_wrap=wrap,
+                  facet_col_spacing=0.04, facet_row_spacing=0.09,
+                  labels={"year": "", "value": ""}, markers=False,
+                  color_discrete_sequence=["#1f6f8b"])
+    if ind.unit_en != "persons":  # the city's line in every panel, for reference
+        fig.add_scatter(x=city["year"], y=city["value"], mode="lines",
+                        line={"color": "#999999", "width": 1.2, "dash": "dot"},
+                        name=ctx.t("tr_city_line", city=ctx.city_label()), showlegend=False,
+                        row="all", col="all")
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+    fig.update_yaxes(matches=None if ind.unit_en == "persons" else "y", showticklabels=True)
+    rows_needed = -(-n // wrap)
+    fig.update_layout(title={"text": f"{ind.label(ctx.lang)}（{ind.unit(ctx.lang)}）"
+                             if ctx.lang == "zh" else
+                             f"{ind.label(ctx.lang)} ({ind.unit(ctx.lang)})",
+                             "font": {"size": 15}}, showlegend=False)
+    table = frame.pivot_table(index="year", columns="district", values="value",
+                              sort=False).round(ind.digits).reset_index()
+    table = table.rename(columns={"year": ctx.t("tr_col_year")})
+    table.columns.name = None
+    return charts.finish(fig, max(260, 190 * rows_needed + 60)), table
+
+
+def small_multiples(ctx) -> None:
+    kpi_id = st.selectbox(ctx.t("tr_multiples_kpi"), SMALL_MULTIPLE_KPIS, key="tr_kpi",
+                          format_func=lambda k: indicators.indicator(k).label(ctx.lang))
+    ind = indicators.indicator(kpi_id)
+    charts.show(*multiples_figure(ctx, kpi_id), f"districts_{kpi_id}", ctx.t("csv_download"),
+                "multiples")
+    if ind.unit_en != "persons":
+        st.caption(ctx.t("tr_multiples_note", city=ctx.city_label()))
+
+
+ctx = page_context()
+st.title(ctx.t("tr_title", area=ctx.area_label()))
+st.caption(ctx.t("tr_caption"))
+
+st.subheader(ctx.t("tr_pyramid_heading"))
+year, compare, share = pyramid_controls(ctx)
+charts.show(*pyramid_figure(ctx, year, compare, share),
+            f"pyramid_{ctx.district or ctx.city_adcode}_{year}", ctx.t("csv_download"),
+            "pyramid")
+
+st.subheader(ctx.t("tr_groups_heading"))
+age_group_chart(ctx)
+
+st.subheader(ctx.t("tr_vital_heading"))
+vital_charts(ctx)
+
+st.subheader(ctx.t("tr_multiples_heading"))
+small_multiples(ctx)

@@ -1,0 +1,36 @@
+"""Shared by the dashboard's AppTests: the fixture store on disk and an app runner."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dash_fixture import make_store
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "dashboard" / "app.py"
+PAGES = ROOT / "pages"
+
+
+def fixture_store_file(directory: Path) -> Path:
+    path = directory / "city.duckdb"
+    if not path.exists():
+        make_store(path).close()
+    return path
+
+
+def run_app(store: Path, monkeypatch, page: str | None = None, **params) -> AppTest:
+    """The real app on ``store``, opened with URL ``params``, optionally on ``page``."""
+    monkeypatch.setenv("CITYBRAIN_STORE", str(store))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for key, value in params.items():
+        at.query_params[key] = value
+    at.run()
+    if page:
+        at.switch_page(str(PAGES / page))
+        at.run()
+    return at
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]

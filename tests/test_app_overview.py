@@ -1,0 +1,86 @@
+"""The overview page shows what analytics computes, on the hand-made fixture city."""
+
+from __future__ import annotations
+
+import pytest
+from app_helpers import fixture_store_file, no_exception, run_app
+
+from analytics import indicators
+from analytics.store import Store
+from dashboard.components.kpi import change_text, value_text
+
+
+@pytest.fixture(scope="module")
+def store_file(tmp_path_factory):
+    return fixture_store_file(tmp_path_factory.mktemp("overview"))
+
+
+def metrics(at) -> dict[str, tuple[str, str]]:
+    return {m.label: (m.value, m.delta) for m in at.metric}
+
+
+def test_tiles_equal_analytics(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch)
+    no_exception(at)
+    assert at.title[0].value == "杭州市 · 2020 年城市总览"
+    shown = metrics(at)
+    with Store.open(store_file) as store:
+        values = indicators.ratio_values(store)
+    for kpi_id in indicators.available(values):
+        ind = indicators.indicator(kpi_id)
+        tile = indicators.tile(values, kpi_id, 2020)
+        assert shown[ind.label_zh] == (value_text(ind, tile["value"], "zh"),
+                                       change_text(ind, tile["change_1y"], "zh"))
+    # and by hand (tests/test_indicators.py): 760 of 4,860 aged 60+, 700 of 4,780 in 2019
+    assert shown["常住人口"] == ("4,860人", "+80人")
+    assert shown["60岁及以上人口占比"] == ("15.64%", "+0.99 个百分点")
+    assert shown["每千名老年人养老床位"][0] == "26.3"  # 20 beds / 760 x 1,000
+    captions = [c.value for c in at.caption]
+    # 2015: 20 beds (滨江's home opened 2018) / 460 aged 60+ x 1,000 = 43.5; 26.3 - 43.5 = -17.2
+    assert "张/千人 · 较2015年 -17.2" in captions
+
+
+def test_ranking_table_and_movers(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch)
+    table = at.dataframe[0].value
+    # sorted by population, largest first: 滨江 2,820 then 西湖 2,040
+    assert list(table["区县"]) == ["滨江区", "西湖区"]
+    assert list(table["常住人口（人）"]) == [2820, 2040]
+    assert list(table["60岁及以上人口占比（%）"]) == [round(100 * 220 / 2820, 2),
+                                                 round(100 * 540 / 2040, 2)]
+    text = " ".join(m.value for m in at.markdown)
+    # 西湖 grew from 1,640 to 2,040 residents (滨江 did not change)
+    assert "**西湖区** · 常住人口" in text and "1,640人 → 2,040人" in text
+    # rank by share aged 60+ (lower is calmer): 滨江 first
+    at.selectbox(key="ov_kpi").select("share_60plus").run()
+    assert list(at.dataframe[0].value["区县"]) == ["滨江区", "西湖区"]
+    at.selectbox(key="ov_kpi").select("care_beds_per_1000_60plus").run()
+    assert list(at.dataframe[0].value["区县"]) == ["西湖区", "滨江区"]  # 37.0 vs 0
+
+
+def test_district_tiles(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch, district="330106")
+    no_exception(at)
+    shown = metrics(at)
+    assert shown["常住人口"][0] == "2,040人"
+    assert shown["60岁及以上人口占比"][0] == f"{100 * 540 / 2040:.2f}%"
+
+
+def test_english_view(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch, lang="en")
+    no_exception(at)
+    assert at.title[0].value == "Hangzhou at a glance, 2020"
+    shown = metrics(at)
+    assert shown["Resident population"] == ("4,860", "+80")
+    assert shown["Share aged 60+"][1] == "+0.99 pp"
+    assert list(at.dataframe[0].value["District"]) == ["Binjiang District", "Xihu District"]
+
+
+def test_change_text_says_changes_as_people_do():
+    share = indicators.indicator("share_60plus")
+    places = indicators.indicator("primary_places_per_child")
+    assert change_text(share, 0.993, "zh") == "+0.99 个百分点"
+    assert change_text(share, -1.5, "en") == "-1.50 pp"
+    assert change_text(places, -0.001, "en") == "0.00"  # rounds away: no "-0.00"
+    assert change_text(indicators.indicator("population"), 596_000, "zh") == "+59.6 万人"
+    assert value_text(places, 0.9212, "en") == "0.92"

@@ -1,0 +1,96 @@
+"""The app shell: views restored from links, bad links, the language switch, bad stores."""
+
+from __future__ import annotations
+
+import pytest
+from app_helpers import PAGES, fixture_store_file, no_exception, run_app
+
+from analytics.store import Store
+
+
+@pytest.fixture(scope="module")
+def store_file(tmp_path_factory):
+    return fixture_store_file(tmp_path_factory.mktemp("shell"))
+
+
+def test_view_restored_from_link(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch, lang="en", year="2016", district="330108",
+                 city="330100")
+    no_exception(at)
+    assert not at.warning
+    assert at.selectbox(key="year").value == 2016
+    assert at.selectbox(key="district").value == "330108"
+    assert at.radio(key="lang").value == "en"
+    assert at.title[0].value == "Hangzhou at a glance, 2016"
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Resident population"] == "2,820"  # 滨江 is the same every year
+    # the fixture store holds two of the city's districts, and the sidebar says so
+    assert "2 districts only (Xihu District, Binjiang District)" in at.sidebar.info[0].value
+    # and the link keeps saying so
+    assert (qp(at, "year"), qp(at, "district"), qp(at, "lang")) == ("2016", "330108", "en")
+
+
+def qp(at, key):
+    value = at.query_params[key]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_unknown_year_district_and_city_fall_back_with_notices(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch, year="1999", district="999999", city="230100")
+    no_exception(at)
+    notices = " ".join(w.value for w in at.warning)
+    assert "year=1999" in notices and "2020" in notices
+    assert "district=999999" in notices and "全市" in notices
+    assert "230100" in notices and "杭州市" in notices
+    assert at.selectbox(key="year").value == 2020
+    assert at.selectbox(key="district").value == "city"
+    assert qp(at, "year") == "2020" and qp(at, "city") == "330100"
+    at.run()  # notices are shown once, not on every rerun
+    assert not at.warning
+
+
+def test_non_numeric_year_falls_back(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch, year="latest")
+    no_exception(at)
+    assert "year=latest" in " ".join(w.value for w in at.warning)
+
+
+def test_language_switch(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch)
+    assert at.title[0].value == "杭州市 · 2020 年城市总览"
+    at.radio(key="lang").set_value("en").run()
+    no_exception(at)
+    assert at.title[0].value == "Hangzhou at a glance, 2020"
+    assert qp(at, "lang") == "en"
+    assert "Whole city" in at.selectbox(key="district").options
+    at.radio(key="lang").set_value("zh").run()
+    assert at.title[0].value == "杭州市 · 2020 年城市总览"
+
+
+def test_year_change_follows_to_other_pages(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch)
+    at.selectbox(key="year").select(2017).run()
+    at.switch_page(str(PAGES / "trends.py"))
+    at.run()
+    no_exception(at)
+    assert at.select_slider(key="tr_year").value == 2017
+    assert qp(at, "year") == "2017"
+
+
+def test_missing_store_says_how_to_build(tmp_path, monkeypatch):
+    at = run_app(tmp_path / "nowhere.duckdb", monkeypatch)
+    no_exception(at)
+    assert at.title[0].value == "尚未找到城市数据库"
+    assert "python -m analytics build" in at.error[0].value
+    assert "make store" in at.error[0].value
+
+
+def test_outdated_store_says_how_to_rebuild(tmp_path, monkeypatch):
+    path = tmp_path / "old.duckdb"
+    with Store.create(path) as store:
+        store.set_meta({"schema_version": 0})
+    at = run_app(path, monkeypatch, lang="en")
+    no_exception(at)
+    assert at.title[0].value == "The city store is not available"
+    assert "schema version 0" in at.error[0].value
+    assert "rebuild" in at.error[0].value

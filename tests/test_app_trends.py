@@ -1,0 +1,89 @@
+"""The trends page plots what analytics computes, on the hand-made fixture city."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import numpy as np
+import pytest
+from app_helpers import fixture_store_file, no_exception, run_app
+
+
+@pytest.fixture(scope="module")
+def store_file(tmp_path_factory):
+    return fixture_store_file(tmp_path_factory.mktemp("trends"))
+
+
+def _decode(obj):
+    """Plotly sends numeric arrays as ``{"dtype", "bdata"}`` (base64); make them lists."""
+    if isinstance(obj, dict):
+        if "bdata" in obj and "dtype" in obj:
+            return np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"]).tolist()
+        return {k: _decode(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_decode(v) for v in obj]
+    return obj
+
+
+def figures(at) -> list[dict]:
+    return [_decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
+
+
+def seq(values) -> list:
+    return list(values)
+
+
+def test_pyramid_shares_and_comparison(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch, page="trends.py")
+    no_exception(at)
+    assert at.title[0].value == "人口趋势 · 杭州市"
+    pyramid = figures(at)[0]
+    male, female, *compare = pyramid["data"]
+    bands = seq(male["y"])
+    # city 2020, ages 0-4: males 50 + 100 (西湖) + 100 + 100 (滨江) = 350 of 4,860 residents
+    assert bands[0] == "0-4" and bands[-1] == "100+"
+    assert -male["x"][0] == pytest.approx(100 * 350 / 4860)
+    assert female["x"][bands.index("85-89")] == pytest.approx(100 * 80 / 4860)  # 70 + 10
+    # compared with the first year (2015): two outline traces; 2015 ages 0-4 males:
+    # 50 + 50 (西湖, age 4: 100) + 100 + 100 = 300 of 4,460
+    assert len(compare) == 2
+    assert -compare[0]["x"][0] == pytest.approx(100 * 300 / 4460)
+    at.selectbox(key="tr_compare").select_index(0).run()
+    assert len(figures(at)[0]["data"]) == 2
+    at.toggle(key="tr_share").set_value(False).run()  # persons, not shares
+    assert -figures(at)[0]["data"][0]["x"][0] == pytest.approx(350)
+
+
+def test_groups_vital_and_multiples(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch, page="trends.py", district="330106")
+    no_exception(at)
+    figs = figures(at)
+    groups = {t["name"]: dict(zip(seq(t["x"]), seq(t["y"]), strict=True))
+              for t in figs[1]["data"]}
+    # 西湖 2020: 0-14 = 100 + 200 + 200; 60-79 = 200 + 200; 80+ = 140
+    assert groups["0–14 岁"][2020] == 500
+    assert groups["60–79 岁"][2020] == 400
+    assert groups["80 岁及以上"][2020] == 140
+    births, deaths, rate = figs[2]["data"]
+    assert seq(births["y"])[-1] == 20 and seq(deaths["y"])[-1] == 10
+    # natural increase 10 over the mean of 1,960 and 2,040 residents, per 1,000
+    assert seq(rate["y"])[-1] == pytest.approx(1000 * 10 / 2000)
+    ageing = figs[3]["data"][0]
+    assert seq(ageing["y"])[-1] == pytest.approx(100 * 340 / 500)  # 65+ per 100 aged 0-14
+    multiples = figs[4]
+    assert multiples["layout"]["title"]["text"] == "60岁及以上人口占比（%）"
+    panels = {a["text"] for a in multiples["layout"]["annotations"]}
+    assert panels == {"西湖区", "滨江区"}
+    xihu = next(t for t in multiples["data"] if t.get("xaxis", "x") == "x" and
+                t["line"].get("dash") != "dot")
+    assert seq(xihu["y"])[-1] == pytest.approx(100 * 540 / 2040)
+
+
+def test_english_labels(store_file, monkeypatch):
+    at = run_app(store_file, monkeypatch, page="trends.py", lang="en")
+    no_exception(at)
+    assert at.title[0].value == "Population trends · Hangzhou"
+    names = {t["name"] for t in figures(at)[1]["data"]}
+    assert names == {"0-14", "15-59", "60-79", "80+"}
+    assert [b.label for b in at.download_button][0] == "Download the data (CSV)"
