@@ -8,7 +8,7 @@ from analytics import ingest
 from analytics.contracts import contracts
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
-from analytics.identity import PUBLIC
+from dashboard.auth import current_actor
 from dashboard.shell import page_context
 
 ctx = page_context()
@@ -104,7 +104,7 @@ def show_report(report: ingest.Report) -> None:
                        icon=":material/download:")
 
 
-actor = st.session_state.get("actor") or PUBLIC
+actor = current_actor(ctx.store)
 if actor.role in ingest.LOADER_ROLES:
     st.caption(t("ingest_signed_in", name=actor.name, role=actor.role))
 else:

@@ -12,9 +12,11 @@ import pytest
 import shapely
 from ingest_helpers import EXAMPLES, MALFORMED, districts_frame, make_store
 
-from analytics import contracts, ingest
+from analytics import accounts, contracts, ingest
 from analytics.commands import ingest as ingest_command
+from analytics.errors import CityBrainError
 from analytics.identity import Actor, PermissionDenied
+from analytics.store import Store
 
 ADMIN = Actor("ada", "administrator")
 EXAMPLE_FILES = {
@@ -210,37 +212,32 @@ def _cli(argv):
 
 def test_cli_loads_and_rejects(tmp_path, capsys):
     path = tmp_path / "s.duckdb"
-    make_store(path).close()
-    code = _cli(["ingest", str(EXAMPLES / "education_schools_gbk.csv"), "--dataset",
-                 "education_schools", "--store", str(path), "--as-user", "jiao", "--role",
-                 "data_steward"])
+    store = make_store(path)
+    admin = accounts.create_first_admin(store, "admin", "Root-pass-123")
+    accounts.add_user(store, admin, "jiao", "data_steward", None)
+    accounts.add_user(store, admin, "pat", "planner", None)
+    store.close()
+    school = str(EXAMPLES / "education_schools_gbk.csv")
+    code = _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
+                 "--as-user", "jiao"])
     assert code == 0
     assert "education_schools version 1: 60 rows read, 60 loaded; encoding gbk" in capsys.readouterr().out
     out = tmp_path / "problems.csv"
     with pytest.raises(ingest.IngestRejected):
         _cli(["ingest", str(MALFORMED / "outside_city.csv"), "--dataset",
               "civil_affairs_care_homes", "--datum", "wgs84", "--store", str(path),
-              "--as-user", "min", "--role", "data_steward", "--problems-out", str(out)])
+              "--as-user", "jiao", "--problems-out", str(out)])
     problems = pd.read_csv(out, encoding="utf-8-sig")
     assert problems[["row", "rule"]].values.tolist() == [[3, "outside_city"]]
-    with pytest.raises(Exception, match="give --as-user NAME and --role"):
-        _cli(["ingest", str(EXAMPLES / "education_schools_gbk.csv"), "--dataset",
-              "education_schools", "--store", str(path)])
-
-
-def test_streamed_path_for_large_files_gives_the_same_result(tmp_path, monkeypatch):
-    """Files too large to keep are read twice, batch by batch: same rows, same drops."""
-    src = pd.read_csv(MALFORMED / "duplicate_key.csv").iloc[:5]
-    path = tmp_path / "dups.csv"
-    pd.concat([src, src.iloc[[0, 3]]]).to_csv(path, index=False)
-    kept = make_store()
-    a = ingest.load(kept, path, "civil_affairs_care_homes", ADMIN, datum="wgs84")
-    monkeypatch.setattr(ingest, "KEEP_IN_MEMORY_BYTES", 0)
-    streamed = make_store()
-    b = ingest.load(streamed, path, "civil_affairs_care_homes", ADMIN, datum="wgs84")
-    assert (a.rows_in, a.rows_out, a.duplicates_dropped) == (b.rows_in, b.rows_out,
-                                                             b.duplicates_dropped) == (7, 5, 2)
-    cols = ["home_id", "beds", "lon", "lat"]
-    pd.testing.assert_frame_equal(
-        kept.table("dept_care_homes")[cols].sort_values("home_id").reset_index(drop=True),
-        streamed.table("dept_care_homes")[cols].sort_values("home_id").reset_index(drop=True))
+    with pytest.raises(PermissionDenied, match="pat \\(planner\\) may not load dataset"):
+        _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
+              "--as-user", "pat"])
+    with pytest.raises(CityBrainError, match="no active staff account 'nobody'"):
+        _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
+              "--as-user", "nobody"])
+    with pytest.raises(CityBrainError, match="give --as-user NAME"):
+        _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path)])
+    store = Store.open(path)
+    log = store.table("ingest_log").sort_values("logged_at")
+    assert log[["actor", "status"]].values.tolist() == [["jiao", "loaded"], ["jiao", "rejected"]]
+    store.close()

@@ -9,7 +9,7 @@ import pytest
 from ingest_helpers import EXAMPLES, MALFORMED, districts_frame
 from streamlit.testing.v1 import AppTest
 
-from analytics import ingest
+from analytics import accounts, ingest
 from analytics.identity import Actor
 from analytics.store import Store
 
@@ -25,6 +25,8 @@ def _store_file(path: Path, districts: tuple[int, ...] = ()) -> Path:
     store.write("population_districts", pd.DataFrame({
         "city_adcode": 330100, "year": 2020, "district_adcode": 330106, "age": 0, "sex": "M",
         "persons": 1}, index=[0]))
+    admin = accounts.create_first_admin(store, "admin", "Root-pass-123")
+    accounts.add_user(store, admin, "jiao", "data_steward", "Green-tea-42")
     store.close()
     return path
 
@@ -48,8 +50,17 @@ def _run(page, path, monkeypatch, lang="en", **state):
     return at.run()
 
 
+def _token(path: Path, user: str, password: str) -> str:
+    store = Store.open(path)
+    try:
+        return accounts.sign_in(store, user, password).token
+    finally:
+        store.close()
+
+
 def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
-    at = _run("data_pooling.py", city_path, monkeypatch, actor=Actor("jiao", "data_steward"),
+    token = _token(city_path, "jiao", "Green-tea-42")
+    at = _run("data_pooling.py", city_path, monkeypatch, _session_token=token,
               ingest_dataset="education_schools", ingest_source="example")
     assert not at.exception
     assert "Signed in as jiao (data_steward)" in at.caption[1].value
@@ -62,7 +73,6 @@ def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
     at.button(key="ingest_load").click().run()
     assert not at.exception
     assert at.success[0].value == "Loaded: education_schools version 1, 60 rows."
-    at.session_state["actor"] = None
     q = _run("data_quality.py", city_path, monkeypatch)
     assert not q.exception
     assert {m.label: m.value for m in q.metric}["Datasets loaded"] == "1 / 6"
