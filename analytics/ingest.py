@@ -1006,7 +1006,7 @@ def _plan(store, path: Path, dataset_id: str, *, datum: str | None, encoding: st
     city_adcode = int(store.meta().get("city_adcode", 0))
     keep = path.stat().st_size <= KEEP_IN_MEMORY_BYTES
     cached: list[pd.DataFrame] | None = [] if keep else None
-    if problems.count == 0:  # header broken: rows cannot be read against the contract
+    if problems.count == 0:  # with a broken header the rows cannot be read against the contract
         start = 0
         for raw in source.batches():
             cleaned = _clean_batch(raw, start, source, contract, mapping, chosen, city, scan,
@@ -1235,6 +1235,7 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
     today = today or datetime.now(UTC).date()
     last = store.query("ingest.last_events").set_index("dataset_id")
     loaded = store.query("ingest.last_loaded").set_index("dataset_id")
+    catalog = store.query("ingest.catalog_rows").set_index("dataset_id")["row_count"]
     rows = []
     for c in contracts().values():
         ev = last.loc[c.id] if c.id in last.index else None
@@ -1254,7 +1255,7 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
             "last_loaded": ld["logged_at"] if ld is not None else pd.NaT,
             "age_days": age, "freshness": fresh,
             "version": int(ld["version"]) if ld is not None else None,
-            "rows": int(ld["rows_out"]) if ld is not None else None,
+            "rows": int(catalog.get(c.id, ld["rows_out"])) if ld is not None else None,
             "completeness": float(ld["completeness"]) if ld is not None and
             pd.notna(ld["completeness"]) else None,
             "last_status": ev["status"] if ev is not None else None,

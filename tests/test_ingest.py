@@ -153,6 +153,8 @@ def test_append_adds_new_keys_and_refuses_repeated_ones(tmp_path):
     assert r.version == 2 and len(rows) == 8 and rows["persons"].sum() == 36
     cat = store.table("datasets").set_index("dataset_id").loc["public_security_residents"]
     assert cat["row_count"] == 8
+    q = ingest.quality(store).set_index("dataset_id").loc["public_security_residents"]
+    assert (q["rows"], q["version"]) == (8, 2)
     with pytest.raises(ingest.IngestRejected, match="row 2, column as_of/district/age/sex: key "
                        r"\(2025-07-31, 330106, 30, M\) is already in the dataset"):
         ingest.load(store, p2, "public_security_residents", ADMIN)
