@@ -115,7 +115,7 @@ def _coverage_60plus_daycare(store: Store, year: int, district: int | None) -> f
     share = coverage_share(store, facility_type="elderly_day_care", group="60+", year=year,
                            radius_m=standards.service_radius("elderly_day_care"),
                            district=district)
-    return 100.0 * float(share)
+    return float(share)  # coverage_share is already a percent
 
 
 _CARE = standards.facility_type("elderly_care_home")
