@@ -690,9 +690,9 @@ def _formula_like(series: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     arr = pa.array(series, type=pa.string(), from_pandas=True)
-    hit = pc.or_(pc.or_(pc.starts_with(arr, "="), pc.starts_with(arr, "@")),
-                 pc.or_(pc.starts_with(arr, "\t"), pc.starts_with(arr, "\r")))
-    sign = pc.or_(pc.starts_with(arr, "+"), pc.starts_with(arr, "-"))
+    first = pc.utf8_slice_codeunits(arr, 0, 1)
+    hit = pc.is_in(first, value_set=pa.array(["=", "@", "\t", "\r"]))
+    sign = pc.is_in(first, value_set=pa.array(["+", "-"]))
     if pc.any(sign).as_py():
         second = pc.utf8_slice_codeunits(arr, 1, 2)
         numeric = pc.or_(pc.match_substring_regex(second, r"^[\d.]$"), pc.equal(second, ""))
@@ -940,7 +940,9 @@ def _duplicates(scan: _Scan, contract: Contract, first_row: int,
     """
     if not scan.key_hashes:
         return np.array([], dtype=np.int64)
-    codes = pa.chunked_array(scan.key_hashes).combine_chunks().dictionary_encode().indices
+    chunks = [c for k in scan.key_hashes
+              for c in (k.chunks if isinstance(k, pa.ChunkedArray) else [k])]
+    codes = pa.chunked_array(chunks, type=pa.string()).combine_chunks().dictionary_encode().indices
     codes = codes.to_numpy(zero_copy_only=False)
     repeated = np.flatnonzero(np.bincount(codes)[codes] > 1)
     if not repeated.size:
