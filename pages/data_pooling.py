@@ -128,7 +128,8 @@ if path is not None:
         try:
             done = ingest.load(ctx.store, path, contract.id, actor, datum=datum,
                                encoding=encoding, file_name=name)
-            st.success(t("ingest_loaded", dataset=contract.id, version=done.version,
+            st.success(t("ingest_loaded", version=done.version,
+                         dataset=contract.title if ctx.lang == "zh" else contract.title_en,
                          rows=f"{done.rows_out:,}"))
         except ingest.IngestRejected as exc:
             st.error(plain(str(exc)))

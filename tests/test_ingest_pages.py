@@ -72,7 +72,7 @@ def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
     assert at.success[0].value == "The file meets its contract and can be loaded."
     at.button(key="ingest_load").click().run()
     assert not at.exception
-    assert at.success[0].value == "Loaded: education_schools version 1, 60 rows."
+    assert at.success[0].value == "Loaded: Schools and kindergartens version 1, 60 rows."
     q = _run("data_quality.py", city_path, monkeypatch)
     assert not q.exception
     assert {m.label: m.value for m in q.metric}["Datasets loaded"] == "1 / 6"
