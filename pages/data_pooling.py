@@ -40,15 +40,15 @@ def dataset_controls(lang: str):
                      frequency=t(f"ingest_freq_{contract.update_frequency}"),
                      mode=t(f"ingest_mode_{contract.load_mode}"), access=contract.access_level,
                      datum=contract.datum if contract.lon else "—"))
-        st.dataframe(
+        # a static table: a canvas grid inside a closed expander never draws
+        st.table(
             [{t("ingest_col_name"): c.name, t("ingest_col_type"): c.type,
               t("ingest_col_unit"): c.unit or "",
               t("ingest_col_rule"): (", ".join(c.allowed) if c.allowed else
                                      f"{c.min:g} – {c.max:g}" if c.min is not None else ""),
               t("ingest_col_aliases"): ", ".join(c.aliases),
               t("ingest_col_required"): "✓" if c.required else ""}
-             for c in contract.columns],
-            hide_index=True, width="stretch")
+             for c in contract.columns])
     source = st.radio(t("ingest_source"), ["upload", "example"], horizontal=True,
                       key="ingest_source",
                       format_func=lambda s: t(f"ingest_source_{s}"))

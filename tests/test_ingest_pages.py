@@ -86,7 +86,7 @@ def test_public_may_validate_but_not_load_and_sees_the_problems(tmp_path, monkey
     assert "not signed in as a data steward" in at.info[0].value
     at.button(key="ingest_validate").click().run()
     assert not at.exception
-    problems = at.dataframe[1].value
+    problems = at.dataframe[0].value
     assert set(problems["rule"]) <= {"outside_city", "unknown_district"}
     assert len(problems) > 10
     assert _text(at.error[0]).startswith("civil_affairs_care_homes_bd09.csv: row ")
