@@ -17,7 +17,7 @@ that fails or is killed leaves the previous version as it was. A rejected load i
 in ``ingest_log`` (status ``rejected``) and changes nothing else.
 
 Memory stays bounded by the batch size: files are streamed (pyarrow's streaming CSV reader,
-openpyxl's read-only mode, Parquet row batches); only the key hashes of every row are kept
+openpyxl's read-only mode, Parquet row batches); only the key of every row is kept
 for the duplicate check. GeoJSON is the exception (parsed whole, as JSON must be).
 """
 
@@ -44,7 +44,8 @@ import shapely
 from pypinyin import lazy_pinyin
 
 from analytics import geo
-from analytics.contracts import Contract, contract as get_contract
+from analytics.contracts import Contract
+from analytics.contracts import contract as get_contract
 from analytics.errors import CityBrainError
 from analytics.identity import Actor, PermissionDenied, require
 
@@ -533,6 +534,7 @@ def _city_frame(adcodes, names, names_en, wkbs) -> CityFrame:
     # A point within about 100 m outside the boundary still counts as inside: that is the
     # precision of geocoded addresses and of the GCJ-02/BD-09 inverse conversion.
     boundary = shapely.union_all(shapely.from_wkb(list(wkbs))).buffer(BOUNDARY_TOLERANCE_DEG)
+    boundary = boundary.simplify(BOUNDARY_TOLERANCE_DEG / 4)  # fewer vertices, faster tests
     shapely.prepare(boundary)
     examples = f"{names[0]}, {short_name(names[0])}, {adcodes[0]} or {names_en[0]}"
     return CityFrame(lookup, boundary, examples)
@@ -688,9 +690,9 @@ def _formula_like(series: pd.Series) -> pd.Series:
     import pyarrow.compute as pc
 
     arr = pa.array(series, type=pa.string(), from_pandas=True)
-    hit = pc.or_(pc.or_(pc.starts_with(arr, "="), pc.starts_with(arr, "@")),
-                 pc.or_(pc.starts_with(arr, "\t"), pc.starts_with(arr, "\r")))
-    sign = pc.or_(pc.starts_with(arr, "+"), pc.starts_with(arr, "-"))
+    first = pc.utf8_slice_codeunits(arr, 0, 1)
+    hit = pc.is_in(first, value_set=pa.array(["=", "@", "\t", "\r"]))
+    sign = pc.is_in(first, value_set=pa.array(["+", "-"]))
     if pc.any(sign).as_py():
         second = pc.utf8_slice_codeunits(arr, 1, 2)
         numeric = pc.or_(pc.match_substring_regex(second, r"^[\d.]$"), pc.equal(second, ""))
@@ -772,7 +774,7 @@ class _Scan:
     """Per-file state of one pass: problems, key and row hashes, counts."""
 
     problems: _Problems
-    key_hashes: list = field(default_factory=list)
+    key_hashes: list = field(default_factory=list)  # each batch's keys as Arrow text
     rows_in: int = 0
     datums: dict = field(default_factory=dict)
     non_null: dict = field(default_factory=dict)
@@ -898,16 +900,21 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
             years = t.map(lambda v: v.year if hasattr(v, "year") else int(v))
             scan.temporal += [int(years.min()), int(years.max())]
     key = contract.store_key
-    hashed = np.zeros(len(out), dtype=np.uint64)
-    for k in key:
-        col = out[k]
-        if pd.api.types.is_string_dtype(col) or col.dtype == object:
-            values = col.to_numpy(dtype=object, na_value="")
-        else:
-            values = col.astype("float64").to_numpy(na_value=np.nan)
-        hashed = hashed * np.uint64(1_000_003) ^ pd.util.hash_array(values)
-    scan.key_hashes.append(hashed)
+    scan.key_hashes.append(_key_text(out, key))
     return out
+
+
+def _key_text(frame: pd.DataFrame, key: list[str]) -> pa.Array:
+    """Each row's key as one text value (Arrow), for the file-wide duplicate check."""
+    import pyarrow.compute as pc
+
+    parts = []
+    for k in key:
+        col = frame[k]
+        arr = pa.array(col, from_pandas=True) if col.dtype != object else pa.array(
+            col.tolist(), from_pandas=True)
+        parts.append(pc.fill_null(pc.cast(arr, pa.string()), ""))
+    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\x1f")
 
 
 def _resolve_datum(source: Source, contract: Contract, datum: str | None,
@@ -928,13 +935,16 @@ def _duplicates(scan: _Scan, contract: Contract, first_row: int,
                 batches: Callable[[], Iterator[pd.DataFrame]]) -> np.ndarray:
     """Indices of exact duplicate rows to drop; conflicting duplicate keys become problems.
 
-    Rows are hashed by key only while streaming; only the few rows whose key repeats are
+    Only each row's key is kept while streaming; only the few rows whose key repeats are
     read again (from ``batches``) and compared in full.
     """
     if not scan.key_hashes:
         return np.array([], dtype=np.int64)
-    keys = pd.Series(np.concatenate(scan.key_hashes))
-    repeated = np.flatnonzero(keys.duplicated(keep=False).to_numpy())
+    chunks = [c for k in scan.key_hashes
+              for c in (k.chunks if isinstance(k, pa.ChunkedArray) else [k])]
+    codes = pa.chunked_array(chunks, type=pa.string()).combine_chunks().dictionary_encode().indices
+    codes = codes.to_numpy(zero_copy_only=False)
+    repeated = np.flatnonzero(np.bincount(codes)[codes] > 1)
     if not repeated.size:
         return np.array([], dtype=np.int64)
     parts, offset = [], 0
@@ -998,13 +1008,13 @@ def _plan(store, path: Path, dataset_id: str, *, datum: str | None, encoding: st
     city_adcode = int(store.meta().get("city_adcode", 0))
     keep = path.stat().st_size <= KEEP_IN_MEMORY_BYTES
     cached: list[pd.DataFrame] | None = [] if keep else None
-    if problems.count == 0:  # header broken: rows cannot be read against the contract
+    if problems.count == 0:  # with a broken header the rows cannot be read against the contract
         start = 0
         for raw in source.batches():
             cleaned = _clean_batch(raw, start, source, contract, mapping, chosen, city, scan,
                                    city_adcode)
             start += len(raw)
-            if cached is not None and problems.count == 0:
+            if cached is not None:
                 cached.append(cleaned)
         scan.rows_in = start
         for number, expected, actual, text in source.invalid_rows:
@@ -1028,11 +1038,11 @@ def _plan(store, path: Path, dataset_id: str, *, datum: str | None, encoding: st
             problems.add(scan.datums[only][1], "datum", only, "mixed_datums",
                          f"the rows say datum {only} but the load uses {chosen}: load with "
                          f"--datum {only}")
-    if problems.count == 0:
+    if scan.rows_in:  # duplicates are reported even when other problems were found
         plan = _Plan(Report(dataset_id, source.name, "", source.fmt, None, None), source, contract,
                      mapping, chosen, np.array([], dtype=np.int64), cached, scan)
         again = (lambda: iter(cached)) if cached is not None else \
-            (lambda: _reclean(store, plan))
+            (lambda: _reclean(store, plan, strict=False))
         drop = _duplicates(scan, contract, source.first_row, again)
     else:
         drop = np.array([], dtype=np.int64)
@@ -1134,7 +1144,7 @@ def load(store, path: Path | str, dataset_id: str, actor: Actor, *, datum: str |
     return report
 
 
-def _reclean(store, plan: _Plan) -> Iterator[pd.DataFrame]:
+def _reclean(store, plan: _Plan, strict: bool = True) -> Iterator[pd.DataFrame]:
     """Second pass over a large file: the same cleaning, batch by batch."""
     city = city_frame(store)
     city_adcode = int(store.meta().get("city_adcode", 0))
@@ -1144,34 +1154,39 @@ def _reclean(store, plan: _Plan) -> Iterator[pd.DataFrame]:
         yield _clean_batch(raw, start, plan.source, plan.contract, plan.mapping, plan.datum, city,
                            scan, city_adcode)
         start += len(raw)
-    if scan.problems.count:  # the file changed between the two passes
+    if strict and scan.problems.count:  # the file changed between the two passes
         raise IngestError(f"{plan.source.name} changed while it was being loaded: load it again")
 
 
 def _check_not_loaded(store, plan: _Plan) -> None:
-    """Append datasets take each key once: keys already loaded are problems."""
+    """Append datasets take each key once: keys already loaded are problems (batch by batch)."""
+    import pyarrow.compute as pc
+
     contract = plan.contract
+    key = contract.store_key
     existing = store.query(f"ingest.keys_{contract.table}")
     if existing.empty:
         return
-    batches = plan.cached if plan.cached is not None else list(_reclean(store, plan))
-    new = pd.concat(batches, ignore_index=True)[contract.store_key]
-    for col in contract.store_key:
-        if contract.column(col if col != contract.district_to else contract.district_column
-                           ).type == "date":
-            existing[col] = pd.to_datetime(existing[col]).dt.date
-            new[col] = new[col].astype(object)
-    key_new = pd.util.hash_pandas_object(new.astype(str), index=False)
-    key_old = pd.util.hash_pandas_object(existing[contract.store_key].astype(str), index=False)
-    hit = key_new.isin(set(key_old))
-    if hit.any():
-        problems = _Problems(plan.source.name)
-        key_text = "/".join(contract.key)
-        rows = pd.DataFrame({"row": new.index[hit] + plan.source.first_row,
-                             "value": new[hit].astype(str).agg(", ".join, axis=1)})
-        problems.add_many(rows, key_text, "key_already_loaded",
-                          lambda r, v: f"key ({v}) is already in the dataset (append loads add "
-                          "new keys only): remove the rows loaded before")
+    for col in key:
+        if pd.api.types.is_datetime64_any_dtype(existing[col]):
+            existing[col] = existing[col].dt.date.astype(object)
+    loaded = _key_text(existing, key)
+    problems = _Problems(plan.source.name)
+    key_label = "/".join(contract.key)
+    batches = plan.cached if plan.cached is not None else _reclean(store, plan)
+    offset = 0
+    for frame in batches:
+        hit = pc.is_in(_key_text(frame, key), value_set=loaded).to_numpy(zero_copy_only=False)
+        if hit.any():
+            shown = frame.loc[hit, key].astype(str).agg(", ".join, axis=1)
+            problems.add_many(
+                pd.DataFrame({"row": np.flatnonzero(hit) + offset + plan.source.first_row,
+                              "value": shown.to_numpy()}),
+                key_label, "key_already_loaded",
+                lambda r, v: f"key ({v}) is already in the dataset (append loads add new keys "
+                "only): remove the rows loaded before")
+        offset += len(frame)
+    if problems.count:
         plan.report.problem_count = problems.count
         plan.report.problems = problems.frame()
 
@@ -1222,6 +1237,7 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
     today = today or datetime.now(UTC).date()
     last = store.query("ingest.last_events").set_index("dataset_id")
     loaded = store.query("ingest.last_loaded").set_index("dataset_id")
+    catalog = store.query("ingest.catalog_rows").set_index("dataset_id")["row_count"]
     rows = []
     for c in contracts().values():
         ev = last.loc[c.id] if c.id in last.index else None
@@ -1241,7 +1257,7 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
             "last_loaded": ld["logged_at"] if ld is not None else pd.NaT,
             "age_days": age, "freshness": fresh,
             "version": int(ld["version"]) if ld is not None else None,
-            "rows": int(ld["rows_out"]) if ld is not None else None,
+            "rows": int(catalog.get(c.id, ld["rows_out"])) if ld is not None else None,
             "completeness": float(ld["completeness"]) if ld is not None and
             pd.notna(ld["completeness"]) else None,
             "last_status": ev["status"] if ev is not None else None,

@@ -1,9 +1,12 @@
 """Ingest of a 1-million-row department CSV against a pandas read-and-validate baseline.
 
 The file is the civil affairs contract's (care homes) at a million rows: BD-09 coordinates
-inside the city, district names in three forms, every column checked. Each side runs in a
-fresh process so its peak memory is its own. Target: the ingest (validate, convert, load in
-one transaction) within 15 s; memory bounded by the batch size, not the file.
+inside the city, district names in three forms, every column checked. Each run is a fresh
+process, so its peak memory is its own. Target: the ingest (validate, convert, load in one
+transaction) within 15 s. A file this size is kept in memory between validation and load;
+the streamed run reads it twice in batches, as a file larger than memory is read, to show
+that memory is then bounded by the batch size, not the file. (The second load of the same
+rows becomes version 2 of the dataset.)
 """
 
 from __future__ import annotations
@@ -49,6 +52,8 @@ from analytics import ingest
 from analytics.identity import Actor
 from analytics.store import Store
 store = Store.open(sys.argv[2])
+if sys.argv[3] == "streamed":
+    ingest.KEEP_IN_MEMORY_BYTES = 0  # as for a file too large to keep: read twice, batch by batch
 t0 = time.perf_counter()
 r = ingest.load(store, sys.argv[1], "civil_affairs_care_homes", Actor("bench", "administrator"))
 seconds = time.perf_counter() - t0
@@ -88,8 +93,11 @@ def _run(code: str, *args: str) -> dict:
 
 def main(store_path: Path) -> None:
     """``store_path`` is not written: the load goes to a scratch store with the same districts."""
-    from analytics import geo
+    from analytics import geo, ingest
     from analytics.store import Store
+
+    ingest_keep_mb = ingest.KEEP_IN_MEMORY_BYTES >> 20
+    batch = ingest.BATCH_ROWS
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -120,12 +128,15 @@ def main(store_path: Path) -> None:
         store.checkpoint()
         store.close()
         base = _run(PANDAS, str(csv))
-        ours = _run(INGEST, str(csv), str(scratch))
+        ours = _run(INGEST, str(csv), str(scratch), "kept")
+        streamed = _run(INGEST, str(csv), str(scratch), "streamed")
         print(f"pandas read + validate (baseline): {base['seconds']:6.2f} s, "
               f"peak memory {base['peak_mb']:5.0f} MB")
         print(f"ingest validate + convert + load:  {ours['seconds']:6.2f} s, "
               f"peak memory {ours['peak_mb']:5.0f} MB, {ours['rows']:,} rows loaded "
               f"(target <= 15 s: {'met' if ours['seconds'] <= 15 else 'NOT met'})")
+        print(f"ingest, streamed (as a file above {ingest_keep_mb} MB): {streamed['seconds']:6.2f} s, "
+              f"peak memory {streamed['peak_mb']:5.0f} MB (batches of {batch:,} rows)")
         print(f"ratio ingest / baseline: time {ours['seconds'] / base['seconds']:.2f}x, "
               f"peak memory {ours['peak_mb'] / base['peak_mb']:.2f}x")
 

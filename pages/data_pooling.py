@@ -1,12 +1,14 @@
 """Data pooling: a department's steward validates a file against its contract, then loads it."""
 
+import re
+
 import streamlit as st
 
 from analytics import ingest
 from analytics.contracts import contracts
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
-from analytics.identity import PUBLIC
+from dashboard.auth import current_actor
 from dashboard.shell import page_context
 
 ctx = page_context()
@@ -38,15 +40,15 @@ def dataset_controls(lang: str):
                      frequency=t(f"ingest_freq_{contract.update_frequency}"),
                      mode=t(f"ingest_mode_{contract.load_mode}"), access=contract.access_level,
                      datum=contract.datum if contract.lon else "—"))
-        st.dataframe(
+        # a static table: a canvas grid inside a closed expander never draws
+        st.table(
             [{t("ingest_col_name"): c.name, t("ingest_col_type"): c.type,
               t("ingest_col_unit"): c.unit or "",
               t("ingest_col_rule"): (", ".join(c.allowed) if c.allowed else
                                      f"{c.min:g} – {c.max:g}" if c.min is not None else ""),
               t("ingest_col_aliases"): ", ".join(c.aliases),
               t("ingest_col_required"): "✓" if c.required else ""}
-             for c in contract.columns],
-            hide_index=True, width="stretch")
+             for c in contract.columns])
     source = st.radio(t("ingest_source"), ["upload", "example"], horizontal=True,
                       key="ingest_source",
                       format_func=lambda s: t(f"ingest_source_{s}"))
@@ -73,6 +75,11 @@ def chosen_file(contract, source):
     return ingest.read_upload(upload.getvalue(), upload.name, ingest.upload_dir()), upload.name
 
 
+def plain(text: str) -> str:
+    """A message shown as written: file content must not render as Markdown or links."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", text)
+
+
 def show_report(report: ingest.Report) -> None:
     cols = st.columns(4)
     cols[0].metric(t("ingest_rows_in"), f"{report.rows_in:,}")
@@ -85,7 +92,7 @@ def show_report(report: ingest.Report) -> None:
     if report.ok:
         st.success(t("ingest_valid"))
         return
-    st.error(report.problems["message"].iloc[0])
+    st.error(plain(report.problems["message"].iloc[0]))
     st.subheader(t("ingest_problems_title"))
     if report.problem_count > len(report.problems):
         st.caption(t("ingest_problems_more", total=f"{report.problem_count:,}",
@@ -97,7 +104,7 @@ def show_report(report: ingest.Report) -> None:
                        icon=":material/download:")
 
 
-actor = st.session_state.get("actor") or PUBLIC
+actor = current_actor(ctx.store)
 if actor.role in ingest.LOADER_ROLES:
     st.caption(t("ingest_signed_in", name=actor.name, role=actor.role))
 else:
@@ -112,7 +119,7 @@ if path is not None:
                 ctx.store, path, contract.id, datum=datum, encoding=encoding, file_name=name))
         except CityBrainError as exc:
             st.session_state.pop("ingest_report", None)
-            st.error(str(exc))
+            st.error(plain(str(exc)))
     stored = st.session_state.get("ingest_report")
     if stored and stored[0] == key and st.session_state.get("ingest_load"):
         # the Load button of the previous run was pressed: load before drawing anything
@@ -121,13 +128,14 @@ if path is not None:
         try:
             done = ingest.load(ctx.store, path, contract.id, actor, datum=datum,
                                encoding=encoding, file_name=name)
-            st.success(t("ingest_loaded", dataset=contract.id, version=done.version,
+            st.success(t("ingest_loaded", version=done.version,
+                         dataset=contract.title if ctx.lang == "zh" else contract.title_en,
                          rows=f"{done.rows_out:,}"))
         except ingest.IngestRejected as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
             show_report(exc.report)
         except CityBrainError as exc:
-            st.error(str(exc))
+            st.error(plain(str(exc)))
     if stored and stored[0] == key:
         report = stored[1]
         show_report(report)

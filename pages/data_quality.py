@@ -1,5 +1,7 @@
 """Data quality: each dataset's freshness against its stated frequency, completeness, last result, history."""
 
+import re
+
 import pandas as pd
 import plotly.express as px
 import streamlit as st
@@ -57,7 +59,7 @@ if history.empty:
     st.info(t("dq_none"))
 else:
     if row["last_status"] == "rejected" and isinstance(row["last_message"], str):
-        st.error(row["last_message"])
+        st.error(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", row["last_message"]))
     st.subheader(t("dq_history"))
     with st.container():
         st.dataframe(

@@ -12,9 +12,11 @@ import pytest
 import shapely
 from ingest_helpers import EXAMPLES, MALFORMED, districts_frame, make_store
 
-from analytics import contracts, ingest
+from analytics import accounts, contracts, ingest
 from analytics.commands import ingest as ingest_command
+from analytics.errors import CityBrainError
 from analytics.identity import Actor, PermissionDenied
+from analytics.store import Store
 
 ADMIN = Actor("ada", "administrator")
 EXAMPLE_FILES = {
@@ -151,6 +153,8 @@ def test_append_adds_new_keys_and_refuses_repeated_ones(tmp_path):
     assert r.version == 2 and len(rows) == 8 and rows["persons"].sum() == 36
     cat = store.table("datasets").set_index("dataset_id").loc["public_security_residents"]
     assert cat["row_count"] == 8
+    q = ingest.quality(store).set_index("dataset_id").loc["public_security_residents"]
+    assert (q["rows"], q["version"]) == (8, 2)
     with pytest.raises(ingest.IngestRejected, match="row 2, column as_of/district/age/sex: key "
                        r"\(2025-07-31, 330106, 30, M\) is already in the dataset"):
         ingest.load(store, p2, "public_security_residents", ADMIN)
@@ -210,19 +214,32 @@ def _cli(argv):
 
 def test_cli_loads_and_rejects(tmp_path, capsys):
     path = tmp_path / "s.duckdb"
-    make_store(path).close()
-    code = _cli(["ingest", str(EXAMPLES / "education_schools_gbk.csv"), "--dataset",
-                 "education_schools", "--store", str(path), "--as-user", "jiao", "--role",
-                 "data_steward"])
+    store = make_store(path)
+    admin = accounts.create_first_admin(store, "admin", "Root-pass-123")
+    accounts.add_user(store, admin, "jiao", "data_steward", None)
+    accounts.add_user(store, admin, "pat", "planner", None)
+    store.close()
+    school = str(EXAMPLES / "education_schools_gbk.csv")
+    code = _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
+                 "--as-user", "jiao"])
     assert code == 0
     assert "education_schools version 1: 60 rows read, 60 loaded; encoding gbk" in capsys.readouterr().out
     out = tmp_path / "problems.csv"
     with pytest.raises(ingest.IngestRejected):
         _cli(["ingest", str(MALFORMED / "outside_city.csv"), "--dataset",
               "civil_affairs_care_homes", "--datum", "wgs84", "--store", str(path),
-              "--as-user", "min", "--role", "data_steward", "--problems-out", str(out)])
+              "--as-user", "jiao", "--problems-out", str(out)])
     problems = pd.read_csv(out, encoding="utf-8-sig")
     assert problems[["row", "rule"]].values.tolist() == [[3, "outside_city"]]
-    with pytest.raises(Exception, match="give --as-user NAME and --role"):
-        _cli(["ingest", str(EXAMPLES / "education_schools_gbk.csv"), "--dataset",
-              "education_schools", "--store", str(path)])
+    with pytest.raises(PermissionDenied, match="pat \\(planner\\) may not load dataset"):
+        _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
+              "--as-user", "pat"])
+    with pytest.raises(CityBrainError, match="no active staff account 'nobody'"):
+        _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
+              "--as-user", "nobody"])
+    with pytest.raises(CityBrainError, match="give --as-user NAME"):
+        _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path)])
+    store = Store.open(path)
+    log = store.table("ingest_log").sort_values("logged_at")
+    assert log[["actor", "status"]].values.tolist() == [["jiao", "loaded"], ["jiao", "rejected"]]
+    store.close()

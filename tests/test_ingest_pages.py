@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from ingest_helpers import districts_frame, make_store
+from ingest_helpers import EXAMPLES, MALFORMED, districts_frame
 from streamlit.testing.v1 import AppTest
 
+from analytics import accounts, ingest
 from analytics.identity import Actor
 from analytics.store import Store
 
@@ -24,6 +25,8 @@ def _store_file(path: Path, districts: tuple[int, ...] = ()) -> Path:
     store.write("population_districts", pd.DataFrame({
         "city_adcode": 330100, "year": 2020, "district_adcode": 330106, "age": 0, "sex": "M",
         "persons": 1}, index=[0]))
+    admin = accounts.create_first_admin(store, "admin", "Root-pass-123")
+    accounts.add_user(store, admin, "jiao", "data_steward", "Green-tea-42")
     store.close()
     return path
 
@@ -31,6 +34,11 @@ def _store_file(path: Path, districts: tuple[int, ...] = ()) -> Path:
 @pytest.fixture()
 def city_path(tmp_path):
     return _store_file(tmp_path / "city.duckdb")
+
+
+def _text(element) -> str:
+    """An element's text as people read it (the page escapes Markdown in file content)."""
+    return element.value.replace("\\", "")
 
 
 def _run(page, path, monkeypatch, lang="en", **state):
@@ -42,8 +50,17 @@ def _run(page, path, monkeypatch, lang="en", **state):
     return at.run()
 
 
+def _token(path: Path, user: str, password: str) -> str:
+    store = Store.open(path)
+    try:
+        return accounts.sign_in(store, user, password).token
+    finally:
+        store.close()
+
+
 def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
-    at = _run("data_pooling.py", city_path, monkeypatch, actor=Actor("jiao", "data_steward"),
+    token = _token(city_path, "jiao", "Green-tea-42")
+    at = _run("data_pooling.py", city_path, monkeypatch, _session_token=token,
               ingest_dataset="education_schools", ingest_source="example")
     assert not at.exception
     assert "Signed in as jiao (data_steward)" in at.caption[1].value
@@ -55,8 +72,7 @@ def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
     assert at.success[0].value == "The file meets its contract and can be loaded."
     at.button(key="ingest_load").click().run()
     assert not at.exception
-    assert at.success[0].value == "Loaded: education_schools version 1, 60 rows."
-    at.session_state["actor"] = None
+    assert at.success[0].value == "Loaded: Schools and kindergartens version 1, 60 rows."
     q = _run("data_quality.py", city_path, monkeypatch)
     assert not q.exception
     assert {m.label: m.value for m in q.metric}["Datasets loaded"] == "1 / 6"
@@ -70,10 +86,10 @@ def test_public_may_validate_but_not_load_and_sees_the_problems(tmp_path, monkey
     assert "not signed in as a data steward" in at.info[0].value
     at.button(key="ingest_validate").click().run()
     assert not at.exception
-    problems = at.dataframe[1].value
+    problems = at.dataframe[0].value
     assert set(problems["rule"]) <= {"outside_city", "unknown_district"}
     assert len(problems) > 10
-    assert at.error[0].value.startswith("civil_affairs_care_homes_bd09.csv: row ")
+    assert _text(at.error[0]).startswith("civil_affairs_care_homes_bd09.csv: row ")
     assert len(at.get("download_button")) == 1
 
 
@@ -83,15 +99,12 @@ def test_wrong_encoding_is_one_clear_error(city_path, monkeypatch):
               ingest_encoding="utf-8")
     at.button(key="ingest_validate").click().run()
     assert not at.exception
-    assert at.error[0].value == ("education_schools_gbk.csv: row 1 (byte 4) is not valid utf-8 "
+    assert _text(at.error[0]) == ("education_schools_gbk.csv: row 1 (byte 4) is not valid utf-8 "
                                  "text: try --encoding auto (it looks like GBK)")
 
 
 def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):
     store = Store.open(city_path)
-    from analytics import ingest
-    from ingest_helpers import EXAMPLES, MALFORMED
-
     ingest.load(store, EXAMPLES / "transport_bus_stops.geoparquet", "transport_bus_stops",
                 Actor("ada", "administrator"))
     with pytest.raises(ingest.IngestRejected):
@@ -103,8 +116,9 @@ def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Datasets loaded": "1 / 6", "Stale": "0", "Last attempt rejected": "1"}
     table = at.dataframe[0].value.set_index("title")
-    assert table.loc["Bus stops", "freshness"] == "Fresh"
+    assert table.loc["Bus stops", "freshness"] == "Fresh (0 d ago)"
+    assert table.loc["Registered elderly care homes", "freshness"] == "Never loaded"
     assert table.loc["Bus stops", "rows"] == 80
-    assert at.error[0].value.startswith("outside_city.csv: row 3, column lon/lat: (116.4, 39.9)")
+    assert _text(at.error[0]).startswith("outside_city.csv: row 3, column lon/lat: (116.4, 39.9)")
     history = at.dataframe[1].value
     assert history["status"].tolist() == ["rejected"]

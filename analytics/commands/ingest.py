@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import importlib
-import importlib.util
 import sys
 from pathlib import Path
 
-from analytics import ingest
+from analytics import accounts, ingest
 from analytics.contracts import contracts
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
-from analytics.identity import ROLES, Actor
+from analytics.identity import Actor
 from analytics.store import DEFAULT_STORE, Store
 
 
@@ -37,11 +35,8 @@ def register(subparsers) -> None:
     p.add_argument("--encoding", choices=ingest.ENCODINGS, default="auto",
                    help="text encoding of a CSV")
     p.add_argument("--as-user", default=None, metavar="NAME",
-                   help="who is loading (recorded in the lineage log)")
-    p.add_argument("--role", choices=[r for r in ROLES if r != "public"], default=None,
-                   help="the loader's role while accounts are not available: the CLI writes "
-                   "the store file directly, so whoever runs it already has that access; the "
-                   "role is recorded and checked, not authenticated")
+                   help="the staff account loading (a data steward or administrator); its "
+                   "role comes from the store's accounts and the name goes into the lineage log")
     p.add_argument("--validate-only", action="store_true",
                    help="check the file and print the problems; load nothing")
     p.add_argument("--problems-out", type=Path, default=None, metavar="CSV",
@@ -52,17 +47,22 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _actor(args: argparse.Namespace) -> Actor:
-    """The loader: resolved by the accounts module when it exists, else from --as-user/--role."""
-    if args.as_user and importlib.util.find_spec("analytics.accounts") is not None:
-        accounts = importlib.import_module("analytics.accounts")
-        lookup = getattr(accounts, "actor_for", None)
-        if lookup is not None:
-            return lookup(args.store, args.as_user)
-    if not args.role:
-        raise CityBrainError("give --as-user NAME and --role data_steward (or administrator): "
-                             "loads are recorded by name and need a loader role")
-    return Actor(args.as_user or "cli", args.role)
+def _actor(store: Store, args: argparse.Namespace) -> Actor:
+    """The loader: the staff account named by --as-user, with the role the store gives it.
+
+    The account is looked up, not authenticated: the CLI writes the store file directly (it
+    cannot run while the app serves the store), so whoever runs it already holds that
+    access. The name goes into the lineage log and the account's role is checked; signed-in
+    loads with a password go through the app's Data pooling page.
+    """
+    if not args.as_user:
+        raise CityBrainError("give --as-user NAME: the staff account (a data steward or an "
+                             "administrator) the load is recorded under")
+    actor = accounts.identity_provider_actor(store, args.as_user)
+    if actor.role == "public":
+        raise CityBrainError(f"no active staff account {args.as_user!r} in {args.store}: an "
+                             "administrator adds it with `python -m analytics users add`")
+    return actor
 
 
 def _print_problems(report: ingest.Report, out: Path | None, *, single: bool = False) -> None:
@@ -94,8 +94,8 @@ def run(args: argparse.Namespace) -> int:
         _print_problems(report, args.problems_out, single=True)
         print(f"error: {report.problem_count:,} problem(s); nothing loaded", file=sys.stderr)
         return 2
-    actor = _actor(args)
     with Store.open(args.store) as store:
+        actor = _actor(store, args)
         try:
             report = ingest.load(store, args.file, args.dataset, actor, datum=args.datum,
                                  encoding=args.encoding, synthetic=args.synthetic)

@@ -24,6 +24,9 @@ VALUES ($event_id, $dataset_id, $logged_at, $actor, $file_name, $file_sha256, $r
 -- name: catalog_row
 SELECT row_count, temporal_start, temporal_end FROM datasets WHERE dataset_id = $dataset_id;
 
+-- name: catalog_rows
+SELECT dataset_id, row_count FROM datasets;
+
 -- name: upsert_dataset
 INSERT INTO datasets (city_adcode, dataset_id, title, title_en, description, publisher,
                       publisher_en, theme, keywords, temporal_start, temporal_end, spatial,

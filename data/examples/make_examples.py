@@ -73,7 +73,7 @@ def main() -> None:
     label = {"kindergarten": "幼儿园", "primary": "小学", "junior_middle": "初级中学"}
     pd.DataFrame({
         "学校代码": [f"3301{i:06d}" for i in range(len(p))],
-        "学校名称": [f"杭州市{n}第{i + 1}{label[s]}" for i, (n, s) in enumerate(zip(p["name"], stage))],
+        "学校名称": [f"杭州市{n}第{i + 1}{label[s]}" for i, (n, s) in enumerate(zip(p["name"], stage, strict=True))],
         "学段": stage, "区县": p["name"], "经度": lon, "纬度": lat, "学位数": places,
         "在校生数": (places * rng.uniform(0.7, 1.05, len(p))).astype(int), "学年": 2024,
     }).to_csv(HERE / "education_schools_gbk.csv", index=False, encoding="gbk")
