@@ -15,6 +15,13 @@ from analytics.errors import CityBrainError
 COMMAND_MODULES = [
     "analytics.commands.build",
     "analytics.commands.info",
+    "analytics.commands.catalog",
+    "analytics.commands.export",
+    "analytics.commands.users",
+    "analytics.commands.sensors",
+    "analytics.commands.plan",
+    "analytics.commands.forecast",
+    "analytics.commands.ingest",
 ]
 
 

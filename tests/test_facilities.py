@@ -49,7 +49,8 @@ def synthetic_ctx(adcodes=None, seed: int = 7, city: int = 330100,
     dist = _district_list(adcodes) if districts is None else districts
     years = list(range(first_year, 2026))
     cell_rows, pop_rows = [], []
-    for k, adcode in enumerate(dist["adcode"]):
+    for adcode in dist["adcode"]:
+        k = int(adcode) % 100  # a district sits at the same place in any subset
         lat, lon = 29.5 + 0.05 * k, 119.5 + 0.05 * k
         disk = sorted(h3.grid_disk(h3.latlng_to_cell(lat, lon, 9), 3))
         assert len(disk) == CELLS_PER_DISTRICT
@@ -394,3 +395,22 @@ def test_supply_queries_on_a_hand_made_store():
     count = store.query("facility_supply.open_count", type="kindergarten", year=2021,
                         district=None).iloc[0]
     assert (count["facilities"], count["capacity"]) == (2, 150)
+
+
+def test_a_district_comes_out_the_same_in_a_subset_build(city):
+    """Each district draws from its own streams: only the city-wide counts (primary and
+    junior middle schools) differ between the whole city and a subset."""
+    ctx = synthetic_ctx([330182, 330106])
+    facilities.stage(ctx)
+    anchored = ["primary_school", "junior_middle_school"]
+    subset = ctx.tables["facilities"]
+    subset = subset[~subset["type"].isin(anchored)].reset_index(drop=True)
+    whole = city[city["district_adcode"].isin([330182, 330106]) & ~city["type"].isin(anchored)]
+    pd.testing.assert_frame_equal(subset, whole.reset_index(drop=True))
+
+
+def test_parents_match_h3():
+    cells = [h3.latlng_to_cell(30.25, 120.16, 9), h3.latlng_to_cell(29.48, 119.28, 9)]
+    ints = np.array([h3.str_to_int(c) for c in cells], dtype=np.uint64)
+    assert facilities._parents(ints, 7).tolist() == \
+        [h3.str_to_int(h3.cell_to_parent(c, 7)) for c in cells]

@@ -58,12 +58,16 @@ class BuildContext:
 
 
 def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
-    from analytics.citygen import boundaries, facilities, population
+    from analytics.citygen import assets, boundaries, facilities, population, registry
+    from analytics.citygen import catalog as catalog_stage
 
     return [
         ("boundaries", boundaries.stage),
         ("population", population.stage),
         ("facilities", facilities.stage),
+        ("assets", assets.stage),
+        ("registry", registry.stage),
+        ("catalog", catalog_stage.stage),  # last: it describes every table built before it
     ]
 
 
@@ -75,6 +79,8 @@ SORT_KEYS = {
     "population_districts": ["year", "district_adcode", "age", "sex"],
     "vital_events": ["year", "district_adcode"],
     "facilities": ["facility_id"],
+    "care_subsidy_registry": ["district_adcode", "cell", "id_number"],
+    "assets": ["asset_id"],
 }
 
 

@@ -21,10 +21,11 @@ closed facilities). Names are synthetic (district + a generated place + ordinal 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import h3
+import h3.api.basic_int as h3_int
 import numpy as np
 import pandas as pd
 
@@ -33,6 +34,8 @@ from analytics.population import AGE_GROUPS, SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT
 
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
+#: ``streams(adcode, type, purpose)``: the random generator of one district, type and purpose.
+Streams = Callable[..., np.random.Generator]
 ASSUMPTIONS_FILE = "facility_assumptions.csv"
 ANCHORS_FILE = "hangzhou_facility_anchors.csv"
 
@@ -59,16 +62,17 @@ ANCHOR_ITEMS = {
 #: Types whose every district keeps at least one facility while anyone it serves lives there.
 ALWAYS_ONE = {"elderly_care_home", "community_health_centre", "hospital", "kindergarten",
               "primary_school", "junior_middle_school"}
+SCHOOL_TYPES = ("primary_school", "junior_middle_school")
 #: Types with a known occupancy: resident or pupil counts are published for them.
 OCCUPANCY_TYPES = ("elderly_care_home", "kindergarten", "primary_school",
                    "junior_middle_school")
 
 #: Types named after the community they serve rather than the sub-district.
 COMMUNITY_TYPES = ("elderly_day_care", "nursery")
-_PLACE_CHARS = ("文 新 翠 苑 东 西 南 北 湖 山 桥 塘 溪 江 兴 和 平 安 华 明 清 云 松 竹 梅 兰 "
+_PLACE_CHARS = tuple(dict.fromkeys("文 新 翠 苑 东 西 南 北 湖 山 桥 塘 溪 江 兴 和 平 安 华 明 清 云 松 竹 梅 兰 "
                 "桂 枫 柳 杨 石 泉 河 港 浦 湾 沙 林 田 丰 乐 康 宁 泰 福 庆 昌 盛 永 长 瑞 "
                 "金 银 玉 锦 绣 春 秋 晨 阳 霞 虹 星 月 凤 龙 鹤 鹿 仁 义 德 信 和 睦 崇 贤 "
-                "良 渚 临 望 潮 钱 富 春 青 白 紫 荷 莲 芳 蓉 樟 桐 柏 槐").split()
+                "良 渚 临 望 潮 钱 富 青 白 紫 荷 莲 芳 蓉 樟 桐 柏 槐".split()))
 _NUMERALS = "零一二三四五六七八九"
 
 
@@ -182,7 +186,7 @@ def stage(ctx) -> None:
                                    whole_city=not cfg.districts)
     frame = generate(districts, ctx.tables["cells"], ctx.tables["population_cells"],
                      cfg.years, cfg.city_adcode, Assumptions.load(), anchors,
-                     ctx.rng("facilities"))
+                     lambda *key: ctx.rng("facilities/" + "/".join(map(str, key))))
     ctx.tables["facilities"] = frame
     ctx.meta["facility_anchors"] = "; ".join(a.label() for a in anchors) or "none"
     ctx.meta["facility_anchors_skipped"] = "; ".join(skipped) or "none"
@@ -309,17 +313,22 @@ def _ratio(ftype: str) -> float:
     return t.per_person
 
 
-def _targets(grid: _Grid, a: Assumptions, ftype: str, rng: np.random.Generator,
-             urbanity_d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Capacity the districts provide each year (Y, D) and the typical facility size (D,)."""
-    base = grid.by_district(grid.served(ftype, demand=True))
+def _targets(grid: _Grid, a: Assumptions, ftype: str, streams: Streams,
+             urbanity_d: np.ndarray, pupils_per_child: float) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity the districts provide each year (Y, D) and the typical facility size (D,).
+
+    School places follow pupils: the standard's one place per child is applied to the
+    children of school age times the pupils per child (pupils include children registered
+    elsewhere), where the city has a pupil count.
+    """
+    base = grid.by_district(grid.served(ftype, demand=True)) * pupils_per_child
     n_y = len(grid.years)
     jitter = a.get("supply_jitter")
     target = np.zeros_like(base)
     provision = _provision(a, ftype, grid.years)
     for d, adcode in enumerate(grid.adcodes):
         # a documented imbalance replaces the jitter: it is the district's known position
-        draw = 1 + rng.uniform(-jitter, jitter)
+        draw = 1 + streams(int(adcode), ftype, "supply").uniform(-jitter, jitter)
         factor = a.get("supply_factor", ftype, int(adcode), default=draw)
         lag = int(a.get("supply_lag", ftype, int(adcode), default=0))
         lagged = base[np.clip(np.arange(n_y) - lag, 0, n_y - 1), d]
@@ -437,51 +446,56 @@ _KIND_WORDS = {
 }
 
 
+def _parents(cells: np.ndarray, res: int) -> np.ndarray:
+    """H3 parents at ``res`` of cells given as integers."""
+    return np.fromiter((h3_int.cell_to_parent(int(c), res) for c in cells), dtype=np.uint64,
+                       count=len(cells))
+
+
+def _draw_words(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` different two-character place words (repeats only past the 9,000-odd pairs)."""
+    chars = _PLACE_CHARS
+    total = len(chars) * (len(chars) - 1)
+    k = rng.choice(total, n, replace=n > total)
+    first, second = np.divmod(k, len(chars) - 1)
+    second = second + (second >= first)
+    return np.array([chars[a] + chars[b] for a, b in zip(first, second, strict=True)],
+                    dtype=object)
+
+
 class _Namer:
-    """Synthetic place names (two characters + 街道 or 镇), one per res-7 H3 area."""
+    """Synthetic place names: a sub-district (街道, or town 镇 where rural) per res-7 H3 area
+    (about 5 km²) and a community (社区, or village 村) per res-8 area. Every area of a
+    district is named up front in a fixed order, so a district's names do not depend on which
+    facilities or other districts are built."""
 
-    def __init__(self, rng: np.random.Generator, district_names: dict[int, str]):
-        self.rng = rng
+    def __init__(self, streams: Streams, district_names: dict[int, str], grid: _Grid):
         self.district_names = district_names
-        self.places: dict[tuple[int, int], tuple[str, bool]] = {}
-        self.used: dict[int, set[str]] = {}
         self.sequence: dict[tuple[int, str, str], int] = {}
-        self.communities: dict[tuple[int, int], str] = {}
+        n = len(grid.cells)
+        self.place = np.empty(n, dtype=object)
+        self.urban = np.zeros(n, dtype=bool)
+        self.community = np.empty(n, dtype=object)
+        p7, p8 = _parents(grid.cells, 7), _parents(grid.cells, 8)
+        for d, adcode in enumerate(grid.adcodes):
+            idx = np.flatnonzero(grid.district_idx == d)
+            if idx.size == 0:
+                continue
+            u7, inv7 = np.unique(p7[idx], return_inverse=True)
+            u8, inv8 = np.unique(p8[idx], return_inverse=True)
+            words = _draw_words(streams(int(adcode), "", "names"), len(u7) + len(u8))
+            urbanity = np.bincount(inv7, weights=grid.urbanity[idx]) / np.bincount(inv7)
+            self.place[idx] = words[: len(u7)][inv7]
+            self.urban[idx] = (urbanity >= 0.45)[inv7]
+            self.community[idx] = words[len(u7):][inv8]
 
-    def place(self, adcode: int, cell: int, urbanity: float) -> tuple[str, bool]:
-        key = (adcode, h3.str_to_int(h3.cell_to_parent(h3.int_to_str(cell), 7)))
-        if key not in self.places:
-            used = self.used.setdefault(adcode, set())
-            for _ in range(1000):
-                a, b = self.rng.choice(len(_PLACE_CHARS), 2, replace=False)
-                word = _PLACE_CHARS[a] + _PLACE_CHARS[b]
-                if word not in used:
-                    break
-            used.add(word)
-            self.places[key] = (word, urbanity >= 0.45)
-        return self.places[key]
-
-    def community(self, adcode: int, cell: int) -> str:
-        """A community (社区, or village 村) name for the res-8 area around the cell."""
-        key = (adcode, h3.str_to_int(h3.cell_to_parent(h3.int_to_str(cell), 8)))
-        if key not in self.communities:
-            used = self.used.setdefault(adcode, set())
-            for _ in range(1000):
-                a, b = self.rng.choice(len(_PLACE_CHARS), 2, replace=False)
-                word = _PLACE_CHARS[a] + _PLACE_CHARS[b]
-                if word not in used:
-                    break
-            used.add(word)
-            self.communities[key] = word
-        return self.communities[key]
-
-    def name(self, ftype: str, adcode: int, cell: int, urbanity: float) -> str:
-        word, urban = self.place(adcode, cell, urbanity)
+    def name(self, ftype: str, adcode: int, ci: int) -> str:
+        word, urban = self.place[ci], bool(self.urban[ci])
         suffix = "街道" if urban else "镇"
         kind = _KIND_WORDS[ftype][0 if urban else 1]
         if ftype in COMMUNITY_TYPES:  # day-care centres and nurseries serve a community
-            suffix += self.community(adcode, cell) + ("社区" if urban else "村")
-        seq_key = (adcode, suffix + word, ftype)
+            suffix += self.community[ci] + ("社区" if urban else "村")
+        seq_key = (adcode, word + suffix, ftype)
         self.sequence[seq_key] = self.sequence.get(seq_key, 0) + 1
         return f"{self.district_names[adcode]}{word}{suffix}{_ordinal(self.sequence[seq_key])}{kind}"
 
@@ -504,13 +518,18 @@ def _capacities(n: int, missing: float, typical: float, sigma: float, step: floa
 
 def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFrame,
              years: list[int], city_adcode: int, assumptions: Assumptions,
-             anchors: list[Anchor], rng: np.random.Generator) -> pd.DataFrame:
-    """The facilities table for these residents (see the module docstring)."""
+             anchors: list[Anchor], streams: Streams) -> pd.DataFrame:
+    """The facilities table for these residents (see the module docstring).
+
+    ``streams(adcode, type, purpose)`` gives the random generator of one district, type and
+    purpose, so a district comes out the same whichever other districts are built with it
+    (except where a city-wide count is matched).
+    """
     grid = _grid(districts, cells, population, years)
     yrs = grid.years
     n_y, n_d = len(yrs), len(grid.adcodes)
     names = dict(zip(districts["adcode"].astype(int), districts["name"], strict=True))
-    namer = _Namer(rng, names)
+    namer = _Namer(streams, names, grid)
     total = grid.persons.sum(axis=2)
     total_d = grid.by_district(total)
     mid = min(max(2020 - yrs[0], 0), n_y - 1)
@@ -522,7 +541,9 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
         a = assumptions
         served = grid.served(ftype)
         served_d = grid.by_district(served)
-        target, size = _targets(grid, a, ftype, rng, urb_d)
+        pupils = _enrolment_rate(ftype, grid, yrs, anchors, a, city_adcode) \
+            if ftype in SCHOOL_TYPES else 1.0
+        target, size = _targets(grid, a, ftype, streams, urb_d, pupils)
         n = target / size[None, :]
         # a real capacity puts the district on its own path: scale the whole series to it
         for x in anchors:
@@ -543,6 +564,7 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
         for d in range(n_d):
             adcode = int(grid.adcodes[d])
             in_d = district_cells[d]
+            rng = streams(adcode, ftype, "events")
             served_here = served[:, in_d]  # (Y, cells of the district)
             occupied = np.zeros(len(in_d))
             open_rows: list[dict] = []
@@ -584,13 +606,13 @@ def generate(districts: pd.DataFrame, cells: pd.DataFrame, population: pd.DataFr
                          "opened_year": int(op), "closed_year": None}
                     open_rows.append(r)
                     rows.append(r)
-    frame = _finish(rows, grid, yrs, city_adcode, anchors, assumptions, namer, rng)
+    frame = _finish(rows, grid, yrs, city_adcode, anchors, assumptions, namer, streams)
     return frame
 
 
 def _finish(rows: list[dict], grid: _Grid, yrs: np.ndarray, city_adcode: int,
             anchors: list[Anchor], a: Assumptions, namer: _Namer,
-            rng: np.random.Generator) -> pd.DataFrame:
+            streams: Streams) -> pd.DataFrame:
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS})
@@ -606,19 +628,21 @@ def _finish(rows: list[dict], grid: _Grid, yrs: np.ndarray, city_adcode: int,
     seq = frame.groupby(["type", "district_adcode"]).cumcount() + 1
     frame["facility_id"] = [f"{TYPE_CODES[t]}-{d}-{s:04d}" for t, d, s in
                             zip(frame["type"], frame["district_adcode"], seq, strict=True)]
-    frame["name"] = [namer.name(t, int(d), int(c), float(u)) for t, d, c, u in
-                     zip(frame["type"], frame["district_adcode"], frame["cell"],
-                         grid.urbanity[ci], strict=True)]
+    frame["name"] = [namer.name(t, int(d), int(c)) for t, d, c in
+                     zip(frame["type"], frame["district_adcode"], ci, strict=True)]
     # a point inside the cell: up to 80 m from its centre (the cell's inner radius is ~150 m)
-    r = 80 * np.sqrt(rng.random(len(frame)))
-    theta = rng.random(len(frame)) * 2 * np.pi
+    r, theta = np.zeros(len(frame)), np.zeros(len(frame))
+    for (ftype, adcode), idx in frame.groupby(["type", "district_adcode"]).indices.items():
+        rng = streams(int(adcode), ftype, "points")
+        r[idx] = 80 * np.sqrt(rng.random(len(idx)))
+        theta[idx] = rng.random(len(idx)) * 2 * np.pi
     lat0 = grid.lat[ci]
     frame["lat"] = lat0 + r * np.cos(theta) / 111_320
     frame["lon"] = grid.lon[ci] + r * np.sin(theta) / (111_320 * np.cos(np.radians(lat0)))
     frame["capacity_unit"] = frame["type"].map(lambda t: FACILITY_TYPES[t].capacity_unit)
     frame["owner_department"] = frame["type"].map(lambda t: FACILITY_TYPES[t].department)
     frame.loc[frame["capacity_unit"] == "none", "capacity"] = 0
-    frame["occupancy_rate"] = _occupancy(frame, grid, yrs, anchors, a, rng, city_adcode)
+    frame["occupancy_rate"] = _occupancy(frame, grid, yrs, anchors, a, streams, city_adcode)
     frame["city_adcode"] = city_adcode
     out = frame[COLUMNS].copy()
     out = out.astype({"city_adcode": "int32", "district_adcode": "int32", "cell": "uint64",
@@ -646,7 +670,7 @@ def _apply_capacity_anchors(frame: pd.DataFrame, anchors: list[Anchor]) -> None:
 
 
 def _occupancy(frame: pd.DataFrame, grid: _Grid, yrs: np.ndarray, anchors: list[Anchor],
-               a: Assumptions, rng: np.random.Generator, city_adcode: int) -> pd.Series:
+               a: Assumptions, streams: Streams, city_adcode: int) -> pd.Series:
     """Share of capacity in use in the last year: the district's users spread over its open
     facilities (each a little above or below the district's rate), capped at a full house."""
     out = np.full(len(frame), np.nan)
@@ -672,7 +696,11 @@ def _occupancy(frame: pd.DataFrame, grid: _Grid, yrs: np.ndarray, anchors: list[
             continue
         d = np.searchsorted(grid.adcodes, districts[rows])
         caps = capacity[rows]
-        spread = rng.lognormal(0, 0.12, rows.size)
+        spread = np.empty(rows.size)
+        for k in np.unique(d):
+            here = d == k
+            spread[here] = streams(int(grid.adcodes[k]), ftype, "occupancy").lognormal(
+                0, 0.12, int(here.sum()))
         # normalise so each district's users fill exactly its capacity-weighted spread
         weight = np.bincount(d, weights=caps * spread, minlength=len(grid.adcodes))
         rate = users[d] * spread / np.maximum(weight[d], 1e-9)

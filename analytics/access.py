@@ -1,0 +1,271 @@
+"""The one place that decides who may read what, and through which channel.
+
+Every path out of the store — the catalog page's preview, a download from the app, the CLI
+``export``, the notebook API :func:`read` — calls :func:`authorize` and takes its rows
+from :func:`chunks`, which applies the dataset's disclosure control (suppression, masking,
+k-anonymity, withheld columns). Every decision, served or refused, is written to
+``download_log`` (with its reason in ``access_decisions``).
+
+The rules, in order:
+
+1. the dataset must be in the catalog;
+2. confidential datasets (the negative list, and tables nobody classified) never leave,
+   whoever asks; they feed only aggregates that pass disclosure control;
+3. public datasets are served to everyone, after disclosure control;
+4. on-application datasets are served only to the requester of an approved, unexpired
+   application for that dataset, only the approved fields, masked and k-anonymous.
+
+No role bypasses these rules: an administrator or a data steward needs an application too.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pandas as pd
+import pyarrow as pa
+
+from analytics import privacy
+from analytics.citygen.catalog import DatasetSpec, served_columns, spec
+from analytics.identity import PUBLIC, Actor, PermissionDenied
+from analytics.store import Store
+
+CHANNELS = ("page", "download", "cli", "api")
+
+
+class AccessRefused(PermissionDenied):
+    """A read or export the rules do not allow; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    dataset_id: str
+    actor: Actor
+    channel: str
+    allowed: bool
+    reason: str
+    application_id: str | None = None
+    fields: tuple[str, ...] | None = None   # approved fields (on-application), else all
+    purpose: str | None = None
+
+
+@dataclass
+class Release:
+    """An authorised read: the decision, and the report filled in as chunks are produced."""
+
+    decision: Decision
+    spec: DatasetSpec
+    report: privacy.DisclosureReport = field(default_factory=privacy.DisclosureReport)
+
+
+def _row(store: Store, dataset_id: str) -> dict | None:
+    rows = store.query("open_data.dataset", dataset_id=dataset_id)
+    return None if rows.empty else rows.iloc[0].to_dict()
+
+
+def decide(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = "api", *,
+           application_id: str | None = None, now: datetime | None = None) -> Decision:
+    """Allow or refuse, with the reason (no logging: see :func:`authorize`)."""
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}; channels are {', '.join(CHANNELS)}")
+    now = now or privacy.now_utc()
+
+    def no(reason: str) -> Decision:
+        return Decision(dataset_id, actor, channel, False, reason, application_id)
+
+    row = _row(store, str(dataset_id))
+    s = spec(str(dataset_id))
+    if row is None:
+        return no(f"no dataset {dataset_id!r} in the catalog; search the catalog for its name")
+    if row["access_level"] == "confidential" or row["negative_list"] or s is None:
+        reason = row.get("negative_reason") or "not classified by a data steward"
+        return no(f"{dataset_id} is confidential (negative list: {reason}); it is never "
+                  "released, only aggregates that pass disclosure control")
+    if not row["source_table"] or pd.isna(row["source_table"]):
+        return no(f"{dataset_id} is held by its department, not in this store")
+    if row["access_level"] == "public":
+        return Decision(dataset_id, actor, channel, True, "public dataset")
+    # on application
+    if actor.is_public and actor.name == PUBLIC.name:
+        return no(f"{dataset_id} is open on application: sign in, apply on the applications "
+                  "page, and download after a data steward approves")
+    from analytics import applications
+
+    if application_id is None:
+        app = applications.active_for(store, actor, dataset_id, now=now)
+        if app is None:
+            return no(f"{actor.name} has no approved, unexpired application for {dataset_id}: "
+                      "apply on the applications page")
+    else:
+        app = applications.get(store, application_id)
+        if app is None:
+            return no(f"no application {application_id!r}")
+        if app["requester"] != actor.name:
+            return no(f"application {application_id} belongs to another requester; "
+                      "apply in your own name")
+        if app["dataset_id"] != dataset_id:
+            return no(f"application {application_id} is for {app['dataset_id']}, not {dataset_id}")
+        if app["status"] != "approved":
+            return no(f"application {application_id} is {app['status']}, not approved")
+        if app["expires_at"] is not None and pd.Timestamp(app["expires_at"]) <= pd.Timestamp(now):
+            return no(f"application {application_id} expired on "
+                      f"{pd.Timestamp(app['expires_at']):%Y-%m-%d %H:%M}; apply again")
+    return Decision(dataset_id, actor, channel, True,
+                    f"approved application {app['application_id']}",
+                    application_id=app["application_id"],
+                    fields=tuple(json.loads(app["fields_json"])), purpose=app["purpose"])
+
+
+def log(store: Store, decision: Decision, fmt: str, rows: int) -> str:
+    """Record one use (served or refused) with its reason; returns the event id."""
+    event = uuid.uuid4().hex
+    with store.transaction() as cur:
+        store.execute("open_data.log_use", cur=cur, event_id=event,
+                      dataset_id=str(decision.dataset_id)[:200], at=privacy.now_utc(),
+                      actor=decision.actor.name, channel=decision.channel, format=fmt,
+                      rows=int(rows), outcome="served" if decision.allowed else "refused")
+        store.execute("open_data.log_decision", cur=cur, event_id=event,
+                      reason=decision.reason, application_id=decision.application_id,
+                      purpose=decision.purpose)
+    return event
+
+
+def authorize(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = "api", *,
+              fmt: str = "", application_id: str | None = None) -> Release:
+    """:func:`decide`, logging and raising :class:`AccessRefused` when refused."""
+    decision = decide(store, dataset_id, actor, channel, application_id=application_id)
+    if not decision.allowed:
+        log(store, decision, fmt or "-", 0)
+        raise AccessRefused(decision.reason)
+    return Release(decision, spec(dataset_id), privacy.DisclosureReport(dataset_id=dataset_id))
+
+
+def source_frame(store: Store, s: DatasetSpec) -> pd.DataFrame:
+    """The rows an aggregate is computed from (internal: never returned to a caller as is)."""
+    frame = store.query("open_data.rows_all", table=s.table)
+    return privacy.aggregate(s.aggregate, frame)
+
+
+def _key(store: Store, decision: Decision) -> bytes:
+    secret = store.scalar("open_data.secret", key_name="masking")
+    if secret is None:
+        store.execute("open_data.insert_secret", key_name="masking", secret_hex=privacy.new_secret(),
+                      at=privacy.now_utc())
+        secret = store.scalar("open_data.secret", key_name="masking")
+    return privacy.derive_key(secret, f"application:{decision.application_id}")
+
+
+def _arrow(store: Store, name: str, **params) -> pa.Table:
+    """``store.arrow``; on a DuckDB whose result lacks ``fetch_arrow_table`` (2.0 renamed it
+    ``to_arrow_table``), the same named query through the store's own cursor."""
+    try:
+        return store.arrow(name, **params)
+    except AttributeError:
+        from analytics.store import named_query
+
+        with store.cursor() as cur:
+            return cur.execute(named_query(name), params or None).to_arrow_table()
+
+
+def _raw_chunks(store: Store, s: DatasetSpec, limit: int | None) -> Iterator[pa.Table]:
+    if s.aggregate:
+        yield pa.Table.from_pandas(source_frame(store, s), preserve_index=False)
+        return
+    if s.type_filter:
+        name = "open_data.rows_types_head" if limit else "open_data.rows_types"
+        params = {"types": list(s.type_filter)} | ({"n": limit} if limit else {})
+        yield _arrow(store, name, table=s.table, **params)
+        return
+    cols = set(store.columns(s.table)["column"])
+    by_year = "year" in cols and all("year" in m for m in s.margins)
+    if by_year:
+        # One year at a time: bounded memory for large tables, and every margin is within a year.
+        for year in store.query("open_data.table_years", table=s.table)["year"]:
+            yield _arrow(store, "open_data.rows_year", table=s.table, year=int(year))
+            if limit:
+                return
+        return
+    if limit and not s.margins and not s.record_level:
+        yield _arrow(store, "open_data.rows_head", table=s.table, n=limit)
+        return
+    yield _arrow(store, "open_data.rows_all", table=s.table)
+
+
+def _record_level(store: Store, release: Release, table: pa.Table,
+                  part: privacy.DisclosureReport) -> pa.Table:
+    """Mask personal fields, withhold columns, keep approved fields, enforce k-anonymity."""
+    s, d = release.spec, release.decision
+    frame = table.to_pandas()
+    frame = frame.assign(age_band=privacy.age_band(frame["age"]))
+    frame = privacy.mask_columns(frame, s.masked, _key(store, d), part)
+    part.dropped_columns = [c for c in s.dropped if c in frame.columns]
+    frame = frame.drop(columns=part.dropped_columns)
+    if d.fields is not None:
+        extra = [c for c in frame.columns if c not in d.fields]
+        part.dropped_columns = sorted(set(part.dropped_columns) | set(extra))
+        frame = frame[[c for c in frame.columns if c in d.fields]]
+    qis = tuple(q for q in s.quasi_identifiers if q in frame.columns)
+    part.k, part.quasi_identifiers = privacy.K_MIN, list(qis)
+    if qis:
+        frame = privacy.enforce_k_anonymity(frame, qis, privacy.K_MIN, part)
+    return pa.Table.from_pandas(frame, preserve_index=False)
+
+
+def chunks(store: Store, release: Release, limit: int | None = None) -> Iterator[pa.Table]:
+    """The released rows, desensitised, as Arrow tables (a year at a time where there are years).
+
+    Fills ``release.report``. With ``limit``, stops after that many rows (previews).
+    """
+    s, d, report = release.spec, release.decision, release.report
+    served = 0
+    for table in _raw_chunks(store, s, limit):
+        part = privacy.DisclosureReport(rows_in=table.num_rows)
+        for col in s.count_columns:
+            table, sup = privacy.suppress_small_counts_arrow(table, col, s.margins)
+            part.primary_suppressed += sup.primary_suppressed
+            part.secondary_suppressed += sup.secondary_suppressed
+        if s.record_level:
+            table = _record_level(store, release, table, part)
+        elif d.fields is not None:
+            table = table.select([c for c in table.column_names if c in d.fields])
+        if limit is not None:
+            table = table.slice(0, limit - served)
+        part.rows_out = table.num_rows
+        report.merge(part)
+        served += table.num_rows
+        yield table
+        if limit is not None and served >= limit:
+            return
+
+
+def read(store: Store, dataset_id: str, actor: Actor = PUBLIC, *, channel: str = "api",
+         application_id: str | None = None, limit: int | None = None
+         ) -> tuple[pd.DataFrame, privacy.DisclosureReport]:
+    """The notebook API: the rows ``actor`` may see, desensitised, and what was done to them.
+
+    Raises :class:`AccessRefused` (and logs the refusal) when the rules say no.
+    """
+    release = authorize(store, dataset_id, actor, channel, fmt="frame",
+                        application_id=application_id)
+    parts = list(chunks(store, release, limit=limit))
+    frame = pa.concat_tables(parts).to_pandas() if parts else pd.DataFrame()
+    log(store, release.decision, "frame" if limit is None else "preview", len(frame))
+    return frame, release.report
+
+
+def servable_columns(store: Store, dataset_id: str) -> list[str]:
+    """Columns an application may ask for (after masking and withheld columns)."""
+    s = spec(dataset_id)
+    if s is None or s.table is None:
+        return []
+    table_cols = list(store.columns(s.table).itertuples(index=False, name=None))
+    return [c for c, _ in served_columns(s, table_cols)]
+
+
+def usage_of(store: Store, actor: Actor, n: int = 200) -> pd.DataFrame:
+    """An actor's own recent uses (served and refused), newest first."""
+    return store.query("open_data.usage_of_actor", actor=actor.name, n=n)

@@ -1,0 +1,63 @@
+"""``python -m analytics catalog``: list, search and publish the dataset catalog."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from analytics import catalog
+from analytics.errors import CityBrainError
+from analytics.store import Store
+
+
+def register(sub) -> None:
+    p = sub.add_parser("catalog", help="the dataset catalog: list, search, DCAT-AP, data.json",
+                       description="The catalog of every dataset in the store, by department "
+                       "and domain, with access levels and the negative list.")
+    p.add_argument("action", choices=["list", "search", "jsonld", "datajson", "refresh", "check"],
+                   help="list | search TEXT | jsonld (DCAT-AP) | datajson (Project Open Data) | "
+                   "refresh (recount from the tables) | check (undescribed tables)")
+    p.add_argument("text", nargs="?", default="", help="search text (for search)")
+    p.add_argument("--theme", action="append", default=[], help="keep this domain (repeatable)")
+    p.add_argument("--access", action="append", default=[],
+                   choices=["public", "on_application", "confidential"], help="keep this access level")
+    p.add_argument("--base-url", default=catalog.DEFAULT_BASE_URL,
+                   help="the app's public address, for links in jsonld/datajson")
+    p.add_argument("--out", type=Path, help="write jsonld/datajson here instead of standard output")
+    p.add_argument("--store", type=Path, default=Path("data/city.duckdb"), help="store file")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    read_only = args.action in ("list", "jsonld", "datajson", "check")
+    with Store.open(args.store, read_only=read_only) as store:
+        if args.action == "refresh":
+            rows = catalog.refresh(store)
+            print(f"{len(rows)} datasets catalogued")
+            return 0
+        if args.action == "check":
+            problems = catalog.check_catalog(store)
+            for p in problems:
+                print(p)
+            if problems:
+                raise CityBrainError(f"{len(problems)} catalog problem(s), listed above")
+            print("catalog complete: every table is described")
+            return 0
+        frame = catalog.datasets(store)
+        meta = store.meta()
+    if args.action in ("jsonld", "datajson"):
+        doc = catalog.dcat_jsonld(frame, meta, args.base_url) if args.action == "jsonld" \
+            else catalog.data_json(frame, meta, args.base_url)
+        text = json.dumps(doc, ensure_ascii=False, indent=2, default=str)
+        if args.out:
+            args.out.write_text(text + "\n", encoding="utf-8")
+            print(f"{args.out}: {len(doc.get('dcat:dataset', doc.get('dataset', [])))} datasets")
+        else:
+            sys.stdout.write(text + "\n")
+        return 0
+    text = args.text if args.action == "search" else ""
+    result = catalog.search(frame, text, theme=args.theme, access_level=args.access)
+    cols = ["dataset_id", "title", "publisher", "theme", "access_level", "row_count", "downloads"]
+    print(result.hits[cols].to_string(index=False) if len(result.hits) else "no dataset matches")
+    return 0

@@ -1,0 +1,55 @@
+"""``python -m analytics export``: a dataset (or a whole domain) to a file, as the rules allow."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analytics import accounts, catalog, exports
+from analytics.commands._signin import read_password
+from analytics.identity import PUBLIC
+from analytics.store import Store
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "export", help="export a dataset (or a domain as ZIP) through the access rules",
+        description="Write one catalogued dataset in the chosen format, with the same access "
+        "rules, disclosure control (suppression, masking, k-anonymity) and logging as a "
+        "download from the app. Without --as-user you act as the public; with it you sign in "
+        "(password from the terminal, or one line on standard input). The store must not be "
+        "open in the running app (work on a copy).")
+    p.add_argument("dataset", nargs="?", help="dataset id (see `catalog list`)")
+    p.add_argument("--domain", help="export every dataset of this domain you may download, as one ZIP")
+    p.add_argument("--format", default="csv", choices=catalog.FORMATS,
+                   help="csv (UTF-8 with BOM), parquet, xlsx, geojson or geoparquet (default csv)")
+    p.add_argument("--out", type=Path, help="output file (default: DATASET.FORMAT here)")
+    p.add_argument("--as-user", help="sign in as this user (for on-application datasets)")
+    p.add_argument("--application", help="application id to use (default: your latest approved one)")
+    p.add_argument("--store", type=Path, default=Path("data/city.duckdb"), help="store file")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from analytics.errors import CityBrainError
+
+    if bool(args.dataset) == bool(args.domain):
+        raise CityBrainError("name a DATASET or give --domain THEME (one of them)")
+    with Store.open(args.store) as store:
+        actor = PUBLIC
+        if args.as_user:
+            actor = accounts.sign_in(store, args.as_user, read_password(
+                f"password for {args.as_user}: ")).actor
+        if args.domain:
+            out = args.out or Path(f"{args.domain}.zip")
+            fmt = args.format if args.format in catalog.TABULAR_FORMATS else "parquet"
+            results = exports.export_domain(store, args.domain, out, actor, "cli", fmt=fmt)
+            print(f"{out}: {len(results)} datasets, "
+                  f"{sum(r.rows for r in results):,} rows ({', '.join(r.dataset_id for r in results)})")
+            return 0
+        out = args.out or Path(f"{args.dataset}.{exports.SUFFIX[args.format]}")
+        result = exports.export(store, args.dataset, args.format, out, actor, "cli",
+                                application_id=args.application)
+    print(f"{out}: {result.rows:,} rows")
+    for line in result.report.lines():
+        print(f"  {line}")
+    return 0

@@ -1,0 +1,130 @@
+"""``python -m analytics plan``: coverage tables and recommended sites for analysts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from analytics import accessibility, siting
+from analytics.errors import CityBrainError
+from analytics.standards import FACILITY_TYPES
+from analytics.store import DEFAULT_STORE, Store
+
+
+def register(subparsers) -> None:
+    plan = subparsers.add_parser(
+        "plan", help="coverage and site recommendation for a facility type",
+        description="Coverage of a facility type (GB 50180-2018 radii) and where to build "
+        "next (maximal covering location problem).")
+    sub = plan.add_subparsers(dest="plan_command", metavar="PLAN_COMMAND", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--store", type=Path, default=DEFAULT_STORE,
+                       help=f"the city store (default {DEFAULT_STORE})")
+        p.add_argument("--type", required=True, choices=list(FACILITY_TYPES),
+                       metavar="TYPE", help="facility type: " + ", ".join(FACILITY_TYPES))
+        p.add_argument("--year", type=int, required=True, help="year of population and facilities")
+        p.add_argument("--group", help="service group (default: the type's own, e.g. 60+)")
+        p.add_argument("--radius", type=int, help="override the standard's radius, in metres")
+        p.add_argument("--district", type=int, help="restrict to one district (adcode)")
+        p.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
+    cov = sub.add_parser("coverage", help="coverage and 2SFCA by district (or by cell)",
+                         description="Share of a group within the radius of an open facility, "
+                         "supply per 1,000 residents in reach (2SFCA) and unmet demand; one row "
+                         "for the city (adcode 0), then one per district.")
+    common(cov)
+    cov.add_argument("--cells", action="store_true", help="one row per H3 cell instead")
+    cov.add_argument("--format", choices=["csv", "json"], default="csv")
+    cov.set_defaults(func=run_coverage)
+
+    sites = sub.add_parser("sites", help="recommend k new sites (MCLP)",
+                           description="Choose k new sites that bring the most uncovered "
+                           "residents within the radius. Candidates are the populated cells, "
+                           "or your own file (--candidates with --datum).")
+    common(sites)
+    sites.add_argument("--k", type=int, required=True, help="number of new sites")
+    sites.add_argument("--candidates", type=Path, help="CSV (id,name,lon,lat) or GeoJSON points")
+    sites.add_argument("--datum", choices=["wgs84", "gcj02", "bd09"],
+                       help="datum of the candidate coordinates (required with --candidates)")
+    sites.add_argument("--lock", action="append", default=[], metavar="SITE_ID",
+                       help="a site that must be chosen (repeatable)")
+    sites.add_argument("--exclude", action="append", default=[], metavar="SITE_ID",
+                       help="a site that must not be chosen (repeatable)")
+    sites.add_argument("--site-capacity", type=float,
+                       help="beds/places per new site: capacity-aware at the standard's ratio")
+    sites.add_argument("--time-limit", type=float, default=60.0, help="solver seconds (default 60)")
+    sites.add_argument("--format", choices=["geojson", "csv"], default="geojson")
+    sites.set_defaults(func=run_sites)
+
+
+def _open(path: Path) -> Store:
+    return Store.open(path, read_only=True)
+
+
+def _emit(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text)
+        return
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise CityBrainError(f"cannot write {out}: {exc.strerror}") from None
+    print(f"wrote {out}", file=sys.stderr)
+
+
+def run_coverage(args) -> int:
+    with _open(args.store) as store:
+        problem = accessibility.type_availability(store, args.type, args.year)
+        if problem:
+            raise CityBrainError(problem)
+        result = accessibility.analyse(store, args.type, args.year, group=args.group,
+                                       radius_m=args.radius)
+        if args.cells:
+            table = result.cells
+            if args.district is not None:
+                table = table[table["district_adcode"] == args.district]
+            table = table[["h3", "district_adcode", "lon", "lat", "persons",
+                           "facilities_in_reach", "covered", "access_per_1000", "unmet"]]
+        else:
+            table = accessibility.district_summary(result, store.query("planning.district_names"))
+            if args.district is not None:
+                table = table[table["adcode"] == args.district]
+        if table.empty:
+            raise CityBrainError(f"district {args.district} has no residents of group "
+                                 f"{result.group} in {args.year}")
+        table = table.assign(facility_type=args.type, group=result.group, year=args.year,
+                             radius_m=result.radius_m)
+    text = table.to_csv(index=False, float_format="%.4f") if args.format == "csv" else \
+        table.to_json(orient="records", force_ascii=False, indent=1) + "\n"
+    _emit(text, args.out)
+    return 0
+
+
+def run_sites(args) -> int:
+    with _open(args.store) as store:
+        candidates = None
+        if args.candidates is not None:
+            if not args.candidates.exists():
+                raise CityBrainError(f"no candidate file {args.candidates}")
+            candidates = siting.parse_candidates(args.candidates, args.candidates.name,
+                                                 args.datum, store)
+        result = siting.recommend_sites(
+            store, args.type, args.year, args.k, group=args.group, radius_m=args.radius,
+            district=args.district, candidates=candidates, lock=args.lock,
+            exclude=args.exclude, site_capacity=args.site_capacity, time_limit=args.time_limit)
+    for note in result.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"coverage of {result.group} {result.before_pct:.2f}% -> {result.after_pct:.2f}% "
+          f"(+{result.newly_covered:,.0f} residents); solver {result.solution.status}, "
+          f"optimality gap {result.solution.gap_pct:.3f}%", file=sys.stderr)
+    if args.format == "geojson":
+        text = json.dumps(result.geojson(), ensure_ascii=False, indent=1) + "\n"
+    else:
+        text = result.sites.assign(facility_type=args.type, group=result.group, year=args.year,
+                                   radius_m=result.radius_m).to_csv(index=False,
+                                                                    float_format="%.6f")
+    _emit(text, args.out)
+    return 0

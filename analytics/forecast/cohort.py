@@ -1,0 +1,185 @@
+"""Cohort-component projection by district, single year of age and sex.
+
+The demographic engine (:mod:`analytics.demography`) supplies the life table, the fertility
+schedule and the one-year step; this module estimates what is particular to each district
+from its own history up to the base year and runs the step forward:
+
+* survival: the engine's Gompertz-Makeham life table for each projection year, consistent
+  with the reference life expectancy;
+* fertility: the district's total fertility rate, measured as the births of recent years
+  (infants at age 0, brought back to births with the first-year survival) over the births
+  the national age pattern would give its women at a TFR of 1, held at the mean of the last
+  :data:`RECENT_YEARS` years;
+* migration: net migrants by sex and single age, the residual of each recent year
+  (population minus the survivors of the year before), averaged over the same years.
+
+Scenario variants, as official projections publish them (e.g. the UN World Population
+Prospects' low/high fertility variants): fertility scaled by :data:`SCENARIOS` and net
+migration moved by half its size towards less (low) or more (high) population. These
+multipliers are documented assumptions, not published figures for the city.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache, partial
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from analytics import demography
+from analytics.errors import CityBrainError
+from analytics.forecast import targets as tg
+from analytics.forecast.data import History
+
+#: Years (transitions) of history the district rates are averaged over.
+RECENT_YEARS = 3
+#: Share of the gap between recent and long-run net migration that is left after each
+#: projected year: migration surges and slumps fade towards the district's long-run level.
+PERSISTENCE = 0.5
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    fertility: float   # multiplier on the district's total fertility rate
+    migration: float   # net migrants M become M + migration * |M|
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "low": Scenario("low", 0.8, -0.5),
+    "medium": Scenario("medium", 1.0, 0.0),
+    "high": Scenario("high", 1.2, 0.5),
+}
+
+
+def get_scenario(key: str) -> Scenario:
+    try:
+        return SCENARIOS[key]
+    except KeyError:
+        raise CityBrainError(f"unknown scenario {key!r}; scenarios are "
+                             f"{', '.join(SCENARIOS)}") from None
+
+
+@cache
+def city_mortality(year: int, adcode: int | None = None) -> np.ndarray:
+    """The engine's life table for a year and city (the city's own life expectancy where the
+    reference has it), computed once per year."""
+    q = demography.mortality(year, adcode)
+    q.setflags(write=False)
+    return q
+
+
+def project(pop: np.ndarray, first_year: int, horizon: int, tfr: np.ndarray,
+            migrants: np.ndarray,
+            mortality: Callable[[int], np.ndarray] = city_mortality,
+            schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
+            ) -> np.ndarray:
+    """Run the engine's step ``horizon`` times from ``pop[district, sex, age]``.
+
+    ``first_year`` is the first projected year; ``tfr[district]`` the fertility held over the
+    projection; ``migrants[district, sex, age]`` the net migrants of every year (or
+    ``[horizon, district, sex, age]``, one set per projected year). Returns
+    ``[horizon, district, sex, age]``. A cohort that net emigration would push below zero is
+    clipped at zero.
+    """
+    out = np.empty((horizon,) + pop.shape)
+    current = pop.astype(float)
+    yearly = migrants if migrants.ndim == pop.ndim + 1 else np.broadcast_to(
+        migrants, (horizon,) + migrants.shape)
+    for i in range(horizon):
+        q = mortality(first_year + i)
+        for d in range(pop.shape[0]):
+            step = demography.step_forward(current[d], q, schedule(float(tfr[d])),
+                                           yearly[i, d])
+            out[i, d] = np.clip(step.population, 0, None)
+        current = out[i]
+    return out
+
+
+def rate_history(history: History,
+                 mortality: Callable[[int], np.ndarray] = city_mortality,
+                 schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Every year's ``(tfr[year, district], migrants[year, district, sex, age])``.
+
+    One row per transition ``years[i-1] -> years[i]``. Fertility: the year's infants, brought
+    back to births with half the first-year death probability, over the births the national
+    age pattern at a TFR of 1 gives the women of the start of the year. Migration: the
+    population minus the survivors of the year before, by sex and age (infants who moved are
+    in the births).
+    """
+    persons = history.persons
+    n = len(history.years)
+    if n < 2:
+        raise CityBrainError("a cohort-component projection needs at least two years of "
+                             "population to estimate migration")
+    unit = schedule(1.0)
+    zero_f = np.zeros_like(unit)
+    zero_m = np.zeros(persons.shape[2:])
+    tfrs = np.zeros((n - 1, persons.shape[1]))
+    migs = np.zeros((n - 1,) + persons.shape[1:])
+    for i in range(1, n):
+        q = mortality(int(history.years[i]))
+        for d in range(persons.shape[1]):
+            before, after = persons[i - 1, d], persons[i, d]
+            natural = demography.step_forward(before, q, zero_f, zero_m).population
+            resid = after - natural
+            resid[:, 0] = 0.0  # infants: counted as births
+            births = (after[:, 0] / (1 - q[:, 0] / 2)).sum()
+            exposure = (unit * before[1]).sum()
+            tfrs[i - 1, d] = births / exposure if exposure > 0 else 0.0
+            migs[i - 1, d] = resid
+    return tfrs, migs
+
+
+def estimate_rates(history: History, recent: int = RECENT_YEARS,
+                   mortality: Callable[[int], np.ndarray] = city_mortality,
+                   schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``(tfr[district], migrants[district, sex, age])``: means of the last ``recent`` years."""
+    tfrs, migs = rate_history(history, mortality, schedule)
+    return tfrs[-recent:].mean(axis=0), migs[-recent:].mean(axis=0)
+
+
+class CohortComponentForecaster(BaseEstimator):
+    """Cohort-component projection of every district, summed for the city.
+
+    Parameters
+    ----------
+    scenario : ``low``, ``medium`` or ``high`` fertility and migration.
+    recent : years of history the district's fertility and migration are averaged over.
+    """
+
+    def __init__(self, scenario: str = "medium", recent: int = RECENT_YEARS,
+                 persistence: float = PERSISTENCE):
+        self.scenario = scenario
+        self.recent = recent
+        self.persistence = persistence
+
+    def fit(self, history: History) -> CohortComponentForecaster:
+        variant = get_scenario(self.scenario)
+        self.mortality_ = partial(city_mortality, adcode=history.city_adcode)
+        tfrs, migs = rate_history(history, self.mortality_)
+        recent, long_run = migs[-self.recent:].mean(axis=0), migs.mean(axis=0)
+        self.tfr_ = tfrs[-self.recent:].mean(axis=0) * variant.fertility
+        self.migrants_recent_ = recent + variant.migration * np.abs(recent)
+        self.migrants_long_ = long_run + variant.migration * np.abs(long_run)
+        self.base_population_ = history.persons[-1]
+        self.base_year_ = history.base_year
+        return self
+
+    def project(self, horizon: int) -> np.ndarray:
+        """Single-age projection ``[horizon, district, sex, age]``."""
+        check_is_fitted(self, "tfr_")
+        weight = self.persistence ** np.arange(horizon)[:, None, None, None]
+        migrants = self.migrants_long_ + weight * (self.migrants_recent_ - self.migrants_long_)
+        return project(self.base_population_, self.base_year_ + 1, horizon, self.tfr_,
+                       migrants, self.mortality_)
+
+    def predict(self, horizon: int):
+        from analytics.forecast.models import from_district_counts
+
+        return from_district_counts(tg.group_counts(self.project(horizon)))

@@ -1,0 +1,123 @@
+"""What a forecast may see: the single-year population up to the base year, as an array.
+
+:class:`History` holds ``persons[year, district, sex, age]`` (sex 0 = M, 1 = F; ages 0..100,
+100 = 100 and over) for the years up to the base year and nothing later, so no model can peek
+past it. Target series (:mod:`analytics.forecast.targets`) are sums over this array.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import CityBrainError
+from analytics.store import Store
+
+MAX_AGE = 100
+SEXES = ("M", "F")
+#: Years of population a forecast needs up to its base year: the backtest's first origin has
+#: three (two changes of a year to learn migration and trend from) and one more year to be
+#: checked against.
+MIN_HISTORY = 4
+MAX_HORIZON = 30
+
+
+@dataclass(frozen=True)
+class History:
+    """Population by year, district, sex and single year of age, up to ``years[-1]``."""
+
+    years: np.ndarray        # [Y] consecutive calendar years
+    districts: np.ndarray    # [D] district adcodes
+    persons: np.ndarray      # [Y, D, 2, 101] float
+    city_adcode: int
+
+    @property
+    def base_year(self) -> int:
+        return int(self.years[-1])
+
+    def until(self, year: int) -> History:
+        """The same history cut at ``year`` (for rolling-origin backtests)."""
+        keep = self.years <= year
+        return History(self.years[keep], self.districts, self.persons[keep], self.city_adcode)
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A digest of the data, so results computed from it can be cached safely."""
+        h = hashlib.sha256()
+        h.update(self.years.tobytes())
+        h.update(self.districts.tobytes())
+        h.update(np.ascontiguousarray(self.persons).tobytes())
+        return h.hexdigest()
+
+
+def store_years(store: Store) -> list[int]:
+    return [int(y) for y in store.query("forecast.years")["year"]]
+
+
+def districts(store: Store) -> pd.DataFrame:
+    """``adcode, city_adcode, first_year, last_year, n_years, name, name_en`` per district."""
+    return store.query("forecast.districts")
+
+
+def city_adcode(store: Store) -> int:
+    meta = store.meta()
+    if "city_adcode" in meta:
+        return int(meta["city_adcode"])
+    frame = districts(store)
+    if frame.empty:
+        raise CityBrainError("the store has no population: build it with "
+                             "`python -m analytics build --out PATH`")
+    return int(frame["city_adcode"].iloc[0])
+
+
+def check_base_year(store: Store, base_year: int) -> None:
+    years = store_years(store)
+    if not years:
+        raise CityBrainError("the store has no population: build it with "
+                             "`python -m analytics build --out PATH`")
+    if base_year not in years:
+        raise CityBrainError(f"base year {base_year} is not in the store (it has "
+                             f"{years[0]}-{years[-1]}); choose a base year in that range")
+
+
+def check_horizon(horizon: int) -> None:
+    if not isinstance(horizon, int | np.integer) or horizon < 1 or horizon > MAX_HORIZON:
+        raise CityBrainError(f"horizon {horizon!r} is out of range: give a whole number of "
+                             f"years from 1 to {MAX_HORIZON}")
+
+
+def load_history(store: Store, base_year: int) -> History:
+    """The population up to ``base_year`` (inclusive), checked for gaps and length."""
+    check_base_year(store, base_year)
+    frame = store.query("forecast.history", base_year=int(base_year))
+    years = np.sort(frame["year"].unique()).astype(int)
+    dists = np.sort(frame["district_adcode"].unique()).astype(int)
+    for d in dists:
+        have = frame.loc[frame["district_adcode"] == d, "year"].unique()
+        if len(have) < MIN_HISTORY or len(have) != base_year - int(have.min()) + 1:
+            raise CityBrainError(
+                f"district {d} has too little history up to {base_year} "
+                f"({len(have)} years of population; a forecast needs {MIN_HISTORY} consecutive "
+                f"years ending in the base year): choose a later base year or another area")
+    # Every district has population in every year of the common span.
+    first = max(int(frame.loc[frame["district_adcode"] == d, "year"].min()) for d in dists)
+    frame = frame[frame["year"] >= first]
+    years = np.arange(first, base_year + 1)
+    persons = np.zeros((len(years), len(dists), 2, MAX_AGE + 1))
+    yi = np.searchsorted(years, frame["year"].to_numpy())
+    di = np.searchsorted(dists, frame["district_adcode"].to_numpy())
+    si = (frame["sex"].to_numpy() == "F").astype(int)
+    ai = frame["age"].to_numpy().astype(int)
+    np.add.at(persons, (yi, di, si, ai), frame["persons"].to_numpy().astype(float))
+    return History(years, dists, persons, city_adcode(store))
+
+
+def check_area(history: History, area: int) -> None:
+    if area != history.city_adcode and area not in set(history.districts.tolist()):
+        raise CityBrainError(
+            f"unknown area {area}: give the city ({history.city_adcode}) or one of its "
+            f"districts ({', '.join(str(d) for d in history.districts)})")

@@ -1,0 +1,119 @@
+"""Beds and places needed, by facility type and year, and the gap against capacity.
+
+Demand = forecast population of the group a facility type serves × the planning standard's
+service ratio (:mod:`analytics.standards`, each ratio with its source): e.g. 40 elderly-care
+beds per 1,000 residents aged 60+, 0.9 kindergarten places per child aged 3-5. Capacity is
+what the ``facilities`` table says is open in the year: *existing* (open in the base year
+and not yet closed) and *planned* (opening after the base year). The gap is demand minus
+capacity: positive means a shortfall.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import CityBrainError
+from analytics.forecast import targets as tg
+from analytics.forecast.api import forecast_all, history_of
+from analytics.forecast.data import check_area, load_history
+from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT
+from analytics.store import Store
+
+
+def _demand_types() -> dict[str, tuple[str, float]]:
+    """facility type -> (target it is driven by, capacity per person of that target)."""
+    out = {}
+    for key, ft in FACILITY_TYPES.items():
+        if ft.capacity_unit == "none":
+            continue  # counted in centres, not beds or places
+        if key == "nursery":
+            out[key] = ("pop_total", NURSERY_PLACES_PER_RESIDENT)  # stated per resident
+            continue
+        if ft.per_person is None:
+            continue
+        group = ft.serves[0]
+        name = "pop_total" if group == "all" else f"pop_{tg.group_of_label(group).key}"
+        out[key] = (name, ft.per_person)
+    return out
+
+
+#: facility type -> (driving target, service ratio), from the standards table.
+DEMAND_TYPES: dict[str, tuple[str, float]] = _demand_types()
+
+
+def _check_types(types) -> list[str]:
+    if types is None:
+        return list(DEMAND_TYPES)
+    types = [types] if isinstance(types, str) else list(types)
+    for t in types:
+        if t not in DEMAND_TYPES:
+            raise CityBrainError(f"no demand ratio for facility type {t!r}; types with one are "
+                                 f"{', '.join(DEMAND_TYPES)}")
+    return types
+
+
+def demand(store: Store, area: int, base_year: int, horizon: int, model: str = "auto",
+           scenario: str = "medium", types=None) -> pd.DataFrame:
+    """Beds or places needed in ``area`` from the base year to ``base_year + horizon``.
+
+    Columns ``year, type, unit, target, population, ratio, demand, demand_lo, demand_hi,
+    model``; the base-year row is observed, the others forecast.
+    """
+    types = _check_types(types)
+    history = load_history(store, base_year)
+    check_area(history, int(area))
+    fc = forecast_all(history, None, horizon, model, scenario)
+    fc = fc[fc["area"] == int(area)]
+    rows = []
+    for key in types:
+        name, ratio = DEMAND_TYPES[key]
+        observed = history_of(history, name, area, None).iloc[[-1]]
+        base = pd.DataFrame({"year": observed["year"], "value": observed["value"],
+                             "lo": observed["value"], "hi": observed["value"],
+                             "model": "observed"})
+        ahead = fc.loc[fc["target"] == name, ["year", "value", "lo", "hi", "model"]]
+        both = pd.concat([base, ahead], ignore_index=True)
+        rows.append(pd.DataFrame({
+            "year": both["year"].astype(int), "type": key,
+            "unit": FACILITY_TYPES[key].capacity_unit, "target": name,
+            "population": both["value"], "ratio": ratio,
+            "demand": both["value"] * ratio, "demand_lo": both["lo"] * ratio,
+            "demand_hi": both["hi"] * ratio, "model": both["model"]}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def capacity(store: Store, area: int, base_year: int, years, types) -> pd.DataFrame:
+    """``year, type, existing, planned`` capacity open in each year in ``area``."""
+    fac = store.query("forecast.capacity_by_year")
+    history_areas = set(load_history(store, base_year).districts.tolist())
+    if int(area) in history_areas:
+        fac = fac[fac["district_adcode"] == int(area)]
+    rows = []
+    for key in types:
+        f = fac[fac["type"] == key]
+        opened = f["opened_year"].to_numpy()
+        closed = f["closed_year"].to_numpy(dtype=float, na_value=np.inf)
+        cap = f["capacity"].to_numpy(dtype=float)
+        for y in years:
+            open_now = (opened <= y) & (closed > y)
+            existing = cap[open_now & (opened <= base_year)].sum()
+            planned = cap[open_now & (opened > base_year)].sum()
+            rows.append((int(y), key, existing, planned))
+    return pd.DataFrame(rows, columns=["year", "type", "existing", "planned"])
+
+
+def gap(store: Store, area: int, base_year: int, horizon: int, model: str = "auto",
+        scenario: str = "medium", types=None) -> pd.DataFrame:
+    """Demand against capacity by facility type and year.
+
+    Columns of :func:`demand` plus ``existing, planned, capacity, gap`` (gap = demand -
+    capacity; positive is a shortfall).
+    """
+    need = demand(store, area, base_year, horizon, model, scenario, types)
+    cap = capacity(store, area, base_year, sorted(need["year"].unique()),
+                   list(need["type"].unique()))
+    out = need.merge(cap, on=["year", "type"], how="left")
+    out["capacity"] = out["existing"] + out["planned"]
+    out["gap"] = out["demand"] - out["capacity"]
+    return out

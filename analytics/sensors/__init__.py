@@ -1,0 +1,1 @@
+"""City infrastructure sensors: instrumented manhole covers, their telemetry and alerts."""

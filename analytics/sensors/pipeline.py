@@ -1,0 +1,419 @@
+"""The ingest door for telemetry: validate, store, detect and raise alerts, one batch at a time.
+
+A batch is checked as a whole with vectorised tests — unknown asset, unreadable timestamp,
+non-numeric value, future-dated, duplicate — and every refused row is written to
+``sensor_rejects`` with its reason, so nothing is lost silently and the counts reconcile:
+received = accepted + rejected. A reading older than the asset's newest one is stored
+(flagged ``late``) but not replayed through the detector, whose state has moved on.
+
+Readings, rejects, alert changes and ground truth commit in one transaction per batch
+(Arrow/DataFrame appends, not a row per statement), so a batch of a thousand readings
+costs a few milliseconds. Alert latency is measured from each reading's arrival to the
+commit that makes its alert visible.
+
+DuckDB lets one process hold a store read-write, so the feed runs inside the process that
+serves the store (the app starts it in a background thread) or against a store nobody
+serves (the CLI).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analytics.errors import CityBrainError
+from analytics.identity import Actor, require
+from analytics.sensors.detection import Detector, Thresholds
+from analytics.sensors.model import CHANNELS, OPERATOR_ROLES
+from analytics.sensors.simulator import WARMUP_READINGS, Simulator, interval_for
+from analytics.store import Store
+
+#: A reading may carry a device clock this far ahead of its arrival before it is refused.
+FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
+#: An alert whose condition cleared and came back this often is marked flapping.
+FLAP_LIMIT = 3
+REJECT_REASONS = ("unknown_asset", "bad_timestamp", "non_numeric", "future", "duplicate")
+REQUIRED = ("asset_id", "ts", *CHANNELS)
+
+
+def utc_now() -> pd.Timestamp:
+    return pd.Timestamp(time.time_ns(), unit="ns")
+
+
+@dataclass
+class BatchResult:
+    received: int
+    accepted: int
+    late: int
+    rejected: Counter
+    raised: int
+    cleared: int
+    alert_latency_ms: list[float]
+    committed_at: pd.Timestamp
+    arrived_min: pd.Timestamp | None
+
+
+@dataclass
+class IngestStats:
+    """Running totals of everything the door saw."""
+
+    received: int = 0
+    accepted: int = 0
+    late: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    raised: int = 0
+    cleared: int = 0
+    batches: int = 0
+    alert_latency_ms: list[float] = field(default_factory=list)
+    batch_latency_ms: list[float] = field(default_factory=list)
+
+    def add(self, r: BatchResult) -> None:
+        self.received += r.received
+        self.accepted += r.accepted
+        self.late += r.late
+        self.rejected.update(r.rejected)
+        self.raised += r.raised
+        self.cleared += r.cleared
+        self.batches += 1
+        self.alert_latency_ms.extend(r.alert_latency_ms)
+        if r.arrived_min is not None:
+            self.batch_latency_ms.append((r.committed_at - r.arrived_min).total_seconds() * 1e3)
+
+    @property
+    def lost(self) -> int:
+        return self.received - self.accepted - sum(self.rejected.values())
+
+
+class SensorPipeline:
+    """Ingest, detection and alerting for the assets of one store."""
+
+    def __init__(self, store: Store, thresholds: Thresholds | None = None):
+        self.store = store
+        self.assets = store.query("sensors.assets")
+        if self.assets.empty:
+            raise CityBrainError("the store has no assets (manhole covers): rebuild it with the "
+                                 "assets stage, `python -m analytics build`")
+        self.index = pd.Index(self.assets["asset_id"])
+        self.detector = Detector(self.assets, thresholds)
+        self.last_ts = np.full(len(self.assets), np.iinfo(np.int64).min, dtype=np.int64)
+        last = store.query("sensors.last_ts")
+        if not last.empty:
+            pos = self.index.get_indexer(last["asset_id"])
+            self.last_ts[pos] = last["ts"].astype("datetime64[ns]").astype("int64").to_numpy()
+        self.stats = IngestStats()
+        self._lock = threading.Lock()
+        self._learn_resid: list = []
+
+    # -- validation -------------------------------------------------------------------
+    def _validate(self, frame: pd.DataFrame, arrived: pd.Series):
+        missing = [c for c in REQUIRED if c not in frame.columns]
+        if missing:
+            raise CityBrainError(f"readings lack column(s) {', '.join(missing)}; a reading needs "
+                                 f"{', '.join(REQUIRED)}")
+        n = len(frame)
+        reason = np.full(n, "", dtype=object)
+        detail = np.full(n, "", dtype=object)
+
+        def refuse(mask, why, text):
+            mask = mask & (reason == "")
+            reason[mask] = why
+            detail[mask] = text[mask] if isinstance(text, np.ndarray) else text
+
+        ids = frame["asset_id"].astype("string").fillna("")
+        pos = self.index.get_indexer(ids)
+        refuse(pos < 0, "unknown_asset",
+               ("asset id " + ids + " is not in the asset register").to_numpy(dtype=object))
+        ts = pd.to_datetime(frame["ts"], errors="coerce", utc=True, format="mixed") \
+            if frame["ts"].dtype == object else pd.to_datetime(frame["ts"], utc=True)
+        ts = ts.dt.tz_localize(None).astype("datetime64[ns]")
+        refuse(ts.isna().to_numpy(), "bad_timestamp",
+               ("ts " + frame["ts"].astype("string").fillna("null")
+                + " is not a timestamp").to_numpy(dtype=object))
+        values = np.empty((n, len(CHANNELS)))
+        for j, col in enumerate(CHANNELS):
+            raw = frame[col]
+            num = pd.to_numeric(raw, errors="coerce") if raw.dtype == object else raw
+            values[:, j] = np.asarray(num, dtype=float)
+            bad = ~np.isfinite(values[:, j])
+            if bad.any():
+                refuse(bad, "non_numeric",
+                       (f"{col}=" + raw.astype("string").fillna("null")
+                        + " is not a number").to_numpy(dtype=object))
+        future = (ts > arrived + FUTURE_TOLERANCE).to_numpy()
+        refuse(future, "future", ("ts " + ts.astype("string") + " is after its arrival "
+                                  + arrived.astype("string")).to_numpy(dtype=object))
+        ok = reason == ""
+        # duplicates within the batch, then against what is stored
+        key = pd.DataFrame({"p": pos, "t": ts})
+        refuse(ok & key.duplicated().to_numpy(), "duplicate", "same asset and time twice in a batch")
+        ok = reason == ""
+        t_ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64")
+        last = self.last_ts[np.where(pos >= 0, pos, 0)]
+        refuse(ok & (t_ns == last), "duplicate", "same asset and time as a stored reading")
+        ok = reason == ""
+        late = ok & (t_ns < last)
+        if late.any():
+            old = self.store.query("sensors.existing_readings",
+                                   assets=list(ids[late].unique()),
+                                   t0=ts[late].min().to_pydatetime(),
+                                   t1=ts[late].max().to_pydatetime())
+            if not old.empty:
+                seen = set(zip(old["asset_id"], old["ts"].astype("datetime64[ns]"), strict=True))
+                again = np.array([(a, t) in seen for a, t in
+                                  zip(ids[late], ts[late], strict=True)])
+                idx_late = np.flatnonzero(late)
+                refuse(np.isin(np.arange(n), idx_late[again]), "duplicate",
+                       "same asset and time as a stored reading")
+                late = late & (reason == "")
+        ok = reason == ""
+        return ok, late, pos, ts, values, reason, detail
+
+    # -- one batch ----------------------------------------------------------------------
+    def ingest(self, frame: pd.DataFrame, *, faults: pd.DataFrame | None = None,
+               learn: bool = False) -> BatchResult:
+        """Validate, store and run detection on one batch of readings.
+
+        ``frame`` holds ``asset_id, ts`` and the channels (values may be text, as sent by
+        a device), and optionally ``arrived_at``; ``faults`` is simulator ground truth to
+        store with it. With ``learn`` the detector learns from the batch and raises nothing.
+        """
+        with self._lock:
+            return self._ingest(frame, faults, learn)
+
+    def _ingest(self, frame, faults, learn) -> BatchResult:
+        n = len(frame)
+        if "arrived_at" in frame.columns:
+            arrived = pd.to_datetime(frame["arrived_at"]).astype("datetime64[ns]")
+        else:
+            arrived = pd.Series(np.full(n, utc_now().to_datetime64()), dtype="datetime64[ns]")
+        arrived = arrived.reset_index(drop=True)
+        frame = frame.reset_index(drop=True)
+        ok, late, pos, ts, values, reason, detail = self._validate(frame, arrived)
+        fresh = ok & ~late
+        rows = np.flatnonzero(fresh)
+        rows = rows[np.argsort(ts.to_numpy()[rows], kind="stable")]
+        events, raw_z = [], None
+        if rows.size:
+            a = pos[rows]
+            if learn:
+                _, raw_z = self.detector.process(a, values[rows])
+            else:
+                events, _ = self.detector.process(a, values[rows])
+            t_ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64")[rows]
+            np.maximum.at(self.last_ts, a, t_ns)
+        if learn and raw_z is not None:
+            self._learn_resid.append((raw_z * self.detector.scale[self.detector.type_idx[pos[rows]]],
+                                      self.detector.type_idx[pos[rows]]))
+
+        keep = np.flatnonzero(ok)
+        readings = pd.DataFrame({
+            "asset_id": frame["asset_id"].astype(str).to_numpy()[keep],
+            "ts": ts.to_numpy()[keep],
+            "arrived_at": arrived.to_numpy()[keep],
+            **{c: values[keep, j] for j, c in enumerate(CHANNELS)},
+            "late": late[keep],
+        })
+        bad = np.flatnonzero(~ok)
+        rejects = pd.DataFrame({
+            "arrived_at": arrived.to_numpy()[bad],
+            "asset_id": frame["asset_id"].astype("string").to_numpy()[bad],
+            "ts": frame["ts"].astype("string").to_numpy()[bad],
+            "reason": reason[bad].astype(str),
+            "detail": detail[bad].astype(str),
+        })
+        with self.store.transaction() as cur:
+            if len(readings):
+                self.store.write("sensor_readings", readings, cur=cur)
+            if len(rejects):
+                self.store.write("sensor_rejects", rejects, cur=cur)
+            if faults is not None and len(faults):
+                self.store.write("sensor_faults", faults, cur=cur)
+            raised, cleared, raised_rows = self._alerts(events, frame, ts, arrived, pos, cur)
+        committed = utc_now()
+        latency = [(committed - arrived.iat[r]).total_seconds() * 1e3 for r in raised_rows]
+        result = BatchResult(
+            received=n, accepted=int(ok.sum()), late=int(late.sum()),
+            rejected=Counter(reason[bad].tolist()), raised=raised, cleared=cleared,
+            alert_latency_ms=latency, committed_at=committed,
+            arrived_min=arrived.min() if n else None)
+        self.stats.add(result)
+        return result
+
+    def _alerts(self, events, frame, ts, arrived, pos, cur) -> tuple[int, int, list[int]]:
+        """Fold raise/clear events into the alerts table: one unresolved alert per asset and
+        kind; a condition that comes back bumps it (and counts a flap if it had cleared)."""
+        if not events:
+            return 0, 0, []
+        ids = self.index.to_numpy()
+        raises = [e for e in events if e.action == "raise"]
+        clears = [e for e in events if e.action == "clear"]
+        for e in clears:
+            self.store.execute("sensors.clear_alert", cur=cur, ts=ts.iat[e.row].to_pydatetime(),
+                               asset_id=ids[e.asset], kind=e.kind)
+        new_rows, new_events = [], []
+        if raises:
+            open_ = self.store.query("sensors.unresolved_for",
+                                     assets=sorted({ids[e.asset] for e in raises}))
+            known = {(r.asset_id, r.kind): r for r in open_.itertuples()}
+            now = utc_now()
+            for e in raises:
+                hit = known.get((ids[e.asset], e.kind))
+                if hit is not None:
+                    flap = int(not pd.isna(hit.cleared_at))
+                    self.store.execute("sensors.bump_alert", cur=cur, alert_id=hit.alert_id,
+                                       flap=flap, flap_limit=FLAP_LIMIT)
+                    continue
+                new_events.append(e)
+                new_rows.append({
+                    "alert_id": f"AL-{uuid.uuid4().hex[:12]}",
+                    "asset_id": ids[e.asset], "kind": e.kind,
+                    "detector": "score" if e.kind == "drift" else "rule",
+                    "state": "open", "reading_ts": ts.iat[e.row],
+                    "reading_arrived": arrived.iat[e.row], "raised_at": now,
+                    "latency_ms": (now - arrived.iat[e.row]).total_seconds() * 1e3,
+                    "value": e.value, "occurrences": 1, "flaps": 0, "flapping": False,
+                })
+            if new_rows:
+                self.store.write("alerts", pd.DataFrame(new_rows), cur=cur)
+        return len(raises), len(clears), [e.row for e in raises]
+
+    # -- learning ---------------------------------------------------------------------
+    def learn(self, frames) -> None:
+        """Store a fault-free history and learn normal behaviour from it (no alerts)."""
+        self._learn_resid = []
+        for frame in frames:
+            self.ingest(frame, learn=True)
+        if self._learn_resid:
+            resid = np.concatenate([r for r, _ in self._learn_resid])
+            types = np.concatenate([t for _, t in self._learn_resid])
+            self.detector.fit_scale(resid, types)
+        self._learn_resid = []
+
+
+# -- alert workflow: open -> acknowledged -> resolved -----------------------------------
+def _transition(store: Store, alert_id: str, actor: Actor, query: str, need: str,
+                verb: str, at: pd.Timestamp | None) -> None:
+    require(actor, *OPERATOR_ROLES, action=f"{verb} alerts")
+    state = store.scalar("sensors.alert_state", alert_id=alert_id)
+    if state is None:
+        raise CityBrainError(f"no alert {alert_id!r}")
+    if state != need:
+        hint = ("acknowledge it first" if need == "acknowledged" and state == "open"
+                else f"only an alert that is {need} can be {verb}d")
+        raise CityBrainError(f"alert {alert_id} is {state}: {hint}")
+    store.execute(query, alert_id=alert_id, by=actor.name,
+                  at=(at or utc_now()).floor("us").to_pydatetime())
+
+
+def acknowledge(store: Store, alert_id: str, actor: Actor,
+                at: pd.Timestamp | None = None) -> None:
+    """Someone has seen the alert and is on it (operators only; open alerts only)."""
+    _transition(store, alert_id, actor, "sensors.acknowledge", "open", "acknowledge", at)
+
+
+def resolve(store: Store, alert_id: str, actor: Actor, at: pd.Timestamp | None = None) -> None:
+    """The crew fixed it (operators only; acknowledged alerts only)."""
+    _transition(store, alert_id, actor, "sensors.resolve", "acknowledged", "resolve", at)
+
+
+# -- a simulated feed -----------------------------------------------------------------
+class SimulatedFeed:
+    """The simulator streaming into a pipeline in real time: a producer thread stamps
+    readings as they arrive and queues them; a consumer thread ingests what has queued,
+    at most every ``flush_s`` seconds. ``rate`` readings per second overall."""
+
+    def __init__(self, store: Store, rate: float, *, seed: int = 0, dirty: float = 0.0,
+                 fault_rate: float = 1 / 800, flush_s: float = 0.25, tick_s: float = 0.05,
+                 thresholds: Thresholds | None = None):
+        self.pipeline = SensorPipeline(store, thresholds)
+        self.rate = rate
+        self.interval = interval_for(len(self.pipeline.assets), rate)
+        self.flush_s, self.tick_s = flush_s, tick_s
+        now = time.time()
+        self.sim = Simulator(self.pipeline.assets, start=now - WARMUP_READINGS * self.interval,
+                             interval_s=self.interval, seed=seed, fault_rate=fault_rate,
+                             dirty=dirty)
+        self.queue: queue.Queue = queue.Queue()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._faults_sent = 0
+        self.error: BaseException | None = None
+
+    def warm_up(self) -> None:
+        """Send the simulator's fault-free first readings, learned from, up to now."""
+        history = []
+        start, now = self.sim.t, time.time()
+        t = start
+        while t < now - self.interval:
+            t = min(now - self.interval, t + self.interval)
+            frame = self.sim.advance(t)
+            frame["arrived_at"] = utc_now()
+            history.append(frame)
+        self.pipeline.learn(history)
+
+    def _produce(self) -> None:
+        while not self._stop.is_set():
+            frame = self.sim.advance(time.time())
+            if len(frame):
+                frame["arrived_at"] = utc_now()
+                new = self.sim.faults[self._faults_sent:]
+                self._faults_sent += len(new)
+                self.queue.put((frame, len(new)))
+            self._stop.wait(self.tick_s)
+
+    def _consume(self) -> None:
+        try:
+            while not (self._stop.is_set() and self.queue.empty()):
+                deadline = time.monotonic() + self.flush_s
+                items = []
+                while time.monotonic() < deadline:
+                    try:
+                        items.append(self.queue.get(timeout=max(deadline - time.monotonic(), 0)))
+                    except queue.Empty:
+                        break
+                if not items:
+                    continue
+                frame = pd.concat([f for f, _ in items], ignore_index=True)
+                n_faults = sum(k for _, k in items)
+                faults = None
+                if n_faults:
+                    truth = self.sim.faults_frame()
+                    faults = truth.iloc[self._faults_written:self._faults_written + n_faults]
+                    self._faults_written += n_faults
+                self.pipeline.ingest(frame, faults=faults)
+        except BaseException as exc:  # surfaced by stop() / running
+            self.error = exc
+
+    def start(self) -> SimulatedFeed:
+        self._faults_written = 0
+        self.warm_up()
+        self._stop.clear()
+        self._threads = [threading.Thread(target=self._produce, daemon=True, name="sensor-producer"),
+                         threading.Thread(target=self._consume, daemon=True, name="sensor-ingest")]
+        for t in self._threads:
+            t.start()
+        return self
+
+    @property
+    def running(self) -> bool:
+        return any(t.is_alive() for t in self._threads)
+
+    def stop(self) -> IngestStats:
+        """Stop producing, ingest what is queued and the late rows still held back."""
+        self._stop.set()
+        for t in self._threads:
+            t.join(timeout=30)
+        rest = self.sim.flush()
+        if len(rest):
+            rest["arrived_at"] = utc_now()
+            self.pipeline.ingest(rest)
+        if self.error is not None:
+            raise CityBrainError(f"the sensor feed stopped on an error: {self.error}")
+        return self.pipeline.stats

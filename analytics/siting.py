@@ -1,0 +1,499 @@
+"""Where to build next: the maximal covering location problem (MCLP, Church & ReVelle 1974).
+
+Choose ``k`` new sites among candidates (populated cells, or a planner's own list) so that
+the residents newly brought within the walking radius of a facility are as many as possible.
+Residents already covered by an open facility count for nothing, so the answer is about the
+gaps. With a site capacity the problem becomes capacity-aware: each new site serves at most
+``capacity / need_per_person`` residents (the standard's ratio), assigned to it explicitly.
+
+The integer programme is solved exactly with HiGHS through ``scipy.optimize.milp`` (sparse
+matrices built with NumPy, so a city-sized model is assembled in milliseconds, where building
+it term by term in PuLP takes longer than solving it); the solver's dual bound gives the
+optimality gap that is reported with every answer. ``tests/test_siting.py`` checks that it
+finds the same optimum as PySAL ``spopt``'s MCLP (PuLP/CBC) on a shared case.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import shapely
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.spatial import cKDTree
+
+from analytics import accessibility
+from analytics.errors import CityBrainError
+from analytics.geo import DATUMS, to_wgs84
+from analytics.standards import facility_type
+from analytics.store import Store
+
+#: Largest number of candidate sites given to the integer programme at once (see
+#: :func:`recommend_sites`); beyond it the strongest are kept and the gap is certified.
+MAX_MODEL_SITES = 2000
+#: Upper limit of that pool when k and the radius ask for more.
+MAX_POOL_SITES = 12000
+
+
+# -- the numeric core --------------------------------------------------------------------
+@dataclass
+class MCLPSolution:
+    chosen: np.ndarray          # indices of chosen sites
+    served: np.ndarray          # residents each chosen site newly serves (same order)
+    objective: float            # residents newly covered / served in total
+    bound: float                # the solver's proven upper bound on the objective
+    status: str                 # optimal | time limit | ...
+    seconds: float
+
+    @property
+    def gap_pct(self) -> float:
+        if self.bound <= 0:
+            return 0.0
+        return max(0.0, 100.0 * (self.bound - self.objective) / self.bound)
+
+
+def solve_mclp(i: np.ndarray, j: np.ndarray, weights: np.ndarray, n_sites: int, k: int,
+               locked: np.ndarray | None = None, site_capacity: np.ndarray | None = None,
+               time_limit: float = 60.0, rel_gap: float = 1e-6) -> MCLPSolution:
+    """Maximise the weight of demand points within reach of at most ``k`` chosen sites.
+
+    ``i, j``: reach pairs (demand point i is within the radius of site j); ``weights``: the
+    demand per point; ``locked``: site indices that must be chosen; ``site_capacity``
+    (optional, per site, in residents): the most a site may serve, making it the
+    capacitated variant with explicit assignment variables.
+    """
+    t0 = time.perf_counter()
+    weights = np.asarray(weights, dtype=float)
+    locked = np.unique(np.asarray([] if locked is None else locked, dtype=np.int64))
+    if len(locked) > k:
+        raise CityBrainError(f"{len(locked)} sites are locked but k is {k}: raise k or unlock")
+    n_dem = len(weights)
+    lo_x = np.zeros(n_sites)
+    lo_x[locked] = 1.0
+    if site_capacity is None:
+        # variables: x (sites, binary) then y (demand covered, 0..1)
+        cover = sparse.csr_matrix((np.ones(len(i)), (i, j)), shape=(n_dem, n_sites))
+        a = sparse.hstack([-cover, sparse.identity(n_dem)], format="csr")
+        rows = sparse.vstack([a, sparse.hstack([np.ones((1, n_sites)),
+                                                sparse.csr_matrix((1, n_dem))])], format="csr")
+        lb = np.r_[np.full(n_dem, -np.inf), -np.inf]
+        ub = np.r_[np.zeros(n_dem), k]
+        c = np.r_[np.zeros(n_sites), -weights]
+        integrality = np.r_[np.ones(n_sites), np.zeros(n_dem)]
+        bounds = Bounds(np.r_[lo_x, np.zeros(n_dem)], np.r_[np.ones(n_sites), np.ones(n_dem)])
+    else:
+        cap = np.asarray(site_capacity, dtype=float)
+        n_pairs = len(i)
+        p = np.arange(n_pairs)
+        # variables: x (sites) then z (residents of i assigned to site j, per pair)
+        by_demand = sparse.csr_matrix((np.ones(n_pairs), (i, p)), shape=(n_dem, n_pairs))
+        by_site = sparse.csr_matrix((np.ones(n_pairs), (j, p)), shape=(n_sites, n_pairs))
+        link = sparse.csr_matrix((np.ones(n_pairs), (p, p)), shape=(n_pairs, n_pairs))
+        link_x = sparse.csr_matrix((-weights[i], (p, j)), shape=(n_pairs, n_sites))
+        rows = sparse.vstack([
+            sparse.hstack([sparse.csr_matrix((n_dem, n_sites)), by_demand]),
+            sparse.hstack([-sparse.diags(cap), by_site]),
+            sparse.hstack([link_x, link]),
+            sparse.hstack([np.ones((1, n_sites)), sparse.csr_matrix((1, n_pairs))]),
+        ], format="csr")
+        lb = np.full(rows.shape[0], -np.inf)
+        ub = np.r_[weights, np.zeros(n_sites), np.zeros(n_pairs), k]
+        c = np.r_[np.zeros(n_sites), -np.ones(n_pairs)]
+        integrality = np.r_[np.ones(n_sites), np.zeros(n_pairs)]
+        bounds = Bounds(np.r_[lo_x, np.zeros(n_pairs)], np.r_[np.ones(n_sites),
+                                                               np.full(n_pairs, np.inf)])
+    res = milp(c, constraints=LinearConstraint(rows, lb, ub), integrality=integrality,
+               bounds=bounds, options={"time_limit": float(time_limit), "mip_rel_gap": rel_gap,
+                                       "disp": False})
+    if res.x is None:
+        raise CityBrainError(f"the site optimisation found no solution ({res.message}); "
+                             "allow more time or reduce the candidates")
+    x = np.round(res.x[:n_sites]).astype(bool)
+    chosen = np.flatnonzero(x)
+    objective = float(-res.fun)
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = objective if dual is None or not np.isfinite(dual) else float(-dual)
+    status = {0: "optimal", 1: "time limit"}.get(res.status, res.message)
+    if site_capacity is None:
+        served = _greedy_order_gains(i, j, weights, chosen, locked)
+        order, gains = served
+    else:
+        z = res.x[n_sites:]
+        per_site = np.bincount(j, weights=z, minlength=n_sites)
+        order = chosen[np.argsort(-per_site[chosen], kind="stable")]
+        gains = per_site[order]
+    return MCLPSolution(order, gains, objective, max(bound, objective), status,
+                        time.perf_counter() - t0)
+
+
+def _greedy_order_gains(i, j, weights, chosen, locked) -> tuple[np.ndarray, np.ndarray]:
+    """Order chosen sites (locked first) by marginal gain; return order and each gain."""
+    covered = np.zeros(len(weights), dtype=bool)
+    remaining = [s for s in chosen if s not in set(locked)]
+    order, gains = [], []
+    pairs = pd.DataFrame({"i": i, "j": j})
+    members = {s: g["i"].to_numpy() for s, g in pairs[pairs["j"].isin(chosen)].groupby("j")}
+    for s in [s for s in chosen if s in set(locked)]:
+        idx = members.get(s, np.empty(0, dtype=np.int64))
+        gain = weights[idx][~covered[idx]].sum()
+        covered[idx] = True
+        order.append(s)
+        gains.append(gain)
+    while remaining:
+        best, best_gain = None, -1.0
+        for s in remaining:
+            idx = members.get(s, np.empty(0, dtype=np.int64))
+            g = weights[idx][~covered[idx]].sum()
+            if g > best_gain:
+                best, best_gain = s, g
+        covered[members.get(best, np.empty(0, dtype=np.int64))] = True
+        order.append(best)
+        gains.append(best_gain)
+        remaining.remove(best)
+    return np.asarray(order, dtype=np.int64), np.asarray(gains, dtype=float)
+
+
+def _certified_bound(i, j, w, sol: MCLPSolution, k: int, standalone: np.ndarray,
+                     capacitated: bool) -> float:
+    """An upper bound on the best k sites among *all* candidates, from submodularity.
+
+    Covered demand is submodular in the set of sites, so for the chosen set S and any other
+    k sites T: f(T) <= f(S) + sum of the k largest gains of single sites added to S
+    (Nemhauser, Wolsey & Fisher 1978). With capacities the single-site gains are bounded by
+    each site's gain alone, capped at its capacity.
+    """
+    covered = np.zeros(len(w), dtype=bool)
+    chosen = np.isin(j, sol.chosen)
+    covered[i[chosen]] = True
+    f_uncap = float(w[covered].sum())
+    gains = np.bincount(j, weights=np.where(covered[i], 0.0, w[i]), minlength=len(standalone))
+    top = np.sort(gains)[::-1][:k].sum()
+    bound = f_uncap + top
+    if capacitated:
+        bound = min(bound, sol.objective + np.sort(standalone)[::-1][:k].sum())
+    return float(bound)
+
+
+# -- candidates ----------------------------------------------------------------------------
+_LON = ("lon", "lng", "longitude", "x", "经度")
+_LAT = ("lat", "latitude", "y", "纬度")
+
+
+def parse_candidates(data: bytes | str | Path, filename: str, datum: str | None,
+                     store: Store) -> pd.DataFrame:
+    """A planner's candidate sites (CSV or GeoJSON points) as WGS-84, checked to lie in the city.
+
+    The datum must be declared (``wgs84``, ``gcj02`` or ``bd09``): Chinese web maps give
+    GCJ-02 or BD-09 coordinates that look like WGS-84 but sit 300-700 m away.
+    Returns ``site_id, name, lon, lat, district_adcode``.
+    """
+    if not datum:
+        raise CityBrainError(f"{filename}: declare the coordinates' datum (one of "
+                             f"{', '.join(DATUMS)}); a wrong datum moves sites by hundreds of metres")
+    datum = datum.lower().replace("-", "").replace("_", "")
+    if datum not in DATUMS:
+        raise CityBrainError(f"{filename}: unknown datum {datum!r}; use one of {', '.join(DATUMS)}")
+    raw = Path(data).read_bytes() if isinstance(data, Path) else data
+    if isinstance(raw, str):
+        raw = raw.encode("utf-8")
+    suffix = Path(filename).suffix.lower()
+    if suffix in (".geojson", ".json"):
+        frame = _read_geojson(raw, filename)
+    elif suffix in (".csv", ".txt"):
+        frame = _read_csv(raw, filename)
+    else:
+        raise CityBrainError(f"{filename}: candidate sites must be a .csv or .geojson file")
+    if frame.empty:
+        raise CityBrainError(f"{filename}: no candidate sites in the file")
+    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
+    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
+    if bad.any():
+        rows = ", ".join(str(r) for r in frame.loc[bad, "row"].head(5))
+        raise CityBrainError(f"{filename}: row(s) {rows}: longitude/latitude missing or out of "
+                             "range (lon -180..180, lat -90..90); check the column order")
+    wlon, wlat = to_wgs84(lon, lat, datum)
+    frame["lon"], frame["lat"] = wlon, wlat
+    frame["district_adcode"] = locate_districts(store, wlon, wlat)
+    outside = frame["district_adcode"] < 0
+    if outside.any():
+        rows = ", ".join(str(r) for r in frame.loc[outside, "row"].head(5))
+        raise CityBrainError(f"{filename}: row(s) {rows} lie outside the city's districts "
+                             f"({int(outside.sum())} of {len(frame)} sites); fix the coordinates "
+                             "or the declared datum")
+    if frame["site_id"].duplicated().any():
+        dup = frame.loc[frame["site_id"].duplicated(), "site_id"].iloc[0]
+        raise CityBrainError(f"{filename}: site id {dup!r} appears more than once")
+    return frame[["site_id", "name", "lon", "lat", "district_adcode"]].reset_index(drop=True)
+
+
+def _pick(columns, options, filename, what) -> str:
+    lowered = {str(c).strip().lower(): c for c in columns}
+    for o in options:
+        if o in lowered:
+            return lowered[o]
+    raise CityBrainError(f"{filename}: no {what} column (expected one of {', '.join(options)}; "
+                         f"found {', '.join(map(str, columns))})")
+
+
+def _read_csv(raw: bytes, filename: str) -> pd.DataFrame:
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")
+        except UnicodeDecodeError:
+            raise CityBrainError(f"{filename}: not a text file in UTF-8 or GB18030") from None
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise CityBrainError(f"{filename}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    lon_c, lat_c = _pick(df.columns, _LON, filename, "longitude"), _pick(df.columns, _LAT,
+                                                                           filename, "latitude")
+    out = pd.DataFrame({"row": np.arange(2, len(df) + 2)})  # row 1 is the header
+    for col, src in (("lon", lon_c), ("lat", lat_c)):
+        values = pd.to_numeric(df[src].str.strip(), errors="coerce")
+        bad = values.isna()
+        if bad.any():
+            r = int(out.loc[bad.to_numpy(), "row"].iloc[0])
+            raise CityBrainError(f"{filename}: row {r}, column {src!r}: "
+                                 f"{df.loc[bad, src].iloc[0]!r} is not a number")
+        out[col] = values.to_numpy()
+    id_c = next((df.columns[k] for k, c in enumerate(df.columns)
+                 if str(c).strip().lower() in ("id", "site_id")), None)
+    name_c = next((df.columns[k] for k, c in enumerate(df.columns)
+                   if str(c).strip().lower() in ("name", "名称")), None)
+    out["site_id"] = df[id_c].astype(str).to_numpy() if id_c else \
+        [f"S{n}" for n in range(1, len(df) + 1)]
+    out["name"] = df[name_c].astype(str).to_numpy() if name_c else out["site_id"]
+    return out
+
+
+def _read_geojson(raw: bytes, filename: str) -> pd.DataFrame:
+    try:
+        doc = json.loads(raw.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CityBrainError(f"{filename}: not valid GeoJSON ({exc})") from None
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        raise CityBrainError(f"{filename}: expected a GeoJSON FeatureCollection of Points")
+    rows = []
+    for n, feat in enumerate(features, start=1):
+        geom = (feat or {}).get("geometry") or {}
+        coords = geom.get("coordinates")
+        if geom.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
+            raise CityBrainError(f"{filename}: feature {n} is not a Point with coordinates "
+                                 "[lon, lat]")
+        props = feat.get("properties") or {}
+        try:
+            lon, lat = float(coords[0]), float(coords[1])
+        except (TypeError, ValueError):
+            raise CityBrainError(f"{filename}: feature {n}: coordinates {coords!r} are not "
+                                 "numbers") from None
+        sid = str(props.get("id", props.get("site_id", feat.get("id", f"S{n}"))))
+        rows.append({"row": n, "lon": lon, "lat": lat, "site_id": sid,
+                     "name": str(props.get("name", sid))})
+    return pd.DataFrame(rows, columns=["row", "lon", "lat", "site_id", "name"])
+
+
+def locate_districts(store: Store, lon, lat) -> np.ndarray:
+    """District adcode containing each point, -1 outside the city."""
+    districts = store.query("planning.districts")
+    geoms = shapely.from_wkb(districts["geometry"].map(bytes).to_numpy())
+    out = np.full(len(lon), -1, dtype=np.int64)
+    for adcode, geom in zip(districts["adcode"], geoms, strict=True):
+        inside = shapely.contains_xy(geom, lon, lat) & (out < 0)
+        out[inside] = int(adcode)
+    return out
+
+
+def cell_candidates(demand: pd.DataFrame) -> pd.DataFrame:
+    """Every populated cell as a candidate site at its centre."""
+    return pd.DataFrame({"site_id": demand["h3"].to_numpy(), "name": demand["h3"].to_numpy(),
+                         "lon": demand["lon"].to_numpy(), "lat": demand["lat"].to_numpy(),
+                         "district_adcode": demand["district_adcode"].to_numpy()})
+
+
+# -- the planner's question ------------------------------------------------------------------
+@dataclass
+class SitingResult:
+    type_key: str
+    group: str
+    year: int
+    k: int
+    radius_m: int
+    standard_radius_m: int
+    district: int | None
+    persons: int                  # residents of the group in scope
+    covered_before: float
+    newly_covered: float
+    solution: MCLPSolution
+    sites: pd.DataFrame           # order, site_id, name, lon, lat, district_adcode, locked, gain, ...
+    n_candidates: int
+    site_capacity: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def before_pct(self) -> float:
+        return 100.0 * self.covered_before / self.persons
+
+    @property
+    def after_pct(self) -> float:
+        return 100.0 * (self.covered_before + self.newly_covered) / self.persons
+
+    def geojson(self) -> dict:
+        features = [{
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
+            "properties": {"order": int(r.order), "site_id": r.site_id, "name": r.name,
+                           "district_adcode": int(r.district_adcode), "locked": bool(r.locked),
+                           "newly_covered": round(float(r.gain), 1),
+                           "coverage_after_pct": round(float(r.coverage_after_pct), 2),
+                           "facility_type": self.type_key, "group": self.group,
+                           "year": self.year, "radius_m": self.radius_m},
+        } for r in self.sites.itertuples()]
+        return {"type": "FeatureCollection", "features": features,
+                "properties": {"crs": "WGS-84", "coverage_before_pct": round(self.before_pct, 2),
+                               "coverage_after_pct": round(self.after_pct, 2),
+                               "optimality_gap_pct": round(self.solution.gap_pct, 4)}}
+
+
+def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: str | None = None,
+                    radius_m: int | None = None, district: int | None = None,
+                    candidates: pd.DataFrame | None = None, lock: list[str] | tuple = (),
+                    exclude: list[str] | tuple = (), site_capacity: float | None = None,
+                    time_limit: float = 12.0) -> SitingResult:
+    """Choose ``k`` new sites for a facility type maximising newly covered residents.
+
+    ``candidates`` (from :func:`parse_candidates`) replaces the default, every populated cell
+    of the scope. ``lock``/``exclude`` are candidate ``site_id`` values (an H3 cell string for
+    the default candidates). ``site_capacity`` (beds or places per new site) makes the
+    solution capacity-aware at the standard's ratio.
+    """
+    ft = facility_type(type_key)
+    if int(k) != k or k < 1:
+        raise CityBrainError(f"k must be a whole number of sites, at least 1 (got {k})")
+    k = int(k)
+    result = accessibility.analyse(store, type_key, year, group=group, radius_m=radius_m)
+    cells = result.cells
+    if district is not None:
+        cells = cells[cells["district_adcode"] == int(district)].reset_index(drop=True)
+        if cells.empty:
+            raise CityBrainError(f"district {district} has no residents of group {result.group} "
+                                 f"in {year}: choose another district")
+    persons = int(cells["persons"].sum())
+    covered_before = float(cells.loc[cells["covered"], "persons"].sum())
+    notes: list[str] = []
+    if result.facilities.empty:
+        notes.append(f"no {ft.name_en.lower()} open in {year}: every resident counts as uncovered")
+    if candidates is None:
+        cand = cell_candidates(cells)
+    else:
+        cand = candidates.copy()
+        if district is not None:
+            cand = cand[cand["district_adcode"] == int(district)].reset_index(drop=True)
+            if cand.empty:
+                raise CityBrainError(f"none of the uploaded candidate sites lies in district "
+                                     f"{district}")
+    ids = set(cand["site_id"])
+    for label, values in (("locked", lock), ("excluded", exclude)):
+        unknown = [v for v in values if v not in ids]
+        if unknown:
+            raise CityBrainError(f"{label} site(s) {', '.join(map(str, unknown[:5]))} are not "
+                                 "among the candidate sites")
+    both = set(lock) & set(exclude)
+    if both:
+        raise CityBrainError(f"site(s) {', '.join(sorted(both))} are both locked and excluded")
+    cand = cand[~cand["site_id"].isin(set(exclude))].reset_index(drop=True)
+    if k > len(cand):
+        raise CityBrainError(f"k = {k} but there are only {len(cand)} candidate sites: "
+                             "lower k or add candidates")
+    weights = np.where(cells["covered"], 0.0, cells["persons"].to_numpy(float))
+    origin = (float(result.cells["lon"].median()), float(result.cells["lat"].median()))
+    cand_xy = accessibility.project(cand["lon"], cand["lat"], origin)
+    i, j, _ = accessibility.pairs_within(
+        accessibility.project(cells["lon"], cells["lat"], origin), cand_xy, result.radius_m)
+    # Drop demand nobody needs and sites that reach none of it (unless locked): exact.
+    keep = weights[i] > 0
+    i, j = i[keep], j[keep]
+    locked_idx = np.flatnonzero(cand["site_id"].isin(set(lock)).to_numpy())
+    useful = np.union1d(np.unique(j), locked_idx)
+    dem = np.unique(i)
+    site_map = np.full(len(cand), -1)
+    site_map[useful] = np.arange(len(useful))
+    dem_map = np.full(len(cells), -1)
+    dem_map[dem] = np.arange(len(dem))
+    cap = None
+    if site_capacity is not None:
+        if site_capacity <= 0:
+            raise CityBrainError(f"site capacity must be positive (got {site_capacity})")
+        need = result.need_per_person
+        if not need:
+            raise CityBrainError(f"{ft.name_en} has no capacity ratio in the standard; "
+                                 "leave the site capacity empty")
+        cap = np.full(len(useful), float(site_capacity) / need)
+    k_eff = min(k, len(useful))
+    if len(useful) < k:
+        notes.append(f"only {len(useful)} candidate sites reach uncovered residents; "
+                     f"the other {k - len(useful)} of k = {k} would add nobody")
+    si, sj = dem_map[i], site_map[j]
+    w = weights[dem]
+    standalone = np.bincount(sj, weights=w[si], minlength=len(useful))
+    if cap is not None:
+        standalone = np.minimum(standalone, cap)
+    # The model keeps the strongest sites by their gain alone (plus the locked). Exact when
+    # the pool holds more than (k - 1) x N sites, N the most pool sites within twice the
+    # radius of one: then for any optimal site outside the pool there is a pool site at
+    # least as strong whose reach touches no other chosen site's, and swapping them loses
+    # nothing. Otherwise the gap is certified against every candidate by submodularity.
+    pool = np.arange(len(useful))
+    exact_pool = True
+    if len(useful) > MAX_MODEL_SITES:
+        xy = cand_xy[useful]
+        order = np.argsort(-standalone, kind="stable")
+        size = MAX_MODEL_SITES
+        while True:
+            top = order[:size]
+            n_in = cKDTree(xy[top]).query_ball_point(xy[top], 2.0 * result.radius_m,
+                                                     return_length=True)
+            need = (k_eff - 1) * int(n_in.max()) + 1
+            exact_pool = len(top) >= need or len(top) == len(useful)
+            if exact_pool or size >= min(MAX_POOL_SITES, len(useful)):
+                break
+            size = min(max(need, 2 * size), MAX_POOL_SITES, len(useful))
+        pool = np.union1d(top, site_map[locked_idx])
+        notes.append(f"the model weighed the {len(pool):,} strongest of {len(useful):,} "
+                     "candidate sites that reach uncovered residents"
+                     + ("; an optimum among them is an optimum among all" if exact_pool else
+                        "; the optimality gap is certified against all of them"))
+    if len(useful) == 0:
+        sol = MCLPSolution(np.empty(0, dtype=np.int64), np.empty(0), 0.0, 0.0, "optimal", 0.0)
+    else:
+        pool_map = np.full(len(useful), -1)
+        pool_map[pool] = np.arange(len(pool))
+        inpool = pool_map[sj] >= 0
+        di, dj = si[inpool], pool_map[sj[inpool]]
+        dem2 = np.unique(di)
+        dmap2 = np.full(len(w), -1)
+        dmap2[dem2] = np.arange(len(dem2))
+        sol = solve_mclp(dmap2[di], dj, w[dem2], len(pool), k_eff,
+                         locked=pool_map[site_map[locked_idx]],
+                         site_capacity=None if cap is None else cap[pool],
+                         time_limit=time_limit)
+        sol.chosen = pool[sol.chosen]
+        if not exact_pool:
+            sol.bound = max(sol.objective, _certified_bound(si, sj, w, sol, k_eff, standalone,
+                                                            cap is not None))
+    picked = cand.iloc[useful[sol.chosen]].reset_index(drop=True)
+    picked.insert(0, "order", np.arange(1, len(picked) + 1))
+    picked["locked"] = picked["site_id"].isin(set(lock))
+    picked["gain"] = sol.served
+    picked["coverage_after_pct"] = 100.0 * (covered_before + np.cumsum(sol.served)) / persons
+    return SitingResult(type_key, result.group, int(year), k, result.radius_m,
+                        result.standard_radius_m, district, persons, covered_before,
+                        sol.objective, sol, picked, len(cand), site_capacity, notes)

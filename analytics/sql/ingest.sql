@@ -1,0 +1,92 @@
+-- Ingest: versions, lineage, catalog upsert and the data-quality figures.
+
+-- name: districts
+SELECT adcode, name, name_en, geometry FROM districts ORDER BY adcode;
+
+-- name: current_version
+SELECT version FROM ingest_current WHERE dataset_id = $dataset_id;
+
+-- name: max_version
+SELECT max(version) FROM ingest_log WHERE dataset_id = $dataset_id AND status = 'loaded';
+
+-- name: set_current
+INSERT INTO ingest_current (dataset_id, version, load_mode, event_id)
+VALUES ($dataset_id, $version, $load_mode, $event_id)
+ON CONFLICT (dataset_id) DO UPDATE SET version = excluded.version,
+    load_mode = excluded.load_mode, event_id = excluded.event_id;
+
+-- name: log_event
+INSERT INTO ingest_log (event_id, dataset_id, logged_at, actor, file_name, file_sha256, rows_in,
+                        rows_out, version, status, message)
+VALUES ($event_id, $dataset_id, $logged_at, $actor, $file_name, $file_sha256, $rows_in, $rows_out,
+        $version, $status, $message);
+
+-- name: catalog_row
+SELECT row_count, temporal_start, temporal_end FROM datasets WHERE dataset_id = $dataset_id;
+
+-- name: upsert_dataset
+INSERT INTO datasets (city_adcode, dataset_id, title, title_en, description, publisher,
+                      publisher_en, theme, keywords, temporal_start, temporal_end, spatial,
+                      update_frequency, access_level, licence, modified, negative_list,
+                      negative_reason, source_table, row_count, synthetic, columns_json)
+VALUES ($city_adcode, $dataset_id, $title, $title_en, $description, $publisher, $publisher_en,
+        $theme, $keywords, $temporal_start, $temporal_end, $spatial, $update_frequency,
+        $access_level, $licence, $modified, $negative_list, $negative_reason, $source_table,
+        $row_count, $synthetic, $columns_json)
+ON CONFLICT (dataset_id) DO UPDATE SET
+    city_adcode = excluded.city_adcode, title = excluded.title, title_en = excluded.title_en,
+    description = excluded.description, publisher = excluded.publisher,
+    publisher_en = excluded.publisher_en, theme = excluded.theme, keywords = excluded.keywords,
+    temporal_start = excluded.temporal_start, temporal_end = excluded.temporal_end,
+    spatial = excluded.spatial, update_frequency = excluded.update_frequency,
+    access_level = excluded.access_level, licence = excluded.licence,
+    modified = excluded.modified, negative_list = excluded.negative_list,
+    negative_reason = excluded.negative_reason, source_table = excluded.source_table,
+    row_count = excluded.row_count, synthetic = excluded.synthetic,
+    columns_json = excluded.columns_json;
+
+-- name: history
+SELECT logged_at, actor, file_name, file_sha256, rows_in, rows_out, version, status, message, event_id
+FROM ingest_log WHERE dataset_id = $dataset_id ORDER BY logged_at DESC;
+
+-- name: last_events
+SELECT dataset_id, logged_at, status, message
+FROM (SELECT dataset_id, logged_at, status, message,
+             row_number() OVER (PARTITION BY dataset_id ORDER BY logged_at DESC) AS n
+      FROM ingest_log) AS e
+WHERE n = 1;
+
+-- name: last_loaded
+SELECT l.dataset_id, l.logged_at, l.version, l.rows_out, l.event_id,
+       sum(q.non_null) / nullif(sum(q.rows), 0) AS completeness
+FROM (SELECT dataset_id, logged_at, version, rows_out, event_id,
+             row_number() OVER (PARTITION BY dataset_id ORDER BY logged_at DESC) AS n
+      FROM ingest_log WHERE status = 'loaded') AS l
+LEFT JOIN ingest_quality AS q ON q.event_id = l.event_id
+WHERE l.n = 1
+GROUP BY l.dataset_id, l.logged_at, l.version, l.rows_out, l.event_id;
+
+-- name: event_dataset
+SELECT dataset_id FROM ingest_log WHERE event_id = $event_id;
+
+-- name: quality_of_event
+SELECT column_name, rows, non_null, non_null / nullif(rows, 0) AS completeness
+FROM ingest_quality WHERE event_id = $event_id ORDER BY column_name;
+
+-- name: prune_dept_care_homes
+DELETE FROM dept_care_homes_versions WHERE version < $keep_from;
+
+-- name: prune_dept_schools
+DELETE FROM dept_schools_versions WHERE version < $keep_from;
+
+-- name: keys_dept_air_quality
+SELECT station_id, date FROM dept_air_quality;
+
+-- name: prune_dept_health_centres
+DELETE FROM dept_health_centres_versions WHERE version < $keep_from;
+
+-- name: keys_dept_registered_residents
+SELECT as_of, district_adcode, age, sex FROM dept_registered_residents;
+
+-- name: prune_dept_bus_stops
+DELETE FROM dept_bus_stops_versions WHERE version < $keep_from;

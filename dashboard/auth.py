@@ -1,0 +1,77 @@
+"""Who is using the app: the signed-in actor, kept in ``st.session_state["actor"]``.
+
+Anonymous visitors are :data:`analytics.identity.PUBLIC`. Staff sign in with a password
+(:mod:`analytics.accounts`: argon2 hashes, throttling, expiring sessions) or, when an
+identity provider is configured in ``.streamlit/secrets.toml`` (an ``[auth]`` section),
+with Streamlit's OIDC ``st.login``. Pages call :func:`current_actor` and pass the actor to
+``analytics``; permission decisions are made there, never here.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import accounts
+from analytics.identity import PUBLIC, Actor
+from analytics.store import Store
+
+TOKEN_KEY = "_session_token"
+
+
+def oidc_configured() -> bool:
+    """True when ``secrets.toml`` has an ``[auth]`` section for ``st.login``."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
+def _oidc_email() -> str | None:
+    if not oidc_configured():
+        return None
+    try:
+        if st.user.is_logged_in:
+            return st.user.get("email") or st.user.get("sub")
+    except Exception:
+        return None
+    return None
+
+
+def current_actor(store: Store) -> Actor:
+    """The actor of this browser session (re-checked every run: sessions expire)."""
+    actor = PUBLIC
+    email = _oidc_email()
+    if email:
+        actor = accounts.identity_provider_actor(store, email)
+    else:
+        token = st.session_state.get(TOKEN_KEY)
+        if token:
+            live = accounts.session_actor(store, token)
+            if live is None:
+                st.session_state.pop(TOKEN_KEY, None)
+                st.session_state["_session_expired"] = True
+            else:
+                actor = live
+    st.session_state["actor"] = actor
+    return actor
+
+
+def sign_in(store: Store, username: str, password: str) -> Actor:
+    """Password sign-in; raises :class:`analytics.accounts.SignInRefused` when refused."""
+    result = accounts.sign_in(store, username, password)
+    st.session_state[TOKEN_KEY] = result.token
+    st.session_state["actor"] = result.actor
+    st.session_state.pop("_session_expired", None)
+    return result.actor
+
+
+def sign_out(store: Store) -> None:
+    accounts.sign_out(store, st.session_state.pop(TOKEN_KEY, None))
+    st.session_state["actor"] = PUBLIC
+    if _oidc_email():
+        st.logout()
+
+
+def session_expired_notice() -> bool:
+    """True once after a session expired (so the page can say so)."""
+    return bool(st.session_state.pop("_session_expired", False))

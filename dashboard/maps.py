@@ -1,0 +1,329 @@
+"""pydeck layer builders for planning maps: classed H3 hexagons with a legend, facilities
+sized by capacity, catchment circles, district outlines, recommended sites.
+
+Everything is offline: ``map_provider=None`` and no map style, so the browser fetches no
+tiles; district outlines are drawn as a layer so people can orient. Layers carry only what
+the map needs (hex string, colour, two tooltip lines), which keeps a whole city's map under a
+few megabytes; details of a clicked object are looked up on the server.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import h3
+import mapclassify
+import numpy as np
+import pandas as pd
+import pydeck as pdk
+import shapely
+from pydeck.bindings import json_tools
+
+#: ColorBrewer sequential schemes (5 classes), colour-blind safe.
+PALETTES = {
+    "YlOrRd": ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
+    "Reds": ["#fee5d9", "#fcae91", "#fb6a4a", "#de2d26", "#a50f15"],
+    "PuBu": ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"],
+}
+NO_ACCESS = "#9e9e9e"      # cells that reach no facility
+FACILITY_RGB = [33, 33, 120]
+CATCHMENT_RGB = [37, 99, 235]
+UNDERSERVED_RGB = [214, 0, 140]
+SITE_RGB = [0, 158, 115]
+OUTLINE_RGB = [60, 60, 60]
+TOOLTIP = {"html": "<b>{t}</b><br/>{d}",
+           "style": {"backgroundColor": "rgba(255,255,255,0.95)", "color": "#222",
+                     "fontSize": "13px", "border": "1px solid #999", "padding": "6px 8px",
+                     "fontFamily": "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif"}}
+#: Above this many cells the citywide map is drawn one resolution coarser (H3 res 8).
+MAX_HEXES = 30_000
+
+
+def _rgba(hex_colour: str, alpha: int = 200) -> list[int]:
+    h = hex_colour.lstrip("#")
+    return [int(h[k:k + 2], 16) for k in (0, 2, 4)] + [alpha]
+
+
+@dataclass(frozen=True)
+class Legend:
+    title: str
+    colours: list[str]
+    labels: list[str]
+    note: str = ""
+
+    def html(self) -> str:
+        rows = "".join(
+            f'<div style="display:flex;align-items:center;gap:6px;margin:2px 0">'
+            f'<span style="display:inline-block;width:18px;height:12px;background:{c};'
+            f'border:1px solid #888"></span><span>{label}</span></div>'
+            for c, label in zip(self.colours, self.labels, strict=True))
+        note = f'<div style="color:#666;margin-top:4px">{self.note}</div>' if self.note else ""
+        return (f'<div class="planning-legend" style="font-size:13px;line-height:1.3">'
+                f'<b>{self.title}</b>{rows}{note}</div>')
+
+
+def _fmt(x: float, decimals: int) -> str:
+    return f"{x:,.{decimals}f}"
+
+
+def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool = False
+             ) -> tuple[np.ndarray, list[str]]:
+    """Quantile classes (mapclassify) of positive values: class index per value and labels.
+
+    Breaks are rounded to ``decimals`` so the legend reads cleanly; equal breaks merge.
+    ``open_top`` labels the last class "≥ x" (for long-tailed ratios).
+    """
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return np.zeros(0, dtype=int), []
+    distinct = np.unique(values)
+    k = max(1, min(k, len(distinct)))
+    bins = mapclassify.Quantiles(values, k=k).bins if k > 1 else np.array([values.max()])
+    bins = np.unique(np.round(bins, decimals))
+    bins[-1] = max(bins[-1], values.max())
+    idx = np.searchsorted(bins, np.round(values, decimals), side="left")
+    idx = np.clip(idx, 0, len(bins) - 1)
+    step = 10.0 ** -decimals
+    labels, lo = [], float(np.round(values.min(), decimals))
+    for b in bins:
+        labels.append(f"{_fmt(lo, decimals)} – {_fmt(b, decimals)}" if b > lo
+                      else _fmt(b, decimals))
+        lo = float(b) + step
+    if open_top and len(labels) > 1:
+        labels[-1] = "≥ " + _fmt(float(bins[-2]) + step, decimals)
+    return idx, labels
+
+
+def parent_cells(cells, resolution: int) -> np.ndarray:
+    """H3 parents of many cells at once (integers in, integers out).
+
+    Written with the H3 bit layout (resolution in bits 52-55, one 3-bit digit per finer
+    resolution, unused digits all ones) because ``h3`` converts one cell per call, which
+    takes seconds for a city's cells.
+    """
+    cells = np.asarray(cells, dtype=np.uint64)
+    res_mask = np.uint64(0xF) << np.uint64(52)
+    out = (cells & ~res_mask) | (np.uint64(resolution) << np.uint64(52))
+    for r in range(resolution + 1, 16):
+        out |= np.uint64(7) << np.uint64((15 - r) * 3)
+    return out
+
+
+def aggregate_parent(cells: pd.DataFrame, resolution: int = 8) -> pd.DataFrame:
+    """Cells summed into their H3 parents (access weighted by residents)."""
+    ints = cells["cell"].to_numpy(np.uint64) if "cell" in cells else \
+        np.array([int(c, 16) for c in cells["h3"]], dtype=np.uint64)
+    parents = parent_cells(ints, resolution)
+    frame = cells.assign(parent=parents, weighted=cells["persons"] * cells["access_per_1000"],
+                         covered_persons=np.where(cells["covered"], cells["persons"], 0))
+    out = frame.groupby("parent", as_index=False, sort=True).agg(
+        persons=("persons", "sum"), unmet=("unmet", "sum"), weighted=("weighted", "sum"),
+        covered_persons=("covered_persons", "sum"),
+        facilities_in_reach=("facilities_in_reach", "max"))
+    out.insert(0, "h3", [format(int(c), "x") for c in out.pop("parent")])
+    out["access_per_1000"] = out["weighted"] / out["persons"].where(out["persons"] > 0, 1)
+    out["covered"] = out["covered_persons"] > 0
+    out["covered_share"] = out["covered_persons"] / out["persons"].where(out["persons"] > 0, 1)
+    return out
+
+
+def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
+                   max_hexes: int = MAX_HEXES) -> tuple[pd.DataFrame, Legend, int]:
+    """The hexagon layer's rows (``h3, c, t, d``), its legend and the H3 resolution drawn.
+
+    ``metric``: persons | density | access | unmet. ``labels`` holds the UI strings
+    (``tip_persons`` with ``{n}``, ``persons_unit``, ``density_unit``, ``access_unit``, ``unmet_unit``,
+    ``no_access``, ``in_reach``, ``legend_<metric>``, ``res8_note``).
+    """
+    res = 9
+    cols = ["h3", "persons", "access_per_1000", "unmet", "facilities_in_reach", "covered"]
+    frame = cells[cols + (["cell"] if "cell" in cells else [])]
+    if len(frame) > max_hexes:
+        frame = aggregate_parent(frame, 8)
+        res = 8
+    area = h3.average_hexagon_area(res, unit="km^2")
+    frame = frame.assign(density=frame["persons"] / area)
+    value = {"persons": frame["persons"], "density": frame["density"],
+             "access": frame["access_per_1000"], "unmet": frame["unmet"]}[metric].to_numpy(float)
+    colours = np.empty(len(frame), dtype=object)
+    if metric == "access":
+        positive = value > 0
+        idx, legend_labels = classify(value[positive], decimals=1, open_top=True)
+        palette = PALETTES["PuBu"][-len(legend_labels):] if legend_labels else []
+        colours[~positive] = NO_ACCESS
+        colours[positive] = np.array(palette, dtype=object)[idx] if len(idx) else []
+        legend = Legend(labels["legend_access"], [NO_ACCESS, *palette],
+                        [labels["no_access"], *legend_labels])
+    else:
+        decimals = 0
+        idx, legend_labels = classify(value, decimals=decimals)
+        scheme = "Reds" if metric == "unmet" else "YlOrRd"
+        palette = PALETTES[scheme][-len(legend_labels):] if legend_labels else []
+        colours[:] = np.array(palette, dtype=object)[idx] if len(idx) else []
+        legend = Legend(labels[f"legend_{metric}"], palette, legend_labels)
+    if res == 8:
+        legend = Legend(legend.title, legend.colours, legend.labels, labels["res8_note"])
+    rgba = {c: _rgba(c, 190) for c in set(colours)}
+    out = pd.DataFrame({"h3": frame["h3"].to_numpy()})
+    frame = frame.reset_index(drop=True)
+    out["c"] = [rgba[c] for c in colours]
+    persons = frame["persons"].round().astype("int64").map("{:,}".format)
+    before, _, after = labels["tip_persons"].partition("{n}")
+    out["t"] = (before + persons + after).to_numpy()
+    access = frame["access_per_1000"].map("{:,.1f}".format)
+    unmet = frame["unmet"].round().astype("int64").map("{:,}".format)
+    reach = np.where(frame["facilities_in_reach"] > 0,
+                     labels["in_reach"] + " · " + access + " " + labels["access_unit"],
+                     labels["no_access"])
+    out["d"] = (pd.Series(reach, index=frame.index) + "<br/>" + labels["unmet_label"] + " "
+                + unmet + " " + labels["persons_unit"]).to_numpy()
+    out["e"] = value if metric in ("persons", "density", "unmet") else 0.0
+    return out, legend, res
+
+
+def hex_layer(data: pd.DataFrame, extruded: bool = False, layer_id: str = "cells"
+              ) -> pdk.Layer:
+    elevation = float(np.nanmax(data["e"])) if extruded and len(data) else 0
+    if not extruded:
+        data = data.drop(columns=["e"], errors="ignore")
+    return pdk.Layer(
+        "H3HexagonLayer", data=data, id=layer_id, get_hexagon="h3", get_fill_color="c",
+        pickable=True, auto_highlight=True, stroked=False, filled=True, extruded=extruded,
+        get_elevation="e" if extruded else 0,
+        elevation_scale=(3000.0 / elevation) if elevation > 0 else 1, opacity=0.85)
+
+
+def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
+                        labels: dict[str, str]) -> pd.DataFrame:
+    """Facility points: ``facility_id, lon, lat, r`` (metres, by capacity), ``t, d``."""
+    if fac.empty:
+        return pd.DataFrame(columns=["facility_id", "lon", "lat", "r", "t", "d"])
+    cap = fac["capacity"].astype(float)
+    out = pd.DataFrame({"facility_id": fac["facility_id"].to_numpy(),
+                        "lon": fac["lon"].round(6).to_numpy(), "lat": fac["lat"].round(6).to_numpy(),
+                        "r": (20 + 2.5 * np.sqrt(cap.clip(lower=0))).round(1).to_numpy()})
+    out["t"] = fac["name"].astype(str).to_numpy()
+    capacity = np.where(cap > 0, labels["capacity"] + " " + cap.astype("int64").map("{:,}".format)
+                        + " " + unit_label, labels["capacity_uncounted"])
+    opened = labels["opened"] + " " + fac["opened_year"].astype(int).astype(str)
+    occ = fac["occupancy_rate"]
+    util = np.where(occ.notna(), " · " + labels["utilisation"] + " " +
+                    (100 * occ.fillna(0)).round().astype(int).astype(str) + "%", "")
+    out["d"] = (type_name + " · " + pd.Series(capacity) + "<br/>" + opened.reset_index(drop=True)
+                + pd.Series(util)).to_numpy()
+    return out
+
+
+def facility_layer(data: pd.DataFrame, layer_id: str = "facilities") -> pdk.Layer:
+    return pdk.Layer(
+        "ScatterplotLayer", data=data, id=layer_id, get_position=["lon", "lat"],
+        get_radius="r", radius_units="'meters'", radius_min_pixels=2.5, radius_max_pixels=10,
+        get_fill_color=FACILITY_RGB + [230], get_line_color=[255, 255, 255, 255],
+        stroked=True, line_width_min_pixels=1, pickable=True, auto_highlight=True)
+
+
+def catchment_layer(points: pd.DataFrame, radius_m: float, rgb=CATCHMENT_RGB,
+                    layer_id: str = "catchments") -> pdk.Layer:
+    """Circles of the service radius around each point (not pickable: clicks pass through)."""
+    data = points[["lon", "lat"]].round(6)
+    return pdk.Layer(
+        "ScatterplotLayer", data=data, id=layer_id, get_position=["lon", "lat"],
+        get_radius=float(radius_m), radius_units="'meters'", filled=True, stroked=True,
+        get_fill_color=list(rgb) + [22], get_line_color=list(rgb) + [150],
+        line_width_min_pixels=1, pickable=False)
+
+
+def district_paths(districts: pd.DataFrame, tolerance_deg: float = 0.0004) -> pd.DataFrame:
+    """District outlines as simplified rings: ``adcode, name, path`` (lon/lat lists)."""
+    rows = []
+    for row in districts.itertuples():
+        geom = shapely.from_wkb(bytes(row.geometry)).simplify(tolerance_deg)
+        polys = list(geom.geoms) if hasattr(geom, "geoms") else [geom]
+        for poly in polys:
+            if poly.geom_type != "Polygon" or poly.is_empty:
+                continue
+            ring = np.round(np.asarray(poly.exterior.coords)[:, :2], 5).tolist()
+            rows.append({"adcode": int(row.adcode), "t": row.name, "d": row.name_en,
+                         "path": ring})
+    return pd.DataFrame(rows, columns=["adcode", "t", "d", "path"])
+
+
+def district_layer(paths: pd.DataFrame, highlight: int | None = None,
+                   layer_id: str = "districts") -> pdk.Layer:
+    data = paths.assign(w=np.where(paths["adcode"] == highlight, 3.5, 1.6),
+                        c=[OUTLINE_RGB + [230]] * len(paths))
+    return pdk.Layer("PathLayer", data=data, id=layer_id, get_path="path", get_width="w",
+                     width_units="'pixels'", get_color="c", pickable=False)
+
+
+def underserved_layer(h3_cells: list[str], layer_id: str = "underserved") -> pdk.Layer:
+    data = pd.DataFrame({"h3": h3_cells})
+    return pdk.Layer("H3HexagonLayer", data=data, id=layer_id, get_hexagon="h3", filled=False,
+                     stroked=True, get_line_color=UNDERSERVED_RGB + [255],
+                     line_width_min_pixels=2.5, pickable=False, extruded=False)
+
+
+def sites_layer(sites: pd.DataFrame, labels: dict[str, str], layer_id: str = "sites"
+                ) -> list[pdk.Layer]:
+    """Recommended sites: a marked point with its rank number."""
+    data = pd.DataFrame({"site_id": sites["site_id"].astype(str).to_numpy(),
+                         "lon": sites["lon"].round(6).to_numpy(),
+                         "lat": sites["lat"].round(6).to_numpy(),
+                         "n": sites["order"].astype(str).to_numpy()})
+    data["t"] = labels["site"] + " " + data["n"] + " · " + sites["name"].astype(str).to_numpy()
+    data["d"] = (labels["gain"] + " " + sites["gain"].round().astype("int64").map(
+        "{:,}".format).to_numpy() + " " + labels["persons_unit"])
+    points = pdk.Layer("ScatterplotLayer", data=data, id=layer_id, get_position=["lon", "lat"],
+                       get_radius=60, radius_units="'meters'", radius_min_pixels=7,
+                       get_fill_color=SITE_RGB + [255], get_line_color=[0, 0, 0, 255],
+                       stroked=True, line_width_min_pixels=2, pickable=True)
+    text = pdk.Layer("TextLayer", data=data, id=f"{layer_id}_labels",
+                     get_position=["lon", "lat"], get_text="n", get_size=13,
+                     get_color=[255, 255, 255, 255], get_alignment_baseline="'center'",
+                     font_weight=700, pickable=False)
+    return [points, text]
+
+
+def view_for_bounds(min_lon: float, min_lat: float, max_lon: float, max_lat: float,
+                    width_px: int = 900, height_px: int = 560) -> pdk.ViewState:
+    """A view that fits a bounding box (web-Mercator zoom arithmetic)."""
+    lon_span = max(max_lon - min_lon, 1e-3)
+    lat_mid = (min_lat + max_lat) / 2
+    lat_span = max(max_lat - min_lat, 1e-3) / math.cos(math.radians(lat_mid))
+    zoom = min(math.log2(width_px * 360 / (256 * lon_span)),
+               math.log2(height_px * 360 / (256 * lat_span)))
+    return pdk.ViewState(longitude=round((min_lon + max_lon) / 2, 5),
+                         latitude=round(lat_mid, 5), zoom=round(max(zoom - 0.45, 3), 2),
+                         pitch=0, bearing=0)
+
+
+class CompactDeck(pdk.Deck):
+    """A deck whose JSON has no indentation and keeps Chinese as UTF-8.
+
+    pydeck indents its JSON by two spaces per level, which more than doubles what a map of
+    tens of thousands of hexagons sends to the browser; the content is the same.
+    """
+
+    def to_json(self) -> str:
+        return json.dumps(self, sort_keys=True, default=json_tools.default_serialize,
+                          separators=(",", ":"), ensure_ascii=False)
+
+
+def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0) -> pdk.Deck:
+    """An offline deck: no basemap provider, no map style, no outside request."""
+    view.pitch = pitch
+    return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
+                       tooltip=TOOLTIP)
+
+
+def payload_bytes(d: pdk.Deck) -> int:
+    """Size of what the browser receives for this map (the deck's JSON)."""
+    return len(d.to_json().encode("utf-8"))
+
+
+def deck_summary(d: pdk.Deck) -> dict[str, int]:
+    """Layer id -> number of rows, for tests and the page's caption."""
+    spec = json.loads(d.to_json())
+    return {layer["id"]: len(layer.get("data", [])) for layer in spec["layers"]}

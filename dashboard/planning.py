@@ -1,0 +1,211 @@
+"""Shared pieces of the two planning pages: cached analytics, URL-synced controls, labels.
+
+The view a planner sets up (facility type, group, measure, district, layers, radius, the
+clicked object) lives in ``st.session_state`` and is mirrored in the URL query parameters
+(prefixed ``pl_``), so a link reopens exactly the same map.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics import accessibility, siting, supply
+from analytics.errors import CityBrainError
+from analytics.population import SERVICE_GROUPS
+from analytics.standards import FACILITY_TYPES, facility_type
+from analytics.store import Store
+from dashboard.i18n import translate
+
+GROUPS = [*SERVICE_GROUPS, accessibility.ALL]
+METRICS = ["persons", "density", "access", "unmet"]
+LAYERS = ["facilities", "catchments", "underserved", "districts"]
+DEFAULT_LAYERS = ["facilities", "districts", "underserved"]
+
+
+def store_key(store: Store) -> str:
+    """Cache key of a store: its path and modification time (a rebuilt store is new data)."""
+    if store.path is None:
+        return f"memory:{id(store)}"
+    try:
+        return f"{store.path}:{store.path.stat().st_mtime_ns}"
+    except OSError:
+        return str(store.path)
+
+
+# -- cached analytics (frames keyed by the parameters that matter) -------------------------
+@st.cache_data(show_spinner=False, max_entries=32)
+def analyse(_store: Store, key: str, type_key: str, year: int, group: str, radius: int | None
+            ) -> accessibility.Accessibility:
+    return accessibility.analyse(_store, type_key, year, group=group, radius_m=radius)
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def districts(_store: Store, key: str) -> pd.DataFrame:
+    return _store.query("planning.districts")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def district_names(_store: Store, key: str) -> pd.DataFrame:
+    return _store.query("planning.district_names")
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def supply_table(_store: Store, key: str, year: int) -> pd.DataFrame:
+    return supply.supply_demand(_store, year)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def availability(_store: Store, key: str, type_key: str, year: int) -> str | None:
+    return accessibility.type_availability(_store, type_key, year)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: str,
+              radius: int | None, district: int | None, candidates: pd.DataFrame | None,
+              lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None
+              ) -> siting.SitingResult:
+    return siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
+                                  district=district, candidates=candidates, lock=list(lock),
+                                  exclude=list(exclude), site_capacity=site_capacity)
+
+
+# -- labels -------------------------------------------------------------------------------
+def type_name(key: str, lang: str) -> str:
+    ft = facility_type(key)
+    return ft.name_zh if lang == "zh" else ft.name_en
+
+
+def group_name(group: str, lang: str) -> str:
+    if group == accessibility.ALL:
+        return translate("plan_group_all", lang)
+    return translate("plan_group_fmt", lang, group=group)
+
+
+def group_option(group: str, lang: str) -> str:
+    """A group as a menu entry: ``60+ 岁`` / ``60+``; everyone as its own word."""
+    if group == accessibility.ALL:
+        return translate("plan_group_all_option", lang)
+    return f"{group} 岁" if lang == "zh" else group
+
+
+def unit_name(type_key: str, lang: str) -> str:
+    return translate(f"plan_unit_{accessibility.supply_unit(type_key)}", lang)
+
+
+def district_label(adcode: int, names: pd.DataFrame, lang: str) -> str:
+    if adcode == 0:
+        return translate("plan_city", lang)
+    row = names[names["adcode"] == adcode]
+    if row.empty:
+        return str(adcode)
+    return str(row["name"].iloc[0] if lang == "zh" else row["name_en"].iloc[0])
+
+
+# -- URL-synced state ---------------------------------------------------------------------
+SHARED_KEYS = ("pl_type", "pl_group", "pl_metric", "pl_district", "pl_layers", "pl_3d",
+               "pl_radius", "pl_k", "pl_sel")
+
+
+def keep_state() -> None:
+    """Keep the shared choices when moving between the two planning pages.
+
+    Streamlit drops a widget's value when a run does not draw that widget (as on another
+    page); assigning the value back makes it plain session state, which survives.
+    """
+    for k in SHARED_KEYS:
+        if k in st.session_state:
+            st.session_state[k] = st.session_state[k]
+
+
+def init_from_url(key: str, valid: list, default, cast=str, lang: str = "zh") -> None:
+    """Seed ``st.session_state[key]`` from the URL once; an invalid value falls back visibly."""
+    if key in st.session_state:
+        if st.session_state[key] not in valid:
+            st.session_state[key] = default
+        return
+    raw = st.query_params.get(key)
+    if raw is None:
+        st.session_state[key] = default
+        return
+    try:
+        value = cast(raw)
+    except (TypeError, ValueError):
+        value = None
+    if value not in valid:
+        st.warning(translate("notice_fallback", lang, param=key, value=raw, fallback=default))
+        value = default
+    st.session_state[key] = value
+
+
+def init_list_from_url(key: str, valid: list, default: list, lang: str = "zh") -> None:
+    if key in st.session_state:
+        return
+    raw = st.query_params.get(key)
+    if raw is None:
+        st.session_state[key] = list(default)
+        return
+    values = [v for v in raw.split(",") if v]
+    bad = [v for v in values if v not in valid]
+    if bad:
+        st.warning(translate("notice_fallback", lang, param=key, value=raw,
+                             fallback=",".join(default)))
+        values = list(default)
+    st.session_state[key] = values
+
+
+def write_url(values: dict[str, object]) -> None:
+    """Mirror the view in the URL (None removes a parameter)."""
+    for k, v in values.items():
+        if v is None or v == "" or v == []:
+            if k in st.query_params:
+                del st.query_params[k]
+        elif isinstance(v, list | tuple):
+            st.query_params[k] = ",".join(map(str, v))
+        else:
+            st.query_params[k] = str(v)
+
+
+def show_error(exc: CityBrainError) -> None:
+    st.error(str(exc))
+
+
+__all__ = ["FACILITY_TYPES", "GROUPS", "METRICS", "LAYERS", "analyse", "recommend"]
+
+
+def map_labels(lang: str, group: str, type_key: str) -> dict[str, str]:
+    """The strings the map layers put in tooltips and legends, in one language."""
+    t = lambda key, **fmt: translate(key, lang, **fmt)  # noqa: E731
+    unit = unit_name(type_key, lang)
+    return {
+        "group": group_name(group, lang), "persons_unit": t("plan_persons_unit"),
+        "tip_persons": t("plan_tip_persons", group=group_name(group, lang)),
+        "access_unit": t("plan_access_unit", unit=unit), "no_access": t("plan_no_access"),
+        "in_reach": t("plan_in_reach"), "unmet_label": t("plan_unmet_label"),
+        "legend_persons": t("plan_legend_persons", group=group_name(group, lang)),
+        "legend_density": t("plan_legend_density", group=group_name(group, lang)),
+        "legend_access": t("plan_legend_access", unit=unit),
+        "legend_unmet": t("plan_legend_unmet", group=group_name(group, lang)),
+        "res8_note": t("plan_res8_note"), "capacity": t("plan_capacity"),
+        "capacity_uncounted": t("plan_capacity_uncounted"), "opened": t("plan_opened"),
+        "utilisation": t("plan_utilisation"), "site": t("plan_site"), "gain": t("plan_gain"),
+    }
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def hex_data(_result: accessibility.Accessibility, key: str, type_key: str, year: int,
+             group: str, radius: int, metric: str, lang: str, district: int | None):
+    """The hexagon layer rows, legend and resolution for one view (cached per view)."""
+    from dashboard import maps
+
+    cells = _result.cells
+    if district is not None:
+        cells = cells[cells["district_adcode"] == district]
+    return maps.hex_layer_data(cells, metric, map_labels(lang, group, type_key))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def district_paths(_store: Store, key: str) -> pd.DataFrame:
+    from dashboard import maps
+
+    return maps.district_paths(districts(_store, key))

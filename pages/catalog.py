@@ -1,0 +1,296 @@
+"""Open data catalog: search with facets, a page per dataset, downloads, the negative list."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from analytics import access, applications, catalog, exports
+from analytics.citygen.catalog import DOMAINS, SPECS
+from analytics.errors import CityBrainError
+from dashboard import auth
+from dashboard.navigation import PAGES_DIR
+from dashboard.shell import page_context
+
+PREVIEW_ROWS = 20
+LARGE_ROWS = 2_000_000
+
+ctx = page_context()
+actor = auth.current_actor(ctx.store)
+t = ctx.t
+
+
+def access_label(level: str) -> str:
+    return t(f"od_access_{level}")
+
+
+def domain_label(theme: str) -> str:
+    zh, en, _ = DOMAINS.get(theme, (theme, theme, ""))
+    return zh if ctx.lang == "zh" else en
+
+
+def publisher_of(row) -> str:
+    return row["publisher"] if ctx.lang == "zh" else row["publisher_en"]
+
+
+def title_of(row) -> str:
+    return row["title"] if ctx.lang == "zh" else row["title_en"]
+
+
+def who_caption() -> None:
+    if actor.name == "public":
+        st.caption(t("od_anonymous"))
+    else:
+        st.caption(t("od_signed_in_as", name=actor.name, role=t(f"od_role_{actor.role}")))
+
+
+def facet_controls(cat: pd.DataFrame) -> tuple[str, dict[str, list[str]]]:
+    """Search box and facet filters; returns the text and the selected facet values."""
+    text = st.text_input(t("od_search"), key="od_q", placeholder=t("od_search_placeholder"),
+                         max_chars=120)
+    labels = {
+        "theme": (t("od_facet_theme"), domain_label),
+        "publisher": (t("od_facet_publisher"),
+                      lambda v: v if ctx.lang == "zh" else
+                      cat.loc[cat["publisher"] == v, "publisher_en"].iloc[0]),
+        "access_level": (t("od_facet_access"), access_label),
+        "formats": (t("od_facet_format"), str.upper),
+        "update_frequency": (t("od_facet_frequency"), lambda v: t(f"od_freq_{v}")),
+    }
+    counts = catalog.search(cat).facets
+    selected = {}
+    for col, (facet, (label, fmt)) in zip(st.columns(len(labels)), labels.items(), strict=True):
+        options = list(counts[facet].index)
+        with col:
+            selected[facet] = st.multiselect(
+                label, options, key=f"od_f_{facet}", placeholder=t("od_facet_any"),
+                format_func=lambda v, fmt=fmt, facet=facet: f"{fmt(v)} ({counts[facet][v]})")
+    return text, selected
+
+
+def listing(cat: pd.DataFrame) -> None:
+    text, selected = facet_controls(cat)
+    try:
+        result = catalog.search(cat, text, **selected)
+    except catalog.SearchRefused as exc:
+        catalog.log_refused_search(ctx.store, actor, text, str(exc))
+        st.error(t("od_search_refused", reason=exc))
+        return
+    hits = catalog.with_quality(result.hits)
+    if hits.empty:
+        st.info(t("od_no_hits"))
+        return
+    st.caption(t("od_hits", n=len(hits), total=len(cat)))
+    table = pd.DataFrame({
+        t("od_col_title"): [title_of(r) for _, r in hits.iterrows()],
+        t("od_col_publisher"): [publisher_of(r) for _, r in hits.iterrows()],
+        t("od_col_access"): hits["access_level"].map(access_label),
+        t("od_col_rows"): hits["row_count"],
+        t("od_col_downloads"): hits["downloads"],
+        t("od_col_quality"): hits["quality"],
+    })
+    event = st.dataframe(
+        table, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key="od_table",
+        column_config={
+            t("od_col_title"): st.column_config.TextColumn(width="medium"),
+            t("od_col_rows"): st.column_config.NumberColumn(format="localized", width="small"),
+            t("od_col_downloads"): st.column_config.NumberColumn(format="localized", width="small"),
+            t("od_col_quality"): st.column_config.ProgressColumn(
+                t("od_col_quality"), min_value=0, max_value=100, format="%.0f", width="small")})
+    rows = event.selection.rows if event and event.selection else []
+    if rows:
+        st.query_params["dataset"] = hits.iloc[rows[0]]["dataset_id"]
+        st.rerun()
+
+
+def metadata_block(row) -> None:
+    q = catalog.quality(row)
+    left, right = st.columns([2, 1])
+    with left:
+        st.subheader(t("od_metadata"))
+        temporal = ("" if pd.isna(row["temporal_start"])
+                    else f"{int(row['temporal_start'])}–{int(row['temporal_end'])}")
+        fields = [
+            (t("od_field_identifier"), row["dataset_id"]),
+            (t("od_field_publisher"), publisher_of(row)),
+            (t("od_field_theme"), domain_label(row["theme"])),
+            (t("od_field_keywords"), row["keywords"]),
+            (t("od_field_temporal"), temporal),
+            (t("od_field_spatial"), row["spatial"]),
+            (t("od_field_frequency"), t(f"od_freq_{row['update_frequency']}")),
+            (t("od_field_access"), access_label(row["access_level"])),
+            (t("od_field_licence"), row["licence"]),
+            (t("od_field_modified"), str(row["modified"])[:10]),
+            (t("od_field_rows"), f"{int(row['row_count']):,}"),
+            (t("od_field_downloads"), f"{int(row['downloads']):,}"),
+        ]
+        st.dataframe(pd.DataFrame(fields, columns=[t("col_key"), t("col_value")]),
+                     hide_index=True, width="stretch", height=35 * (len(fields) + 1) + 3)
+    with right:
+        st.metric(t("od_quality"), f"{q['score']:.0f} / 100", help=t("od_quality_help"))
+        st.progress(min(1.0, q["score"] / 100))
+        st.caption(t("od_quality_parts", **{k: f"{v:.0f}" for k, v in q.items() if k != "score"}))
+
+
+def schema_block(row) -> None:
+    cols = catalog.columns_of(row)
+    if cols.empty:
+        return
+    st.subheader(t("od_schema"))
+    desc = cols["description"] if ctx.lang == "zh" else cols["description_en"]
+    st.dataframe(pd.DataFrame({t("od_col_name"): cols["name"], t("od_col_type"): cols["type"],
+                               t("od_col_unit"): cols["unit"], t("od_col_description"): desc}),
+                 hide_index=True, width="stretch", height=35 * (len(cols) + 1) + 3)
+
+
+def preview_and_downloads(row) -> None:
+    dataset_id = row["dataset_id"]
+    decision = access.decide(ctx.store, dataset_id, actor, "page")
+    if not decision.allowed and row["access_level"] == "on_application":
+        st.info(t("od_needs_application"))
+        target = PAGES_DIR / ("applications.py" if actor.name != "public" else "sign_in.py")
+        st.page_link(target, label=t("od_apply_link") if actor.name != "public"
+                     else t("od_sign_in_link"), icon=":material/arrow_forward:")
+        return
+    try:
+        frame, report = access.read(ctx.store, dataset_id, actor, channel="page",
+                                    limit=PREVIEW_ROWS)
+    except access.AccessRefused as exc:  # logged by analytics
+        st.error(t("od_refused", reason=exc))
+        return
+    if decision.application_id:
+        app = applications.get(ctx.store, decision.application_id)
+        st.success(t("od_approved_until", app=decision.application_id,
+                     until=str(app["expires_at"])[:16]))
+    st.subheader(t("od_preview", n=PREVIEW_ROWS))
+    if report.primary_suppressed:
+        st.caption(t("od_preview_suppressed"))
+    shown = frame.copy()
+    for col in shown.columns:  # binary geometry is not readable in a table
+        if shown[col].map(lambda v: isinstance(v, (bytes, bytearray, memoryview))).any():
+            shown[col] = shown[col].map(lambda v: f"WKB ({len(v):,} bytes)" if v is not None else v)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    with st.expander(t("od_report")):
+        for line in report.lines():
+            st.markdown(f"- {line}")
+    st.subheader(t("od_downloads"))
+    st.caption(t("od_download_help"))
+    fmts = catalog.formats(row)
+    if int(row["row_count"]) > LARGE_ROWS:  # the browser gets Parquet; other formats stream from the CLI
+        fmts = tuple(f for f in fmts if f == "parquet")
+        st.caption(t("od_large_note", rows=f"{int(row['row_count']):,}", dataset=dataset_id))
+    for col, fmt in zip(st.columns(len(fmts)), fmts, strict=True):
+        def make(fmt=fmt):
+            data, _ = exports.export_bytes(ctx.store, dataset_id, fmt, actor, "download",
+                                           decision.application_id)
+            return data
+        with col:
+            st.download_button(fmt.upper(), data=make, file_name=f"{dataset_id}.{exports.SUFFIX[fmt]}",
+                               mime=catalog.MEDIA_TYPES[fmt], key=f"od_dl_{fmt}",
+                               on_click="ignore", icon=":material/download:")
+
+
+def dataset_page(cat: pd.DataFrame, dataset_id: str) -> None:
+    if st.button(t("od_back"), type="tertiary"):
+        del st.query_params["dataset"]
+        st.rerun()
+    rows = cat[cat["dataset_id"] == dataset_id]
+    if rows.empty:
+        # Still log it: naming unknown datasets in URLs is how probing looks.
+        access.log(ctx.store, access.decide(ctx.store, dataset_id[:100], actor, "page"), "page", 0)
+        st.error(t("od_unknown_dataset", dataset=dataset_id[:100]))
+        return
+    row = rows.iloc[0]
+    st.header(title_of(row))
+    badges = [f":blue-badge[{access_label(row['access_level'])}]"]
+    if row["synthetic"]:
+        badges.append(f":orange-badge[{t('od_synthetic_badge')}]")
+    st.markdown(" ".join(badges))
+    spec = SPECS.get(dataset_id)
+    st.write(row["description"] if ctx.lang == "zh" or spec is None else spec.description_en)
+    if row["negative_list"]:
+        st.warning(t("od_negative_entry", reason=row["negative_reason"]))
+    metadata_block(row)
+    schema_block(row)
+    preview_and_downloads(row)
+
+
+def popular(cat: pd.DataFrame) -> None:
+    top = catalog.most_downloaded(cat)
+    if top.empty:
+        st.info(t("od_no_downloads"))
+        return
+    st.dataframe(pd.DataFrame({
+        t("od_col_title"): [title_of(r) for _, r in top.iterrows()],
+        t("od_col_publisher"): top["publisher"],
+        t("od_col_downloads"): top["downloads"]}), hide_index=True, width="stretch")
+
+
+def negative(cat: pd.DataFrame) -> None:
+    st.caption(t("od_negative_intro"))
+    neg = catalog.negative_list(cat)
+    st.dataframe(pd.DataFrame({
+        t("od_col_title"): [title_of(r) for _, r in neg.iterrows()],
+        t("od_col_publisher"): [publisher_of(r) for _, r in neg.iterrows()],
+        t("od_col_reason"): neg["negative_reason"]}), hide_index=True, width="stretch")
+
+
+def bulk(cat: pd.DataFrame) -> None:
+    st.caption(t("od_bulk_intro"))
+    themes = sorted(set(cat["theme"]), key=lambda th: list(DOMAINS).index(th))
+    theme = st.selectbox(t("od_bulk_domain"), themes, format_func=domain_label, key="od_bulk_theme")
+    in_theme = cat[cat["theme"] == theme]
+    allowed = [d for d in in_theme["dataset_id"] if access.decide(ctx.store, d, actor, "download").allowed]
+    if not allowed:
+        st.info(t("od_bulk_none"))
+    else:
+        st.caption(", ".join(allowed))
+
+        def make_zip():
+            import io
+
+            buf = io.BytesIO()
+            exports.export_domain(ctx.store, theme, buf, actor, "download")
+            return buf.getvalue()
+        st.download_button(t("od_bulk_button"), data=make_zip, file_name=f"{theme}.zip",
+                           mime="application/zip", on_click="ignore", key="od_zip",
+                           icon=":material/folder_zip:")
+    st.subheader(t("od_machine_readable"))
+    meta = ctx.store.meta()
+    left, right = st.columns(2)
+    with left:
+        st.download_button(t("od_jsonld_button"), key="od_jsonld",
+                           data=json.dumps(catalog.dcat_jsonld(cat, meta), ensure_ascii=False,
+                                           indent=2, default=str),
+                           file_name="catalog.jsonld", mime="application/ld+json", on_click="ignore")
+    with right:
+        st.download_button(t("od_datajson_button"), key="od_datajson",
+                           data=json.dumps(catalog.data_json(cat, meta), ensure_ascii=False,
+                                           indent=2, default=str),
+                           file_name="data.json", mime="application/json", on_click="ignore")
+
+
+st.title(t("od_page_catalog"))
+who_caption()
+try:
+    cat = catalog.datasets(ctx.store)
+except CityBrainError as exc:
+    st.error(str(exc))
+    st.stop()
+selected_id = st.query_params.get("dataset")
+if selected_id:
+    dataset_page(cat, selected_id)
+else:
+    st.caption(t("od_catalog_intro"))
+    tabs = st.tabs([t("od_tab_datasets"), t("od_tab_popular"), t("od_tab_negative"), t("od_tab_bulk")])
+    with tabs[0]:
+        listing(cat)
+    with tabs[1]:
+        popular(cat)
+    with tabs[2]:
+        negative(cat)
+    with tabs[3]:
+        bulk(cat)

@@ -1,0 +1,237 @@
+"""Forecast: history, forecast, interval and scenario band; the backtest; facility gaps."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import forecast as fc
+from analytics.errors import CityBrainError
+from analytics.forecast.data import MIN_HISTORY, districts
+from analytics.forecast.targets import TARGETS
+from analytics.standards import FACILITY_TYPES
+from dashboard.shell import page_context
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+LEVEL = 80
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _forecast(_store, key: str, target: str, area: int, base_year: int, horizon: int,
+              model: str, scenario: str):
+    return fc.forecast(_store, target, area, base_year, horizon, model, scenario)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _history(_store, key: str, target: str, area: int, base_year: int):
+    return fc.history_of(_store, target, area, base_year)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _backtest(_store, key: str, target: str, base_year: int):
+    return fc.backtest_table(_store, target, base_year)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _gap(_store, key: str, area: int, base_year: int, horizon: int, model: str,
+         scenario: str):
+    return fc.gap(_store, area, base_year, horizon, model, scenario)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _chosen(_store, key: str, target: str, base_year: int, horizon: int) -> str:
+    return fc.evaluate(_store, base_year).choose(target, horizon)
+
+
+def backtest_view(ctx, table: pd.DataFrame, horizon: int, chosen: str) -> pd.DataFrame:
+    """One row per model: MAPE by horizon, WAPE and interval coverage over the horizons."""
+    shown = table[table["horizon"] <= min(max(horizon, 1), 10)]
+    mape = shown.pivot(index="model", columns="horizon", values="mape")
+    # the horizons planners read: next year, three, five and ten years on, the chosen one and
+    # the longest the backtest reaches
+    keep = [h for h in mape.columns if h in {1, 3, 5, 10, horizon, max(mape.columns)}]
+    mape = mape[keep]
+    mape.columns = [ctx.t("fc_col_mape_h", h=h) for h in mape.columns]
+    weights = shown.assign(w_wape=shown["wape"] * shown["n"],
+                           w_cov=shown["coverage"].fillna(0) * shown["n"].where(
+                               shown["coverage"].notna(), 0),
+                           n_cov=shown["n"].where(shown["coverage"].notna(), 0))
+    agg = weights.groupby("model")[["w_wape", "n", "w_cov", "n_cov"]].sum()
+    mape[ctx.t("fc_col_wape_all")] = agg["w_wape"] / agg["n"]
+    mape[ctx.t("fc_col_coverage")] = agg["w_cov"] / agg["n_cov"].where(agg["n_cov"] > 0)
+    order = [m for m in fc.MODELS if m in mape.index]
+    mape = mape.loc[order]
+    names = [ctx.t(f"fc_model_{m}") + (" ✓ " + ctx.t("fc_chosen_mark") if m == chosen else "")
+             for m in order]
+    mape.insert(0, ctx.t("fc_col_model"), names)
+    return mape
+
+
+def target_label(ctx, name: str) -> str:
+    t = TARGETS[name]
+    if t.group.key == "total":
+        return ctx.t("fc_target_total")
+    return ctx.t("fc_target_share" if t.share else "fc_target_count", group=t.group.label)
+
+
+def controls(ctx, area_names: dict[int, str]):
+    """The page's widgets, returned as plain values."""
+    valid_years = list(ctx.years[MIN_HISTORY - 1:])
+    c1, c2, c3 = st.columns([2, 3, 1])
+    target = c1.selectbox(ctx.t("fc_target"), list(TARGETS), key="fc_target",
+                          index=list(TARGETS).index("pop_60plus"),
+                          format_func=lambda n: target_label(ctx, n))
+    areas = c2.multiselect(ctx.t("fc_areas"), list(area_names), key="fc_areas",
+                           default=[ctx.city_adcode], format_func=area_names.get)
+    base_year = c3.selectbox(ctx.t("fc_base_year"), valid_years, key="fc_base_year",
+                             index=len(valid_years) - 1)
+    c4, c5, c6 = st.columns([2, 2, 2])
+    horizon = c4.slider(ctx.t("fc_horizon"), 1, fc.MAX_HORIZON, 10, key="fc_horizon")
+    model = c5.selectbox(ctx.t("fc_model"), ["auto", *fc.MODELS], key="fc_model",
+                         format_func=lambda m: ctx.t(f"fc_model_{m}"))
+    scenario = c6.radio(ctx.t("fc_scenario"), list(fc.SCENARIOS), index=1, horizontal=True,
+                        key="fc_scenario", help=ctx.t("fc_scenario_help"),
+                        format_func=lambda s: ctx.t(f"fc_scenario_{s}"))
+    return target, areas, int(base_year), int(horizon), model, scenario
+
+
+def chart(ctx, target, lines):
+    """One figure: per area, history, forecast, interval and the low-high scenario band."""
+    fig = go.Figure()
+    for i, (name, hist, f, band) in enumerate(lines):
+        color = COLORS[i % len(COLORS)]
+        years = list(f["year"])
+        fig.add_trace(go.Scatter(x=years + years[::-1],
+                                 y=list(band["high"]) + list(band["low"])[::-1],
+                                 fill="toself", fillcolor=_rgba(color, 0.08),
+                                 line=dict(color=_rgba(color, 0.35), dash="dot", width=1),
+                                 name=f"{name} · {ctx.t('fc_band')}", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=years + years[::-1], y=list(f["hi"]) + list(f["lo"])[::-1],
+                                 fill="toself", fillcolor=_rgba(color, 0.22),
+                                 line=dict(width=0), hoverinfo="skip",
+                                 name=f"{name} · {ctx.t('fc_interval', level=LEVEL)}"))
+        fig.add_trace(go.Scatter(x=hist["year"], y=hist["value"], mode="lines+markers",
+                                 line=dict(color=color, width=2), marker=dict(size=4),
+                                 name=f"{name} · {ctx.t('fc_history')}"))
+        join_x = [hist["year"].iloc[-1], *years]
+        join_y = [hist["value"].iloc[-1], *f["value"]]
+        fig.add_trace(go.Scatter(x=join_x, y=join_y, mode="lines+markers",
+                                 line=dict(color=color, width=2, dash="dash"),
+                                 marker=dict(size=4),
+                                 name=f"{name} · {ctx.t('fc_forecast')}"))
+    fig.update_layout(title=ctx.t("fc_chart_title", target=target_label(ctx, target)),
+                      xaxis_title=ctx.t("fc_year"), yaxis_title=target_label(ctx, target),
+                      height=480, margin=dict(l=10, r=10, t=50, b=10),
+                      legend=dict(orientation="h", yanchor="top", y=-0.15),
+                      hovermode="x unified")
+    return fig
+
+
+def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, target):
+    st.subheader(ctx.t("fc_gap_title", area=area_name))
+    st.caption(ctx.t("fc_gap_help"))
+    g = _gap(ctx.store, str(ctx.store.path), area, base_year, horizon, model, scenario)
+    name_col = "name_zh" if ctx.lang == "zh" else "name_en"
+    type_name = {k: getattr(t, name_col) for k, t in FACILITY_TYPES.items()}
+    group_key = TARGETS[target].group.key
+    related = [k for k, (tname, _) in fc.DEMAND_TYPES.items()
+               if TARGETS[tname].group.key == group_key] or ["elderly_care_home", "kindergarten"]
+    cols = st.columns(len(related[:2]))
+    for col, key in zip(cols, related[:2], strict=False):
+        one = g[g["type"] == key]
+        unit = ctx.t(f"fc_unit_{FACILITY_TYPES[key].capacity_unit}")
+        fig = go.Figure()
+        fig.add_trace(go.Bar(x=one["year"], y=one["capacity"], name=ctx.t("fc_capacity"),
+                             marker_color="#9ecae1"))
+        fig.add_trace(go.Scatter(x=one["year"], y=one["demand"], name=ctx.t("fc_demand"),
+                                 mode="lines+markers", line=dict(color="#d62728"),
+                                 error_y=dict(type="data", symmetric=False,
+                                              array=one["demand_hi"] - one["demand"],
+                                              arrayminus=one["demand"] - one["demand_lo"])))
+        fig.update_layout(title=ctx.t("fc_gap_chart", type=type_name[key], unit=unit),
+                          height=340, margin=dict(l=10, r=10, t=50, b=10),
+                          legend=dict(orientation="h", yanchor="top", y=-0.12))
+        col.plotly_chart(fig, width="stretch")
+        if not (one["capacity"] > 0).any():
+            col.caption(ctx.t("fc_no_capacity", type=type_name[key]))
+    table = g.assign(type=g["type"].map(type_name))
+    table = table.pivot_table(index="year", columns="type", values="gap", sort=False)
+    table.index = table.index.astype(str).rename(ctx.t("fc_year"))
+    st.markdown(ctx.t("fc_gap_table"))
+    st.dataframe(table.style.format("{:,.0f}"), width="stretch",
+                 height=36 * (len(table) + 1) + 4)
+    st.download_button(ctx.t("fc_download_gap"), g.to_csv(index=False).encode("utf-8"),
+                       file_name=f"gap_{area}_{base_year}.csv", mime="text/csv",
+                       key="fc_dl_gap")
+
+
+def main() -> None:
+    ctx = page_context()
+    st.title(ctx.t("fc_page"))
+    st.caption(ctx.t("fc_intro"))
+    key = str(ctx.store.path)
+    names = districts(ctx.store)
+    name_col = "name" if ctx.lang == "zh" else "name_en"
+    area_names = {ctx.city_adcode: f"{ctx.city_name or ctx.city_adcode}{ctx.t('fc_city_suffix')}"}
+    for row in names.itertuples():
+        label = getattr(row, name_col)
+        area_names[int(row.adcode)] = label if isinstance(label, str) else str(row.adcode)
+    target, areas, base_year, horizon, model, scenario = controls(ctx, area_names)
+    if not areas:
+        st.info(ctx.t("fc_no_area"))
+        return
+    try:
+        lines, frames = [], []
+        for area in areas:
+            f = _forecast(ctx.store, key, target, area, base_year, horizon, model, scenario)
+            hist = _history(ctx.store, key, target, area, base_year)
+            low = _forecast(ctx.store, key, target, area, base_year, horizon, model, "low")
+            high = _forecast(ctx.store, key, target, area, base_year, horizon, model, "high")
+            band = {"low": low["value"].to_numpy(), "high": high["value"].to_numpy()}
+            lines.append((area_names[area], hist, f, band))
+            frames.append(f.assign(area=area, area_name=area_names[area], target=target,
+                                   scenario=scenario, base_year=base_year))
+        st.plotly_chart(chart(ctx, target, lines), width="stretch")
+        used = sorted({ctx.t(f"fc_model_{m}") for fr in frames for m in fr["model"]})
+        st.caption(ctx.t("fc_chosen", models=", ".join(used), level=LEVEL))
+        all_f = pd.concat(frames, ignore_index=True)
+        digits = 2 if TARGETS[target].share else 0
+        shown = all_f[["area_name", "year", "value", "lo", "hi", "model"]].round(
+            {"value": digits, "lo": digits, "hi": digits})
+        shown = shown.rename(columns={"area_name": ctx.t("fc_col_area"),
+                                      "year": ctx.t("fc_year"), "value": ctx.t("fc_value"),
+                                      "lo": ctx.t("fc_col_lo"), "hi": ctx.t("fc_col_hi"),
+                                      "model": ctx.t("fc_col_model")})
+        with st.expander(ctx.t("fc_table_title")):
+            st.dataframe(shown, hide_index=True, width="stretch")
+        st.download_button(ctx.t("fc_download_forecast"),
+                           all_f.to_csv(index=False).encode("utf-8"),
+                           file_name=f"forecast_{target}_{base_year}.csv", mime="text/csv",
+                           key="fc_dl_forecast")
+
+        st.subheader(ctx.t("fc_backtest_title", target=target_label(ctx, target)))
+        st.caption(ctx.t("fc_backtest_help"))
+        bt_table = _backtest(ctx.store, key, target, base_year)
+        chosen = _chosen(ctx.store, key, target, base_year, horizon)
+        view = backtest_view(ctx, bt_table, horizon, chosen)
+        formats = {c: "{:.2f}" for c in view.columns[1:]}
+        formats[ctx.t("fc_col_coverage")] = "{:.0f}"
+        st.dataframe(view.style.format(formats, na_rep="–"), hide_index=True, width="stretch")
+        st.download_button(ctx.t("fc_download_backtest"),
+                           bt_table.to_csv(index=False).encode("utf-8"),
+                           file_name=f"backtest_{target}_{base_year}.csv", mime="text/csv",
+                           key="fc_dl_backtest")
+
+        gap_section(ctx, areas[0], area_names[areas[0]], base_year, horizon, model, scenario,
+                    target)
+    except CityBrainError as exc:
+        st.error(str(exc))
+
+
+main()

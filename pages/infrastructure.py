@@ -1,0 +1,260 @@
+"""Infrastructure: manhole covers on a live map, the alert feed, and one cover in detail.
+
+The map, KPIs and feed refresh by themselves inside a fragment (``run_every``), not by
+rerunning the page. The simulated feed runs in this server process (the only one allowed
+to write the store), in background threads shared by all sessions.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import pydeck as pdk
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from analytics.errors import CityBrainError
+from analytics.identity import PUBLIC, Actor
+from analytics.sensors import views
+from analytics.sensors.model import OPERATOR_ROLES
+from analytics.sensors.pipeline import SimulatedFeed, acknowledge, resolve
+from dashboard.shell import page_context
+
+REFRESH_S = 5
+
+
+@st.cache_resource(show_spinner=False)
+def feed_slot(store_path: str) -> dict:
+    """The one simulated feed of this server process (per store)."""
+    return {"feed": None}
+
+
+@st.cache_data(show_spinner=False)
+def outlines(store_path: str) -> pd.DataFrame:
+    return views.district_outlines(page_context().store)
+
+
+def current_actor() -> Actor:
+    actor = st.session_state.get("actor")
+    return actor if isinstance(actor, Actor) else PUBLIC
+
+
+def fmt_duration(ctx, seconds: float | None) -> str:
+    if seconds is None:
+        return ctx.t("sensors_kpi_none")
+    if seconds >= 120:
+        return ctx.t("sensors_minutes", value=f"{seconds / 60:.1f}")
+    return ctx.t("sensors_seconds", value=f"{seconds:.0f}")
+
+
+def feed_controls(ctx, slot: dict, operator: bool) -> None:
+    feed: SimulatedFeed | None = slot["feed"]
+    if feed is not None and feed.error is not None:
+        st.error(ctx.t("sensors_feed_error", problem=str(feed.error)))
+    running = feed is not None and feed.running
+    left, right = st.columns([3, 1])
+    with left:
+        if running:
+            st.info(ctx.t("sensors_feed_running", rate=f"{feed.rate:g}",
+                          assets=f"{len(feed.pipeline.assets):,}",
+                          interval=f"{feed.interval:.1f}"), icon=":material/sensors:")
+        else:
+            st.caption(ctx.t("sensors_feed_stopped"))
+    with right:
+        if running:
+            if st.button(ctx.t("sensors_feed_stop"), disabled=not operator, width="stretch"):
+                try:
+                    feed.stop()
+                except CityBrainError as exc:
+                    st.error(str(exc))
+                st.rerun()
+        else:
+            rate = st.number_input(ctx.t("sensors_feed_rate"), 10, 2000, 100, step=10,
+                                   disabled=not operator)
+            if st.button(ctx.t("sensors_feed_start"), disabled=not operator, width="stretch"):
+                try:
+                    slot["feed"] = SimulatedFeed(ctx.store, float(rate)).start()
+                except CityBrainError as exc:
+                    st.error(str(exc))
+                st.rerun()
+
+
+def kpi_row(ctx, k: views.Kpis) -> None:
+    cols = st.columns(6)
+    cols[0].metric(ctx.t("sensors_kpi_open"), f"{k.open_alerts:,}")
+    cols[1].metric(ctx.t("sensors_kpi_ack"), f"{k.acknowledged_alerts:,}")
+    cols[2].metric(ctx.t("sensors_kpi_mtta"), fmt_duration(ctx, k.mtta_s))
+    cols[3].metric(ctx.t("sensors_kpi_offline"), f"{k.offline:,}",
+                   help=ctx.t("sensors_kpi_offline_help", minutes=views.OFFLINE_S // 60,
+                              reporting=f"{k.reporting:,}"))
+    cols[4].metric(ctx.t("sensors_kpi_readings"), f"{k.readings:,}",
+                   help=f"{ctx.t('sensors_kpi_rejects')}: {k.rejects:,}")
+    cols[5].metric(ctx.t("sensors_kpi_latency"),
+                   ctx.t("sensors_kpi_none") if k.latency_p99_ms is None
+                   else f"{k.latency_p99_ms / 1000:.2f} s")
+
+
+def legend(ctx, counts: pd.Series) -> None:
+    items = []
+    for status, (r, g, b) in views.STATUS_COLOURS.items():
+        items.append(f"<span style='display:inline-block;width:12px;height:12px;border-radius:6px;"
+                     f"background:rgb({r},{g},{b});margin:0 4px 0 12px;vertical-align:middle'></span>"
+                     f"{ctx.t('sensors_status_' + status)} ({int(counts.get(status, 0)):,})")
+    st.markdown(" ".join(items), unsafe_allow_html=True)
+
+
+def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
+    frame = status.copy()
+    frame["status_label"] = frame["status"].map(lambda s: ctx.t("sensors_status_" + s))
+    frame["type_label"] = frame["asset_type"].map(lambda s: ctx.t("sensors_type_" + s))
+    frame["kinds_label"] = frame["kinds"].fillna("").map(
+        lambda ks: "、".join(ctx.t("sensors_kind_" + k) for k in ks.split(",") if k))
+    frame["radius"] = frame["status"].map({"alert": 7, "acknowledged": 6}).fillna(3)
+    # draw the calm ones first so alerts sit on top
+    order = {s: i for i, s in enumerate(reversed(list(views.STATUS_COLOURS)))}
+    frame = frame.sort_values("status", key=lambda s: s.map(order))
+    layers = [
+        pdk.Layer("PathLayer", districts, id="districts", get_path="path", get_color=[60, 60, 60],
+                  width_min_pixels=1.5, get_width=2),
+        pdk.Layer("ScatterplotLayer", frame, id="covers", get_position=["lon", "lat"], get_fill_color="color",
+                  get_radius="radius", radius_units="'pixels'", pickable=True, stroked=True,
+                  get_line_color=[255, 255, 255], line_width_min_pixels=1, opacity=1.0),
+    ]
+    view = pdk.ViewState(longitude=float(frame["lon"].mean()), latitude=float(frame["lat"].mean()),
+                         zoom=10.5)
+    tooltip = {"text": "{asset_id}\n{type_label}\n{status_label} {kinds_label}"}
+    st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
+                             tooltip=tooltip), height=460, key="sensors_map")
+
+
+def alert_table(ctx, feed: pd.DataFrame) -> None:
+    shown = pd.DataFrame({
+        ctx.t("sensors_col_alert"): feed["alert_id"],
+        ctx.t("sensors_col_asset"): feed["asset_id"],
+        ctx.t("sensors_col_kind"): feed["kind"].map(lambda k: ctx.t("sensors_kind_" + k)),
+        ctx.t("sensors_col_state"): feed["state"].map(lambda s: ctx.t("sensors_state_" + s)),
+        ctx.t("sensors_col_reading_ts"): feed["reading_ts"].dt.strftime("%H:%M:%S"),
+        ctx.t("sensors_col_latency"): feed["latency_ms"].round(0).astype(int),
+        ctx.t("sensors_col_occurrences"): feed["occurrences"],
+        ctx.t("sensors_col_flapping"): feed["flapping"],
+        ctx.t("sensors_col_detector"): feed["detector"].map(lambda d: ctx.t("sensors_detector_" + d)),
+    })
+    st.dataframe(shown, hide_index=True, width="stretch", height=300)
+
+
+@st.fragment(run_every=REFRESH_S)
+def live(ctx_lang: str) -> None:
+    """KPIs, map and alert feed: re-run every few seconds without rerunning the page."""
+    ctx = page_context()
+    k = views.kpis(ctx.store)
+    kpi_row(ctx, k)
+    status = views.asset_status(ctx.store)
+    st.subheader(ctx.t("sensors_map_header"))
+    legend(ctx, status["status"].value_counts())
+    status_map(ctx, status, outlines(str(ctx.store.path)))
+    st.caption(ctx.t("sensors_map_updated", seconds=REFRESH_S,
+                     clock="—" if k.clock is None else pd.Timestamp(k.clock).strftime("%Y-%m-%d %H:%M:%S")))
+    st.subheader(ctx.t("sensors_alerts_header"))
+    feed = views.alert_feed(ctx.store)
+    if feed.empty:
+        st.caption(ctx.t("sensors_alerts_empty"))
+    else:
+        alert_table(ctx, feed)
+
+
+def alert_actions(ctx, actor: Actor, operator: bool) -> None:
+    feed = views.alert_feed(ctx.store)
+    pending = feed[feed["state"] != "resolved"]
+    if pending.empty:
+        return
+    labels = {r.alert_id: f"{r.alert_id} · {r.asset_id} · {ctx.t('sensors_kind_' + r.kind)} · "
+                          f"{ctx.t('sensors_state_' + r.state)}" for r in pending.itertuples()}
+    left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
+    choice = left.selectbox(ctx.t("sensors_pick_alert"), list(labels), format_func=labels.get)
+    state = pending.set_index("alert_id").at[choice, "state"]
+    if mid.button(ctx.t("sensors_ack"), disabled=not operator or state != "open", width="stretch"):
+        try:
+            acknowledge(ctx.store, choice, actor)
+            st.success(ctx.t("sensors_done_ack", alert=choice))
+        except CityBrainError as exc:
+            st.error(str(exc))
+    if right.button(ctx.t("sensors_resolve"), disabled=not operator or state != "acknowledged",
+                    width="stretch"):
+        try:
+            resolve(ctx.store, choice, actor)
+            st.success(ctx.t("sensors_done_resolve", alert=choice))
+        except CityBrainError as exc:
+            st.error(str(exc))
+
+
+def series_figure(ctx, detail: views.AssetDetail) -> go.Figure:
+    s = detail.series
+    panels = [("water_level_cm", "sensors_series_water"), ("tilt_deg", "sensors_series_tilt"),
+              ("displacement_mm", "sensors_series_disp"), ("battery_v", "sensors_series_battery")]
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.04,
+                        subplot_titles=[ctx.t(k) for _, k in panels])
+    for i, (col, _) in enumerate(panels, start=1):
+        fig.add_trace(go.Scatter(x=s["ts"], y=s[col], mode="lines",
+                                 line={"width": 1.3, "color": "#2b6cb0"},
+                                 showlegend=False, name=col), row=i, col=1)
+    t0, t1 = s["ts"].min(), s["ts"].max()
+    for f in detail.faults.itertuples():
+        if f.end_ts >= t0 and f.start_ts <= t1:
+            fig.add_vrect(x0=max(f.start_ts, t0), x1=min(f.end_ts, t1), fillcolor="#fdae61",
+                          opacity=0.25, line_width=0, row="all", col=1)
+    for a in detail.alerts.itertuples():
+        if t0 <= a.reading_ts <= t1:
+            fig.add_vline(x=a.reading_ts, line_color="#d73027", line_dash="dot", row="all", col=1)
+    fig.update_layout(height=560, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def drill_down(ctx, status: pd.DataFrame) -> None:
+    st.subheader(ctx.t("sensors_drill_header"))
+    alerted = status[status["status"].isin(["alert", "acknowledged"])]["asset_id"].tolist()
+    options = alerted + [a for a in status["asset_id"] if a not in set(alerted)]
+    asset_id = st.selectbox(ctx.t("sensors_pick_asset"), options, key="sensors_asset")
+    detail = views.asset_detail(ctx.store, asset_id)
+    if detail is None:
+        return
+    a = detail.asset
+    st.caption(ctx.t("sensors_asset_facts", type=ctx.t("sensors_type_" + a["asset_type"]),
+                     owner=views.owner_name(a["owner_department"], ctx.lang),
+                     year=int(a["install_year"]),
+                     depth=int(a["depth_cm"])))
+    if detail.series.empty:
+        st.caption(ctx.t("sensors_no_series"))
+        return
+    st.plotly_chart(series_figure(ctx, detail), width="stretch")
+    st.caption(f"— {ctx.t('sensors_series_alert')}  ▮ {ctx.t('sensors_series_fault')}")
+    if not detail.alerts.empty:
+        shown = detail.alerts.assign(
+            kind=detail.alerts["kind"].map(lambda k: ctx.t("sensors_kind_" + k)),
+            state=detail.alerts["state"].map(lambda s: ctx.t("sensors_state_" + s)))
+        st.dataframe(shown[["alert_id", "kind", "state", "reading_ts", "occurrences", "flaps"]]
+                     .rename(columns={"alert_id": ctx.t("sensors_col_alert"),
+                                      "kind": ctx.t("sensors_col_kind"),
+                                      "state": ctx.t("sensors_col_state"),
+                                      "reading_ts": ctx.t("sensors_col_reading_ts"),
+                                      "occurrences": ctx.t("sensors_col_occurrences"),
+                                      "flaps": ctx.t("sensors_col_flaps")}),
+                     hide_index=True, width="stretch")
+
+
+ctx = page_context()
+actor = current_actor()
+operator = actor.role in OPERATOR_ROLES
+st.title(ctx.t("sensors_page"))
+st.caption(ctx.t("sensors_intro"))
+if not operator:
+    st.caption(ctx.t("sensors_operator_only"))
+feed_controls(ctx, feed_slot(str(ctx.store.path)), operator)
+live(ctx.lang)
+alert_actions(ctx, actor, operator)
+drill_down(ctx, views.asset_status(ctx.store))
+rejects = views.reject_counts(ctx.store)
+if not rejects.empty:
+    st.subheader(ctx.t("sensors_rejects_header"))
+    st.dataframe(pd.DataFrame({
+        ctx.t("sensors_col_reason"): rejects["reason"].map(lambda r: ctx.t("sensors_reason_" + r)),
+        ctx.t("sensors_col_count"): rejects["readings"]}), hide_index=True)

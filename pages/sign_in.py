@@ -1,0 +1,73 @@
+"""Sign in (password, or the identity provider when configured), sign out, manage accounts."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics import access, accounts
+from analytics.errors import CityBrainError
+from analytics.identity import ROLES
+from dashboard import auth
+from dashboard.shell import page_context
+
+ctx = page_context()
+t = ctx.t
+actor = auth.current_actor(ctx.store)
+
+st.title(t("od_page_sign_in"))
+if auth.session_expired_notice():
+    st.warning(t("od_session_expired"))
+
+if actor.name != "public":
+    st.success(t("od_signin_ok", name=actor.name, role=t(f"od_role_{actor.role}")))
+    if st.button(t("od_signout_button"), icon=":material/logout:"):
+        auth.sign_out(ctx.store)
+        st.rerun()
+else:
+    st.caption(t("od_signin_intro"))
+    if auth.oidc_configured():
+        if st.button(t("od_oidc_button"), icon=":material/badge:", type="primary"):
+            st.login()
+    else:
+        st.caption(t("od_oidc_off"))
+    with st.form("od_signin", border=True):
+        st.subheader(t("od_signin_title"))
+        username = st.text_input(t("od_username"), max_chars=64)
+        password = st.text_input(t("od_password"), type="password", max_chars=256)
+        submitted = st.form_submit_button(t("od_signin_button"), type="primary")
+    if submitted:
+        try:
+            who = auth.sign_in(ctx.store, username, password)
+        except CityBrainError as exc:
+            st.error(t("od_signin_refused", reason=exc))
+        else:
+            st.success(t("od_signin_ok", name=who.name, role=t(f"od_role_{who.role}")))
+            st.rerun()
+
+if actor.name != "public":
+    st.subheader(t("od_my_usage"))
+    usage = access.usage_of(ctx.store, actor)
+    if usage.empty:
+        st.info(t("od_no_downloads"))
+    else:
+        st.dataframe(usage, hide_index=True, width="stretch")
+
+if actor.role == "administrator":
+    st.subheader(t("od_users_title"))
+    st.dataframe(accounts.users(ctx.store, actor), hide_index=True, width="stretch")
+    with st.form("od_add_user"):
+        st.markdown(f"**{t('od_add_user')}**")
+        c1, c2, c3 = st.columns(3)
+        new_name = c1.text_input(t("od_username"), max_chars=64)
+        display = c2.text_input(t("od_display_name"), max_chars=64)
+        role = c3.selectbox(t("od_role"), ROLES, format_func=lambda r: t(f"od_role_{r}"))
+        new_pw = st.text_input(t("od_password"), type="password", max_chars=256)
+        if st.form_submit_button(t("od_add_user_button")):
+            try:
+                added = accounts.add_user(ctx.store, actor, new_name, role, new_pw, display)
+                st.success(t("od_user_added", name=added.name, role=t(f"od_role_{added.role}")))
+            except CityBrainError as exc:
+                st.error(str(exc))
+elif actor.name == "public" and accounts.count_admins(ctx.store) == 0:
+    st.info(t("od_no_accounts"))
+

@@ -1,0 +1,186 @@
+"""Where to build next: k new sites that bring the most uncovered residents within reach."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from analytics import accessibility, siting
+from analytics.errors import CityBrainError
+from analytics.standards import FACILITY_TYPES, facility_type
+from dashboard import maps
+from dashboard import planning as pl
+from dashboard.shell import page_context
+
+ctx = page_context()
+pl.keep_state()
+t = ctx.t
+key = pl.store_key(ctx.store)
+names = pl.district_names(ctx.store, key)
+district_codes = [0, *names["adcode"].astype(int).tolist()]
+DATUMS = ["", "wgs84", "gcj02", "bd09"]
+
+
+def _ids(text: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in text.replace("，", ",").split(",") if v.strip())
+
+
+def site_controls() -> dict | None:
+    """The question, asked in one form; returns it once submitted (or from the link)."""
+    types = list(FACILITY_TYPES)
+    pl.init_from_url("pl_type", types, "elderly_day_care", lang=ctx.lang)
+    pl.init_from_url("pl_k", list(range(1, 101)), 5, cast=int, lang=ctx.lang)
+    pl.init_from_url("pl_district", district_codes, 0, cast=int, lang=ctx.lang)
+    std = facility_type(st.session_state["pl_type"]).radius_m
+    pl.init_from_url("pl_radius", list(range(100, 5001, 50)), std, cast=int, lang=ctx.lang)
+    with st.form("pl_sites_form"):
+        c1, c2, c3, c4 = st.columns([1.5, 0.8, 1.2, 1])
+        c1.selectbox(t("plan_type"), types, key="pl_type",
+                     format_func=lambda k: pl.type_name(k, ctx.lang))
+        c2.number_input(t("plan_k"), min_value=1, max_value=100, step=1, key="pl_k")
+        c3.selectbox(t("plan_district"), district_codes, key="pl_district",
+                     format_func=lambda a: pl.district_label(a, names, ctx.lang))
+        c4.number_input(t("plan_radius"), min_value=100, max_value=5000, step=50,
+                        key="pl_radius", help=t("plan_radius_help", source=facility_type(
+                            st.session_state["pl_type"]).radius_source))
+        source = st.radio(t("plan_candidates"), ["cells", "upload"], horizontal=True,
+                          key="pl_source",
+                          format_func=lambda s: t(f"plan_candidates_{s}"))
+        u1, u2 = st.columns([2, 1])
+        upload = u1.file_uploader(t("plan_upload"), type=["csv", "geojson", "json"],
+                                  key="pl_upload")
+        datum = u2.selectbox(t("plan_datum"), DATUMS, key="pl_datum",
+                             format_func=lambda d: t(f"plan_datum_{d or 'none'}"))
+        l1, l2 = st.columns(2)
+        lock = l1.text_input(t("plan_lock"), key="pl_lock", help=t("plan_lock_help"))
+        exclude = l2.text_input(t("plan_exclude"), key="pl_exclude", help=t("plan_lock_help"))
+        k1, k2 = st.columns([1, 2])
+        cap_on = k1.checkbox(t("plan_capacity_aware"), key="pl_cap_on",
+                             help=t("plan_capacity_help"))
+        unit = pl.unit_name(st.session_state["pl_type"], ctx.lang)
+        cap = k2.number_input(t("plan_site_capacity", unit=unit), min_value=1, max_value=5000,
+                              value=None, step=10, key="pl_cap", help=t("plan_capacity_help"))
+        submitted = st.form_submit_button(t("plan_run"), type="primary")
+    if not submitted and "pl_k" not in st.query_params:
+        return None
+    type_key = st.session_state["pl_type"]
+    radius = int(st.session_state["pl_radius"])
+    pl.write_url({"pl_type": type_key, "pl_k": st.session_state["pl_k"],
+                  "pl_district": st.session_state["pl_district"] or None,
+                  "pl_radius": radius if radius != facility_type(type_key).radius_m else None})
+    return {"type": type_key, "k": int(st.session_state["pl_k"]),
+            "district": st.session_state["pl_district"] or None,
+            "radius": radius if radius != facility_type(type_key).radius_m else None,
+            "source": source, "upload": upload, "datum": datum, "lock": _ids(lock),
+            "exclude": _ids(exclude), "cap_on": cap_on, "cap": cap}
+
+
+st.title(t("plan_sites_title"))
+st.caption(t("plan_sites_caption"))
+ask = site_controls()
+if ask is None:
+    st.info(t("plan_sites_prompt"))
+    st.stop()
+
+ft = facility_type(ask["type"])
+try:
+    candidates = None
+    if ask["source"] == "upload":
+        if ask["upload"] is None:
+            st.warning(t("plan_upload_needed"))
+            st.stop()
+        candidates = siting.parse_candidates(ask["upload"].getvalue(), ask["upload"].name,
+                                             ask["datum"] or None, ctx.store)
+    result_acc = pl.analyse(ctx.store, key, ask["type"], ctx.year,
+                            accessibility.default_group(ask["type"]), ask["radius"])
+    site_capacity = None
+    if ask["cap_on"]:
+        if result_acc.need_per_person:
+            site_capacity = float(ask["cap"]) if ask["cap"] else float(
+                result_acc.facilities["capacity"].median()
+                if len(result_acc.facilities) else 100.0)
+        else:
+            st.info(t("plan_capacity_na"))
+    with st.spinner("…"):
+        res = pl.recommend(ctx.store, key, ask["type"], ctx.year, ask["k"],
+                           accessibility.default_group(ask["type"]), ask["radius"],
+                           ask["district"], candidates, ask["lock"], ask["exclude"],
+                           site_capacity)
+except CityBrainError as exc:
+    st.error(str(exc))
+    st.stop()
+
+for note in res.notes:
+    st.caption(t("plan_note_prefix") + note)
+group = pl.group_name(res.group, ctx.lang)
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(t("plan_before"), f"{res.before_pct:.2f}%")
+m2.metric(t("plan_after"), f"{res.after_pct:.2f}%", delta=f"{res.after_pct - res.before_pct:+.2f}")
+m3.metric(t("plan_newly"), f"{res.newly_covered:,.0f}")
+m4.metric(t("plan_gap"), f"{res.solution.gap_pct:.2f}%",
+          help=t("plan_gap_help", status=res.solution.status,
+                 seconds=f"{res.solution.seconds:.1f}", n=f"{res.n_candidates:,}"))
+if site_capacity:
+    st.caption(t("plan_site_capacity", unit=pl.unit_name(ask["type"], ctx.lang))
+               + f": {site_capacity:,.0f}")
+
+# -- map: who is not covered, existing facilities, the proposed sites ----------------------
+cells = result_acc.cells
+if ask["district"] is not None:
+    cells = cells[cells["district_adcode"] == ask["district"]]
+uncovered = cells[~cells["covered"]]
+labels = pl.map_labels(ctx.lang, res.group, ask["type"])
+labels["legend_persons"] = t("plan_legend_uncovered", group=group)
+layers = []
+legend = None
+if len(uncovered):
+    hexes, legend, _ = maps.hex_layer_data(uncovered, "persons", labels)
+    layers.append(maps.hex_layer(hexes))
+fac = result_acc.facilities
+if ask["district"] is not None:
+    fac = fac[fac["district_adcode"] == ask["district"]]
+if len(fac):
+    layers.append(maps.facility_layer(maps.facility_layer_data(
+        fac, pl.type_name(ask["type"], ctx.lang), pl.unit_name(ask["type"], ctx.lang), labels)))
+if len(res.sites):
+    layers.append(maps.catchment_layer(res.sites, res.radius_m, rgb=maps.SITE_RGB,
+                                       layer_id="site_catchments"))
+    layers.extend(maps.sites_layer(res.sites, labels))
+layers.append(maps.district_layer(pl.district_paths(ctx.store, key), highlight=ask["district"]))
+box = cells if len(cells) else result_acc.cells
+view = maps.view_for_bounds(box["lon"].min(), box["lat"].min(), box["lon"].max(),
+                            box["lat"].max())
+left, right = st.columns([5, 1.25])
+with left:
+    st.pydeck_chart(maps.deck(layers, view), height=560, key="pl_sites_map")
+with right:
+    if legend is not None:
+        st.markdown(legend.html(), unsafe_allow_html=True)
+    st.caption(t("plan_sites_map_note", group=group, radius=res.radius_m))
+    st.caption(t("plan_standard_note", circle=ft.circle_minutes, radius=ft.radius_m,
+                 source=ft.radius_source, ratio=ft.ratio_label, ratio_source=ft.ratio_source))
+
+# -- the sites, their marginal gains, exports ----------------------------------------------
+st.subheader(t("plan_sites_table"))
+table = res.sites.assign(
+    district=[pl.district_label(int(a), names, ctx.lang) for a in res.sites["district_adcode"]])
+shown = table[["order", "site_id", "name", "district", "locked", "gain", "coverage_after_pct",
+               "lon", "lat"]].rename(columns={
+                   "order": t("plan_col_order"), "site_id": t("plan_col_site_id"),
+                   "name": t("plan_col_name"), "district": t("plan_col_district"),
+                   "locked": t("plan_col_locked"), "gain": t("plan_col_gain"),
+                   "coverage_after_pct": t("plan_col_after_pct"), "lon": t("plan_col_lon"),
+                   "lat": t("plan_col_lat")})
+st.dataframe(shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2}), hide_index=True,
+             width="stretch")
+if len(res.sites):
+    st.bar_chart(pd.DataFrame({t("plan_col_gain"): res.sites["gain"].to_numpy()},
+                              index=res.sites["order"].astype(str)), height=220)
+stem = f"sites_{ask['type']}_{ctx.year}_k{ask['k']}"
+d1, d2 = st.columns(2)
+d1.download_button(t("plan_download_geojson"),
+                   json.dumps(res.geojson(), ensure_ascii=False, indent=1).encode("utf-8"),
+                   file_name=f"{stem}.geojson", mime="application/geo+json")
+d2.download_button(t("plan_download_csv"),
+                   res.sites.to_csv(index=False).encode("utf-8-sig"),
+                   file_name=f"{stem}.csv", mime="text/csv")

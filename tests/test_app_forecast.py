@@ -1,0 +1,70 @@
+"""The forecast page, run with Streamlit's AppTest on a small store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from forecast_helpers import store_file
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).parent.parent / "pages" / "forecast.py")
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fc") / "city.duckdb"
+    store_file(path)
+    return path
+
+
+def _run(store_path, monkeypatch, lang="en", **state):
+    monkeypatch.setenv("CITYBRAIN_STORE", str(store_path))
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["lang"] = lang
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
+    at = _run(store_path, monkeypatch)
+    assert not at.exception, at.exception
+    assert not at.error
+    assert at.title[0].value == "Population and demand forecast"
+    assert at.selectbox(key="fc_target").value == "pop_60plus"
+    assert at.selectbox(key="fc_base_year").value == 2021
+    # the chart: history, forecast, interval and band per area
+    assert len(at.get("plotly_chart")) >= 2
+    captions = " ".join(c.value for c in at.caption)
+    assert "Model used:" in captions and "nominal coverage 80%" in captions
+    backtest = at.dataframe[1].value
+    models = list(backtest["Model"])
+    assert len(models) == 4 and models[0] == "Naive (last value held)"
+    assert sum(m.endswith("✓ chosen") for m in models) == 1
+    # 2010-2021: the first origin is 2012 (three years of data), so 9 years is the longest
+    assert [c for c in backtest.columns if c.startswith("MAPE")] == [
+        "MAPE % · 1y", "MAPE % · 3y", "MAPE % · 5y", "MAPE % · 9y"]
+    cover = backtest["Interval coverage %"]
+    assert ((cover >= 0) & (cover <= 100)).all()
+    assert at.subheader[1].value == "Facility demand and gap: 测试市 (city)"
+    gap = at.dataframe[2].value
+    assert list(gap.index)[0] == "2021" and list(gap.index)[-1] == "2031"
+    assert "Elderly care home" in gap.columns
+
+
+def test_page_in_chinese_for_a_district(store_path, monkeypatch):
+    at = _run(store_path, monkeypatch, lang="zh", fc_areas=[330106, 330108],
+              fc_target="pop_3_5", fc_horizon=5)
+    assert not at.exception, at.exception
+    assert at.title[0].value == "人口与需求预测"
+    table = at.dataframe[0].value
+    assert set(table["地区"]) == {"西湖区", "滨江区"}
+    assert len(table) == 10  # 2 areas x 5 years
+    assert at.subheader[1].value == "设施需求与缺口：西湖区"
+
+
+def test_no_area_chosen_says_so(store_path, monkeypatch):
+    at = _run(store_path, monkeypatch, fc_areas=[])
+    assert not at.exception
+    assert at.info[0].value == "Choose at least one area."

@@ -1,0 +1,76 @@
+"""The Infrastructure page, run by Streamlit's AppTest on a tiny store with known alerts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from _sensors_helpers import add_city, readings, tiny_store
+from streamlit.testing.v1 import AppTest
+
+from analytics.identity import Actor
+from analytics.sensors.pipeline import SensorPipeline
+from dashboard.shell import open_store
+
+PAGE = str(Path(__file__).parent.parent / "pages" / "infrastructure.py")
+
+
+@pytest.fixture()
+def store_path(tmp_path, monkeypatch):
+    path = tmp_path / "city.duckdb"
+    store = tiny_store(path=path)
+    add_city(store)
+    pipe = SensorPipeline(store)
+    pipe.ingest(readings("MH-00000", 3, displacement_mm=60.0))     # lifted: open alert
+    pipe.ingest(readings("MH-00001", 3, battery_v=3.0))            # dead battery: open alert
+    pipe.ingest(readings("MH-00002", 3))
+    store.close()
+    monkeypatch.setenv("CITYBRAIN_STORE", str(path))
+    return path
+
+
+def run(lang="en", actor=None):
+    at = AppTest.from_file(PAGE, default_timeout=30)
+    at.session_state["lang"] = lang
+    if actor is not None:
+        at.session_state["actor"] = actor
+    return at.run()
+
+
+def metric(at, label):
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_page_shows_kpis_alerts_and_refuses_the_public(store_path):
+    at = run()
+    assert not at.exception
+    assert at.title[0].value == "Manhole covers"
+    assert metric(at, "Open alerts") == "2"
+    assert metric(at, "Acknowledged") == "0"
+    assert metric(at, "Sensors offline") == "0"
+    assert metric(at, "Readings stored") == "9"
+    table = at.dataframe[0].value
+    assert sorted(table["Kind"]) == ["Cover lifted", "Dead battery"]
+    assert set(table["State"]) == {"Open"}
+    ack = next(b for b in at.button if b.label == "Acknowledge")
+    assert ack.disabled  # the public may look, not act
+    assert any("administrator or data steward" in c.value for c in at.caption)
+
+
+def test_operator_acknowledges_from_the_page(store_path):
+    at = run(actor=Actor("wang", "administrator"))
+    pick = next(s for s in at.selectbox if s.label == "Choose an alert")
+    chosen = pick.value
+    next(b for b in at.button if b.label == "Acknowledge").click().run()
+    assert not at.exception
+    store = open_store(str(store_path))  # the page's own connection (one per process)
+    row = store.query("sensors.alert_feed", limit=10).set_index("alert_id").loc[chosen]
+    assert (row["state"], row["acknowledged_by"]) == ("acknowledged", "wang")
+
+
+def test_page_in_chinese(store_path):
+    at = run(lang="zh")
+    assert not at.exception
+    assert at.title[0].value == "井盖监测"
+    assert metric(at, "未处理告警") == "2"
+    assert "井盖被掀起" in set(at.dataframe[0].value["告警类型"])

@@ -1,0 +1,143 @@
+"""The planning pages in Streamlit's AppTest, on the hand-made 3 x 3 store.
+
+Checks what a planner sees: the headline figures equal the analytics (and the hand-worked
+values), the map holds the expected layers, the legend is there, the view is in the URL, and
+bad input shows a clear message instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from planning_store import YEAR, cell_of, make_store
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+MAP_PAGE = str(ROOT / "pages" / "planning_map.py")
+SITES_PAGE = str(ROOT / "pages" / "site_recommendation.py")
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("plan") / "city.duckdb"
+    store = make_store(path=path)
+    store.checkpoint()
+    store.close()
+    return path
+
+
+def run(store_path, monkeypatch, page: str, params: dict[str, str]) -> AppTest:
+    monkeypatch.setenv("CITYBRAIN_STORE", str(store_path))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in {"lang": "en", "year": str(YEAR), **params}.items():
+        at.query_params[k] = v
+    at.switch_page(page)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def deck_spec(at: AppTest, n: int = 0) -> dict:
+    charts = at.get("deck_gl_json_chart")
+    assert charts, "no map on the page"
+    return json.loads(charts[n].proto.json)
+
+
+def metric(at: AppTest, label_start: str) -> str:
+    for m in at.metric:
+        if m.label.startswith(label_start):
+            return m.value
+    raise AssertionError(f"no metric {label_start!r}; have {[m.label for m in at.metric]}")
+
+
+def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    # 60+ within 300 m of an open day-care centre: (6 + 30) / 270 = 13.3 % (hand-worked).
+    assert metric(at, "Covered within 300 m") == "13.3%"
+    assert metric(at, "Residents aged 60+") == "270"
+    assert metric(at, "Facilities open") == "2"      # the centre at I closed in 2018
+    spec = deck_spec(at)
+    layers = {layer["id"]: layer for layer in spec["layers"]}
+    assert {"cells", "facilities", "districts", "underserved"} <= set(layers)
+    assert len(layers["cells"]["data"]) == 9
+    assert len(layers["facilities"]["data"]) == 2
+    assert spec.get("mapProvider") is None  # no basemap service: nothing leaves the machine
+    legend = [m.value for m in at.markdown if "planning-legend" in m.value]
+    assert legend and "Residents aged 60+ (per cell)" in legend[0]
+    assert at.query_params["pl_type"] == ["elderly_day_care"] or \
+        at.query_params["pl_type"] == "elderly_day_care"
+
+
+def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
+    params = {"pl_type": "primary_school", "pl_district": "330106", "pl_metric": "access",
+              "pl_layers": "facilities,catchments,districts"}
+    at = run(store_path, monkeypatch, MAP_PAGE, params)
+    # 330106: children 6-11 in A, B, D, E, G, H = 270; covered A, D, E, G = 170 -> 63.0 %.
+    assert metric(at, "Covered within 500 m") == "63.0%"
+    assert metric(at, "Residents aged 6-11") == "270"
+    layers = {layer["id"] for layer in deck_spec(at)["layers"]}
+    assert layers == {"cells", "facilities", "catchments", "districts"}
+    legend = next(m.value for m in at.markdown if "planning-legend" in m.value)
+    assert "No facility within reach" in legend and "places per 1,000" in legend
+    # the district summary table is the analytics' table (city row first)
+    table = at.dataframe[0].value
+    assert table.iloc[0, 0] == "Whole city" and int(table.iloc[0, 1]) == 450
+
+
+def test_map_page_radius_override_is_recorded(store_path, monkeypatch):
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care",
+                                                  "pl_radius": "450"})
+    # 450 m: A covers A, B, D; E covers B, D, E, F, H -> 6 x 26 / 270 = 57.8 %
+    assert metric(at, "Covered within 450 m") == "57.8%"
+    assert any("450 m" in i.value and "300 m" in i.value for i in at.info)
+
+
+def test_map_page_bad_link_values(store_path, monkeypatch):
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "library", "pl_district": "330110"})
+    assert any("pl_type=library" in w.value for w in at.warning)
+    # 330110 exists but nobody lives there
+    assert any("has no residents" in e.value for e in at.error)
+
+
+def test_map_page_type_without_facilities(store_path, monkeypatch):
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_care_home"})
+    assert any("no elderly care home facilities" in w.value for w in at.warning)
+    assert metric(at, "Covered within 1000 m") == "0.0%"
+
+
+def test_sites_page_recommends_the_centre(store_path, monkeypatch):
+    at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school", "pl_k": "1"})
+    assert metric(at, "Coverage now") == "77.78%"
+    assert metric(at, "Coverage after") == "100.00%"
+    assert metric(at, "Residents newly covered") == "100"
+    assert metric(at, "Optimality gap") == "0.00%"
+    sites = at.dataframe[0].value
+    assert sites.iloc[0, 1] == cell_of("E")
+    layers = {layer["id"] for layer in deck_spec(at)["layers"]}
+    assert {"cells", "facilities", "sites", "site_catchments", "districts"} <= layers
+
+
+def test_sites_page_k_too_large(store_path, monkeypatch):
+    at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school", "pl_k": "10"})
+    assert any("k = 10 but there are only 9 candidate sites" in e.value for e in at.error)
+
+
+def test_classes_and_parents():
+    """Legend classes and the vectorised H3 parent agree with hand values and with h3."""
+    import h3
+    import numpy as np
+
+    from dashboard import maps
+
+    # quintile breaks of 1..10 are 2.8, 4.6, 6.4, 8.2, 10, shown rounded: 3, 5, 6, 8, 10
+    idx, labels = maps.classify(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), k=5)
+    assert labels == ["1 – 3", "4 – 5", "6", "7 – 8", "9 – 10"]
+    assert idx.tolist() == [0, 0, 0, 1, 1, 2, 3, 3, 4, 4]
+    _, labels = maps.classify(np.array([1.0, 2.0, 3.0, 400.0]), k=2, decimals=1, open_top=True)
+    assert labels == ["1.0 – 2.5", "≥ 2.6"]  # the median of 1, 2, 3, 400 is 2.5
+    cells = [h3.latlng_to_cell(30 + n * 0.01, 120 + n * 0.013, 9) for n in range(50)]
+    parents = maps.parent_cells([h3.str_to_int(c) for c in cells], 8)
+    assert [h3.int_to_str(int(p)) for p in parents] == [h3.cell_to_parent(c, 8) for c in cells]

@@ -1,0 +1,110 @@
+"""The data pooling and data quality pages, run with Streamlit's AppTest on small stores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from ingest_helpers import districts_frame, make_store
+from streamlit.testing.v1 import AppTest
+
+from analytics.identity import Actor
+from analytics.store import Store
+
+PAGES = Path(__file__).parent.parent / "pages"
+
+
+def _store_file(path: Path, districts: tuple[int, ...] = ()) -> Path:
+    store = Store.create(path)
+    frame = districts_frame()
+    store.write("districts", frame[frame["adcode"].isin(districts)] if districts else frame)
+    store.set_meta({"city_adcode": 330100, "city_name": "杭州市"})
+    # the shell's year selector needs a population year
+    store.write("population_districts", pd.DataFrame({
+        "city_adcode": 330100, "year": 2020, "district_adcode": 330106, "age": 0, "sex": "M",
+        "persons": 1}, index=[0]))
+    store.close()
+    return path
+
+
+@pytest.fixture()
+def city_path(tmp_path):
+    return _store_file(tmp_path / "city.duckdb")
+
+
+def _run(page, path, monkeypatch, lang="en", **state):
+    monkeypatch.setenv("CITYBRAIN_STORE", str(path))
+    at = AppTest.from_file(str(PAGES / page), default_timeout=60)
+    at.session_state["lang"] = lang
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
+    at = _run("data_pooling.py", city_path, monkeypatch, actor=Actor("jiao", "data_steward"),
+              ingest_dataset="education_schools", ingest_source="example")
+    assert not at.exception
+    assert "Signed in as jiao (data_steward)" in at.caption[1].value
+    at.button(key="ingest_validate").click().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Rows read": "60", "Rows to load": "60", "Exact duplicates (dropped)": "0",
+                       "Problems": "0"}
+    assert "encoding gbk · datum gcj02 → WGS-84" in " ".join(c.value for c in at.caption)
+    assert at.success[0].value == "The file meets its contract and can be loaded."
+    at.button(key="ingest_load").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Loaded: education_schools version 1, 60 rows."
+    at.session_state["actor"] = None
+    q = _run("data_quality.py", city_path, monkeypatch)
+    assert not q.exception
+    assert {m.label: m.value for m in q.metric}["Datasets loaded"] == "1 / 6"
+
+
+def test_public_may_validate_but_not_load_and_sees_the_problems(tmp_path, monkeypatch):
+    # a store of two districts only: most example care homes lie outside it
+    path = _store_file(tmp_path / "two.duckdb", districts=(330106, 330108))
+    at = _run("data_pooling.py", path, monkeypatch, ingest_dataset="civil_affairs_care_homes",
+              ingest_source="example")
+    assert "not signed in as a data steward" in at.info[0].value
+    at.button(key="ingest_validate").click().run()
+    assert not at.exception
+    problems = at.dataframe[1].value
+    assert set(problems["rule"]) <= {"outside_city", "unknown_district"}
+    assert len(problems) > 10
+    assert at.error[0].value.startswith("civil_affairs_care_homes_bd09.csv: row ")
+    assert len(at.get("download_button")) == 1
+
+
+def test_wrong_encoding_is_one_clear_error(city_path, monkeypatch):
+    at = _run("data_pooling.py", city_path, monkeypatch, lang="zh",
+              ingest_dataset="education_schools", ingest_source="example",
+              ingest_encoding="utf-8")
+    at.button(key="ingest_validate").click().run()
+    assert not at.exception
+    assert at.error[0].value == ("education_schools_gbk.csv: row 1 (byte 4) is not valid utf-8 "
+                                 "text: try --encoding auto (it looks like GBK)")
+
+
+def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):
+    store = Store.open(city_path)
+    from analytics import ingest
+    from ingest_helpers import EXAMPLES, MALFORMED
+
+    ingest.load(store, EXAMPLES / "transport_bus_stops.geoparquet", "transport_bus_stops",
+                Actor("ada", "administrator"))
+    with pytest.raises(ingest.IngestRejected):
+        ingest.load(store, MALFORMED / "outside_city.csv", "civil_affairs_care_homes",
+                    Actor("ada", "administrator"), datum="wgs84")
+    store.close()
+    at = _run("data_quality.py", city_path, monkeypatch, dq_dataset="civil_affairs_care_homes")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics == {"Datasets loaded": "1 / 6", "Stale": "0", "Last attempt rejected": "1"}
+    table = at.dataframe[0].value.set_index("title")
+    assert table.loc["Bus stops", "freshness"] == "Fresh"
+    assert table.loc["Bus stops", "rows"] == 80
+    assert at.error[0].value.startswith("outside_city.csv: row 3, column lon/lat: (116.4, 39.9)")
+    history = at.dataframe[1].value
+    assert history["status"].tolist() == ["rejected"]

@@ -1,0 +1,100 @@
+"""The open-data pages in a real server and headless Chromium: they render, sign-in works,
+an approved applicant sees the masked extract, and nothing is fetched from outside."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from open_data_store import tiny_store
+
+from analytics import accounts, applications
+from analytics.identity import Actor
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no Chromium at /usr/bin/chromium")
+    path = tmp_path_factory.mktemp("e2e") / "city.duckdb"
+    s = tiny_store(path=path)
+    admin = accounts.create_first_admin(s, "admin", "Root-pass-123")
+    accounts.add_user(s, admin, "steward", "data_steward", "Green-tea-42")
+    accounts.add_user(s, admin, "li.wei", "analyst", "Blue-river-7")
+    app = applications.apply(s, Actor("li.wei", "analyst"), "care_subsidy_extract",
+                             "Coverage of elderly subsidies for care planning",
+                             ["name", "id_number", "sex", "age_band", "district_adcode"], 30)
+    applications.decide(s, Actor("steward", "data_steward"), app, True)
+    s.close()
+    port = _free_port()
+    env = dict(os.environ, CITYBRAIN_STORE=str(path))
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
+                             "--server.port", str(port), "--server.headless", "true"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                break
+        except OSError:
+            time.sleep(0.25)
+    yield base
+    proc.terminate()
+    proc.wait(timeout=20)
+
+
+def _settle(page, seconds: float = 4.0) -> None:
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60000)
+    time.sleep(seconds)
+
+
+def test_pages_render_and_an_applicant_sees_the_masked_extract(server):
+    from playwright.sync_api import sync_playwright
+
+    shots = ROOT / "screenshots"
+    shots.mkdir(exist_ok=True)
+    outside = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 2000})
+        page.on("request", lambda r: outside.append(r.url)
+                if not r.url.startswith(server) and not r.url.startswith("data:") else None)
+        for path in ("catalog?lang=en", "catalog?lang=en&dataset=care_subsidy_registry",
+                     "sign_in?lang=en"):
+            page.goto(f"{server}/{path}")
+            _settle(page)
+            assert page.locator('[data-testid="stException"]').count() == 0, path
+            page.screenshot(path=str(shots / f"e2e_{path.split('?')[0]}_{len(path)}.png"))
+        assert page.get_by_text("Staff sign-in").count() == 1
+        page.get_by_role("textbox", name="User name").fill("li.wei")
+        page.get_by_role("textbox", name="Password").fill("Blue-river-7")
+        page.get_by_role("button", name="Sign in").click()
+        _settle(page)
+        assert page.get_by_text("Signed in: li.wei").count() >= 1
+        page.get_by_role("link", name="Data applications").click()
+        _settle(page)
+        page.get_by_role("link", name="Open the dataset page: care_subsidy_extract").click()
+        _settle(page, 6)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.get_by_text("is approved until").count() == 1
+        page.screenshot(path=str(shots / "e2e_extract_approved.png"))
+        browser.close()
+    # the app's own icon font aside (Material Symbols are bundled), nothing leaves the machine
+    assert not [u for u in outside if "fonts.gstatic.com" not in u], outside

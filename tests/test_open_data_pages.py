@@ -1,0 +1,107 @@
+"""The catalog, sign-in and applications pages show what analytics decides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from open_data_store import tiny_store
+from streamlit.testing.v1 import AppTest
+
+from analytics import accounts, applications
+from analytics.identity import Actor
+from analytics.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+PAGES = ROOT / "pages"
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("od") / "city.duckdb"
+    s = tiny_store(path=path)
+    admin = accounts.create_first_admin(s, "admin", "Root-pass-123")
+    accounts.add_user(s, admin, "steward", "data_steward", "Green-tea-42")
+    accounts.add_user(s, admin, "li.wei", "analyst", "Blue-river-7")
+    applications.apply(s, Actor("li.wei", "analyst"), "care_subsidy_extract",
+                       "Coverage of elderly subsidies for care planning", ["sex", "age_band"], 30)
+    s.close()
+    return path
+
+
+def page(store_path, monkeypatch, name: str, **params) -> AppTest:
+    monkeypatch.setenv("CITYBRAIN_STORE", str(store_path))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    at.switch_page(str(PAGES / name))
+    return at.run()
+
+
+def test_catalog_lists_every_dataset_with_facets(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "catalog.py", lang="en")
+    assert not at.exception
+    listing = at.dataframe[0].value
+    assert len(listing) == 21
+    assert "Population grid (H3 resolution 9)" in set(listing["Dataset"])
+    assert {m.label for m in at.multiselect} == {"Domain", "Department", "Access level",
+                                                  "Format", "Update frequency"}
+    negative = next(df.value for df in at.dataframe if "Reason it is closed" in df.value.columns)
+    assert "Household-register personal records" in set(negative["Dataset"])
+    assert negative["Reason it is closed"].str.len().gt(5).all()
+
+
+def test_injection_search_is_refused_on_the_page(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "catalog.py", lang="en")
+    at.text_input(key="od_q").set_value("x'; DROP TABLE users; --").run()
+    assert not at.exception
+    assert any("Search refused" in e.value for e in at.error)
+    with Store.open(store_path) as s:
+        log = s.query("open_data.usage_log", n=5)
+    assert (log["dataset_id"] == "(search)").any()
+
+
+def test_confidential_dataset_in_url_is_refused_and_logged(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "catalog.py", lang="en", dataset="care_subsidy_registry")
+    assert not at.exception
+    assert any("negative list" in w.value for w in at.warning)
+    assert any("cannot be released" in e.value for e in at.error)
+    # metadata and schema are shown; no preview of the records
+    shown = [df.value for df in at.dataframe]
+    assert not any("id_number" in f.columns for f in shown)
+    with Store.open(store_path) as s:
+        last = s.query("open_data.usage_log", n=1).iloc[0]
+    assert (last["dataset_id"], last["outcome"], last["channel"]) == (
+        "care_subsidy_registry", "refused", "page")
+
+
+def test_public_dataset_page_shows_suppressed_preview(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "catalog.py", lang="en", dataset="population_cells")
+    assert not at.exception
+    preview = next(df.value for df in at.dataframe if "persons" in df.value.columns)
+    shown = preview["persons"].dropna()
+    assert len(preview) == 20 and not ((shown >= 1) & (shown <= 9)).any()
+    assert any("100" in m.value or "/ 100" in m.value for m in at.metric)
+
+
+def test_sign_in_refuses_a_wrong_password(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "sign_in.py", lang="en")
+    at.text_input[0].set_value("li.wei")
+    at.text_input[1].set_value("not-the-password")
+    at.button[0].click().run()
+    assert not at.exception
+    assert any("Sign-in refused" in e.value for e in at.error)
+    assert at.session_state["actor"].is_public
+
+
+def test_steward_sees_pending_applications(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "sign_in.py", lang="en")
+    at.text_input[0].set_value("steward")
+    at.text_input[1].set_value("Green-tea-42")
+    at.button[0].click().run()
+    assert at.session_state["actor"] == Actor("steward", "data_steward")
+    at.switch_page(str(PAGES / "applications.py")).run()
+    assert not at.exception
+    assert any("li.wei" in m.value for m in at.markdown)
+    assert any(b.label == "Approve" for b in at.button)

@@ -1,0 +1,186 @@
+"""The ingest door and the alert workflow, on tiny stores with hand-made readings."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from _sensors_helpers import NORMAL, T0, readings, tiny_assets, tiny_store
+
+from analytics.errors import CityBrainError
+from analytics.identity import Actor, PermissionDenied
+from analytics.sensors.pipeline import SensorPipeline, acknowledge, resolve
+
+ADMIN = Actor("wang", "administrator")
+
+
+def alerts(store):
+    return store.query("sensors.alert_feed", limit=100)
+
+
+def test_every_bad_reading_is_refused_counted_and_kept():
+    store = tiny_store()
+    good = readings("MH-00000", 1)
+    dup = good.copy()
+    unknown = readings("MH-99999", 1)
+    text = readings("MH-00001", 1).astype({"tilt_deg": object})
+    text.loc[0, "tilt_deg"] = "abc"
+    future = readings("MH-00002", 1, start=T0 + pd.Timedelta(days=1))
+    future["arrived_at"] = T0
+    badts = readings("MH-00001", 1, start=T0 + pd.Timedelta(minutes=5)).astype({"ts": object})
+    badts.loc[0, "ts"] = "yesterday"
+    batch = pd.concat([good, dup, unknown, text, future, badts], ignore_index=True)
+    pipe = SensorPipeline(store)
+    r = pipe.ingest(batch)
+    assert (r.received, r.accepted) == (6, 1)
+    assert dict(r.rejected) == {"duplicate": 1, "unknown_asset": 1, "non_numeric": 1,
+                                "future": 1, "bad_timestamp": 1}
+    assert pipe.stats.lost == 0
+    stored = store.query("sensors.reject_counts").set_index("reason")["readings"].to_dict()
+    assert stored == {"duplicate": 1, "unknown_asset": 1, "non_numeric": 1, "future": 1,
+                      "bad_timestamp": 1}
+    detail = store.table("sensor_rejects").set_index("reason")["detail"]
+    assert detail["non_numeric"] == "tilt_deg=abc is not a number"
+    assert "MH-99999" in detail["unknown_asset"]
+    assert store.scalar("sensors.reading_count") == 1
+
+
+def test_late_and_duplicate_readings_across_batches():
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    pipe.ingest(readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=2)))
+    late = pipe.ingest(readings("MH-00000", 1, start=T0))            # older: stored, flagged late
+    again = pipe.ingest(readings("MH-00000", 1, start=T0))           # late duplicate: from store
+    newest = pipe.ingest(readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=2)))
+    assert (late.accepted, late.late) == (1, 1)
+    assert dict(again.rejected) == {"duplicate": 1}
+    assert dict(newest.rejected) == {"duplicate": 1}
+    rows = store.table("sensor_readings").sort_values("ts")
+    assert rows["late"].tolist() == [True, False]
+    # a new pipeline resumes from the store: the newest reading is known
+    assert dict(SensorPipeline(store).ingest(
+        readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=2))).rejected) == {"duplicate": 1}
+
+
+def test_missing_column_and_empty_register_are_clear_errors():
+    store = tiny_store()
+    with pytest.raises(CityBrainError, match="lack column.*battery_v"):
+        SensorPipeline(store).ingest(readings("MH-00000", 1).drop(columns=["battery_v"]))
+    from analytics.store import Store
+    with pytest.raises(CityBrainError, match="no assets"):
+        SensorPipeline(Store.create(None))
+
+
+def test_burst_of_100000_readings_nothing_lost():
+    assets = tiny_assets(500, districts=(330106, 330108))
+    store = tiny_store(assets)
+    rng = np.random.default_rng(1)
+    n_ts = 200
+    frame = pd.DataFrame({
+        "asset_id": np.repeat(assets["asset_id"].to_numpy(), n_ts),
+        "ts": np.tile(T0 + pd.to_timedelta(np.arange(n_ts) * 30, unit="s"), len(assets)),
+    })
+    for k, v in NORMAL.items():
+        frame[k] = v + rng.normal(0, 0.01, len(frame))
+    assert len(frame) == 100_000
+    # 1,000 of them are resent copies of other rows, replacing originals in the burst
+    copies = rng.choice(len(frame), 1000, replace=False)
+    frame.iloc[copies[:500]] = frame.iloc[copies[500:]].to_numpy()
+    frame["arrived_at"] = T0 + pd.Timedelta(hours=2)
+    pipe = SensorPipeline(store)
+    r = pipe.ingest(frame)
+    assert r.received == 100_000
+    assert r.accepted + sum(r.rejected.values()) == 100_000
+    assert dict(r.rejected) == {"duplicate": 500}
+    assert store.scalar("sensors.reading_count") == r.accepted == 99_500
+
+
+def lifted(start, n):
+    return readings("MH-00000", n, start=start, displacement_mm=50.0)
+
+
+def test_rule_needs_three_readings_and_clears_with_hysteresis():
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    assert pipe.ingest(lifted(T0, 2)).raised == 0        # two readings: not yet
+    r = pipe.ingest(lifted(T0 + pd.Timedelta(minutes=2), 1))
+    assert r.raised == 1 and r.alert_latency_ms[0] >= 0
+    a = alerts(store)
+    assert a[["kind", "state", "detector", "occurrences"]].values.tolist() == [
+        ["lifted", "open", "rule", 1]]
+    assert a["value"].iat[0] == 50.0
+    # 15 mm is under the raise level but over the clear level: still lifted
+    pipe.ingest(readings("MH-00000", 5, start=T0 + pd.Timedelta(minutes=3), displacement_mm=15.0))
+    assert alerts(store)["cleared_at"].isna().all()
+    pipe.ingest(readings("MH-00000", 3, start=T0 + pd.Timedelta(minutes=8)))
+    assert alerts(store)["cleared_at"].iat[0] == T0 + pd.Timedelta(minutes=10)
+
+
+def test_repeats_fold_into_one_alert_and_flapping_is_marked():
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    t = T0
+    for _ in range(4):  # lifted, cleared, lifted again ... four times
+        pipe.ingest(lifted(t, 3))
+        pipe.ingest(readings("MH-00000", 3, start=t + pd.Timedelta(minutes=3)))
+        t += pd.Timedelta(minutes=6)
+    a = alerts(store)
+    assert len(a) == 1
+    assert a[["occurrences", "flaps", "flapping"]].values.tolist() == [[4, 3, True]]
+
+
+def test_alert_moves_open_acknowledged_resolved_by_operators_only():
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    pipe.ingest(lifted(T0, 3))
+    alert_id = alerts(store)["alert_id"].iat[0]
+    with pytest.raises(PermissionDenied, match="administrator or data_steward"):
+        acknowledge(store, alert_id, Actor("li", "planner"))
+    with pytest.raises(CityBrainError, match="is open: acknowledge it first"):
+        resolve(store, alert_id, ADMIN)
+    acknowledge(store, alert_id, ADMIN, at=pd.Timestamp.now() + pd.Timedelta(seconds=30))
+    with pytest.raises(CityBrainError, match="is acknowledged"):
+        acknowledge(store, alert_id, ADMIN)
+    resolve(store, alert_id, ADMIN)
+    row = alerts(store).iloc[0]
+    assert (row["state"], row["acknowledged_by"], row["resolved_by"]) == (
+        "resolved", "wang", "wang")
+    k = store.query("sensors.kpis", offline_s=600).iloc[0]
+    assert k["open_alerts"] == 0 and k["resolved_alerts"] == 1
+    assert 29 < k["mtta_s"] < 40
+    with pytest.raises(CityBrainError, match="no alert"):
+        acknowledge(store, "AL-nope", ADMIN)
+    # the cover goes back, then is lifted again: a new alert, the resolved one stays closed
+    pipe.ingest(readings("MH-00000", 3, start=T0 + pd.Timedelta(minutes=3)))
+    pipe.ingest(lifted(T0 + pd.Timedelta(minutes=6), 3))
+    a = alerts(store)
+    assert sorted(a["state"]) == ["open", "resolved"]
+
+
+def test_stuck_battery_overflow_and_tilt_rules():
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    stuck = readings("MH-00001", 5)
+    stuck["signal_dbm"] = -80.0          # five identical readings: four repeats
+    assert pipe.ingest(stuck.iloc[:4]).raised == 0
+    assert pipe.ingest(stuck.iloc[4:]).raised == 1
+    pipe.ingest(readings("MH-00002", 3, battery_v=3.1))
+    pipe.ingest(readings("MH-00000", 3, water_level_cm=180.0))    # 90 % of a 200 cm chamber
+    pipe.ingest(readings("MH-00000", 3, start=T0 + pd.Timedelta(minutes=3), tilt_deg=12.0,
+                         water_level_cm=20.0))
+    kinds = alerts(store).set_index("kind")["asset_id"].to_dict()
+    assert kinds == {"stuck": "MH-00001", "dead_battery": "MH-00002", "overflow": "MH-00000",
+                     "tilted": "MH-00000"}
+
+
+def test_status_and_kpis_read_models():
+    from analytics.sensors import views
+
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    pipe.ingest(lifted(T0, 3))
+    pipe.ingest(readings("MH-00001", 1, start=T0 - pd.Timedelta(hours=1)))
+    status = views.asset_status(store).set_index("asset_id")["status"].to_dict()
+    assert status == {"MH-00000": "alert", "MH-00001": "offline", "MH-00002": "no_data"}
+    k = views.kpis(store)
+    assert (k.assets, k.reporting, k.offline, k.open_alerts, k.readings) == (3, 2, 1, 1, 4)

@@ -1,0 +1,181 @@
+"""Site recommendation (MCLP) on the hand-made grid, against spopt, and its bad input.
+
+Primary schools (radius 500 m) at D and F leave B (20 children) and H (80) uncovered.
+The centre cell E is 400 m from both, so one new school at E covers all 100: the obvious
+best site. See ``planning_store.py`` for the layout.
+"""
+
+from __future__ import annotations
+
+import json
+
+import coordTransform
+import numpy as np
+import pandas as pd
+import pytest
+from planning_store import YEAR, cell_of, letter_of, lonlat, make_store
+
+from analytics import siting
+from analytics.errors import CityBrainError
+
+
+@pytest.fixture(scope="module")
+def store():
+    s = make_store()
+    yield s
+    s.close()
+
+
+def test_picks_the_obvious_site(store):
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=1)
+    assert [letter_of(s) for s in result.sites["site_id"]] == ["E"]
+    assert result.newly_covered == pytest.approx(100)
+    assert result.before_pct == pytest.approx(100 * 350 / 450)
+    assert result.after_pct == pytest.approx(100.0)
+    assert result.solution.status == "optimal" and result.solution.gap_pct == pytest.approx(0)
+    assert result.sites["gain"].tolist() == pytest.approx([100])
+
+
+def test_lock_and_exclude(store):
+    # B locked: it reaches only itself among the uncovered (20); the second site takes H (80).
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=2, lock=[cell_of("B")])
+    assert letter_of(result.sites["site_id"].iloc[0]) == "B"
+    assert bool(result.sites["locked"].iloc[0])
+    assert result.sites["gain"].tolist() == pytest.approx([20, 80])
+    assert result.after_pct == pytest.approx(100.0)
+    # Without E, no single site reaches both B and H (800 m apart): best is 80 (H's side).
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=1, exclude=[cell_of("E")])
+    assert result.newly_covered == pytest.approx(80)
+    assert letter_of(result.sites["site_id"].iloc[0]) in {"G", "H", "I"}
+
+
+def test_capacity_aware(store):
+    # A new school of 50 places serves at most 50 children at 1 place per child.
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=1, site_capacity=50)
+    assert result.newly_covered == pytest.approx(50)
+    assert result.after_pct == pytest.approx(100 * 400 / 450)
+    # Two such schools: E takes B (20) and 30 of H, a school near H the other 50 of H.
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=2, site_capacity=50)
+    assert result.newly_covered == pytest.approx(100)
+    assert result.sites["gain"].sum() == pytest.approx(100)
+
+
+def test_district_scope(store):
+    # In 330108 (C, F, I) everyone is already covered: nothing to gain.
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=1, district=330108)
+    assert result.newly_covered == 0 and result.before_pct == pytest.approx(100)
+    assert result.notes
+
+
+def test_same_optimum_as_spopt():
+    """Our HiGHS model against spopt's MCLP (PuLP/CBC) on 60 random demand points, 25 sites."""
+    import pulp
+    from spopt.locate import MCLP
+
+    rng = np.random.default_rng(11)
+    dem = rng.uniform(0, 4000, (60, 2))
+    sites = rng.uniform(0, 4000, (25, 2))
+    w = rng.integers(1, 300, 60).astype(float)
+    radius = 800.0
+    cost = np.hypot(dem[:, None, 0] - sites[None, :, 0], dem[:, None, 1] - sites[None, :, 1])
+    i, j = np.nonzero(cost <= radius)
+    for k in (1, 4):
+        ours = siting.solve_mclp(i, j, w, 25, k)
+        model = MCLP.from_cost_matrix(cost, w, service_radius=radius, p_facilities=k)
+        model.solve(pulp.PULP_CBC_CMD(msg=False))
+        theirs = pulp.value(model.problem.objective)
+        assert ours.objective == pytest.approx(theirs)
+        assert ours.served.sum() == pytest.approx(theirs)  # marginal gains add up
+        assert np.all(np.diff(ours.served) <= 1e-9)        # largest gain first
+
+
+def _csv(rows: list[tuple], header="id,name,lon,lat") -> bytes:
+    return (header + "\n" + "\n".join(",".join(map(str, r)) for r in rows)).encode()
+
+
+def test_uploaded_candidates_gcj02(store):
+    # Two candidates given in GCJ-02 (as copied from a Chinese web map): E and A.
+    pts = {"E": lonlat(0, 0), "A": lonlat(-400, 400)}
+    gcj = {k: coordTransform.wgs84_to_gcj02(v[0], v[1]) for k, v in pts.items()}
+    data = _csv([("s1", "中心", *gcj["E"]), ("s2", "西北", *gcj["A"])])
+    cand = siting.parse_candidates(data, "sites.csv", "gcj02", store)
+    back = np.hypot((cand["lon"] - pts["E"][0]) * 96_000, (cand["lat"] - pts["E"][1]) * 111_000)
+    assert back.iloc[0] < 2.0  # within 2 m of the true WGS-84 point
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=1, candidates=cand)
+    assert result.sites["site_id"].tolist() == ["s1"]
+    assert result.newly_covered == pytest.approx(100)
+    # Read as WGS-84 by mistake, the same numbers sit ~500 m off and miss H.
+    wrong = siting.parse_candidates(data, "sites.csv", "wgs84", store)
+    assert siting.recommend_sites(store, "primary_school", YEAR, k=1,
+                                  candidates=wrong).newly_covered < 100
+    with pytest.raises(CityBrainError, match="k = 3 but there are only 2 candidate sites"):
+        siting.recommend_sites(store, "primary_school", YEAR, k=3, candidates=cand)
+
+
+def test_geojson_candidates(store):
+    lon, lat = lonlat(0, 0)
+    doc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
+         "properties": {"id": "g1", "name": "site"}}]}
+    cand = siting.parse_candidates(json.dumps(doc), "sites.geojson", "wgs84", store)
+    assert cand.loc[0, "site_id"] == "g1" and cand.loc[0, "district_adcode"] == 330106
+
+
+@pytest.mark.parametrize("data, name, datum, message", [
+    (_csv([("s1", "x", 120.15, 30.25)]), "a.csv", None, "declare the coordinates' datum"),
+    (_csv([("s1", "x", 120.15, 30.25)]), "a.csv", "utm", "unknown datum"),
+    (_csv([("s1", "x", 120.15, 30.25), ("s2", "y", 121.5, 31.2)]), "a.csv", "wgs84",
+     r"row\(s\) 3 lie outside the city"),
+    (_csv([("s1", "x", "abc", 30.25)]), "a.csv", "wgs84", "row 2, column 'lon'"),
+    (_csv([("s1", "x", 30.25, 120.15)]), "a.csv", "wgs84", "out of range"),
+    (_csv([("s1", 120.15, 30.25)], header="id,x1,y1"), "a.csv", "wgs84", "no longitude column"),
+    (b"{}", "a.geojson", "wgs84", "FeatureCollection"),
+    (b"x", "a.xlsx", "wgs84", ".csv or .geojson"),
+])
+def test_bad_candidate_files(store, data, name, datum, message):
+    with pytest.raises(CityBrainError, match=message):
+        siting.parse_candidates(data, name, datum, store)
+
+
+def test_bad_requests(store):
+    with pytest.raises(CityBrainError, match="k = 10 but there are only 9 candidate sites"):
+        siting.recommend_sites(store, "primary_school", YEAR, k=10)
+    with pytest.raises(CityBrainError, match="at least 1"):
+        siting.recommend_sites(store, "primary_school", YEAR, k=0)
+    with pytest.raises(CityBrainError, match="district 330110 has no residents"):
+        siting.recommend_sites(store, "primary_school", YEAR, k=1, district=330110)
+    with pytest.raises(CityBrainError, match="not among the candidate sites"):
+        siting.recommend_sites(store, "primary_school", YEAR, k=1, lock=["nowhere"])
+    with pytest.raises(CityBrainError, match="2 sites are locked but k is 1"):
+        siting.recommend_sites(store, "primary_school", YEAR, k=1,
+                               lock=[cell_of("A"), cell_of("B")])
+
+
+def test_type_without_facilities_still_plans(store):
+    # No care homes at all: every 60+ resident (6 x letter number) is uncovered. At 450 m a
+    # cell reaches its four neighbours: H gets E, G, H, I = 6 x (5 + 7 + 8 + 9) = 174 of 270,
+    # more than E (B, D, E, F, H: 150) or any other cell.
+    result = siting.recommend_sites(store, "elderly_care_home", YEAR, k=1, radius_m=450)
+    assert result.before_pct == 0 and result.after_pct == pytest.approx(100 * 174 / 270)
+    assert letter_of(result.sites["site_id"].iloc[0]) == "H"
+    assert any("no elderly care home open" in n for n in result.notes)
+
+
+def test_geojson_export(store):
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=1)
+    doc = result.geojson()
+    feat = doc["features"][0]
+    assert feat["geometry"]["coordinates"] == pytest.approx(list(lonlat(0, 0)), abs=1e-6)
+    assert feat["properties"]["newly_covered"] == 100
+    assert doc["properties"]["coverage_after_pct"] == 100
+    assert isinstance(pd.DataFrame(result.sites), pd.DataFrame)
+
+
+def test_candidate_pool_keeps_the_optimum(store, monkeypatch):
+    """With the model limited to a few sites the answer is still the true optimum."""
+    full = siting.recommend_sites(store, "elderly_care_home", YEAR, k=2, radius_m=450)
+    monkeypatch.setattr(siting, "MAX_MODEL_SITES", 3)
+    small = siting.recommend_sites(store, "elderly_care_home", YEAR, k=2, radius_m=450)
+    assert small.newly_covered == pytest.approx(full.newly_covered)
+    assert small.solution.gap_pct == pytest.approx(0)
+    assert any("strongest" in n for n in small.notes)
