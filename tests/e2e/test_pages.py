@@ -4,6 +4,7 @@ its screenshot (saved to ``screenshots/``) is not blank."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -33,6 +34,22 @@ def not_blank(path: Path) -> bool:
     return inked / len(pixels) > 0.02 and len(set(pixels)) > 20
 
 
+def settle(page, timeout_s: float = 120, quiet_s: float = 2.0) -> None:
+    """Wait until the page is READY and its element count has not changed for ``quiet_s``
+    (components load lazily after the script run, showing skeletons meanwhile)."""
+    deadline = time.monotonic() + timeout_s
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        ready = page.evaluate(READY)
+        count = page.evaluate("() => document.querySelectorAll('[data-testid=\"stMain\"] *').length")
+        if not ready or count != last:
+            last, since = count, time.monotonic()
+        elif time.monotonic() - since >= quiet_s:
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError("the page did not settle (still running or loading)")
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("script", [script for _, script, _, _ in PAGES])
 def test_page_renders(server, browser, script, lang):
@@ -59,8 +76,7 @@ def test_page_renders(server, browser, script, lang):
         page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)
         # wait until the run is over and what it sent has drawn: no status widget, no
         # skeleton, a canvas in every table and map, an SVG in every chart
-        page.wait_for_function(READY, timeout=90_000)
-        page.wait_for_timeout(1500)
+        settle(page)
         exceptions = page.locator('[data-testid="stException"]')
         assert exceptions.count() == 0, exceptions.first.inner_text()[:2000]
         SCREENSHOTS.mkdir(exist_ok=True)
