@@ -16,11 +16,14 @@ from dashboard.navigation import GROUP_ORDER, PAGES
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", ""}
-READY = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-      && !document.querySelector('[data-testid="stSkeleton"]')
-      && [...document.querySelectorAll('[data-testid="stDataFrame"]')].every(d => d.querySelector('canvas'))
-      && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))
-      && [...document.querySelectorAll('.maplibregl-map')].every(m => m.querySelector('canvas.maplibregl-canvas'))"""
+READY = """() => {
+  // only what is on screen: content in a closed tab or expander is not drawn
+  const shown = sel => [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length);
+  return !document.querySelector('[data-testid="stStatusWidget"]')
+    && shown('[data-testid="stSkeleton"]').length === 0
+    && shown('[data-testid="stDataFrame"]').every(d => d.querySelector('canvas'))
+    && shown('.js-plotly-plot').every(p => p.querySelector('.main-svg'));
+}"""
 DEFAULT_SCRIPT = min(PAGES, key=lambda p: GROUP_ORDER.index(p[0]))[1]
 
 
