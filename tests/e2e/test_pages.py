@@ -37,20 +37,27 @@ def not_blank(path: Path) -> bool:
     return inked / len(pixels) > 0.02 and len(set(pixels)) > 20
 
 
-def settle(page, timeout_s: float = 120, quiet_s: float = 2.0) -> None:
-    """Wait until the page is READY and its element count has not changed for ``quiet_s``
-    (components load lazily after the script run, showing skeletons meanwhile)."""
+def settle(page, timeout_s: float = 120, quiet_s: float = 2.0, steady_s: float = 20) -> None:
+    """Wait until the page is READY, then (at most ``steady_s`` more) until its element
+    count has not changed for ``quiet_s``: components load lazily after the script run,
+    and a page that refreshes itself on a timer never stops changing."""
     deadline = time.monotonic() + timeout_s
+    first_ready = None
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
         ready = page.evaluate(READY)
         count = page.evaluate("() => document.querySelectorAll('[data-testid=\"stMain\"] *').length")
+        now = time.monotonic()
+        if ready and first_ready is None:
+            first_ready = now
         if not ready or count != last:
-            last, since = count, time.monotonic()
-        elif time.monotonic() - since >= quiet_s:
+            last, since = count, now
+        elif now - since >= quiet_s:
+            return
+        if first_ready is not None and now - first_ready >= steady_s and page.evaluate(READY):
             return
         page.wait_for_timeout(250)
-    raise AssertionError("the page did not settle (still running or loading)")
+    raise AssertionError("the page did not finish rendering (still running or loading)")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
