@@ -18,9 +18,13 @@ def app(small_store_path, monkeypatch):
     return AppTest.from_file(APP, default_timeout=60)
 
 
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "store_contents.py")
+
+
 def test_store_page_shows_the_district_summary(app, small_store):
     app.query_params["year"] = "2015"
     app.run()
+    app.switch_page(PAGE).run()
     assert not app.exception
     frames = [df.value for df in app.dataframe]
     shown = next(f for f in frames if "share_60plus" in f.columns)

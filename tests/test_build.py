@@ -3,6 +3,7 @@ atomicity, and the bad inputs of the CLI."""
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import signal
@@ -265,41 +266,22 @@ def test_info_prints_the_city_and_each_district(small_store_path):
     assert bad_year.returncode == 2 and "not in this store" in bad_year.stderr
 
 
-def test_every_command_has_help():
+def _subcommands(parser, prefix=()):
+    """Every (sub-)command path of the CLI, e.g. ("plan", "coverage")."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*prefix, name)
+                yield from _subcommands(sub, (*prefix, name))
+
+
+def test_every_command_has_help(capsys):
     from analytics.cli import parser
 
-    sub = next(a for a in parser()._actions if a.dest == "command")
-    for name in sub.choices:
-        result = _cli(name, "--help")
-        assert result.returncode == 0 and "usage:" in result.stdout, name
-
-
-def test_mountain_counties_are_sparse_and_cores_dense(tmp_path):
-    out = tmp_path / "two.duckdb"
-    build(BuildConfig(districts=(330102, 330127), out=out))  # 上城区 and 淳安县
-    with Store.open(out, read_only=True) as store, store.cursor() as cur:
-        density = dict(cur.execute(
-            "SELECT d.adcode, sum(p.persons) / d.area_km2 FROM population_cells p "
-            "JOIN districts d ON d.adcode = p.district_adcode WHERE p.year = 2020 "
-            "GROUP BY d.adcode, d.area_km2").fetchall())
-        covered = dict(cur.execute(
-            "SELECT c.district_adcode, count(*) * 0.105 / d.area_km2 FROM cells c "
-            "JOIN districts d ON d.adcode = c.district_adcode GROUP BY c.district_adcode, d.area_km2"
-        ).fetchall())
-    assert density[330102] > 100 * density[330127]  # ≈11,000 against ≈74 residents per km²
-    assert covered[330127] < 0.35  # most of 淳安's hills and lake hold no populated cell
-    assert covered[330102] > 0.8
-
-
-def test_a_city_without_a_census_table_builds_from_documented_defaults(tmp_path):
-    out = tmp_path / "harbin.duckdb"
-    result = _cli("build", "--city", "230100", "--districts", "230102,230103", "--out", str(out),
-                  "--quiet")
-    assert result.returncode == 0, result.stderr
-    info = _cli("info", "--store", str(out), "--format", "csv", check=True).stdout
-    assert "# reference_defaults: age-sex shape: national 2020 pyramid; district split" in info
-    assert "# pyramid: china" in info
-    rows = [line.split(",") for line in info.splitlines() if line[:1].isdigit()]
-    assert rows[0][:2] == ["230100", "哈尔滨市"]
-    assert {r[1] for r in rows[1:]} == {"道里区", "南岗区"}
-    assert float(rows[0][5]) == pytest.approx(21.98, abs=0.2)  # Harbin's 60+ share
+    paths = list(_subcommands(parser()))
+    assert ("build",) in paths and ("info",) in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as stop:
+            parser().parse_args([*path, "--help"])
+        assert stop.value.code == 0
+        assert "usage: python -m analytics " + " ".join(path) in capsys.readouterr().out

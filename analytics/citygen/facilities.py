@@ -10,6 +10,12 @@ size gives the number of facilities open each year; real counts (``hangzhou_faci
 .csv``) override the model in the years and places they cover. Facilities then open and
 close so that exactly that many are open each year, in cells drawn by the population they
 serve in the year they open; the stock of the first year has opening years before it.
+School places follow pupils (the standard's place per child times the city's pupils per
+child, from its pupil count).
+
+Randomness comes from the build's "facilities" streams, one per district, type and purpose
+(``ctx.rng("facilities/<adcode>/<type>/<purpose>")``): a district comes out the same whichever
+other districts are built with it, except for the counts matched city-wide.
 
 Every ratio beyond the standards is in ``data/reference/facility_assumptions.csv`` with its
 source or its reasoning. A facility counts as open in year ``y`` when
@@ -69,10 +75,12 @@ OCCUPANCY_TYPES = ("elderly_care_home", "kindergarten", "primary_school",
 
 #: Types named after the community they serve rather than the sub-district.
 COMMUNITY_TYPES = ("elderly_day_care", "nursery")
-_PLACE_CHARS = tuple(dict.fromkeys("文 新 翠 苑 东 西 南 北 湖 山 桥 塘 溪 江 兴 和 平 安 华 明 清 云 松 竹 梅 兰 "
-                "桂 枫 柳 杨 石 泉 河 港 浦 湾 沙 林 田 丰 乐 康 宁 泰 福 庆 昌 盛 永 长 瑞 "
-                "金 银 玉 锦 绣 春 秋 晨 阳 霞 虹 星 月 凤 龙 鹤 鹿 仁 义 德 信 和 睦 崇 贤 "
-                "良 渚 临 望 潮 钱 富 青 白 紫 荷 莲 芳 蓉 樟 桐 柏 槐".split()))
+#: Characters of the synthetic place words (common in Chinese place names; no real names).
+_PLACE_CHARS = tuple(dict.fromkeys(
+    "文 新 翠 苑 东 西 南 北 湖 山 桥 塘 溪 江 兴 和 平 安 华 明 清 云 松 竹 梅 兰 "
+    "桂 枫 柳 杨 石 泉 河 港 浦 湾 沙 林 田 丰 乐 康 宁 泰 福 庆 昌 盛 永 长 瑞 "
+    "金 银 玉 锦 绣 春 秋 晨 阳 霞 虹 星 月 凤 龙 鹤 鹿 仁 义 德 信 睦 崇 贤 "
+    "良 渚 临 望 潮 钱 富 青 白 紫 荷 莲 芳 蓉 樟 桐 柏 槐".split()))
 _NUMERALS = "零一二三四五六七八九"
 
 
