@@ -17,8 +17,12 @@ pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", ""}
 READY = """() => {
-  // only what is on screen: content in a closed tab or expander is not drawn
-  const shown = sel => [...document.querySelectorAll(sel)].filter(e => e.getClientRects().length);
+  // only what is on screen: content in a closed tab, or below the window, is not drawn
+  const shown = sel => [...document.querySelectorAll(sel)].filter(e => {
+    const r = e.getBoundingClientRect();
+    return e.getClientRects().length && r.top < window.innerHeight && r.bottom > 0
+      && (!e.checkVisibility || e.checkVisibility({contentVisibilityAuto: true,
+                                                   visibilityProperty: true})); });
   return !document.querySelector('[data-testid="stStatusWidget"]')
     && shown('[data-testid="stSkeleton"]').length === 0
     && shown('[data-testid="stDataFrame"]').every(d => d.querySelector('canvas'))
