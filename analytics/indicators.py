@@ -72,8 +72,8 @@ class Indicator:
     denominator: str | None = None      # base column, or None for a plain count
     scale: float = 1.0                  # value = scale * numerator / denominator
     digits: int = 1                     # decimals shown
-    compute: Callable[[Store, int, int | None], float] | None = field(default=None,
-                                                                      repr=False)
+    #: non-ratio KPIs: (store, year, districts) -> {None (the city) or adcode: value}
+    compute: Callable[[Store, int, list[int]], dict] | None = field(default=None, repr=False)
 
     def label(self, lang: str) -> str:
         return self.label_zh if lang == "zh" else self.label_en
@@ -108,14 +108,27 @@ def _ratio_bands(standard: float) -> tuple[Band, ...]:
     )
 
 
-def _coverage_60plus_daycare(store: Store, year: int, district: int | None) -> float:
-    """Share (percent) of residents aged 60+ within the day-care centre's walking radius."""
-    from analytics.accessibility import coverage_share
+def _coverage_60plus_daycare(store: Store, year: int, districts: list[int]
+                             ) -> dict[int | None, float]:
+    """Percent of residents aged 60+ within the day-care centre's walking radius, for the
+    city (key ``None``) and each of ``districts``.
 
-    share = coverage_share(store, facility_type="elderly_day_care", group="60+", year=year,
-                           radius_m=standards.service_radius("elderly_day_care"),
-                           district=district)
-    return float(share)  # coverage_share is already a percent
+    This is :func:`analytics.accessibility.coverage_share`; when districts are asked for,
+    the city and every district are read from one whole-city analysis (what
+    ``coverage_share`` runs inside; a catchment crosses district lines), not one per area.
+    """
+    from analytics.accessibility import analyse, coverage_share
+
+    radius = standards.service_radius("elderly_day_care")
+    if not districts:
+        return {None: coverage_share(store, facility_type="elderly_day_care", group="60+",
+                                     year=year, radius_m=radius, district=None)}
+    result = analyse(store, "elderly_day_care", year, group="60+", radius_m=radius)
+    out: dict[int | None, float] = {None: result.coverage_pct(None)}
+    present = set(result.cells["district_adcode"])
+    for d in districts:
+        out[d] = result.coverage_pct(d) if d in present else np.nan
+    return out
 
 
 _CARE = standards.facility_type("elderly_care_home")
@@ -317,10 +330,9 @@ def computed_values(store: Store, years: list[int], districts: list[int] | None 
             continue
         try:
             for year in years:
-                for area in [None, *(districts or [])]:
-                    value = ind.compute(store, int(year), area)
+                for area, value in ind.compute(store, int(year), list(districts or [])).items():
                     rows.append((ind.id, int(year), CITY if area is None else str(area),
-                                 value))
+                                 float(value)))
         except ImportError:  # the module behind this KPI is not part of this installation
             rows = [r for r in rows if r[0] != ind.id]
     return pd.DataFrame(rows, columns=["indicator", "year", "area", "value"])

@@ -93,10 +93,11 @@ def movers(ctx, values: pd.DataFrame) -> None:
         ind = indicators.indicator(row.indicator)
         with st.container(border=True):
             st.markdown(f"**{ctx.district_name(row.adcode)}** · {ind.label(ctx.lang)}")
+            unit = "" if ind.unit_en in ("%", "persons") else f" {ind.unit(ctx.lang)}"
             st.markdown(ctx.t("ov_mover_line", span=span,
                               change=kpi.change_text(ind, row.change, ctx.lang),
-                              before=kpi.value_text(ind, row.before, ctx.lang),
-                              after=kpi.value_text(ind, row.after, ctx.lang),
+                              before=kpi.value_text(ind, row.before, ctx.lang) + unit,
+                              after=kpi.value_text(ind, row.after, ctx.lang) + unit,
                               start=ctx.year - span, end=ctx.year))
 
 

@@ -138,7 +138,7 @@ def vital_figure(ctx) -> tuple[dict, pd.DataFrame] | None:
         title={"text": ctx.t("tr_vital_title", area=ctx.area_label()), "font": {"size": 15}},
         yaxis={"title": ctx.t("tr_persons")},
         yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y", "side": "right",
-                "showgrid": False})
+                "showgrid": False, "tickformat": ".1f"})
     fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
     table = shown[["year", "births", "deaths", "natural_increase", "birth_rate",
                    "death_rate", "natural_increase_rate"]].rename(columns={

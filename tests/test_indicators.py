@@ -131,11 +131,19 @@ def test_format_value():
     assert ind.format_value(pop, None) == "—"
 
 
-def test_coverage_kpi_calls_accessibility(store):
-    pytest.importorskip("analytics.accessibility")
-    out = ind.computed_values(store, [2020])
-    value = out[out["indicator"] == "daycare_coverage_60plus"]["value"].iloc[0]
-    assert 0 <= value <= 100
+def test_coverage_kpi_is_the_accessibility_coverage(store):
+    accessibility = pytest.importorskip("analytics.accessibility")
+    out = ind.computed_values(store, [2020], [XIHU, BINJIANG])
+    got = out.set_index("area")["value"]
+    for area, district in [(ind.CITY, None), (str(XIHU), XIHU), (str(BINJIANG), BINJIANG)]:
+        assert got[area] == pytest.approx(accessibility.coverage_share(
+            store, facility_type="elderly_day_care", group="60+", year=2020, radius_m=300,
+            district=district))
+    # by hand: the one day-care centre sits at 西湖's only cell (0 m), 滨江's cell is
+    # about 11 km away: all 540 of 西湖's 60+ are covered, none of 滨江's 220
+    assert got[str(XIHU)] == pytest.approx(100.0)
+    assert got[str(BINJIANG)] == pytest.approx(0.0)
+    assert got[ind.CITY] == pytest.approx(100 * 540 / 760)
 
 
 def test_coverage_kpi_absent_module_is_left_out(store, monkeypatch):

@@ -4,6 +4,7 @@ its screenshot (saved to ``screenshots/``) is not blank."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -15,11 +16,18 @@ from dashboard.navigation import GROUP_ORDER, PAGES
 pytestmark = pytest.mark.e2e
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "screenshots"
 LOCAL_HOSTS = {"127.0.0.1", "localhost", ""}
-READY = """() => !document.querySelector('[data-testid="stStatusWidget"]')
-      && !document.querySelector('[data-testid="stSkeleton"]')
-      && [...document.querySelectorAll('[data-testid="stDataFrame"]')].every(d => d.querySelector('canvas'))
-      && [...document.querySelectorAll('.js-plotly-plot')].every(p => p.querySelector('.main-svg'))
-      && [...document.querySelectorAll('.maplibregl-map')].every(m => m.querySelector('canvas.maplibregl-canvas'))"""
+READY = """() => {
+  // only what is on screen: content in a closed tab, or below the window, is not drawn
+  const shown = sel => [...document.querySelectorAll(sel)].filter(e => {
+    const r = e.getBoundingClientRect();
+    return e.getClientRects().length && r.top < window.innerHeight && r.bottom > 0
+      && (!e.checkVisibility || e.checkVisibility({contentVisibilityAuto: true,
+                                                   visibilityProperty: true})); });
+  return !document.querySelector('[data-testid="stStatusWidget"]')
+    && shown('[data-testid="stSkeleton"]').length === 0
+    && shown('[data-testid="stDataFrame"]').every(d => d.querySelector('canvas'))
+    && shown('.js-plotly-plot').every(p => p.querySelector('.main-svg'));
+}"""
 DEFAULT_SCRIPT = min(PAGES, key=lambda p: GROUP_ORDER.index(p[0]))[1]
 
 
@@ -31,6 +39,29 @@ def not_blank(path: Path) -> bool:
     background = max(set(pixels), key=pixels.count)
     inked = sum(1 for p in pixels if sum(abs(a - b) for a, b in zip(p, background, strict=True)) > 30)
     return inked / len(pixels) > 0.02 and len(set(pixels)) > 20
+
+
+def settle(page, timeout_s: float = 120, quiet_s: float = 2.0, steady_s: float = 20) -> None:
+    """Wait until the page is READY, then (at most ``steady_s`` more) until its element
+    count has not changed for ``quiet_s``: components load lazily after the script run,
+    and a page that refreshes itself on a timer never stops changing."""
+    deadline = time.monotonic() + timeout_s
+    first_ready = None
+    last, since = None, time.monotonic()
+    while time.monotonic() < deadline:
+        ready = page.evaluate(READY)
+        count = page.evaluate("() => document.querySelectorAll('[data-testid=\"stMain\"] *').length")
+        now = time.monotonic()
+        if ready and first_ready is None:
+            first_ready = now
+        if not ready or count != last:
+            last, since = count, now
+        elif now - since >= quiet_s:
+            return
+        if first_ready is not None and now - first_ready >= steady_s and page.evaluate(READY):
+            return
+        page.wait_for_timeout(250)
+    raise AssertionError("the page did not finish rendering (still running or loading)")
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -59,8 +90,7 @@ def test_page_renders(server, browser, script, lang):
         page.wait_for_selector('[data-testid="stMain"] h1', timeout=60_000)
         # wait until the run is over and what it sent has drawn: no status widget, no
         # skeleton, a canvas in every table and map, an SVG in every chart
-        page.wait_for_function(READY, timeout=90_000)
-        page.wait_for_timeout(1500)
+        settle(page)
         exceptions = page.locator('[data-testid="stException"]')
         assert exceptions.count() == 0, exceptions.first.inner_text()[:2000]
         SCREENSHOTS.mkdir(exist_ok=True)
