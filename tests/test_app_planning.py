@@ -144,7 +144,7 @@ def test_classes_and_parents():
 
 
 @pytest.mark.e2e
-def test_map_page_in_chromium(tmp_path):
+def test_map_page_in_chromium(tmp_path, browser):
     """Real server, real browser: hexagons, facilities and outlines drawn; no outside request."""
     import socket
     import subprocess
@@ -153,7 +153,6 @@ def test_map_page_in_chromium(tmp_path):
     import urllib.request
 
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
     # a store file of its own: the AppTests above keep theirs open in this process, and
     # DuckDB lets one process at a time hold a file
@@ -177,46 +176,41 @@ def test_map_page_in_chromium(tmp_path):
                 break
             except OSError:
                 time.sleep(0.5)
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync"])
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            errors, outside, missing = [], [], []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
-            page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
-                (f"http://127.0.0.1:{port}", f"http://localhost:{port}", "data:", "blob:"))
-                else None)
-            page.goto(f"http://127.0.0.1:{port}/planning_map?lang=en&pl_type=primary_school"
-                      "&pl_layers=facilities,districts,catchments")
-            print(f"server up after {time.time() - t_start:.1f} s")
-            page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=60000)
-            print(f"map drawn after {time.time() - t_start:.1f} s")
-            time.sleep(5)
-            chart = page.locator("[data-testid='stDeckGlJsonChart']")
-            chart.screenshot(path=str(shots / "e2e_planning_map_chart.png"))
-            page.screenshot(path=str(shots / "e2e_planning_map.png"), full_page=True)
-            assert page.locator("[data-testid='stException']").count() == 0
-            assert page.get_by_text("Covered within 500 m").count() >= 1
-            # click along the middle row (schools at D and F, cells in between) until an
-            # object is picked and its details appear
-            box = chart.bounding_box()
-            # (either language: the shell may switch it back to Chinese on this rerun)
-            details = page.get_by_text("Selected on the map").or_(page.get_by_text("所选对象详情"))
-            t_click = time.time()
-            for dx in (0.0, 0.11, -0.11, 0.05, -0.05, 0.15, -0.15):
-                page.mouse.click(box["x"] + box["width"] * (0.5 + dx), box["y"] + box["height"] / 2)
-                try:
-                    details.wait_for(timeout=4000)
-                    break
-                except Exception:  # noqa: BLE001 (nothing picked at this point; try the next)
-                    continue
-            print(f"picked at dx={dx} after {time.time() - t_click:.1f} s")
-            assert details.count() == 1, "clicking the map showed no details"
-            assert "pl_sel=" in page.url
-            browser.close()
+        page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        errors, outside, missing = [], [], []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
+        page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
+            (f"http://127.0.0.1:{port}", f"http://localhost:{port}", "data:", "blob:"))
+            else None)
+        page.goto(f"http://127.0.0.1:{port}/planning_map?lang=en&pl_type=primary_school"
+                  "&pl_layers=facilities,districts,catchments")
+        print(f"server up after {time.time() - t_start:.1f} s")
+        page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=60000)
+        print(f"map drawn after {time.time() - t_start:.1f} s")
+        time.sleep(5)
+        chart = page.locator("[data-testid='stDeckGlJsonChart']")
+        chart.screenshot(path=str(shots / "e2e_planning_map_chart.png"))
+        page.screenshot(path=str(shots / "e2e_planning_map.png"), full_page=True)
+        assert page.locator("[data-testid='stException']").count() == 0
+        assert page.get_by_text("Covered within 500 m").count() >= 1
+        # click along the middle row (schools at D and F, cells in between) until an
+        # object is picked and its details appear
+        box = chart.bounding_box()
+        # (either language: the shell may switch it back to Chinese on this rerun)
+        details = page.get_by_text("Selected on the map").or_(page.get_by_text("所选对象详情"))
+        t_click = time.time()
+        for dx in (0.0, 0.11, -0.11, 0.05, -0.05, 0.15, -0.15):
+            page.mouse.click(box["x"] + box["width"] * (0.5 + dx), box["y"] + box["height"] / 2)
+            try:
+                details.wait_for(timeout=4000)
+                break
+            except Exception:  # noqa: BLE001 (nothing picked at this point; try the next)
+                continue
+        print(f"picked at dx={dx} after {time.time() - t_click:.1f} s")
+        assert details.count() == 1, "clicking the map showed no details"
+        assert "pl_sel=" in page.url
+        page.close()
     finally:
         server.terminate()
         server.wait(timeout=20)

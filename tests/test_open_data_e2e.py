@@ -65,36 +65,31 @@ def _settle(page, seconds: float = 4.0) -> None:
     time.sleep(seconds)
 
 
-def test_pages_render_and_an_applicant_sees_the_masked_extract(server):
-    from playwright.sync_api import sync_playwright
-
+def test_pages_render_and_an_applicant_sees_the_masked_extract(server, browser):
     shots = ROOT / "screenshots"
     shots.mkdir(exist_ok=True)
     outside = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 2000})
-        page.on("request", lambda r: outside.append(r.url)
-                if not r.url.startswith(server) and not r.url.startswith("data:") else None)
-        for path in ("catalog?lang=en", "catalog?lang=en&dataset=care_subsidy_registry",
-                     "sign_in?lang=en"):
-            page.goto(f"{server}/{path}")
-            _settle(page)
-            assert page.locator('[data-testid="stException"]').count() == 0, path
-            page.screenshot(path=str(shots / f"e2e_{path.split('?')[0]}_{len(path)}.png"))
-        assert page.get_by_text("Staff sign-in").count() == 1
-        page.get_by_role("textbox", name="User name").fill("li.wei")
-        page.get_by_role("textbox", name="Password").fill("Blue-river-7")
-        page.get_by_role("button", name="Sign in").click()
+    page = browser.new_page(viewport={"width": 1400, "height": 2000})
+    page.on("request", lambda r: outside.append(r.url)
+            if not r.url.startswith(server) and not r.url.startswith("data:") else None)
+    for path in ("catalog?lang=en", "catalog?lang=en&dataset=care_subsidy_registry",
+                 "sign_in?lang=en"):
+        page.goto(f"{server}/{path}")
         _settle(page)
-        assert page.get_by_text("Signed in: li.wei").count() >= 1
-        page.get_by_role("link", name="Data applications").click()
-        _settle(page)
-        page.get_by_role("link", name="Open the dataset page: care_subsidy_extract").click()
-        _settle(page, 6)
-        assert page.locator('[data-testid="stException"]').count() == 0
-        assert page.get_by_text("is approved until").count() == 1
-        page.screenshot(path=str(shots / "e2e_extract_approved.png"))
-        browser.close()
-    # the app's own icon font aside (Material Symbols are bundled), nothing leaves the machine
-    assert not [u for u in outside if "fonts.gstatic.com" not in u], outside
+        assert page.locator('[data-testid="stException"]').count() == 0, path
+        page.screenshot(path=str(shots / f"e2e_{path.split('?')[0]}_{len(path)}.png"))
+    assert page.get_by_text("Staff sign-in").count() == 1
+    page.get_by_role("textbox", name="User name").fill("li.wei")
+    page.get_by_role("textbox", name="Password").fill("Blue-river-7")
+    page.get_by_role("button", name="Sign in").click()
+    _settle(page)
+    assert page.get_by_text("Signed in: li.wei").count() >= 1
+    page.get_by_role("link", name="Data applications").click()
+    _settle(page)
+    page.get_by_role("link", name="Open the dataset page: care_subsidy_extract").click()
+    _settle(page, 6)
+    assert page.locator('[data-testid="stException"]').count() == 0
+    assert page.get_by_text("is approved until").count() == 1
+    page.screenshot(path=str(shots / "e2e_extract_approved.png"))
+    page.close()
+    assert not outside, outside  # nothing leaves the machine
