@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import standards
-from analytics.errors import CityBrainError
+from analytics.errors import CityBrainError, lookup
 from analytics.store import Store
 
 CITY = "city"
@@ -248,11 +248,7 @@ CAPACITY_TYPES = ["elderly_care_home", "kindergarten", "primary_school"]
 
 
 def indicator(indicator_id: str) -> Indicator:
-    try:
-        return INDICATORS[indicator_id]
-    except KeyError:
-        raise CityBrainError(f"unknown indicator {indicator_id!r}; indicators are "
-                             f"{', '.join(INDICATORS)}") from None
+    return lookup(INDICATORS, indicator_id, "indicator", "indicators")
 
 
 def base_frame(store: Store) -> pd.DataFrame:

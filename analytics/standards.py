@@ -150,13 +150,9 @@ NURSERY_PLACES_PER_RESIDENT = 0.0045
 
 
 def facility_type(key: str) -> FacilityType:
-    from analytics.errors import CityBrainError
+    from analytics.errors import lookup
 
-    try:
-        return FACILITY_TYPES[key]
-    except KeyError:
-        raise CityBrainError(f"unknown facility type {key!r}; types are "
-                             f"{', '.join(FACILITY_TYPES)}") from None
+    return lookup(FACILITY_TYPES, key, "facility type", "types")
 
 
 def service_radius(key: str, overrides: dict[str, int] | None = None) -> int:

@@ -30,7 +30,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from analytics import demography
-from analytics.errors import CityBrainError
+from analytics.errors import CityBrainError, lookup
 from analytics.forecast import targets as tg
 from analytics.forecast.data import History
 
@@ -56,11 +56,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 def get_scenario(key: str) -> Scenario:
-    try:
-        return SCENARIOS[key]
-    except KeyError:
-        raise CityBrainError(f"unknown scenario {key!r}; scenarios are "
-                             f"{', '.join(SCENARIOS)}") from None
+    return lookup(SCENARIOS, key, "scenario", "scenarios")
 
 
 @cache

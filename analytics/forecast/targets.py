@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.errors import CityBrainError
+from analytics.errors import lookup
 from analytics.population import AGE_GROUPS, MAX_AGE, SERVICE_GROUPS
 
 
@@ -57,11 +57,7 @@ for _key, _g in GROUPS.items():
 
 
 def target(name: str) -> Target:
-    try:
-        return TARGETS[name]
-    except KeyError:
-        raise CityBrainError(f"unknown target {name!r}; targets are "
-                             f"{', '.join(TARGETS)}") from None
+    return lookup(TARGETS, name, "target", "targets")
 
 
 def group_counts(persons: np.ndarray) -> dict[str, np.ndarray]:
