@@ -97,26 +97,50 @@ def fertility_schedule(tfr: float) -> np.ndarray:
     return shape * tfr / shape.sum()
 
 
-def rogers_castro(ages: np.ndarray = AGES) -> np.ndarray:
-    """Net migrants' ages on a Rogers-Castro schedule (Rogers and Castro 1981), summing to 1.
+@dataclass(frozen=True)
+class MigrationSchedule:
+    """Parameters of a Rogers-Castro net-migration age schedule (Rogers and Castro 1981).
 
-    Children moving with their parents, a broad labour-force peak in the twenties, and a
-    small constant that fades after 55 (few people move to a city to retire there): the
-    usual shape of net migration into Chinese cities. The parameters are the model's
-    standard values with the labour peak widened (alpha2 0.07, lambda2 0.25, mu2 22) for
-    migration that continues into the thirties.
+    ``m(x) = child * exp(-child_decline * x)
+    + labour * exp(-labour_decline * (x - labour_peak) - exp(-labour_rise * (x - labour_peak)))
+    + constant`` (the constant fading after 55), normalised to sum to 1. The defaults are the
+    model's standard values with the labour peak widened (decline 0.07, rise 0.25, peak 22)
+    for migration that goes on into the thirties. A city with published 2010 age shares and
+    births gets its own schedule fitted by the build (``analytics.citygen.population``).
+    """
+
+    child: float = 0.02
+    child_decline: float = 0.10
+    labour: float = 0.06
+    labour_decline: float = 0.07
+    labour_peak: float = 22.0
+    labour_rise: float = 0.25
+    constant: float = 0.003
+
+
+STANDARD_MIGRATION = MigrationSchedule()
+
+
+def rogers_castro(ages: np.ndarray = AGES,
+                  schedule: MigrationSchedule = STANDARD_MIGRATION) -> np.ndarray:
+    """Net migrants' ages on a Rogers-Castro schedule, summing to 1.
+
+    Children moving with their parents, a labour-force peak in the twenties, and a small
+    constant that fades after 55 (few people move to a city to retire there).
     """
     x = ages.astype(float)
-    a1, alpha1 = 0.02, 0.10
-    a2, alpha2, mu2, lambda2 = 0.06, 0.07, 22.0, 0.25
-    c = 0.003 * np.where(x > 55, np.exp(-(x - 55) / 8.0), 1.0)
-    m = a1 * np.exp(-alpha1 * x) + a2 * np.exp(-alpha2 * (x - mu2) - np.exp(-lambda2 * (x - mu2))) + c
+    s = schedule
+    u = x - s.labour_peak
+    m = (s.child * np.exp(-s.child_decline * x)
+         + s.labour * np.exp(-s.labour_decline * u - np.exp(-s.labour_rise * u))
+         + s.constant * np.where(x > 55, np.exp(-(x - 55) / 8.0), 1.0))
     return m / m.sum()
 
 
-def migration_profile() -> np.ndarray:
+def migration_profile(schedule: MigrationSchedule = STANDARD_MIGRATION) -> np.ndarray:
     """[sex, age] shares of a year's net migrants (half men, half women), summing to 1."""
-    return np.stack([rogers_castro() / 2, rogers_castro() / 2])
+    by_age = rogers_castro(AGES, schedule)
+    return np.stack([by_age / 2, by_age / 2])
 
 
 @dataclass(frozen=True)
@@ -147,19 +171,22 @@ def step_forward(pop: np.ndarray, q: np.ndarray, fertility: np.ndarray,
     return StepResult(nxt + migrants, births, deaths)
 
 
-def step_back(nxt: np.ndarray, q: np.ndarray, migrants: np.ndarray) -> tuple[np.ndarray, float]:
+def step_back(nxt: np.ndarray, q: np.ndarray,
+              migrants: np.ndarray) -> tuple[np.ndarray, float | np.ndarray]:
     """Invert :func:`step_forward` for ages 1..100: the population a year earlier.
 
-    Returns the earlier population and the births of the year implied by age 0. The split of
-    the open group between 99 and 100+ a year earlier assumes the 99-year-olds are as many
-    as a year later (there are a few hundred of them; any split gives the same totals).
-    Values are clipped at zero, which only bites where emigration exceeds a tiny cohort.
+    Returns the earlier population and the births of the year implied by age 0. Works on
+    ``[sex, age]`` (births a number) or on any leading axes, e.g. ``[district, sex, age]``
+    (births per district). The split of the open group between 99 and 100+ a year earlier
+    assumes the 99-year-olds are as many as a year later (there are a few hundred of them;
+    any split gives the same totals). Values are clipped at zero, which bites where more
+    people arrived at an age than the cohort holds.
     """
     native = nxt - migrants
-    pop = np.zeros_like(nxt, dtype=float)
-    pop[:, :-2] = native[:, 1:-1] / (1 - q[:, :-2])
-    pop[:, MAX_AGE - 1] = nxt[:, MAX_AGE - 1]
-    open_rest = native[:, MAX_AGE] - pop[:, MAX_AGE - 1] * (1 - q[:, MAX_AGE - 1])
-    pop[:, MAX_AGE] = open_rest / (1 - q[:, MAX_AGE])
-    births = float((native[:, 0] / (1 - q[:, 0] / 2)).sum())
-    return np.clip(pop, 0, None), births
+    pop = np.zeros_like(native, dtype=float)
+    pop[..., :-2] = native[..., 1:-1] / (1 - q[:, :-2])
+    pop[..., MAX_AGE - 1] = nxt[..., MAX_AGE - 1]
+    open_rest = native[..., MAX_AGE] - pop[..., MAX_AGE - 1] * (1 - q[:, MAX_AGE - 1])
+    pop[..., MAX_AGE] = open_rest / (1 - q[:, MAX_AGE])
+    births = (native[..., 0] / (1 - q[:, 0] / 2)).sum(axis=-1)
+    return np.clip(pop, 0, None), float(births) if births.ndim == 0 else births

@@ -72,6 +72,25 @@ def yearend_population(adcode: int) -> dict[int, float]:
 
 
 @cache
+def birth_rates(adcode: int) -> dict[int, float]:
+    """Published crude birth rates after the 2020 census (per 1,000 residents), if any."""
+    if adcode != 330100:
+        return {}
+    frame = _read("hangzhou_vital_2010_2022.csv")
+    rows = frame[(frame["item"] == "birth rate") & (frame["scope"] == "杭州市")]
+    return {int(y): float(v) for y, v in zip(rows["year"], rows["value"], strict=True)}
+
+
+@cache
+def national_birth_rates() -> dict[int, float]:
+    """China's crude birth rate by year (per 1,000), where the source publishes one."""
+    frame = _read("china_births_deaths.csv")
+    rows = frame[frame["birth_rate_permille"].notna()]
+    return {int(y): float(v) for y, v in zip(rows["year"], rows["birth_rate_permille"],
+                                              strict=True)}
+
+
+@cache
 def total_fertility() -> dict[int, float]:
     """National TFR by year; 2020 appears twice in the sources (1.30, 1.301): the mean."""
     frame = _read("china_2020_fertility_mortality.csv")
@@ -116,6 +135,8 @@ class CityReference:
     history: dict[int, float] | None      # year-end totals (persons), for the growth path
     defaults_used: tuple[str, ...]        # what came from documented defaults
     sources: tuple[str, ...]
+    shares_2010: dict[str, float] | None = None  # 2010 census percent of 0-14, 60+, 65+
+    births: dict[int, float] | None = None  # published births (rate x year-end population)
 
 
 @cache
@@ -148,7 +169,7 @@ def city_reference(adcode: int, name: str) -> CityReference:
     defaults: list[str] = []
     if pyramid_area == "china":
         defaults.append("age-sex shape: national 2020 pyramid")
-    district_2020 = share_2010 = history = None
+    district_2020 = share_2010 = history = shares_2010 = births = None
     pop_2010 = None
     if adcode == 330100:
         ages = _read("hangzhou_2020_census_age.csv").set_index("age_group")["persons"]
@@ -169,8 +190,19 @@ def city_reference(adcode: int, name: str) -> CityReference:
                                                            hist["resident_pop_10k_yearend"],
                                                            strict=True)}
         pop_2010 = history[2010]
+        first = hist[hist["year"] == 2010].iloc[0]
+        shares_2010 = {"0-14": float(first["pop0to14_share_pct"]),
+                       "60+": float(first["pop60plus_share_pct"]),
+                       "65+": float(first["pop65plus_share_pct"])}
+        # The bulletins publish rates per 1,000 residents; times the population the bureau
+        # published for that year, they give the births it counted.
+        rated = hist[hist["birth_rate_permille"].notna()]
+        births = {int(y): float(rate) / 1000 * float(pop) * 1e4
+                  for y, rate, pop in zip(rated["year"], rated["birth_rate_permille"],
+                                          rated["resident_pop_10k_yearend"], strict=True)}
     else:
         defaults.append("district split: area and urbanity (no district census table)")
         defaults.append("2010-2020: no migration (no 2010 district figures)")
     return CityReference(adcode, name, total, rounded, pyramid_area, district_2020, share_2010,
-                         pop_2010, history, tuple(defaults), (str(r["source"]),))
+                         pop_2010, history, tuple(defaults), (str(r["source"]),),
+                         shares_2010, births)

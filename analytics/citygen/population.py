@@ -10,7 +10,10 @@
 3. **2010-2025.** A cohort-component process (``analytics.demography``) runs the 2020
    population back to 2010 and forward to 2025: survival from a life table consistent with
    the reference life expectancy, births from age-specific fertility scaled to the TFR path,
-   net migration by age on the Rogers-Castro schedule. Each district's 2010-2020 migration is
+   net migration by age on a Rogers-Castro schedule. Where the city publishes its 2010 age
+   shares and yearly births (Hangzhou), the schedule's shape is fitted so that the run back
+   reproduces them (:func:`fit_migration_schedule`); elsewhere it keeps the model's standard
+   values. Each district's 2010-2020 migration is
    solved so that its 2010 population equals its published 2010 share of the 2010 census
    total; its timing follows the city's published year-end series. After 2020 migration
    keeps each district's 2016-2020 pattern, scaled each year so that the city total equals
@@ -26,10 +29,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import least_squares
 
 from analytics import demography, reference
 from analytics.citygen.build import BuildContext
@@ -38,6 +42,8 @@ from analytics.population import AGE_GROUPS, MAX_AGE
 FIRST, CENSUS, LAST = 2010, 2020, 2025
 #: Share of the 2016-2020 average yearly net migration that goes on after 2020 (assumption).
 FORWARD_MIGRATION = 0.3
+#: Most secant steps to solve a district's 2010-2020 migration for its 2010 total.
+MAX_SECANT_STEPS = 12
 #: How strongly a district's growth tilts its age profile (log growth -> log multiplier).
 AGE_TILT = 1.0
 #: A cell whose 2020 expected population is below this is treated as unpopulated.
@@ -55,6 +61,7 @@ class DistrictModel:
     growth: np.ndarray
     series: dict[int, np.ndarray]
     events: dict[int, np.ndarray]
+    migration: MigrationFit
 
 
 def district_model(ctx: BuildContext) -> DistrictModel:
@@ -65,8 +72,10 @@ def district_model(ctx: BuildContext) -> DistrictModel:
     totals = _district_totals(ref, all_d)
     growth = _growth(ref, adcodes, totals)
     d2020 = district_base_2020(city_base_2020(ref), totals, growth)
-    series, events = project(d2020, adcodes, ref, totals)
-    return DistrictModel(ref, adcodes, growth, series, events)
+    migration = fit_migration_schedule(d2020, adcodes, ref)
+    series, events = project(d2020, adcodes, ref, totals,
+                             demography.migration_profile(migration.schedule))
+    return DistrictModel(ref, adcodes, growth, series, events, migration)
 
 
 def stage(ctx: BuildContext) -> None:
@@ -96,6 +105,9 @@ def stage(ctx: BuildContext) -> None:
         "reference_defaults": "; ".join(ref.defaults_used) or "none",
         "reference_sources": " | ".join(ref.sources),
         "pyramid": ref.pyramid_area,
+        "migration_schedule": model.migration.describe(),
+        "calibration_2010_shares": model.migration.describe_shares(),
+        "calibration_births": model.migration.describe_births(),
     })
     ctx.progress(f"[population] 2020: {int(series[CENSUS].sum()):,} residents; "
                  f"2010: {city_2010:,.0f}; 2025: {series[LAST].sum():,.0f}")
@@ -132,11 +144,19 @@ def _band_index(age: np.ndarray) -> np.ndarray:
 
 
 def city_base_2020(ref: reference.CityReference) -> np.ndarray:
-    """[sex, age] 2020 city population: the pyramid's shape, the city's band counts."""
+    """[sex, age] 2020 city population: the pyramid's shape, the city's band counts.
+
+    Ages 0-4 follow the city's published births where it has them."""
     pyr = reference.pyramid(ref.pyramid_area)
     lo, hi = pyr["lo"].to_numpy(), pyr["hi"].to_numpy()
     shape = np.stack([split_five_year(lo, hi, pyr["male"].to_numpy()),
                       split_five_year(lo, hi, pyr["female"].to_numpy())])
+    young = [y for y in sorted(ref.births or {}) if CENSUS - 4 <= y <= CENSUS]
+    if len(young) >= 2:
+        # The 0-4 group split by the city's published births of the years they were born
+        # in (missing years interpolated): a straight line cannot show a fall in births.
+        born = np.interp(CENSUS - np.arange(5), young, [ref.births[y] for y in young])
+        shape[:, :5] = shape[:, :5].sum(axis=1, keepdims=True) * born / born.sum()
     bands = _band_index(demography.AGES)
     base = np.zeros_like(shape)
     for b, name in enumerate(reference.CENSUS_BANDS):
@@ -197,58 +217,107 @@ def _timing(ref: reference.CityReference) -> dict[int, float]:
     return {y: inc[y] / total for y in years}
 
 
+@dataclass(frozen=True)
+class BackRun:
+    """Every district run back from 2020 to 2010 with a given migration."""
+
+    pops: dict[int, np.ndarray]     # year -> [district, sex, age], 2010..2020
+    births: dict[int, np.ndarray]   # year -> [district], 2011..2020
+
+
+def back_run(d2020: np.ndarray, ref: reference.CityReference, profile: np.ndarray,
+             amount: np.ndarray) -> BackRun:
+    """All districts at once: ``amount[district]`` migrants over the decade, spread over the
+    years by the published timing and over ages by ``profile[sex, age]``."""
+    timing = _timing(ref)
+    pops, births = {CENSUS: d2020}, {}
+    for y in range(CENSUS, FIRST, -1):
+        q = demography.mortality(y, ref.adcode)
+        migrants = amount[:, None, None] * timing[y] * profile[None]
+        pops[y - 1], births[y] = demography.step_back(pops[y], q, migrants)
+    return BackRun(pops, births)
+
+
+def targets_2010(ref: reference.CityReference, adcodes: np.ndarray) -> np.ndarray | None:
+    """Each district's 2010 population: its published share of the 2010 census total."""
+    if not (ref.district_share_2010 and ref.population_2010):
+        return None
+    shares = np.array([ref.district_share_2010[int(a)] for a in adcodes])
+    return shares / 100 * ref.population_2010
+
+
+def solve_migration(d2020: np.ndarray, ref: reference.CityReference, profile: np.ndarray,
+                    target: np.ndarray, guess: np.ndarray | None = None) -> np.ndarray:
+    """Each district's 2010-2020 net migration that makes its 2010 population ``target``.
+
+    The 2010 population falls as the decade's migration grows, linearly until a cohort
+    would be emptied (clipping at zero): secant steps from ``guess`` (or none) and 100,000
+    more.
+    """
+    def total_2010(amount: np.ndarray) -> np.ndarray:
+        return back_run(d2020, ref, profile, amount).pops[FIRST].sum(axis=(1, 2))
+
+    a0 = np.zeros(len(target)) if guess is None else guess
+    p0 = total_2010(a0)
+    if np.abs(p0 / target - 1).max() < 1e-5:
+        return a0
+    a1 = a0 + 1e5
+    p1 = total_2010(a1)
+    for _ in range(MAX_SECANT_STEPS):
+        slope = np.where(np.abs(p1 - p0) > 1e-9, (p1 - p0) / (a1 - a0 + 1e-12), -1.0)
+        a0, p0, a1 = a1, p1, a1 + (target - p1) / slope
+        p1 = total_2010(a1)
+        if np.abs(p1 / target - 1).max() < 1e-5:
+            break
+    return a1
+
+
 def project(d2020: np.ndarray, adcodes: np.ndarray, ref: reference.CityReference,
-            totals: np.ndarray) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
-    """Populations [district, sex, age] for 2010..2025 and events [district, (b, d, m)]."""
-    profile = demography.migration_profile()
+            totals: np.ndarray, profile: np.ndarray | None = None,
+            ) -> tuple[dict[int, np.ndarray], dict[int, np.ndarray]]:
+    """Populations [district, sex, age] for 2010..2025 and events [district, (b, d, m)].
+
+    ``profile[sex, age]`` is the age pattern of net migrants (the standard schedule if
+    omitted)."""
+    if profile is None:
+        profile = demography.migration_profile()
     timing = _timing(ref)
     n = len(adcodes)
+    target = targets_2010(ref, adcodes)
+    amount = np.zeros(n) if target is None else solve_migration(d2020, ref, profile, target)
 
-    def run_back(amount: np.ndarray):
-        pops = {CENSUS: d2020.copy()}
-        events = {}
-        for y in range(CENSUS, FIRST, -1):
-            q = demography.mortality(y, ref.adcode)
-            prev = np.zeros_like(d2020)
-            ev = np.zeros((n, 3))
-            for i in range(n):
-                mig = amount[i] * timing[y] * profile
-                prev[i], births = demography.step_back(pops[y][i], q, mig)
-                # Run the year forward again: births, deaths and the migration the process
-                # really applied (clipping at zero can absorb a little of the planned flow).
-                fert = births / max(prev[i][1].sum(), 1.0)
-                again = demography.step_forward(prev[i], q, np.full(MAX_AGE + 1, fert), 0.0)
-                applied = pops[y][i].sum() - again.population.sum()
-                ev[i] = (again.births, again.deaths, applied)
-            pops[y - 1] = prev
-            events[y] = ev
-        return pops, events
+    run = back_run(d2020, ref, profile, amount)
+    pops, events = dict(run.pops), {}
+    for y in range(CENSUS, FIRST, -1):
+        q = demography.mortality(y, ref.adcode)
+        ev = np.zeros((n, 3))
+        for i in range(n):
+            # Run the year forward again: births, deaths and the migration the process
+            # really applied (clipping at zero can absorb a little of the planned flow).
+            prev = pops[y - 1][i]
+            fert = run.births[y][i] / max(prev[1].sum(), 1.0)
+            again = demography.step_forward(prev, q, np.full(MAX_AGE + 1, fert), 0.0)
+            ev[i] = (again.births, again.deaths, pops[y][i].sum() - again.population.sum())
+        events[y] = ev
 
-    if ref.district_share_2010 and ref.population_2010:
-        target_2010 = np.array([ref.district_share_2010[int(a)] for a in adcodes]) / 100 \
-            * ref.population_2010
-        zero, _ = run_back(np.zeros(n))
-        unit, _ = run_back(np.full(n, 1e5))
-        per_unit = (zero[FIRST].sum(axis=(1, 2)) - unit[FIRST].sum(axis=(1, 2))) / 1e5
-        amount = (zero[FIRST].sum(axis=(1, 2)) - target_2010) / per_unit
-        # clipping at zero makes the map slightly non-linear: one Newton correction
-        pops, _ = run_back(amount)
-        amount += (pops[FIRST].sum(axis=(1, 2)) - target_2010) / per_unit
-    else:
-        amount = np.zeros(n)
-    pops, events = run_back(amount)
-
-    # forward: fertility scaled so that the national schedule reproduces 2020's births
+    # forward: the national schedule scaled to reproduce 2020's births, then each published
+    # birth rate; later years keep the last scale
     births_2020 = events[CENSUS][:, 0].sum()
     national = (demography.fertility_schedule(demography.tfr_path(CENSUS))
                 * pops[CENSUS - 1][:, 1, :]).sum()
     city_factor = births_2020 / national
     recent = np.array([amount * timing[y] for y in range(2016, CENSUS + 1)]).mean(axis=0)
     published = reference.yearend_population(ref.adcode)
+    birth_rates = reference.birth_rates(ref.adcode)
     scale = FORWARD_MIGRATION
     for y in range(CENSUS + 1, LAST + 1):
         q = demography.mortality(y, ref.adcode)
-        fert = demography.fertility_schedule(demography.tfr_path(y)) * city_factor
+        schedule = demography.fertility_schedule(demography.tfr_path(y))
+        if y in birth_rates and y in published:
+            # a published birth rate sets the year's births (rate x year-end population)
+            city_factor = (birth_rates[y] / 1000 * published[y]
+                           / (schedule * pops[y - 1][:, 1, :]).sum())
+        fert = schedule * city_factor
         natural = [demography.step_forward(pops[y - 1][i], q, fert, 0.0) for i in range(n)]
         if y in published and recent.sum() > 0:
             # the year's migration is whatever closes the gap to the published total
@@ -259,6 +328,109 @@ def project(d2020: np.ndarray, adcodes: np.ndarray, ref: reference.CityReference
         events[y] = np.array([(r.births, r.deaths, scale * recent[i])
                               for i, r in enumerate(natural)])
     return pops, events
+
+
+# -- the migration age schedule ---------------------------------------------------------------
+#: The schedule parameters the fit may move, with their bounds. The rest keep their standard
+#: values: the child curve's slope, the labour peak's height (only the ratio of the
+#: components matters once the schedule is normalised) and its rise.
+FITTED = {"child": (0.0, 0.1), "labour_peak": (15.0, 35.0), "labour_decline": (0.02, 0.3),
+          "constant": (0.0, 0.02)}
+#: Going back to 2010, every district keeps at least this share of each single-year cohort
+#: under 70 (at most three in four of its people of an age arrived during the decade)...
+MIN_COHORT_KEPT = 0.25
+#: ... enforced by a penalty on the shortfalls with this weight against the relative errors
+#: of the published figures.
+COHORT_WEIGHT = 10.0
+
+
+@dataclass(frozen=True)
+class MigrationFit:
+    """The schedule the build used and how well the run back meets the published figures."""
+
+    schedule: demography.MigrationSchedule
+    fitted: bool
+    shares_2010: dict[str, tuple[float, float]]   # band -> (built, published) percent
+    births: dict[int, tuple[float, float]]        # year -> (built, published) persons
+
+    def describe(self) -> str:
+        values = ", ".join(f"{f.name} {getattr(self.schedule, f.name):.4g}"
+                           for f in fields(self.schedule))
+        how = "fitted to the 2010 census age shares and published births" if self.fitted \
+            else "standard values (no published 2010 age shares or births)"
+        return f"Rogers-Castro, {how}: {values}"
+
+    def describe_shares(self) -> str:
+        return "; ".join(f"{k} {b:.2f}% (census {p:.2f}%)"
+                         for k, (b, p) in self.shares_2010.items()) or "not published"
+
+    def describe_births(self) -> str:
+        return "; ".join(f"{y} {b:,.0f} (published {p:,.0f})"
+                         for y, (b, p) in sorted(self.births.items())) or "not published"
+
+
+def _shares(pop: np.ndarray) -> dict[str, float]:
+    """Percent of 0-14, 60+ and 65+ in ``pop[sex, age]``."""
+    by_age = pop.sum(axis=0)
+    total = by_age.sum()
+    return {"0-14": 100 * by_age[:15].sum() / total, "60+": 100 * by_age[60:].sum() / total,
+            "65+": 100 * by_age[65:].sum() / total}
+
+
+def fit_migration_schedule(d2020: np.ndarray, adcodes: np.ndarray,
+                           ref: reference.CityReference) -> MigrationFit:
+    """The Rogers-Castro schedule whose run back from 2020 best meets the city's 2010 census
+    age shares and its published births.
+
+    Least squares on relative errors, all weighted alike, over the sum of the districts,
+    each with the migration that gives its 2010 total. A schedule that would all but empty
+    a cohort of a fast-growing district in 2010 (a hole in its pyramid) is penalised
+    (:data:`MIN_COHORT_KEPT`): the published figures are met only as far as every district
+    keeps a plausible pyramid.
+
+    Why: the standard schedule sends many children with their parents. Run back from
+    Hangzhou's 2020 census it leaves 2010 with 14.3 % aged 0-14 (census: 11.4 %) and
+    2016-2019 with 67-81 thousand births a year (published: 102-115 thousand): the city's
+    migrants are mostly young adults, and their children are born here. Without those
+    figures (other cities) the standard schedule is kept.
+    """
+    standard = demography.STANDARD_MIGRATION
+    target = targets_2010(ref, adcodes)
+    if target is None or not (ref.shares_2010 and ref.births and ref.history):
+        return MigrationFit(standard, False, {}, {})
+    names = list(FITTED)
+    years = sorted(y for y in ref.births if FIRST < y <= CENSUS)
+
+    def schedule(x: np.ndarray) -> demography.MigrationSchedule:
+        return demography.MigrationSchedule(**{**standard.__dict__, **dict(zip(names, x, strict=True))})
+
+    last: list[np.ndarray] = []   # the previous solution: a close start for the next
+
+    def run(s: demography.MigrationSchedule) -> BackRun:
+        profile = demography.migration_profile(s)
+        amount = solve_migration(d2020, ref, profile, target, last[-1] if last else None)
+        last[:] = [amount]
+        return back_run(d2020, ref, profile, amount)
+
+    kept_of = d2020.sum(axis=1)[:, CENSUS - FIRST:70 + CENSUS - FIRST]
+
+    def residuals(x: np.ndarray) -> np.ndarray:
+        result = run(schedule(x))
+        shares = _shares(result.pops[FIRST].sum(axis=0))
+        kept = result.pops[FIRST].sum(axis=1)[:, :70] / np.maximum(kept_of, 1.0)
+        shortfall = np.clip(MIN_COHORT_KEPT - kept, 0, None)
+        return np.array([shares[k] / v - 1 for k, v in ref.shares_2010.items()]
+                        + [result.births[y].sum() / ref.births[y] - 1 for y in years]
+                        + [COHORT_WEIGHT * np.sqrt((shortfall ** 2).sum())])
+
+    start = np.array([getattr(standard, n) for n in names])
+    lower, upper = zip(*FITTED.values(), strict=True)
+    best = schedule(least_squares(residuals, start, bounds=(lower, upper), diff_step=1e-3,
+                                  xtol=1e-6, ftol=1e-6).x)
+    result = run(best)
+    shares = _shares(result.pops[FIRST].sum(axis=0))
+    return MigrationFit(best, True, {k: (shares[k], v) for k, v in ref.shares_2010.items()},
+                        {y: (float(result.births[y].sum()), ref.births[y]) for y in years})
 
 
 # -- integers ---------------------------------------------------------------------------
