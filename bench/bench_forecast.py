@@ -57,7 +57,7 @@ def main(store_path: Path) -> None:
         acc = evaluation.accuracy
         cov = evaluation.coverage()
         print("backtest, districts, 5 years ahead: MAPE % (WAPE %) by model; ratio to naive")
-        for target in ("pop_60plus", "pop_3_5", "pop_80plus", "pop_total"):
+        for target in ("pop_60plus", "pop_3_5", "pop_0_2", "pop_6_11", "pop_80plus", "pop_total"):
             a = acc[(acc["target"] == target) & (acc["level"] == "district")
                     & (acc["horizon"] == 5)].set_index("model")
             chosen = evaluation.choose(target, 10)

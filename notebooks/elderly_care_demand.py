@@ -56,8 +56,9 @@ print(f"history {years[0]}-{BASE}; forecasting {HORIZON} years to {BASE + HORIZO
 #   eight years. These are the baselines.
 # * **cohort** is the cohort-component projection: every district's population by single
 #   year of age and sex is aged one year at a time, survivors from a Gompertz-Makeham life
-#   table consistent with the reference life expectancy, births from the district's own
-#   recent fertility, net migration by age from the district's own recent history.
+#   table consistent with the reference life expectancy, births from the district's
+#   fertility of its last year moved along the national birth-rate trend (damped), net
+#   migration by age from the district's own recent history.
 # * **ccr_ridge** learns cohort-change ratios (the Hamilton-Perry method) with ridge
 #   regression: the 60+ of 2030 are mostly the 55+ of 2025, so the model predicts the
 #   ratio between the two from each district's recent ratios, growth and births.

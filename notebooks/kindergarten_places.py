@@ -74,8 +74,10 @@ print(f"peak year {peak}: {infants.sum(axis=1).max():,.0f}; {BASE}: "
 #
 # In five years the 3-5 year-olds are today's infants plus the next two years' births. The
 # cohort-component projection ages today's infants and adds births from the district's
-# recent fertility; the cohort-change-ratio model learns the ratio of each year's 3-5 to the
-# infants it came from. The backtest tells which does better here.
+# latest fertility, moved along the trend of China's birth rate up to the base year (damped
+# by 0.8 a year: the country's swings reach every district, and a district's own few years
+# cannot foresee them); the cohort-change-ratio model learns the ratio of each year's 3-5 to
+# the infants it came from. The backtest tells which does better here.
 #
 # Expect larger errors than for the elderly: five years ahead, two of the three birth years
 # in the 3-5 are not yet born, and young families are the residents who move most. When net
