@@ -46,6 +46,9 @@ FORWARD_MIGRATION = 0.3
 MAX_SECANT_STEPS = 12
 #: How strongly a district's growth tilts its age profile (log growth -> log multiplier).
 AGE_TILT = 1.0
+#: The tilt's weight by age (straight lines between these points; assumption).
+TILT_AGES = (0, 10, 18, 25, 38, 50, 60, 75)
+TILT_WEIGHTS = (0.6, 0.5, 0.5, 1.0, 1.0, 0.0, -0.8, -1.0)
 #: A cell whose 2020 expected population is below this is treated as unpopulated.
 MIN_PERSONS_PER_CELL = 12.0
 KM2_PER_CELL = 0.105  # mean area of an H3 resolution-9 cell
@@ -187,7 +190,9 @@ def _growth(ref: reference.CityReference, adcodes: np.ndarray, totals: np.ndarra
 def district_base_2020(base: np.ndarray, totals: np.ndarray, growth: np.ndarray) -> np.ndarray:
     """[district, sex, age] 2020: growth-tilted profiles raked to both margins."""
     ages = demography.AGES
-    h = np.select([ages <= 14, (ages >= 20) & (ages <= 44), ages >= 60], [0.6, 1.0, -1.0], 0.0)
+    # how much each age leans towards growing districts: young working ages most, their
+    # children less, the old the other way; a smooth line, so that no pyramid has a step
+    h = np.interp(ages, TILT_AGES, TILT_WEIGHTS)
     tilt = np.log(growth) - np.average(np.log(growth), weights=totals)
     seed = base[None, :, :] * np.exp(AGE_TILT * tilt[:, None, None] * h[None, None, :])
     flat = seed.reshape(len(totals), -1)
