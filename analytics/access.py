@@ -41,6 +41,26 @@ class AccessRefused(PermissionDenied):
     """A read or export the rules do not allow; the message says why and what to do."""
 
 
+#: Why a read is refused: code -> the English reason (the dashboard has both languages under
+#: ``reason_<code>`` in ``dashboard/strings/reasons.toml``).
+REFUSALS = {
+    "unknown_dataset": "no dataset {dataset!r} in the catalog; search the catalog for its name",
+    "confidential": "{dataset} is confidential (negative list: {why}); it is never released, "
+                    "only aggregates that pass disclosure control",
+    "held_by_department": "{dataset} is held by its department, not in this store",
+    "needs_sign_in": "{dataset} is open on application: sign in, apply on the applications "
+                     "page, and download after a data steward approves",
+    "no_application": "{user} has no approved, unexpired application for {dataset}: apply on "
+                      "the applications page",
+    "unknown_application": "no application {application!r}",
+    "other_requester": "application {application} belongs to another requester; apply in "
+                       "your own name",
+    "other_dataset": "application {application} is for {other}, not {dataset}",
+    "not_approved": "application {application} is {status}, not approved",
+    "expired": "application {application} expired on {expired}; apply again",
+}
+
+
 @dataclass(frozen=True)
 class Decision:
     dataset_id: str
@@ -51,6 +71,8 @@ class Decision:
     application_id: str | None = None
     fields: tuple[str, ...] | None = None   # approved fields (on-application), else all
     purpose: str | None = None
+    code: str | None = None                 # a key of REFUSALS when refused
+    params: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -104,46 +126,45 @@ def decide(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = 
         raise ValueError(f"unknown channel {channel!r}; channels are {', '.join(CHANNELS)}")
     now = now or privacy.now_utc()
 
-    def no(reason: str) -> Decision:
-        return Decision(dataset_id, actor, channel, False, reason, application_id)
+    def no(code: str, **params) -> Decision:
+        params = {"dataset": dataset_id, "user": actor.name, "application": application_id,
+                  **params}
+        return Decision(dataset_id, actor, channel, False, REFUSALS[code].format(**params),
+                        application_id, code=code,
+                        params=tuple((k, str(v)) for k, v in params.items()))
 
     row = _row(store, str(dataset_id))
     s = spec(str(dataset_id)) or (None if row is None else _spec_from_row(row))
     if row is None:
-        return no(f"no dataset {dataset_id!r} in the catalog; search the catalog for its name")
+        return no("unknown_dataset")
     if row["access_level"] == "confidential" or row["negative_list"] or s is None:
-        reason = row.get("negative_reason") or "not classified by a data steward"
-        return no(f"{dataset_id} is confidential (negative list: {reason}); it is never "
-                  "released, only aggregates that pass disclosure control")
+        return no("confidential",
+                  why=row.get("negative_reason") or "not classified by a data steward")
     if not row["source_table"] or pd.isna(row["source_table"]):
-        return no(f"{dataset_id} is held by its department, not in this store")
+        return no("held_by_department")
     if row["access_level"] == "public":
         return Decision(dataset_id, actor, channel, True, "public dataset")
     # on application
     if actor.is_public and actor.name == PUBLIC.name:
-        return no(f"{dataset_id} is open on application: sign in, apply on the applications "
-                  "page, and download after a data steward approves")
+        return no("needs_sign_in")
     from analytics import applications
 
     if application_id is None:
         app = applications.active_for(store, actor, dataset_id, now=now)
         if app is None:
-            return no(f"{actor.name} has no approved, unexpired application for {dataset_id}: "
-                      "apply on the applications page")
+            return no("no_application")
     else:
         app = applications.get(store, application_id)
         if app is None:
-            return no(f"no application {application_id!r}")
+            return no("unknown_application")
         if app["requester"] != actor.name:
-            return no(f"application {application_id} belongs to another requester; "
-                      "apply in your own name")
+            return no("other_requester")
         if app["dataset_id"] != dataset_id:
-            return no(f"application {application_id} is for {app['dataset_id']}, not {dataset_id}")
+            return no("other_dataset", other=app["dataset_id"])
         if app["status"] != "approved":
-            return no(f"application {application_id} is {app['status']}, not approved")
+            return no("not_approved", status=app["status"])
         if app["expires_at"] is not None and pd.Timestamp(app["expires_at"]) <= pd.Timestamp(now):
-            return no(f"application {application_id} expired on "
-                      f"{pd.Timestamp(app['expires_at']):%Y-%m-%d %H:%M}; apply again")
+            return no("expired", expired=f"{pd.Timestamp(app['expires_at']):%Y-%m-%d %H:%M}")
     return Decision(dataset_id, actor, channel, True,
                     f"approved application {app['application_id']}",
                     application_id=app["application_id"],
@@ -170,7 +191,7 @@ def authorize(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str
     decision = decide(store, dataset_id, actor, channel, application_id=application_id)
     if not decision.allowed:
         log(store, decision, fmt or "-", 0)
-        raise AccessRefused(decision.reason)
+        raise AccessRefused(decision.reason, code=decision.code, **dict(decision.params))
     return Release(decision, spec_of(store, dataset_id),
                    privacy.DisclosureReport(dataset_id=dataset_id))
 

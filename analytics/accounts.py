@@ -137,7 +137,8 @@ def sign_in(store: Store, username: str, password: str, now: datetime | None = N
                       reason="locked")
         minutes = max(1, int((until - now).total_seconds() // 60) + 1)
         raise SignInRefused(f"too many failed attempts: sign-in for {username} is paused for "
-                            f"{minutes} more minute(s)")
+                            f"{minutes} more minute(s)", code="sign_in_paused",
+                            user=username, minutes=minutes)
     rows = store.query("open_data.user", username=username)
     user = None if rows.empty else rows.iloc[0]
     stored = user["password_hash"] if user is not None and user["password_hash"] else _DUMMY_HASH
@@ -149,7 +150,8 @@ def sign_in(store: Store, username: str, password: str, now: datetime | None = N
     store.execute("open_data.log_attempt", username=username, at=now, success=ok,
                   reason="ok" if ok else "wrong user name or password")
     if not ok:
-        raise SignInRefused("wrong user name or password (or the account is disabled)")
+        raise SignInRefused("wrong user name or password (or the account is disabled)",
+                            code="sign_in_wrong")
     if _hasher.check_needs_rehash(stored):
         store.execute("open_data.set_password", username=username, password_hash=_hasher.hash(password))
     return _open_session(store, Actor(username, user["role"]), now)

@@ -34,7 +34,8 @@ def apply(store: Store, actor: Actor, dataset_id: str, purpose: str, fields: lis
     from analytics import access
 
     if actor.name == PUBLIC.name:
-        raise CityBrainError("sign in before applying: applications are made in a named account")
+        raise CityBrainError("sign in before applying: applications are made in a named account",
+                             code="apply_sign_in")
     row = store.query("open_data.dataset", dataset_id=dataset_id)
     if row.empty:
         raise CityBrainError(f"no dataset {dataset_id!r} in the catalog")
@@ -42,16 +43,19 @@ def apply(store: Store, actor: Actor, dataset_id: str, purpose: str, fields: lis
     if level != "on_application":
         raise CityBrainError(f"{dataset_id} is {level}: only on-application datasets take "
                              "applications" + (" (public ones need none)" if level == "public"
-                                               else " (confidential ones are never released)"))
+                                               else " (confidential ones are never released)"),
+                             code=f"apply_{level}", dataset=dataset_id)
     purpose = (purpose or "").strip()
     if len(purpose) < MIN_PURPOSE_CHARS:
         raise CityBrainError(f"state the purpose in at least {MIN_PURPOSE_CHARS} characters "
-                             "(what the data is for and who will use it)")
+                             "(what the data is for and who will use it)",
+                             code="apply_purpose", minimum=MIN_PURPOSE_CHARS)
     allowed = access.servable_columns(store, dataset_id)
     unknown = [f for f in fields if f not in allowed]
     if not fields or unknown:
         raise CityBrainError(f"fields {unknown or '(none)'} cannot be requested for {dataset_id}; "
-                             f"choose from {', '.join(allowed)}")
+                             f"choose from {', '.join(allowed)}", code="apply_fields",
+                             dataset=dataset_id, allowed=", ".join(allowed))
     if not 1 <= int(period_days) <= MAX_PERIOD_DAYS:
         raise CityBrainError(f"period of {period_days} days: choose 1 to {MAX_PERIOD_DAYS}")
     app_id = "A" + uuid.uuid4().hex[:10].upper()
@@ -69,11 +73,15 @@ def decide(store: Store, steward: Actor, application_id: str, approve: bool, not
     if app is None:
         raise CityBrainError(f"no application {application_id!r}")
     if app["status"] != "pending":
-        raise CityBrainError(f"application {application_id} is already {app['status']}")
+        raise CityBrainError(f"application {application_id} is already {app['status']}",
+                             code="decided_already", application=application_id,
+                             status=app["status"])
     if app["requester"] == steward.name:
-        raise CityBrainError("a steward may not decide their own application; ask another steward")
+        raise CityBrainError("a steward may not decide their own application; ask another steward",
+                             code="decide_own")
     if not approve and not note.strip():
-        raise CityBrainError("give the requester a reason for the rejection")
+        raise CityBrainError("give the requester a reason for the rejection",
+                             code="reject_reason")
     now = now or privacy.now_utc()
     expires = now + timedelta(days=int(app["period_days"])) if approve else None
     store.execute("open_data.decide_application", application_id=application_id,

@@ -102,11 +102,13 @@ def check_search_text(text: str) -> str:
     """The search text trimmed, or :class:`SearchRefused` with the reason."""
     text = (text or "").strip()
     if len(text) > _SEARCH_MAX:
-        raise SearchRefused(f"search text is {len(text)} characters; use at most {_SEARCH_MAX}")
+        raise SearchRefused(f"search text is {len(text)} characters; use at most {_SEARCH_MAX}",
+                            code="search_too_long", length=len(text), limit=_SEARCH_MAX)
     bad = "--" in text or "/*" in text or not _SEARCH_OK.match(text)
     if bad:
         raise SearchRefused("search text may hold only words, numbers, spaces and - . , + / ( ); "
-                            "quotes, semicolons, comment marks and angle brackets are refused")
+                            "quotes, semicolons, comment marks and angle brackets are refused",
+                            code="search_characters")
     return text
 
 

@@ -2,7 +2,16 @@
 
 
 class CityBrainError(Exception):
-    """Bad input or an unusable state, explained. The CLI prints it without a traceback."""
+    """Bad input or an unusable state, explained. The CLI prints it without a traceback.
+
+    ``code`` and ``params`` (optional) name the reason for a user interface that says it in
+    another language; the message stays the English text, for the CLI and the logs.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, **params):
+        super().__init__(message)
+        self.code = code
+        self.params = params
 
 
 def lookup(table, key, what: str, plural: str):

@@ -34,3 +34,13 @@ def translate(key: str, lang: str, **fmt) -> str:
         return f"⟦{key}⟧"
     text = entry.get(lang) or entry.get("en") or f"⟦{key}⟧"
     return text.format(**fmt) if fmt else text
+
+
+def explain(exc: Exception, lang: str) -> str:
+    """Why the analytics library refused, in ``lang``: the ``reason_<code>`` string filled
+    with the error's ``params``, or the error's own (English) message where the refusal
+    carries no code or the table has no text for it."""
+    code = getattr(exc, "code", None)
+    if code and f"reason_{code}" in table():
+        return translate(f"reason_{code}", lang, **getattr(exc, "params", {}))
+    return str(exc)

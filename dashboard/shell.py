@@ -22,7 +22,7 @@ import streamlit as st
 
 from analytics import population
 from analytics.store import Store, StoreError, store_path_from_env
-from dashboard.i18n import LANGUAGES, translate
+from dashboard.i18n import LANGUAGES, explain, translate
 
 CITY_AREA = "city"  # the area value meaning "the whole city"
 
@@ -84,6 +84,10 @@ class PageContext:
 
     def t(self, key: str, **fmt) -> str:
         return translate(key, self.lang, **fmt)
+
+    def reason(self, exc: Exception) -> str:
+        """Why the analytics library refused, in the page language."""
+        return explain(exc, self.lang)
 
     def city_label(self) -> str:
         return self.city_name if self.lang == "zh" else (self.city_name_en or self.city_name)

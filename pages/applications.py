@@ -66,7 +66,7 @@ with st.form("od_apply"):
             app_id = applications.apply(ctx.store, actor, dataset_id, purpose, fields, int(period))
             st.success(t("od_apply_ok", app=app_id))
         except CityBrainError as exc:
-            st.error(t("od_apply_error", reason=exc))
+            st.error(t("od_apply_error", reason=ctx.reason(exc)))
 
 st.subheader(t("od_my_apps"))
 mine = applications.of(ctx.store, actor)
@@ -103,6 +103,6 @@ if actor.role in applications.STEWARD_ROLES:
                                      status=t(f"od_status_{done['status']}")))
                         st.rerun()
                     except CityBrainError as exc:
-                        st.error(str(exc))
+                        st.error(ctx.reason(exc))
     if len(everything):
         st.dataframe(app_table(everything, True), hide_index=True, width="stretch")

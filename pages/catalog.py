@@ -76,7 +76,7 @@ def listing(cat: pd.DataFrame) -> None:
         result = catalog.search(cat, text, **selected)
     except catalog.SearchRefused as exc:
         catalog.log_refused_search(ctx.store, actor, text, str(exc))
-        st.error(t("od_search_refused", reason=exc))
+        st.error(t("od_search_refused", reason=ctx.reason(exc)))
         return
     hits = catalog.with_quality(result.hits)
     if hits.empty:
@@ -159,7 +159,7 @@ def preview_and_downloads(row) -> None:
         frame, report = access.read(ctx.store, dataset_id, actor, channel="page",
                                     limit=PREVIEW_ROWS)
     except access.AccessRefused as exc:  # logged by analytics
-        st.error(t("od_refused", reason=exc))
+        st.error(t("od_refused", reason=ctx.reason(exc)))
         return
     if decision.application_id:
         app = applications.get(ctx.store, decision.application_id)
@@ -279,7 +279,7 @@ who_caption()
 try:
     cat = catalog.datasets(ctx.store)
 except CityBrainError as exc:
-    st.error(str(exc))
+    st.error(ctx.reason(exc))
     st.stop()
 selected_id = st.query_params.get("dataset")
 if selected_id:

@@ -234,7 +234,7 @@ def main() -> None:
         gap_section(ctx, areas[0], area_names[areas[0]], base_year, horizon, model, scenario,
                     target)
     except CityBrainError as exc:
-        st.error(str(exc))
+        st.error(ctx.reason(exc))
 
 
 main()

@@ -63,7 +63,7 @@ def feed_controls(ctx, slot: dict, operator: bool) -> None:
                 try:
                     feed.stop()
                 except CityBrainError as exc:
-                    st.error(str(exc))
+                    st.error(ctx.reason(exc))
                 st.rerun()
         else:
             rate = st.number_input(ctx.t("sensors_feed_rate"), 10, 2000, 100, step=10,
@@ -72,7 +72,7 @@ def feed_controls(ctx, slot: dict, operator: bool) -> None:
                 try:
                     slot["feed"] = SimulatedFeed(ctx.store, float(rate)).start()
                 except CityBrainError as exc:
-                    st.error(str(exc))
+                    st.error(ctx.reason(exc))
                 st.rerun()
 
 
@@ -174,14 +174,14 @@ def alert_actions(ctx, actor: Actor, operator: bool) -> None:
             acknowledge(ctx.store, choice, actor)
             st.success(ctx.t("sensors_done_ack", alert=choice))
         except CityBrainError as exc:
-            st.error(str(exc))
+            st.error(ctx.reason(exc))
     if right.button(ctx.t("sensors_resolve"), disabled=not operator or state != "acknowledged",
                     width="stretch"):
         try:
             resolve(ctx.store, choice, actor)
             st.success(ctx.t("sensors_done_resolve", alert=choice))
         except CityBrainError as exc:
-            st.error(str(exc))
+            st.error(ctx.reason(exc))
 
 
 def series_figure(ctx, detail: views.AssetDetail) -> go.Figure:

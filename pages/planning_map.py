@@ -77,7 +77,7 @@ if override:
 try:
     result = pl.analyse(ctx.store, key, type_key, ctx.year, group, override)
 except CityBrainError as exc:
-    st.error(str(exc))
+    st.error(ctx.reason(exc))
     st.stop()
 problem = pl.availability(ctx.store, key, type_key, ctx.year)
 if problem:

@@ -39,7 +39,7 @@ else:
         try:
             who = auth.sign_in(ctx.store, username, password)
         except CityBrainError as exc:
-            st.error(t("od_signin_refused", reason=exc))
+            st.error(t("od_signin_refused", reason=ctx.reason(exc)))
         else:
             st.success(t("od_signin_ok", name=who.name, role=t(f"od_role_{who.role}")))
             st.rerun()
@@ -67,7 +67,7 @@ if actor.role == "administrator":
                 added = accounts.add_user(ctx.store, actor, new_name, role, new_pw, display)
                 st.success(t("od_user_added", name=added.name, role=t(f"od_role_{added.role}")))
             except CityBrainError as exc:
-                st.error(str(exc))
+                st.error(ctx.reason(exc))
 elif actor.name == "public" and accounts.count_admins(ctx.store) == 0:
     st.info(t("od_no_accounts"))
 

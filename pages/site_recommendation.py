@@ -102,7 +102,7 @@ try:
                            ask["district"], candidates, ask["lock"], ask["exclude"],
                            site_capacity)
 except CityBrainError as exc:
-    st.error(str(exc))
+    st.error(ctx.reason(exc))
     st.stop()
 
 for code, values in res.note_codes:

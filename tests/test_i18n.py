@@ -7,7 +7,7 @@ import string
 from pathlib import Path
 
 from analytics import indicators
-from dashboard.i18n import LANGUAGES, table, translate
+from dashboard.i18n import LANGUAGES, explain, table, translate
 from dashboard.navigation import GROUP_ORDER, PAGES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,3 +62,36 @@ def test_kpi_labels_in_both_languages():
         assert CJK.search(kpi.formula_zh) and not CJK.search(kpi.formula_en), kpi.id
         for band in kpi.bands:
             assert CJK.search(band.label_zh) and not CJK.search(band.label_en), kpi.id
+
+
+def _codes_in_analytics() -> set[str]:
+    """Every refusal code the library can raise: ``code="..."`` literals, the access rules'
+    table, and the application levels (``apply_{level}``)."""
+    from analytics import access
+
+    codes = set(access.REFUSALS) | {"apply_public", "apply_confidential"}
+    for path in (ROOT / "analytics").rglob("*.py"):
+        codes |= set(re.findall(r'code="(\w+)"', path.read_text(encoding="utf-8")))
+    return codes
+
+
+def test_every_refusal_the_library_can_give_is_said_in_both_languages():
+    from analytics import access
+
+    missing = sorted(c for c in _codes_in_analytics() if f"reason_{c}" not in table())
+    assert not missing, missing
+    for code, english in access.REFUSALS.items():
+        assert fields(translate(f"reason_{code}", "zh")) == fields(english), code
+
+
+def test_explain_says_a_refusal_in_the_page_language():
+    from analytics.errors import CityBrainError
+
+    exc = CityBrainError("application A1 is pending, not approved", code="not_approved",
+                         application="A1", status="pending", dataset="d", user="u")
+    assert explain(exc, "en") == "application A1 is pending, not approved"
+    zh = explain(exc, "zh")
+    assert "A1" in zh and "pending" in zh and CJK.search(zh)
+    # no code, or a code without text: the library's own message
+    assert explain(CityBrainError("plain words"), "zh") == "plain words"
+    assert explain(CityBrainError("other", code="no_such_code"), "zh") == "other"

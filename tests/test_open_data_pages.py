@@ -79,6 +79,18 @@ def test_confidential_dataset_in_url_is_refused_and_logged(store_path, monkeypat
         "care_subsidy_registry", "refused", "page")
 
 
+def test_refusals_are_given_in_chinese_on_chinese_pages(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "catalog.py", lang="zh", dataset="care_subsidy_registry")
+    assert not at.exception
+    refusal = next(e.value for e in at.error if "care_subsidy_registry" in e.value)
+    assert "不予开放" in refusal and "negative list" not in refusal
+    at = page(store_path, monkeypatch, "sign_in.py", lang="zh")
+    at.text_input[0].set_value("li.wei")
+    at.text_input[1].set_value("not-the-password")
+    at.button[0].click().run()
+    assert any("用户名或密码错误" in e.value for e in at.error)
+
+
 def test_public_dataset_page_shows_suppressed_preview(store_path, monkeypatch):
     at = page(store_path, monkeypatch, "catalog.py", lang="en", dataset="population_cells")
     assert not at.exception
