@@ -16,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -71,10 +72,29 @@ def check_username(username: str) -> str:
     return username
 
 
+def check_department(department: str | None) -> str | None:
+    """The department's Chinese name (as the contracts give it), from either language."""
+    if department is None or not str(department).strip():
+        return None
+    from analytics.contracts import contracts
+
+    names = {}
+    for c in contracts().values():
+        names[c.department] = names[c.department_en.lower()] = c.department
+    found = names.get(str(department).strip()) or names.get(str(department).strip().lower())
+    if found is None:
+        known = sorted({c.department for c in contracts().values()})
+        raise CityBrainError(f"unknown department {department!r}; departments with datasets "
+                             f"are {', '.join(known)}", code="unknown_department",
+                             department=department, known=", ".join(known))
+    return found
+
+
 def _insert(store: Store, username: str, display_name: str, role: str, password: str | None,
-            created_by: str) -> Actor:
+            created_by: str, department: str | None = None) -> Actor:
     if role not in ROLES:
         raise CityBrainError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    department = check_department(department)
     username = check_username(username)
     if not store.query("open_data.user", username=username).empty:
         raise CityBrainError(f"user {username} already exists")
@@ -83,8 +103,8 @@ def _insert(store: Store, username: str, display_name: str, role: str, password:
     store.execute("open_data.insert_user", username=username,
                   display_name=(display_name or username).strip(), role=role,
                   password_hash=_hasher.hash(password) if password is not None else None,
-                  at=privacy.now_utc(), created_by=created_by)
-    return Actor(username, role)
+                  department=department, at=privacy.now_utc(), created_by=created_by)
+    return Actor(username, role, department)
 
 
 def create_first_admin(store: Store, username: str, password: str, display_name: str = "") -> Actor:
@@ -96,10 +116,13 @@ def create_first_admin(store: Store, username: str, password: str, display_name:
 
 
 def add_user(store: Store, admin: Actor, username: str, role: str, password: str | None,
-             display_name: str = "") -> Actor:
-    """Add an account (administrators only). ``password=None``: identity-provider sign-in only."""
+             display_name: str = "", department: str | None = None) -> Actor:
+    """Add an account (administrators only). ``password=None``: identity-provider sign-in only.
+
+    ``department`` (Chinese or English name) limits a data steward to that department's
+    datasets; without one a steward loads for every department."""
     require(admin, "administrator", action="add users")
-    return _insert(store, username, display_name, role, password, admin.name)
+    return _insert(store, username, display_name, role, password, admin.name, department)
 
 
 def set_disabled(store: Store, admin: Actor, username: str, disabled: bool) -> None:
@@ -154,7 +177,7 @@ def sign_in(store: Store, username: str, password: str, now: datetime | None = N
                             code="sign_in_wrong")
     if _hasher.check_needs_rehash(stored):
         store.execute("open_data.set_password", username=username, password_hash=_hasher.hash(password))
-    return _open_session(store, Actor(username, user["role"]), now)
+    return _open_session(store, _actor(username, user), now)
 
 
 def _open_session(store: Store, actor: Actor, now: datetime) -> SignIn:
@@ -182,7 +205,7 @@ def session_actor(store: Store, token: str | None, now: datetime | None = None) 
             or s["last_seen"].to_pydatetime() + IDLE_TIMEOUT <= now):
         return None
     store.execute("open_data.touch_session", token_sha256=_token_hash(token), at=now)
-    return Actor(s["username"], s["role"])
+    return _actor(s["username"], s)
 
 
 def sign_out(store: Store, token: str | None) -> None:
@@ -202,7 +225,13 @@ def identity_provider_actor(store: Store, email: str | None) -> Actor:
     rows = store.query("open_data.user", username=username)
     if rows.empty or rows.iloc[0]["disabled"]:
         return Actor(username, "public")
-    return Actor(username, rows.iloc[0]["role"])
+    return _actor(username, rows.iloc[0])
+
+
+def _actor(username: str, row) -> Actor:
+    """The actor of an account row (``role`` and ``department`` columns)."""
+    department = row["department"]
+    return Actor(username, row["role"], None if pd.isna(department) else str(department))
 
 
 def users(store: Store, admin: Actor):

@@ -23,6 +23,8 @@ class PermissionDenied(CityBrainError):
 class Actor:
     name: str
     role: str
+    #: The department a data steward loads for (a contract's owner); None: every department.
+    department: str | None = None
 
     def __post_init__(self) -> None:
         if self.role not in ROLES:

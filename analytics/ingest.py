@@ -132,16 +132,27 @@ def problems_csv(problems: pd.DataFrame) -> bytes:
 def check_may_load(actor: Actor, contract: Contract) -> None:
     """Administrators load any dataset; data stewards only their own department's.
 
-    The department is read from the actor when the account carries one (``actor.department``);
-    an actor without a department is not restricted by department.
+    A steward's account names its department (``actor.department``); a steward without one
+    (the data management bureau's) loads for every department.
     """
     require(actor, *LOADER_ROLES, action=f"load dataset {contract.id}")
-    department = getattr(actor, "department", None)
+    department = actor.department
     if actor.role == "data_steward" and department and department not in (
             contract.department, contract.department_en):
         raise PermissionDenied(f"{actor.name} is a data steward of {department} and may not load "
                                f"{contract.id}, which belongs to {contract.department}: ask "
-                               f"that department's steward or an administrator")
+                               f"that department's steward or an administrator",
+                               code="other_department", user=actor.name, department=department,
+                               dataset=contract.id, owner=contract.department)
+
+
+def may_load(actor: Actor, contract: Contract) -> bool:
+    """Whether :func:`check_may_load` lets ``actor`` load ``contract``'s dataset."""
+    try:
+        check_may_load(actor, contract)
+    except PermissionDenied:
+        return False
+    return True
 
 
 # -- reading files -------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import pandas as pd
 from analytics.errors import CityBrainError
 
 #: Bumped whenever a table or column changes; a store of another version must be rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA_DIR = SQL_DIR / "schema"

@@ -26,11 +26,20 @@ EXAMPLES = {
 }
 
 
-def dataset_controls(lang: str):
-    """The dataset, file, datum and encoding the steward chose."""
+def department_label(department: str, lang: str) -> str:
+    """A department's name in the page language (the contracts hold both)."""
+    if lang == "zh":
+        return department
+    return next((c.department_en for c in contracts().values() if c.department == department),
+                department)
+
+
+def dataset_controls(lang: str, actor):
+    """The dataset, file, datum and encoding the steward chose (their own datasets first)."""
     known = contracts()
+    order = sorted(known, key=lambda d: not ingest.may_load(actor, known[d]))
     dataset = st.selectbox(
-        t("ingest_dataset"), list(known), key="ingest_dataset",
+        t("ingest_dataset"), order, key="ingest_dataset",
         format_func=lambda d: (f"{known[d].title} · {known[d].department}" if lang == "zh"
                                else f"{known[d].title_en} · {known[d].department_en}"))
     contract = known[dataset]
@@ -106,10 +115,13 @@ def show_report(report: ingest.Report) -> None:
 
 actor = current_actor(ctx.store)
 if actor.role in ingest.LOADER_ROLES:
-    st.caption(t("ingest_signed_in", name=actor.name, role=actor.role))
+    role = t(f"od_role_{actor.role}")
+    if actor.department:
+        role += " · " + department_label(actor.department, ctx.lang)
+    st.caption(t("ingest_signed_in", name=actor.name, role=role))
 else:
     st.info(t("ingest_signed_out"))
-contract, source, datum, encoding = dataset_controls(ctx.lang)
+contract, source, datum, encoding = dataset_controls(ctx.lang, actor)
 path, name = chosen_file(contract, source)
 if path is not None:
     key = (contract.id, name, datum, encoding, ingest.sha256(path))
@@ -143,7 +155,8 @@ if path is not None:
             try:
                 ingest.check_may_load(actor, contract)
                 allowed = True
-            except CityBrainError:
+            except CityBrainError as exc:
                 allowed = False
-                st.warning(t("ingest_cannot_load"))
+                st.warning(ctx.reason(exc) if getattr(exc, "code", None)
+                           else t("ingest_cannot_load"))
             st.button(t("ingest_load"), disabled=not allowed, key="ingest_load", type="primary")

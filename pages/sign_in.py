@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from analytics import access, accounts
+from analytics.contracts import contracts
 from analytics.errors import CityBrainError
 from analytics.identity import ROLES
 from dashboard import auth
@@ -61,10 +62,17 @@ if actor.role == "administrator":
         new_name = c1.text_input(t("od_username"), max_chars=64)
         display = c2.text_input(t("od_display_name"), max_chars=64)
         role = c3.selectbox(t("od_role"), ROLES, format_func=lambda r: t(f"od_role_{r}"))
-        new_pw = st.text_input(t("od_password"), type="password", max_chars=256)
+        c4, c5 = st.columns([2, 1])
+        new_pw = c4.text_input(t("od_password"), type="password", max_chars=256)
+        departments = {c.department: c.department if ctx.lang == "zh" else c.department_en
+                       for c in contracts().values()}
+        department = c5.selectbox(t("od_department"), [None, *sorted(departments)],
+                                  format_func=lambda d: t("od_department_all") if d is None
+                                  else departments[d], help=t("od_department_help"))
         if st.form_submit_button(t("od_add_user_button")):
             try:
-                added = accounts.add_user(ctx.store, actor, new_name, role, new_pw, display)
+                added = accounts.add_user(ctx.store, actor, new_name, role, new_pw, display,
+                                          department=department)
                 st.success(t("od_user_added", name=added.name, role=t(f"od_role_{added.role}")))
             except CityBrainError as exc:
                 st.error(ctx.reason(exc))

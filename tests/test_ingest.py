@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
 
 import coordTransform
 import numpy as np
@@ -161,21 +160,39 @@ def test_append_adds_new_keys_and_refuses_repeated_ones(tmp_path):
     assert len(store.table("dept_registered_residents")) == 8
 
 
-@dataclass(frozen=True)
-class StaffActor(Actor):
-    department: str | None = None
-
-
 def test_permissions():
     store = make_store()
     path = EXAMPLES / "education_schools_gbk.csv"
     with pytest.raises(PermissionDenied, match="needs the role administrator or data_steward"):
         ingest.load(store, path, "education_schools", Actor("pat", "planner"))
     with pytest.raises(PermissionDenied, match="steward of 民政局 and may not load education_schools"):
-        ingest.load(store, path, "education_schools", StaffActor("min", "data_steward", "民政局"))
-    r = ingest.load(store, path, "education_schools", StaffActor("jiao", "data_steward", "教育局"))
+        ingest.load(store, path, "education_schools", Actor("min", "data_steward", "民政局"))
+    r = ingest.load(store, path, "education_schools", Actor("jiao", "data_steward", "教育局"))
     assert r.status == "loaded"
     assert store.table("ingest_log")["actor"].tolist() == ["jiao"]
+
+
+def test_a_stewards_department_comes_from_the_account():
+    """An account made with a department (either language) signs in as a steward of it; one
+    made without may load for every department."""
+    store = make_store()
+    admin = accounts.create_first_admin(store, "admin", "Sun-moon-777")
+    accounts.add_user(store, admin, "min", "data_steward", "Green-tea-42",
+                      department="Civil Affairs Bureau")
+    accounts.add_user(store, admin, "city", "data_steward", "Blue-river-7")
+    min_ = accounts.sign_in(store, "min", "Green-tea-42").actor
+    assert min_.department == "民政局"
+    known = contracts.contracts()
+    schools, homes = known["education_schools"], known["civil_affairs_care_homes"]
+    assert ingest.may_load(min_, homes) and not ingest.may_load(min_, schools)
+    session = accounts.sign_in(store, "min", "Green-tea-42").token
+    assert accounts.session_actor(store, session).department == "民政局"
+    city = accounts.sign_in(store, "city", "Blue-river-7").actor
+    assert city.department is None and ingest.may_load(city, schools)
+    listed = accounts.users(store, admin).set_index("username")["department"]
+    assert listed["min"] == "民政局" and pd.isna(listed["city"])
+    with pytest.raises(CityBrainError, match="unknown department '园林局'; departments with"):
+        accounts.add_user(store, admin, "x.y", "data_steward", "Red-apple-99", department="园林局")
 
 
 def test_quality_figures(loaded):
@@ -243,3 +260,22 @@ def test_cli_loads_and_rejects(tmp_path, capsys):
     log = store.table("ingest_log").sort_values("logged_at")
     assert log[["actor", "status"]].values.tolist() == [["jiao", "loaded"], ["jiao", "rejected"]]
     store.close()
+
+
+def test_cli_adds_a_steward_of_a_department(tmp_path, monkeypatch, capsys):
+    """``users create-admin`` then ``users add --department``; passwords come one per line on
+    standard input, as a script would pipe them."""
+    import io
+
+    from analytics.cli import main
+
+    path = tmp_path / "city.duckdb"
+    make_store(path).close()
+    monkeypatch.setattr("sys.stdin", io.StringIO("Sun-moon-777\n"))
+    assert main(["users", "create-admin", "admin", "--store", str(path)]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("Sun-moon-777\nGreen-tea-42\n"))
+    assert main(["users", "add", "min", "--role", "data_steward", "--department", "民政局",
+                 "--admin", "admin", "--store", str(path)]) == 0
+    assert "user min (data_steward, 民政局) added" in capsys.readouterr().out
+    with Store.open(path) as s:
+        assert accounts.sign_in(s, "min", "Green-tea-42").actor.department == "民政局"

@@ -26,7 +26,8 @@ def _store_file(path: Path, districts: tuple[int, ...] = ()) -> Path:
         "city_adcode": 330100, "year": 2020, "district_adcode": 330106, "age": 0, "sex": "M",
         "persons": 1}, index=[0]))
     admin = accounts.create_first_admin(store, "admin", "Root-pass-123")
-    accounts.add_user(store, admin, "jiao", "data_steward", "Green-tea-42")
+    accounts.add_user(store, admin, "jiao", "data_steward", "Green-tea-42", department="教育局")
+    accounts.add_user(store, admin, "min", "data_steward", "Red-apple-99", department="民政局")
     store.close()
     return path
 
@@ -63,7 +64,7 @@ def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
     at = _run("data_pooling.py", city_path, monkeypatch, _session_token=token,
               ingest_dataset="education_schools", ingest_source="example")
     assert not at.exception
-    assert "Signed in as jiao (data_steward)" in at.caption[1].value
+    assert "Signed in as jiao (data steward · Education Bureau)" in at.caption[1].value
     at.button(key="ingest_validate").click().run()
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Rows read": "60", "Rows to load": "60", "Exact duplicates (dropped)": "0",
@@ -76,6 +77,20 @@ def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
     q = _run("data_quality.py", city_path, monkeypatch)
     assert not q.exception
     assert {m.label: m.value for m in q.metric}["Datasets loaded"] == "1 / 6"
+
+
+def test_a_steward_of_another_department_may_validate_but_not_load(city_path, monkeypatch):
+    token = _token(city_path, "min", "Red-apple-99")
+    at = _run("data_pooling.py", city_path, monkeypatch, lang="zh", _session_token=token)
+    # the steward's own department's datasets come first
+    assert at.selectbox(key="ingest_dataset").value == "civil_affairs_care_homes"
+    at.selectbox(key="ingest_dataset").set_value("education_schools").run()
+    at.radio(key="ingest_source").set_value("example").run()
+    at.button(key="ingest_validate").click().run()
+    assert not at.exception
+    assert any("min 是民政局的数据管理员，不能加载教育局的数据集 education_schools" in w.value
+               for w in at.warning)
+    assert at.button(key="ingest_load").disabled
 
 
 def test_public_may_validate_but_not_load_and_sees_the_problems(tmp_path, monkeypatch):

@@ -20,6 +20,8 @@ def register(sub) -> None:
     p.add_argument("username", nargs="?", help="the account to create, add, disable or enable")
     p.add_argument("--role", choices=[r for r in ROLES], help="role of the new account (add)")
     p.add_argument("--name", default="", help="display name")
+    p.add_argument("--department", help="a data steward's department (Chinese or English name, "
+                   "as in data/contracts): the steward loads only its datasets (add)")
     p.add_argument("--no-password", action="store_true",
                    help="add: sign-in through the identity provider only")
     p.add_argument("--admin", help="administrator signing in to add/list/disable")
@@ -52,8 +54,10 @@ def run(args) -> int:
                 raise CityBrainError(f"--role is needed: one of {', '.join(ROLES)}")
             password = None if args.no_password else read_password(
                 f"new password for {args.username}: ", confirm=True)
-            actor = accounts.add_user(store, admin, args.username, args.role, password, args.name)
-            print(f"user {actor.name} ({actor.role}) added")
+            actor = accounts.add_user(store, admin, args.username, args.role, password, args.name,
+                                      department=args.department)
+            of = f", {actor.department}" if actor.department else ""
+            print(f"user {actor.name} ({actor.role}{of}) added")
         else:
             accounts.set_disabled(store, admin, args.username, args.action == "disable")
             print(f"user {args.username} {args.action}d")

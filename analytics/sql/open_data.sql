@@ -76,7 +76,7 @@ ON CONFLICT (name) DO NOTHING;
 SELECT * FROM users WHERE username = $username;
 
 -- name: users
-SELECT username, display_name, role, created_at, created_by, disabled,
+SELECT username, display_name, role, department, created_at, created_by, disabled,
        password_hash IS NOT NULL AS has_password
 FROM users ORDER BY username;
 
@@ -84,8 +84,9 @@ FROM users ORDER BY username;
 SELECT count(*) FROM users WHERE role = 'administrator' AND NOT disabled;
 
 -- name: insert_user
-INSERT INTO users (username, display_name, role, password_hash, created_at, created_by, disabled)
-VALUES ($username, $display_name, $role, $password_hash, $at, $created_by, false);
+INSERT INTO users (username, display_name, role, password_hash, department, created_at,
+                   created_by, disabled)
+VALUES ($username, $display_name, $role, $password_hash, $department, $at, $created_by, false);
 
 -- name: set_password
 UPDATE users SET password_hash = $password_hash WHERE username = $username;
@@ -109,7 +110,7 @@ INSERT INTO sessions (token_sha256, username, created_at, last_seen, expires_at,
 VALUES ($token_sha256, $username, $at, $at, $expires_at, false);
 
 -- name: session
-SELECT s.*, u.role, u.display_name, u.disabled
+SELECT s.*, u.role, u.department, u.display_name, u.disabled
 FROM sessions s JOIN users u ON u.username = s.username
 WHERE s.token_sha256 = $token_sha256;
 

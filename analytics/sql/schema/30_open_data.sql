@@ -9,6 +9,7 @@ CREATE TABLE users (
     display_name   VARCHAR   NOT NULL,
     role           VARCHAR   NOT NULL,   -- one of analytics.identity.ROLES
     password_hash  VARCHAR,              -- NULL for accounts that sign in through the identity provider only
+    department     VARCHAR,              -- a data steward's department (a contract's owner); NULL: all
     created_at     TIMESTAMP NOT NULL,
     created_by     VARCHAR   NOT NULL,
     disabled       BOOLEAN   NOT NULL
