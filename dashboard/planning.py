@@ -56,6 +56,18 @@ def supply_table(_store: Store, key: str, year: int) -> pd.DataFrame:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def ahead(_store: Store, key: str, type_key: str, base_year: int) -> pd.DataFrame:
+    """Need against capacity in every district now, in 5 and in 10 years (forecast)."""
+    from analytics import forecast  # the forecasters load only when asked
+
+    return forecast.district_gaps(_store, base_year, AHEAD_YEARS, [type_key])
+
+
+#: Years ahead the planning map looks (the forecast page shows every year).
+AHEAD_YEARS = (5, 10)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def availability(_store: Store, key: str, type_key: str, year: int) -> str | None:
     return accessibility.type_availability(_store, type_key, year)
 

@@ -222,6 +222,51 @@ else:
     st.caption(t("plan_click_hint"))
 
 # -- tables --------------------------------------------------------------------------------
+def looking_ahead() -> None:
+    """The chosen type's need against capacity by district in 5 and 10 years: where the
+    shortfalls will be, largest first."""
+    from analytics.forecast import DEMAND_TYPES
+
+    st.subheader(t("plan_ahead_title", type=pl.type_name(type_key, ctx.lang), unit=unit))
+    if type_key not in DEMAND_TYPES:
+        st.caption(t("plan_ahead_no_ratio"))
+        return
+    try:
+        frame = pl.ahead(ctx.store, key, type_key, ctx.year)
+    except CityBrainError as exc:
+        st.info(t("plan_ahead_unavailable", reason=ctx.reason(exc)))
+        return
+    y0, y5, y10 = ctx.year, ctx.year + pl.AHEAD_YEARS[0], ctx.year + pl.AHEAD_YEARS[1]
+    wide = frame.pivot(index="area", columns="year")
+    table = pd.DataFrame({
+        "area": wide.index,
+        "name": [ctx.district_name(int(a)) for a in wide.index],
+        "now": wide[("demand", y0)], "in5": wide[("demand", y5)],
+        "in10": wide[("demand", y10)],
+        "range": [f"{lo:,.0f} – {hi:,.0f}" for lo, hi in zip(
+            wide[("demand_lo", y10)], wide[("demand_hi", y10)], strict=True)],
+        "capacity": wide[("capacity", y10)], "gap5": wide[("gap", y5)],
+        "gap10": wide[("gap", y10)]})
+    city = table["area"] == int(ctx.city_adcode)
+    if district is not None:
+        table = table[(table["area"] == district) | city]
+    table = pd.concat([table[city], table[~city].sort_values("gap10", ascending=False)])
+    shown = table.drop(columns="area").rename(columns={
+        "name": t("plan_col_district"),
+        "now": t("plan_ahead_need", year=y0), "in5": t("plan_ahead_need", year=y5),
+        "in10": t("plan_ahead_need", year=y10),
+        "range": t("plan_ahead_range", year=y10),
+        "capacity": t("plan_ahead_capacity", year=y10),
+        "gap5": t("plan_ahead_gap", year=y5), "gap10": t("plan_ahead_gap", year=y10)})
+    st.dataframe(shown.round(0), hide_index=True, width="stretch",
+                 height=35 * (len(shown) + 1) + 3, column_config=pl.number_config(shown))
+    st.caption(t("plan_ahead_caption", base=y0, ratio=ft.ratio_label))
+    st.download_button(t("plan_download_csv"), frame.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"ahead_{type_key}_{y0}.csv", mime="text/csv",
+                       key="plan_ahead_csv")
+
+
+
 tab1, tab2, tab3 = st.tabs([t("plan_tab_districts"), t("plan_tab_underserved"),
                             t("plan_tab_supply")])
 with tab1:
@@ -275,3 +320,4 @@ with tab3:
                     "supply_pct": t("plan_col_supply_pct")})
     st.dataframe(shown.round(1), hide_index=True, width="stretch",
                  column_config=pl.number_config(shown))
+    looking_ahead()

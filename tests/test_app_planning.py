@@ -231,3 +231,27 @@ def test_map_page_in_chromium(tmp_path, browser):
     assert near((60, 60, 60)), "no district outlines drawn"
     assert near((5, 90, 141), tol=90) or near((43, 140, 190), tol=90) or near((253, 141, 60)), \
         "no classed hexagons drawn"
+
+
+def test_map_page_looks_ten_years_ahead_on_a_real_build(small_store_path, monkeypatch):
+    """On the two-district build: the supply tab's table of kindergarten places needed in
+    2030 and 2035 holds the city and both districts, with the figures of the forecast API."""
+    from analytics import forecast
+    from analytics.store import Store
+
+    monkeypatch.setenv("CITYBRAIN_STORE", str(small_store_path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in {"lang": "en", "year": "2025", "pl_type": "kindergarten"}.items():
+        at.query_params[k] = v
+    at.switch_page(MAP_PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    assert any(s.value.startswith("Looking ahead: Kindergarten needed") for s in at.subheader)
+    table = next(df.value for df in at.dataframe if "Gap 2035" in df.value.columns)
+    assert len(table) == 3
+    with Store.open(small_store_path) as store:
+        expected = forecast.district_gaps(store, 2025, (5, 10), ["kindergarten"])
+    want = expected[expected["year"] == 2035].set_index("area")["gap"].round(0)
+    # the city first, then the districts by their gap in ten years, largest first
+    assert list(table["Gap 2035"].round(0)) == [want[330100], *sorted(want.drop(330100),
+                                                                      reverse=True)]

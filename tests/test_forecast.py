@@ -344,3 +344,24 @@ def test_the_65plus_of_2030_are_the_surviving_60plus_of_2025(small_store):
     now = history_of(small_store, "pop_60plus", 330106, 2025)["value"].iloc[-1]
     later = forecast(small_store, "pop_65plus", 330106, 2025, 5, model="cohort")["value"]
     assert 0.80 * now < later.iloc[-1] < 1.05 * now
+
+
+def test_district_gaps_agree_with_gap_for_every_area(small_store):
+    """The planner's table (every area at once) holds the same figures as :func:`gap` asked
+    area by area, and the base-year row is observed: residents x the standard's ratio."""
+    from analytics.forecast import DEMAND_TYPES, district_gaps, history_of
+
+    wide = district_gaps(small_store, 2025, (5, 10), ["kindergarten", "elderly_care_home"])
+    assert sorted(wide["year"].unique()) == [2025, 2030, 2035]
+    for area in (330106, 330108, 330100):
+        one = gap(small_store, area, 2025, 10, types=["kindergarten"])
+        one = one[one["year"].isin([2025, 2030, 2035])].set_index("year")
+        mine = wide[(wide["area"] == area) & (wide["type"] == "kindergarten")].set_index("year")
+        for col in ("demand", "demand_lo", "demand_hi", "capacity", "gap"):
+            np.testing.assert_allclose(mine[col], one[col], rtol=1e-9)
+    name, ratio = DEMAND_TYPES["elderly_care_home"]
+    now = history_of(small_store, name, 330106, 2025)["value"].iloc[-1]
+    row = wide[(wide["area"] == 330106) & (wide["type"] == "elderly_care_home")
+               & (wide["year"] == 2025)].iloc[0]
+    assert row["demand"] == pytest.approx(now * ratio)
+    assert row["demand_lo"] == row["demand_hi"] == row["demand"]

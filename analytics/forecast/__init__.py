@@ -2,7 +2,8 @@
 
 The public API: :func:`forecast` (one target, one area), :func:`forecast_all`,
 :func:`evaluate` (the rolling-origin backtest), :func:`backtest_table`, :func:`demand` and
-:func:`gap` (beds and places needed against capacity). See the submodules for the methods.
+:func:`gap` (beds and places needed against capacity) and :func:`district_gaps` (every
+district at once, some years ahead). See the submodules for the methods.
 """
 
 from analytics.forecast.api import (
@@ -18,7 +19,7 @@ from analytics.forecast.api import (
 )
 from analytics.forecast.cohort import SCENARIOS, CohortComponentForecaster
 from analytics.forecast.data import MAX_HORIZON, History, load_history
-from analytics.forecast.demand import DEMAND_TYPES, demand, gap
+from analytics.forecast.demand import DEMAND_TYPES, demand, district_gaps, gap
 from analytics.forecast.models import (
     CohortRatioRegressor,
     LinearTrendForecaster,
@@ -29,6 +30,7 @@ from analytics.forecast.targets import TARGETS
 __all__ = [
     "BASELINES", "DEMAND_TYPES", "MAX_HORIZON", "MODELS", "SCENARIOS", "TARGETS",
     "CohortComponentForecaster", "CohortRatioRegressor", "Evaluation", "History",
-    "LinearTrendForecaster", "NaiveForecaster", "backtest_table", "demand", "evaluate",
+    "LinearTrendForecaster", "NaiveForecaster", "backtest_table", "demand", "district_gaps",
+    "evaluate",
     "forecast", "forecast_all", "gap", "history_of", "load_history", "scenarios",
 ]

@@ -85,9 +85,14 @@ def demand(store: Store, area: int, base_year: int, horizon: int, model: str = "
 
 def capacity(store: Store, area: int, base_year: int, years, types) -> pd.DataFrame:
     """``year, type, existing, planned`` capacity open in each year in ``area``."""
-    fac = store.query("forecast.capacity_by_year")
-    history_areas = set(load_history(store, base_year).districts.tolist())
-    if int(area) in history_areas:
+    districts = set(load_history(store, base_year).districts.tolist())
+    return _capacity(store.query("forecast.capacity_by_year"), districts, area, base_year,
+                     years, types)
+
+
+def _capacity(fac: pd.DataFrame, districts: set[int], area: int, base_year: int, years,
+              types) -> pd.DataFrame:
+    if int(area) in districts:
         fac = fac[fac["district_adcode"] == int(area)]
     rows = []
     for key in types:
@@ -117,3 +122,42 @@ def gap(store: Store, area: int, base_year: int, horizon: int, model: str = "aut
     out["capacity"] = out["existing"] + out["planned"]
     out["gap"] = out["demand"] - out["capacity"]
     return out
+
+
+def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
+                  model: str = "auto", scenario: str = "medium") -> pd.DataFrame:
+    """Every district's (and the city's) need against capacity now and some years ahead: the
+    planner's view of where to build next.
+
+    Columns ``area, type, year, population, demand, demand_lo, demand_hi, existing,
+    planned, capacity, gap``; the base-year rows are observed (``demand_lo == demand_hi``).
+    One forecast serves every area (:func:`~analytics.forecast.api.forecast_all`).
+    """
+    types = _check_types(types)
+    history = load_history(store, base_year)
+    ahead = sorted({int(h) for h in years_ahead})
+    fc = forecast_all(history, None, max(ahead), model, scenario)
+    years = [history.base_year + h for h in ahead]
+    fc = fc[fc["year"].isin(years)]
+    districts = set(history.districts.tolist())
+    fac = store.query("forecast.capacity_by_year")
+    parts = []
+    for area in [*history.districts.tolist(), history.city_adcode]:
+        for key in types:
+            name, ratio = DEMAND_TYPES[key]
+            now = history_of(history, name, area, None).iloc[-1]
+            f = fc[(fc["target"] == name) & (fc["area"] == area)]
+            part = pd.DataFrame({
+                "year": [history.base_year, *f["year"].astype(int)],
+                "population": [now["value"], *f["value"]],
+                "lo": [now["value"], *f["lo"]], "hi": [now["value"], *f["hi"]]})
+            part["area"], part["type"] = int(area), key
+            part["demand"] = part["population"] * ratio
+            part["demand_lo"], part["demand_hi"] = part["lo"] * ratio, part["hi"] * ratio
+            cap = _capacity(fac, districts, area, history.base_year, part["year"], [key])
+            parts.append(part.merge(cap, on=["year", "type"]))
+    out = pd.concat(parts, ignore_index=True)
+    out["capacity"] = out["existing"] + out["planned"]
+    out["gap"] = out["demand"] - out["capacity"]
+    return out[["area", "type", "year", "population", "demand", "demand_lo", "demand_hi",
+                "existing", "planned", "capacity", "gap"]]
