@@ -80,8 +80,9 @@ def test_every_refusal_the_library_can_give_is_said_in_both_languages():
 
     missing = sorted(c for c in _codes_in_analytics() if f"reason_{c}" not in table())
     assert not missing, missing
-    for code, english in access.REFUSALS.items():
-        assert fields(translate(f"reason_{code}", "zh")) == fields(english), code
+    for code, english in access.REFUSALS.items():  # every placeholder is a value given
+        given = fields(english) | {"dataset", "user", "application"}
+        assert fields(translate(f"reason_{code}", "zh")) <= given, code
 
 
 def test_explain_says_a_refusal_in_the_page_language():

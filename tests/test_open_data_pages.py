@@ -83,7 +83,7 @@ def test_refusals_are_given_in_chinese_on_chinese_pages(store_path, monkeypatch)
     at = page(store_path, monkeypatch, "catalog.py", lang="zh", dataset="care_subsidy_registry")
     assert not at.exception
     refusal = next(e.value for e in at.error if "care_subsidy_registry" in e.value)
-    assert "不予开放" in refusal and "negative list" not in refusal
+    assert "列入负面清单，不予开放" in refusal and "negative list" not in refusal
     at = page(store_path, monkeypatch, "sign_in.py", lang="zh")
     at.text_input[0].set_value("li.wei")
     at.text_input[1].set_value("not-the-password")
