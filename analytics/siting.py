@@ -339,6 +339,8 @@ class SitingResult:
     notes: list[str] = field(default_factory=list)
     #: The same notes as (code, values), for interfaces that word them in another language.
     note_codes: list[tuple[str, dict]] = field(default_factory=list)
+    #: The year whose (forecast) residents the sites serve; ``year`` when siting for today.
+    demand_year: int | None = None
 
     @property
     def before_pct(self) -> float:
@@ -365,17 +367,41 @@ class SitingResult:
                                "optimality_gap_pct": round(self.solution.gap_pct, 4)}}
 
 
+def future_cells(store: Store, result: accessibility.Accessibility,
+                 demand_year: int) -> pd.DataFrame:
+    """``result``'s cells with their residents grown to ``demand_year`` by their district's
+    forecast (each cell keeps its share of its district: the forecasts go no finer), and
+    ``covered`` by the facilities open in ``demand_year``."""
+    from analytics.forecast import group_growth  # the forecasters load only when asked
+
+    growth = group_growth(store, result.group, result.year, demand_year)
+    cells = result.cells.copy()
+    cells["persons"] = cells["persons"] * cells["district_adcode"].map(growth).fillna(1.0)
+    fac = accessibility.open_facilities(store, result.type_key, demand_year)
+    origin = (float(cells["lon"].median()), float(cells["lat"].median()))
+    fxy = accessibility.project(fac["lon"], fac["lat"], origin) if len(fac) \
+        else np.empty((0, 2))
+    i, _, _ = accessibility.pairs_within(
+        accessibility.project(cells["lon"], cells["lat"], origin), fxy, result.radius_m)
+    cells["facilities_in_reach"] = np.bincount(i, minlength=len(cells)).astype("int64")
+    cells["covered"] = cells["facilities_in_reach"] > 0
+    return cells
+
+
 def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: str | None = None,
                     radius_m: int | None = None, district: int | None = None,
                     candidates: pd.DataFrame | None = None, lock: list[str] | tuple = (),
                     exclude: list[str] | tuple = (), site_capacity: float | None = None,
-                    time_limit: float = 12.0) -> SitingResult:
+                    time_limit: float = 12.0, demand_year: int | None = None) -> SitingResult:
     """Choose ``k`` new sites for a facility type maximising newly covered residents.
 
     ``candidates`` (from :func:`parse_candidates`) replaces the default, every populated cell
     of the scope. ``lock``/``exclude`` are candidate ``site_id`` values (an H3 cell string for
     the default candidates). ``site_capacity`` (beds or places per new site) makes the
-    solution capacity-aware at the standard's ratio.
+    solution capacity-aware at the standard's ratio. ``demand_year`` (after ``year``) sites
+    for the residents forecast then: each cell keeps its share of its district, the district
+    grows as its forecast (only data up to ``year``), and the facilities are those open in
+    ``demand_year`` (planned openings included).
     """
     ft = facility_type(type_key)
     if int(k) != k or k < 1:
@@ -383,15 +409,20 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
     k = int(k)
     result = accessibility.analyse(store, type_key, year, group=group, radius_m=radius_m)
     cells = result.cells
+    notes: list[str] = []
+    codes: list[tuple[str, dict]] = []
+    if demand_year is not None and int(demand_year) != int(year):
+        cells = future_cells(store, result, int(demand_year))
+        notes.append(f"residents of {demand_year}: each district's {year} cells grown by its "
+                     "forecast; facilities open in that year")
+        codes.append(("future_demand", {"year": int(demand_year), "base": int(year)}))
     if district is not None:
         cells = cells[cells["district_adcode"] == int(district)].reset_index(drop=True)
         if cells.empty:
             raise CityBrainError(f"district {district} has no residents of group {result.group} "
                                  f"in {year}: choose another district")
-    persons = int(cells["persons"].sum())
+    persons = int(round(cells["persons"].sum()))
     covered_before = float(cells.loc[cells["covered"], "persons"].sum())
-    notes: list[str] = []
-    codes: list[tuple[str, dict]] = []
     if result.facilities.empty:
         notes.append(f"no {ft.name_en.lower()} open in {year}: every resident counts as uncovered")
         codes.append(("no_facilities", {"year": int(year)}))
@@ -503,4 +534,5 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
     picked["coverage_after_pct"] = 100.0 * (covered_before + np.cumsum(sol.served)) / persons
     return SitingResult(type_key, result.group, int(year), k, result.radius_m,
                         result.standard_radius_m, district, persons, covered_before,
-                        sol.objective, sol, picked, len(cand), site_capacity, notes, codes)
+                        sol.objective, sol, picked, len(cand), site_capacity, notes, codes,
+                        int(demand_year) if demand_year is not None else int(year))

@@ -75,13 +75,24 @@ def availability(_store: Store, key: str, type_key: str, year: int) -> str | Non
 @st.cache_data(show_spinner=False, max_entries=16)
 def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: str,
               radius: int | None, district: int | None, candidates: pd.DataFrame | None,
-              lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None
-              ):
+              lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None,
+              demand_year: int | None = None):
     from analytics import siting  # the solver's imports load only when asked
 
     return siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
                                   district=district, candidates=candidates, lock=list(lock),
-                                  exclude=list(exclude), site_capacity=site_capacity)
+                                  exclude=list(exclude), site_capacity=site_capacity,
+                                  demand_year=demand_year)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def future_cells(_store: Store, key: str, type_key: str, year: int, group: str,
+                 radius: int | None, demand_year: int) -> pd.DataFrame:
+    """The analysis' cells grown to ``demand_year`` (see ``siting.future_cells``)."""
+    from analytics import siting
+
+    return siting.future_cells(_store, analyse(_store, key, type_key, year, group, radius),
+                               demand_year)
 
 
 # -- labels -------------------------------------------------------------------------------

@@ -31,11 +31,16 @@ def site_controls() -> dict | None:
     pl.init_from_url("pl_k", list(range(1, 101)), 5, cast=int, lang=ctx.lang)
     std = facility_type(st.session_state["pl_type"]).radius_m
     pl.init_from_url("pl_radius", list(range(100, 5001, 50)), std, cast=int, lang=ctx.lang)
+    pl.init_from_url("pl_ahead", [0, *pl.AHEAD_YEARS], 0, cast=int, lang=ctx.lang)
     with st.form("pl_sites_form"):
-        c1, c2, c4 = st.columns([1.5, 0.8, 1])
+        c1, c2, c3, c4 = st.columns([1.5, 0.8, 1.1, 1])
         c1.selectbox(t("plan_type"), types, key="pl_type",
                      format_func=lambda k: pl.type_name(k, ctx.lang))
         c2.number_input(t("plan_k"), min_value=1, max_value=100, step=1, key="pl_k")
+        c3.selectbox(t("plan_demand_year"), [0, *pl.AHEAD_YEARS], key="pl_ahead",
+                     format_func=lambda h: t("plan_demand_now", year=ctx.year) if h == 0
+                     else t("plan_demand_ahead", year=ctx.year + h),
+                     help=t("plan_demand_help"))
         c4.number_input(t("plan_radius"), min_value=100, max_value=5000, step=50,
                         key="pl_radius", help=t("plan_radius_help", source=facility_type(
                             st.session_state["pl_type"]).localized(ctx.lang).radius_source))
@@ -61,13 +66,16 @@ def site_controls() -> dict | None:
         return None
     type_key = st.session_state["pl_type"]
     radius = int(st.session_state["pl_radius"])
+    ahead = int(st.session_state["pl_ahead"])
     pl.write_url({"pl_type": type_key, "pl_k": st.session_state["pl_k"],
-                  "pl_radius": radius if radius != facility_type(type_key).radius_m else None})
+                  "pl_radius": radius if radius != facility_type(type_key).radius_m else None,
+                  "pl_ahead": ahead or None})
     return {"type": type_key, "k": int(st.session_state["pl_k"]),
             "district": ctx.district,  # the sidebar's area, shared by every page
             "radius": radius if radius != facility_type(type_key).radius_m else None,
             "source": source, "upload": upload, "datum": datum, "lock": _ids(lock),
-            "exclude": _ids(exclude), "cap_on": cap_on, "cap": cap}
+            "exclude": _ids(exclude), "cap_on": cap_on, "cap": cap,
+            "demand_year": ctx.year + ahead if ahead else None}
 
 
 st.title(t("plan_sites_title"))
@@ -100,7 +108,10 @@ try:
         res = pl.recommend(ctx.store, key, ask["type"], ctx.year, ask["k"],
                            accessibility.default_group(ask["type"]), ask["radius"],
                            ask["district"], candidates, ask["lock"], ask["exclude"],
-                           site_capacity)
+                           site_capacity, ask["demand_year"])
+        cells = result_acc.cells if ask["demand_year"] is None else pl.future_cells(
+            ctx.store, key, ask["type"], ctx.year, accessibility.default_group(ask["type"]),
+            ask["radius"], ask["demand_year"])
 except CityBrainError as exc:
     st.error(ctx.reason(exc))
     st.stop()
@@ -120,7 +131,6 @@ if site_capacity:
                + f": {site_capacity:,.0f}")
 
 # -- map: who is not covered, existing facilities, the proposed sites ----------------------
-cells = result_acc.cells
 if ask["district"] is not None:
     cells = cells[cells["district_adcode"] == ask["district"]]
 uncovered = cells[~cells["covered"]]
@@ -170,8 +180,10 @@ shown = shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2})
 config = pl.number_config(shown.drop(columns=[t("plan_col_lon"), t("plan_col_lat")]))
 st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
 if len(res.sites):
+    # in the order the sites were chosen (sorting the labels would put 10 before 2)
     st.bar_chart(pd.DataFrame({t("plan_col_gain"): res.sites["gain"].to_numpy()},
-                              index=res.sites["order"].astype(str)), height=220)
+                              index=res.sites["order"].astype(str)), height=220, sort=False,
+                 x_label=t("plan_col_order"), y_label=t("plan_col_gain"))
 stem = f"sites_{ask['type']}_{ctx.year}_k{ask['k']}"
 d1, d2 = st.columns(2)
 d1.download_button(t("plan_download_geojson"),

@@ -255,3 +255,16 @@ def test_map_page_looks_ten_years_ahead_on_a_real_build(small_store_path, monkey
     # the city first, then the districts by their gap in ten years, largest first
     assert list(table["Gap 2035"].round(0)) == [want[330100], *sorted(want.drop(330100),
                                                                       reverse=True)]
+
+
+def test_sites_page_plans_for_residents_ten_years_ahead(small_store_path, monkeypatch):
+    monkeypatch.setenv("CITYBRAIN_STORE", str(small_store_path))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for k, v in {"lang": "zh", "year": "2025", "pl_type": "kindergarten", "pl_k": "3",
+                 "pl_ahead": "10"}.items():
+        at.query_params[k] = v
+    at.switch_page(SITES_PAGE)
+    at.run()
+    assert not at.exception, at.exception
+    assert any("按 2035 年预测居民选址" in c.value for c in at.caption)
+    assert at.selectbox(key="pl_ahead").value == 10

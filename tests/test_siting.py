@@ -190,7 +190,7 @@ def test_notes_have_words_in_both_languages(store, monkeypatch):
     small = siting.recommend_sites(store, "elderly_care_home", YEAR, k=2, radius_m=450)
     codes = {c for c, _ in small.note_codes}
     assert "pool_exact" in codes or "pool_bound" in codes
-    for code in ("no_facilities", "few_useful", "pool_exact", "pool_bound"):
+    for code in ("no_facilities", "few_useful", "pool_exact", "pool_bound", "future_demand"):
         entry = table()[f"plan_note_{code}"]
         assert entry["zh"] and entry["en"]
 
@@ -218,3 +218,21 @@ def test_cli_plan_coverage_and_sites(tmp_path, capsys):
     assert main(["plan", "coverage", "--store", str(path), "--type", "elderly_care_home",
                  "--year", str(YEAR)]) == 2
     assert "no elderly care home facilities" in capsys.readouterr().err
+
+
+def test_siting_for_forecast_demand_grows_each_district_by_its_forecast(small_store):
+    """Siting for 2035 from 2025 on the two-district build: the residents in scope are the
+    districts' forecast 3-5 year-olds of 2035 (cells keep their 2025 shares), and a demand
+    year that is not ahead is a clear error."""
+    from analytics.forecast import forecast
+
+    now = siting.recommend_sites(small_store, "kindergarten", 2025, 3)
+    later = siting.recommend_sites(small_store, "kindergarten", 2025, 3, demand_year=2035)
+    assert later.demand_year == 2035 and now.demand_year == 2025
+    assert ("future_demand", {"year": 2035, "base": 2025}) in later.note_codes
+    expected = sum(forecast(small_store, "pop_3_5", d, 2025, 10)["value"].iloc[-1]
+                   for d in (330106, 330108))
+    assert later.persons == pytest.approx(expected, abs=1.0)
+    assert now.persons != later.persons
+    with pytest.raises(CityBrainError, match="1 to 30 years after 2025"):
+        siting.recommend_sites(small_store, "kindergarten", 2025, 3, demand_year=2020)

@@ -19,7 +19,7 @@ from analytics.forecast.api import (
 )
 from analytics.forecast.cohort import SCENARIOS, CohortComponentForecaster
 from analytics.forecast.data import MAX_HORIZON, History, load_history
-from analytics.forecast.demand import DEMAND_TYPES, demand, district_gaps, gap
+from analytics.forecast.demand import DEMAND_TYPES, demand, district_gaps, gap, group_growth
 from analytics.forecast.models import (
     CohortRatioRegressor,
     LinearTrendForecaster,
@@ -32,5 +32,6 @@ __all__ = [
     "CohortComponentForecaster", "CohortRatioRegressor", "Evaluation", "History",
     "LinearTrendForecaster", "NaiveForecaster", "backtest_table", "demand", "district_gaps",
     "evaluate",
-    "forecast", "forecast_all", "gap", "history_of", "load_history", "scenarios",
+    "forecast", "forecast_all", "gap", "group_growth", "history_of", "load_history",
+    "scenarios",
 ]

@@ -161,3 +161,19 @@ def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
     out["gap"] = out["demand"] - out["capacity"]
     return out[["area", "type", "year", "population", "demand", "demand_lo", "demand_hi",
                 "existing", "planned", "capacity", "gap"]]
+
+
+def group_growth(store: Store, group: str, base_year: int, year: int, model: str = "auto",
+                 scenario: str = "medium") -> dict[int, float]:
+    """Each district's forecast residents of a service group in ``year`` over those of the
+    base year: the factor a district's cells are grown by when siting for future demand."""
+    if not base_year < year <= base_year + 30:
+        raise CityBrainError(f"the demand year must be 1 to 30 years after {base_year} "
+                             f"(got {year})", code="demand_year", base=base_year, year=year)
+    name = "pop_total" if group == "all" else f"pop_{tg.group_of_label(group).key}"
+    history = load_history(store, base_year)
+    fc = forecast_all(history, None, year - history.base_year, model, scenario)
+    ahead = fc[(fc["target"] == name) & (fc["year"] == year)].set_index("area")["value"]
+    now = {int(a): history_of(history, name, int(a), None)["value"].iloc[-1]
+           for a in history.districts}
+    return {a: float(ahead[a] / v) if v > 0 else 1.0 for a, v in now.items()}
