@@ -88,3 +88,15 @@ def test_change_text_says_changes_as_people_do():
     assert change_text(places, -0.001, "en") == "0.00"  # rounds away: no "-0.00"
     assert change_text(indicators.indicator("population"), 596_000, "zh") == "+59.6 万人"
     assert value_text(places, 0.9212, "en") == "0.92"
+
+
+def test_the_coverage_tile_has_a_value_for_every_year(store_file):
+    """The day-care coverage sparkline is the whole series, not three evenly spaced points."""
+    from dashboard.components import data
+
+    with Store.open(store_file) as store:
+        built_at, years = store.meta()["built_at"], tuple(store.query("population.years")
+                                                          ["year"].astype(int))
+    values = data.kpi_values((str(store_file), built_at), years[-1], years, ())
+    cov = values[(values["indicator"] == "daycare_coverage_60plus") & (values["area"] == "city")]
+    assert sorted(cov["year"]) == list(years)

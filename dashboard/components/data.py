@@ -35,11 +35,10 @@ def computed_values(path: str, built_at: str, years: tuple[int, ...],
 def kpi_values(key: tuple[str, str], year: int, years: tuple[int, ...],
                district_ids: tuple[int, ...]) -> pd.DataFrame:
     """All KPI values the overview needs: every ratio KPI for every year and area; the
-    spatial KPIs for the city in ``year``, the year before and five years before, and for
-    each district in ``year``."""
-    # spatial KPIs cost a whole-city analysis per year: only the years the tile compares
-    window = tuple(y for y in years if y in (year - 5, year - 1, year))
-    frames = [ratio_values(*key), computed_values(*key, window),
+    spatial KPIs for the city in every year (the tile's sparkline is the whole series) and
+    for each district in ``year``."""
+    # a spatial KPI costs a whole-city analysis per year (about 0.1 s): paid once, cached
+    frames = [ratio_values(*key), computed_values(*key, tuple(years)),
               computed_values(*key, (year,), district_ids)]
     out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
     return out.drop_duplicates(["indicator", "year", "area"], keep="first")
