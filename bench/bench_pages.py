@@ -146,8 +146,8 @@ def main(store_path: Path) -> None:
         from analytics.accessibility import coverage_share
 
         ids = [int(a) for a in store.query("indicators.districts")["adcode"]]
-        window = [y for y in (year - 5, year - 1, year) if y in set(indicators.base_frame(
-            store)["year"])]
+        # the overview computes the city's coverage for every year (the tile's sparkline)
+        window = sorted(int(y) for y in set(indicators.base_frame(store)["year"]) if y <= year)
 
         def coverage_ours():
             indicators.computed_values(store, window[:-1])
