@@ -29,7 +29,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -407,7 +407,7 @@ def fit_migration_schedule(d2020: np.ndarray, adcodes: np.ndarray,
     years = sorted(y for y in ref.births if FIRST < y <= CENSUS)
 
     def schedule(x: np.ndarray) -> demography.MigrationSchedule:
-        return demography.MigrationSchedule(**{**standard.__dict__, **dict(zip(names, x, strict=True))})
+        return replace(standard, **{n: float(v) for n, v in zip(names, x, strict=True)})
 
     last: list[np.ndarray] = []   # the previous solution: a close start for the next
 
