@@ -203,6 +203,12 @@ def main() -> None:
         st.plotly_chart(chart(ctx, target, lines), width="stretch")
         used = sorted({ctx.t(f"fc_model_{m}") for fr in frames for m in fr["model"]})
         st.caption(ctx.t("fc_chosen", models=", ".join(used), level=LEVEL))
+        if any((fr["model"] == "cohort").any() for fr in frames):
+            from analytics.forecast.cohort import DAMPING, TREND_YEARS, fertility_trend
+
+            st.caption(ctx.t("fc_fertility_path", first=base_year - TREND_YEARS + 1,
+                             last=base_year, trend=f"{100 * fertility_trend(base_year):+.1f}",
+                             damping=DAMPING))
         all_f = pd.concat(frames, ignore_index=True)
         digits = 2 if TARGETS[target].share else 0
         shown = all_f[["area_name", "year", "value", "lo", "hi", "model"]].round(

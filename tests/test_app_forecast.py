@@ -68,3 +68,13 @@ def test_no_area_chosen_says_so(store_path, monkeypatch):
     at = _run(store_path, monkeypatch, fc_areas=[])
     assert not at.exception
     assert at.info[0].value == "Choose at least one area."
+
+
+def test_the_cohort_models_fertility_path_is_stated(store_path, monkeypatch):
+    """China's birth rates 2018-2021 (10.94, 10.48, 8.52, 7.52 per 1,000): a log-linear
+    slope of -13.3 % a year, worked out on centred years (-1.5 ... 1.5)."""
+    at = _run(store_path, monkeypatch, fc_model="cohort")
+    assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.caption)
+    assert "China's birth-rate trend of 2018–2021 (-13.3% a year)" in captions
+    assert "damped to 0.8 of itself" in captions
