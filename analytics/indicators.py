@@ -419,8 +419,8 @@ def district_shapes(store: Store):
 
 def format_value(ind: Indicator, value: float | None, lang: str = "zh",
                  signed: bool = False) -> str:
-    """The value as people read it: persons in 万 (zh) or millions (en) when large,
-    otherwise the KPI's decimals with thousands separators."""
+    """The value as people read it: persons in 万 (zh) or millions (en, "12.88M": a tile is
+    narrow) when large, otherwise the KPI's decimals with thousands separators."""
     if value is None or not np.isfinite(value):
         return "—"
     sign = "+" if signed and value > 0 else ""
@@ -428,5 +428,5 @@ def format_value(ind: Indicator, value: float | None, lang: str = "zh",
         if lang == "zh":
             return f"{sign}{value / 1e4:,.1f} 万"
         if abs(value) >= 1_000_000:
-            return f"{sign}{value / 1e6:,.2f} million"
+            return f"{sign}{value / 1e6:,.2f}M"
     return f"{sign}{value:,.{ind.digits}f}"

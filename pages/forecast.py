@@ -204,11 +204,12 @@ def main() -> None:
         used = sorted({ctx.t(f"fc_model_{m}") for fr in frames for m in fr["model"]})
         st.caption(ctx.t("fc_chosen", models=", ".join(used), level=LEVEL))
         if any((fr["model"] == "cohort").any() for fr in frames):
-            from analytics.forecast.cohort import DAMPING, TREND_YEARS, fertility_trend
+            from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
 
-            st.caption(ctx.t("fc_fertility_path", first=base_year - TREND_YEARS + 1,
-                             last=base_year, trend=f"{100 * fertility_trend(base_year):+.1f}",
-                             damping=DAMPING))
+            years_used = [y for y, _ in trend_points(base_year)] or [base_year]
+            trend = round(100 * fertility_trend(base_year), 1) + 0.0  # never "-0.0"
+            st.caption(ctx.t("fc_fertility_path", first=years_used[0], last=years_used[-1],
+                             trend=f"{trend:+.1f}", damping=DAMPING))
         all_f = pd.concat(frames, ignore_index=True)
         digits = 2 if TARGETS[target].share else 0
         shown = all_f[["area_name", "year", "value", "lo", "hi", "model"]].round(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from analytics import access, accounts
@@ -55,7 +56,17 @@ if actor.name != "public":
 
 if actor.role == "administrator":
     st.subheader(t("od_users_title"))
-    st.dataframe(accounts.users(ctx.store, actor), hide_index=True, width="stretch")
+    departments = {c.department: c.department if ctx.lang == "zh" else c.department_en
+                   for c in contracts().values()}
+    users = accounts.users(ctx.store, actor)
+    st.dataframe(pd.DataFrame({
+        t("od_username"): users["username"], t("od_display_name"): users["display_name"],
+        t("od_role"): [t(f"od_role_{r}") for r in users["role"]],
+        t("od_department"): [departments.get(d, d) if isinstance(d, str)
+                             else t("od_department_all") for d in users["department"]],
+        t("od_col_created"): users["created_at"].dt.strftime("%Y-%m-%d %H:%M"),
+        t("od_col_created_by"): users["created_by"], t("od_col_disabled"): users["disabled"],
+        t("od_col_has_password"): users["has_password"]}), hide_index=True, width="stretch")
     with st.form("od_add_user"):
         st.markdown(f"**{t('od_add_user')}**")
         c1, c2, c3 = st.columns(3)
@@ -64,8 +75,6 @@ if actor.role == "administrator":
         role = c3.selectbox(t("od_role"), ROLES, format_func=lambda r: t(f"od_role_{r}"))
         c4, c5 = st.columns([2, 1])
         new_pw = c4.text_input(t("od_password"), type="password", max_chars=256)
-        departments = {c.department: c.department if ctx.lang == "zh" else c.department_en
-                       for c in contracts().values()}
         department = c5.selectbox(t("od_department"), [None, *sorted(departments)],
                                   format_func=lambda d: t("od_department_all") if d is None
                                   else departments[d], help=t("od_department_help"))

@@ -125,7 +125,7 @@ def test_district_table_and_movers(values):
 def test_format_value():
     pop = ind.indicator("population")
     assert ind.format_value(pop, 11_936_010, "zh") == "1,193.6 万"
-    assert ind.format_value(pop, 11_936_010, "en") == "11.94 million"
+    assert ind.format_value(pop, 11_936_010, "en") == "11.94M"
     assert ind.format_value(pop, 4860, "en") == "4,860"
     assert ind.format_value(ind.indicator("share_60plus"), 15.6378, "en", signed=True) == "+15.64"
     assert ind.format_value(pop, None) == "—"

@@ -120,3 +120,16 @@ def test_steward_sees_pending_applications(store_path, monkeypatch):
     assert not at.exception
     assert any("li.wei" in m.value for m in at.markdown)
     assert any(b.label == "Approve" for b in at.button)
+
+
+def test_administrator_sees_accounts_in_the_page_language(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "sign_in.py", lang="zh")
+    at.text_input[0].set_value("admin")
+    at.text_input[1].set_value("Root-pass-123")
+    at.button[0].click().run()
+    assert not at.exception
+    users = next(df.value for df in at.dataframe if "角色" in df.value.columns)
+    assert list(users.columns) == ["用户名", "姓名", "角色", "部门", "创建时间（UTC）", "创建人",
+                                   "已停用", "密码登录"]
+    row = users.set_index("用户名").loc["steward"]
+    assert (row["角色"], row["部门"]) == ("数据管理员", "全部部门")

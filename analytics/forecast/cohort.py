@@ -146,12 +146,18 @@ def rate_history(history: History,
     return tfrs, migs
 
 
+def trend_points(base_year: int, years: int = TREND_YEARS) -> list[tuple[int, float]]:
+    """The published national birth rates ``(year, per 1,000)`` of the ``years`` years up to
+    ``base_year`` (never later) that the fertility trend is fitted on."""
+    rates = reference.national_birth_rates()
+    return [(y, rates[y]) for y in range(base_year - years + 1, base_year + 1) if y in rates]
+
+
 def fertility_trend(base_year: int, years: int = TREND_YEARS) -> float:
     """Annual log change of the national crude birth rate over the ``years`` years up to
-    ``base_year`` (never later): the slope of a least-squares line through the published
-    points, 0 with fewer than two."""
-    rates = reference.national_birth_rates()
-    points = [(y, rates[y]) for y in range(base_year - years + 1, base_year + 1) if y in rates]
+    ``base_year``: the slope of a least-squares line through :func:`trend_points`, 0 with
+    fewer than two."""
+    points = trend_points(base_year, years)
     if len(points) < 2:
         return 0.0
     x, r = np.array(points, float).T
