@@ -233,13 +233,22 @@ def test_map_page_in_chromium(tmp_path, browser):
         "no classed hexagons drawn"
 
 
-def test_map_page_looks_ten_years_ahead_on_a_real_build(small_store_path, monkeypatch):
+@pytest.fixture()
+def real_copy(small_store_path, tmp_path) -> Path:
+    """A copy of the two-district build: the app keeps its store open in this process, and
+    the shared file must stay free for the notebooks' kernels."""
+    import shutil
+
+    return Path(shutil.copy(small_store_path, tmp_path / "small.duckdb"))
+
+
+def test_map_page_looks_ten_years_ahead_on_a_real_build(real_copy, monkeypatch):
     """On the two-district build: the supply tab's table of kindergarten places needed in
     2030 and 2035 holds the city and both districts, with the figures of the forecast API."""
     from analytics import forecast
     from analytics.store import Store
 
-    monkeypatch.setenv("CITYBRAIN_STORE", str(small_store_path))
+    monkeypatch.setenv("CITYBRAIN_STORE", str(real_copy))
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in {"lang": "en", "year": "2025", "pl_type": "kindergarten"}.items():
         at.query_params[k] = v
@@ -249,7 +258,7 @@ def test_map_page_looks_ten_years_ahead_on_a_real_build(small_store_path, monkey
     assert any(s.value.startswith("Looking ahead: Kindergarten needed") for s in at.subheader)
     table = next(df.value for df in at.dataframe if "Gap 2035" in df.value.columns)
     assert len(table) == 3
-    with Store.open(small_store_path) as store:
+    with Store.open(real_copy) as store:
         expected = forecast.district_gaps(store, 2025, (5, 10), ["kindergarten"])
     want = expected[expected["year"] == 2035].set_index("area")["gap"].round(0)
     # the city first, then the districts by their gap in ten years, largest first
@@ -257,8 +266,8 @@ def test_map_page_looks_ten_years_ahead_on_a_real_build(small_store_path, monkey
                                                                       reverse=True)]
 
 
-def test_sites_page_plans_for_residents_ten_years_ahead(small_store_path, monkeypatch):
-    monkeypatch.setenv("CITYBRAIN_STORE", str(small_store_path))
+def test_sites_page_plans_for_residents_ten_years_ahead(real_copy, monkeypatch):
+    monkeypatch.setenv("CITYBRAIN_STORE", str(real_copy))
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in {"lang": "zh", "year": "2025", "pl_type": "kindergarten", "pl_k": "3",
                  "pl_ahead": "10"}.items():
