@@ -76,14 +76,14 @@ def check_department(department: str | None) -> str | None:
     """The department's Chinese name (as the contracts give it), from either language."""
     if department is None or not str(department).strip():
         return None
-    from analytics.contracts import contracts
+    from analytics.contracts import departments
 
     names = {}
-    for c in contracts().values():
-        names[c.department] = names[c.department_en.lower()] = c.department
+    for zh, en in departments().items():
+        names[zh] = names[en.lower()] = zh
     found = names.get(str(department).strip()) or names.get(str(department).strip().lower())
     if found is None:
-        known = sorted({c.department for c in contracts().values()})
+        known = list(departments())
         raise CityBrainError(f"unknown department {department!r}; departments with datasets "
                              f"are {', '.join(known)}", code="unknown_department",
                              department=department, known=", ".join(known))

@@ -208,6 +208,12 @@ def contracts(directory: Path = CONTRACTS_DIR) -> dict[str, Contract]:
     return {p.stem: parse(p) for p in sorted(directory.glob("*.yaml"))}
 
 
+def departments(directory: Path = CONTRACTS_DIR) -> dict[str, str]:
+    """The departments that own datasets: Chinese name -> English name, sorted."""
+    return dict(sorted({c.department: c.department_en
+                        for c in contracts(directory).values()}.items()))
+
+
 def contract(dataset_id: str) -> Contract:
     """The contract of ``dataset_id``, or a clear error listing the known ones."""
     known = contracts()

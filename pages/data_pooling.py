@@ -5,7 +5,7 @@ import re
 import streamlit as st
 
 from analytics import ingest
-from analytics.contracts import contracts
+from analytics.contracts import contracts, departments
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
 from dashboard.auth import current_actor
@@ -28,10 +28,7 @@ EXAMPLES = {
 
 def department_label(department: str, lang: str) -> str:
     """A department's name in the page language (the contracts hold both)."""
-    if lang == "zh":
-        return department
-    return next((c.department_en for c in contracts().values() if c.department == department),
-                department)
+    return department if lang == "zh" else departments().get(department, department)
 
 
 def dataset_controls(lang: str, actor):

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import access, accounts
-from analytics.contracts import contracts
+from analytics.contracts import departments as owner_names
 from analytics.errors import CityBrainError
 from analytics.identity import ROLES
 from dashboard import auth
@@ -56,8 +56,7 @@ if actor.name != "public":
 
 if actor.role == "administrator":
     st.subheader(t("od_users_title"))
-    departments = {c.department: c.department if ctx.lang == "zh" else c.department_en
-                   for c in contracts().values()}
+    departments = {zh: zh if ctx.lang == "zh" else en for zh, en in owner_names().items()}
     users = accounts.users(ctx.store, actor)
     st.dataframe(pd.DataFrame({
         t("od_username"): users["username"], t("od_display_name"): users["display_name"],

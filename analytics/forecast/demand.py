@@ -16,9 +16,15 @@ import pandas as pd
 from analytics.errors import CityBrainError
 from analytics.forecast import targets as tg
 from analytics.forecast.api import forecast_all, history_of
-from analytics.forecast.data import check_area, load_history
+from analytics.forecast.data import MAX_HORIZON, History, check_area, load_history
 from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT
 from analytics.store import Store
+
+
+def target_of_group(group: str) -> str:
+    """The count target of a service group label (``60+`` -> ``pop_60plus``; ``all`` ->
+    ``pop_total``)."""
+    return "pop_total" if group == "all" else f"pop_{tg.group_of_label(group).key}"
 
 
 def _demand_types() -> dict[str, tuple[str, float]]:
@@ -32,9 +38,7 @@ def _demand_types() -> dict[str, tuple[str, float]]:
             continue
         if ft.per_person is None:
             continue
-        group = ft.serves[0]
-        name = "pop_total" if group == "all" else f"pop_{tg.group_of_label(group).key}"
-        out[key] = (name, ft.per_person)
+        out[key] = (target_of_group(ft.serves[0]), ft.per_person)
     return out
 
 
@@ -63,7 +67,12 @@ def demand(store: Store, area: int, base_year: int, horizon: int, model: str = "
     types = _check_types(types)
     history = load_history(store, base_year)
     check_area(history, int(area))
-    fc = forecast_all(history, None, horizon, model, scenario)
+    return _needs(history, forecast_all(history, None, horizon, model, scenario), area, types)
+
+
+def _needs(history: History, fc: pd.DataFrame, area: int, types: list[str]) -> pd.DataFrame:
+    """:func:`demand`'s frame for ``area`` from a forecast of every target and area (the
+    years ``fc`` holds, after the observed base-year row)."""
     fc = fc[fc["area"] == int(area)]
     rows = []
     for key in types:
@@ -81,6 +90,14 @@ def demand(store: Store, area: int, base_year: int, horizon: int, model: str = "
             "demand": both["value"] * ratio, "demand_lo": both["lo"] * ratio,
             "demand_hi": both["hi"] * ratio, "model": both["model"]}))
     return pd.concat(rows, ignore_index=True)
+
+
+def _against(need: pd.DataFrame, cap: pd.DataFrame) -> pd.DataFrame:
+    """``need`` with the capacity open each year and the gap (demand - capacity)."""
+    out = need.merge(cap, on=["year", "type"], how="left")
+    out["capacity"] = out["existing"] + out["planned"]
+    out["gap"] = out["demand"] - out["capacity"]
+    return out
 
 
 def capacity(store: Store, area: int, base_year: int, years, types) -> pd.DataFrame:
@@ -116,12 +133,8 @@ def gap(store: Store, area: int, base_year: int, horizon: int, model: str = "aut
     capacity; positive is a shortfall).
     """
     need = demand(store, area, base_year, horizon, model, scenario, types)
-    cap = capacity(store, area, base_year, sorted(need["year"].unique()),
-                   list(need["type"].unique()))
-    out = need.merge(cap, on=["year", "type"], how="left")
-    out["capacity"] = out["existing"] + out["planned"]
-    out["gap"] = out["demand"] - out["capacity"]
-    return out
+    return _against(need, capacity(store, area, base_year, sorted(need["year"].unique()),
+                                   list(need["type"].unique())))
 
 
 def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
@@ -137,28 +150,16 @@ def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
     history = load_history(store, base_year)
     ahead = sorted({int(h) for h in years_ahead})
     fc = forecast_all(history, None, max(ahead), model, scenario)
-    years = [history.base_year + h for h in ahead]
-    fc = fc[fc["year"].isin(years)]
+    fc = fc[fc["year"].isin([history.base_year + h for h in ahead])]
     districts = set(history.districts.tolist())
     fac = store.query("forecast.capacity_by_year")
     parts = []
     for area in [*history.districts.tolist(), history.city_adcode]:
-        for key in types:
-            name, ratio = DEMAND_TYPES[key]
-            now = history_of(history, name, area, None).iloc[-1]
-            f = fc[(fc["target"] == name) & (fc["area"] == area)]
-            part = pd.DataFrame({
-                "year": [history.base_year, *f["year"].astype(int)],
-                "population": [now["value"], *f["value"]],
-                "lo": [now["value"], *f["lo"]], "hi": [now["value"], *f["hi"]]})
-            part["area"], part["type"] = int(area), key
-            part["demand"] = part["population"] * ratio
-            part["demand_lo"], part["demand_hi"] = part["lo"] * ratio, part["hi"] * ratio
-            cap = _capacity(fac, districts, area, history.base_year, part["year"], [key])
-            parts.append(part.merge(cap, on=["year", "type"]))
+        need = _needs(history, fc, area, types)
+        cap = _capacity(fac, districts, area, history.base_year, sorted(need["year"].unique()),
+                        types)
+        parts.append(_against(need, cap).assign(area=int(area)))
     out = pd.concat(parts, ignore_index=True)
-    out["capacity"] = out["existing"] + out["planned"]
-    out["gap"] = out["demand"] - out["capacity"]
     return out[["area", "type", "year", "population", "demand", "demand_lo", "demand_hi",
                 "existing", "planned", "capacity", "gap"]]
 
@@ -167,10 +168,11 @@ def group_growth(store: Store, group: str, base_year: int, year: int, model: str
                  scenario: str = "medium") -> dict[int, float]:
     """Each district's forecast residents of a service group in ``year`` over those of the
     base year: the factor a district's cells are grown by when siting for future demand."""
-    if not base_year < year <= base_year + 30:
-        raise CityBrainError(f"the demand year must be 1 to 30 years after {base_year} "
-                             f"(got {year})", code="demand_year", base=base_year, year=year)
-    name = "pop_total" if group == "all" else f"pop_{tg.group_of_label(group).key}"
+    if not base_year < year <= base_year + MAX_HORIZON:
+        raise CityBrainError(f"the demand year must be 1 to {MAX_HORIZON} years after "
+                             f"{base_year} (got {year})", code="demand_year", base=base_year,
+                             year=year)
+    name = target_of_group(group)
     history = load_history(store, base_year)
     fc = forecast_all(history, None, year - history.base_year, model, scenario)
     ahead = fc[(fc["target"] == name) & (fc["year"] == year)].set_index("area")["value"]
