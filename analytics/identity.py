@@ -1,6 +1,6 @@
 """Who is acting: the public or a signed-in member of staff, and what each role may do.
 
-Accounts and sign-in (``analytics.accounts``) produce an :class:`Actor`; everything that
+Accounts and sign-in (``analytics.opendata.accounts``) produce an :class:`Actor`; everything that
 reads, exports, loads or acknowledges takes one and checks it here, so permission
 decisions live in the library, never in pages.
 """

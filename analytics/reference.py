@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
 import pandas as pd
 
 from analytics.errors import CityBrainError
+from analytics.settings import settings
 
-REFERENCE_DIR = Path(__file__).resolve().parent.parent / "data" / "reference"
+REFERENCE_DIR = settings().reference_dir
 CENSUS_BANDS = ("0-14", "15-59", "60-64", "65+")
 
 

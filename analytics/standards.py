@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from analytics.errors import lookup
+
 GB50180 = "GB 50180-2018 《城市居住区规划设计标准》, Appendix B"
 
 
@@ -150,8 +152,6 @@ NURSERY_PLACES_PER_RESIDENT = 0.0045
 
 
 def facility_type(key: str) -> FacilityType:
-    from analytics.errors import lookup
-
     return lookup(FACILITY_TYPES, key, "facility type", "types")
 
 

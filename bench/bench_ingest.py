@@ -48,7 +48,7 @@ pd.DataFrame({"home_id": [f"H{i:07d}" for i in range(rows)], "name": "养老院"
 
 INGEST = """
 import json, resource, sys, time
-from analytics import ingest
+from analytics.pooling import ingest
 from analytics.identity import Actor
 from analytics.store import Store
 store = Store.open(sys.argv[2])
@@ -93,7 +93,8 @@ def _run(code: str, *args: str) -> dict:
 
 def main(store_path: Path) -> None:
     """``store_path`` is not written: the load goes to a scratch store with the same districts."""
-    from analytics import geo, ingest
+    from analytics import geo
+    from analytics.pooling import ingest
     from analytics.store import Store
 
     ingest_keep_mb = ingest.KEEP_IN_MEMORY_BYTES >> 20

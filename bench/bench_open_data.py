@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analytics import catalog, exports
+from analytics.opendata import catalog, exports
 from analytics.store import Store
 
 

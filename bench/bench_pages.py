@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import indicators, trends
+from analytics import indicators
+from analytics.indicators import trends
 from analytics.store import Store
 
 TARGET_MS = 300.0
@@ -143,7 +144,7 @@ def main(store_path: Path) -> None:
          "pandas"),
     ]
     try:
-        from analytics.accessibility import coverage_share
+        from analytics.planning.accessibility import coverage_share
 
         ids = [int(a) for a in store.query("indicators.districts")["adcode"]]
         # the overview computes the city's coverage for every year (the tile's sparkline)
@@ -163,7 +164,7 @@ def main(store_path: Path) -> None:
                      _time(coverage_ours, repeat=2), _time(coverage_per_area, repeat=2),
                      "per-area calls"))
     except ImportError:
-        print("  (day-care coverage KPI: analytics.accessibility not installed)")
+        print("  (day-care coverage KPI: analytics.planning.accessibility not installed)")
     for label, ours_ms, base_ms, baseline in rows:
         print(f"  {label:<46} {ours_ms:8.1f} ms   {baseline} {base_ms:8.1f} ms   "
               f"ratio {baseline}/ours {base_ms / ours_ms:5.1f}x")

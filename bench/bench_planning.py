@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
-from analytics import accessibility, siting
 from analytics.geo import haversine_m
+from analytics.planning import accessibility, siting
 from analytics.standards import FACILITY_TYPES
 from analytics.store import Store
 

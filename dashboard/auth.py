@@ -1,7 +1,7 @@
 """Who is using the app: the signed-in actor, kept in ``st.session_state["actor"]``.
 
 Anonymous visitors are :data:`analytics.identity.PUBLIC`. Staff sign in with a password
-(:mod:`analytics.accounts`: argon2 hashes, throttling, expiring sessions) or, when an
+(:mod:`analytics.opendata.accounts`: argon2 hashes, throttling, expiring sessions) or, when an
 identity provider is configured in ``.streamlit/secrets.toml`` (an ``[auth]`` section),
 with Streamlit's OIDC ``st.login``. Pages call :func:`current_actor` and pass the actor to
 ``analytics``; permission decisions are made there, never here.
@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics import accounts
 from analytics.identity import PUBLIC, Actor
+from analytics.opendata import accounts
 from analytics.store import Store
 
 TOKEN_KEY = "_session_token"
@@ -57,7 +57,7 @@ def current_actor(store: Store) -> Actor:
 
 
 def sign_in(store: Store, username: str, password: str) -> Actor:
-    """Password sign-in; raises :class:`analytics.accounts.SignInRefused` when refused."""
+    """Password sign-in; raises :class:`analytics.opendata.accounts.SignInRefused` when refused."""
     result = accounts.sign_in(store, username, password)
     st.session_state[TOKEN_KEY] = result.token
     st.session_state["actor"] = result.actor

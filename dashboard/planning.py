@@ -10,8 +10,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import accessibility, supply
 from analytics.errors import CityBrainError
+from analytics.planning import accessibility, supply
 from analytics.population import SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, facility_type
 from analytics.store import Store
@@ -77,7 +77,7 @@ def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: 
               radius: int | None, district: int | None, candidates: pd.DataFrame | None,
               lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None,
               demand_year: int | None = None):
-    from analytics import siting  # the solver's imports load only when asked
+    from analytics.planning import siting  # the solver's imports load only when asked
 
     return siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
                                   district=district, candidates=candidates, lock=list(lock),
@@ -89,7 +89,7 @@ def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: 
 def future_cells(_store: Store, key: str, type_key: str, year: int, group: str,
                  radius: int | None, demand_year: int) -> pd.DataFrame:
     """The analysis' cells grown to ``demand_year`` (see ``siting.future_cells``)."""
-    from analytics import siting
+    from analytics.planning import siting
 
     return siting.future_cells(_store, analyse(_store, key, type_key, year, group, radius),
                                demand_year)

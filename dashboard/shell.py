@@ -20,7 +20,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from analytics import population
+from analytics import geo, population
+from analytics.geo import english_name
 from analytics.store import Store, StoreError, store_path_from_env
 from dashboard.i18n import LANGUAGES, explain, translate
 
@@ -52,14 +53,10 @@ def _store_facts(path: str, built_at: str) -> dict:
     adcode = int(meta["city_adcode"])
     name = meta.get("city_name") or ""
     if not name:
-        from analytics import geo
-
         try:
             name = geo.city(adcode).name
         except Exception:  # noqa: BLE001 - the boundary index is optional for naming
             name = str(adcode)
-    from analytics.geo import english_name
-
     districts = store.query("indicators.districts")[["adcode", "name", "name_en"]]
     districts["adcode"] = districts["adcode"].astype(int)
     return {"years": tuple(population.years(store)), "city_adcode": adcode, "city_name": name,

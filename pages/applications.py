@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from analytics import access, applications, catalog
 from analytics.errors import CityBrainError
+from analytics.opendata import applications, catalog, registry
 from dashboard import auth
 from dashboard.navigation import PAGES_DIR
 from dashboard.shell import page_context
@@ -56,7 +56,7 @@ dataset_id = st.selectbox(t("od_apply_dataset"), ids, format_func=lambda d: f"{t
                           index=ids.index(wanted) if wanted in ids else 0, key="od_app_ds")
 with st.form("od_apply"):
     purpose = st.text_area(t("od_apply_purpose"), max_chars=1000)
-    fields_available = access.servable_columns(ctx.store, dataset_id) if dataset_id else []
+    fields_available = registry.servable_columns(ctx.store, dataset_id) if dataset_id else []
     # Nothing pre-selected: applicants ask for the fields they need (data minimisation).
     fields = st.multiselect(t("od_apply_fields"), fields_available, placeholder="—")
     period = st.number_input(t("od_apply_period"), min_value=1,

@@ -7,9 +7,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from analytics import access, applications, catalog, exports
-from analytics.citygen.catalog import DOMAINS, SPECS
 from analytics.errors import CityBrainError
+from analytics.opendata import access, applications, catalog, exports
+from analytics.opendata.registry import DOMAINS, SPECS
 from dashboard import auth
 from dashboard.navigation import PAGES_DIR
 from dashboard.shell import page_context

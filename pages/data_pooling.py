@@ -4,10 +4,10 @@ import re
 
 import streamlit as st
 
-from analytics import ingest
-from analytics.contracts import contracts, departments
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
+from analytics.pooling import ingest
+from analytics.pooling.contracts import contracts, departments
 from dashboard.auth import current_actor
 from dashboard.shell import page_context
 

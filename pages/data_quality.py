@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analytics import ingest
+from analytics.pooling import ingest
 from dashboard.shell import page_context
 
 ctx = page_context()

@@ -8,6 +8,7 @@ import streamlit as st
 
 from analytics import forecast as fc
 from analytics.errors import CityBrainError
+from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
 from analytics.standards import FACILITY_TYPES
@@ -204,8 +205,6 @@ def main() -> None:
         used = sorted({ctx.t(f"fc_model_{m}") for fr in frames for m in fr["model"]})
         st.caption(ctx.t("fc_chosen", models=", ".join(used), level=LEVEL))
         if any((fr["model"] == "cohort").any() for fr in frames):
-            from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
-
             years_used = [y for y, _ in trend_points(base_year)] or [base_year]
             trend = round(100 * fertility_trend(base_year), 1) + 0.0  # never "-0.0"
             st.caption(ctx.t("fc_fertility_path", first=years_used[0], last=years_used[-1],

@@ -3,8 +3,9 @@
 import pandas as pd
 import streamlit as st
 
-from analytics import accessibility
 from analytics.errors import CityBrainError
+from analytics.forecast import DEMAND_TYPES
+from analytics.planning import accessibility
 from analytics.standards import FACILITY_TYPES, facility_type
 from dashboard import maps
 from dashboard import planning as pl
@@ -225,8 +226,6 @@ else:
 def looking_ahead() -> None:
     """The chosen type's need against capacity by district in 5 and 10 years: where the
     shortfalls will be, largest first."""
-    from analytics.forecast import DEMAND_TYPES
-
     st.subheader(t("plan_ahead_title", type=pl.type_name(type_key, ctx.lang), unit=unit))
     if type_key not in DEMAND_TYPES:
         st.caption(t("plan_ahead_no_ratio"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import access, accounts
-from analytics.contracts import departments as owner_names
 from analytics.errors import CityBrainError
 from analytics.identity import ROLES
+from analytics.opendata import access, accounts
+from analytics.pooling.contracts import departments as owner_names
 from dashboard import auth
 from dashboard.shell import page_context
 

@@ -5,8 +5,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-from analytics import accessibility, siting
 from analytics.errors import CityBrainError
+from analytics.planning import accessibility, siting
 from analytics.standards import FACILITY_TYPES, facility_type
 from dashboard import maps
 from dashboard import planning as pl

@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from analytics import catalog
 from analytics.citygen import registry
+from analytics.opendata import catalog
 from analytics.population import AGE_GROUPS
 from analytics.store import Store
 

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from planning_store import CELLS, YEAR, cell_of, facility, make_store
 
-from analytics import accessibility, supply
 from analytics.errors import CityBrainError
+from analytics.planning import accessibility, supply
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,8 @@ import pytest
 from _sensors_helpers import add_city, readings, tiny_store
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts
 from analytics.identity import Actor
+from analytics.opendata import accounts
 from analytics.sensors.pipeline import SensorPipeline
 from dashboard import auth
 from dashboard.shell import open_store

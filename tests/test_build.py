@@ -90,8 +90,8 @@ def test_2010_age_shares_and_births_near_the_published_figures(hangzhou_model):
 
 
 def test_the_fitted_schedule_beats_the_standard_one_on_every_published_figure(hangzhou_model):
-    from analytics import demography
     from analytics.citygen import population as pop
+    from analytics.population import demography
 
     m = hangzhou_model
     d2020 = m.series[2020]
@@ -133,8 +133,8 @@ def test_the_fit_recovers_a_known_migration_schedule(hangzhou_model):
     fit: the fitted run back meets those figures to a hundredth of a point."""
     from dataclasses import replace
 
-    from analytics import demography
     from analytics.citygen import population as pop
+    from analytics.population import demography
 
     m = hangzhou_model
     d2020 = m.series[2020]
@@ -155,8 +155,8 @@ def test_the_fit_recovers_a_known_migration_schedule(hangzhou_model):
 
 
 def test_without_published_figures_the_standard_schedule_is_kept():
-    from analytics import demography
     from analytics.citygen import population as pop
+    from analytics.population import demography
 
     harbin = reference.city_reference(230100, "哈尔滨市")
     base = pop.city_base_2020(harbin)[None]
@@ -191,7 +191,7 @@ def test_fast_growing_districts_are_younger_than_old_cores(hangzhou_model):
 
 
 def test_cohorts_age_one_year_net_of_deaths_and_migration(hangzhou_model):
-    from analytics import demography
+    from analytics.population import demography
 
     s = hangzhou_model.series
     profile = demography.migration_profile(hangzhou_model.migration.schedule)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics import demography
 from analytics.citygen.population import largest_remainder, split_five_year
+from analytics.population import demography
 
 N = demography.MAX_AGE + 1
 

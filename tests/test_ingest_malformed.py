@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from ingest_helpers import EXAMPLES, MALFORMED, make_store, snapshot
 
-from analytics import ingest
 from analytics.identity import Actor
+from analytics.pooling import ingest
 
 ADMIN = Actor("ada", "administrator")
 HOMES = "civil_affairs_care_homes"

@@ -9,8 +9,9 @@ import pytest
 from ingest_helpers import EXAMPLES, MALFORMED, districts_frame
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts, ingest
 from analytics.identity import Actor
+from analytics.opendata import accounts
+from analytics.pooling import ingest
 from analytics.store import Store
 
 PAGES = Path(__file__).parent.parent / "pages"

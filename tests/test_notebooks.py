@@ -21,7 +21,8 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("*.py"))
 @pytest.fixture(scope="module")
 def notebook_env(tmp_path_factory, small_store_path):
     root = tmp_path_factory.mktemp("nb")
-    env = {"CITYBRAIN_STORE": str(small_store_path),  # 西湖区 and 滨江区, built once "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+    env = {"CITYBRAIN_STORE": str(small_store_path),  # 西湖区 and 滨江区, built once
+           "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
            "JUPYTER_DATA_DIR": str(root / "data"), "IPYTHONDIR": str(root / "ipython"),
            "MPLCONFIGDIR": str(root / "mpl"),
            # Streamlit (imported by other tests) sets MPLBACKEND=Agg for the process; the

@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from open_data_store import tiny_store
 
-from analytics import access, accounts, applications, catalog, exports, privacy
-from analytics.citygen.catalog import DATASETS, DEPARTMENTS, catalog_rows, undescribed_tables
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, ROLES, Actor
+from analytics.opendata import access, accounts, applications, catalog, exports, privacy
+from analytics.opendata.registry import DATASETS, DEPARTMENTS, catalog_rows, undescribed_tables
 from analytics.store import Store
 
 STEWARD = Actor("steward", "data_steward")
@@ -145,7 +145,7 @@ def _raw_personal(store):
 
 def _contract_specs():
     """Ingest's department datasets (described by their contracts), as leak-matrix rows."""
-    from analytics.citygen.catalog import DatasetSpec, contract_tables
+    from analytics.opendata.registry import DatasetSpec, contract_tables
 
     out = {}
     for c in contract_tables().values():

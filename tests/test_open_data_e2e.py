@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from open_data_store import tiny_store
 
-from analytics import accounts, applications
 from analytics.identity import Actor
+from analytics.opendata import accounts, applications
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ import pytest
 from open_data_store import tiny_store
 from streamlit.testing.v1 import AppTest
 
-from analytics import accounts, applications
 from analytics.identity import Actor
+from analytics.opendata import accounts, applications
 from analytics.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +44,7 @@ def test_catalog_lists_every_dataset_with_facets(store_path, monkeypatch):
     assert not at.exception
     listing = at.dataframe[0].value
     with Store.open(store_path) as s:
-        from analytics import catalog
+        from analytics.opendata import catalog
 
         assert len(listing) == len(catalog.datasets(s)) >= 21
     assert "Population grid (H3 resolution 9)" in set(listing["Dataset"])

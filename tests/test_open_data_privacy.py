@@ -5,7 +5,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from analytics import privacy
+from analytics.opendata import privacy
 
 KEY = privacy.derive_key("00" * 32, "application:test")
 

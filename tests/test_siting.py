@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from planning_store import YEAR, cell_of, letter_of, lonlat, make_store
 
-from analytics import siting
 from analytics.errors import CityBrainError
+from analytics.planning import siting
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.citygen.build import BuildContext
+from analytics.citygen.context import BuildContext
 from analytics.errors import CityBrainError
 from analytics.sensors.model import ASSET_TYPES
 

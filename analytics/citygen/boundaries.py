@@ -23,7 +23,7 @@ import shapely
 from shapely.ops import nearest_points
 
 from analytics import geo
-from analytics.citygen.build import BuildContext
+from analytics.citygen.context import BuildContext
 
 CITY_CORE_DECAY_KM = 6.0
 DISTRICT_CORE_DECAY_KM = {"district": 4.0, "county": 3.0, "county-level city": 3.0}

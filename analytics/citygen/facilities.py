@@ -29,17 +29,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import h3.api.basic_int as h3_int
 import numpy as np
 import pandas as pd
 
 from analytics.errors import CityBrainError
+from analytics.geo import city
 from analytics.population import AGE_GROUPS, SERVICE_GROUPS
+from analytics.settings import settings
 from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT
 
-REFERENCE_DIR = Path(__file__).resolve().parents[2] / "data" / "reference"
+REFERENCE_DIR = settings().reference_dir
 #: ``streams(adcode, type, purpose)``: the random generator of one district, type and purpose.
 Streams = Callable[..., np.random.Generator]
 ASSUMPTIONS_FILE = "facility_assumptions.csv"
@@ -203,8 +204,6 @@ def stage(ctx) -> None:
 
 
 def _city_name(adcode: int) -> str:
-    from analytics.geo import city
-
     return city(adcode).name
 
 

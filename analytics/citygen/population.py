@@ -7,7 +7,7 @@
    that grew fast by in-migration are younger, old cores and outlying counties older) and
    then raked (iterative proportional fitting) so that district totals equal the census and
    the city's age-sex counts stay as in step 1.
-3. **2010-2025.** A cohort-component process (``analytics.demography``) runs the 2020
+3. **2010-2025.** A cohort-component process (``analytics.population.demography``) runs the 2020
    population back to 2010 and forward to 2025: survival from a life table consistent with
    the reference life expectancy, births from age-specific fertility scaled to the TFR path,
    net migration by age on a Rogers-Castro schedule. Where the city publishes its 2010 age
@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
-from analytics import demography, reference
-from analytics.citygen.build import BuildContext
-from analytics.population import AGE_GROUPS, MAX_AGE
+from analytics import reference
+from analytics.citygen.context import BuildContext
+from analytics.population import AGE_GROUPS, MAX_AGE, demography
 
 FIRST, CENSUS, LAST = 2010, 2020, 2025
 #: Share of the 2016-2020 average yearly net migration that goes on after 2020 (assumption).

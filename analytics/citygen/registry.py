@@ -5,7 +5,7 @@ the number of recipients in a cell, age group and sex is a binomial draw from th
 residents at the take-up rates below, so the register agrees with the population map. Each
 record has the personal fields a real register holds (name, 18-character resident ID with a
 valid GB 11643-1999 check digit, mobile number, address, date of birth), which is what makes
-the masking and k-anonymity of :mod:`analytics.privacy` testable on realistic data. Nothing
+the masking and k-anonymity of :mod:`analytics.opendata.privacy` testable on realistic data. Nothing
 here describes a real person.
 
 Take-up rates and amounts are documented assumptions in the range of Zhejiang's programmes
@@ -18,8 +18,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.opendata.privacy import GIVEN, SURNAMES, prc_id_check_digit
 from analytics.population import AGE_GROUPS
-from analytics.privacy import GIVEN, SURNAMES, prc_id_check_digit
 
 #: Share of residents of each age group who receive a care subsidy (assumption).
 TAKE_UP = {"60-64": 0.002, "65-69": 0.004, "70-74": 0.008, "75-79": 0.015, "80+": 0.06}

@@ -6,8 +6,8 @@ import json
 import sys
 from pathlib import Path
 
-from analytics import catalog
 from analytics.errors import CityBrainError
+from analytics.opendata import catalog
 from analytics.store import Store
 
 

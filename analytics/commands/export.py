@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analytics import accounts, catalog, exports
 from analytics.commands._signin import read_password
+from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC
+from analytics.opendata import accounts, catalog, exports
 from analytics.store import Store
 
 
@@ -30,8 +31,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from analytics.errors import CityBrainError
-
     if bool(args.dataset) == bool(args.domain):
         raise CityBrainError("name a DATASET or give --domain THEME (one of them)")
     with Store.open(args.store) as store:

@@ -6,11 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from analytics import accounts, ingest
-from analytics.contracts import contracts
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
 from analytics.identity import Actor
+from analytics.opendata import accounts
+from analytics.pooling import ingest
+from analytics.pooling.contracts import contracts
 from analytics.store import DEFAULT_STORE, Store
 
 

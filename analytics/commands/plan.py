@@ -7,8 +7,8 @@ import json
 import sys
 from pathlib import Path
 
-from analytics import accessibility, siting
 from analytics.errors import CityBrainError
+from analytics.planning import accessibility, siting
 from analytics.standards import FACILITY_TYPES
 from analytics.store import DEFAULT_STORE, Store
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analytics.errors import CityBrainError
 from analytics.sensors import score as scoring
+from analytics.sensors.pipeline import SimulatedFeed
 from analytics.store import Store
 
 
@@ -47,8 +48,6 @@ def register(sub) -> None:
 
 
 def run_simulate(args) -> int:
-    from analytics.sensors.pipeline import SimulatedFeed
-
     if args.seconds is not None and args.seconds <= 0:
         raise CityBrainError(f"--seconds must be positive, got {args.seconds}")
     if not 0 <= args.dirty < 0.5:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from analytics import accounts
 from analytics.commands._signin import read_password
+from analytics.errors import CityBrainError
 from analytics.identity import ROLES
+from analytics.opendata import accounts
 from analytics.store import Store
 
 
@@ -30,8 +31,6 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from analytics.errors import CityBrainError
-
     with Store.open(args.store) as store:
         if args.action == "create-admin":
             if not args.username:

@@ -1,6 +1,6 @@
 """Cohort-component projection by district, single year of age and sex.
 
-The demographic engine (:mod:`analytics.demography`) supplies the life table, the fertility
+The demographic engine (:mod:`analytics.population.demography`) supplies the life table, the fertility
 schedule and the one-year step; this module estimates what is particular to each district
 from its own history up to the base year and runs the step forward:
 
@@ -34,10 +34,12 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from analytics import demography, reference
+from analytics import reference
 from analytics.errors import CityBrainError, lookup
 from analytics.forecast import targets as tg
 from analytics.forecast.data import History
+from analytics.forecast.models import from_district_counts
+from analytics.population import demography
 
 #: Years (transitions) of history the district's migration is averaged over.
 RECENT_YEARS = 3
@@ -225,6 +227,4 @@ class CohortComponentForecaster(BaseEstimator):
                        migrants, self.mortality_)
 
     def predict(self, horizon: int):
-        from analytics.forecast.models import from_district_counts
-
         return from_district_counts(tg.group_counts(self.project(horizon)))

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics import indicators, trends
+from analytics import indicators
+from analytics.indicators import trends
 from dashboard.shell import PageContext, open_store
 
 

@@ -1,7 +1,7 @@
 """Downloads: CSV (UTF-8 with BOM), Parquet, XLSX, GeoJSON, GeoParquet, and whole domains as ZIP.
 
-Every export goes through :func:`analytics.access.authorize` and takes its rows from
-:func:`analytics.access.chunks`, so what leaves is exactly what the access rules and the
+Every export goes through :func:`analytics.opendata.access.authorize` and takes its rows from
+:func:`analytics.opendata.access.chunks`, so what leaves is exactly what the access rules and the
 disclosure control allow, and every export is logged. CSV and Parquet are written a chunk
 (a year) at a time, so a table larger than memory streams to disk; all years go into one
 file. Spatial datasets carry WGS-84 geometry (district polygons, H3 cell hexagons or
@@ -27,9 +27,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
-from analytics import access, catalog, privacy
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor
+from analytics.opendata import access, catalog, privacy
+from analytics.opendata.registry import DOMAINS
 from analytics.store import Store
 
 EXCEL_MAX_ROWS = 1_048_575      # one row is the header
@@ -183,8 +184,6 @@ def export_bytes(store: Store, dataset_id: str, fmt: str, actor: Actor = PUBLIC,
 def readme(rows: pd.DataFrame, reports: dict[str, privacy.DisclosureReport], theme: str,
            city: str) -> str:
     """The README of a domain ZIP: what each file is, its licence, columns and disclosure control."""
-    from analytics.citygen.catalog import DOMAINS
-
     zh, en, _ = DOMAINS[theme]
     lines = [f"# {city} {zh} / {en}", "",
              "Files in this archive, one per dataset. Counts of 1-9 are suppressed (empty) "

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics.indicators import base_frame
+from analytics.indicators.kpis import base_frame
 from analytics.population import MAX_AGE
 from analytics.store import Store
 

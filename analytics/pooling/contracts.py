@@ -18,8 +18,9 @@ import yaml
 
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
+from analytics.settings import settings
 
-CONTRACTS_DIR = Path(__file__).resolve().parent.parent / "data" / "contracts"
+CONTRACTS_DIR = settings().contracts_dir
 
 TYPES = ("string", "integer", "number", "date")
 #: Store column type of each contract type.

@@ -2,7 +2,7 @@
 
 A department's steward hands in a file (CSV in UTF-8, UTF-8 with BOM, GBK or GB18030;
 XLSX; GeoJSON; Parquet or GeoParquet) for one dataset. :func:`validate` reads it in
-batches against the dataset's contract (``analytics.contracts``): header names or their
+batches against the dataset's contract (``analytics.pooling.contracts``): header names or their
 aliases, types, ranges, allowed values, spreadsheet formula injection, district names
 (normalised to adcodes with the store's ``districts`` table), coordinates (converted to
 WGS-84 with :func:`analytics.geo.to_wgs84`, then required to fall inside the city, with
@@ -44,10 +44,11 @@ import shapely
 from pypinyin import lazy_pinyin
 
 from analytics import geo
-from analytics.contracts import Contract
-from analytics.contracts import contract as get_contract
 from analytics.errors import CityBrainError
 from analytics.identity import Actor, PermissionDenied, require
+from analytics.pooling.contracts import FREQUENCY_DAYS, Contract, contracts
+from analytics.pooling.contracts import contract as get_contract
+from analytics.settings import settings
 
 #: Roles that may load a dataset (stewards only their own department's, see :func:`check_may_load`).
 LOADER_ROLES = ("administrator", "data_steward")
@@ -1243,8 +1244,6 @@ def _upsert_catalog(store, plan: _Plan, synthetic: bool, cur) -> None:
 # -- reading back: the data-quality page's figures --------------------------------------------
 def quality(store, today: date | None = None) -> pd.DataFrame:
     """One row per contract: last load, age against the stated frequency, completeness, result."""
-    from analytics.contracts import FREQUENCY_DAYS, contracts
-
     today = today or datetime.now(UTC).date()
     last = store.query("ingest.last_events").set_index("dataset_id")
     loaded = store.query("ingest.last_loaded").set_index("dataset_id")
@@ -1294,7 +1293,7 @@ def column_completeness(store, event_id: str) -> pd.DataFrame:
     return frame.sort_values("column_name", key=lambda c: c.map(rank)).reset_index(drop=True)
 
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "data" / "examples"
+EXAMPLES_DIR = settings().examples_dir
 
 
 def example_path(name: str) -> Path:

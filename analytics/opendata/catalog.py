@@ -16,7 +16,10 @@ from datetime import date
 
 import pandas as pd
 
-from analytics.citygen.catalog import (
+from analytics.errors import CityBrainError
+from analytics.geo import english_name
+from analytics.opendata import access
+from analytics.opendata.registry import (
     DATASETS,
     DOMAINS,
     FREQUENCIES,
@@ -27,7 +30,6 @@ from analytics.citygen.catalog import (
     spec,
     undescribed_tables,
 )
-from analytics.errors import CityBrainError
 from analytics.store import Store
 
 TABULAR_FORMATS = ("csv", "parquet", "xlsx")
@@ -217,8 +219,6 @@ def most_downloaded(catalog: pd.DataFrame, n: int = 10) -> pd.DataFrame:
 
 def log_refused_search(store: Store, actor, text: str, reason: str, channel: str = "page") -> None:
     """Probing the search box is logged like any refused request."""
-    from analytics import access
-
     access.log(store, access.Decision("(search)", actor, channel, False,
                                       f"search refused: {reason}; text: {text[:120]!r}"),
                "search", 0)
@@ -231,8 +231,6 @@ def _public_rows(catalog: pd.DataFrame) -> pd.DataFrame:
 
 
 def _english(city: str) -> str:
-    from analytics.geo import english_name
-
     return english_name(city) if city else "City"
 
 
@@ -349,8 +347,6 @@ def data_json(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEFAU
 # -- keeping the catalog in step with the store ----------------------------------------------
 def refresh(store: Store) -> pd.DataFrame:
     """Rewrite the ``datasets`` table from the store's actual tables (counts, columns, years)."""
-    from analytics import access
-
     tables = store.tables()
     table_columns = {t: list(store.columns(t).itertuples(index=False, name=None)) for t in tables}
     meta = store.meta()
@@ -391,7 +387,7 @@ def refresh(store: Store) -> pd.DataFrame:
 def check_catalog(store: Store) -> list[str]:
     """Problems with the catalog: undescribed tables, missing or stale rows (empty if none)."""
     problems = [f"table {t} is in the store but described by no dataset: add an entry to "
-                "DATASETS in analytics/citygen/catalog.py (or to SYSTEM_TABLES, or a contract)"
+                "DATASETS in analytics/opendata/registry.py (or to SYSTEM_TABLES, or a contract)"
                 for t in undescribed_tables(store.tables())]
     listed = set(store.query("open_data.datasets")["dataset_id"])
     for s in DATASETS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analytics.errors import CityBrainError
 from analytics.store import Store
 
 #: The service age groups of the cell grain, in order, with their age bounds (inclusive).
@@ -61,8 +62,6 @@ def district_summary(store: Store, year: int) -> pd.DataFrame:
 
 def service_group(name: str) -> tuple[str, ...]:
     """The cell-grain age groups making up a service group such as ``60+`` or ``3-5``."""
-    from analytics.errors import CityBrainError
-
     if name in SERVICE_GROUPS:
         return SERVICE_GROUPS[name]
     if name in AGE_GROUPS:

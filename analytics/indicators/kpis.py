@@ -6,7 +6,7 @@ standard with its source, taken from :mod:`analytics.standards` where the standa
 planning ratio) and how it is coloured (``bands``). Most KPIs are a ratio of two counts that
 :func:`base_frame` gives for every year and district in one query, so the city's value is the
 ratio of the summed counts (never an average of district ratios). The day-care coverage KPI
-is a spatial computation owned by :mod:`analytics.accessibility` and is evaluated per call.
+is a spatial computation owned by :mod:`analytics.planning.accessibility` and is evaluated per call.
 
 Facilities count towards a year when they are open at its end: ``opened_year <= year`` and
 ``closed_year`` empty or later than the year.
@@ -22,6 +22,7 @@ import pandas as pd
 
 from analytics import standards
 from analytics.errors import CityBrainError, lookup
+from analytics.planning.accessibility import analyse, coverage_share
 from analytics.store import Store
 
 CITY = "city"
@@ -113,12 +114,10 @@ def _coverage_60plus_daycare(store: Store, year: int, districts: list[int]
     """Percent of residents aged 60+ within the day-care centre's walking radius, for the
     city (key ``None``) and each of ``districts``.
 
-    This is :func:`analytics.accessibility.coverage_share`; when districts are asked for,
+    This is :func:`analytics.planning.accessibility.coverage_share`; when districts are asked for,
     the city and every district are read from one whole-city analysis (what
     ``coverage_share`` runs inside; a catchment crosses district lines), not one per area.
     """
-    from analytics.accessibility import analyse, coverage_share
-
     radius = standards.service_radius("elderly_day_care")
     if not districts:
         return {None: coverage_share(store, facility_type="elderly_day_care", group="60+",
@@ -318,19 +317,16 @@ def computed_values(store: Store, years: list[int], districts: list[int] | None 
                     ) -> pd.DataFrame:
     """The non-ratio KPIs (spatial coverage) for the given years, city and ``districts``.
 
-    Same columns as :func:`ratio_values`. A KPI whose module is not installed is left out.
+    Same columns as :func:`ratio_values`.
     """
     rows = []
     for ind in INDICATORS.values():
         if ind.is_ratio:
             continue
-        try:
-            for year in years:
-                for area, value in ind.compute(store, int(year), list(districts or [])).items():
-                    rows.append((ind.id, int(year), CITY if area is None else str(area),
-                                 float(value)))
-        except ImportError:  # the module behind this KPI is not part of this installation
-            rows = [r for r in rows if r[0] != ind.id]
+        for year in years:
+            for area, value in ind.compute(store, int(year), list(districts or [])).items():
+                rows.append((ind.id, int(year), CITY if area is None else str(area),
+                             float(value)))
     return pd.DataFrame(rows, columns=["indicator", "year", "area", "value"])
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analytics import accessibility, population
+from analytics import population
+from analytics.planning import accessibility
 from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT
 from analytics.store import Store
 

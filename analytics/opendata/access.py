@@ -29,10 +29,10 @@ from datetime import datetime
 import pandas as pd
 import pyarrow as pa
 
-from analytics import privacy
-from analytics.citygen.catalog import DatasetSpec, served_columns, spec
 from analytics.identity import PUBLIC, Actor, PermissionDenied
-from analytics.store import Store
+from analytics.opendata import applications, privacy
+from analytics.opendata.registry import DatasetSpec, _row, _spec_from_row, spec, spec_of
+from analytics.store import Store, named_query
 
 CHANNELS = ("page", "download", "cli", "api")
 
@@ -84,41 +84,6 @@ class Release:
     report: privacy.DisclosureReport = field(default_factory=privacy.DisclosureReport)
 
 
-COUNT_COLUMNS = ("persons", "recipients", "count")
-
-
-def _spec_from_row(row: dict) -> DatasetSpec | None:
-    """A dataset catalogued by its department's contract (ingest), not by DATASETS.
-
-    Served as its catalog row says; count columns of persons get small-cell suppression
-    (primary only: its published margins are not known here). Confidential ones are never
-    served, so they need no spec.
-    """
-    if row["access_level"] == "confidential" or row["negative_list"] or not row["source_table"]:
-        return None
-    names = [c["name"] for c in json.loads(row["columns_json"])]
-    return DatasetSpec(
-        row["dataset_id"], "data_resources", "urban", row["title"], row["title_en"],
-        row["description"], row["description"], row["keywords"], row["access_level"],
-        row["update_frequency"] if row["update_frequency"] in ("daily", "monthly", "quarterly",
-                                                               "annual") else "irregular",
-        row["source_table"], count_columns=tuple(c for c in names if c in COUNT_COLUMNS),
-        synthetic=bool(row["synthetic"]))
-
-
-def spec_of(store: Store, dataset_id: str) -> DatasetSpec | None:
-    s = spec(dataset_id)
-    if s is not None:
-        return s
-    row = _row(store, dataset_id)
-    return None if row is None else _spec_from_row(row)
-
-
-def _row(store: Store, dataset_id: str) -> dict | None:
-    rows = store.query("open_data.dataset", dataset_id=dataset_id)
-    return None if rows.empty else rows.iloc[0].to_dict()
-
-
 def decide(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = "api", *,
            application_id: str | None = None, now: datetime | None = None) -> Decision:
     """Allow or refuse, with the reason (no logging: see :func:`authorize`)."""
@@ -147,8 +112,6 @@ def decide(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = 
     # on application
     if actor.is_public and actor.name == PUBLIC.name:
         return no("needs_sign_in")
-    from analytics import applications
-
     if application_id is None:
         app = applications.active_for(store, actor, dataset_id, now=now)
         if app is None:
@@ -217,8 +180,6 @@ def _arrow(store: Store, name: str, **params) -> pa.Table:
     try:
         return store.arrow(name, **params)
     except AttributeError:
-        from analytics.store import named_query
-
         with store.cursor() as cur:
             return cur.execute(named_query(name), params or None).to_arrow_table()
 
@@ -307,15 +268,6 @@ def read(store: Store, dataset_id: str, actor: Actor = PUBLIC, *, channel: str =
     frame = pa.concat_tables(parts).to_pandas() if parts else pd.DataFrame()
     log(store, release.decision, "frame" if limit is None else "preview", len(frame))
     return frame, release.report
-
-
-def servable_columns(store: Store, dataset_id: str) -> list[str]:
-    """Columns an application may ask for (after masking and withheld columns)."""
-    s = spec_of(store, dataset_id)
-    if s is None or s.table is None:
-        return []
-    table_cols = list(store.columns(s.table).itertuples(index=False, name=None))
-    return [c for c, _ in served_columns(s, table_cols)]
 
 
 def usage_of(store: Store, actor: Actor, n: int = 200) -> pd.DataFrame:

@@ -2,7 +2,7 @@
 
 A signed-in requester applies; a data steward (or administrator) other than the requester
 approves or rejects; an approval lasts the approved period and then expires. Access is
-decided in :mod:`analytics.access`, which reads the applications through :func:`active_for`.
+decided in :mod:`analytics.opendata.access`, which reads the applications through :func:`active_for`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from analytics import privacy
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, require
+from analytics.opendata import privacy
+from analytics.opendata.registry import servable_columns
 from analytics.store import Store
 
 MAX_PERIOD_DAYS = 365
@@ -31,8 +32,6 @@ def get(store: Store, application_id: str) -> dict | None:
 def apply(store: Store, actor: Actor, dataset_id: str, purpose: str, fields: list[str],
           period_days: int) -> str:
     """File an application; returns its id. Clear errors for every bad input."""
-    from analytics import access
-
     if actor.name == PUBLIC.name:
         raise CityBrainError("sign in before applying: applications are made in a named account",
                              code="apply_sign_in")
@@ -50,7 +49,7 @@ def apply(store: Store, actor: Actor, dataset_id: str, purpose: str, fields: lis
         raise CityBrainError(f"state the purpose in at least {MIN_PURPOSE_CHARS} characters "
                              "(what the data is for and who will use it)",
                              code="apply_purpose", minimum=MIN_PURPOSE_CHARS)
-    allowed = access.servable_columns(store, dataset_id)
+    allowed = servable_columns(store, dataset_id)
     unknown = [f for f in fields if f not in allowed]
     if not fields or unknown:
         raise CityBrainError(f"fields {unknown or '(none)'} cannot be requested for {dataset_id}; "

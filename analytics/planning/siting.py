@@ -28,9 +28,9 @@ from scipy import sparse
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
-from analytics import accessibility
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS, to_wgs84
+from analytics.planning import accessibility
 from analytics.standards import facility_type
 from analytics.store import Store
 

@@ -20,9 +20,10 @@ import pandas as pd
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from analytics import privacy
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, ROLES, Actor, require
+from analytics.opendata import privacy
+from analytics.pooling.contracts import departments
 from analytics.store import Store
 
 MAX_FAILURES = 5
@@ -76,8 +77,6 @@ def check_department(department: str | None) -> str | None:
     """The department's Chinese name (as the contracts give it), from either language."""
     if department is None or not str(department).strip():
         return None
-    from analytics.contracts import departments
-
     names = {}
     for zh, en in departments().items():
         names[zh] = names[en.lower()] = zh

@@ -1,0 +1,42 @@
+"""What leaders read: the headline indicators (KPIs) and the population trends behind them.
+
+- :mod:`~analytics.indicators.kpis`: every indicator defined once (formula, source datasets,
+  standard and its bands), computed for the city and every district and year.
+- :mod:`~analytics.indicators.trends`: pyramids, broad age groups over time, vital rates.
+
+This wing sits above :mod:`analytics.population` and :mod:`analytics.planning`: an indicator
+such as "share aged 60+ within 300 m of a day-care centre" needs both.
+
+>>> from analytics import indicators
+>>> indicators.indicator("old_age_dependency").unit
+'per 100 aged 15-64'
+"""
+
+from analytics.indicators import kpis, trends
+from analytics.indicators.kpis import (
+    AGEING_SOURCE,
+    BASE_COUNTS,
+    CAPACITY_TYPES,
+    CHILD_SHARE_SOURCE,
+    CITY,
+    INDICATORS,
+    Band,
+    Indicator,
+    Standard,
+    available,
+    base_frame,
+    computed_values,
+    district_shapes,
+    district_table,
+    districts,
+    format_value,
+    indicator,
+    largest_movers,
+    ratio_values,
+    tile,
+)
+
+__all__ = ["AGEING_SOURCE", "BASE_COUNTS", "CAPACITY_TYPES", "CHILD_SHARE_SOURCE", "CITY",
+           "INDICATORS", "Band", "Indicator", "Standard", "available", "base_frame",
+           "computed_values", "district_shapes", "district_table", "districts", "format_value",
+           "indicator", "kpis", "largest_movers", "ratio_values", "tile", "trends"]

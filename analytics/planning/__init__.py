@@ -1,0 +1,22 @@
+"""Where services reach people, and where to build next.
+
+- :mod:`~analytics.planning.accessibility`: walking-distance coverage and the two-step
+  floating catchment area (2SFCA) of each facility type, checked against PySAL ``access``.
+- :mod:`~analytics.planning.supply`: each district's capacity against the standard's need.
+- :mod:`~analytics.planning.siting`: the maximal covering location problem (exact MILP),
+  candidate sites from cells or a planner's file.
+
+>>> import numpy as np
+>>> from analytics.planning import two_step_fca
+>>> # two cells of 100 and 300 people share one facility of 40 places within reach
+>>> two_step_fca(np.array([100.0, 300.0]), np.array([40.0]), np.array([0, 1]), np.array([0, 0]))
+array([0.1, 0.1])
+"""
+
+from analytics.planning import accessibility, siting, supply
+from analytics.planning.accessibility import Accessibility, analyse, coverage_share, two_step_fca
+from analytics.planning.siting import SitingResult, recommend_sites, solve_mclp
+from analytics.planning.supply import supply_demand
+
+__all__ = ["Accessibility", "SitingResult", "accessibility", "analyse", "coverage_share",
+           "recommend_sites", "siting", "solve_mclp", "supply", "supply_demand", "two_step_fca"]
