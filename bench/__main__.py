@@ -1,10 +1,22 @@
-"""Run every benchmark module (``bench/bench_*.py``), each with ``main(store_path)``."""
+"""Run every benchmark module (``bench/bench_*.py``), each with ``main(store_path)``.
+
+Each module runs in its own process, on its own copy of the store: one module's open
+connection (read-write or read-only) never blocks the next, a store the app is serving is
+never opened, and each module's peak memory is its own. A module that fails is reported
+and the others still run; the exit status says whether all of them finished.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
 from pathlib import Path
+
+RUNNER = "import sys, bench.{name} as m; from pathlib import Path; m.main(Path(sys.argv[1]))"
 
 
 def main() -> int:
@@ -15,9 +27,31 @@ def main() -> int:
     names = sorted(p.stem for p in Path(__file__).parent.glob("bench_*.py"))
     if args.only:
         names = [n for n in names if n == f"bench_{args.only}"]
-    for name in names:
-        print(f"\n=== {name} ===")
-        importlib.import_module(f"bench.{name}").main(Path(args.store))
+        if not names:
+            print(f"no benchmark bench_{args.only}.py", file=sys.stderr)
+            return 2
+    source = Path(args.store)
+    if not source.is_file():
+        print(f"no store at {source}: build it with `make store`", file=sys.stderr)
+        return 2
+    failed = []
+    with tempfile.TemporaryDirectory(prefix="citybrain-bench-") as tmp:
+        for name in names:
+            copy = Path(tmp) / f"{name}.duckdb"
+            shutil.copyfile(source, copy)
+            print(f"\n=== {name} ===", flush=True)
+            t0 = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", RUNNER.format(name=name), str(copy)])
+            print(f"--- {name}: {'done' if proc.returncode == 0 else 'FAILED'} in "
+                  f"{time.perf_counter() - t0:.1f} s", flush=True)
+            if proc.returncode != 0:
+                failed.append(name)
+            copy.unlink(missing_ok=True)
+    if failed:
+        print(f"\n{len(failed)} of {len(names)} benchmarks failed: {', '.join(failed)}",
+              file=sys.stderr)
+        return 1
+    print(f"\nall {len(names)} benchmarks finished")
     return 0
 
 

@@ -12,17 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics.citygen.build import BuildConfig, BuildContext, build
+from analytics.citygen.build import BuildConfig, BuildContext
 from analytics.store import Store
-
-SMALL_DISTRICTS = (330106, 330108)
-
-
-@pytest.fixture(scope="session")
-def small_store_path(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("store") / "small.duckdb"
-    build(BuildConfig(districts=SMALL_DISTRICTS, out=out))
-    return out
 
 
 @pytest.fixture()

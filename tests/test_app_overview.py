@@ -35,10 +35,8 @@ def test_tiles_equal_analytics(store_file, monkeypatch):
     assert shown["常住人口"] == ("4,860人", "+80人")
     assert shown["60岁及以上人口占比"] == ("15.64%", "+0.99 个百分点")
     assert shown["每千名老年人养老床位"][0] == "26.3"  # 20 beds / 760 x 1,000
-    # the day-care centre covers 西湖's 540 residents aged 60+ (not 滨江's 220), if the
-    # accessibility module is installed
-    if "老人300米内有日间照料" in shown:
-        assert shown["老人300米内有日间照料"][0] == f"{100 * 540 / 760:.1f}%"
+    # the day-care centre covers 西湖's 540 residents aged 60+ (not 滨江's 220)
+    assert shown["老人300米内有日间照料"][0] == f"{100 * 540 / 760:.1f}%"
     captions = [c.value for c in at.caption]
     # 2015: 20 beds (滨江's home opened 2018) / 460 aged 60+ x 1,000 = 43.5; 26.3 - 43.5 = -17.2
     assert "张/千人 · 较2015年 -17.2" in captions

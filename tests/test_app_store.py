@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import population
-
+REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
 APP = str(Path(__file__).resolve().parent.parent / "dashboard" / "app.py")
 
 
@@ -22,16 +22,30 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "store_contents.py
 
 
 def test_store_page_shows_the_district_summary(app, small_store):
-    app.query_params["year"] = "2015"
+    app.query_params["year"] = "2020"
     app.run()
     app.switch_page(PAGE).run()
     assert not app.exception
     frames = [df.value for df in app.dataframe]
     shown = next(f for f in frames if "share_60plus" in f.columns)
-    expected = population.district_summary(small_store, 2015)
-    assert shown["population"].tolist() == expected["population"].tolist()
-    assert shown["share_60plus"].tolist() == expected["share_60plus"].tolist()
-    assert any("2015" in h.value for h in app.subheader)
+    # 2020 totals are the 7th census figures (data/reference/hangzhou_2020_census_districts.csv)
+    # (the first row is the store's whole area: here the two districts together)
+    census = pd.read_csv(REFERENCE / "hangzhou_2020_census_districts.csv")
+    count = census.set_index("district")["pop_2020_census"]
+    # the West Lake Scenic Area has no adcode: its residents count in 西湖区 (see the CSV)
+    xihu = int(count["西湖区"] + count["西湖风景名胜区"])
+    binjiang = int(count["滨江区"])
+    assert shown["population"].tolist() == [xihu + binjiang, xihu, binjiang]
+    assert [int(a) for a in shown["adcode"][1:]] == [330106, 330108]
+    # the share aged 60+ summed here from the single-year table, not by the page's query
+    with small_store.cursor() as cur:
+        rows = cur.execute("SELECT district_adcode, sum(persons) FILTER (WHERE age >= 60) * 100.0"
+                           " / sum(persons) FROM population_districts WHERE year = 2020"
+                           " GROUP BY 1").fetchall()
+    by_hand = {int(a): share for a, share in rows}
+    assert shown["share_60plus"].tolist()[1:] == pytest.approx(
+        [by_hand[330106], by_hand[330108]], abs=0.01)
+    assert any("2020" in h.value for h in app.subheader)
 
 
 def test_missing_store_shows_how_to_build(tmp_path, monkeypatch):

@@ -8,6 +8,7 @@ import pytest
 from forecast_helpers import CITY, facilities, simulate, store_from
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import check_no_attributes_set_in_init
 
 from analytics.errors import CityBrainError
 from analytics.forecast import (
@@ -189,7 +190,8 @@ def test_ratio_model_is_exact_when_cohorts_only_age():
 def test_estimator_contract(name, sim_store):
     cls = MODELS[name][0]
     est = cls()
-    assert est.get_params() == clone(est).get_params()
+    check_no_attributes_set_in_init(name, est)  # __init__ only stores its parameters
+    assert clone(est).get_params() == cls().get_params()
     with pytest.raises(NotFittedError):
         est.predict(2)
     hist = load_history(sim_store, 2021)

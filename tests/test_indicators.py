@@ -20,6 +20,7 @@ from dash_fixture import BINJIANG, XIHU, make_store
 from analytics import indicators as ind
 from analytics.errors import CityBrainError
 from analytics.indicators import trends
+from analytics.planning.accessibility import coverage_share
 from analytics.store import Store
 
 
@@ -132,11 +133,10 @@ def test_format_value():
 
 
 def test_coverage_kpi_is_the_accessibility_coverage(store):
-    accessibility = pytest.importorskip("analytics.planning.accessibility")
     out = ind.computed_values(store, [2020], [XIHU, BINJIANG])
     got = out.set_index("area")["value"]
     for area, district in [(ind.CITY, None), (str(XIHU), XIHU), (str(BINJIANG), BINJIANG)]:
-        assert got[area] == pytest.approx(accessibility.coverage_share(
+        assert got[area] == pytest.approx(coverage_share(
             store, facility_type="elderly_day_care", group="60+", year=2020, radius_m=300,
             district=district))
     # by hand: the one day-care centre sits at 西湖's only cell (0 m), 滨江's cell is

@@ -178,9 +178,13 @@ def forecast(store: Store | History, target: str, area: int, base_year: int | No
 
     Examples
     --------
-    >>> forecast(store, "pop_60plus", 330106, 2025, 10)  # doctest: +SKIP
-       year     value        lo        hi   model
-    0  2026  215301.2  213012.9  217640.4  cohort
+    On the small store of 西湖区 and 滨江区, ten years ahead of 2025:
+
+    >>> out = forecast(store, "pop_60plus", 330106, 2025, 10)
+    >>> out["year"].tolist() == list(range(2026, 2036))
+    True
+    >>> bool(((out["lo"] <= out["value"]) & (out["value"] <= out["hi"])).all())
+    True
     """
     tg.target(target)
     check_horizon(horizon)

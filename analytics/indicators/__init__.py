@@ -8,8 +8,8 @@ This wing sits above :mod:`analytics.population` and :mod:`analytics.planning`: 
 such as "share aged 60+ within 300 m of a day-care centre" needs both.
 
 >>> from analytics import indicators
->>> indicators.indicator("old_age_dependency").unit
-'per 100 aged 15-64'
+>>> indicators.indicator("care_beds_per_1000_60plus").unit("en")
+'beds per 1,000'
 """
 
 from analytics.indicators import kpis, trends

@@ -8,9 +8,12 @@
 
 >>> import numpy as np
 >>> from analytics.planning import two_step_fca
->>> # two cells of 100 and 300 people share one facility of 40 places within reach
->>> two_step_fca(np.array([100.0, 300.0]), np.array([40.0]), np.array([0, 1]), np.array([0, 0]))
-array([0.1, 0.1])
+>>> # two cells of 100 and 300 people share one facility of 40 places within reach:
+>>> # 40 places / 400 people = 0.1 place per person for both cells, and for the facility
+>>> access, ratio = two_step_fca(np.array([100.0, 300.0]), np.array([40.0]),
+...                              np.array([0, 1]), np.array([0, 0]))
+>>> access.tolist(), ratio.tolist()
+([0.1, 0.1], [0.1])
 """
 
 from analytics.planning import accessibility, siting, supply

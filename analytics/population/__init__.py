@@ -6,8 +6,8 @@
   fertility, migration schedules) that the synthetic city and the forecasts share.
 
 >>> from analytics import population
->>> population.AGE_GROUPS[:3]
-('0-2', '3-5', '6-11')
+>>> list(population.AGE_GROUPS)[:3]
+['0-2', '3-5', '6-11']
 >>> population.service_group("60+")
 ('60-64', '65-69', '70-74', '75-79', '80+')
 """
