@@ -244,7 +244,8 @@ def bulk(cat: pd.DataFrame) -> None:
     themes = sorted(set(cat["theme"]), key=lambda th: list(DOMAINS).index(th))
     theme = st.selectbox(t("od_bulk_domain"), themes, format_func=domain_label, key="od_bulk_theme")
     in_theme = cat[cat["theme"] == theme]
-    allowed = [d for d in in_theme["dataset_id"] if access.decide(ctx.store, d, actor, "download").allowed]
+    allowed = [d.dataset_id for d in access.decide_many(ctx.store, list(in_theme["dataset_id"]),
+                                                        actor, "download") if d.allowed]
     if not allowed:
         st.info(t("od_bulk_none"))
     else:

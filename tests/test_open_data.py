@@ -413,3 +413,21 @@ def test_registry_draw_is_deterministic_and_scales_with_take_up(store):
     expected = sum(pop.loc[pop["age_group"] == g, "persons"].sum() * r
                    for g, r in registry.TAKE_UP.items())
     assert abs(len(a) - expected) < 4 * expected ** 0.5
+
+
+def test_decide_many_decides_each_dataset_as_the_rules_say(store):
+    ids = ["districts", "care_subsidy_extract", "care_subsidy_registry", "no_such_dataset"]
+    public = access.decide_many(store, ids, PUBLIC, "download")
+    assert [d.dataset_id for d in public] == ids
+    # public data for all; the extract needs a signed-in applicant; the registry is on the
+    # negative list; an unknown id is refused as unknown
+    assert [(d.allowed, d.code) for d in public] == [
+        (True, None), (False, "needs_sign_in"), (False, "confidential"),
+        (False, "unknown_dataset")]
+    analyst = access.decide_many(store, ids, ANALYST, "download")
+    assert [d.allowed for d in analyst] == [True, True, False, False]
+    assert analyst[1].application_id == store.approved_app
+    assert set(analyst[1].fields) == set(FIELDS)
+    # a steward holds no application for the extract
+    assert access.decide_many(store, ["care_subsidy_extract"], STEWARD)[0].code == \
+        "no_application"

@@ -25,7 +25,7 @@ from analytics.opendata import (
     privacy,
     registry,
 )
-from analytics.opendata.access import AccessRefused, Decision, authorize, decide
+from analytics.opendata.access import AccessRefused, Decision, authorize, decide, decide_many
 from analytics.opendata.registry import (
     ACCESS_LEVELS,
     DATASETS,
@@ -38,4 +38,4 @@ from analytics.opendata.registry import (
 
 __all__ = ["ACCESS_LEVELS", "AccessRefused", "DATASETS", "DEPARTMENTS", "DOMAINS",
            "DatasetSpec", "Decision", "access", "accounts", "applications", "authorize",
-           "catalog", "decide", "exports", "privacy", "registry", "spec", "spec_of"]
+           "catalog", "decide", "decide_many", "exports", "privacy", "registry", "spec", "spec_of"]

@@ -109,8 +109,13 @@ def all_applications(store: Store, steward: Actor) -> pd.DataFrame:
 def active_for(store: Store, actor: Actor, dataset_id: str, now: datetime | None = None
                ) -> dict | None:
     """The actor's latest approved, unexpired application for ``dataset_id`` (or None)."""
+    return active_in(of(store, actor), dataset_id, now=now)
+
+
+def active_in(apps: pd.DataFrame, dataset_id: str, now: datetime | None = None) -> dict | None:
+    """The latest approved, unexpired application for ``dataset_id`` among ``apps`` (one
+    requester's applications, as :func:`of` returns them)."""
     now = pd.Timestamp(now or privacy.now_utc())
-    apps = of(store, actor)
     apps = apps[(apps["dataset_id"] == dataset_id) & (apps["status"] == "approved")]
     apps = apps[pd.to_datetime(apps["expires_at"]) > now]
     return None if apps.empty else apps.sort_values("decided_at").iloc[-1].to_dict()

@@ -8,6 +8,9 @@ SELECT * FROM datasets ORDER BY theme, dataset_id;
 -- name: dataset
 SELECT * FROM datasets WHERE dataset_id = $dataset_id;
 
+-- name: datasets_in
+SELECT * FROM datasets WHERE list_contains($ids, dataset_id);
+
 -- name: rows_all
 SELECT * FROM query_table($table);
 
