@@ -20,6 +20,8 @@ import pydeck as pdk
 import shapely
 from pydeck.bindings import json_tools
 
+from analytics.planning import cells as planning_cells
+
 #: ColorBrewer sequential schemes (5 classes), colour-blind safe.
 PALETTES = {
     "YlOrRd": ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"],
@@ -37,7 +39,7 @@ TOOLTIP = {"html": "<b>{t}</b><br/>{d}<br/>{u}",
                      "fontSize": "13px", "border": "1px solid #999", "padding": "6px 8px",
                      "fontFamily": "'WenQuanYi Micro Hei', 'Noto Sans CJK SC', sans-serif"}}
 #: Above this many cells the citywide map is drawn one resolution coarser (H3 res 8).
-MAX_HEXES = 30_000
+MAX_HEXES = planning_cells.MAX_CELLS
 
 
 def _rgba(hex_colour: str, alpha: int = 200) -> list[int]:
@@ -98,39 +100,6 @@ def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool =
     return idx, labels
 
 
-def parent_cells(cells, resolution: int) -> np.ndarray:
-    """H3 parents of many cells at once (integers in, integers out).
-
-    Written with the H3 bit layout (resolution in bits 52-55, one 3-bit digit per finer
-    resolution, unused digits all ones) because ``h3`` converts one cell per call, which
-    takes seconds for a city's cells.
-    """
-    cells = np.asarray(cells, dtype=np.uint64)
-    res_mask = np.uint64(0xF) << np.uint64(52)
-    out = (cells & ~res_mask) | (np.uint64(resolution) << np.uint64(52))
-    for r in range(resolution + 1, 16):
-        out |= np.uint64(7) << np.uint64((15 - r) * 3)
-    return out
-
-
-def aggregate_parent(cells: pd.DataFrame, resolution: int = 8) -> pd.DataFrame:
-    """Cells summed into their H3 parents (access weighted by residents)."""
-    ints = cells["cell"].to_numpy(np.uint64) if "cell" in cells else \
-        np.array([int(c, 16) for c in cells["h3"]], dtype=np.uint64)
-    parents = parent_cells(ints, resolution)
-    frame = cells.assign(parent=parents, weighted=cells["persons"] * cells["access_per_1000"],
-                         covered_persons=np.where(cells["covered"], cells["persons"], 0))
-    out = frame.groupby("parent", as_index=False, sort=True).agg(
-        persons=("persons", "sum"), unmet=("unmet", "sum"), weighted=("weighted", "sum"),
-        covered_persons=("covered_persons", "sum"),
-        facilities_in_reach=("facilities_in_reach", "max"))
-    out.insert(0, "h3", [format(int(c), "x") for c in out.pop("parent")])
-    out["access_per_1000"] = out["weighted"] / out["persons"].where(out["persons"] > 0, 1)
-    out["covered"] = out["covered_persons"] > 0
-    out["covered_share"] = out["covered_persons"] / out["persons"].where(out["persons"] > 0, 1)
-    return out
-
-
 def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
                    max_hexes: int = MAX_HEXES) -> tuple[pd.DataFrame, Legend, int]:
     """The hexagon layer's rows (``h3, c, t, d``), its legend and the H3 resolution drawn.
@@ -139,12 +108,9 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     (``tip_persons`` with ``{n}``, ``persons_unit``, ``density_unit``, ``access_unit``, ``unmet_unit``,
     ``no_access``, ``in_reach``, ``legend_<metric>``, ``res8_note``).
     """
-    res = 9
     cols = ["h3", "persons", "access_per_1000", "unmet", "facilities_in_reach", "covered"]
-    frame = cells[cols + (["cell"] if "cell" in cells else [])]
-    if len(frame) > max_hexes:
-        frame = aggregate_parent(frame, 8)
-        res = 8
+    frame, res = planning_cells.for_display(cells[cols + (["cell"] if "cell" in cells else [])],
+                                            max_hexes)
     area = h3.average_hexagon_area(res, unit="km^2")
     frame = frame.assign(density=frame["persons"] / area)
     value = {"persons": frame["persons"], "density": frame["density"],

@@ -163,3 +163,32 @@ def test_supply_demand_table(store):
     east = table[(table["adcode"] == 330108) & (table["type"] == "primary_school")].iloc[0]
     assert east["residents"] == 180 and east["capacity"] == 46
     assert east["supply_pct"] == pytest.approx(100 * 46 / 180)
+
+
+def test_cell_detail_and_roll_up_by_hand():
+    import h3
+
+    from analytics.planning.cells import cell_detail, for_display, roll_up
+
+    parent = h3.latlng_to_cell(30.25, 120.16, 8)
+    kids = sorted(h3.cell_to_children(parent, 9))[:3]
+    other = h3.latlng_to_cell(30.40, 120.30, 9)  # another parent
+    cells = pd.DataFrame({"h3": [*kids, other], "district_adcode": [330106] * 3 + [330110],
+                          "persons": [100.0, 300.0, 0.0, 50.0],
+                          "access_per_1000": [2.0, 6.0, 9.0, 1.0],
+                          "unmet": [1.4, 3.4, 0.0, 2.0], "facilities_in_reach": [1, 2, 3, 0],
+                          "covered": [True, False, False, False]})
+    # one cell as drawn at resolution 9
+    assert cell_detail(cells, kids[1], 9) == {
+        "district_adcode": 330106, "persons": 300, "facilities_in_reach": 2,
+        "access_per_1000": 6.0, "unmet": 3}
+    # the parent: (100*2 + 300*6 + 0*9) / 400 = 5.0; unmet 1.4 + 3.4 = 4.8 -> 5
+    assert cell_detail(cells, parent, 8) == {
+        "district_adcode": 330106, "persons": 400, "facilities_in_reach": 3,
+        "access_per_1000": 5.0, "unmet": 5}
+    assert cell_detail(cells, h3.latlng_to_cell(31.0, 121.0, 9), 9) is None
+    up = roll_up(cells, 8).set_index("h3")
+    assert set(up.index) == {parent, h3.cell_to_parent(other, 8)}
+    assert up.loc[parent, "covered_share"] == 0.25 and bool(up.loc[parent, "covered"])
+    assert for_display(cells, max_cells=4)[1] == 9
+    assert for_display(cells, max_cells=3)[1] == 8

@@ -130,6 +130,7 @@ def test_classes_and_parents():
     import h3
     import numpy as np
 
+    from analytics.planning.cells import parent_cells
     from dashboard import maps
 
     # quintile breaks of 1..10 are 2.8, 4.6, 6.4, 8.2, 10, shown rounded: 3, 5, 6, 8, 10
@@ -139,7 +140,7 @@ def test_classes_and_parents():
     _, labels = maps.classify(np.array([1.0, 2.0, 3.0, 400.0]), k=2, decimals=1, open_top=True)
     assert labels == ["1.0 – 2.5", "≥ 2.6"]  # the median of 1, 2, 3, 400 is 2.5
     cells = [h3.latlng_to_cell(30 + n * 0.01, 120 + n * 0.013, 9) for n in range(50)]
-    parents = maps.parent_cells([h3.str_to_int(c) for c in cells], 8)
+    parents = parent_cells([h3.str_to_int(c) for c in cells], 8)
     assert [h3.int_to_str(int(p)) for p in parents] == [h3.cell_to_parent(c, 8) for c in cells]
 
 

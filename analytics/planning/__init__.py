@@ -3,6 +3,8 @@
 - :mod:`~analytics.planning.accessibility`: walking-distance coverage and the two-step
   floating catchment area (2SFCA) of each facility type, checked against PySAL ``access``.
 - :mod:`~analytics.planning.supply`: each district's capacity against the standard's need.
+- :mod:`~analytics.planning.cells`: an analysis' cells rolled up to coarser H3 hexagons for a
+  map, and the figures of one clicked hexagon.
 - :mod:`~analytics.planning.siting`: the maximal covering location problem (exact MILP),
   candidate sites from cells or a planner's file.
 
@@ -16,10 +18,10 @@
 ([0.1, 0.1], [0.1])
 """
 
-from analytics.planning import accessibility, siting, supply
+from analytics.planning import accessibility, cells, siting, supply
 from analytics.planning.accessibility import Accessibility, analyse, coverage_share, two_step_fca
 from analytics.planning.siting import SitingResult, recommend_sites, solve_mclp
 from analytics.planning.supply import supply_demand
 
-__all__ = ["Accessibility", "SitingResult", "accessibility", "analyse", "coverage_share",
+__all__ = ["Accessibility", "SitingResult", "accessibility", "analyse", "cells", "coverage_share",
            "recommend_sites", "siting", "solve_mclp", "supply", "supply_demand", "two_step_fca"]
