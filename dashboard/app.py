@@ -6,7 +6,7 @@ import streamlit as st
 
 from dashboard import shell
 from dashboard.i18n import translate
-from dashboard.navigation import GROUP_ORDER, PAGES, PAGES_DIR
+from dashboard.navigation import GROUP_ORDER, PAGES, route
 
 lang = shell._lang()
 # The favicon is a local file: a Material icon here would be fetched from a font CDN.
@@ -14,9 +14,8 @@ st.set_page_config(page_title=translate("app_title", lang),
                    page_icon=str(Path(__file__).parent / "static" / "favicon.png"),
                    layout="wide")
 groups: dict[str, list[st.Page]] = {}
-for group, script, title, icon in PAGES:
-    groups.setdefault(group, []).append(
-        st.Page(PAGES_DIR / script, title=translate(title, lang), icon=icon))
+for group, name, _, _ in PAGES:
+    groups.setdefault(group, []).append(route(name, lang))
 navigation = st.navigation({translate(g, lang): groups[g] for g in GROUP_ORDER if g in groups})
 shell.sidebar()
 navigation.run()

@@ -8,10 +8,14 @@ and a test checks that every key has both languages.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 LANGUAGES = ("zh", "en")
+
+#: ``ctx.t``: a string key (and its format values) -> the text in the page language.
+Translate = Callable[..., str]
 STRINGS_DIR = Path(__file__).parent / "strings"
 
 

@@ -7,6 +7,8 @@ clicked object) lives in ``st.session_state`` and is mirrored in the URL query p
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 import streamlit as st
 
@@ -95,6 +97,32 @@ def future_cells(_store: Store, key: str, type_key: str, year: int, group: str,
                                demand_year)
 
 
+# -- the preamble both planning pages share ------------------------------------------------
+@dataclass(frozen=True)
+class Preamble:
+    """What both planning pages start from: the store's cache key and district names, the
+    facility type chosen (seeded from the link), its default group, the year and the area."""
+
+    key: str
+    names: pd.DataFrame
+    type_key: str
+    group: str              # the facility type's default group of residents
+    year: int
+    district: int | None    # the sidebar's area; None = the whole city
+
+
+def preamble(ctx) -> Preamble:
+    """Keep the shared choices across the two pages, seed the facility type from the URL
+    once, and gather what both pages need."""
+    keep_state()
+    key = store_key(ctx.store)
+    init_from_url("pl_type", list(FACILITY_TYPES), "elderly_day_care", lang=ctx.lang)
+    type_key = st.session_state["pl_type"]
+    return Preamble(key=key, names=district_names(ctx.store, key), type_key=type_key,
+                    group=accessibility.default_group(type_key), year=ctx.year,
+                    district=ctx.district)
+
+
 # -- labels -------------------------------------------------------------------------------
 def type_name(key: str, lang: str) -> str:
     ft = facility_type(key)
@@ -118,8 +146,9 @@ def unit_name(type_key: str, lang: str) -> str:
     return translate(f"plan_unit_{accessibility.supply_unit(type_key)}", lang)
 
 
-def district_label(adcode: int, names: pd.DataFrame, lang: str) -> str:
-    if adcode == 0:
+def district_label(adcode: int | None, names: pd.DataFrame, lang: str) -> str:
+    """A district's name; ``None`` (or the supply tables' ``0``) is the whole city."""
+    if adcode is None or adcode == 0:
         return translate("plan_city", lang)
     row = names[names["adcode"] == adcode]
     if row.empty:

@@ -1,7 +1,8 @@
 """What every page shares: the store, the selected city, year, area and language.
 
-``app.py`` calls :func:`sidebar` once per run; each page starts with
-``ctx = page_context()`` and reads everything else from ``analytics``. The selection lives
+``app.py`` calls :func:`sidebar` once per run; the router then calls the page's
+``page(ctx)`` with ``ctx = page_context()``, and the page reads everything else from
+``analytics``. The selection lives
 in ``st.session_state`` and is mirrored in the URL query parameters (``lang``, ``city``,
 ``year``, ``district``), so a view can be shared as a link and reopened exactly. A link
 naming a city, year or district this store does not hold falls back with a visible notice.

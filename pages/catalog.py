@@ -8,54 +8,53 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import CityBrainError
+from analytics.identity import Actor
 from analytics.opendata import access, applications, catalog, exports
 from analytics.opendata.registry import DOMAINS, SPECS
 from dashboard import auth
-from dashboard.navigation import PAGES_DIR
-from dashboard.shell import page_context
+from dashboard.navigation import route
+from dashboard.shell import PageContext, page_context
 
 PREVIEW_ROWS = 20
 LARGE_ROWS = 2_000_000
 
-ctx = page_context()
-actor = auth.current_actor(ctx.store)
-t = ctx.t
-
-
-def access_label(level: str) -> str:
+def access_label(ctx: PageContext, level: str) -> str:
+    t = ctx.t
     return t(f"od_access_{level}")
 
 
-def domain_label(theme: str) -> str:
+def domain_label(ctx: PageContext, theme: str) -> str:
     zh, en, _ = DOMAINS.get(theme, (theme, theme, ""))
     return zh if ctx.lang == "zh" else en
 
 
-def publisher_of(row) -> str:
+def publisher_of(ctx: PageContext, row) -> str:
     return row["publisher"] if ctx.lang == "zh" else row["publisher_en"]
 
 
-def title_of(row) -> str:
+def title_of(ctx: PageContext, row) -> str:
     return row["title"] if ctx.lang == "zh" else row["title_en"]
 
 
-def who_caption() -> None:
+def who_caption(ctx: PageContext, actor: Actor) -> None:
+    t = ctx.t
     if actor.name == "public":
         st.caption(t("od_anonymous"))
     else:
         st.caption(t("od_signed_in_as", name=actor.name, role=t(f"od_role_{actor.role}")))
 
 
-def facet_controls(cat: pd.DataFrame) -> tuple[str, dict[str, list[str]]]:
+def facet_controls(ctx: PageContext, cat: pd.DataFrame) -> tuple[str, dict[str, list[str]]]:
+    t = ctx.t
     """Search box and facet filters; returns the text and the selected facet values."""
     text = st.text_input(t("od_search"), key="od_q", placeholder=t("od_search_placeholder"),
                          max_chars=120)
     labels = {
-        "theme": (t("od_facet_theme"), domain_label),
+        "theme": (t("od_facet_theme"), lambda v: domain_label(ctx, v)),
         "publisher": (t("od_facet_publisher"),
                       lambda v: v if ctx.lang == "zh" else
                       cat.loc[cat["publisher"] == v, "publisher_en"].iloc[0]),
-        "access_level": (t("od_facet_access"), access_label),
+        "access_level": (t("od_facet_access"), lambda v: access_label(ctx, v)),
         "formats": (t("od_facet_format"), str.upper),
         "update_frequency": (t("od_facet_frequency"), lambda v: t(f"od_freq_{v}")),
     }
@@ -70,8 +69,9 @@ def facet_controls(cat: pd.DataFrame) -> tuple[str, dict[str, list[str]]]:
     return text, selected
 
 
-def listing(cat: pd.DataFrame) -> None:
-    text, selected = facet_controls(cat)
+def listing(ctx: PageContext, actor: Actor, cat: pd.DataFrame) -> None:
+    t = ctx.t
+    text, selected = facet_controls(ctx, cat)
     try:
         result = catalog.search(cat, text, **selected)
     except catalog.SearchRefused as exc:
@@ -84,9 +84,9 @@ def listing(cat: pd.DataFrame) -> None:
         return
     st.caption(t("od_hits", n=len(hits), total=len(cat)))
     table = pd.DataFrame({
-        t("od_col_title"): [title_of(r) for _, r in hits.iterrows()],
-        t("od_col_publisher"): [publisher_of(r) for _, r in hits.iterrows()],
-        t("od_col_access"): hits["access_level"].map(access_label),
+        t("od_col_title"): [title_of(ctx, r) for _, r in hits.iterrows()],
+        t("od_col_publisher"): [publisher_of(ctx, r) for _, r in hits.iterrows()],
+        t("od_col_access"): hits["access_level"].map(lambda v: access_label(ctx, v)),
         t("od_col_rows"): hits["row_count"],
         t("od_col_downloads"): hits["downloads"],
         t("od_col_quality"): hits["quality"],
@@ -106,7 +106,8 @@ def listing(cat: pd.DataFrame) -> None:
         st.rerun()
 
 
-def metadata_block(row) -> None:
+def metadata_block(ctx: PageContext, row) -> None:
+    t = ctx.t
     q = catalog.quality(row)
     left, right = st.columns([2, 1])
     with left:
@@ -115,13 +116,13 @@ def metadata_block(row) -> None:
                     else f"{int(row['temporal_start'])}–{int(row['temporal_end'])}")
         fields = [
             (t("od_field_identifier"), row["dataset_id"]),
-            (t("od_field_publisher"), publisher_of(row)),
-            (t("od_field_theme"), domain_label(row["theme"])),
+            (t("od_field_publisher"), publisher_of(ctx, row)),
+            (t("od_field_theme"), domain_label(ctx, row["theme"])),
             (t("od_field_keywords"), row["keywords"]),
             (t("od_field_temporal"), temporal),
             (t("od_field_spatial"), row["spatial"]),
             (t("od_field_frequency"), t(f"od_freq_{row['update_frequency']}")),
-            (t("od_field_access"), access_label(row["access_level"])),
+            (t("od_field_access"), access_label(ctx, row["access_level"])),
             (t("od_field_licence"), row["licence"]),
             (t("od_field_modified"), str(row["modified"])[:10]),
             (t("od_field_rows"), f"{int(row['row_count']):,}"),
@@ -135,7 +136,8 @@ def metadata_block(row) -> None:
         st.caption(t("od_quality_parts", **{k: f"{v:.0f}" for k, v in q.items() if k != "score"}))
 
 
-def schema_block(row) -> None:
+def schema_block(ctx: PageContext, row) -> None:
+    t = ctx.t
     cols = catalog.columns_of(row)
     if cols.empty:
         return
@@ -146,12 +148,13 @@ def schema_block(row) -> None:
                  hide_index=True, width="stretch", height=35 * (len(cols) + 1) + 3)
 
 
-def preview_and_downloads(row) -> None:
+def preview_and_downloads(ctx: PageContext, actor: Actor, row) -> None:
+    t = ctx.t
     dataset_id = row["dataset_id"]
     decision = access.decide(ctx.store, dataset_id, actor, "page")
     if not decision.allowed and row["access_level"] == "on_application":
         st.info(t("od_needs_application"))
-        target = PAGES_DIR / ("applications.py" if actor.name != "public" else "sign_in.py")
+        target = route("applications" if actor.name != "public" else "sign_in", ctx.lang)
         st.page_link(target, label=t("od_apply_link") if actor.name != "public"
                      else t("od_sign_in_link"), icon=":material/arrow_forward:")
         return
@@ -193,7 +196,8 @@ def preview_and_downloads(row) -> None:
                                on_click="ignore", icon=":material/download:")
 
 
-def dataset_page(cat: pd.DataFrame, dataset_id: str) -> None:
+def dataset_page(ctx: PageContext, actor: Actor, cat: pd.DataFrame, dataset_id: str) -> None:
+    t = ctx.t
     if st.button(t("od_back"), type="tertiary"):
         del st.query_params["dataset"]
         st.rerun()
@@ -204,8 +208,8 @@ def dataset_page(cat: pd.DataFrame, dataset_id: str) -> None:
         st.error(t("od_unknown_dataset", dataset=dataset_id[:100]))
         return
     row = rows.iloc[0]
-    st.header(title_of(row))
-    badges = [f":blue-badge[{access_label(row['access_level'])}]"]
+    st.header(title_of(ctx, row))
+    badges = [f":blue-badge[{access_label(ctx, row['access_level'])}]"]
     if row["synthetic"]:
         badges.append(f":orange-badge[{t('od_synthetic_badge')}]")
     st.markdown(" ".join(badges))
@@ -213,36 +217,39 @@ def dataset_page(cat: pd.DataFrame, dataset_id: str) -> None:
     st.write(row["description"] if ctx.lang == "zh" or spec is None else spec.description_en)
     if row["negative_list"]:
         st.warning(t("od_negative_entry", reason=row["negative_reason"]))
-    metadata_block(row)
-    schema_block(row)
-    preview_and_downloads(row)
+    metadata_block(ctx, row)
+    schema_block(ctx, row)
+    preview_and_downloads(ctx, actor, row)
 
 
-def popular(cat: pd.DataFrame) -> None:
+def popular(ctx: PageContext, cat: pd.DataFrame) -> None:
+    t = ctx.t
     top = catalog.most_downloaded(cat)
     if top.empty:
         st.info(t("od_no_downloads"))
         return
     st.dataframe(pd.DataFrame({
-        t("od_col_title"): [title_of(r) for _, r in top.iterrows()],
+        t("od_col_title"): [title_of(ctx, r) for _, r in top.iterrows()],
         t("od_col_publisher"): top["publisher"],
         t("od_col_downloads"): top["downloads"]}), hide_index=True, width="stretch")
 
 
-def negative(cat: pd.DataFrame) -> None:
+def negative(ctx: PageContext, cat: pd.DataFrame) -> None:
+    t = ctx.t
     st.caption(t("od_negative_intro"))
     neg = catalog.negative_list(cat)
     # A static table: the reasons are long and must wrap, not be cut off.
     st.table(pd.DataFrame({
-        t("od_col_title"): [title_of(r) for _, r in neg.iterrows()],
-        t("od_col_publisher"): [publisher_of(r) for _, r in neg.iterrows()],
+        t("od_col_title"): [title_of(ctx, r) for _, r in neg.iterrows()],
+        t("od_col_publisher"): [publisher_of(ctx, r) for _, r in neg.iterrows()],
         t("od_col_reason"): neg["negative_reason"]}).set_index(t("od_col_title")))
 
 
-def bulk(cat: pd.DataFrame) -> None:
+def bulk(ctx: PageContext, actor: Actor, cat: pd.DataFrame) -> None:
+    t = ctx.t
     st.caption(t("od_bulk_intro"))
     themes = sorted(set(cat["theme"]), key=lambda th: list(DOMAINS).index(th))
-    theme = st.selectbox(t("od_bulk_domain"), themes, format_func=domain_label, key="od_bulk_theme")
+    theme = st.selectbox(t("od_bulk_domain"), themes, format_func=lambda v: domain_label(ctx, v), key="od_bulk_theme")
     in_theme = cat[cat["theme"] == theme]
     allowed = [d.dataset_id for d in access.decide_many(ctx.store, list(in_theme["dataset_id"]),
                                                         actor, "download") if d.allowed]
@@ -275,24 +282,31 @@ def bulk(cat: pd.DataFrame) -> None:
                            file_name="data.json", mime="application/json", on_click="ignore")
 
 
-st.title(t("od_page_catalog"))
-who_caption()
-try:
-    cat = catalog.datasets(ctx.store)
-except CityBrainError as exc:
-    st.error(ctx.reason(exc))
-    st.stop()
-selected_id = st.query_params.get("dataset")
-if selected_id:
-    dataset_page(cat, selected_id)
-else:
-    st.caption(t("od_catalog_intro"))
-    tabs = st.tabs([t("od_tab_datasets"), t("od_tab_popular"), t("od_tab_negative"), t("od_tab_bulk")])
-    with tabs[0]:
-        listing(cat)
-    with tabs[1]:
-        popular(cat)
-    with tabs[2]:
-        negative(cat)
-    with tabs[3]:
-        bulk(cat)
+def page(ctx: PageContext) -> None:
+    t = ctx.t
+    actor = auth.current_actor(ctx.store)
+    st.title(t("od_page_catalog"))
+    who_caption(ctx, actor)
+    try:
+        cat = catalog.datasets(ctx.store)
+    except CityBrainError as exc:
+        st.error(ctx.reason(exc))
+        st.stop()
+    selected_id = st.query_params.get("dataset")
+    if selected_id:
+        dataset_page(ctx, actor, cat, selected_id)
+    else:
+        st.caption(t("od_catalog_intro"))
+        tabs = st.tabs([t("od_tab_datasets"), t("od_tab_popular"), t("od_tab_negative"), t("od_tab_bulk")])
+        with tabs[0]:
+            listing(ctx, actor, cat)
+        with tabs[1]:
+            popular(ctx, cat)
+        with tabs[2]:
+            negative(ctx, cat)
+        with tabs[3]:
+            bulk(ctx, actor, cat)
+
+
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

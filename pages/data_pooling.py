@@ -9,12 +9,8 @@ from analytics.geo import DATUMS
 from analytics.pooling import ingest
 from analytics.pooling.contracts import contracts, departments
 from dashboard.auth import current_actor
-from dashboard.shell import page_context
-
-ctx = page_context()
-t = ctx.t
-st.title(t("page_ingest"))
-st.caption(t("ingest_intro"))
+from dashboard.i18n import Translate
+from dashboard.shell import PageContext, page_context
 
 EXAMPLES = {
     "civil_affairs_care_homes": "civil_affairs_care_homes_bd09.csv",
@@ -31,7 +27,7 @@ def department_label(department: str, lang: str) -> str:
     return department if lang == "zh" else departments().get(department, department)
 
 
-def dataset_controls(lang: str, actor):
+def dataset_controls(t: Translate, lang: str, actor):
     """The dataset, file, datum and encoding the steward chose (their own datasets first)."""
     known = contracts()
     order = sorted(known, key=lambda d: not ingest.may_load(actor, known[d]))
@@ -65,7 +61,7 @@ def dataset_controls(lang: str, actor):
     return contract, source, datum if contract.lon else None, encoding
 
 
-def chosen_file(contract, source):
+def chosen_file(t: Translate, contract, source):
     """``(path, name)`` of the file to check, or ``(None, None)``."""
     if source == "example":
         name = EXAMPLES.get(contract.id)
@@ -86,7 +82,7 @@ def plain(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", text)
 
 
-def show_report(report: ingest.Report) -> None:
+def show_report(t: Translate, report: ingest.Report) -> None:
     cols = st.columns(4)
     cols[0].metric(t("ingest_rows_in"), f"{report.rows_in:,}")
     cols[1].metric(t("ingest_rows_out"), f"{report.rows_out:,}")
@@ -110,50 +106,59 @@ def show_report(report: ingest.Report) -> None:
                        icon=":material/download:")
 
 
-actor = current_actor(ctx.store)
-if actor.role in ingest.LOADER_ROLES:
-    role = t(f"od_role_{actor.role}")
-    if actor.department:
-        role += " · " + department_label(actor.department, ctx.lang)
-    st.caption(t("ingest_signed_in", name=actor.name, role=role))
-else:
-    st.info(t("ingest_signed_out"))
-contract, source, datum, encoding = dataset_controls(ctx.lang, actor)
-path, name = chosen_file(contract, source)
-if path is not None:
-    key = (contract.id, name, datum, encoding, ingest.sha256(path))
-    if st.button(t("ingest_validate"), type="primary", key="ingest_validate"):
-        try:
-            st.session_state["ingest_report"] = (key, ingest.validate(
-                ctx.store, path, contract.id, datum=datum, encoding=encoding, file_name=name))
-        except CityBrainError as exc:
-            st.session_state.pop("ingest_report", None)
-            st.error(plain(str(exc)))
-    stored = st.session_state.get("ingest_report")
-    if stored and stored[0] == key and st.session_state.get("ingest_load"):
-        # the Load button of the previous run was pressed: load before drawing anything
-        st.session_state.pop("ingest_report", None)
-        stored = None
-        try:
-            done = ingest.load(ctx.store, path, contract.id, actor, datum=datum,
-                               encoding=encoding, file_name=name)
-            st.success(t("ingest_loaded", version=done.version,
-                         dataset=contract.title if ctx.lang == "zh" else contract.title_en,
-                         rows=f"{done.rows_out:,}"))
-        except ingest.IngestRejected as exc:
-            st.error(plain(str(exc)))
-            show_report(exc.report)
-        except CityBrainError as exc:
-            st.error(plain(str(exc)))
-    if stored and stored[0] == key:
-        report = stored[1]
-        show_report(report)
-        if report.ok:
+def page(ctx: PageContext) -> None:
+    t = ctx.t
+    st.title(t("page_ingest"))
+    st.caption(t("ingest_intro"))
+
+    actor = current_actor(ctx.store)
+    if actor.role in ingest.LOADER_ROLES:
+        role = t(f"od_role_{actor.role}")
+        if actor.department:
+            role += " · " + department_label(actor.department, ctx.lang)
+        st.caption(t("ingest_signed_in", name=actor.name, role=role))
+    else:
+        st.info(t("ingest_signed_out"))
+    contract, source, datum, encoding = dataset_controls(t, ctx.lang, actor)
+    path, name = chosen_file(t, contract, source)
+    if path is not None:
+        key = (contract.id, name, datum, encoding, ingest.sha256(path))
+        if st.button(t("ingest_validate"), type="primary", key="ingest_validate"):
             try:
-                ingest.check_may_load(actor, contract)
-                allowed = True
+                st.session_state["ingest_report"] = (key, ingest.validate(
+                    ctx.store, path, contract.id, datum=datum, encoding=encoding, file_name=name))
             except CityBrainError as exc:
-                allowed = False
-                st.warning(ctx.reason(exc) if getattr(exc, "code", None)
-                           else t("ingest_cannot_load"))
-            st.button(t("ingest_load"), disabled=not allowed, key="ingest_load", type="primary")
+                st.session_state.pop("ingest_report", None)
+                st.error(plain(str(exc)))
+        stored = st.session_state.get("ingest_report")
+        if stored and stored[0] == key and st.session_state.get("ingest_load"):
+            # the Load button of the previous run was pressed: load before drawing anything
+            st.session_state.pop("ingest_report", None)
+            stored = None
+            try:
+                done = ingest.load(ctx.store, path, contract.id, actor, datum=datum,
+                                   encoding=encoding, file_name=name)
+                st.success(t("ingest_loaded", version=done.version,
+                             dataset=contract.title if ctx.lang == "zh" else contract.title_en,
+                             rows=f"{done.rows_out:,}"))
+            except ingest.IngestRejected as exc:
+                st.error(plain(str(exc)))
+                show_report(t, exc.report)
+            except CityBrainError as exc:
+                st.error(plain(str(exc)))
+        if stored and stored[0] == key:
+            report = stored[1]
+            show_report(t, report)
+            if report.ok:
+                try:
+                    ingest.check_may_load(actor, contract)
+                    allowed = True
+                except CityBrainError as exc:
+                    allowed = False
+                    st.warning(ctx.reason(exc) if getattr(exc, "code", None)
+                               else t("ingest_cannot_load"))
+                st.button(t("ingest_load"), disabled=not allowed, key="ingest_load", type="primary")
+
+
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

@@ -7,86 +7,91 @@ import plotly.express as px
 import streamlit as st
 
 from analytics.pooling import ingest
-from dashboard.shell import page_context
+from dashboard.shell import PageContext, page_context
 
-ctx = page_context()
-t = ctx.t
-zh = ctx.lang == "zh"
-st.title(t("page_data_quality"))
-st.caption(t("dq_intro"))
 
-quality = ingest.quality(ctx.store)
-loaded = quality["freshness"] != "never_loaded"
-cols = st.columns(3)
-cols[0].metric(t("dq_loaded"), f"{int(loaded.sum())} / {len(quality)}")
-cols[1].metric(t("dq_stale"), int((quality["freshness"] == "stale").sum()))
-cols[2].metric(t("dq_rejected"), int((quality["last_status"] == "rejected").sum()))
+def page(ctx: PageContext) -> None:
+    t = ctx.t
+    zh = ctx.lang == "zh"
+    st.title(t("page_data_quality"))
+    st.caption(t("dq_intro"))
 
-FRESHNESS = {"fresh": t("dq_fresh"), "stale": t("dq_stale_label"), "never_loaded": t("dq_never"),
-             "no_schedule": t("dq_no_schedule")}
-table = quality.assign(
-    title=quality["title"] if zh else quality["title_en"],
-    department=quality["department"] if zh else quality["department_en"],
-    update_frequency=quality["update_frequency"].map(lambda f: t(f"ingest_freq_{f}")),
-    freshness=[FRESHNESS[f] + (t("dq_age", days=int(a)) if pd.notna(a) else "")
-               for f, a in zip(quality["freshness"], quality["age_days"], strict=True)],
-    last_status=quality["last_status"].map(
-        lambda s: t(f"dq_status_{s}") if isinstance(s, str) else "—"),
-)
-st.dataframe(
-    table[["title", "department", "update_frequency", "freshness", "last_loaded",
-           "rows", "completeness", "last_status"]],
-    hide_index=True, width="stretch",
-    column_config={
-        "title": st.column_config.TextColumn(t("dq_col_dataset"), width="medium"),
-        "department": t("dq_col_department"),
-        "update_frequency": t("dq_col_frequency"),
-        "last_loaded": st.column_config.DatetimeColumn(t("dq_col_last_loaded"),
-                                                       format="YYYY-MM-DD"),
-        "freshness": t("dq_col_freshness"),
-        "rows": st.column_config.NumberColumn(t("dq_col_rows"), format="localized", width="small"),
-        "completeness": st.column_config.ProgressColumn(t("dq_col_completeness"), format="percent",
-                                                        min_value=0.0, max_value=1.0,
-                                                        width="small"),
-        "last_status": t("dq_col_last_result"),
-    })
+    quality = ingest.quality(ctx.store)
+    loaded = quality["freshness"] != "never_loaded"
+    cols = st.columns(3)
+    cols[0].metric(t("dq_loaded"), f"{int(loaded.sum())} / {len(quality)}")
+    cols[1].metric(t("dq_stale"), int((quality["freshness"] == "stale").sum()))
+    cols[2].metric(t("dq_rejected"), int((quality["last_status"] == "rejected").sum()))
 
-names = dict(zip(quality["dataset_id"], table["title"], strict=True))
-dataset = st.selectbox(t("dq_col_dataset"), list(names), format_func=names.get, key="dq_dataset")
-row = quality.set_index("dataset_id").loc[dataset]
-history = ingest.history(ctx.store, dataset)
-if history.empty:
-    st.info(t("dq_none"))
-else:
-    if row["last_status"] == "rejected" and isinstance(row["last_message"], str):
-        st.error(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", row["last_message"]))
-    st.subheader(t("dq_history"))
-    with st.container():
-        st.dataframe(
-            history.assign(status=history["status"].map(lambda s: t(f"dq_status_{s}")),
-                           file_sha256=history["file_sha256"].str.slice(0, 12)),
-            hide_index=True, width="stretch",
-            column_order=["logged_at", "actor", "file_name", "rows_in", "rows_out", "version",
-                          "status", "message", "file_sha256"],
-            column_config={
-                "logged_at": st.column_config.DatetimeColumn(t("dq_col_when"),
-                                                             format="YYYY-MM-DD HH:mm:ss"),
-                "actor": t("dq_col_actor"), "file_name": t("dq_col_file"),
-                "rows_in": st.column_config.NumberColumn(t("dq_col_rows_in"), format="localized"),
-                "rows_out": st.column_config.NumberColumn(t("dq_col_rows_out"), format="localized"),
-                "version": st.column_config.NumberColumn(t("dq_col_version"), format="%d"),
-                "status": t("dq_col_status"), "message": t("dq_col_message"),
-                "file_sha256": t("dq_col_sha"),
-            })
-    left, _ = st.columns([2, 1])
-    with left:
-        last = history[history["status"] == "loaded"]
-        if not last.empty:
-            per = ingest.column_completeness(ctx.store, last["event_id"].iloc[0])
-            fig = px.bar(per, x="completeness", y="column_name", orientation="h",
-                         range_x=[0, 1], title=t("dq_completeness_title"),
-                         labels={"completeness": t("dq_col_completeness"), "column_name": ""})
-            fig.update_layout(xaxis_tickformat=".0%", height=80 + 28 * len(per),
-                              yaxis={"autorange": "reversed"},
-                              margin={"l": 10, "r": 10, "t": 40, "b": 10})
-            st.plotly_chart(fig, width="stretch")
+    FRESHNESS = {"fresh": t("dq_fresh"), "stale": t("dq_stale_label"), "never_loaded": t("dq_never"),
+                 "no_schedule": t("dq_no_schedule")}
+    table = quality.assign(
+        title=quality["title"] if zh else quality["title_en"],
+        department=quality["department"] if zh else quality["department_en"],
+        update_frequency=quality["update_frequency"].map(lambda f: t(f"ingest_freq_{f}")),
+        freshness=[FRESHNESS[f] + (t("dq_age", days=int(a)) if pd.notna(a) else "")
+                   for f, a in zip(quality["freshness"], quality["age_days"], strict=True)],
+        last_status=quality["last_status"].map(
+            lambda s: t(f"dq_status_{s}") if isinstance(s, str) else "—"),
+    )
+    st.dataframe(
+        table[["title", "department", "update_frequency", "freshness", "last_loaded",
+               "rows", "completeness", "last_status"]],
+        hide_index=True, width="stretch",
+        column_config={
+            "title": st.column_config.TextColumn(t("dq_col_dataset"), width="medium"),
+            "department": t("dq_col_department"),
+            "update_frequency": t("dq_col_frequency"),
+            "last_loaded": st.column_config.DatetimeColumn(t("dq_col_last_loaded"),
+                                                           format="YYYY-MM-DD"),
+            "freshness": t("dq_col_freshness"),
+            "rows": st.column_config.NumberColumn(t("dq_col_rows"), format="localized", width="small"),
+            "completeness": st.column_config.ProgressColumn(t("dq_col_completeness"), format="percent",
+                                                            min_value=0.0, max_value=1.0,
+                                                            width="small"),
+            "last_status": t("dq_col_last_result"),
+        })
+
+    names = dict(zip(quality["dataset_id"], table["title"], strict=True))
+    dataset = st.selectbox(t("dq_col_dataset"), list(names), format_func=names.get, key="dq_dataset")
+    row = quality.set_index("dataset_id").loc[dataset]
+    history = ingest.history(ctx.store, dataset)
+    if history.empty:
+        st.info(t("dq_none"))
+    else:
+        if row["last_status"] == "rejected" and isinstance(row["last_message"], str):
+            st.error(re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", row["last_message"]))
+        st.subheader(t("dq_history"))
+        with st.container():
+            st.dataframe(
+                history.assign(status=history["status"].map(lambda s: t(f"dq_status_{s}")),
+                               file_sha256=history["file_sha256"].str.slice(0, 12)),
+                hide_index=True, width="stretch",
+                column_order=["logged_at", "actor", "file_name", "rows_in", "rows_out", "version",
+                              "status", "message", "file_sha256"],
+                column_config={
+                    "logged_at": st.column_config.DatetimeColumn(t("dq_col_when"),
+                                                                 format="YYYY-MM-DD HH:mm:ss"),
+                    "actor": t("dq_col_actor"), "file_name": t("dq_col_file"),
+                    "rows_in": st.column_config.NumberColumn(t("dq_col_rows_in"), format="localized"),
+                    "rows_out": st.column_config.NumberColumn(t("dq_col_rows_out"), format="localized"),
+                    "version": st.column_config.NumberColumn(t("dq_col_version"), format="%d"),
+                    "status": t("dq_col_status"), "message": t("dq_col_message"),
+                    "file_sha256": t("dq_col_sha"),
+                })
+        left, _ = st.columns([2, 1])
+        with left:
+            last = history[history["status"] == "loaded"]
+            if not last.empty:
+                per = ingest.column_completeness(ctx.store, last["event_id"].iloc[0])
+                fig = px.bar(per, x="completeness", y="column_name", orientation="h",
+                             range_x=[0, 1], title=t("dq_completeness_title"),
+                             labels={"completeness": t("dq_col_completeness"), "column_name": ""})
+                fig.update_layout(xaxis_tickformat=".0%", height=80 + 28 * len(per),
+                                  yaxis={"autorange": "reversed"},
+                                  margin={"l": 10, "r": 10, "t": 40, "b": 10})
+                st.plotly_chart(fig, width="stretch")
+
+
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

@@ -12,7 +12,7 @@ from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
 from analytics.standards import FACILITY_TYPES
-from dashboard.shell import page_context
+from dashboard.shell import PageContext, page_context
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 LEVEL = 80
@@ -174,8 +174,7 @@ def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, targe
                        key="fc_dl_gap")
 
 
-def main() -> None:
-    ctx = page_context()
+def page(ctx: PageContext) -> None:
     st.title(ctx.t("fc_page"))
     st.caption(ctx.t("fc_intro"))
     key = str(ctx.store_key)  # path and build time: a rebuilt store is not served from cache
@@ -243,4 +242,5 @@ def main() -> None:
         st.error(ctx.reason(exc))
 
 
-main()
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

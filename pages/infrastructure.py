@@ -19,7 +19,7 @@ from analytics.sensors import views
 from analytics.sensors.model import OPERATOR_ROLES
 from analytics.sensors.pipeline import SimulatedFeed, acknowledge, resolve
 from dashboard import auth
-from dashboard.shell import page_context
+from dashboard.shell import PageContext, page_context
 
 REFRESH_S = 10
 
@@ -140,9 +140,8 @@ def alert_table(ctx, feed: pd.DataFrame) -> None:
 
 
 @st.fragment(run_every=REFRESH_S)
-def live() -> None:
+def live(ctx: PageContext) -> None:
     """KPIs, map and alert feed: re-run every few seconds without rerunning the page."""
-    ctx = page_context()
     k = views.kpis(ctx.store)
     kpi_row(ctx, k)
     status = views.asset_status(ctx.store)
@@ -238,20 +237,24 @@ def drill_down(ctx, status: pd.DataFrame) -> None:
                      hide_index=True, width="stretch")
 
 
-ctx = page_context()
-actor = auth.current_actor(ctx.store)
-operator = actor.role in OPERATOR_ROLES
-st.title(ctx.t("sensors_page"))
-st.caption(ctx.t("sensors_intro"))
-if not operator:
-    st.caption(ctx.t("sensors_operator_only"))
-feed_controls(ctx, feed_slot(str(ctx.store.path)), operator)
-live()
-alert_actions(ctx, actor, operator)
-drill_down(ctx, views.asset_status(ctx.store))
-rejects = views.reject_counts(ctx.store)
-if not rejects.empty:
-    st.subheader(ctx.t("sensors_rejects_header"))
-    st.dataframe(pd.DataFrame({
-        ctx.t("sensors_col_reason"): rejects["reason"].map(lambda r: ctx.t(f"sensors_reason_{r}")),
-        ctx.t("sensors_col_count"): rejects["readings"]}), hide_index=True)
+def page(ctx: PageContext) -> None:
+    actor = auth.current_actor(ctx.store)
+    operator = actor.role in OPERATOR_ROLES
+    st.title(ctx.t("sensors_page"))
+    st.caption(ctx.t("sensors_intro"))
+    if not operator:
+        st.caption(ctx.t("sensors_operator_only"))
+    feed_controls(ctx, feed_slot(str(ctx.store.path)), operator)
+    live(ctx)
+    alert_actions(ctx, actor, operator)
+    drill_down(ctx, views.asset_status(ctx.store))
+    rejects = views.reject_counts(ctx.store)
+    if not rejects.empty:
+        st.subheader(ctx.t("sensors_rejects_header"))
+        st.dataframe(pd.DataFrame({
+            ctx.t("sensors_col_reason"): rejects["reason"].map(lambda r: ctx.t(f"sensors_reason_{r}")),
+            ctx.t("sensors_col_count"): rejects["readings"]}), hide_index=True)
+
+
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

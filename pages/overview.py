@@ -7,7 +7,7 @@ import streamlit as st
 from analytics import indicators
 from dashboard.components import charts, data, kpi
 from dashboard.components.choropleth import district_map
-from dashboard.shell import page_context
+from dashboard.shell import PageContext, page_context
 
 TILES_PER_ROW = 4
 MOVER_KPIS = ["population", "share_60plus", "care_beds_per_1000_60plus",
@@ -63,8 +63,8 @@ def tiles(ctx, values: pd.DataFrame, kpis: list[str], area: str) -> None:
 def ranking(ctx, values: pd.DataFrame, kpis: list[str], chosen: str):
     """The district table for the year, sorted by the chosen KPI, with people's headings;
     returns the table and its column formats."""
-    table = indicators.district_table(values, ctx.year)
     ind = indicators.indicator(chosen)
+    table = indicators.district_table(values, ctx.year)
     table = table.sort_values(chosen, ascending=ind.direction == "lower_better")
     out = pd.DataFrame({ctx.t("ov_col_district"): [ctx.district_name(a) for a in table.index]})
     config = {}
@@ -101,30 +101,33 @@ def movers(ctx, values: pd.DataFrame) -> None:
                               start=ctx.year - span, end=ctx.year))
 
 
-ctx = page_context()
-st.title(ctx.t("ov_title", city=ctx.city_label(), year=ctx.year))
-area = indicators.CITY if ctx.district is None else str(ctx.district)
-values = data.kpi_values(ctx.store_key, ctx.year, ctx.years,
-                         tuple(int(a) for a in ctx.districts["adcode"]))
-kpis = indicators.available(values)
-st.caption(ctx.t("ov_caption", area=ctx.area_label(), year=ctx.year))
-tiles(ctx, values, kpis, area)
+def page(ctx: PageContext) -> None:
+    st.title(ctx.t("ov_title", city=ctx.city_label(), year=ctx.year))
+    area = indicators.CITY if ctx.district is None else str(ctx.district)
+    values = data.kpi_values(ctx.store_key, ctx.year, ctx.years,
+                             tuple(int(a) for a in ctx.districts["adcode"]))
+    kpis = indicators.available(values)
+    st.caption(ctx.t("ov_caption", area=ctx.area_label(), year=ctx.year))
+    tiles(ctx, values, kpis, area)
 
-st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
-chosen = ranking_controls(ctx, kpis)
-ind = indicators.indicator(chosen)
-table, config = ranking(ctx, values, kpis, chosen)
-st.dataframe(table, hide_index=True, width="stretch", column_config=config,
-             height=min(35 * (len(table) + 1) + 3, 560))
-st.download_button(ctx.t("csv_download"), table.to_csv(index=False).encode("utf-8-sig"),
-                   file_name=f"district_ranking_{ctx.year}.csv", mime="text/csv",
-                   icon=":material/download:", type="tertiary", on_click="ignore",
-                   key="csv_ranking")
-left, right = st.columns([3, 2])
-with left:
-    charts.show(*map_figure(ctx, values, chosen), f"map_{chosen}_{ctx.year}",
-                ctx.t("csv_download"), "map")
-    st.caption(ctx.t("ov_map_note"))
-with right:
-    st.markdown(f"#### {ctx.t('ov_movers_heading')}")
-    movers(ctx, values)
+    st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
+    chosen = ranking_controls(ctx, kpis)
+    table, config = ranking(ctx, values, kpis, chosen)
+    st.dataframe(table, hide_index=True, width="stretch", column_config=config,
+                 height=min(35 * (len(table) + 1) + 3, 560))
+    st.download_button(ctx.t("csv_download"), table.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"district_ranking_{ctx.year}.csv", mime="text/csv",
+                       icon=":material/download:", type="tertiary", on_click="ignore",
+                       key="csv_ranking")
+    left, right = st.columns([3, 2])
+    with left:
+        charts.show(*map_figure(ctx, values, chosen), f"map_{chosen}_{ctx.year}",
+                    ctx.t("csv_download"), "map")
+        st.caption(ctx.t("ov_map_note"))
+    with right:
+        st.markdown(f"#### {ctx.t('ov_movers_heading')}")
+        movers(ctx, values)
+
+
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

@@ -6,25 +6,19 @@ import streamlit as st
 from analytics.errors import CityBrainError
 from analytics.forecast import DEMAND_TYPES
 from analytics.planning import accessibility
-from analytics.standards import FACILITY_TYPES, facility_type
+from analytics.planning import cells as planning_cells
+from analytics.standards import FACILITY_TYPES, FacilityType, facility_type
 from dashboard import maps
 from dashboard import planning as pl
-from dashboard.shell import page_context
-
-ctx = page_context()
-pl.keep_state()
-t = ctx.t
-key = pl.store_key(ctx.store)
-names = pl.district_names(ctx.store, key)
+from dashboard.shell import PageContext, page_context
 
 
-def map_controls() -> dict:
+def map_controls(ctx: PageContext, pre: pl.Preamble) -> dict:
     """The planner's view, seeded from the URL once and mirrored back into it."""
+    t = ctx.t
     types = list(FACILITY_TYPES)
-    pl.init_from_url("pl_type", types, "elderly_day_care", lang=ctx.lang)
-    type_key = st.session_state["pl_type"]
-    pl.init_from_url("pl_group", pl.GROUPS, accessibility.default_group(type_key),
-                     lang=ctx.lang)
+    type_key = pre.type_key
+    pl.init_from_url("pl_group", pl.GROUPS, pre.group, lang=ctx.lang)
     pl.init_from_url("pl_metric", pl.METRICS, "persons", lang=ctx.lang)
     pl.init_list_from_url("pl_layers", pl.LAYERS, pl.DEFAULT_LAYERS, lang=ctx.lang)
     pl.init_from_url("pl_3d", [True, False], False, cast=lambda v: v == "1", lang=ctx.lang)
@@ -54,7 +48,7 @@ def map_controls() -> dict:
     c7.toggle(t("plan_3d"), key="pl_3d")
     view = {k: st.session_state[k] for k in ("pl_type", "pl_group", "pl_metric",
                                              "pl_layers", "pl_3d", "pl_radius")}
-    view["pl_district"] = ctx.district or 0  # the sidebar's area, shared by every page
+    view["pl_district"] = pre.district  # the sidebar's area, shared by every page
     std = facility_type(view["pl_type"]).radius_m
     pl.write_url({"pl_type": view["pl_type"], "pl_group": view["pl_group"],
                   "pl_metric": view["pl_metric"], "pl_layers": view["pl_layers"]
@@ -63,175 +57,18 @@ def map_controls() -> dict:
     return view
 
 
-st.title(t("plan_map_title"))
-st.caption(t("plan_map_caption"))
-view = map_controls()
-type_key, group, metric = view["pl_type"], view["pl_group"], view["pl_metric"]
-district = view["pl_district"] or None
-layers_on = set(view["pl_layers"])
-ft = facility_type(type_key).localized(ctx.lang)
-radius = int(view["pl_radius"])
-override = radius if radius != ft.radius_m else None
-if override:
-    st.info(t("plan_radius_overridden", radius=radius, standard=ft.radius_m))
-
-try:
-    result = pl.analyse(ctx.store, key, type_key, ctx.year, group, override)
-except CityBrainError as exc:
-    st.error(ctx.reason(exc))
-    st.stop()
-problem = pl.availability(ctx.store, key, type_key, ctx.year)
-if problem:
-    st.warning(t("plan_no_facilities", type=pl.type_name(type_key, ctx.lang), year=ctx.year)
-               + " " + problem)
-
-cells = result.cells if district is None else \
-    result.cells[result.cells["district_adcode"] == district]
-fac = result.facilities if district is None else \
-    result.facilities[result.facilities["district_adcode"] == district]
-if cells.empty:
-    st.error(t("plan_empty_district", district=pl.district_label(view["pl_district"], names,
-                                                                  ctx.lang),
-               group=pl.group_name(group, ctx.lang), year=ctx.year))
-    st.stop()
-
-# -- headline figures ----------------------------------------------------------------------
-unit = pl.unit_name(type_key, ctx.lang)
-persons = int(cells["persons"].sum())
-m1, m2, m3, m4 = st.columns(4)
-m1.metric(t("plan_kpi_coverage", radius=radius), f"{result.coverage_pct(district):.1f}%",
-          help=t("plan_kpi_coverage_help", group=pl.group_name(group, ctx.lang),
-                 type=pl.type_name(type_key, ctx.lang), radius=radius))
-m2.metric(t("plan_kpi_persons", group=pl.group_name(group, ctx.lang)), f"{persons:,}")
-supply_total = accessibility.supply_values(fac).sum()
-m3.metric(t("plan_kpi_facilities"), f"{len(fac):,}",
-          help=t("plan_kpi_supply", supply=f"{supply_total:,.0f}", unit=unit))
-m4.metric(t("plan_kpi_unmet"), f"{cells['unmet'].sum():,.0f}",
-          help=t("plan_kpi_unmet_help", ratio=ft.ratio_label))
-
-# -- the map -------------------------------------------------------------------------------
-hexes, legend, res = pl.hex_data(result, key, type_key, ctx.year, group, radius, metric,
-                                 ctx.lang, district)
-labels = pl.map_labels(ctx.lang, group, type_key)
-layers = [maps.hex_layer(hexes, extruded=view["pl_3d"] and metric != "access")]
-under = accessibility.underserved_cells(result, n=50, district=district)
-if "underserved" in layers_on and len(under):
-    layers.append(maps.underserved_layer(under["h3"].tolist()))
-if "catchments" in layers_on and len(fac):
-    layers.append(maps.catchment_layer(fac, radius))
-if "facilities" in layers_on and len(fac):
-    layers.append(maps.facility_layer(maps.facility_layer_data(
-        fac, pl.type_name(type_key, ctx.lang), unit, labels)))
-paths = pl.district_paths(ctx.store, key)
-if "districts" in layers_on:
-    layers.append(maps.district_layer(paths, highlight=district))
-if district is None:
-    bounds = cells["lon"].min(), cells["lat"].min(), cells["lon"].max(), cells["lat"].max()
-else:
-    bounds = (cells["lon"].min() - 0.01, cells["lat"].min() - 0.01,
-              cells["lon"].max() + 0.01, cells["lat"].max() + 0.01)
-deck = maps.deck(layers, maps.view_for_bounds(*bounds), pitch=45 if view["pl_3d"] else 0)
-
-left, right = st.columns([5, 1.25])
-with left:
-    event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
-                            key=f"pl_map_{type_key}_{district}", height=600)
-with right:
-    st.markdown(legend.html(), unsafe_allow_html=True)
-    extra = []
-    if "facilities" in layers_on:
-        extra.append(f'<span style="color:rgb(33,33,120)">●</span> '
-                     f'{t("plan_legend_facility", type=pl.type_name(type_key, ctx.lang))}')
-    if "catchments" in layers_on:
-        extra.append(f'<span style="color:rgb(37,99,235)">◯</span> '
-                     f'{t("plan_legend_catchment", radius=radius)}')
-    if "underserved" in layers_on:
-        extra.append(f'<span style="color:rgb(214,0,140)">⬡</span> '
-                     f'{t("plan_legend_underserved", n=len(under))}')
-    if "districts" in layers_on:
-        extra.append(f'<span style="color:rgb(60,60,60)">━</span> {t("plan_legend_districts")}')
-    st.markdown('<div style="font-size:13px;margin-top:10px">' + "<br/>".join(extra) + "</div>",
-                unsafe_allow_html=True)
-    st.caption(t("plan_standard_note", circle=ft.circle_minutes, radius=ft.radius_m,
-                 source=ft.radius_source, ratio=ft.ratio_label, ratio_source=ft.ratio_source))
-    st.caption(t("plan_res_note", res=res))
-
-# -- details of the clicked object --------------------------------------------------------
-selected = None
-objects = (event.selection.get("objects") or {}) if event else {}
-if objects.get("cells"):
-    selected = "cell:" + objects["cells"][0]["h3"]
-elif objects.get("facilities"):
-    selected = "fac:" + objects["facilities"][0]["facility_id"]
-elif "pl_sel" in st.query_params and "pl_sel" not in st.session_state:
-    selected = st.query_params["pl_sel"]
-if selected:
-    st.session_state["pl_sel"] = selected
-selected = st.session_state.get("pl_sel")
-pl.write_url({"pl_sel": selected})
-if selected:
-    kind, _, ident = selected.partition(":")
-    st.subheader(t("plan_details"))
-    if kind == "cell":
-        rows = cells[cells["h3"] == ident] if res == 9 else pd.DataFrame()
-        if res == 8 and ident:
-            import h3
-
-            rows = cells[[h3.cell_to_parent(c, 8) == ident for c in cells["h3"]]]
-        if rows.empty:
-            st.info(t("plan_details_gone"))
-        else:
-            detail = pd.DataFrame({
-                t("plan_col_cell"): [ident],
-                t("plan_col_district"): [pl.district_label(int(rows["district_adcode"].iloc[0]),
-                                                           names, ctx.lang)],
-                t("plan_col_persons", group=pl.group_name(group, ctx.lang)):
-                    [int(rows["persons"].sum())],
-                t("plan_col_in_reach"): [int(rows["facilities_in_reach"].max())],
-                t("plan_col_access", unit=unit): [
-                    round(float((rows["persons"] * rows["access_per_1000"]).sum()
-                                / max(rows["persons"].sum(), 1)), 1)],
-                t("plan_col_unmet"): [round(float(rows["unmet"].sum()))],
-            })
-            st.dataframe(detail, hide_index=True, width="stretch")
-    elif kind == "fac":
-        row = result.facilities[result.facilities["facility_id"] == ident]
-        if row.empty:
-            st.info(t("plan_details_gone"))
-        else:
-            r = row.iloc[0]
-            detail = pd.DataFrame({
-                t("plan_col_name"): [r["name"]], t("plan_col_type"):
-                    [pl.type_name(type_key, ctx.lang)],
-                t("plan_col_district"): [pl.district_label(int(r["district_adcode"]), names,
-                                                           ctx.lang)],
-                t("plan_col_capacity", unit=unit): [int(r["capacity"])],
-                t("plan_col_opened"): [int(r["opened_year"])],
-                t("plan_col_utilisation"): [None if pd.isna(r["occupancy_rate"]) else
-                                            round(100 * float(r["occupancy_rate"]))],
-                t("plan_col_demand_in_reach", group=pl.group_name(group, ctx.lang)):
-                    [round(float(r["demand_in_reach"]))],
-                t("plan_col_ratio", unit=unit): [round(float(r["ratio_per_1000"]), 1)],
-                t("plan_col_department"): [r["owner_department"]],
-            })
-            st.dataframe(detail, hide_index=True, width="stretch")
-    if st.button(t("plan_clear_selection")):
-        st.session_state.pop("pl_sel", None)
-        pl.write_url({"pl_sel": None})
-        st.rerun()
-else:
-    st.caption(t("plan_click_hint"))
-
 # -- tables --------------------------------------------------------------------------------
-def looking_ahead() -> None:
+def looking_ahead(ctx: PageContext, pre: pl.Preamble, type_key: str, unit: str,
+                  ft: FacilityType) -> None:
     """The chosen type's need against capacity by district in 5 and 10 years: where the
     shortfalls will be, largest first."""
+    t, district = ctx.t, pre.district
     st.subheader(t("plan_ahead_title", type=pl.type_name(type_key, ctx.lang), unit=unit))
     if type_key not in DEMAND_TYPES:
         st.caption(t("plan_ahead_no_ratio"))
         return
     try:
-        frame = pl.ahead(ctx.store, key, type_key, ctx.year)
+        frame = pl.ahead(ctx.store, pre.key, type_key, ctx.year)
     except CityBrainError as exc:
         st.info(t("plan_ahead_unavailable", reason=ctx.reason(exc)))
         return
@@ -265,58 +102,220 @@ def looking_ahead() -> None:
                        key="plan_ahead_csv")
 
 
+def page(ctx: PageContext) -> None:
+    t = ctx.t
+    pre = pl.preamble(ctx)
+    st.title(t("plan_map_title"))
+    st.caption(t("plan_map_caption"))
+    view = map_controls(ctx, pre)
+    type_key, group, metric = view["pl_type"], view["pl_group"], view["pl_metric"]
+    district = view["pl_district"]
+    layers_on = set(view["pl_layers"])
+    ft = facility_type(type_key).localized(ctx.lang)
+    radius = int(view["pl_radius"])
+    override = radius if radius != ft.radius_m else None
+    if override:
+        st.info(t("plan_radius_overridden", radius=radius, standard=ft.radius_m))
 
-tab1, tab2, tab3 = st.tabs([t("plan_tab_districts"), t("plan_tab_underserved"),
-                            t("plan_tab_supply")])
-with tab1:
-    summary = accessibility.district_summary(result, names)
-    summary["name"] = [pl.district_label(a, names, ctx.lang) for a in summary["adcode"]]
-    shown = summary[["name", "persons", "covered", "coverage_pct", "facilities", "supply",
-                     "access_per_1000", "unmet"]].rename(columns={
-                         "name": t("plan_col_district"),
-                         "persons": t("plan_col_persons", group=pl.group_name(group, ctx.lang)),
-                         "covered": t("plan_col_covered", radius=radius),
-                         "coverage_pct": t("plan_col_coverage_pct"),
-                         "facilities": t("plan_col_facilities"),
-                         "supply": t("plan_col_supply", unit=unit),
-                         "access_per_1000": t("plan_col_access", unit=unit),
-                         "unmet": t("plan_col_unmet")})
-    st.dataframe(shown.round(1), hide_index=True, width="stretch",
-                 column_config=pl.number_config(shown))
-with tab2:
-    st.caption(t("plan_underserved_caption", ratio=ft.ratio_label))
-    table = under[["h3", "district_adcode", "persons", "facilities_in_reach", "access_per_1000",
-                   "unmet"]].copy()
-    table["district_adcode"] = [pl.district_label(int(a), names, ctx.lang)
-                                for a in table["district_adcode"]]
-    table = table.rename(columns={
-        "h3": t("plan_col_cell"), "district_adcode": t("plan_col_district"),
-        "persons": t("plan_col_persons", group=pl.group_name(group, ctx.lang)),
-        "facilities_in_reach": t("plan_col_in_reach"),
-        "access_per_1000": t("plan_col_access", unit=unit), "unmet": t("plan_col_unmet")})
-    st.dataframe(table.round(1), hide_index=True, width="stretch",
-                 column_config=pl.number_config(table))
-    st.download_button(t("plan_download_csv"), table.to_csv(index=False).encode("utf-8-sig"),
-                       file_name=f"underserved_{type_key}_{ctx.year}.csv", mime="text/csv")
-with tab3:
-    st.caption(t("plan_supply_caption", year=ctx.year))
-    sd = pl.supply_table(ctx.store, key, ctx.year)
-    if district is not None:
-        sd = sd[sd["adcode"] == district]
+    try:
+        result = pl.analyse(ctx.store, pre.key, type_key, ctx.year, group, override)
+    except CityBrainError as exc:
+        st.error(ctx.reason(exc))
+        st.stop()
+    problem = pl.availability(ctx.store, pre.key, type_key, ctx.year)
+    if problem:
+        st.warning(t("plan_no_facilities", type=pl.type_name(type_key, ctx.lang), year=ctx.year)
+                   + " " + problem)
+
+    cells = result.cells if district is None else \
+        result.cells[result.cells["district_adcode"] == district]
+    fac = result.facilities if district is None else \
+        result.facilities[result.facilities["district_adcode"] == district]
+    if cells.empty:
+        st.error(t("plan_empty_district", district=pl.district_label(district, pre.names,
+                                                                      ctx.lang),
+                   group=pl.group_name(group, ctx.lang), year=ctx.year))
+        st.stop()
+
+    # -- headline figures ----------------------------------------------------------------------
+    unit = pl.unit_name(type_key, ctx.lang)
+    persons = int(cells["persons"].sum())
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(t("plan_kpi_coverage", radius=radius), f"{result.coverage_pct(district):.1f}%",
+              help=t("plan_kpi_coverage_help", group=pl.group_name(group, ctx.lang),
+                     type=pl.type_name(type_key, ctx.lang), radius=radius))
+    m2.metric(t("plan_kpi_persons", group=pl.group_name(group, ctx.lang)), f"{persons:,}")
+    supply_total = accessibility.supply_values(fac).sum()
+    m3.metric(t("plan_kpi_facilities"), f"{len(fac):,}",
+              help=t("plan_kpi_supply", supply=f"{supply_total:,.0f}", unit=unit))
+    m4.metric(t("plan_kpi_unmet"), f"{cells['unmet'].sum():,.0f}",
+              help=t("plan_kpi_unmet_help", ratio=ft.ratio_label))
+
+    # -- the map -------------------------------------------------------------------------------
+    hexes, legend, res = pl.hex_data(result, pre.key, type_key, ctx.year, group, radius, metric,
+                                     ctx.lang, district)
+    labels = pl.map_labels(ctx.lang, group, type_key)
+    layers = [maps.hex_layer(hexes, extruded=view["pl_3d"] and metric != "access")]
+    under = accessibility.underserved_cells(result, n=50, district=district)
+    if "underserved" in layers_on and len(under):
+        layers.append(maps.underserved_layer(under["h3"].tolist()))
+    if "catchments" in layers_on and len(fac):
+        layers.append(maps.catchment_layer(fac, radius))
+    if "facilities" in layers_on and len(fac):
+        layers.append(maps.facility_layer(maps.facility_layer_data(
+            fac, pl.type_name(type_key, ctx.lang), unit, labels)))
+    paths = pl.district_paths(ctx.store, pre.key)
+    if "districts" in layers_on:
+        layers.append(maps.district_layer(paths, highlight=district))
+    if district is None:
+        bounds = cells["lon"].min(), cells["lat"].min(), cells["lon"].max(), cells["lat"].max()
     else:
-        sd = sd[sd["adcode"] == 0]
-    sd = sd.assign(
-        type_label=[pl.type_name(k, ctx.lang) for k in sd["type"]],
-        group_label=[pl.group_option(g, ctx.lang) for g in sd["group"]],
-        unit_label=[pl.unit_name(k, ctx.lang) for k in sd["type"]],
-        ratio_label=[facility_type(k).localized(ctx.lang).ratio_label for k in sd["type"]])
-    shown = sd[["type_label", "group_label", "residents", "ratio_label", "required", "capacity",
-                "unit_label", "gap", "supply_pct"]].rename(columns={
-                    "type_label": t("plan_col_type"), "group_label": t("plan_group"),
-                    "residents": t("plan_col_residents"), "ratio_label": t("plan_col_ratio_std"),
-                    "required": t("plan_col_required"), "capacity": t("plan_col_capacity_open"),
-                    "unit_label": t("plan_col_unit"), "gap": t("plan_col_gap"),
-                    "supply_pct": t("plan_col_supply_pct")})
-    st.dataframe(shown.round(1), hide_index=True, width="stretch",
-                 column_config=pl.number_config(shown))
-    looking_ahead()
+        bounds = (cells["lon"].min() - 0.01, cells["lat"].min() - 0.01,
+                  cells["lon"].max() + 0.01, cells["lat"].max() + 0.01)
+    deck = maps.deck(layers, maps.view_for_bounds(*bounds), pitch=45 if view["pl_3d"] else 0)
+
+    left, right = st.columns([5, 1.25])
+    with left:
+        event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
+                                key=f"pl_map_{type_key}_{district}", height=600)
+    with right:
+        st.markdown(legend.html(), unsafe_allow_html=True)
+        extra = []
+        if "facilities" in layers_on:
+            extra.append(f'<span style="color:rgb(33,33,120)">●</span> '
+                         f'{t("plan_legend_facility", type=pl.type_name(type_key, ctx.lang))}')
+        if "catchments" in layers_on:
+            extra.append(f'<span style="color:rgb(37,99,235)">◯</span> '
+                         f'{t("plan_legend_catchment", radius=radius)}')
+        if "underserved" in layers_on:
+            extra.append(f'<span style="color:rgb(214,0,140)">⬡</span> '
+                         f'{t("plan_legend_underserved", n=len(under))}')
+        if "districts" in layers_on:
+            extra.append(f'<span style="color:rgb(60,60,60)">━</span> {t("plan_legend_districts")}')
+        st.markdown('<div style="font-size:13px;margin-top:10px">' + "<br/>".join(extra) + "</div>",
+                    unsafe_allow_html=True)
+        st.caption(t("plan_standard_note", circle=ft.circle_minutes, radius=ft.radius_m,
+                     source=ft.radius_source, ratio=ft.ratio_label, ratio_source=ft.ratio_source))
+        st.caption(t("plan_res_note", res=res))
+
+    # -- details of the clicked object --------------------------------------------------------
+    selected = None
+    objects = (event.selection.get("objects") or {}) if event else {}
+    if objects.get("cells"):
+        selected = "cell:" + objects["cells"][0]["h3"]
+    elif objects.get("facilities"):
+        selected = "fac:" + objects["facilities"][0]["facility_id"]
+    elif "pl_sel" in st.query_params and "pl_sel" not in st.session_state:
+        selected = st.query_params["pl_sel"]
+    if selected:
+        st.session_state["pl_sel"] = selected
+    selected = st.session_state.get("pl_sel")
+    pl.write_url({"pl_sel": selected})
+    if selected:
+        kind, _, ident = selected.partition(":")
+        st.subheader(t("plan_details"))
+        if kind == "cell":
+            figures = planning_cells.cell_detail(cells, ident, res)
+            if figures is None:
+                st.info(t("plan_details_gone"))
+            else:
+                detail = pd.DataFrame({
+                    t("plan_col_cell"): [ident],
+                    t("plan_col_district"): [pl.district_label(figures["district_adcode"],
+                                                               pre.names, ctx.lang)],
+                    t("plan_col_persons", group=pl.group_name(group, ctx.lang)):
+                        [figures["persons"]],
+                    t("plan_col_in_reach"): [figures["facilities_in_reach"]],
+                    t("plan_col_access", unit=unit): [figures["access_per_1000"]],
+                    t("plan_col_unmet"): [figures["unmet"]],
+                })
+                st.dataframe(detail, hide_index=True, width="stretch")
+        elif kind == "fac":
+            row = result.facilities[result.facilities["facility_id"] == ident]
+            if row.empty:
+                st.info(t("plan_details_gone"))
+            else:
+                r = row.iloc[0]
+                detail = pd.DataFrame({
+                    t("plan_col_name"): [r["name"]], t("plan_col_type"):
+                        [pl.type_name(type_key, ctx.lang)],
+                    t("plan_col_district"): [pl.district_label(int(r["district_adcode"]), pre.names,
+                                                               ctx.lang)],
+                    t("plan_col_capacity", unit=unit): [int(r["capacity"])],
+                    t("plan_col_opened"): [int(r["opened_year"])],
+                    t("plan_col_utilisation"): [None if pd.isna(r["occupancy_rate"]) else
+                                                round(100 * float(r["occupancy_rate"]))],
+                    t("plan_col_demand_in_reach", group=pl.group_name(group, ctx.lang)):
+                        [round(float(r["demand_in_reach"]))],
+                    t("plan_col_ratio", unit=unit): [round(float(r["ratio_per_1000"]), 1)],
+                    t("plan_col_department"): [r["owner_department"]],
+                })
+                st.dataframe(detail, hide_index=True, width="stretch")
+        if st.button(t("plan_clear_selection")):
+            st.session_state.pop("pl_sel", None)
+            pl.write_url({"pl_sel": None})
+            st.rerun()
+    else:
+        st.caption(t("plan_click_hint"))
+
+
+
+
+    tab1, tab2, tab3 = st.tabs([t("plan_tab_districts"), t("plan_tab_underserved"),
+                                t("plan_tab_supply")])
+    with tab1:
+        summary = accessibility.district_summary(result, pre.names)
+        summary["name"] = [pl.district_label(a, pre.names, ctx.lang) for a in summary["adcode"]]
+        shown = summary[["name", "persons", "covered", "coverage_pct", "facilities", "supply",
+                         "access_per_1000", "unmet"]].rename(columns={
+                             "name": t("plan_col_district"),
+                             "persons": t("plan_col_persons", group=pl.group_name(group, ctx.lang)),
+                             "covered": t("plan_col_covered", radius=radius),
+                             "coverage_pct": t("plan_col_coverage_pct"),
+                             "facilities": t("plan_col_facilities"),
+                             "supply": t("plan_col_supply", unit=unit),
+                             "access_per_1000": t("plan_col_access", unit=unit),
+                             "unmet": t("plan_col_unmet")})
+        st.dataframe(shown.round(1), hide_index=True, width="stretch",
+                     column_config=pl.number_config(shown))
+    with tab2:
+        st.caption(t("plan_underserved_caption", ratio=ft.ratio_label))
+        table = under[["h3", "district_adcode", "persons", "facilities_in_reach", "access_per_1000",
+                       "unmet"]].copy()
+        table["district_adcode"] = [pl.district_label(int(a), pre.names, ctx.lang)
+                                    for a in table["district_adcode"]]
+        table = table.rename(columns={
+            "h3": t("plan_col_cell"), "district_adcode": t("plan_col_district"),
+            "persons": t("plan_col_persons", group=pl.group_name(group, ctx.lang)),
+            "facilities_in_reach": t("plan_col_in_reach"),
+            "access_per_1000": t("plan_col_access", unit=unit), "unmet": t("plan_col_unmet")})
+        st.dataframe(table.round(1), hide_index=True, width="stretch",
+                     column_config=pl.number_config(table))
+        st.download_button(t("plan_download_csv"), table.to_csv(index=False).encode("utf-8-sig"),
+                           file_name=f"underserved_{type_key}_{ctx.year}.csv", mime="text/csv")
+    with tab3:
+        st.caption(t("plan_supply_caption", year=ctx.year))
+        sd = pl.supply_table(ctx.store, pre.key, ctx.year)
+        if district is not None:
+            sd = sd[sd["adcode"] == district]
+        else:
+            sd = sd[sd["adcode"] == 0]
+        sd = sd.assign(
+            type_label=[pl.type_name(k, ctx.lang) for k in sd["type"]],
+            group_label=[pl.group_option(g, ctx.lang) for g in sd["group"]],
+            unit_label=[pl.unit_name(k, ctx.lang) for k in sd["type"]],
+            ratio_label=[facility_type(k).localized(ctx.lang).ratio_label for k in sd["type"]])
+        shown = sd[["type_label", "group_label", "residents", "ratio_label", "required", "capacity",
+                    "unit_label", "gap", "supply_pct"]].rename(columns={
+                        "type_label": t("plan_col_type"), "group_label": t("plan_group"),
+                        "residents": t("plan_col_residents"), "ratio_label": t("plan_col_ratio_std"),
+                        "required": t("plan_col_required"), "capacity": t("plan_col_capacity_open"),
+                        "unit_label": t("plan_col_unit"), "gap": t("plan_col_gap"),
+                        "supply_pct": t("plan_col_supply_pct")})
+        st.dataframe(shown.round(1), hide_index=True, width="stretch",
+                     column_config=pl.number_config(shown))
+        looking_ahead(ctx, pre, type_key, unit, ft)
+
+
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

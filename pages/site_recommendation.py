@@ -6,17 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import CityBrainError
-from analytics.planning import accessibility, siting
+from analytics.planning import siting
 from analytics.standards import FACILITY_TYPES, facility_type
 from dashboard import maps
 from dashboard import planning as pl
-from dashboard.shell import page_context
+from dashboard.shell import PageContext, page_context
 
-ctx = page_context()
-pl.keep_state()
-t = ctx.t
-key = pl.store_key(ctx.store)
-names = pl.district_names(ctx.store, key)
 DATUMS = ["", "wgs84", "gcj02", "bd09"]
 
 
@@ -24,10 +19,10 @@ def _ids(text: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in text.replace("，", ",").split(",") if v.strip())
 
 
-def site_controls() -> dict | None:
+def site_controls(ctx: PageContext, pre: pl.Preamble) -> dict | None:
     """The question, asked in one form; returns it once submitted (or from the link)."""
+    t = ctx.t
     types = list(FACILITY_TYPES)
-    pl.init_from_url("pl_type", types, "elderly_day_care", lang=ctx.lang)
     pl.init_from_url("pl_k", list(range(1, 101)), 5, cast=int, lang=ctx.lang)
     std = facility_type(st.session_state["pl_type"]).radius_m
     pl.init_from_url("pl_radius", list(range(100, 5001, 50)), std, cast=int, lang=ctx.lang)
@@ -71,124 +66,131 @@ def site_controls() -> dict | None:
                   "pl_radius": radius if radius != facility_type(type_key).radius_m else None,
                   "pl_ahead": ahead or None})
     return {"type": type_key, "k": int(st.session_state["pl_k"]),
-            "district": ctx.district,  # the sidebar's area, shared by every page
+            "district": pre.district,  # the sidebar's area, shared by every page
             "radius": radius if radius != facility_type(type_key).radius_m else None,
             "source": source, "upload": upload, "datum": datum, "lock": _ids(lock),
             "exclude": _ids(exclude), "cap_on": cap_on, "cap": cap,
             "demand_year": ctx.year + ahead if ahead else None}
 
 
-st.title(t("plan_sites_title"))
-st.caption(t("plan_sites_caption"))
-ask = site_controls()
-if ask is None:
-    st.info(t("plan_sites_prompt"))
-    st.stop()
+def page(ctx: PageContext) -> None:
+    t = ctx.t
+    pre = pl.preamble(ctx)
+    st.title(t("plan_sites_title"))
+    st.caption(t("plan_sites_caption"))
+    ask = site_controls(ctx, pre)
+    if ask is None:
+        st.info(t("plan_sites_prompt"))
+        st.stop()
 
-ft = facility_type(ask["type"]).localized(ctx.lang)
-try:
-    candidates = None
-    if ask["source"] == "upload":
-        if ask["upload"] is None:
-            st.warning(t("plan_upload_needed"))
-            st.stop()
-        candidates = siting.parse_candidates(ask["upload"].getvalue(), ask["upload"].name,
-                                             ask["datum"] or None, ctx.store)
-    result_acc = pl.analyse(ctx.store, key, ask["type"], ctx.year,
-                            accessibility.default_group(ask["type"]), ask["radius"])
-    site_capacity = None
-    if ask["cap_on"]:
-        if result_acc.need_per_person:
-            site_capacity = float(ask["cap"]) if ask["cap"] else float(
-                result_acc.facilities["capacity"].median()
-                if len(result_acc.facilities) else 100.0)
-        else:
-            st.info(t("plan_capacity_na"))
-    with st.spinner("…"):
-        res = pl.recommend(ctx.store, key, ask["type"], ctx.year, ask["k"],
-                           accessibility.default_group(ask["type"]), ask["radius"],
-                           ask["district"], candidates, ask["lock"], ask["exclude"],
-                           site_capacity, ask["demand_year"])
-        cells = result_acc.cells if ask["demand_year"] is None else pl.future_cells(
-            ctx.store, key, ask["type"], ctx.year, accessibility.default_group(ask["type"]),
-            ask["radius"], ask["demand_year"])
-except CityBrainError as exc:
-    st.error(ctx.reason(exc))
-    st.stop()
+    ft = facility_type(ask["type"]).localized(ctx.lang)
+    try:
+        candidates = None
+        if ask["source"] == "upload":
+            if ask["upload"] is None:
+                st.warning(t("plan_upload_needed"))
+                st.stop()
+            candidates = siting.parse_candidates(ask["upload"].getvalue(), ask["upload"].name,
+                                                 ask["datum"] or None, ctx.store)
+        result_acc = pl.analyse(ctx.store, pre.key, ask["type"], ctx.year,
+                                pre.group, ask["radius"])
+        site_capacity = None
+        if ask["cap_on"]:
+            if result_acc.need_per_person:
+                site_capacity = float(ask["cap"]) if ask["cap"] else float(
+                    result_acc.facilities["capacity"].median()
+                    if len(result_acc.facilities) else 100.0)
+            else:
+                st.info(t("plan_capacity_na"))
+        with st.spinner("…"):
+            res = pl.recommend(ctx.store, pre.key, ask["type"], ctx.year, ask["k"],
+                               pre.group, ask["radius"],
+                               ask["district"], candidates, ask["lock"], ask["exclude"],
+                               site_capacity, ask["demand_year"])
+            cells = result_acc.cells if ask["demand_year"] is None else pl.future_cells(
+                ctx.store, pre.key, ask["type"], ctx.year, pre.group,
+                ask["radius"], ask["demand_year"])
+    except CityBrainError as exc:
+        st.error(ctx.reason(exc))
+        st.stop()
 
-for code, values in res.note_codes:
-    st.caption(t("plan_note_prefix") + t(f"plan_note_{code}", **values))
-group = pl.group_name(res.group, ctx.lang)
-m1, m2, m3, m4 = st.columns(4)
-m1.metric(t("plan_before"), f"{res.before_pct:.2f}%")
-m2.metric(t("plan_after"), f"{res.after_pct:.2f}%", delta=f"{res.after_pct - res.before_pct:+.2f}")
-m3.metric(t("plan_newly"), f"{res.newly_covered:,.0f}")
-m4.metric(t("plan_gap"), f"{res.solution.gap_pct:.2f}%",
-          help=t("plan_gap_help", status=res.solution.status,
-                 seconds=f"{res.solution.seconds:.1f}", n=f"{res.n_candidates:,}"))
-if site_capacity:
-    st.caption(t("plan_site_capacity", unit=pl.unit_name(ask["type"], ctx.lang))
-               + f": {site_capacity:,.0f}")
+    for code, values in res.note_codes:
+        st.caption(t("plan_note_prefix") + t(f"plan_note_{code}", **values))
+    group = pl.group_name(res.group, ctx.lang)
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(t("plan_before"), f"{res.before_pct:.2f}%")
+    m2.metric(t("plan_after"), f"{res.after_pct:.2f}%", delta=f"{res.after_pct - res.before_pct:+.2f}")
+    m3.metric(t("plan_newly"), f"{res.newly_covered:,.0f}")
+    m4.metric(t("plan_gap"), f"{res.solution.gap_pct:.2f}%",
+              help=t("plan_gap_help", status=res.solution.status,
+                     seconds=f"{res.solution.seconds:.1f}", n=f"{res.n_candidates:,}"))
+    if site_capacity:
+        st.caption(t("plan_site_capacity", unit=pl.unit_name(ask["type"], ctx.lang))
+                   + f": {site_capacity:,.0f}")
 
-# -- map: who is not covered, existing facilities, the proposed sites ----------------------
-if ask["district"] is not None:
-    cells = cells[cells["district_adcode"] == ask["district"]]
-uncovered = cells[~cells["covered"]]
-labels = pl.map_labels(ctx.lang, res.group, ask["type"])
-labels["legend_persons"] = t("plan_legend_uncovered", group=group)
-layers = []
-legend = None
-if len(uncovered):
-    hexes, legend, _ = maps.hex_layer_data(uncovered, "persons", labels)
-    layers.append(maps.hex_layer(hexes))
-fac = result_acc.facilities
-if ask["district"] is not None:
-    fac = fac[fac["district_adcode"] == ask["district"]]
-if len(fac):
-    layers.append(maps.facility_layer(maps.facility_layer_data(
-        fac, pl.type_name(ask["type"], ctx.lang), pl.unit_name(ask["type"], ctx.lang), labels)))
-if len(res.sites):
-    layers.append(maps.catchment_layer(res.sites, res.radius_m, rgb=maps.SITE_RGB,
-                                       layer_id="site_catchments"))
-    layers.extend(maps.sites_layer(res.sites, labels))
-layers.append(maps.district_layer(pl.district_paths(ctx.store, key), highlight=ask["district"]))
-box = cells if len(cells) else result_acc.cells
-view = maps.view_for_bounds(box["lon"].min(), box["lat"].min(), box["lon"].max(),
-                            box["lat"].max())
-left, right = st.columns([5, 1.25])
-with left:
-    st.pydeck_chart(maps.deck(layers, view), height=560, key="pl_sites_map")
-with right:
-    if legend is not None:
-        st.markdown(legend.html(), unsafe_allow_html=True)
-    st.caption(t("plan_sites_map_note", group=group, radius=res.radius_m))
-    st.caption(t("plan_standard_note", circle=ft.circle_minutes, radius=ft.radius_m,
-                 source=ft.radius_source, ratio=ft.ratio_label, ratio_source=ft.ratio_source))
+    # -- map: who is not covered, existing facilities, the proposed sites ----------------------
+    if ask["district"] is not None:
+        cells = cells[cells["district_adcode"] == ask["district"]]
+    uncovered = cells[~cells["covered"]]
+    labels = pl.map_labels(ctx.lang, res.group, ask["type"])
+    labels["legend_persons"] = t("plan_legend_uncovered", group=group)
+    layers = []
+    legend = None
+    if len(uncovered):
+        hexes, legend, _ = maps.hex_layer_data(uncovered, "persons", labels)
+        layers.append(maps.hex_layer(hexes))
+    fac = result_acc.facilities
+    if ask["district"] is not None:
+        fac = fac[fac["district_adcode"] == ask["district"]]
+    if len(fac):
+        layers.append(maps.facility_layer(maps.facility_layer_data(
+            fac, pl.type_name(ask["type"], ctx.lang), pl.unit_name(ask["type"], ctx.lang), labels)))
+    if len(res.sites):
+        layers.append(maps.catchment_layer(res.sites, res.radius_m, rgb=maps.SITE_RGB,
+                                           layer_id="site_catchments"))
+        layers.extend(maps.sites_layer(res.sites, labels))
+    layers.append(maps.district_layer(pl.district_paths(ctx.store, pre.key), highlight=ask["district"]))
+    box = cells if len(cells) else result_acc.cells
+    view = maps.view_for_bounds(box["lon"].min(), box["lat"].min(), box["lon"].max(),
+                                box["lat"].max())
+    left, right = st.columns([5, 1.25])
+    with left:
+        st.pydeck_chart(maps.deck(layers, view), height=560, key="pl_sites_map")
+    with right:
+        if legend is not None:
+            st.markdown(legend.html(), unsafe_allow_html=True)
+        st.caption(t("plan_sites_map_note", group=group, radius=res.radius_m))
+        st.caption(t("plan_standard_note", circle=ft.circle_minutes, radius=ft.radius_m,
+                     source=ft.radius_source, ratio=ft.ratio_label, ratio_source=ft.ratio_source))
 
-# -- the sites, their marginal gains, exports ----------------------------------------------
-st.subheader(t("plan_sites_table"))
-table = res.sites.assign(
-    district=[pl.district_label(int(a), names, ctx.lang) for a in res.sites["district_adcode"]])
-shown = table[["order", "site_id", "name", "district", "locked", "gain", "coverage_after_pct",
-               "lon", "lat"]].rename(columns={
-                   "order": t("plan_col_order"), "site_id": t("plan_col_site_id"),
-                   "name": t("plan_col_name"), "district": t("plan_col_district"),
-                   "locked": t("plan_col_locked"), "gain": t("plan_col_gain"),
-                   "coverage_after_pct": t("plan_col_after_pct"), "lon": t("plan_col_lon"),
-                   "lat": t("plan_col_lat")})
-shown = shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2})
-config = pl.number_config(shown.drop(columns=[t("plan_col_lon"), t("plan_col_lat")]))
-st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
-if len(res.sites):
-    # in the order the sites were chosen (sorting the labels would put 10 before 2)
-    st.bar_chart(pd.DataFrame({t("plan_col_gain"): res.sites["gain"].to_numpy()},
-                              index=res.sites["order"].astype(str)), height=220, sort=False,
-                 x_label=t("plan_col_order"), y_label=t("plan_col_gain"))
-stem = f"sites_{ask['type']}_{ctx.year}_k{ask['k']}"
-d1, d2 = st.columns(2)
-d1.download_button(t("plan_download_geojson"),
-                   json.dumps(res.geojson(), ensure_ascii=False, indent=1).encode("utf-8"),
-                   file_name=f"{stem}.geojson", mime="application/geo+json")
-d2.download_button(t("plan_download_csv"),
-                   res.sites.to_csv(index=False).encode("utf-8-sig"),
-                   file_name=f"{stem}.csv", mime="text/csv")
+    # -- the sites, their marginal gains, exports ----------------------------------------------
+    st.subheader(t("plan_sites_table"))
+    table = res.sites.assign(
+        district=[pl.district_label(int(a), pre.names, ctx.lang) for a in res.sites["district_adcode"]])
+    shown = table[["order", "site_id", "name", "district", "locked", "gain", "coverage_after_pct",
+                   "lon", "lat"]].rename(columns={
+                       "order": t("plan_col_order"), "site_id": t("plan_col_site_id"),
+                       "name": t("plan_col_name"), "district": t("plan_col_district"),
+                       "locked": t("plan_col_locked"), "gain": t("plan_col_gain"),
+                       "coverage_after_pct": t("plan_col_after_pct"), "lon": t("plan_col_lon"),
+                       "lat": t("plan_col_lat")})
+    shown = shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2})
+    config = pl.number_config(shown.drop(columns=[t("plan_col_lon"), t("plan_col_lat")]))
+    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    if len(res.sites):
+        # in the order the sites were chosen (sorting the labels would put 10 before 2)
+        st.bar_chart(pd.DataFrame({t("plan_col_gain"): res.sites["gain"].to_numpy()},
+                                  index=res.sites["order"].astype(str)), height=220, sort=False,
+                     x_label=t("plan_col_order"), y_label=t("plan_col_gain"))
+    stem = f"sites_{ask['type']}_{ctx.year}_k{ask['k']}"
+    d1, d2 = st.columns(2)
+    d1.download_button(t("plan_download_geojson"),
+                       json.dumps(res.geojson(), ensure_ascii=False, indent=1).encode("utf-8"),
+                       file_name=f"{stem}.geojson", mime="application/geo+json")
+    d2.download_button(t("plan_download_csv"),
+                       res.sites.to_csv(index=False).encode("utf-8-sig"),
+                       file_name=f"{stem}.csv", mime="text/csv")
+
+
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics import indicators
 from dashboard.components import charts, data
-from dashboard.shell import page_context
+from dashboard.shell import PageContext, page_context
 
 MALE, FEMALE = "#2a6f97", "#c8553d"
 GROUP_COLOURS = ["#8ecae6", "#219ebc", "#f4a261", "#c8553d"]
@@ -223,21 +223,25 @@ def small_multiples(ctx) -> None:
         st.caption(ctx.t("tr_multiples_note", city=ctx.city_label()))
 
 
-ctx = page_context()
-st.title(ctx.t("tr_title", area=ctx.area_label()))
-st.caption(ctx.t("tr_caption"))
+def page(ctx: PageContext) -> None:
+    st.title(ctx.t("tr_title", area=ctx.area_label()))
+    st.caption(ctx.t("tr_caption"))
 
-st.subheader(ctx.t("tr_pyramid_heading"))
-year, compare, share = pyramid_controls(ctx)
-charts.show(*pyramid_figure(ctx, year, compare, share),
-            f"pyramid_{ctx.district or ctx.city_adcode}_{year}", ctx.t("csv_download"),
-            "pyramid")
+    st.subheader(ctx.t("tr_pyramid_heading"))
+    year, compare, share = pyramid_controls(ctx)
+    charts.show(*pyramid_figure(ctx, year, compare, share),
+                f"pyramid_{ctx.district or ctx.city_adcode}_{year}", ctx.t("csv_download"),
+                "pyramid")
 
-st.subheader(ctx.t("tr_groups_heading"))
-age_group_chart(ctx)
+    st.subheader(ctx.t("tr_groups_heading"))
+    age_group_chart(ctx)
 
-st.subheader(ctx.t("tr_vital_heading"))
-vital_charts(ctx)
+    st.subheader(ctx.t("tr_vital_heading"))
+    vital_charts(ctx)
 
-st.subheader(ctx.t("tr_multiples_heading"))
-small_multiples(ctx)
+    st.subheader(ctx.t("tr_multiples_heading"))
+    small_multiples(ctx)
+
+
+if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone
+    page(page_context())

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from dash_fixture import make_store
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "dashboard" / "app.py"
@@ -19,6 +20,18 @@ def fixture_store_file(directory: Path) -> Path:
     return path
 
 
+def switch_page(at: AppTest, page: str | Path) -> AppTest:
+    """Move an AppTest of the app to one of its pages, named ``pages/<name>.py`` or ``<name>``.
+
+    The app's pages are callables served under their module's name
+    (``dashboard.navigation.route``); ``AppTest.switch_page`` finds file pages only, so this
+    sets the page hash Streamlit gives a page: the hash of its URL path. Like
+    ``AppTest.switch_page``, it does not run the app.
+    """
+    at._page_hash = calc_hash(Path(page).stem)
+    return at
+
+
 def run_app(store: Path, monkeypatch, page: str | None = None, **params) -> AppTest:
     """The real app on ``store``, opened with URL ``params``, optionally on ``page``."""
     monkeypatch.setenv("CITYBRAIN_STORE", str(store))
@@ -27,7 +40,7 @@ def run_app(store: Path, monkeypatch, page: str | None = None, **params) -> AppT
         at.query_params[key] = value
     at.run()
     if page:
-        at.switch_page(str(PAGES / page))
+        switch_page(at, page)
         at.run()
     return at
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from app_helpers import switch_page
 from planning_store import YEAR, cell_of, make_store
 from streamlit.testing.v1 import AppTest
 
@@ -34,7 +35,7 @@ def run(store_path, monkeypatch, page: str, params: dict[str, str]) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     for k, v in {"lang": "en", "year": str(YEAR), **params}.items():
         at.query_params[k] = v
-    at.switch_page(page)
+    switch_page(at, page)
     at.run()
     assert not at.exception, at.exception
     return at
@@ -253,7 +254,7 @@ def test_map_page_looks_ten_years_ahead_on_a_real_build(real_copy, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=120)
     for k, v in {"lang": "en", "year": "2025", "pl_type": "kindergarten"}.items():
         at.query_params[k] = v
-    at.switch_page(MAP_PAGE)
+    switch_page(at, MAP_PAGE)
     at.run()
     assert not at.exception, at.exception
     assert any(s.value.startswith("Looking ahead: Kindergarten needed") for s in at.subheader)
@@ -273,7 +274,7 @@ def test_sites_page_plans_for_residents_ten_years_ahead(real_copy, monkeypatch):
     for k, v in {"lang": "zh", "year": "2025", "pl_type": "kindergarten", "pl_k": "3",
                  "pl_ahead": "10"}.items():
         at.query_params[k] = v
-    at.switch_page(SITES_PAGE)
+    switch_page(at, SITES_PAGE)
     at.run()
     assert not at.exception, at.exception
     assert any("按 2035 年预测居民选址" in c.value for c in at.caption)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from app_helpers import PAGES, fixture_store_file, no_exception, run_app
+from app_helpers import PAGES, fixture_store_file, no_exception, run_app, switch_page
 
 from analytics.store import Store
 
@@ -70,7 +70,7 @@ def test_language_switch(store_file, monkeypatch):
 def test_year_change_follows_to_other_pages(store_file, monkeypatch):
     at = run_app(store_file, monkeypatch)
     at.selectbox(key="year").select(2017).run()
-    at.switch_page(str(PAGES / "trends.py"))
+    switch_page(at, str(PAGES / "trends.py"))
     at.run()
     no_exception(at)
     assert at.select_slider(key="tr_year").value == 2017

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from app_helpers import switch_page
 from streamlit.testing.v1 import AppTest
 
 REFERENCE = Path(__file__).resolve().parent.parent / "data" / "reference"
@@ -24,7 +25,7 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "store_contents.py
 def test_store_page_shows_the_district_summary(app, small_store):
     app.query_params["year"] = "2020"
     app.run()
-    app.switch_page(PAGE).run()
+    switch_page(app, PAGE).run()
     assert not app.exception
     frames = [df.value for df in app.dataframe]
     shown = next(f for f in frames if "share_60plus" in f.columns)

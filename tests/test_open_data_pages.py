@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_helpers import switch_page
 from open_data_store import tiny_store
 from streamlit.testing.v1 import AppTest
 
@@ -35,7 +36,7 @@ def page(store_path, monkeypatch, name: str, **params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     for k, v in params.items():
         at.query_params[k] = v
-    at.switch_page(str(PAGES / name))
+    switch_page(at, str(PAGES / name))
     return at.run()
 
 
@@ -116,7 +117,7 @@ def test_steward_sees_pending_applications(store_path, monkeypatch):
     at.text_input[1].set_value("Green-tea-42")
     at.button[0].click().run()
     assert at.session_state["actor"] == Actor("steward", "data_steward")
-    at.switch_page(str(PAGES / "applications.py")).run()
+    switch_page(at, str(PAGES / "applications.py")).run()
     assert not at.exception
     assert any("li.wei" in m.value for m in at.markdown)
     assert any(b.label == "Approve" for b in at.button)
