@@ -242,6 +242,27 @@ class Store:
         with self.cursor() as cur:
             return dict(cur.execute("SELECT key, value FROM meta").fetchall())
 
+    def vintage(self) -> str:
+        """What the data is as of: the build (its id, else its time) and the latest load.
+
+        Changes whenever the synthetic layers are rebuilt or a department's file is loaded,
+        and only then, so it keys every cache of derived frames.
+
+        >>> s = Store.create()
+        >>> s.set_meta({"build_id": "b1"})
+        >>> s.vintage()
+        'b1|0'
+        >>> s.close()
+        """
+        with self.cursor() as cur:
+            build = cur.execute(
+                "SELECT coalesce(max(value) FILTER (WHERE key = 'build_id'), "
+                "max(value) FILTER (WHERE key = 'built_at'), '') FROM meta").fetchone()[0]
+            loads, last = cur.execute(
+                "SELECT count(*), max(logged_at) FROM ingest_log WHERE status = 'loaded'"
+            ).fetchone()
+        return f"{build}|{loads}" + ("" if last is None else f"|{last:%Y-%m-%dT%H:%M:%S.%f}")
+
     # -- writing -----------------------------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:

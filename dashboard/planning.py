@@ -17,6 +17,7 @@ from analytics.planning import accessibility, supply
 from analytics.population import SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, facility_type
 from analytics.store import Store
+from dashboard import shell
 from dashboard.i18n import translate
 
 GROUPS = [*SERVICE_GROUPS, accessibility.ALL]
@@ -26,13 +27,8 @@ DEFAULT_LAYERS = ["facilities", "districts", "underserved"]
 
 
 def store_key(store: Store) -> str:
-    """Cache key of a store: its path and modification time (a rebuilt store is new data)."""
-    if store.path is None:
-        return f"memory:{id(store)}"
-    try:
-        return f"{store.path}:{store.path.stat().st_mtime_ns}"
-    except OSError:
-        return str(store.path)
+    """Cache key of a store: its file and vintage (see ``dashboard.shell.store_key``)."""
+    return "|".join(shell.store_key(store))
 
 
 # -- cached analytics (frames keyed by the parameters that matter) -------------------------

@@ -46,9 +46,16 @@ def open_store(path: str) -> Store:
     return Store.open(path)
 
 
+def store_key(store: Store) -> tuple[str, str]:
+    """The key of every cached frame drawn from ``store``: its file and its vintage (the
+    build and the latest load, :meth:`~analytics.store.Store.vintage`)."""
+    return (str(store.path) if store.path is not None else f"memory:{id(store)}",
+            store.vintage())
+
+
 @st.cache_data(show_spinner=False)
-def _store_facts(path: str, built_at: str) -> dict:
-    """Years, districts and the city's names: read once per store build."""
+def _store_facts(path: str, vintage: str) -> dict:
+    """Years, districts and the city's names: read once per store vintage."""
     store = open_store(path)
     meta = store.meta()
     adcode = int(meta["city_adcode"])
@@ -64,7 +71,7 @@ def _store_facts(path: str, built_at: str) -> dict:
             "city_name_en": english_name(name).removesuffix(" City") if name else str(adcode),
             "districts": districts, "vintage": meta.get("data_vintage", "?"),
             "partial": meta.get("districts", "all") != "all",
-            "built_at": built_at}
+            "built_at": meta.get("built_at", "")}
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class PageContext:
     lang: str
     district: int | None = None          # the selected district; None = the whole city
     districts: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
-    store_key: tuple[str, str] = ("", "")  # (path, build time): the cache key of the data
+    store_key: tuple[str, str] = ("", "")  # (path, vintage): the cache key of the data
     city_name_en: str = ""
 
     def t(self, key: str, **fmt) -> str:
@@ -113,8 +120,7 @@ def _store_or_stop(lang: str) -> tuple[Store, dict]:
     path = str(store_path())
     try:
         store = open_store(path)
-        built_at = store.meta().get("built_at", "")
-        facts = _store_facts(path, built_at)
+        facts = _store_facts(*store_key(store))
         if not facts["years"]:
             raise StoreError(f"{path} holds no population: rebuild it with "
                              f"`python -m analytics build --out {path}`")
@@ -136,7 +142,7 @@ def _restore_from_url(lang: str, facts: dict) -> None:
     years = facts["years"]
     if "year" not in st.session_state:
         raw = st.query_params.get("year")
-        default = 2020 if 2020 in years else years[-1]
+        default = population.default_year(years)
         try:
             year = int(raw) if raw is not None else default
         except ValueError:
@@ -205,14 +211,14 @@ def page_context() -> PageContext:
     for message in st.session_state.pop("_notices", []):
         st.warning(message, icon=":material/link_off:")
     years = facts["years"]
-    year = st.session_state.get("year", 2020 if 2020 in years else years[-1])
+    year = st.session_state.get("year")
     if year not in years:
-        year = 2020 if 2020 in years else years[-1]
+        year = population.default_year(years)
     area = st.session_state.get("district", CITY_AREA)
     valid = set(facts["districts"]["adcode"])
     district = int(area) if area != CITY_AREA and int(area) in valid else None
     return PageContext(store=store, city_adcode=facts["city_adcode"],
                        city_name=facts["city_name"], year=int(year), years=years, lang=lang,
                        district=district, districts=facts["districts"],
-                       store_key=(str(store_path()), facts["built_at"]),
+                       store_key=store_key(store),
                        city_name_en=facts["city_name_en"])

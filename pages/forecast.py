@@ -177,7 +177,7 @@ def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, targe
 def page(ctx: PageContext) -> None:
     st.title(ctx.t("fc_page"))
     st.caption(ctx.t("fc_intro"))
-    key = str(ctx.store_key)  # path and build time: a rebuilt store is not served from cache
+    key = str(ctx.store_key)  # file and vintage: a rebuilt or reloaded store is not served from cache
     names = districts(ctx.store)
     name_col = "name" if ctx.lang == "zh" else "name_en"
     area_names = {ctx.city_adcode:

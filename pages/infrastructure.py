@@ -31,8 +31,8 @@ def feed_slot(store_path: str) -> dict:
 
 
 @st.cache_data(show_spinner=False)
-def outlines(store_path: str, _store) -> pd.DataFrame:
-    """District outlines for the map (keyed by the store file; they do not change)."""
+def outlines(key: tuple[str, str], _store) -> pd.DataFrame:
+    """District outlines for the map (keyed by the store's file and vintage)."""
     return views.district_outlines(_store)
 
 
@@ -147,7 +147,7 @@ def live(ctx: PageContext) -> None:
     status = views.asset_status(ctx.store)
     st.subheader(ctx.t("sensors_map_header"))
     legend(ctx, status["status"].value_counts())
-    status_map(ctx, status, outlines(str(ctx.store.path), ctx.store))
+    status_map(ctx, status, outlines(ctx.store_key, ctx.store))
     st.caption(ctx.t("sensors_map_updated", seconds=REFRESH_S,
                      clock="—" if k.clock is None else pd.Timestamp(k.clock).strftime("%Y-%m-%d %H:%M:%S")))
     st.subheader(ctx.t("sensors_alerts_header"))

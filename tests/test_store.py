@@ -90,3 +90,22 @@ def test_parquet_export_partitions_by_year(tmp_path):
     parts = sorted(p.relative_to(target).as_posix() for p in target.rglob("*.parquet"))
     assert [p.split("/")[1] for p in parts] == ["year=2020", "year=2021"]
     assert pd.read_parquet(target)["persons"].sum() == 67
+
+
+def test_vintage_changes_with_a_build_or_a_load_and_nothing_else():
+    s = Store.create()
+    s.set_meta({"built_at": "2026-01-01T00:00:00Z"})
+    assert s.vintage() == "2026-01-01T00:00:00Z|0"  # an older store: its build time
+    s.set_meta({"build_id": "b1"})
+    assert s.vintage() == "b1|0"
+    insert = ("INSERT INTO ingest_log VALUES (?, 'ds', ?, 'steward', 'f.csv', 'x', 3, 3, 1, ?, "
+              "NULL)")
+    with s.transaction() as cur:
+        cur.execute(insert, ["e1", "2026-03-04 05:06:07", "rejected"])
+    assert s.vintage() == "b1|0"  # a rejected file changes no data
+    with s.transaction() as cur:
+        cur.execute(insert, ["e2", "2026-03-04 05:06:08", "loaded"])
+    assert s.vintage() == "b1|1|2026-03-04T05:06:08.000000"
+    s.set_meta({"build_id": "b2"})  # a rebuild of the synthetic layers
+    assert s.vintage() == "b2|1|2026-03-04T05:06:08.000000"
+    s.close()

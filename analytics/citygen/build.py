@@ -13,6 +13,7 @@ import os
 import resource
 import sys
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,6 +170,7 @@ def _meta(ctx: BuildContext, timings: dict[str, float]) -> dict[str, object]:
         "seed": c.seed,
         "districts": ",".join(map(str, c.districts)) if c.districts else "all",
         "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "build_id": uuid.uuid4().hex,  # tells two builds apart even within one second
         "build_seconds": round(sum(timings.values()), 1),
         "data_vintage": DATA_VINTAGE,
         "python": sys.version.split()[0],

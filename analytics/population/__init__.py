@@ -15,9 +15,11 @@
 from analytics.population import demography, residents
 from analytics.population.residents import (
     AGE_GROUPS,
+    CENSUS_YEAR,
     MAX_AGE,
     SERVICE_GROUPS,
     age_group_of,
+    default_year,
     district_summary,
     district_trend,
     group_by_cell,
@@ -26,6 +28,7 @@ from analytics.population.residents import (
     years,
 )
 
-__all__ = ["AGE_GROUPS", "MAX_AGE", "SERVICE_GROUPS", "age_group_of", "demography",
+__all__ = ["AGE_GROUPS", "CENSUS_YEAR", "MAX_AGE", "SERVICE_GROUPS", "age_group_of",
+           "default_year", "demography",
            "district_summary", "district_trend", "group_by_cell", "pyramid", "residents",
            "service_group", "years"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from analytics.errors import CityBrainError
@@ -35,6 +37,19 @@ def age_group_of(age: int) -> str:
 
 def years(store: Store) -> list[int]:
     return [int(y) for y in store.query("population.years")["year"]]
+
+
+#: The census year: the year every view opens on when the store holds it.
+CENSUS_YEAR = 2020
+
+
+def default_year(years: Sequence[int]) -> int:
+    """The year a view opens on: the census year if ``years`` holds it, else the last.
+
+    >>> default_year([2018, 2019, 2020, 2021]), default_year([2021, 2022])
+    (2020, 2022)
+    """
+    return CENSUS_YEAR if CENSUS_YEAR in years else max(years)
 
 
 def district_summary(store: Store, year: int) -> pd.DataFrame:

@@ -23,12 +23,12 @@ def cached_view(fn):
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def ratio_values(path: str, built_at: str) -> pd.DataFrame:
+def ratio_values(path: str, vintage: str) -> pd.DataFrame:
     return indicators.ratio_values(open_store(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def computed_values(path: str, built_at: str, years: tuple[int, ...],
+def computed_values(path: str, vintage: str, years: tuple[int, ...],
                     districts: tuple[int, ...] = ()) -> pd.DataFrame:
     return indicators.computed_values(open_store(path), list(years), list(districts))
 
@@ -46,12 +46,12 @@ def kpi_values(key: tuple[str, str], year: int, years: tuple[int, ...],
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
-def base_frame(path: str, built_at: str) -> pd.DataFrame:
+def base_frame(path: str, vintage: str) -> pd.DataFrame:
     return indicators.base_frame(open_store(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def district_geojson(path: str, built_at: str) -> dict:
+def district_geojson(path: str, vintage: str) -> dict:
     """District outlines as GeoJSON, simplified to about 100 m (plenty for a city map)."""
     shapes = indicators.district_shapes(open_store(path))
     shapes["geometry"] = shapes.geometry.simplify(0.001, preserve_topology=True)
@@ -59,7 +59,7 @@ def district_geojson(path: str, built_at: str) -> dict:
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
-def district_label_points(path: str, built_at: str) -> dict[int, tuple[float, float, float]]:
+def district_label_points(path: str, vintage: str) -> dict[int, tuple[float, float, float]]:
     """Where to write each district's name: a point inside it, and its share of the area."""
     shapes = indicators.district_shapes(open_store(path))
     points = shapes.geometry.representative_point()
@@ -70,17 +70,17 @@ def district_label_points(path: str, built_at: str) -> dict[int, tuple[float, fl
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def pyramid(path: str, built_at: str, year: int, district: int | None) -> pd.DataFrame:
+def pyramid(path: str, vintage: str, year: int, district: int | None) -> pd.DataFrame:
     return trends.pyramid(open_store(path), year, district)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def age_groups(path: str, built_at: str, district: int | None) -> pd.DataFrame:
+def age_groups(path: str, vintage: str, district: int | None) -> pd.DataFrame:
     store = open_store(path)
-    return trends.age_groups(store, district, base=base_frame(path, built_at))
+    return trends.age_groups(store, district, base=base_frame(path, vintage))
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def vital_rates(path: str, built_at: str, district: int | None) -> pd.DataFrame:
+def vital_rates(path: str, vintage: str, district: int | None) -> pd.DataFrame:
     store = open_store(path)
-    return trends.vital_rates(store, district, base=base_frame(path, built_at))
+    return trends.vital_rates(store, district, base=base_frame(path, vintage))
