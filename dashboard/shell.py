@@ -26,7 +26,9 @@ from analytics.geo import english_name
 from analytics.store import Store, StoreError, store_path_from_env
 from dashboard.i18n import LANGUAGES, explain, translate
 
-CITY_AREA = "city"  # the area value meaning "the whole city"
+#: How the link spells "the whole city" (``district=city``); inside the app the area is
+#: ``district: int | None``, with ``None`` for the whole city.
+CITY_PARAM = "city"
 
 
 def store_path() -> Path:
@@ -153,15 +155,15 @@ def _restore_from_url(lang: str, facts: dict) -> None:
         st.session_state["year"] = year
     if "district" not in st.session_state:
         raw = st.query_params.get("district")
-        valid = {str(a) for a in facts["districts"]["adcode"]}
-        if raw is None or raw in (CITY_AREA, str(facts["city_adcode"])):
-            area = CITY_AREA
+        valid = {str(int(a)): int(a) for a in facts["districts"]["adcode"]}
+        if raw is None or raw in (CITY_PARAM, str(facts["city_adcode"])):
+            district = None
         elif raw in valid:
-            area = raw
+            district = valid[raw]
         else:
             _notice(lang, "district", raw, translate("sidebar_whole_city", lang))
-            area = CITY_AREA
-        st.session_state["district"] = area
+            district = None
+        st.session_state["district"] = district
     if "_city_checked" not in st.session_state:
         raw = st.query_params.get("city")
         if raw is not None and raw != str(facts["city_adcode"]):
@@ -179,7 +181,7 @@ def sidebar() -> None:
     st.session_state.setdefault("lang", lang)
     _restore_from_url(lang, facts)
     districts = facts["districts"]
-    names = dict(zip(districts["adcode"].astype(str),
+    names = dict(zip(districts["adcode"].astype(int),
                      districts["name"] if lang == "zh" else districts["name_en"], strict=True))
     city = facts["city_name"] if lang == "zh" else facts["city_name_en"]
     with st.sidebar:
@@ -189,9 +191,9 @@ def sidebar() -> None:
                     if lang == "zh" else
                     f"**{translate('sidebar_city', lang)}**: {city} ({facts['city_adcode']})")
         st.selectbox(translate("sidebar_year", lang), facts["years"], key="year")
-        st.selectbox(translate("sidebar_area", lang), [CITY_AREA, *names], key="district",
+        st.selectbox(translate("sidebar_area", lang), [None, *names], key="district",
                      format_func=lambda a: translate("sidebar_whole_city", lang)
-                     if a == CITY_AREA else names.get(a, a))
+                     if a is None else names.get(a, str(a)))
         if facts["partial"]:
             st.info(translate("sidebar_partial", lang, n=len(districts),
                               names="、".join(districts["name"]) if lang == "zh"
@@ -202,7 +204,8 @@ def sidebar() -> None:
     st.query_params["lang"] = st.session_state["lang"]
     st.query_params["city"] = str(facts["city_adcode"])
     st.query_params["year"] = str(st.session_state["year"])
-    st.query_params["district"] = st.session_state["district"]
+    district = st.session_state["district"]
+    st.query_params["district"] = CITY_PARAM if district is None else str(district)
 
 
 def page_context() -> PageContext:
@@ -214,9 +217,9 @@ def page_context() -> PageContext:
     year = st.session_state.get("year")
     if year not in years:
         year = population.default_year(years)
-    area = st.session_state.get("district", CITY_AREA)
-    valid = set(facts["districts"]["adcode"])
-    district = int(area) if area != CITY_AREA and int(area) in valid else None
+    district = st.session_state.get("district")
+    if district not in set(facts["districts"]["adcode"].astype(int)):
+        district = None
     return PageContext(store=store, city_adcode=facts["city_adcode"],
                        city_name=facts["city_name"], year=int(year), years=years, lang=lang,
                        district=district, districts=facts["districts"],

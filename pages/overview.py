@@ -49,14 +49,14 @@ def ranking_controls(ctx, kpis: list[str]) -> str:
                         format_func=lambda k: indicators.indicator(k).label(ctx.lang))
 
 
-def tiles(ctx, values: pd.DataFrame, kpis: list[str], area: str) -> None:
+def tiles(ctx, values: pd.DataFrame, kpis: list[str], district: int | None) -> None:
     previous = ctx.t("ov_vs_year", year=ctx.year - 1)
     five = ctx.t("ov_change_5y", year=ctx.year - 5)
     for start in range(0, len(kpis), TILES_PER_ROW):
         cols = st.columns(TILES_PER_ROW)
         for col, kpi_id in zip(cols, kpis[start:start + TILES_PER_ROW], strict=False):
             with col:
-                kpi.tile(indicators.tile(values, kpi_id, ctx.year, area), ctx.t, ctx.lang,
+                kpi.tile(indicators.tile(values, kpi_id, ctx.year, district), ctx.t, ctx.lang,
                          previous, five, key=kpi_id)
 
 
@@ -103,12 +103,11 @@ def movers(ctx, values: pd.DataFrame) -> None:
 
 def page(ctx: PageContext) -> None:
     st.title(ctx.t("ov_title", city=ctx.city_label(), year=ctx.year))
-    area = indicators.CITY if ctx.district is None else str(ctx.district)
     values = data.kpi_values(ctx.store_key, ctx.year, ctx.years,
                              tuple(int(a) for a in ctx.districts["adcode"]))
     kpis = indicators.available(values)
     st.caption(ctx.t("ov_caption", area=ctx.area_label(), year=ctx.year))
-    tiles(ctx, values, kpis, area)
+    tiles(ctx, values, kpis, ctx.district)
 
     st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
     chosen = ranking_controls(ctx, kpis)

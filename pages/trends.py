@@ -183,11 +183,13 @@ def vital_charts(ctx) -> None:
 def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
     ind = indicators.indicator(kpi_id)
     values = data.ratio_values(*ctx.store_key)
-    rows = values[(values["indicator"] == kpi_id) & (values["area"] != indicators.CITY)]
+    rows = indicators.of_districts(values)
+    rows = rows[rows["indicator"] == kpi_id]
     frame = pd.DataFrame({"year": rows["year"].astype(int),
-                          "district": [ctx.district_name(int(a)) for a in rows["area"]],
+                          "district": [ctx.district_name(int(a)) for a in rows["district"]],
                           "value": rows["value"]})
-    city = values[(values["indicator"] == kpi_id) & (values["area"] == indicators.CITY)]
+    city = indicators.of_area(values)
+    city = city[city["indicator"] == kpi_id]
     n = frame["district"].nunique()
     wrap = 4 if n > 4 else max(n, 1)
     fig = px.line(frame, x="year", y="value", facet_col="district", facet_col_wrap=wrap,

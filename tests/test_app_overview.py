@@ -96,5 +96,5 @@ def test_the_coverage_tile_has_a_value_for_every_year(store_file):
         built_at, years = store.meta()["built_at"], tuple(store.query("population.years")
                                                           ["year"].astype(int))
     values = data.kpi_values((str(store_file), built_at), years[-1], years, ())
-    cov = values[(values["indicator"] == "daycare_coverage_60plus") & (values["area"] == "city")]
+    cov = values[(values["indicator"] == "daycare_coverage_60plus") & values["district"].isna()]
     assert sorted(cov["year"]) == list(years)

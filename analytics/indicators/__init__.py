@@ -18,7 +18,6 @@ from analytics.indicators.kpis import (
     BASE_COUNTS,
     CAPACITY_TYPES,
     CHILD_SHARE_SOURCE,
-    CITY,
     INDICATORS,
     Band,
     Indicator,
@@ -32,11 +31,13 @@ from analytics.indicators.kpis import (
     format_value,
     indicator,
     largest_movers,
+    of_area,
+    of_districts,
     ratio_values,
     tile,
 )
 
-__all__ = ["AGEING_SOURCE", "BASE_COUNTS", "CAPACITY_TYPES", "CHILD_SHARE_SOURCE", "CITY",
+__all__ = ["AGEING_SOURCE", "BASE_COUNTS", "CAPACITY_TYPES", "CHILD_SHARE_SOURCE",
            "INDICATORS", "Band", "Indicator", "Standard", "available", "base_frame",
            "computed_values", "district_shapes", "district_table", "districts", "format_value",
-           "indicator", "kpis", "largest_movers", "ratio_values", "tile", "trends"]
+           "indicator", "kpis", "largest_movers", "of_area", "of_districts", "ratio_values", "tile", "trends"]

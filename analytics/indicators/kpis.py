@@ -25,8 +25,6 @@ from analytics.errors import CityBrainError, lookup
 from analytics.planning.accessibility import analyse, coverage_share
 from analytics.store import Store
 
-CITY = "city"
-
 #: Ageing stages. The 7 % (65+) and 10 % (60+) thresholds of an "ageing society" are the
 #: United Nations' (1956 report on population ageing; Vienna World Assembly on Ageing, 1982);
 #: the moderate and severe stages (60+ above 20 % / 30 %, 65+ above 14 % / 21 %) are those the
@@ -295,21 +293,23 @@ def _ratio(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
 def ratio_values(store: Store, base: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every ratio KPI for every year, for the city and each district (long form).
 
-    Columns ``indicator, year, area, value`` where ``area`` is :data:`CITY` or a district
-    adcode as text. The city's value is the ratio of the city's summed counts.
+    Columns ``indicator, year, district, value`` where ``district`` is a district's adcode,
+    or missing (``<NA>``) for the whole city. The city's value is the ratio of the city's
+    summed counts.
     """
     base = base_frame(store) if base is None else base
     count_cols = [c for c in base.columns if c not in ("year", "adcode")]
     city = base.groupby("year", as_index=False)[count_cols].sum(min_count=1)
-    city["area"] = CITY
-    districts = base.drop(columns="adcode").assign(area=base["adcode"].astype(str))
+    city["district"] = pd.NA
+    districts = base.drop(columns="adcode").assign(district=base["adcode"].astype(int))
     both = pd.concat([city, districts], ignore_index=True)
+    both["district"] = both["district"].astype("Int64")
     frames = []
     for ind in INDICATORS.values():
         if not ind.is_ratio:
             continue
         frames.append(pd.DataFrame({"indicator": ind.id, "year": both["year"],
-                                    "area": both["area"], "value": _ratio(ind, both)}))
+                                    "district": both["district"], "value": _ratio(ind, both)}))
     return pd.concat(frames, ignore_index=True)
 
 
@@ -325,9 +325,10 @@ def computed_values(store: Store, years: list[int], districts: list[int] | None 
             continue
         for year in years:
             for area, value in ind.compute(store, int(year), list(districts or [])).items():
-                rows.append((ind.id, int(year), CITY if area is None else str(area),
+                rows.append((ind.id, int(year), pd.NA if area is None else int(area),
                              float(value)))
-    return pd.DataFrame(rows, columns=["indicator", "year", "area", "value"])
+    out = pd.DataFrame(rows, columns=["indicator", "year", "district", "value"])
+    return out.astype({"district": "Int64"})
 
 
 def available(values: pd.DataFrame) -> list[str]:
@@ -336,14 +337,29 @@ def available(values: pd.DataFrame) -> list[str]:
     return [i for i in INDICATORS if i in present]
 
 
-def tile(values: pd.DataFrame, indicator_id: str, year: int, area: str = CITY) -> dict:
+def of_area(values: pd.DataFrame, district: int | None = None) -> pd.DataFrame:
+    """The rows of a long KPI frame for one area: ``district``'s, or the city's for ``None``."""
+    if district is None:
+        return values[values["district"].isna()]
+    return values[(values["district"] == int(district)).fillna(False).astype(bool)]
+
+
+def of_districts(values: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a long KPI frame for the districts (not the city)."""
+    return values[values["district"].notna()]
+
+
+def tile(values: pd.DataFrame, indicator_id: str, year: int, district: int | None = None
+         ) -> dict:
     """What a KPI tile shows: value, change on one and five years, the series, the band.
 
-    ``values`` is the long frame of :func:`ratio_values` / :func:`computed_values`.
-    Changes are ``None`` when the earlier year is not in the store.
+    ``values`` is the long frame of :func:`ratio_values` / :func:`computed_values`;
+    ``district`` the area (``None``: the whole city). Changes are ``None`` when the earlier
+    year is not in the store.
     """
     ind = indicator(indicator_id)
-    rows = values[(values["indicator"] == indicator_id) & (values["area"] == area)]
+    rows = of_area(values, district)
+    rows = rows[rows["indicator"] == indicator_id]
     series = rows.set_index("year")["value"].sort_index()
 
     def at(y: int) -> float | None:
@@ -364,8 +380,10 @@ def tile(values: pd.DataFrame, indicator_id: str, year: int, area: str = CITY) -
 
 def district_table(values: pd.DataFrame, year: int) -> pd.DataFrame:
     """One row per district (by adcode), one column per available KPI, for ``year``."""
-    rows = values[(values["year"] == year) & (values["area"] != CITY)]
-    wide = rows.pivot_table(index="area", columns="indicator", values="value", aggfunc="first")
+    rows = of_districts(values)
+    rows = rows[rows["year"] == year]
+    wide = rows.pivot_table(index="district", columns="indicator", values="value",
+                            aggfunc="first")
     wide.index = wide.index.astype(int)
     wide.index.name = "adcode"
     cols = [i for i in INDICATORS if i in wide.columns]
@@ -379,12 +397,12 @@ def largest_movers(values: pd.DataFrame, year: int, indicator_ids: list[str], sp
 
     Columns ``indicator, adcode, before, after, change``; empty if the earlier year is missing.
     """
-    dist = values[values["area"] != CITY]
+    dist = of_districts(values)
     out = []
     for ind_id in indicator_ids:
         rows = dist[dist["indicator"] == ind_id]
-        now = rows[rows["year"] == year].set_index("area")["value"]
-        then = rows[rows["year"] == year - span].set_index("area")["value"]
+        now = rows[rows["year"] == year].set_index("district")["value"]
+        then = rows[rows["year"] == year - span].set_index("district")["value"]
         both = pd.DataFrame({"before": then, "after": now}).dropna()
         if both.empty:
             continue

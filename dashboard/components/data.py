@@ -42,7 +42,7 @@ def kpi_values(key: tuple[str, str], year: int, years: tuple[int, ...],
     frames = [ratio_values(*key), computed_values(*key, tuple(years)),
               computed_values(*key, (year,), district_ids)]
     out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
-    return out.drop_duplicates(["indicator", "year", "area"], keep="first")
+    return out.drop_duplicates(["indicator", "year", "district"], keep="first")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
