@@ -143,8 +143,8 @@ def unit_name(type_key: str, lang: str) -> str:
 
 
 def district_label(adcode: int | None, names: pd.DataFrame, lang: str) -> str:
-    """A district's name; ``None`` (or the supply tables' ``0``) is the whole city."""
-    if adcode is None or adcode == 0:
+    """A district's name; ``None`` (or ``<NA>`` in a table) is the whole city."""
+    if adcode is None or pd.isna(adcode):
         return translate("plan_city", lang)
     row = names[names["adcode"] == adcode]
     if row.empty:

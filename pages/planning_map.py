@@ -299,7 +299,7 @@ def page(ctx: PageContext) -> None:
         if district is not None:
             sd = sd[sd["adcode"] == district]
         else:
-            sd = sd[sd["adcode"] == 0]
+            sd = sd[sd["adcode"].isna()]
         sd = sd.assign(
             type_label=[pl.type_name(k, ctx.lang) for k in sd["type"]],
             group_label=[pl.group_option(g, ctx.lang) for g in sd["group"]],

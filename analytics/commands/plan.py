@@ -92,6 +92,8 @@ def run_coverage(args) -> int:
             table = accessibility.district_summary(result, store.query("planning.district_names"))
             if args.district is not None:
                 table = table[table["adcode"] == args.district]
+            # the output files write the whole city's row as adcode 0, as they always have
+            table = table.assign(adcode=table["adcode"].fillna(0).astype("int64"))
         if table.empty:
             raise CityBrainError(f"district {args.district} has no residents of group "
                                  f"{result.group} in {args.year}")

@@ -264,8 +264,9 @@ def coverage_share(store: Store, facility_type: str, group: str, year: int,
 def district_summary(result: Accessibility, names: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row for the city, then one per district.
 
-    Columns ``adcode, name, name_en, persons, covered, coverage_pct, facilities, supply,
-    access_per_1000`` (persons-weighted mean), ``unmet``.
+    Columns ``adcode`` (``<NA>`` on the first row, the whole city), ``name, name_en,
+    persons, covered, coverage_pct, facilities, supply, access_per_1000`` (persons-weighted
+    mean), ``unmet``.
     """
     cells = result.cells.assign(
         covered_persons=np.where(result.cells["covered"], result.cells["persons"], 0),
@@ -294,8 +295,15 @@ def district_summary(result: Accessibility, names: pd.DataFrame | None = None) -
         out.loc[out["adcode"] == 0, ["name", "name_en"]] = ["全市", "City"]
     else:
         out["name"] = out["name_en"] = ""
+    out["adcode"] = city_as_missing(out["adcode"])
     return out[["adcode", "name", "name_en", "persons", "covered", "coverage_pct",
                 "facilities", "supply", "access_per_1000", "unmet"]]
+
+
+def city_as_missing(adcodes: pd.Series) -> pd.Series:
+    """District adcodes with the whole city's row (computed under key 0) as ``<NA>``: an area
+    is a district's adcode, or missing for the whole city."""
+    return adcodes.astype("Int64").where(adcodes != 0)
 
 
 def underserved_cells(result: Accessibility, n: int = 50, district: int | None = None

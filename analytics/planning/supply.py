@@ -70,4 +70,5 @@ def supply_demand(store: Store, year: int, types: list[str] | None = None) -> pd
     order = {k: n for n, k in enumerate(types)}
     out = out.sort_values(["adcode", "type"], key=lambda s: s.map(order) if s.name == "type"
                           else s, kind="stable").reset_index(drop=True)
+    out["adcode"] = accessibility.city_as_missing(out["adcode"])  # the city first, as <NA>
     return out[COLUMNS]
