@@ -163,6 +163,8 @@ def test_map_page_in_chromium(tmp_path, browser):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    if __import__("os").environ.get("CITYBRAIN_TEST_PORT"):  # the e2e server holds that one
+        port = int(__import__("os").environ["CITYBRAIN_TEST_PORT"]) + 1
     env = {**__import__("os").environ, "CITYBRAIN_STORE": str(store_path)}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),

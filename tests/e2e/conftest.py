@@ -28,6 +28,10 @@ BUILD_DISTRICTS = "330106,330108"
 
 
 def _free_port() -> int:
+    """``$CITYBRAIN_TEST_PORT`` when set (a machine that gives each run its own ports), else
+    any free port."""
+    if os.environ.get("CITYBRAIN_TEST_PORT"):
+        return int(os.environ["CITYBRAIN_TEST_PORT"])
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
