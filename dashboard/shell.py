@@ -26,8 +26,8 @@ from analytics.geo import english_name
 from analytics.store import Store, StoreError, store_path_from_env
 from dashboard.i18n import LANGUAGES, explain, translate
 
-#: How the link spells "the whole city" (``district=city``); inside the app the area is
-#: ``district: int | None``, with ``None`` for the whole city.
+#: How the link and the area menu spell "the whole city" (``district=city``); a page gets
+#: the area as ``ctx.district: int | None``, with ``None`` for the whole city.
 CITY_PARAM = "city"
 
 
@@ -157,13 +157,13 @@ def _restore_from_url(lang: str, facts: dict) -> None:
         raw = st.query_params.get("district")
         valid = {str(int(a)): int(a) for a in facts["districts"]["adcode"]}
         if raw is None or raw in (CITY_PARAM, str(facts["city_adcode"])):
-            district = None
+            choice = CITY_PARAM
         elif raw in valid:
-            district = valid[raw]
+            choice = valid[raw]
         else:
             _notice(lang, "district", raw, translate("sidebar_whole_city", lang))
-            district = None
-        st.session_state["district"] = district
+            choice = CITY_PARAM
+        st.session_state["district"] = choice  # the area menu's value
     if "_city_checked" not in st.session_state:
         raw = st.query_params.get("city")
         if raw is not None and raw != str(facts["city_adcode"]):
@@ -191,9 +191,10 @@ def sidebar() -> None:
                     if lang == "zh" else
                     f"**{translate('sidebar_city', lang)}**: {city} ({facts['city_adcode']})")
         st.selectbox(translate("sidebar_year", lang), facts["years"], key="year")
-        st.selectbox(translate("sidebar_area", lang), [None, *names], key="district",
+        # the menu's entries: CITY_PARAM, then adcodes (a None entry would read as no choice)
+        st.selectbox(translate("sidebar_area", lang), [CITY_PARAM, *names], key="district",
                      format_func=lambda a: translate("sidebar_whole_city", lang)
-                     if a is None else names.get(a, str(a)))
+                     if a == CITY_PARAM else names.get(a, str(a)))
         if facts["partial"]:
             st.info(translate("sidebar_partial", lang, n=len(districts),
                               names="、".join(districts["name"]) if lang == "zh"
@@ -204,8 +205,7 @@ def sidebar() -> None:
     st.query_params["lang"] = st.session_state["lang"]
     st.query_params["city"] = str(facts["city_adcode"])
     st.query_params["year"] = str(st.session_state["year"])
-    district = st.session_state["district"]
-    st.query_params["district"] = CITY_PARAM if district is None else str(district)
+    st.query_params["district"] = str(st.session_state["district"])
 
 
 def page_context() -> PageContext:
@@ -217,9 +217,8 @@ def page_context() -> PageContext:
     year = st.session_state.get("year")
     if year not in years:
         year = population.default_year(years)
-    district = st.session_state.get("district")
-    if district not in set(facts["districts"]["adcode"].astype(int)):
-        district = None
+    choice = st.session_state.get("district", CITY_PARAM)  # the area menu: the one conversion
+    district = choice if choice in set(facts["districts"]["adcode"].astype(int)) else None
     return PageContext(store=store, city_adcode=facts["city_adcode"],
                        city_name=facts["city_name"], year=int(year), years=years, lang=lang,
                        district=district, districts=facts["districts"],
