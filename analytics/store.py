@@ -302,7 +302,12 @@ class Store:
         ``cur`` to join an open :meth:`transaction`; otherwise the write is its own.
         """
         _check_ident(table)
-        table = _WRITE_TARGET.get(table, table)
+        if table in _WRITE_TARGET:  # a layer: its synthetic rows (``source`` is the view's own)
+            table = _WRITE_TARGET[table]
+            names = frame.column_names if hasattr(frame, "column_names") else frame.columns
+            if "source" in names:
+                frame = frame.drop(columns=["source"]) if hasattr(frame, "columns") and \
+                    not hasattr(frame, "column_names") else frame.drop_columns(["source"])
         names = frame.column_names if hasattr(frame, "column_names") else frame.columns
         cols = [_check_ident(str(c)) for c in names]
         col_list = ", ".join(cols)
