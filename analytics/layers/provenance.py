@@ -36,7 +36,8 @@ def sources(store, year: int | None = None) -> pd.DataFrame:
     ``year`` picks the year of the population layers (default: the latest) and the
     facilities open in it (default: every facility).
     """
-    frames = [store.query(f"layers.sources_{name}", year=year) for name in LAYERS]
+    frames = [store.query(f"layers.sources_{name}", **({} if name == "assets" else {"year": year}))
+              for name in LAYERS]
     frame = pd.concat([f for f in frames if not f.empty] or [frames[0]], ignore_index=True)
     parts = frame["source"].map(split_source)
     frame["dataset_id"] = [p[0] for p in parts]

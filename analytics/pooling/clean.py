@@ -492,8 +492,8 @@ def _places(out: pd.DataFrame, raw: pd.DataFrame, rows: pd.Series, contract: Con
         return
     n = len(out)
     cells = np.zeros(n, dtype=np.uint64)
-    lon = out[contract.lon].astype(float).to_numpy() if contract.lon else np.full(n, np.nan)
-    lat = out[contract.lat].astype(float).to_numpy() if contract.lon else np.full(n, np.nan)
+    lon = np.array(out[contract.lon], dtype=float) if contract.lon else np.full(n, np.nan)
+    lat = np.array(out[contract.lat], dtype=float) if contract.lon else np.full(n, np.nan)
     have_point = np.isfinite(lon) & np.isfinite(lat)
     if have_point.any():
         cells[have_point] = [h3int.latlng_to_cell(y, x, geo.H3_RESOLUTION)

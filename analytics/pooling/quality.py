@@ -100,16 +100,20 @@ def consistency(store, plan) -> pd.DataFrame:
             cur.unregister("_incoming")
     found: list[dict] = []
     if lay.name == "population_cells":
-        found += _grid_vs_districts(store, new)
+        found += _grid_vs_districts(store, new, store.query("layers.district_totals"))
+    if lay.name == "population_districts":
+        grid = store.query("layers.grid_totals").rename(columns={"table_persons": "persons"})
+        table = new.groupby(["year", "district_adcode"], as_index=False)["persons"].sum() \
+            .rename(columns={"persons": "table_persons"})
+        found += _grid_vs_districts(store, grid, table)
     if lay.name == "facilities":
-        found += _capacity_drops(store, new)
+        found += _capacity_drops(store, new, c.id)
         found += _empty_cells(store, new)
     return pd.DataFrame(found, columns=FINDING_COLUMNS)
 
 
-def _grid_vs_districts(store, new: pd.DataFrame) -> list[dict]:
+def _grid_vs_districts(store, new: pd.DataFrame, table: pd.DataFrame) -> list[dict]:
     totals = new.groupby(["year", "district_adcode"], as_index=False)["persons"].sum()
-    table = store.query("layers.district_totals")
     merged = totals.merge(table, on=["year", "district_adcode"], how="left")
     out = []
     for r in merged.itertuples():
@@ -127,10 +131,14 @@ def _grid_vs_districts(store, new: pd.DataFrame) -> list[dict]:
     return out
 
 
-def _capacity_drops(store, new: pd.DataFrame) -> list[dict]:
+def _capacity_drops(store, new: pd.DataFrame, dataset_id: str) -> list[dict]:
     now = store.query("layers.open_capacity")
-    cap = new[new["closed_year"].isna()].groupby(["type", "district_adcode"], as_index=False)[
-        "capacity"].sum()
+    # after the load: this file's facilities plus the other registers of the same type
+    others = store.query("layers.open_capacity_of_others", prefix=f"{dataset_id} v")
+    cap = pd.concat([new[new["closed_year"].isna()], others], ignore_index=True).groupby(
+        ["type", "district_adcode"], as_index=False)["capacity"].sum()
+    cap = cap[cap.set_index(["type", "district_adcode"]).index.isin(
+        new.set_index(["type", "district_adcode"]).index)]
     merged = now.merge(cap, on=["type", "district_adcode"], how="inner",
                        suffixes=("_now", "_new"))
     out = []

@@ -73,3 +73,13 @@ FROM facilities WHERE closed_year IS NULL GROUP BY type, district_adcode;
 -- name: lived_cells
 SELECT DISTINCT cell FROM population_cells
 WHERE persons > 0 AND year = (SELECT max(year) FROM population_cells);
+
+-- name: open_capacity_of_others
+SELECT type, district_adcode, sum(capacity) AS capacity
+FROM dept_layer_facilities
+WHERE closed_year IS NULL AND NOT starts_with(source, $prefix)
+GROUP BY type, district_adcode;
+
+-- name: grid_totals
+SELECT year, district_adcode, sum(persons) AS table_persons
+FROM population_cells GROUP BY year, district_adcode;
