@@ -45,7 +45,7 @@ def register(sub) -> None:
 
 def _out(frame, fmt: str) -> None:
     if fmt == "csv":
-        frame.to_csv(sys.stdout, index=False, lineterminator="\\n")
+        frame.to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
         print(frame.to_string(index=False))
 
