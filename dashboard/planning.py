@@ -24,13 +24,9 @@ DEFAULT_LAYERS = ["facilities", "districts", "underserved"]
 
 
 def store_key(store: Store) -> str:
-    """Cache key of a store: its path and modification time (a rebuilt store is new data)."""
-    if store.path is None:
-        return f"memory:{id(store)}"
-    try:
-        return f"{store.path}:{store.path.stat().st_mtime_ns}"
-    except OSError:
-        return str(store.path)
+    """Cache key of a store: its path and vintage (a rebuild, a load or a rollback is new data)."""
+    where = f"memory:{id(store)}" if store.path is None else str(store.path)
+    return f"{where}:{store.vintage()}"
 
 
 # -- cached analytics (frames keyed by the parameters that matter) -------------------------

@@ -46,8 +46,8 @@ def open_store(path: str) -> Store:
 
 
 @st.cache_data(show_spinner=False)
-def _store_facts(path: str, built_at: str) -> dict:
-    """Years, districts and the city's names: read once per store build."""
+def _store_facts(path: str, vintage: str) -> dict:
+    """Years, districts and the city's names: read once per store vintage (build or load)."""
     store = open_store(path)
     meta = store.meta()
     adcode = int(meta["city_adcode"])
@@ -63,7 +63,7 @@ def _store_facts(path: str, built_at: str) -> dict:
             "city_name_en": english_name(name).removesuffix(" City") if name else str(adcode),
             "districts": districts, "vintage": meta.get("data_vintage", "?"),
             "partial": meta.get("districts", "all") != "all",
-            "built_at": built_at}
+            "built_at": meta.get("built_at", ""), "data_key": vintage}
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,7 @@ def _store_or_stop(lang: str) -> tuple[Store, dict]:
     path = str(store_path())
     try:
         store = open_store(path)
-        built_at = store.meta().get("built_at", "")
-        facts = _store_facts(path, built_at)
+        facts = _store_facts(path, store.vintage())
         if not facts["years"]:
             raise StoreError(f"{path} holds no population: rebuild it with "
                              f"`python -m analytics build --out {path}`")
@@ -213,5 +212,5 @@ def page_context() -> PageContext:
     return PageContext(store=store, city_adcode=facts["city_adcode"],
                        city_name=facts["city_name"], year=int(year), years=years, lang=lang,
                        district=district, districts=facts["districts"],
-                       store_key=(str(store_path()), facts["built_at"]),
+                       store_key=(str(store_path()), facts["data_key"]),
                        city_name_en=facts["city_name_en"])
