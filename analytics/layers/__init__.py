@@ -14,7 +14,6 @@ or year and district (population), the calibrated synthetic default. Every row c
 ('type', 'district_adcode')
 """
 
-from analytics.pooling.feeds import LAYERS, Layer, LayerError, feeds, layer, layer_types
 from analytics.layers.provenance import (
     facilities_list,
     missing_layers,
@@ -23,6 +22,7 @@ from analytics.layers.provenance import (
     sources,
     split_source,
 )
+from analytics.pooling.feeds import LAYERS, Layer, LayerError, feeds, layer, layer_types
 
 __all__ = ["LAYERS", "Layer", "LayerError", "facilities_list", "feeds", "layer", "layer_types",
            "missing_layers", "source_label", "source_summary", "sources", "split_source"]

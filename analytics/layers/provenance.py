@@ -12,8 +12,8 @@ import re
 
 import pandas as pd
 
-from analytics.pooling.feeds import LAYERS, feeds, layer_types
 from analytics.pooling.contracts import contracts
+from analytics.pooling.feeds import LAYERS, feeds, layer_types
 from analytics.standards import FACILITY_TYPES, facility_type
 
 SOURCE_COLUMNS = ["layer", "type", "district_adcode", "source", "dataset_id", "version",

@@ -5,8 +5,8 @@ Kept free of any store import so that :mod:`analytics.store` can create them.
 
 from __future__ import annotations
 
-from analytics.pooling.feeds import LAYERS, view_statements
 from analytics.pooling.contracts import contracts
+from analytics.pooling.feeds import LAYERS, view_statements
 
 LAYER_NAMES = tuple(LAYERS)
 

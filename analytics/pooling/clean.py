@@ -464,8 +464,8 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
         out[contract.lon] = wlon
         out[contract.lat] = wlat
     _places(out, raw, rows, contract, inverse, city, problems)
+    today = date.today()
     for name in contract.no_future:
-        today = date.today()
         late = out[name].map(lambda v: v is not None and v == v and v > today).to_numpy(bool)
         _flag(problems, rows, out[name], late, name, "future_date",
               lambda r, v: f"{v} is in the future: give the date the figures are as of")

@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import pandas as pd
 
-from analytics.pooling.feeds import LAYERS, contribution
 from analytics.pooling.contracts import FREQUENCY_DAYS, contracts
 from analytics.pooling.contracts import contract as get_contract
+from analytics.pooling.feeds import LAYERS, contribution
 
 
 # -- reading back: the data-quality page's figures --------------------------------------------
