@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "analytics.commands.plan",
     "analytics.commands.forecast",
     "analytics.commands.ingest",
+    "analytics.commands.layers",
 ]
 
 

@@ -20,9 +20,10 @@ import duckdb
 import pandas as pd
 
 from analytics.errors import CityBrainError
+from analytics.layers.schema import LAYER_NAMES, contract_statements, layer_statements
 
 #: Bumped whenever a table or column changes; a store of another version must be rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA_DIR = SQL_DIR / "schema"
@@ -65,13 +66,14 @@ def named_query(name: str) -> str:
 
 
 def _schema_statements() -> list[str]:
-    """Every CREATE statement, from ``sql/schema/*.sql`` in file-name order."""
+    """Every CREATE statement: ``sql/schema/*.sql`` in file-name order, then the department
+    tables rendered from their contracts, then the layer views over both."""
     statements = []
     for path in sorted(SCHEMA_DIR.glob("*.sql")):
         text = "\n".join(line.split("--", 1)[0] for line in
                          path.read_text(encoding="utf-8").splitlines())
         statements.extend(s.strip() for s in text.split(";") if s.strip())
-    return statements
+    return statements + contract_statements() + layer_statements()
 
 
 def schema_tables() -> list[str]:
@@ -82,6 +84,10 @@ def schema_tables() -> list[str]:
         if m:
             names.append(m.group(1))
     return names
+
+
+#: A layer's name is a view (department data over synthetic); writes go to its synthetic table.
+_WRITE_TARGET = {name: f"synthetic_{name}" for name in LAYER_NAMES}
 
 
 def _check_ident(name: str) -> str:
@@ -220,6 +226,15 @@ class Store:
             ).fetchall()
         return [r[0] for r in rows]
 
+    def views(self) -> list[str]:
+        """The names :meth:`tables` lists that are views (layers, current versions)."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = 'main' AND table_type = 'VIEW' ORDER BY table_name"
+            ).fetchall()
+        return [r[0] for r in rows]
+
     def row_counts(self) -> pd.DataFrame:
         """``table, rows`` for every table in the store."""
         counts = []
@@ -245,8 +260,8 @@ class Store:
     def vintage(self) -> str:
         """What the data is as of: the build (its id, else its time) and the latest load.
 
-        Changes whenever the synthetic layers are rebuilt or a department's file is loaded,
-        and only then, so it keys every cache of derived frames.
+        Changes whenever the synthetic layers are rebuilt, a department's file is loaded or a
+        dataset is rolled back, and only then, so it keys every cache of derived frames.
 
         >>> s = Store.create()
         >>> s.set_meta({"build_id": "b1"})
@@ -259,7 +274,7 @@ class Store:
                 "SELECT coalesce(max(value) FILTER (WHERE key = 'build_id'), "
                 "max(value) FILTER (WHERE key = 'built_at'), '') FROM meta").fetchone()[0]
             loads, last = cur.execute(
-                "SELECT count(*), max(logged_at) FROM ingest_log WHERE status = 'loaded'"
+                "SELECT count(*), max(logged_at) FROM ingest_log WHERE status <> 'rejected'"
             ).fetchone()
         return f"{build}|{loads}" + ("" if last is None else f"|{last:%Y-%m-%dT%H:%M:%S.%f}")
 
@@ -296,6 +311,12 @@ class Store:
         ``cur`` to join an open :meth:`transaction`; otherwise the write is its own.
         """
         _check_ident(table)
+        if table in _WRITE_TARGET:  # a layer: its synthetic rows (``source`` is the view's own)
+            table = _WRITE_TARGET[table]
+            names = frame.column_names if hasattr(frame, "column_names") else frame.columns
+            if "source" in names:
+                frame = frame.drop(columns=["source"]) if hasattr(frame, "columns") and \
+                    not hasattr(frame, "column_names") else frame.drop_columns(["source"])
         names = frame.column_names if hasattr(frame, "column_names") else frame.columns
         cols = [_check_ident(str(c)) for c in names]
         col_list = ", ".join(cols)

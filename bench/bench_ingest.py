@@ -48,12 +48,12 @@ pd.DataFrame({"home_id": [f"H{i:07d}" for i in range(rows)], "name": "养老院"
 
 INGEST = """
 import json, resource, sys, time
-from analytics.pooling import ingest
+from analytics.pooling import ingest, plan
 from analytics.identity import Actor
 from analytics.store import Store
 store = Store.open(sys.argv[2])
 if sys.argv[3] == "streamed":
-    ingest.KEEP_IN_MEMORY_BYTES = 0  # as for a file too large to keep: read twice, batch by batch
+    plan.KEEP_IN_MEMORY_BYTES = 0  # as for a file too large to keep: read twice, batch by batch
 t0 = time.perf_counter()
 r = ingest.load(store, sys.argv[1], "civil_affairs_care_homes", Actor("bench", "administrator"))
 seconds = time.perf_counter() - t0

@@ -27,7 +27,8 @@ DEFAULT_LAYERS = ["facilities", "districts", "underserved"]
 
 
 def store_key(store: Store) -> str:
-    """Cache key of a store: its file and vintage (see ``dashboard.shell.store_key``)."""
+    """Cache key of a store: its file and vintage (a rebuild, a load or a rollback is new data;
+    see ``dashboard.shell.store_key``)."""
     return "|".join(shell.store_key(store))
 
 

@@ -24,6 +24,7 @@ import streamlit as st
 from analytics import geo, population
 from analytics.geo import english_name
 from analytics.store import Store, StoreError, store_path_from_env
+from dashboard.components import provenance
 from dashboard.i18n import LANGUAGES, explain, translate
 
 #: How the link and the area menu spell "the whole city" (``district=city``); a page gets
@@ -57,7 +58,7 @@ def store_key(store: Store) -> tuple[str, str]:
 
 @st.cache_data(show_spinner=False)
 def _store_facts(path: str, vintage: str) -> dict:
-    """Years, districts and the city's names: read once per store vintage."""
+    """Years, districts and the city's names: read once per store vintage (build or load)."""
     store = open_store(path)
     meta = store.meta()
     adcode = int(meta["city_adcode"])
@@ -73,7 +74,8 @@ def _store_facts(path: str, vintage: str) -> dict:
             "city_name_en": english_name(name).removesuffix(" City") if name else str(adcode),
             "districts": districts, "vintage": meta.get("data_vintage", "?"),
             "partial": meta.get("districts", "all") != "all",
-            "built_at": meta.get("built_at", "")}
+            "built_at": meta.get("built_at", ""), "data_key": vintage,
+            "synthetic": meta.get("synthetic_layers", "all")}
 
 
 @dataclass(frozen=True)
@@ -123,6 +125,11 @@ def _store_or_stop(lang: str) -> tuple[Store, dict]:
     try:
         store = open_store(path)
         facts = _store_facts(*store_key(store))
+        if not facts["years"] and facts["synthetic"] == "none":
+            # a city on its own data, before any population was loaded: say what fills it
+            st.title(translate("missing_no_population_title", lang))
+            provenance.missing_panel(store, facts["data_key"], lang)
+            st.stop()
         if not facts["years"]:
             raise StoreError(f"{path} holds no population: rebuild it with "
                              f"`python -m analytics build --out {path}`")
@@ -213,6 +220,8 @@ def page_context() -> PageContext:
     store, facts = _store_or_stop(lang)
     for message in st.session_state.pop("_notices", []):
         st.warning(message, icon=":material/link_off:")
+    if facts["synthetic"] == "none":
+        provenance.missing_panel(store, facts["data_key"], lang, expanded=False)
     years = facts["years"]
     year = st.session_state.get("year")
     if year not in years:

@@ -106,7 +106,7 @@ def test_columns_are_the_schema_columns(city):
     from analytics.store import Store
 
     store = Store.create(None)
-    assert list(city.columns) == store.columns("facilities")["column"].tolist()
+    assert list(city.columns) == store.columns("synthetic_facilities")["column"].tolist()
     assert store.write("facilities", city) == len(city)
     assert city["facility_id"].is_unique
 

@@ -45,7 +45,8 @@ from pathlib import Path
 from analytics.pooling import ingest
 from analytics.identity import Actor
 from analytics.store import Store
-ingest.BATCH_ROWS = 20
+from analytics.pooling import read
+read.BATCH_ROWS = 20
 store = Store.open(sys.argv[1])
 marker = Path(sys.argv[3])
 def progress(done, total):

@@ -74,6 +74,21 @@ def stage(ctx: BuildContext) -> None:
     ctx.work["all_districts"] = everything
 
 
+def cells_stage(ctx: BuildContext) -> None:
+    """Every H3 cell of the city (a store without synthetic layers: nobody placed yet).
+
+    ``urbanity`` is the distance part of the density model only (1 at the city core,
+    falling with distance), with no random towns.
+    """
+    grid = ctx.work["grid"]
+    urbanity = np.exp(-grid["d_city_km"].to_numpy(float) / CITY_CORE_DECAY_KM)
+    ctx.tables["cells"] = pd.DataFrame({
+        "city_adcode": ctx.config.city_adcode, "cell": grid["cell"].to_numpy(np.uint64),
+        "h3": grid["h3"], "district_adcode": grid["district_adcode"].astype(int),
+        "lon": grid["lon"], "lat": grid["lat"], "urbanity": urbanity.round(4)})
+    ctx.progress(f"[cells] {len(grid):,} cells, no synthetic layers")
+
+
 def _city_core(bounds) -> shapely.Point:
     """Centroid of the smallest districts, which in Chinese cities are the old urban core.
 

@@ -26,7 +26,13 @@ from analytics.errors import CityBrainError
 from analytics.store import SCHEMA_VERSION, Store
 
 
-def _stages() -> list[tuple[str, Callable[[BuildContext], None]]]:
+def _stages(synthetic: bool = True) -> list[tuple[str, Callable[[BuildContext], None]]]:
+    if not synthetic:  # bring your own city: the layers come from department data only
+        return [
+            ("boundaries", boundaries.stage),
+            ("cells", boundaries.cells_stage),
+            ("catalog", catalog_stage.stage),
+        ]
     return [
         ("boundaries", boundaries.stage),
         ("population", population.stage),
@@ -140,7 +146,7 @@ def _remove(tmp: Path) -> None:
 
 def _run_stages(ctx: BuildContext, store: Store, tmp: Path, timings: dict[str, float]) -> None:
     say = ctx.progress
-    for name, stage in _stages():
+    for name, stage in _stages(ctx.config.synthetic):
         t0 = time.perf_counter()
         say(f"[{name}] …")
         stage(ctx)
@@ -172,7 +178,8 @@ def _meta(ctx: BuildContext, timings: dict[str, float]) -> dict[str, object]:
         "built_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "build_id": uuid.uuid4().hex,  # tells two builds apart even within one second
         "build_seconds": round(sum(timings.values()), 1),
-        "data_vintage": DATA_VINTAGE,
+        "data_vintage": DATA_VINTAGE if c.synthetic else "no synthetic layers",
+        "synthetic_layers": "all" if c.synthetic else "none",
         "python": sys.version.split()[0],
     }
     meta.update(ctx.meta)

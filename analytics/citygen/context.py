@@ -22,6 +22,8 @@ class BuildConfig:
     seed: int = 20201101
     districts: tuple[int, ...] = ()  # empty: the whole city
     out: Path = Path("data/city.duckdb")
+    #: False: real boundaries, cells and catalog only; every layer waits for department data.
+    synthetic: bool = True
 
     @property
     def years(self) -> list[int]:

@@ -33,6 +33,10 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, default=Path("data/city.duckdb"), metavar="PATH",
                    help="store file to write (default %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--no-synthetic", action="store_true",
+                   help="real boundaries, cells and catalog only: no synthetic population, "
+                   "facilities or assets; every analysis then runs on the department data "
+                   "loaded (python -m analytics ingest)")
     p.set_defaults(func=run)
 
 
@@ -41,7 +45,8 @@ def run(args) -> int:
     if args.seed < 0:
         raise CityBrainError("--seed must be a non-negative integer")
     config = BuildConfig(city_adcode=args.city, first_year=first, last_year=last, seed=args.seed,
-                         districts=args.districts, out=args.out)
+                         districts=args.districts, out=args.out,
+                         synthetic=not args.no_synthetic)
 
     def say(message: str) -> None:
         if not args.quiet:

@@ -28,8 +28,12 @@ def register(subparsers) -> None:
         "app runs, load through its Data pooling page.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("file", type=Path, help="the department's file")
-    p.add_argument("--dataset", required=True, metavar="ID",
+    p.add_argument("file", type=Path,
+                   help="the department's file; or the word rollback, then the dataset id: "
+                   "make the dataset's previous version current again")
+    p.add_argument("rollback_dataset", nargs="?", default=None, metavar="DATASET",
+                   help="with rollback: the dataset to roll back")
+    p.add_argument("--dataset", default=None, metavar="ID",
                    help="dataset id, one of: " + ", ".join(contracts()))
     p.add_argument("--datum", choices=DATUMS, default=None,
                    help="datum of the file's coordinates (default: the contract's)")
@@ -84,6 +88,13 @@ def _write_problems(report: ingest.Report, out: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if str(args.file) == "rollback":
+        return _rollback(args)
+    if args.rollback_dataset is not None:
+        raise CityBrainError(f"unexpected argument {args.rollback_dataset!r}: give one file and "
+                             "--dataset ID (or: ingest rollback DATASET)")
+    if not args.dataset:
+        raise CityBrainError("give --dataset ID: one of " + ", ".join(contracts()))
     if args.validate_only:
         with Store.open(args.store, read_only=True) as store:
             report = ingest.validate(store, args.file, args.dataset, datum=args.datum,
@@ -110,4 +121,18 @@ def run(args: argparse.Namespace) -> int:
              if report.duplicates_dropped else "")
           + (f"; encoding {report.encoding}" if report.encoding else "")
           + (f"; {report.datum} -> WGS-84" if report.datum and report.datum != "wgs84" else ""))
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    dataset = args.rollback_dataset or args.dataset
+    if not dataset:
+        raise CityBrainError("give the dataset to roll back: ingest rollback DATASET")
+    with Store.open(args.store) as store:
+        actor = _actor(store, args)
+        previous = ingest.rollback(store, dataset, actor)
+        store.checkpoint()
+    print(f"{dataset}: rolled back; " + (f"version {previous} is current" if previous else
+                                         "no version is current (the layer falls back to the "
+                                         "synthetic default)"))
     return 0

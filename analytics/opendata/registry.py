@@ -24,6 +24,7 @@ from datetime import date
 import pandas as pd
 
 from analytics.pooling.contracts import contracts
+from analytics.pooling.feeds import LAYERS
 from analytics.store import Store
 
 ACCESS_LEVELS = ("public", "on_application", "confidential")
@@ -34,8 +35,10 @@ SYSTEM_TABLES = frozenset({
     "meta", "datasets", "ingest_log", "download_log", "users", "sessions", "login_attempts",
     "applications", "access_decisions", "privacy_keys",
     "ingest_current", "ingest_quality",        # ingest lineage and completeness
+    "ingest_findings",                         # consistency findings of each load
     "sensor_rejects", "sensor_faults",         # telemetry refused at the door; simulator truth
-})
+}) | frozenset(  # a layer is its dataset; its synthetic default and department part are its parts
+    f"{part}_{name}" for name in LAYERS for part in ("synthetic", "dept_layer"))
 
 #: Departments (the DCAT publisher). ``{city}`` is replaced by the city's name.
 DEPARTMENTS: dict[str, tuple[str, str]] = {

@@ -10,6 +10,7 @@ against its contract; the catalog and the data-quality page read the same contra
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -30,6 +31,9 @@ ACCESS_LEVELS = ("public", "on_application", "confidential")
 #: Update frequencies and the age (days) after which a dataset counts as stale.
 FREQUENCY_DAYS = {"daily": 1, "weekly": 7, "monthly": 31, "quarterly": 92, "annual": 366,
                   "irregular": None}
+
+
+_IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class ContractError(CityBrainError):
@@ -79,6 +83,10 @@ class Contract:
     temporal_column: str | None = None
     negative_list: bool = False
     negative_reason: str | None = None
+    h3_column: str | None = None
+    no_future: tuple[str, ...] = ()
+    example: str | None = None
+    layer: dict | None = field(default=None, compare=False, hash=False)
     path: Path | None = field(default=None, compare=False)
 
     def column(self, name: str) -> Column:
@@ -97,14 +105,69 @@ class Contract:
         return [self.district_to if k == self.district_column else k for k in self.key]
 
     def store_columns(self) -> list[tuple[str, str]]:
-        """``(name, store type)`` of the department table, without city_adcode and version."""
+        """``(name, store type)`` of the department table, without city_adcode and version.
+
+        A dataset with coordinates (or H3 cells) also stores each row's H3 resolution-9
+        ``cell``; one with an H3 column but no district column stores the cell's district.
+        """
         out = []
         for c in self.columns:
             if c.name == self.district_column:
                 out.append((self.district_to, "INTEGER"))
             else:
                 out.append((c.name, c.store_type))
+        if self.derives_district:
+            out.append((self.district_to, "INTEGER"))
+        if self.lon or self.h3_column:
+            out.append(("cell", "UBIGINT"))
         return out
+
+    @property
+    def derives_district(self) -> bool:
+        """Whether the district comes from each row's place (no district column)."""
+        return self.district_column is None and bool(self.lon or self.h3_column) and \
+            self.layer is not None
+
+    # -- the store's side of a contract: DDL and the few statements ingest runs -----------
+    def ddl(self) -> list[str]:
+        """``CREATE TABLE <table>_versions`` and ``CREATE VIEW <table>`` (current version)."""
+        cols = [("city_adcode", "INTEGER")] + self.store_columns() + [("version", "INTEGER")]
+        required = {c.name for c in self.columns if c.required} | {"city_adcode", "version"}
+        if self.district_column and self.column(self.district_column).required:
+            required.add(self.district_to)
+        lines = ",\n    ".join(f"{n} {t}{' NOT NULL' if n in required else ''}"
+                               for n, t in cols)
+        names = ", ".join(n for n, _ in cols)
+        cmp = "<=" if self.load_mode == "append" else "="
+        return [
+            f"CREATE TABLE {self.versions_table} (\n    {lines}\n)",
+            f"CREATE VIEW {self.table} AS SELECT {names} FROM {self.versions_table} "
+            f"WHERE version {cmp} (SELECT version FROM ingest_current "
+            f"WHERE dataset_id = '{self.id}')",  # noqa: S608 (names checked at parse)
+        ]
+
+    def prune_sql(self) -> str:
+        """Delete replaced versions older than ``?`` (replace datasets keep a few)."""
+        return f"DELETE FROM {self.versions_table} WHERE version < ?"  # noqa: S608 (checked names)
+
+    def drop_version_sql(self) -> str:
+        """Delete one version's rows (``?``): rolling back an append load."""
+        return f"DELETE FROM {self.versions_table} WHERE version = ?"  # noqa: S608
+
+    def keys_sql(self) -> str:
+        """The keys already loaded (append datasets refuse them again)."""
+        return f"SELECT {', '.join(self.store_key)} FROM {self.table}"  # noqa: S608
+
+    def versions_sql(self) -> str:
+        return f"SELECT DISTINCT version FROM {self.versions_table}"  # noqa: S608
+
+    def count_sql(self) -> str:
+        return f"SELECT count(*) FROM {self.table}"  # noqa: S608
+
+    @property
+    def example_path(self) -> Path | None:
+        """The example file shipped for this dataset (``data/examples/``), if any."""
+        return settings().examples_dir / self.example if self.example else None
 
     @property
     def versions_table(self) -> str:
@@ -180,7 +243,7 @@ def parse(path: Path) -> Contract:
     spatial = raw.get("spatial") or {}
     district = raw.get("district") or {}
     lon, lat = spatial.get("lon"), spatial.get("lat")
-    if spatial and (lon not in names or lat not in names):
+    if (lon or lat) and (lon not in names or lat not in names):
         raise _fail(path, "spatial lon and lat must name number columns")
     datum = spatial.get("datum", "wgs84")
     if datum not in DATUMS:
@@ -190,6 +253,21 @@ def parse(path: Path) -> Contract:
     temporal = raw.get("temporal_column")
     if temporal is not None and temporal not in names:
         raise _fail(path, "temporal_column must be a column")
+    h3_column = spatial.get("h3")
+    if h3_column is not None and h3_column not in names:
+        raise _fail(path, "spatial h3 must name a string column")
+    no_future = tuple(raw.get("no_future", ()))
+    if any(n not in names for n in no_future):
+        raise _fail(path, "no_future must list date columns")
+    for name in [raw["id"], raw["table"]]:
+        if not _IDENT.match(str(name)):
+            raise _fail(path, f"{name!r} must be lower-case letters, digits and _")
+    for name in names:
+        if not _IDENT.match(name):
+            raise _fail(path, f"column {name!r} must be lower-case letters, digits and _")
+    layer = raw.get("layer")
+    if layer is not None and (not isinstance(layer, dict) or "name" not in layer):
+        raise _fail(path, "layer must be a mapping with at least a name")
     return Contract(
         id=raw["id"], title=raw["title"], title_en=raw["title_en"],
         description=raw.get("description", ""), description_en=raw.get("description_en", ""),
@@ -200,7 +278,8 @@ def parse(path: Path) -> Contract:
         lon=lon, lat=lat, datum=datum, district_column=district.get("column"),
         district_to=district.get("to", "district_adcode"), temporal_column=temporal,
         negative_list=bool(raw.get("negative_list", False)),
-        negative_reason=raw.get("negative_reason"), path=path)
+        negative_reason=raw.get("negative_reason"), h3_column=h3_column, no_future=no_future,
+        example=raw.get("example"), layer=layer, path=path)
 
 
 @cache

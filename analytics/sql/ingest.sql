@@ -76,20 +76,8 @@ SELECT dataset_id FROM ingest_log WHERE event_id = $event_id;
 SELECT column_name, rows, non_null, non_null / nullif(rows, 0) AS completeness
 FROM ingest_quality WHERE event_id = $event_id ORDER BY column_name;
 
--- name: prune_dept_care_homes
-DELETE FROM dept_care_homes_versions WHERE version < $keep_from;
+-- name: drop_current
+DELETE FROM ingest_current WHERE dataset_id = $dataset_id;
 
--- name: prune_dept_schools
-DELETE FROM dept_schools_versions WHERE version < $keep_from;
-
--- name: keys_dept_air_quality
-SELECT station_id, date FROM dept_air_quality;
-
--- name: prune_dept_health_centres
-DELETE FROM dept_health_centres_versions WHERE version < $keep_from;
-
--- name: keys_dept_registered_residents
-SELECT as_of, district_adcode, age, sex FROM dept_registered_residents;
-
--- name: prune_dept_bus_stops
-DELETE FROM dept_bus_stops_versions WHERE version < $keep_from;
+-- name: set_row_count
+UPDATE datasets SET row_count = $row_count, modified = current_date WHERE dataset_id = $dataset_id;

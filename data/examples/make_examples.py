@@ -6,7 +6,9 @@ GBK-encoded CSV with Chinese headers (GCJ-02); the health commission's register 
 the public security bureau's monthly aggregate as Parquet; the environment bureau's
 stations as GeoJSON (GCJ-02); the transport bureau's stops as GeoParquet (WGS-84). Names
 and figures are invented; positions are random points inside the districts' real
-boundaries. Run: ``python data/examples/make_examples.py`` (needs the project installed).
+boundaries. The registers that feed the analytic layers (day care, kindergartens, nurseries,
+hospitals, manhole covers, the residents grid by H3 cell) are made by :func:`layers`.
+Run: ``python data/examples/make_examples.py`` (needs the project installed).
 """
 
 from __future__ import annotations
@@ -130,7 +132,101 @@ def main() -> None:
             "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Point"]}}}
     table = table.replace_schema_metadata({b"geo": json.dumps(meta).encode()})
     pq.write_table(table, HERE / "transport_bus_stops.geoparquet")
+    layers(b)
+
+
+def layers(b) -> None:
+    """The registers and the grid that feed the analytic layers (their own random stream,
+    so the files above stay as they were)."""
+    rng = np.random.default_rng(20250630)
+
+    # civil affairs: elderly day-care centres, XLSX, GCJ-02
+    p = points(b, rng, 45)
+    lon, lat = shift(p, coordTransform.wgs84_to_gcj02)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "日间照料中心"
+    ws.append(["机构编号", "机构名称", "所在区县", "经度", "纬度", "日托位", "开业年份"])
+    for i, r in p.iterrows():
+        ws.append([f"RZ{i + 1:05d}", f"{r['name']}第{i + 1}老年人日间照料中心", r["name"],
+                   float(lon[i]), float(lat[i]), int(rng.integers(10, 60)),
+                   int(rng.integers(2008, 2025))])
+    wb.save(HERE / "civil_affairs_day_care.xlsx")
+
+    # education: licensed kindergartens, UTF-8 CSV with Chinese headers, GCJ-02
+    p = points(b, rng, 70)
+    lon, lat = shift(p, coordTransform.wgs84_to_gcj02)
+    pd.DataFrame({
+        "办学许可证号": [f"教民{3301000 + i}" for i in range(len(p))],
+        "幼儿园名称": [f"{n}第{i + 1}幼儿园" for i, n in enumerate(p["name"])],
+        "区县": p["name"], "经度": lon, "纬度": lat,
+        "核定学位": rng.integers(90, 450, len(p)),
+        "办学性质": rng.choice(["public", "private"], len(p), p=[0.6, 0.4]),
+        "开办年份": rng.integers(1980, 2025, len(p)),
+    }).to_csv(HERE / "education_kindergartens.csv", index=False, encoding="utf-8")
+
+    # health: nurseries filed with the health commission, CSV in BD-09
+    p = points(b, rng, 40)
+    lon, lat = shift(p, coordTransform.wgs84_to_bd09)
+    pd.DataFrame({
+        "nursery_id": [f"TY{i + 1:05d}" for i in range(len(p))],
+        "name": [f"{n}第{i + 1}托育园" for i, n in enumerate(p["name"])],
+        "district": p["adcode"].astype(str), "lon": lon, "lat": lat,
+        "places": rng.integers(20, 150, len(p)), "opened_year": rng.integers(2019, 2025, len(p)),
+    }).to_csv(HERE / "health_nurseries_bd09.csv", index=False, encoding="utf-8")
+
+    # health: hospitals, XLSX, WGS-84
+    p = points(b, rng, 25)
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "医院"
+    ws.append(["登记号", "医院名称", "区县", "经度", "纬度", "医院等级", "核定床位", "开业年份"])
+    grades = ["tertiary", "secondary", "primary", "unrated"]
+    for i, r in p.iterrows():
+        grade = grades[int(rng.choice(4, p=[0.3, 0.4, 0.2, 0.1]))]
+        beds = {"tertiary": 1200, "secondary": 400, "primary": 80, "unrated": 40}[grade]
+        ws.append([f"YY{i + 1:04d}", f"{r['name']}第{i + 1}人民医院", r["name"], float(r["lon"]),
+                   float(r["lat"]), grade, int(beds * rng.uniform(0.6, 1.5)),
+                   int(rng.integers(1950, 2024))])
+    wb.save(HERE / "health_hospitals.xlsx")
+
+    # urban management: manhole covers, CSV, GCJ-02
+    p = points(b, rng, 120)
+    lon, lat = shift(p, coordTransform.wgs84_to_gcj02)
+    kinds = rng.choice(["sewer", "storm", "water", "power", "telecom", "gas"], len(p),
+                       p=[0.35, 0.3, 0.12, 0.1, 0.1, 0.03])
+    owners = {"sewer": "城市管理局（排水）", "storm": "城市管理局（排水）", "water": "水务集团",
+              "power": "供电公司", "telecom": "通信管理局", "gas": "燃气集团"}
+    pd.DataFrame({
+        "井盖编号": [f"JG{i + 1:06d}" for i in range(len(p))], "管网类别": kinds,
+        "权属单位": [owners[k] for k in kinds], "安装年份": rng.integers(1995, 2025, len(p)),
+        "区县": p["name"], "经度": lon, "纬度": lat, "井深": rng.integers(100, 400, len(p)),
+    }).to_csv(HERE / "urban_management_manholes.csv", index=False, encoding="utf-8")
+
+    # public security: residents by H3 cell, age group and sex (40 cells per district)
+    groups = ["0-2", "3-5", "6-11", "12-14", "15-17", "18-59", "60-64", "65-69", "70-74",
+              "75-79", "80+"]
+    share = np.array([3, 3, 6, 3, 3, 58, 6, 6, 5, 3, 4], dtype=float)
+    share /= share.sum()
+    cells = geo.district_cells(b)
+    rows = []
+    for adcode, group in cells.groupby("district_adcode"):
+        pick = group.sample(min(40, len(group)), random_state=int(adcode) % 10_000)
+        for h3_id in pick["h3"]:
+            total = int(rng.integers(200, 3000))
+            for g, s in zip(groups, share, strict=True):
+                for sex in ("M", "F"):
+                    rows.append(("2025-06-30", h3_id, g, sex, int(round(total * s / 2))))
+    frame = pd.DataFrame(rows, columns=["as_of", "h3", "age_group", "sex", "persons"])
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False),
+                   HERE / "public_security_population_grid_2025.parquet")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] == ["--layers"]:  # only the layer files (the others stay byte for byte)
+        layers(geo.load_boundaries(CITY))
+    else:
+        main()

@@ -33,9 +33,13 @@ CREATE TABLE cells (
     urbanity         DOUBLE  NOT NULL      -- 0 (rural) .. 1 (urban core): the density model's index
 );
 
+-- Layers: the analyses read population_cells, population_districts, vital_events and
+-- facilities (and assets), views that put department data where it exists over these
+-- synthetic_* tables (see analytics.layers). Writes to a layer's name go to its synthetic table.
+
 -- Residents by cell, service age group and sex. Synthetic below district level; the sums
 -- over cells equal population_districts summed over the ages of each group.
-CREATE TABLE population_cells (
+CREATE TABLE synthetic_population_cells (
     city_adcode      INTEGER  NOT NULL,
     year             SMALLINT NOT NULL,
     cell             UBIGINT  NOT NULL,
@@ -47,7 +51,7 @@ CREATE TABLE population_cells (
 
 -- Residents by district, single year of age (100 = 100 and over) and sex: what the
 -- cohort-component model runs on.
-CREATE TABLE population_districts (
+CREATE TABLE synthetic_population_districts (
     city_adcode      INTEGER  NOT NULL,
     year             SMALLINT NOT NULL,
     district_adcode  INTEGER  NOT NULL,
@@ -59,7 +63,7 @@ CREATE TABLE population_districts (
 
 -- Vital events by district and year (births in the year; deaths by sex), from the same
 -- cohort-component process that produced the population.
-CREATE TABLE vital_events (
+CREATE TABLE synthetic_vital_events (
     city_adcode      INTEGER  NOT NULL,
     year             SMALLINT NOT NULL,
     district_adcode  INTEGER  NOT NULL,
@@ -70,7 +74,7 @@ CREATE TABLE vital_events (
 );
 
 -- Facilities that serve the elderly and the children (and health), 2010-2025.
-CREATE TABLE facilities (
+CREATE TABLE synthetic_facilities (
     city_adcode      INTEGER  NOT NULL,
     facility_id      VARCHAR  PRIMARY KEY,
     type             VARCHAR  NOT NULL,  -- see analytics.facilities.FACILITY_TYPES

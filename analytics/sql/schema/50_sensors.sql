@@ -2,7 +2,7 @@
 -- raised on it, and the ground truth of faults the simulator injected (for scoring).
 
 -- One instrumented manhole cover. Synthetic: placed in proportion to where people live.
-CREATE TABLE assets (
+CREATE TABLE synthetic_assets (
     city_adcode       INTEGER  NOT NULL,
     asset_id          VARCHAR  PRIMARY KEY,   -- e.g. MH-330106-00042
     asset_type        VARCHAR  NOT NULL,      -- network: sewer | storm | water | power | telecom | gas
