@@ -178,6 +178,10 @@ def page(ctx: PageContext) -> None:
     st.title(ctx.t("fc_page"))
     st.caption(ctx.t("fc_intro"))
     key = str(ctx.store_key)  # file and vintage: a rebuilt or reloaded store is not served from cache
+    if len(ctx.years) < MIN_HISTORY:
+        # a city on its own data may hold one year of residents: nothing to fit a model on
+        st.info(ctx.t("fc_short_history", n=len(ctx.years), minimum=MIN_HISTORY))
+        return
     names = districts(ctx.store)
     name_col = "name" if ctx.lang == "zh" else "name_en"
     area_names = {ctx.city_adcode:

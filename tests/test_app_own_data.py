@@ -62,7 +62,7 @@ def test_every_page_opens_on_the_examples(loaded, monkeypatch, page):
 
 
 def test_planning_map_uses_the_registers(loaded, monkeypatch):
-    with Store.open(loaded, read_only=True) as store:
+    with Store.open(loaded) as store:  # as the app opens it (AppTest runs in this process)
         homes = store.table("facilities")
     homes = homes[homes["type"] == "elderly_care_home"]
     assert len(homes) == 40 and set(homes["source"]) == {"civil_affairs_care_homes v1"}
