@@ -99,12 +99,12 @@ def lifted(start, n):
     return readings("MH-00000", n, start=start, displacement_mm=50.0)
 
 
-def test_rule_needs_three_readings_and_clears_with_hysteresis():
+def test_an_event_alerts_on_its_first_reading_and_clears_with_hysteresis():
     store = tiny_store()
     pipe = SensorPipeline(store)
-    assert pipe.ingest(lifted(T0, 2)).raised == 0        # two readings: not yet
-    r = pipe.ingest(lifted(T0 + pd.Timedelta(minutes=2), 1))
+    r = pipe.ingest(lifted(T0, 1))                       # the first lifted reading raises
     assert r.raised == 1 and r.alert_latency_ms[0] >= 0
+    assert pipe.ingest(lifted(T0 + pd.Timedelta(minutes=1), 2)).raised == 0  # one per incident
     a = alerts(store)
     assert a[["kind", "state", "detector", "occurrences"]].values.tolist() == [
         ["lifted", "open", "rule", 1]]
@@ -114,6 +114,15 @@ def test_rule_needs_three_readings_and_clears_with_hysteresis():
     assert alerts(store)["cleared_at"].isna().all()
     pipe.ingest(readings("MH-00000", 3, start=T0 + pd.Timedelta(minutes=8)))
     assert alerts(store)["cleared_at"].iat[0] == T0 + pd.Timedelta(minutes=10)
+
+
+def test_a_dead_battery_still_needs_three_readings():
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    low = dict(battery_v=3.0)
+    assert pipe.ingest(readings("MH-00000", 2, start=T0, **low)).raised == 0
+    assert pipe.ingest(readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=2),
+                                **low)).raised == 1
 
 
 def test_repeats_fold_into_one_alert_and_flapping_is_marked():

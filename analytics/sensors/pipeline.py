@@ -215,14 +215,14 @@ class SensorPipeline:
         if rows.size:
             a = pos[rows]
             if learn:
-                _, raw_z = self.detector.process(a, values[rows])
+                self.detector.process(a, values[rows])
+                raw_z = self.detector.last_resid
             else:
                 events, _ = self.detector.process(a, values[rows])
             t_ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64")[rows]
             np.maximum.at(self.last_ts, a, t_ns)
         if learn and raw_z is not None:
-            self._learn_resid.append((raw_z * self.detector.scale[self.detector.type_idx[pos[rows]]],
-                                      self.detector.type_idx[pos[rows]]))
+            self._learn_resid.append((raw_z, self.detector.type_idx[pos[rows]]))
 
         keep = np.flatnonzero(ok)
         readings = pd.DataFrame({
