@@ -12,8 +12,9 @@ The series (none of them from our own simulator):
 **Insertion procedure** (``insert_anomalies``, seeded, so it is the same on every machine):
 each series gets ``k = 2`` anomalies at random positions after its probationary 15 % and at
 least 10 % of its length apart. The size unit ``σ`` is the series' own short-term noise:
-1.4826 × the median absolute first difference (at least 1 % of the series' standard
-deviation). Kinds, in turn:
+1.4826 × the median absolute first difference, over the values that change (a series that
+holds a value between updates, like a poll, would otherwise get a unit of zero); at least
+1 % of the series' standard deviation. Kinds, in turn:
 
 - ``spike``: one value moved by ``+8 σ`` (sign drawn at random);
 - ``level_shift``: ``±6 σ`` added from the anomaly to the end of the series;
@@ -102,9 +103,12 @@ def load_real() -> list[Series]:
 
 
 def noise_unit(values: np.ndarray) -> float:
-    """``σ``: 1.4826 × median |first difference|, at least 1 % of the standard deviation."""
+    """``σ``: 1.4826 × median |first difference| over the changes, at least 1 % of the
+    standard deviation."""
     x = np.asarray(values, dtype=float)
-    mad = 1.4826 * float(np.median(np.abs(np.diff(x)))) if len(x) > 1 else 0.0
+    d = np.abs(np.diff(x))
+    d = d[d > 0]
+    mad = 1.4826 * float(np.median(d)) if len(d) else 0.0
     return max(mad, 0.01 * float(np.std(x)), 1e-9)
 
 
