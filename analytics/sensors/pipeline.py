@@ -39,7 +39,8 @@ from analytics.store import Store
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
 #: An alert whose condition cleared and came back this often is marked flapping.
 FLAP_LIMIT = 3
-REJECT_REASONS = ("unknown_asset", "bad_timestamp", "non_numeric", "future", "duplicate")
+REJECT_REASONS = ("unknown_asset", "bad_timestamp", "non_numeric", "future", "duplicate",
+                  "malformed", "bad_topic", "flood")
 REQUIRED = ("asset_id", "ts", *CHANNELS)
 
 
@@ -297,6 +298,20 @@ class SensorPipeline:
             if new_rows:
                 self.store.write("alerts", pd.DataFrame(new_rows), cur=cur)
         return len(raises), len(clears), [e.row for e in raises]
+
+    def refuse(self, rejects: pd.DataFrame) -> None:
+        """Record messages refused before they became readings (a payload that is not
+        JSON, a topic outside the layout, a gateway over its rate): ``arrived_at, asset_id,
+        ts, reason, detail``. They count as received and rejected."""
+        if rejects.empty:
+            return
+        with self._lock:
+            frame = rejects[["arrived_at", "asset_id", "ts", "reason", "detail"]].astype(
+                {"asset_id": "string", "ts": "string", "reason": str, "detail": str})
+            with self.store.transaction() as cur:
+                self.store.write("sensor_rejects", frame, cur=cur)
+            self.stats.received += len(frame)
+            self.stats.rejected.update(frame["reason"].tolist())
 
     # -- learning ---------------------------------------------------------------------
     def learn(self, frames) -> None:

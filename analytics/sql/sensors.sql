@@ -1,7 +1,7 @@
 -- Infrastructure sensors: assets, readings, alerts. Parameters are bound ($name).
 
 -- name: assets
-SELECT asset_id, asset_type, owner_department, install_year, district_adcode, cell, lon, lat,
+SELECT asset_id, city_adcode, asset_type, owner_department, install_year, district_adcode, cell, lon, lat,
        depth_cm
 FROM assets
 ORDER BY asset_id;
