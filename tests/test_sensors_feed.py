@@ -124,9 +124,9 @@ def test_bad_input_is_refused_with_its_reason_and_the_rest_goes_through(broker):
         c.publish(topic, p, qos=1).wait_for_publish(10)
     c.publish(mq.topic_for(330100, "MH-99999"), (body % (t0, "0.5")).encode(),
               qos=1).wait_for_publish(10)                                  # unknown_asset
-    # a flood from one gateway: 60 readings in one message, over its 30/s
+    # a flood from one gateway: 60 readings stamped within one second, over its 30
     c3 = gateway_client(url, key, gws[2])
-    flood = readings("MH-00002", 60, start=t0 - pd.Timedelta(hours=2), step_s=1)
+    flood = readings("MH-00002", 60, start=t0 - pd.Timedelta(hours=2), step_s=0.01)
     publish_all(c3, flood, per_message=60)
     # another gateway, unaffected
     c2 = gateway_client(url, key, gws[1])
@@ -213,3 +213,27 @@ def test_a_gateway_cannot_read_telemetry():
             x.loop_stop()
     finally:
         b.stop()
+
+
+def test_a_gateway_batch_is_ingested_and_foreign_covers_refused(broker):
+    url, key, assets, kind = broker
+    store = tiny_store(assets)
+    feed = BrokerFeed(store, url=url, key=key).start()
+    gws = mq.gateway_ids(assets).tolist()          # of MH-00000, MH-00001, MH-00002
+    c = gateway_client(url, key, gws[0])
+    t0 = now_s() - pd.Timedelta(minutes=10)
+    batch = pd.concat([readings("MH-00000", 4, start=t0),
+                       readings("MH-00001", 1, start=t0)])   # behind another gateway
+    publish_all_gw = publish_readings(c, batch, 330100, per_message=5, gateway=gws[0])
+    for h in publish_all_gw:
+        h.wait_for_publish(10)
+    # publishing on another gateway's topic is refused by the broker: it never arrives
+    c.publish(mq.gateway_topic(330100, gws[1]), b"[]", qos=1).wait_for_publish(10)
+    assert wait_for(lambda: feed.stats.received == 5)
+    time.sleep(0.3)
+    st = feed.stop()
+    c.loop_stop()
+    assert (st.received, st.accepted, dict(st.rejected)) == (5, 4, {"unknown_asset": 1})
+    rej = store.table("sensor_rejects")
+    assert rej["detail"].iat[0] == f"asset 'MH-00001' is not behind gateway {gws[0]}"
+    assert feed.messages == 1

@@ -5,8 +5,12 @@ Covers report through **gateways** (one per district and network here: ``GW-{dis
 (its id) and password; the broker refuses anonymous clients and wrong passwords, and lets a
 gateway publish only under its city's telemetry topics::
 
-    city/{adcode}/covers/{asset_id}/telemetry      JSON, QoS 1
+    city/{adcode}/covers/{asset_id}/telemetry        one cover's readings      JSON, QoS 1
+    city/{adcode}/gateways/{gateway_id}/telemetry    a gateway's batch, each reading
+                                                     naming its ``asset_id``   JSON, QoS 1
 
+A gateway may publish on its own gateway topic only (so the feed knows who sent a batch
+and refuses readings of covers that are not behind it), and on any cover topic of its city.
 The ingest account (:data:`INGEST_USER`) may only subscribe. Passwords are derived from one
 secret key (``HMAC-SHA256(key, gateway id)``), so the broker needs no password file and a
 gateway's password can be handed out or rotated (new key) without a database.
@@ -37,10 +41,15 @@ from analytics.errors import CityBrainError
 
 INGEST_USER = "citybrain-ingest"
 TOPIC_FILTER = "city/+/covers/+/telemetry"
+GATEWAY_TOPIC_FILTER = "city/+/gateways/+/telemetry"
 
 
 def topic_for(adcode: int | str, asset_id: str) -> str:
     return f"city/{adcode}/covers/{asset_id}/telemetry"
+
+
+def gateway_topic(adcode: int | str, gateway: str) -> str:
+    return f"city/{adcode}/gateways/{gateway}/telemetry"
 
 
 def gateway_ids(assets: pd.DataFrame) -> pd.Series:
@@ -74,8 +83,8 @@ class GatewayAuth(BaseAuthPlugin):
 
 
 class TelemetryACL(BaseTopicPlugin):
-    """amqtt plugin: gateways publish under ``city/{adcode}/covers/…``; only the ingest
-    account subscribes."""
+    """amqtt plugin: gateways publish under ``city/{adcode}/covers/…`` and on their own
+    ``city/{adcode}/gateways/{id}/…``; only the ingest account subscribes."""
 
     @dataclass
     class Config:
@@ -86,12 +95,12 @@ class TelemetryACL(BaseTopicPlugin):
         if not topic:
             return False
         if action == Action.SUBSCRIBE:
-            return user == INGEST_USER and topic == TOPIC_FILTER
+            return user == INGEST_USER and topic in (TOPIC_FILTER, GATEWAY_TOPIC_FILTER)
         if action == Action.PUBLISH:
             parts = topic.split("/")
-            return (user != INGEST_USER and len(parts) == 5 and parts[0] == "city"
-                    and parts[1] == self.context.config.adcode and parts[2] == "covers"
-                    and parts[4] == "telemetry")
+            ok = (user != INGEST_USER and len(parts) == 5 and parts[0] == "city"
+                  and parts[1] == self.context.config.adcode and parts[4] == "telemetry")
+            return ok and (parts[2] == "covers" or (parts[2] == "gateways" and parts[3] == user))
         return True  # receiving what one subscribed to
 
 
@@ -171,9 +180,11 @@ def mosquitto_files(folder: Path, *, adcode: int | str, gateways: list[str], key
     users = [*gateways, INGEST_USER]
     (folder / "passwd").write_text("".join(f"{u}:{password_for(key, u)}\n" for u in users),
                                    encoding="utf-8")
-    acl = [f"user {INGEST_USER}", f"topic read {TOPIC_FILTER}", ""]
+    acl = [f"user {INGEST_USER}", f"topic read {TOPIC_FILTER}",
+           f"topic read {GATEWAY_TOPIC_FILTER}", ""]
     for g in gateways:
-        acl += [f"user {g}", f"topic write city/{adcode}/covers/+/telemetry", ""]
+        acl += [f"user {g}", f"topic write city/{adcode}/covers/+/telemetry",
+                f"topic write {gateway_topic(adcode, g)}", ""]
     (folder / "acl").write_text("\n".join(acl), encoding="utf-8")
     conf = folder / "mosquitto.conf"
     conf.write_text("\n".join([
