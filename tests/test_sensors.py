@@ -154,7 +154,7 @@ def test_alert_moves_open_acknowledged_resolved_by_operators_only():
     row = alerts(store).iloc[0]
     assert (row["state"], row["acknowledged_by"], row["resolved_by"]) == (
         "resolved", "wang", "wang")
-    k = store.query("sensors.kpis", offline_s=600).iloc[0]
+    k = store.query("sensors.kpis", offline_s=600, now=T0 + pd.Timedelta(hours=1)).iloc[0]
     assert k["open_alerts"] == 0 and k["resolved_alerts"] == 1
     assert 29 < k["mtta_s"] < 40
     with pytest.raises(CityBrainError, match="no alert"):
@@ -187,12 +187,46 @@ def test_status_and_kpis_read_models():
 
     store = tiny_store()
     pipe = SensorPipeline(store)
-    pipe.ingest(lifted(T0, 3))
-    pipe.ingest(readings("MH-00001", 1, start=T0 - pd.Timedelta(hours=1)))
-    status = views.asset_status(store).set_index("asset_id")["status"].to_dict()
-    assert status == {"MH-00000": "alert", "MH-00001": "offline", "MH-00002": "no_data"}
-    k = views.kpis(store)
+    pipe.ingest(lifted(T0, 3))                                   # T0 .. T0 + 2 min
+    pipe.ingest(readings("MH-00001", 1, start=T0 - pd.Timedelta(hours=3)))
+    now = T0 + pd.Timedelta(minutes=32)
+    status = views.asset_status(store, now=now).set_index("asset_id")
+    assert status["status"].to_dict() == {"MH-00000": "alert", "MH-00001": "offline",
+                                          "MH-00002": "no_data"}
+    # last known state with its age: 30 minutes, 3 h 32 min, never
+    assert status.loc["MH-00000", "age_s"] == 30 * 60
+    assert status.loc["MH-00001", "age_s"] == (3 * 60 + 32) * 60
+    assert pd.isna(status.loc["MH-00002", "age_s"])
+    k = views.kpis(store, now=now)
     assert (k.assets, k.reporting, k.offline, k.open_alerts, k.readings) == (3, 2, 1, 1, 4)
+
+
+def test_alerts_group_into_incidents():
+    from analytics.sensors import views
+
+    store = tiny_store(tiny_assets(3))       # three sewer covers in one district
+    pipe = SensorPipeline(store)
+    # MH-00000 lifted and, 5 minutes later, tilted: one incident of two alerts
+    pipe.ingest(lifted(T0, 1))
+    pipe.ingest(readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=5), tilt_deg=12.0,
+                         displacement_mm=15.0))
+    # a storm: MH-00001 and MH-00002 overflow 10 minutes apart: one district incident
+    for i, a in enumerate(["MH-00001", "MH-00002"]):
+        pipe.ingest(readings(a, 1, start=T0 + pd.Timedelta(minutes=20 + 10 * i),
+                             water_level_cm=190.0))
+    # the crew fixes MH-00000 (both alerts resolved); it is lifted again two hours later:
+    # a new incident
+    pipe.ingest(readings("MH-00000", 3, start=T0 + pd.Timedelta(minutes=6)))
+    op = Actor("wang", "administrator")
+    for alert_id in alerts(store).query("asset_id == 'MH-00000'")["alert_id"]:
+        acknowledge(store, alert_id, op)
+        resolve(store, alert_id, op)
+    pipe.ingest(lifted(T0 + pd.Timedelta(hours=2), 1))
+    inc = views.incidents(store)
+    got = sorted((r.kinds, r.assets, r.alerts, r.state) for r in inc.itertuples())
+    assert got == [("lifted", 1, 1, "open"), ("lifted,tilted", 1, 2, "resolved"),
+                   ("overflow", 2, 2, "open")]
+    assert inc["state"].tolist() == ["open", "open", "resolved"]   # open ones first
 
 
 def test_cli_simulate_streams_into_a_store_and_accounts_for_every_reading(tmp_path, capsys):
