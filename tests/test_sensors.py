@@ -250,3 +250,27 @@ def test_cli_simulate_needs_a_store(tmp_path, capsys):
 
     assert main(["sensors", "simulate", "--rate", "10", "--store", str(tmp_path / "no.duckdb")]) == 2
     assert "no store at" in capsys.readouterr().err
+
+
+def test_the_feed_stops_and_starts_again_on_the_same_store():
+    """Fault ids are unique per run: a second run's faults never collide with the first's
+    (the page's restart used to fail with a duplicate key on F000001)."""
+    import time
+
+    from analytics.sensors.pipeline import SimulatedFeed
+
+    store = tiny_store(tiny_assets(40, districts=(330106, 330108)))
+    for _ in range(2):
+        feed = SimulatedFeed(store, 200.0, fault_rate=1 / 5)
+        feed.start()
+        before = store.scalar("sensors.reading_count")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and store.scalar("sensors.reading_count") <= before:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert feed.running, feed.error
+        feed.stop()
+        assert not feed.running and feed.error is None
+    faults = store.table("sensor_faults")
+    assert len(faults) > 0 and faults["fault_id"].is_unique
+    assert faults["fault_id"].str.split("-").str[0].nunique() == 2     # two runs
