@@ -5,8 +5,10 @@ as "no data" (and a store whose readings stopped days ago, every cover "offline"
 app starts on such a store, :func:`ensure_history` runs the simulator over the ``days``
 before *now* — one report per cover every ``interval_s`` — through the same ingest,
 detection and alerting path as live readings, with a low fault rate, so the map starts
-with every cover's last known state a few minutes old and the operator finds a week of
-incidents, most of them long over. A store that already has recent readings is left alone.
+with every cover's last known state under an hour old and the operator finds the week's
+incidents to work through. A store that already has recent readings is left alone. The
+server can call it at start-up (``ensure_history(store)``); the page runs it in the
+background (:class:`HistoryJob`) when it finds the store stale.
 """
 
 from __future__ import annotations
