@@ -115,3 +115,29 @@ def test_bad_labels_are_named(tmp_path):
     p.write_text("name,from\n", encoding="utf-8")
     with pytest.raises(CityBrainError, match="missing column"):
         nab.read_windows(p)
+
+
+def test_corpus_insertion_follows_the_documented_rule():
+    from analytics.sensors import corpus
+
+    ts = pd.date_range("2024-01-01", periods=1000, freq="h")
+    # a sawtooth: first differences +1 (and one -9 drop every 10): noise unit 1.4826
+    x = np.tile(np.arange(10.0), 100)
+    base = corpus.Series("saw", "by hand", pd.DataFrame({"timestamp": ts, "value": x}))
+    assert corpus.noise_unit(x) == pytest.approx(1.4826)
+    s = corpus.insert_anomalies(base, seed=1)
+    again = corpus.insert_anomalies(base, seed=1)
+    assert s.anomalies == again.anomalies and s.kinds == again.kinds     # seeded
+    pos = [int(np.flatnonzero(ts == a)[0]) for a in s.anomalies]
+    assert len(pos) == 2 and min(pos) > nab.probation(1000) and pos[1] - pos[0] >= 100
+    d = s.frame["value"].to_numpy() - x
+    for p, kind in zip(pos, s.kinds, strict=True):
+        if kind == "spike":
+            assert abs(d[p]) == pytest.approx(8 * 1.4826)
+        elif kind == "level_shift":
+            assert abs(d[p]) == pytest.approx(6 * 1.4826)
+        elif kind == "flatline":
+            assert (s.frame["value"].to_numpy()[p:p + 20] == x[p - 1]).all()   # w = 2 % of 1000
+    # windows: 10 % of 1000 / 2 anomalies = 50 values, centred
+    for (w0, w1), p in zip(s.windows, pos, strict=True):
+        assert (w0, w1) == (ts[p - 25], ts[p + 25])
