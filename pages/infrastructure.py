@@ -1,8 +1,12 @@
-"""Infrastructure: manhole covers on a live map, the alert feed, and one cover in detail.
+"""Infrastructure: manhole covers on a live map, incidents to act on, one cover in detail.
 
-The map, KPIs and feed refresh by themselves inside a fragment (``run_every``), not by
-rerunning the page. The simulated feed runs in this server process (the only one allowed
-to write the store), in background threads shared by all sessions.
+The map shows every cover's last known state and its age. On a fresh store (no readings,
+or none in the last hour) the app generates the week of history up to its start in a
+background thread, through the same detection path, so the page is useful at once. The
+operator works on incidents (alerts grouped by cover and time, or by district for a storm)
+rather than raw alerts. The feed status, map, KPIs and incidents refresh by themselves
+inside a fragment (``run_every``). The simulated feed runs in this server process (the only
+one allowed to write the store), in background threads shared by all sessions.
 """
 
 from __future__ import annotations
@@ -16,8 +20,9 @@ from plotly.subplots import make_subplots
 from analytics.errors import CityBrainError
 from analytics.identity import Actor
 from analytics.sensors import views
+from analytics.sensors.history import DAYS, HistoryJob
 from analytics.sensors.model import OPERATOR_ROLES
-from analytics.sensors.pipeline import SimulatedFeed, acknowledge, resolve
+from analytics.sensors.pipeline import SimulatedFeed, acknowledge_incident, resolve_incident
 from dashboard import auth
 from dashboard.shell import PageContext, page_context
 
@@ -28,6 +33,13 @@ REFRESH_S = 10
 def feed_slot(store_path: str) -> dict:
     """The one simulated feed of this server process (per store)."""
     return {"feed": None}
+
+
+@st.cache_resource(show_spinner=False)
+def history_job(store_path: str, _store) -> HistoryJob:
+    """The week of history up to the app's start, generated once per server process (and
+    only where the store has no recent readings)."""
+    return HistoryJob(_store).start()
 
 
 @st.cache_data(show_spinner=False)
@@ -44,14 +56,39 @@ def fmt_duration(ctx, seconds: float | None) -> str:
     return ctx.t("sensors_seconds", value=f"{seconds:.0f}")
 
 
-def feed_controls(ctx, slot: dict, operator: bool) -> None:
+def fmt_age(ctx, seconds) -> str:
+    if seconds is None or pd.isna(seconds):
+        return ctx.t("sensors_age_never")
+    if seconds >= 2 * 86400:
+        return ctx.t("sensors_age_days", value=f"{seconds / 86400:.1f}")
+    if seconds >= 2 * 3600:
+        return ctx.t("sensors_age_hours", value=f"{seconds / 3600:.1f}")
+    if seconds >= 120:
+        return ctx.t("sensors_age_minutes", value=f"{seconds / 60:.0f}")
+    return ctx.t("sensors_age_seconds", value=f"{max(seconds, 0):.0f}")
+
+
+def history_status(ctx, job: HistoryJob) -> None:
+    if job.error is not None:
+        st.error(ctx.t("sensors_history_error", problem=str(job.error)))
+    elif not job.done:
+        st.info(ctx.t("sensors_history_running", days=DAYS, percent=f"{job.progress:.0%}"),
+                icon=":material/history:")
+    elif job.result is not None and job.result.generated:
+        st.caption(ctx.t("sensors_history_done", days=DAYS,
+                         start=pd.Timestamp(job.now, unit="s").strftime("%Y-%m-%d %H:%M"),
+                         readings=f"{job.result.readings:,}"))
+
+
+def feed_controls(ctx, slot: dict, operator: bool, busy: bool) -> None:
     feed: SimulatedFeed | None = slot["feed"]
-    if feed is not None and feed.error is not None:
-        st.error(ctx.t("sensors_feed_error", problem=str(feed.error)))
-    running = feed is not None and feed.running
+    failed = feed is not None and feed.error is not None
+    running = feed is not None and feed.running        # False once it failed
     left, right = st.columns([3, 1])
     with left:
-        if running:
+        if failed:
+            st.error(ctx.t("sensors_feed_error", problem=str(feed.error)))
+        elif running:
             st.info(ctx.t("sensors_feed_running", rate=f"{feed.rate:g}",
                           assets=f"{len(feed.pipeline.assets):,}",
                           interval=f"{feed.interval:.1f}"), icon=":material/sensors:")
@@ -67,8 +104,14 @@ def feed_controls(ctx, slot: dict, operator: bool) -> None:
                 st.rerun()
         else:
             rate = st.number_input(ctx.t("sensors_feed_rate"), 10, 2000, 100, step=10,
-                                   disabled=not operator)
-            if st.button(ctx.t("sensors_feed_start"), disabled=not operator, width="stretch"):
+                                   disabled=not operator or busy)
+            if st.button(ctx.t("sensors_feed_start"), disabled=not operator or busy,
+                         width="stretch"):
+                if failed:
+                    try:             # wind the failed one down before a new one starts
+                        feed.stop()
+                    except CityBrainError:
+                        pass
                 try:
                     slot["feed"] = SimulatedFeed(ctx.store, float(rate)).start()
                 except CityBrainError as exc:
@@ -82,7 +125,7 @@ def kpi_row(ctx, k: views.Kpis) -> None:
     cols[1].metric(ctx.t("sensors_kpi_ack"), f"{k.acknowledged_alerts:,}")
     cols[2].metric(ctx.t("sensors_kpi_mtta"), fmt_duration(ctx, k.mtta_s))
     cols[3].metric(ctx.t("sensors_kpi_offline"), f"{k.offline:,}",
-                   help=ctx.t("sensors_kpi_offline_help", minutes=views.OFFLINE_S // 60,
+                   help=ctx.t("sensors_kpi_offline_help", hours=views.OFFLINE_S // 3600,
                               reporting=f"{k.reporting:,}"))
     cols[4].metric(ctx.t("sensors_kpi_readings"), f"{k.readings:,}",
                    help=f"{ctx.t('sensors_kpi_rejects')}: {k.rejects:,}")
@@ -106,10 +149,15 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
     frame["type_label"] = frame["asset_type"].map(lambda s: ctx.t(f"sensors_type_{s}"))
     frame["kinds_label"] = frame["kinds"].fillna("").map(
         lambda ks: "、".join(ctx.t(f"sensors_kind_{k}") for k in ks.split(",") if k))
+    frame["age_label"] = frame["age_s"].map(
+        lambda a: ctx.t("sensors_age_never") if pd.isna(a)
+        else ctx.t("sensors_age_tooltip", age=fmt_age(ctx, a)))
     frame["radius"] = frame["status"].map({"alert": 7, "acknowledged": 6}).fillna(3)
     # draw the calm ones first so alerts sit on top
     order = {s: i for i, s in enumerate(reversed(list(views.STATUS_COLOURS)))}
     frame = frame.sort_values("status", key=lambda s: s.map(order))
+    frame = frame[["asset_id", "lon", "lat", "color", "radius", "status_label", "type_label",
+                   "kinds_label", "age_label"]]
     layers = [
         pdk.Layer("PathLayer", districts, id="districts", get_path="path", get_color=[60, 60, 60],
                   width_min_pixels=1.5, get_width=2),
@@ -119,66 +167,88 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
     ]
     view = pdk.data_utils.compute_view(frame[["lon", "lat"]].to_numpy().tolist(),
                                        view_proportion=0.95)
-    tooltip = {"text": "{asset_id}\n{type_label}\n{status_label} {kinds_label}"}
+    tooltip = {"text": "{asset_id}\n{type_label}\n{status_label} {kinds_label}\n{age_label}"}
     st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
                              tooltip=tooltip), height=460, key="sensors_map")
 
 
-def alert_table(ctx, feed: pd.DataFrame) -> None:
+def incident_table(ctx, inc: pd.DataFrame, names: dict) -> None:
     shown = pd.DataFrame({
-        ctx.t("sensors_col_alert"): feed["alert_id"],
-        ctx.t("sensors_col_asset"): feed["asset_id"],
-        ctx.t("sensors_col_kind"): feed["kind"].map(lambda k: ctx.t(f"sensors_kind_{k}")),
-        ctx.t("sensors_col_state"): feed["state"].map(lambda s: ctx.t(f"sensors_state_{s}")),
-        ctx.t("sensors_col_reading_ts"): feed["reading_ts"].dt.strftime("%H:%M:%S"),
-        ctx.t("sensors_col_latency"): feed["latency_ms"].round(0).astype(int),
-        ctx.t("sensors_col_occurrences"): feed["occurrences"],
-        ctx.t("sensors_col_flapping"): feed["flapping"],
-        ctx.t("sensors_col_detector"): feed["detector"].map(lambda d: ctx.t(f"sensors_detector_{d}")),
+        ctx.t("sensors_col_incident"): inc["incident_id"],
+        ctx.t("sensors_col_state"): inc["state"].map(lambda s: ctx.t(f"sensors_state_{s}")),
+        ctx.t("sensors_col_kinds"): inc["kinds"].map(
+            lambda ks: "、".join(ctx.t(f"sensors_kind_{k}") for k in ks.split(",")) if ctx.lang == "zh"
+            else ", ".join(ctx.t(f"sensors_kind_{k}") for k in ks.split(","))),
+        ctx.t("sensors_col_covers"): inc["asset_ids"].map(
+            lambda a: a[0] if len(a) == 1 else f"{a[0]} +{len(a) - 1}"),
+        ctx.t("sensors_col_district"): inc["district_adcode"].map(lambda d: names.get(d, d)),
+        ctx.t("sensors_col_alerts"): inc["alerts"],
+        ctx.t("sensors_col_first"): inc["first_ts"].dt.strftime("%m-%d %H:%M"),
+        ctx.t("sensors_col_last"): inc["last_ts"].dt.strftime("%m-%d %H:%M"),
     })
     st.dataframe(shown, hide_index=True, width="stretch", height=300)
 
 
+def district_names(ctx) -> dict:
+    d = outlines(ctx.store_key, ctx.store)
+    col = "name" if ctx.lang == "zh" else "name_en"
+    return dict(zip(d["adcode"], d[col], strict=True)) if not d.empty else {}
+
+
 @st.fragment(run_every=REFRESH_S)
 def live(ctx: PageContext) -> None:
-    """KPIs, map and alert feed: re-run every few seconds without rerunning the page."""
-    k = views.kpis(ctx.store)
+    """Feed status, KPIs, map and incidents: re-run every few seconds without rerunning the
+    page, so a feed that stopped or failed never leaves a stale banner."""
+    actor = auth.current_actor(ctx.store)
+    operator = actor.role in OPERATOR_ROLES
+    job = history_job(str(ctx.store.path), ctx.store)
+    history_status(ctx, job)
+    feed_controls(ctx, feed_slot(str(ctx.store.path)), operator, busy=not job.done)
+    now = pd.Timestamp.now(tz="UTC").tz_localize(None)
+    k = views.kpis(ctx.store, now=now)
     kpi_row(ctx, k)
-    status = views.asset_status(ctx.store)
+    status = views.asset_status(ctx.store, now=now)
     st.subheader(ctx.t("sensors_map_header"))
     legend(ctx, status["status"].value_counts())
     status_map(ctx, status, outlines(ctx.store_key, ctx.store))
+    clock = None if k.clock is None else pd.Timestamp(k.clock)
     st.caption(ctx.t("sensors_map_updated", seconds=REFRESH_S,
-                     clock="—" if k.clock is None else pd.Timestamp(k.clock).strftime("%Y-%m-%d %H:%M:%S")))
-    st.subheader(ctx.t("sensors_alerts_header"))
-    feed = views.alert_feed(ctx.store)
-    if feed.empty:
-        st.caption(ctx.t("sensors_alerts_empty"))
+                     clock="—" if clock is None else clock.strftime("%Y-%m-%d %H:%M:%S"),
+                     age="—" if clock is None else fmt_age(ctx, (now - clock).total_seconds())))
+    st.subheader(ctx.t("sensors_incidents_header"))
+    st.caption(ctx.t("sensors_incidents_caption"))
+    inc = views.incidents(ctx.store)
+    if inc.empty:
+        st.caption(ctx.t("sensors_incidents_empty"))
     else:
-        alert_table(ctx, feed)
+        incident_table(ctx, inc, district_names(ctx))
 
 
-def alert_actions(ctx, actor: Actor, operator: bool) -> None:
-    feed = views.alert_feed(ctx.store)
-    pending = feed[feed["state"] != "resolved"]
+def incident_actions(ctx, actor: Actor, operator: bool) -> None:
+    inc = views.incidents(ctx.store)
+    pending = inc[inc["state"] != "resolved"]
     if pending.empty:
         return
-    labels = {r.alert_id: f"{r.alert_id} · {r.asset_id} · {ctx.t(f'sensors_kind_{r.kind}')} · "
-                          f"{ctx.t(f'sensors_state_{r.state}')}" for r in pending.itertuples()}
+    labels = {r.incident_id: f"{r.incident_id} · {r.asset_ids[0]}"
+                             f"{'' if r.assets == 1 else f' +{r.assets - 1}'} · "
+                             + ", ".join(ctx.t(f"sensors_kind_{k}") for k in r.kinds.split(","))
+                             + f" · {ctx.t(f'sensors_state_{r.state}')}"
+              for r in pending.itertuples()}
     left, mid, right = st.columns([3, 1, 1], vertical_alignment="bottom")
-    choice = left.selectbox(ctx.t("sensors_pick_alert"), list(labels), format_func=labels.get)
-    state = pending.set_index("alert_id").at[choice, "state"]
-    if mid.button(ctx.t("sensors_ack"), disabled=not operator or state != "open", width="stretch"):
+    choice = left.selectbox(ctx.t("sensors_pick_incident"), list(labels), format_func=labels.get)
+    row = pending.set_index("incident_id").loc[choice]
+    if mid.button(ctx.t("sensors_ack"), disabled=not operator or row["state"] != "open",
+                  width="stretch"):
         try:
-            acknowledge(ctx.store, choice, actor)
-            st.success(ctx.t("sensors_done_ack", alert=choice))
+            n = acknowledge_incident(ctx.store, row["alert_ids"], actor)
+            st.success(ctx.t("sensors_done_ack_incident", incident=choice, alerts=n))
         except CityBrainError as exc:
             st.error(ctx.reason(exc))
-    if right.button(ctx.t("sensors_resolve"), disabled=not operator or state != "acknowledged",
+    if right.button(ctx.t("sensors_resolve"), disabled=not operator or row["state"] != "acknowledged",
                     width="stretch"):
         try:
-            resolve(ctx.store, choice, actor)
-            st.success(ctx.t("sensors_done_resolve", alert=choice))
+            n = resolve_incident(ctx.store, row["alert_ids"], actor)
+            st.success(ctx.t("sensors_done_resolve_incident", incident=choice, alerts=n))
         except CityBrainError as exc:
             st.error(ctx.reason(exc))
 
@@ -244,9 +314,8 @@ def page(ctx: PageContext) -> None:
     st.caption(ctx.t("sensors_intro"))
     if not operator:
         st.caption(ctx.t("sensors_operator_only"))
-    feed_controls(ctx, feed_slot(str(ctx.store.path)), operator)
     live(ctx)
-    alert_actions(ctx, actor, operator)
+    incident_actions(ctx, actor, operator)
     drill_down(ctx, views.asset_status(ctx.store))
     rejects = views.reject_counts(ctx.store)
     if not rejects.empty:

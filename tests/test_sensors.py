@@ -99,12 +99,12 @@ def lifted(start, n):
     return readings("MH-00000", n, start=start, displacement_mm=50.0)
 
 
-def test_rule_needs_three_readings_and_clears_with_hysteresis():
+def test_an_event_alerts_on_its_first_reading_and_clears_with_hysteresis():
     store = tiny_store()
     pipe = SensorPipeline(store)
-    assert pipe.ingest(lifted(T0, 2)).raised == 0        # two readings: not yet
-    r = pipe.ingest(lifted(T0 + pd.Timedelta(minutes=2), 1))
+    r = pipe.ingest(lifted(T0, 1))                       # the first lifted reading raises
     assert r.raised == 1 and r.alert_latency_ms[0] >= 0
+    assert pipe.ingest(lifted(T0 + pd.Timedelta(minutes=1), 2)).raised == 0  # one per incident
     a = alerts(store)
     assert a[["kind", "state", "detector", "occurrences"]].values.tolist() == [
         ["lifted", "open", "rule", 1]]
@@ -114,6 +114,15 @@ def test_rule_needs_three_readings_and_clears_with_hysteresis():
     assert alerts(store)["cleared_at"].isna().all()
     pipe.ingest(readings("MH-00000", 3, start=T0 + pd.Timedelta(minutes=8)))
     assert alerts(store)["cleared_at"].iat[0] == T0 + pd.Timedelta(minutes=10)
+
+
+def test_a_dead_battery_still_needs_three_readings():
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    low = dict(battery_v=3.0)
+    assert pipe.ingest(readings("MH-00000", 2, start=T0, **low)).raised == 0
+    assert pipe.ingest(readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=2),
+                                **low)).raised == 1
 
 
 def test_repeats_fold_into_one_alert_and_flapping_is_marked():
@@ -145,7 +154,7 @@ def test_alert_moves_open_acknowledged_resolved_by_operators_only():
     row = alerts(store).iloc[0]
     assert (row["state"], row["acknowledged_by"], row["resolved_by"]) == (
         "resolved", "wang", "wang")
-    k = store.query("sensors.kpis", offline_s=600).iloc[0]
+    k = store.query("sensors.kpis", offline_s=600, now=T0 + pd.Timedelta(hours=1)).iloc[0]
     assert k["open_alerts"] == 0 and k["resolved_alerts"] == 1
     assert 29 < k["mtta_s"] < 40
     with pytest.raises(CityBrainError, match="no alert"):
@@ -178,12 +187,46 @@ def test_status_and_kpis_read_models():
 
     store = tiny_store()
     pipe = SensorPipeline(store)
-    pipe.ingest(lifted(T0, 3))
-    pipe.ingest(readings("MH-00001", 1, start=T0 - pd.Timedelta(hours=1)))
-    status = views.asset_status(store).set_index("asset_id")["status"].to_dict()
-    assert status == {"MH-00000": "alert", "MH-00001": "offline", "MH-00002": "no_data"}
-    k = views.kpis(store)
+    pipe.ingest(lifted(T0, 3))                                   # T0 .. T0 + 2 min
+    pipe.ingest(readings("MH-00001", 1, start=T0 - pd.Timedelta(hours=3)))
+    now = T0 + pd.Timedelta(minutes=32)
+    status = views.asset_status(store, now=now).set_index("asset_id")
+    assert status["status"].to_dict() == {"MH-00000": "alert", "MH-00001": "offline",
+                                          "MH-00002": "no_data"}
+    # last known state with its age: 30 minutes, 3 h 32 min, never
+    assert status.loc["MH-00000", "age_s"] == 30 * 60
+    assert status.loc["MH-00001", "age_s"] == (3 * 60 + 32) * 60
+    assert pd.isna(status.loc["MH-00002", "age_s"])
+    k = views.kpis(store, now=now)
     assert (k.assets, k.reporting, k.offline, k.open_alerts, k.readings) == (3, 2, 1, 1, 4)
+
+
+def test_alerts_group_into_incidents():
+    from analytics.sensors import views
+
+    store = tiny_store(tiny_assets(3))       # three sewer covers in one district
+    pipe = SensorPipeline(store)
+    # MH-00000 lifted and, 5 minutes later, tilted: one incident of two alerts
+    pipe.ingest(lifted(T0, 1))
+    pipe.ingest(readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=5), tilt_deg=12.0,
+                         displacement_mm=15.0))
+    # a storm: MH-00001 and MH-00002 overflow 10 minutes apart: one district incident
+    for i, a in enumerate(["MH-00001", "MH-00002"]):
+        pipe.ingest(readings(a, 1, start=T0 + pd.Timedelta(minutes=20 + 10 * i),
+                             water_level_cm=190.0))
+    # the crew fixes MH-00000 (both alerts resolved); it is lifted again two hours later:
+    # a new incident
+    pipe.ingest(readings("MH-00000", 3, start=T0 + pd.Timedelta(minutes=6)))
+    op = Actor("wang", "administrator")
+    for alert_id in alerts(store).query("asset_id == 'MH-00000'")["alert_id"]:
+        acknowledge(store, alert_id, op)
+        resolve(store, alert_id, op)
+    pipe.ingest(lifted(T0 + pd.Timedelta(hours=2), 1))
+    inc = views.incidents(store)
+    got = sorted((r.kinds, r.assets, r.alerts, r.state) for r in inc.itertuples())
+    assert got == [("lifted", 1, 1, "open"), ("lifted,tilted", 1, 2, "resolved"),
+                   ("overflow", 2, 2, "open")]
+    assert inc["state"].tolist() == ["open", "open", "resolved"]   # open ones first
 
 
 def test_cli_simulate_streams_into_a_store_and_accounts_for_every_reading(tmp_path, capsys):
@@ -207,3 +250,27 @@ def test_cli_simulate_needs_a_store(tmp_path, capsys):
 
     assert main(["sensors", "simulate", "--rate", "10", "--store", str(tmp_path / "no.duckdb")]) == 2
     assert "no store at" in capsys.readouterr().err
+
+
+def test_the_feed_stops_and_starts_again_on_the_same_store():
+    """Fault ids are unique per run: a second run's faults never collide with the first's
+    (the page's restart used to fail with a duplicate key on F000001)."""
+    import time
+
+    from analytics.sensors.pipeline import SimulatedFeed
+
+    store = tiny_store(tiny_assets(40, districts=(330106, 330108)))
+    for _ in range(2):
+        feed = SimulatedFeed(store, 200.0, fault_rate=1 / 5)
+        feed.start()
+        before = store.scalar("sensors.reading_count")
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and store.scalar("sensors.reading_count") <= before:
+            time.sleep(0.2)
+        time.sleep(0.5)
+        assert feed.running, feed.error
+        feed.stop()
+        assert not feed.running and feed.error is None
+    faults = store.table("sensor_faults")
+    assert len(faults) > 0 and faults["fault_id"].is_unique
+    assert faults["fault_id"].str.split("-").str[0].nunique() == 2     # two runs

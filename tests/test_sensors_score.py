@@ -1,13 +1,17 @@
-"""``sensors score``: a robust streaming z-score of any timestamp,value series."""
+"""``sensors score``: an anomaly likelihood of any timestamp,value series; the z-score baseline."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.cli import main
 from analytics.errors import CityBrainError
 from analytics.sensors.score import read_series, robust_scores
+from analytics.sensors.series import detect, seasons_for
 
 
 def write(tmp_path, text):
@@ -16,26 +20,80 @@ def write(tmp_path, text):
     return path
 
 
-def test_score_by_hand(tmp_path, capsys):
+def test_zscore_baseline_by_hand():
     # forty values cycling 11, 12, 10: median 11, MAD 1 -> sigma 1.4826; then a spike of 50
-    lines = ["timestamp,value"] + [f"2024-01-01 00:{i:02d}:00,{10 + (i + 1) % 3}"
-                                   for i in range(40)] + ["2024-01-01 01:00:00,50"]
+    x = np.r_[[10 + (i + 1) % 3 for i in range(40)], 50.0]
+    s = robust_scores(x, window=40)
+    assert s[-1] == pytest.approx(39 / 1.4826)
+    assert s[0] == 0.0                              # no past yet: score 0
+
+
+def test_zscore_flat_past_no_longer_blows_up():
+    # values that varied, then a flat run at 0, then 1: the floor is 1 % of the spread so
+    # far (not 1e-9 + 1e-3 × level 0), so the score is about 1 / (0.01 × sd), not 1e9
+    x = np.r_[np.tile([-1.0, 1.0], 50), np.zeros(60), 1.0]
+    s = robust_scores(x, window=20)
+    sd = np.std(x[:-1])
+    assert s[-1] == pytest.approx(1 / (0.01 * sd))
+    assert s[-1] < 1e3
+
+
+def test_score_cli_prints_a_bounded_likelihood_and_one_alert(tmp_path, capsys):
+    # 600 values of a 4-step cycle (5-minute readings), a spike of 50 at value 590 and a
+    # level shift of +5 from value 595 on: the first is one alert; the shift, within the
+    # hold-off, raises none
+    vals = [10 + (i % 4) * 0.5 for i in range(600)]
+    vals[590] = 50.0
+    for i in range(595, 600):
+        vals[i] += 5
+    ts = pd.date_range("2024-01-01", periods=600, freq="5min")
+    lines = ["timestamp,value"] + [f"{t:%Y-%m-%d %H:%M:%S},{v}" for t, v in zip(ts, vals, strict=True)]
     path = write(tmp_path, "\n".join(lines) + "\n")
-    assert main(["sensors", "score", str(path), "--window", "40"]) == 0
-    out = capsys.readouterr().out.strip().splitlines()
-    assert out[0] == "timestamp,value,score,is_anomaly"
-    assert len(out) == 42
-    assert out[-1] == f"2024-01-01 01:00:00,50.0,{round(39 / 1.4826, 3)},1"
-    assert out[1].endswith(",0.0,0")               # no past yet: score 0
-    assert all(line.endswith(",0") for line in out[1:-1])
+    assert main(["sensors", "score", str(path)]) == 0
+    out = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(out.columns) == ["timestamp", "value", "score", "is_anomaly"]
+    assert len(out) == 600
+    assert out["score"].between(0, 1).all()
+    assert out["score"].iat[590] == 1.0
+    assert out.index[out["is_anomaly"] == 1].tolist() == [590]
 
 
 def test_score_uses_only_the_past():
-    x = np.r_[np.zeros(30), 100.0, np.zeros(5)]
-    x[:30] += np.tile([0.0, 1.0], 15)
-    s = robust_scores(x, window=20)
-    s_prefix = robust_scores(x[:31], window=20)
-    assert s[30] == s_prefix[30] > 50               # later values do not change a score
+    x = np.r_[np.tile([0.0, 1.0], 100), 100.0, np.zeros(5)]
+    s, _ = detect(x)
+    s_prefix, _ = detect(x[:201])
+    assert s[200] == s_prefix[200] == 1.0           # later values do not change a score
+    z = robust_scores(x, window=20)
+    assert z[200] == robust_scores(x[:201], window=20)[200] > 50
+
+
+def test_flat_zero_series_scores_a_change_once():
+    # the reported blow-up: a long flat run at 0; the new score stays in [0, 1] and a
+    # change raises one alert, not one per value after it
+    x = np.r_[np.zeros(300), np.ones(100)]
+    s, alert = detect(x)
+    assert s.max() <= 1.0
+    assert np.flatnonzero(alert).tolist() == [300]
+
+
+def test_a_stuck_value_is_an_alert():
+    # a series that never repeated a value, then holds 0.5 from value 400 on. The chance
+    # of a repeat is (repeats so far + 1) / n; the run of r repeats scores 1 - p^r:
+    # value 402 (r = 2, one repeat before, n = 403): 1 - (2/403)^2 = 0.9999754 < 0.999999
+    # value 403 (r = 3, n = 404): 1 - (3/404)^3 = 0.99999959 -> the alert
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.normal(0, 1, 400), np.full(20, 0.5)]
+    s, alert = detect(x)
+    assert s[402] == pytest.approx(1 - (2 / 403) ** 2, abs=1e-12)
+    assert s[403] == pytest.approx(1 - (3 / 404) ** 3, abs=1e-12)
+    assert np.flatnonzero(alert).tolist() == [403]
+
+
+def test_seasons_from_the_step():
+    assert seasons_for(300) == (288, 2016)          # 5-minute readings: day and week
+    assert seasons_for(3600) == (24, 168)
+    assert seasons_for(86_400) == (7,)              # daily: the week
+    assert seasons_for(30 * 86_400) == ()           # monthly: none
 
 
 @pytest.mark.parametrize("text, message", [

@@ -1,4 +1,4 @@
-"""``python -m analytics sensors``: simulate manhole-cover telemetry; score any series."""
+"""``python -m analytics sensors``: simulate manhole-cover telemetry; score any series; benchmark."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analytics.errors import CityBrainError
 from analytics.sensors import score as scoring
+from analytics.sensors import series
 from analytics.sensors.pipeline import SimulatedFeed
 from analytics.store import Store
 
@@ -36,15 +37,31 @@ def register(sub) -> None:
     sc = s.add_parser(
         "score", help="score a timestamp,value CSV: prints timestamp,value,score,is_anomaly",
         description="Read a CSV with columns timestamp,value (e.g. a labelled public benchmark "
-        "series) and print timestamp,value,score,is_anomaly. The score is a robust streaming "
-        "z-score: distance from the median of the previous WINDOW values in units of their "
-        "median absolute deviation; it uses only the past, so it is what a live feed would see.")
+        "series) and print timestamp,value,score,is_anomaly. The score is an anomaly "
+        "likelihood in [0, 1]: how improbable the value is given the series' own forecast "
+        "(level, daily and weekly cycles) and learned spread; it uses only the past, so it "
+        "is what a live feed would see. is_anomaly is 1 on the value that raised an alert: "
+        "at most one per hold-off, so one per incident.")
     sc.add_argument("file", type=Path, help="CSV file with a header timestamp,value")
-    sc.add_argument("--window", type=int, default=scoring.WINDOW,
-                    help=f"past values the score compares with (default {scoring.WINDOW})")
-    sc.add_argument("--threshold", type=float, default=scoring.THRESHOLD,
-                    help=f"score at which a value is an anomaly (default {scoring.THRESHOLD})")
+    sc.add_argument("--threshold", type=float, default=series.THRESHOLD,
+                    help=f"likelihood at which an alert is raised (default {series.THRESHOLD})")
+    sc.add_argument("--holdoff", type=int, default=None,
+                    help="values after an alert with no new alert (default: one day or week "
+                    "of values, at least 50)")
     sc.set_defaults(func=run_score)
+
+    nb = s.add_parser(
+        "benchmark", help="score detectors on a labelled corpus with the NAB rules",
+        description="Score the detector, the earlier z-score detector and a detector that "
+        "never fires on a labelled corpus with the Numenta Anomaly Benchmark's published "
+        "rules (standard profile: A_TP=1, A_FP=0.11, A_FN=1; never-fires = 0, perfect = 100). "
+        "DIR holds timestamp,value CSV files; LABELS lists anomaly windows per file, as the "
+        "benchmark's JSON ({\"sub/file.csv\": [[start, end], ...]}) or a CSV file,start,end.")
+    nb.add_argument("dir", type=Path, help="folder of series CSV files")
+    nb.add_argument("labels", type=Path, help="windows: JSON (benchmark layout) or CSV")
+    nb.add_argument("--threshold", type=float, default=series.THRESHOLD,
+                    help=f"our detector's alert likelihood (default {series.THRESHOLD})")
+    nb.set_defaults(func=run_benchmark)
 
 
 def run_simulate(args) -> int:
@@ -79,6 +96,37 @@ def run_simulate(args) -> int:
 
 def run_score(args) -> int:
     frame = scoring.read_series(args.file)
-    out = scoring.score_series(frame, window=args.window, threshold=args.threshold)
+    out = scoring.score_series(frame, threshold=args.threshold, holdoff=args.holdoff)
     out.to_csv(sys.stdout, index=False, lineterminator="\n")
+    return 0
+
+
+def run_benchmark(args) -> int:
+    import numpy as np
+
+    from analytics.sensors import nab
+
+    if not args.dir.is_dir():
+        raise CityBrainError(f"{args.dir}: no such folder")
+    labels = nab.read_windows(args.labels)
+    if not labels:
+        raise CityBrainError(f"{args.labels}: no series listed")
+    detectors = {
+        "this detector": lambda f: scoring.score_series(f, threshold=args.threshold)
+        ["is_anomaly"].to_numpy(),
+        "earlier z-score (>= 6)": lambda f: scoring.zscore_detections(f["value"].to_numpy()),
+        "never fires": lambda f: np.zeros(len(f), bool),
+    }
+    frames = {}
+    for name in sorted(labels):
+        path = args.dir / name
+        frames[name] = scoring.read_series(path)
+    print(f"{len(frames)} series, {sum(len(f) for f in frames.values()):,} values, "
+          f"{sum(len(w) for w in labels.values())} windows; NAB standard profile")
+    for det_name, fn in detectors.items():
+        scores = [nab.score_detections(f["timestamp"], fn(f), labels[name])
+                  for name, f in frames.items()]
+        print(f"{det_name:<26} score {nab.normalised(scores):7.1f}  detected "
+              f"{sum(s.tp for s in scores)}/{sum(s.windows for s in scores)}  false positives "
+              f"{sum(s.fp for s in scores)}")
     return 0

@@ -1,13 +1,17 @@
 """Detection on a stream of readings: rules with hysteresis and a learned drift score.
 
 Five fault kinds announce themselves on one channel and get a rule: a threshold to raise and
-a gentler one to clear (hysteresis), each needing ``confirm`` consecutive readings, so a
-value hovering at the threshold does not flap. A drifting sensor does not: its water level
+a gentler one to clear (hysteresis), so a value hovering at the threshold does not flap. A
+physical event — a cover lifted or tilted, a chamber about to overflow — is raised on its
+first reading (devices report at once when it happens, and a person may fall in the next
+minute); a slow condition (dead battery, stuck sensor, drift) must persist a few readings. A drifting sensor does not: its water level
 wanders off while the chambers around it do not. For that the detector learns, per asset, a
 ridge regression of its fill (water level / depth) on the median fill of its peers (same
 network, same district), updated as readings stream in but only on readings it finds normal,
 and scales the residual by a robust spread learned per asset type. Rain moves the peers too,
-so a storm does not look like drift; a sensor that drifts does.
+so a storm does not look like drift; a sensor that drifts does. The drift score is given as
+a likelihood in [0, 1] (``2 Φ(|z|) − 1``, as for any series in
+:mod:`analytics.sensors.series`), so its threshold reads the same on every cover.
 
 The state is numpy arrays indexed by asset, updated per batch; only the rows of assets
 that are near a threshold go through the per-reading state machine.
@@ -19,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.special import erf
 
 from analytics.sensors.model import CHANNELS, FAULT_KINDS
 
@@ -46,7 +51,8 @@ class Thresholds:
     drift_on: float = 8.0         # robust z of the peer residual
     drift_off: float = 4.0
     drift_learn: float = 6.0      # residuals under this z teach the model
-    confirm: int = 3              # consecutive readings to raise
+    confirm: int = 3              # consecutive readings to raise a slow condition
+    event_confirm: int = 1        # lifted, tilted, overflow: the first reading raises
     drift_confirm: int = 5        # drift is slow: it must persist longer before it is called
     clear: int = 3                # consecutive readings to clear
     stuck_repeats: int = 4        # readings identical to the previous one to call it stuck
@@ -140,7 +146,8 @@ class Detector:
     def process(self, asset: np.ndarray, values: np.ndarray) -> tuple[list[Event], np.ndarray]:
         """Run one batch; rows must be time-ordered within each asset.
 
-        Returns the events and each row's drift score (NaN while an asset is learning).
+        Returns the events and each row's drift likelihood in [0, 1] (NaN while an asset is
+        learning); the residuals in fill units stay in :attr:`last_resid`.
         """
         th = self.th
         order = np.argsort(asset, kind="stable")
@@ -181,7 +188,8 @@ class Detector:
             "stuck": (same, ~same, level),
         }
         need = {k: th.confirm for k in FAULT_KINDS}
-        need.update(stuck=th.stuck_repeats, drift=th.drift_confirm)
+        need.update(stuck=th.stuck_repeats, drift=th.drift_confirm, lifted=th.event_confirm,
+                    tilted=th.event_confirm, overflow=th.event_confirm)
         events: list[Event] = []
         for kind, (on, off, val) in cond.items():
             active, count = self.active[kind], self.count[kind]
@@ -221,7 +229,9 @@ class Detector:
         np.add.at(self.s_mm, aa, m * m)
         np.add.at(self.s_mf, aa, m * f)
         score = np.empty(len(a))
-        score[order] = z
+        score[order] = erf(np.abs(z) / np.sqrt(2))   # 2 Φ(|z|) − 1; NaN stays NaN
+        self.last_resid = np.empty(len(a))
+        self.last_resid[order] = z * self.scale[self.type_idx[a]]
         return events, score
 
     def warm_up(self, batches) -> None:
@@ -229,8 +239,8 @@ class Detector:
         model and each type's residual spread; rule states start clean afterwards."""
         resid, types = [], []
         for asset, values in batches:
-            _, z = self.process(asset, values)
-            resid.append(z * self.scale[self.type_idx[asset]])
+            self.process(asset, values)
+            resid.append(self.last_resid)
             types.append(self.type_idx[asset])
         if resid:
             self.fit_scale(np.concatenate(resid), np.concatenate(types))

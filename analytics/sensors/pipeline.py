@@ -39,7 +39,8 @@ from analytics.store import Store
 FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
 #: An alert whose condition cleared and came back this often is marked flapping.
 FLAP_LIMIT = 3
-REJECT_REASONS = ("unknown_asset", "bad_timestamp", "non_numeric", "future", "duplicate")
+REJECT_REASONS = ("unknown_asset", "bad_timestamp", "non_numeric", "future", "duplicate",
+                  "malformed", "bad_topic", "flood")
 REQUIRED = ("asset_id", "ts", *CHANNELS)
 
 
@@ -189,15 +190,20 @@ class SensorPipeline:
 
     # -- one batch ----------------------------------------------------------------------
     def ingest(self, frame: pd.DataFrame, *, faults: pd.DataFrame | None = None,
-               learn: bool = False) -> BatchResult:
+               learn: bool = False, replay: bool = False) -> BatchResult:
         """Validate, store and run detection on one batch of readings.
 
         ``frame`` holds ``asset_id, ts`` and the channels (values may be text, as sent by
         a device), and optionally ``arrived_at``; ``faults`` is simulator ground truth to
         store with it. With ``learn`` the detector learns from the batch and raises nothing.
+        With ``replay`` (history generated after the fact) an alert is dated when its
+        reading arrived and carries no latency, which was never measured.
         """
         with self._lock:
+            self._replay = replay
             return self._ingest(frame, faults, learn)
+
+    _replay = False
 
     def _ingest(self, frame, faults, learn) -> BatchResult:
         n = len(frame)
@@ -215,14 +221,14 @@ class SensorPipeline:
         if rows.size:
             a = pos[rows]
             if learn:
-                _, raw_z = self.detector.process(a, values[rows])
+                self.detector.process(a, values[rows])
+                raw_z = self.detector.last_resid
             else:
                 events, _ = self.detector.process(a, values[rows])
             t_ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64")[rows]
             np.maximum.at(self.last_ts, a, t_ns)
         if learn and raw_z is not None:
-            self._learn_resid.append((raw_z * self.detector.scale[self.detector.type_idx[pos[rows]]],
-                                      self.detector.type_idx[pos[rows]]))
+            self._learn_resid.append((raw_z, self.detector.type_idx[pos[rows]]))
 
         keep = np.flatnonzero(ok)
         readings = pd.DataFrame({
@@ -251,7 +257,8 @@ class SensorPipeline:
                 self.store.write("sensor_faults", faults, cur=cur)
             raised, cleared, raised_rows = self._alerts(events, frame, ts, arrived, pos, cur)
         committed = utc_now()
-        latency = [(committed - arrived.iat[r]).total_seconds() * 1e3 for r in raised_rows]
+        latency = [] if self._replay else [
+            (committed - arrived.iat[r]).total_seconds() * 1e3 for r in raised_rows]
         result = BatchResult(
             received=n, accepted=int(ok.sum()), late=int(late.sum()),
             rejected=Counter(reason[bad].tolist()), raised=raised, cleared=cleared,
@@ -290,13 +297,30 @@ class SensorPipeline:
                     "asset_id": ids[e.asset], "kind": e.kind,
                     "detector": "score" if e.kind == "drift" else "rule",
                     "state": "open", "reading_ts": ts.iat[e.row],
-                    "reading_arrived": arrived.iat[e.row], "raised_at": now,
-                    "latency_ms": (now - arrived.iat[e.row]).total_seconds() * 1e3,
+                    "reading_arrived": arrived.iat[e.row],
+                    "raised_at": arrived.iat[e.row] if self._replay else now,
+                    # replayed history: -1, "not measured" (the column is NOT NULL)
+                    "latency_ms": (-1.0 if self._replay
+                                   else (now - arrived.iat[e.row]).total_seconds() * 1e3),
                     "value": e.value, "occurrences": 1, "flaps": 0, "flapping": False,
                 })
             if new_rows:
                 self.store.write("alerts", pd.DataFrame(new_rows), cur=cur)
         return len(raises), len(clears), [e.row for e in raises]
+
+    def refuse(self, rejects: pd.DataFrame) -> None:
+        """Record messages refused before they became readings (a payload that is not
+        JSON, a topic outside the layout, a gateway over its rate): ``arrived_at, asset_id,
+        ts, reason, detail``. They count as received and rejected."""
+        if rejects.empty:
+            return
+        with self._lock:
+            frame = rejects[["arrived_at", "asset_id", "ts", "reason", "detail"]].astype(
+                {"asset_id": "string", "ts": "string", "reason": str, "detail": str})
+            with self.store.transaction() as cur:
+                self.store.write("sensor_rejects", frame, cur=cur)
+            self.stats.received += len(frame)
+            self.stats.rejected.update(frame["reason"].tolist())
 
     # -- learning ---------------------------------------------------------------------
     def learn(self, frames) -> None:
@@ -337,6 +361,30 @@ def resolve(store: Store, alert_id: str, actor: Actor, at: pd.Timestamp | None =
     _transition(store, alert_id, actor, "sensors.resolve", "acknowledged", "resolve", at)
 
 
+def acknowledge_incident(store: Store, alert_ids: list[str], actor: Actor,
+                         at: pd.Timestamp | None = None) -> int:
+    """Acknowledge every open alert of an incident; returns how many."""
+    require(actor, *OPERATOR_ROLES, action="acknowledge alerts")
+    n = 0
+    for a in alert_ids:
+        if store.scalar("sensors.alert_state", alert_id=a) == "open":
+            acknowledge(store, a, actor, at)
+            n += 1
+    return n
+
+
+def resolve_incident(store: Store, alert_ids: list[str], actor: Actor,
+                     at: pd.Timestamp | None = None) -> int:
+    """Resolve every acknowledged alert of an incident; returns how many."""
+    require(actor, *OPERATOR_ROLES, action="resolve alerts")
+    n = 0
+    for a in alert_ids:
+        if store.scalar("sensors.alert_state", alert_id=a) == "acknowledged":
+            resolve(store, a, actor, at)
+            n += 1
+    return n
+
+
 # -- a simulated feed -----------------------------------------------------------------
 class SimulatedFeed:
     """The simulator streaming into a pipeline in real time: a producer thread stamps
@@ -351,9 +399,11 @@ class SimulatedFeed:
         self.interval = interval_for(len(self.pipeline.assets), rate)
         self.flush_s, self.tick_s = flush_s, tick_s
         now = time.time()
+        # a run of its own: fault ids carry the start time, so stopping and starting the
+        # feed again on the same store never repeats one (they are the table's key)
         self.sim = Simulator(self.pipeline.assets, start=now - WARMUP_READINGS * self.interval,
                              interval_s=self.interval, seed=seed, fault_rate=fault_rate,
-                             dirty=dirty)
+                             dirty=dirty, fault_prefix=f"{time.time_ns():x}-")
         self.queue: queue.Queue = queue.Queue()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -404,6 +454,7 @@ class SimulatedFeed:
                 self.pipeline.ingest(frame, faults=faults)
         except BaseException as exc:  # surfaced by stop() / running
             self.error = exc
+            self._stop.set()           # the producer stops too: a dead feed is not "running"
 
     def start(self) -> SimulatedFeed:
         self._faults_written = 0
@@ -417,7 +468,10 @@ class SimulatedFeed:
 
     @property
     def running(self) -> bool:
-        return any(t.is_alive() for t in self._threads)
+        """Producing and ingesting, with no error (a feed whose ingest died is not running,
+        even while its producer thread winds down)."""
+        return (self.error is None and bool(self._threads)
+                and all(t.is_alive() for t in self._threads))
 
     def stop(self) -> IngestStats:
         """Stop producing, ingest what is queued and the late rows still held back."""

@@ -1,11 +1,14 @@
-"""Score any ``timestamp,value`` series: a robust streaming z-score.
+"""Score any ``timestamp,value`` series: an anomaly likelihood in [0, 1] and one alert per incident.
 
-Each value is compared with the median of the ``window`` values before it, in units of
-their median absolute deviation (scaled to a standard deviation). Median and MAD are not
-pulled by the spikes they are meant to find, and only past values are used, so the score of
-a row is what a live feed would have computed on arrival — the same property the detector's
-drift score has. Scoring a labelled public series (e.g. the Numenta Anomaly Benchmark's
-``timestamp,value`` files) checks the method against outside ground truth.
+:func:`score_series` runs :class:`analytics.sensors.series.SeriesDetector` (seasonal
+forecast, robust learned spread, likelihood, hold-off) over the series in time order; only
+past values inform a row's score, so it is what a live feed would have computed on arrival.
+Scoring a labelled public corpus with :mod:`analytics.sensors.nab` checks the method
+against outside ground truth.
+
+:func:`robust_scores` is the earlier detector (distance from the median of the previous
+``window`` values in MADs, threshold 6), kept as the baseline the benchmark measures
+against; its floor for a flat past is now tied to the series' own spread, not its level.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from analytics.errors import CityBrainError
+from analytics.sensors import series
 
 WINDOW = 60
-THRESHOLD = 6.0
+#: The earlier z-score detector's threshold (a baseline).
+Z_THRESHOLD = 6.0
 MIN_PERIODS = 10
 MAD_TO_SIGMA = 1.4826
 CHUNK = 50_000
@@ -65,6 +70,10 @@ def robust_scores(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
     x = np.asarray(values, dtype=float)
     n = len(x)
     scores = np.zeros(n)
+    # the spread of all values before each row (expanding standard deviation)
+    csum, csq = np.cumsum(np.r_[0.0, x]), np.cumsum(np.r_[0.0, x * x])
+    k = np.maximum(np.arange(n), 1)
+    spread = np.sqrt(np.maximum(csq[:-1] / k - (csum[:-1] / k) ** 2, 0.0))
     # rows with a full window: vectorised over sliding windows, in chunks to bound memory
     padded = np.r_[np.full(window, np.nan), x]
     for lo in range(0, n, CHUNK):
@@ -75,19 +84,33 @@ def robust_scores(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
             med = np.nanmedian(past, axis=1)
             mad = np.nanmedian(np.abs(past - med[:, None]), axis=1) * MAD_TO_SIGMA
         count = np.sum(~np.isnan(past), axis=1)
-        # a flat past (MAD 0) still flags a change: use a floor tied to the level
-        floor = 1e-9 + 1e-3 * np.abs(med)
+        # a flat past (MAD 0) still flags a change: the floor is tied to the spread the
+        # series has shown so far (not its level: a level of 0 gave 1e-9 and scores of 1e17)
+        floor = np.maximum(1e-2 * spread[lo:hi], 1e-9)
         s = np.abs(x[lo:hi] - med) / np.maximum(mad, floor)
         s[count < MIN_PERIODS] = 0.0
         scores[lo:hi] = s
     return scores
 
 
-def score_series(frame: pd.DataFrame, window: int = WINDOW,
-                 threshold: float = THRESHOLD) -> pd.DataFrame:
-    """``timestamp, value, score, is_anomaly`` (score rounded to 3 decimals; is_anomaly 0/1)."""
-    if threshold <= 0:
-        raise CityBrainError(f"--threshold must be positive, got {threshold}")
-    s = robust_scores(frame["value"].to_numpy(), window)
+def score_series(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
+                 holdoff: int | None = None) -> pd.DataFrame:
+    """``timestamp, value, score, is_anomaly``: ``score`` is the anomaly likelihood in
+    [0, 1] (6 decimals); ``is_anomaly`` is 1 on the value that raised an alert (after the
+    warm-up, at most one per hold-off)."""
+    if not 0 < threshold < 1:
+        raise CityBrainError(f"--threshold is a likelihood strictly between 0 and 1, got {threshold}")
+    if holdoff is not None and holdoff < 0:
+        raise CityBrainError(f"--holdoff must be 0 or more values, got {holdoff}")
+    ts = pd.to_datetime(frame["timestamp"], format="mixed")
+    step = series.median_step(ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9)
+    s, alert = series.detect(frame["value"].to_numpy(), series.seasons_for(step),
+                             threshold=threshold, holdoff=holdoff)
     return pd.DataFrame({"timestamp": frame["timestamp"], "value": frame["value"],
-                         "score": np.round(s, 3), "is_anomaly": (s >= threshold).astype(int)})
+                         "score": np.round(s, 6), "is_anomaly": alert.astype(int)})
+
+
+def zscore_detections(values: np.ndarray, window: int = WINDOW,
+                      threshold: float = Z_THRESHOLD) -> np.ndarray:
+    """The earlier detector's alerts: every value whose robust z-score reaches ``threshold``."""
+    return robust_scores(values, window) >= threshold

@@ -59,7 +59,7 @@ class Simulator:
     def __init__(self, assets: pd.DataFrame, *, start: float, interval_s: float = 60.0,
                  seed: int = 0, fault_rate: float = 1 / 800, dirty: float = 0.0,
                  kinds: tuple[str, ...] = FAULT_KINDS, rain_per_day: float = 2.0,
-                 with_index: bool = False):
+                 with_index: bool = False, fault_prefix: str = ""):
         missing = {"asset_id", "asset_type", "district_adcode", "depth_cm"} - set(assets.columns)
         if missing:
             raise CityBrainError(f"assets lack column(s) {', '.join(sorted(missing))}")
@@ -114,6 +114,8 @@ class Simulator:
         self.quiet_until = np.zeros(n)
         self.faults: list[Fault] = []
         self._fault_seq = 0
+        # fault ids are unique across runs on one store: each run passes its own prefix
+        self.fault_prefix = fault_prefix
         # rain: one event at a time per district, triangle-shaped in time
         self.rain_start = np.zeros(self.n_districts)
         self.rain_end = np.zeros(self.n_districts)
@@ -212,7 +214,7 @@ class Simulator:
                 "stuck": lambda: 0.0,
             }[kind]()
             self._fault_seq += 1
-            self.faults.append(Fault(f"F{self._fault_seq:06d}", self.ids[a], kind, float(t),
+            self.faults.append(Fault(f"F{self.fault_prefix}{self._fault_seq:06d}", self.ids[a], kind, float(t),
                                      float(t + length)))
 
     # -- the stream -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Read models for the Infrastructure page: KPIs, asset status, the alert feed, drill-down."""
+"""Read models for the Infrastructure page: KPIs, asset status with its age, incidents, drill-down."""
 
 from __future__ import annotations
 
@@ -11,8 +11,12 @@ import shapely
 from analytics.sensors.model import ASSET_TYPES
 from analytics.store import Store
 
-#: An asset that has not reported for this long (before the newest reading) is offline.
-OFFLINE_S = 600
+#: An asset that has not reported for this long (before now) is offline: covers in the
+#: field send a heartbeat about hourly (and at once on an event), so two missed ones.
+OFFLINE_S = 2 * 3600
+#: Alerts of one cover this close in time are one incident (a lifted cover also tilts);
+#: overflow alerts of one district this close are one incident (a storm).
+INCIDENT_GAP_S = 3600
 #: Map statuses, worst first, with their colours (RGB): red, orange, grey, green, light grey.
 STATUS_COLOURS: dict[str, tuple[int, int, int]] = {
     "alert": (215, 48, 39),
@@ -42,19 +46,64 @@ def _num(v):
     return None if v is None or pd.isna(v) else v
 
 
-def kpis(store: Store, offline_s: int = OFFLINE_S) -> Kpis:
-    row = store.query("sensors.kpis", offline_s=offline_s).iloc[0]
+def _now(now) -> pd.Timestamp:
+    return (pd.Timestamp.now(tz="UTC").tz_localize(None) if now is None
+            else pd.Timestamp(now)).floor("us")
+
+
+def kpis(store: Store, offline_s: int = OFFLINE_S, now=None) -> Kpis:
+    row = store.query("sensors.kpis", offline_s=offline_s,
+                      now=_now(now).to_pydatetime()).iloc[0]
     return Kpis(int(row["assets"]), int(row["reporting"]), int(row["offline"]),
                 int(row["open_alerts"]), int(row["acknowledged_alerts"]),
                 int(row["resolved_alerts"]), _num(row["mtta_s"]), _num(row["latency_p99_ms"]),
                 int(row["readings"]), int(row["rejects"]), _num(row["clock"]))
 
 
-def asset_status(store: Store, offline_s: int = OFFLINE_S) -> pd.DataFrame:
-    """One row per asset with ``status`` in :data:`STATUS_COLOURS` and its colour."""
-    frame = store.query("sensors.asset_status", offline_s=offline_s)
+def asset_status(store: Store, offline_s: int = OFFLINE_S, now=None) -> pd.DataFrame:
+    """One row per asset: its last known state — ``status`` in :data:`STATUS_COLOURS`, its
+    colour, ``last_ts`` and ``age_s`` (seconds since its newest reading, NaN if none)."""
+    t = _now(now)
+    frame = store.query("sensors.asset_status", offline_s=offline_s, now=t.to_pydatetime())
     frame["color"] = frame["status"].map(lambda s: list(STATUS_COLOURS[s]))
+    frame["age_s"] = (t - pd.to_datetime(frame["last_ts"])).dt.total_seconds()
     return frame
+
+
+def incidents(store: Store, gap_s: int = INCIDENT_GAP_S) -> pd.DataFrame:
+    """Alerts grouped into incidents, what an operator acts on.
+
+    One cover's alerts less than ``gap_s`` apart are one incident (a lifted cover also
+    reads tilted); so are the overflow alerts of one district (a storm floods many
+    chambers at once). An incident is open while any of its alerts is open, then
+    acknowledged while any is, then resolved. Columns: ``incident_id`` (its first alert),
+    ``state, kinds, assets, district_adcode, alerts, first_ts, last_ts, alert_ids``
+    (the unresolved first, then newest first)."""
+    a = store.query("sensors.alert_feed", limit=1_000_000)
+    cols = ["incident_id", "state", "kinds", "assets", "district_adcode", "alerts",
+            "first_ts", "last_ts", "alert_ids", "asset_ids"]
+    if a.empty:
+        return pd.DataFrame(columns=cols)
+    a = a.sort_values("reading_ts", kind="stable")
+    a["key"] = a["asset_id"].where(a["kind"] != "overflow",
+                                   "district:" + a["district_adcode"].astype(str))
+    gap = a.groupby("key")["reading_ts"].diff().dt.total_seconds()
+    a["new"] = gap.isna() | (gap > gap_s)
+    a["n"] = a.groupby("key")["new"].cumsum()
+    rank = {"open": 0, "acknowledged": 1, "resolved": 2}
+    rows = []
+    for _, g in a.groupby(["key", "n"], sort=False):
+        worst = min(g["state"], key=rank.get)
+        rows.append({
+            "incident_id": g["alert_id"].iat[0], "state": worst,
+            "kinds": ",".join(sorted(set(g["kind"]))), "assets": g["asset_id"].nunique(),
+            "district_adcode": int(g["district_adcode"].iat[0]), "alerts": len(g),
+            "first_ts": g["reading_ts"].min(), "last_ts": g["reading_ts"].max(),
+            "alert_ids": g["alert_id"].tolist(), "asset_ids": sorted(set(g["asset_id"]))})
+    out = pd.DataFrame(rows, columns=cols)
+    out["_r"] = out["state"].map(rank)
+    return (out.sort_values(["_r", "last_ts"], ascending=[True, False])
+            .drop(columns="_r").reset_index(drop=True))
 
 
 def alert_feed(store: Store, limit: int = 200) -> pd.DataFrame:

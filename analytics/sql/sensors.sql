@@ -1,7 +1,7 @@
 -- Infrastructure sensors: assets, readings, alerts. Parameters are bound ($name).
 
 -- name: assets
-SELECT asset_id, asset_type, owner_department, install_year, district_adcode, cell, lon, lat,
+SELECT asset_id, city_adcode, asset_type, owner_department, install_year, district_adcode, cell, lon, lat,
        depth_cm
 FROM assets
 ORDER BY asset_id;
@@ -51,28 +51,28 @@ SET state = 'resolved', resolved_at = $at, resolved_by = $by
 WHERE alert_id = $alert_id AND state = 'acknowledged';
 
 -- name: kpis
--- Headline figures. Offline: no reading for $offline_s seconds before the newest reading.
+-- Headline figures. Offline: no reading for $offline_s seconds before $now.
 WITH latest AS (SELECT asset_id, max(ts) AS ts FROM sensor_readings GROUP BY asset_id),
      clock AS (SELECT max(ts) AS now FROM sensor_readings)
 SELECT
     (SELECT count(*) FROM assets)                                           AS assets,
     (SELECT count(*) FROM latest)                                           AS reporting,
-    (SELECT count(*) FROM latest, clock
-      WHERE latest.ts < clock.now - to_seconds($offline_s))                 AS offline,
+    (SELECT count(*) FROM latest
+      WHERE latest.ts < $now::TIMESTAMP - to_seconds($offline_s))           AS offline,
     (SELECT count(*) FROM alerts WHERE state = 'open')                      AS open_alerts,
     (SELECT count(*) FROM alerts WHERE state = 'acknowledged')              AS acknowledged_alerts,
     (SELECT count(*) FROM alerts WHERE state = 'resolved')                  AS resolved_alerts,
     (SELECT avg(epoch(acknowledged_at) - epoch(raised_at)) FROM alerts
       WHERE acknowledged_at IS NOT NULL)                                    AS mtta_s,
-    (SELECT quantile_cont(latency_ms, 0.99) FROM alerts)                    AS latency_p99_ms,
+    (SELECT quantile_cont(latency_ms, 0.99) FROM alerts WHERE latency_ms >= 0) AS latency_p99_ms,
     (SELECT count(*) FROM sensor_readings)                                  AS readings,
     (SELECT count(*) FROM sensor_rejects)                                   AS rejects,
     (SELECT now FROM clock)                                                 AS clock;
 
 -- name: asset_status
 -- One row per asset for the map: the worst unresolved alert, or offline / ok / no data.
+-- Offline: no reading for $offline_s seconds before $now.
 WITH latest AS (SELECT asset_id, max(ts) AS ts FROM sensor_readings GROUP BY asset_id),
-     clock AS (SELECT max(ts) AS now FROM sensor_readings),
      pending AS (
         SELECT asset_id,
                max(CASE WHEN state = 'open' THEN 2 ELSE 1 END) AS level,
@@ -83,7 +83,7 @@ SELECT a.asset_id, a.asset_type, a.owner_department, a.district_adcode, a.lon, a
        CASE WHEN p.level = 2 THEN 'alert'
             WHEN p.level = 1 THEN 'acknowledged'
             WHEN l.ts IS NULL THEN 'no_data'
-            WHEN l.ts < (SELECT now FROM clock) - to_seconds($offline_s) THEN 'offline'
+            WHEN l.ts < $now::TIMESTAMP - to_seconds($offline_s) THEN 'offline'
             ELSE 'ok' END AS status
 FROM assets a
 LEFT JOIN latest l USING (asset_id)
@@ -142,3 +142,6 @@ SELECT asset_id, kind, start_ts, end_ts FROM sensor_faults;
 
 -- name: reading_count
 SELECT count(*) FROM sensor_readings;
+
+-- name: newest_reading
+SELECT max(ts) FROM sensor_readings;

@@ -1,0 +1,143 @@
+"""The benchmark's scoring rules on tiny cases worked out by hand.
+
+A 100-value series (one value a minute) with one window covering values 40..49 (10 values);
+the probationary period is floor(0.15 × 100) = 15 values. σ(y) = 2 / (1 + e^{5y}) − 1, and
+a detection at a window's start earns σ(−1) / σ(−1) = 1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analytics.cli import main
+from analytics.errors import CityBrainError
+from analytics.sensors import nab
+
+TS = pd.Series(pd.date_range("2024-01-01", periods=100, freq="min"))
+WINDOW = [(TS.iat[40], TS.iat[49])]
+
+
+def raw(*hits):
+    d = np.zeros(100, bool)
+    d[list(hits)] = True
+    return nab.score_detections(TS, d, WINDOW)
+
+
+def test_probation_is_15_percent_capped_at_750():
+    assert nab.probation(100) == 15
+    assert nab.probation(10_000) == 750
+
+
+def test_detection_at_window_start_is_perfect():
+    s = raw(40)
+    assert s.raw == pytest.approx(1.0)
+    assert (s.tp, s.fp, s.fn) == (1, 0, 0)
+    assert nab.normalised([s]) == pytest.approx(100.0)
+
+
+def test_later_detection_earns_less_and_only_the_first_counts():
+    # at the window's last value y = -(49 - 49 + 1) / 10 = -0.1:
+    # σ(-0.1) = 2 / (1 + e^-0.5) - 1 = 0.244919; divided by σ(-1) = 0.986614 -> 0.248242
+    assert raw(49).raw == pytest.approx(0.248242, abs=1e-6)
+    assert raw(40, 45, 49).raw == pytest.approx(1.0)
+    # normalised: (0.248242 - (-1)) / (1 - (-1)) × 100
+    assert nab.normalised([raw(49)]) == pytest.approx(62.4121, abs=1e-3)
+
+
+def test_never_fires_scores_zero():
+    s = raw()
+    assert s.raw == -1.0 and s.fn == 1
+    assert nab.normalised([s]) == 0.0
+
+
+def test_false_positives_cost_0_11_scaled_by_distance():
+    # before the first window: the full 0.11
+    assert raw(20, 40).raw == pytest.approx(1 - 0.11)
+    # just after the window (value 50): y = |49 - 50| / (10 - 1) = 1/9,
+    # σ(1/9) = 2 / (1 + e^(5/9)) - 1 = -0.270847 -> × 0.11 = -0.029793
+    assert raw(40, 50).raw == pytest.approx(1 - 0.029793, abs=1e-6)
+    # value 59: y = 10/9, σ = -0.992298 -> -0.109153
+    assert raw(40, 59).raw == pytest.approx(1 - 0.109153, abs=1e-6)
+    # more than 3 window lengths past: the full 0.11
+    assert raw(40, 80).raw == pytest.approx(1 - 0.11)
+
+
+def test_probationary_detections_are_not_scored():
+    assert raw(3, 40).raw == pytest.approx(1.0)
+    assert raw(3, 40).fp == 0
+
+
+def test_corpus_normalisation_sums_raw_scores():
+    # two series: one perfect (+1), one missed (-1): (0 - (-2)) / (2 - (-2)) = 50
+    assert nab.normalised([raw(40), raw()]) == pytest.approx(50.0)
+
+
+def test_windows_follow_the_benchmark_rule():
+    # 10 % of 100 values / 1 anomaly = 10 values, centred: 55 - 5 .. 55 + 5
+    (start, end), = nab.windows_around(TS, [TS.iat[55]])
+    assert (start, end) == (TS.iat[50], TS.iat[60])
+
+
+def test_delay_counts_values_from_the_anomaly():
+    d = np.zeros(100, bool)
+    d[47] = True
+    s = nab.score_detections(TS, d, WINDOW, anomaly_at=[TS.iat[44]])
+    assert s.delays == [3]
+
+
+def test_cli_scores_a_labelled_folder(tmp_path, capsys):
+    # a flat series with one jump in a labelled window: the detector finds it at the jump
+    values = np.r_[np.tile([10.0, 11.0, 10.5, 9.5], 200)]
+    values[700] = 40.0
+    ts = pd.date_range("2024-01-01", periods=800, freq="5min")
+    (tmp_path / "s").mkdir()
+    pd.DataFrame({"timestamp": ts, "value": values}).to_csv(tmp_path / "s" / "a.csv",
+                                                            index=False)
+    (tmp_path / "labels.csv").write_text(
+        f"file,start,end\na.csv,{ts[690]},{ts[710]}\n", encoding="utf-8")
+    assert main(["sensors", "benchmark", str(tmp_path / "s"), str(tmp_path / "labels.csv")]) == 0
+    out = capsys.readouterr().out
+    # found at the jump: y = -(710 - 700 + 1) / 21 -> σ(-11/21) = 0.864155, over σ(-1)
+    line = next(x for x in out.splitlines() if x.startswith("this detector"))
+    expected = 100 * (0.864155 / nab.scaled_sigmoid(-1.0) + 1) / 2
+    assert float(line.split()[3]) == pytest.approx(expected, abs=0.1)
+    never = next(x for x in out.splitlines() if x.startswith("never fires"))
+    assert float(never.split()[3]) == 0.0
+
+
+def test_bad_labels_are_named(tmp_path):
+    p = tmp_path / "l.csv"
+    p.write_text("file,start,end\na.csv,soon,2024-01-01\n", encoding="utf-8")
+    with pytest.raises(CityBrainError, match=r"row 2, column start: 'soon'"):
+        nab.read_windows(p)
+    p.write_text("name,from\n", encoding="utf-8")
+    with pytest.raises(CityBrainError, match="missing column"):
+        nab.read_windows(p)
+
+
+def test_corpus_insertion_follows_the_documented_rule():
+    from analytics.sensors import corpus
+
+    ts = pd.date_range("2024-01-01", periods=1000, freq="h")
+    # a sawtooth: first differences +1 (and one -9 drop every 10): noise unit 1.4826
+    x = np.tile(np.arange(10.0), 100)
+    base = corpus.Series("saw", "by hand", pd.DataFrame({"timestamp": ts, "value": x}))
+    assert corpus.noise_unit(x) == pytest.approx(1.4826)
+    s = corpus.insert_anomalies(base, seed=1)
+    again = corpus.insert_anomalies(base, seed=1)
+    assert s.anomalies == again.anomalies and s.kinds == again.kinds     # seeded
+    pos = [int(np.flatnonzero(ts == a)[0]) for a in s.anomalies]
+    assert len(pos) == 2 and min(pos) > nab.probation(1000) and pos[1] - pos[0] >= 100
+    d = s.frame["value"].to_numpy() - x
+    for p, kind in zip(pos, s.kinds, strict=True):
+        if kind == "spike":
+            assert abs(d[p]) == pytest.approx(8 * 1.4826)
+        elif kind == "level_shift":
+            assert abs(d[p]) == pytest.approx(6 * 1.4826)
+        elif kind == "flatline":
+            assert (s.frame["value"].to_numpy()[p:p + 20] == x[p - 1]).all()   # w = 2 % of 1000
+    # windows: 10 % of 1000 / 2 anomalies = 50 values, centred
+    for (w0, w1), p in zip(s.windows, pos, strict=True):
+        assert (w0, w1) == (ts[p - 25], ts[p + 25])
