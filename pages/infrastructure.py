@@ -144,6 +144,10 @@ def legend(ctx, counts: pd.Series) -> None:
 
 
 def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
+    if status.empty:
+        # a city on its own data before the asset register is loaded: nothing to draw
+        st.info(ctx.t("sensors_no_assets", dataset="urban_management_manholes"))
+        return
     frame = status.copy()
     frame["status_label"] = frame["status"].map(lambda s: ctx.t(f"sensors_status_{s}"))
     frame["type_label"] = frame["asset_type"].map(lambda s: ctx.t(f"sensors_type_{s}"))
