@@ -118,6 +118,9 @@ def make_store(facilities: list[dict] | None = None, years=(2019, YEAR), path=No
     fac = facilities if facilities is not None else SCHOOLS + DAY_CARE
     if fac:
         store.write("facilities", pd.DataFrame(fac))
+    from analytics.opendata import catalog
+
+    catalog.refresh(store)  # published counts of people go through the catalog's access rules
     return store
 
 

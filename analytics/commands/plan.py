@@ -60,8 +60,8 @@ def register(subparsers) -> None:
     sites.set_defaults(func=run_sites)
 
 
-def _open(path: Path) -> Store:
-    return Store.open(path, read_only=True)
+def _open(path: Path, read_only: bool = True) -> Store:
+    return Store.open(path, read_only=read_only)
 
 
 def _emit(text: str, out: Path | None) -> None:
@@ -76,20 +76,25 @@ def _emit(text: str, out: Path | None) -> None:
 
 
 def run_coverage(args) -> int:
-    with _open(args.store) as store:
+    # read-write: every release of counts of people is written to the download log
+    with _open(args.store, read_only=False) as store:
         problem = accessibility.type_availability(store, args.type, args.year)
         if problem:
             raise CityBrainError(problem)
         result = accessibility.analyse(store, args.type, args.year, group=args.group,
                                        radius_m=args.radius)
+        # Counts of people leave through the access decision and disclosure control (logged).
         if args.cells:
-            table = result.cells
+            table = accessibility.public_cells(store, result, channel="cli")
             if args.district is not None:
                 table = table[table["district_adcode"] == args.district]
             table = table[["h3", "district_adcode", "lon", "lat", "persons",
-                           "facilities_in_reach", "covered", "access_per_1000", "unmet"]]
+                           "facilities_in_reach", "covered", "access_per_1000", "unmet",
+                           "suppressed"]]
         else:
-            table = accessibility.district_summary(result, store.query("planning.district_names"))
+            table = accessibility.public_summary(store, result,
+                                                 store.query("planning.district_names"),
+                                                 channel="cli")
             if args.district is not None:
                 table = table[table["adcode"] == args.district]
             # the output files write the whole city's row as adcode 0, as they always have

@@ -100,3 +100,36 @@ def vital_rates(store: Store, district: int | None = None,
     out["year"] = out["year"].astype(int)
     return out[["year", "population", "births", "deaths", "natural_increase", "birth_rate",
                 "death_rate", "natural_increase_rate", "ageing_index"]]
+
+
+def public_pyramid(store: Store, year: int, district: int | None = None, actor=None,
+                   channel: str = "api") -> pd.DataFrame:
+    """:func:`pyramid` as it may be published (a chart's CSV, the API): computed from the
+    released district table (:func:`analytics.opendata.access.released`), so each band is a
+    sum of published counts and is blank (``<NA>``) where any of its single ages was
+    suppressed. The city's bands are sums of the city's single-age totals, which the district
+    table's suppression already treats as published; city bands of 1-9 are blank. Logged."""
+    from analytics.identity import PUBLIC
+    from analytics.opendata import access, privacy
+
+    actor = actor or PUBLIC
+    lowers = list(range(0, MAX_AGE, BAND_WIDTH)) + [MAX_AGE]
+    out = pd.DataFrame({"lower": lowers})
+    if district is None:
+        exact = pyramid(store, year)
+        frame, _ = access.release_counts(store, exact, ["male", "female"],
+                                         source="population_districts", grain="district",
+                                         actor=actor, channel=channel, fmt="pyramid")
+        for col in ("male", "female"):  # exact totals (published margins); only 1-9 blank
+            frame[col] = exact[col].astype("Int64").mask(frame[col].isna())
+        return frame.drop(columns="suppressed")[["band", "lower", "male", "female"]]
+    rows = access.released(store, "population_districts", actor, channel=channel, year=int(year))
+    rows = rows[rows["district_adcode"] == int(district)].copy()
+    rows["lower"] = np.minimum(rows["age"].astype(int) // BAND_WIDTH * BAND_WIDTH, MAX_AGE)
+    sums = privacy.released_sum(rows, ["lower", "sex"], "persons").unstack("sex")
+    out = out.merge(sums, left_on="lower", right_index=True, how="left")
+    out = out.rename(columns={"M": "male", "F": "female"})
+    for col in ("male", "female"):
+        out[col] = out[col].astype("Int64") if col in out else pd.array([0] * len(out), "Int64")
+    out.insert(0, "band", out["lower"].map(band_label))
+    return out[["band", "lower", "male", "female"]]

@@ -26,8 +26,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 
 from analytics.identity import PUBLIC, Actor, PermissionDenied
 from analytics.opendata import applications, privacy
@@ -267,7 +269,11 @@ def chunks(store: Store, release: Release, limit: int | None = None) -> Iterator
     for table in _raw_chunks(store, s, limit):
         part = privacy.DisclosureReport(rows_in=table.num_rows)
         for col in s.count_columns:
-            table, sup = privacy.suppress_small_counts_arrow(table, col, s.margins)
+            if s.rounding:
+                table, sup = privacy.round_counts_arrow(table, col, s.rounding)
+                part.notes += [n for n in sup.notes if n not in part.notes]
+            else:
+                table, sup = privacy.suppress_small_counts_arrow(table, col, s.margins)
             part.primary_suppressed += sup.primary_suppressed
             part.secondary_suppressed += sup.secondary_suppressed
         if s.record_level:
@@ -297,6 +303,68 @@ def read(store: Store, dataset_id: str, actor: Actor = PUBLIC, *, channel: str =
     frame = pa.concat_tables(parts).to_pandas() if parts else pd.DataFrame()
     log(store, release.decision, "frame" if limit is None else "preview", len(frame))
     return frame, release.report
+
+
+#: How each kind of derived output is protected (see README, "What is published at which grain").
+GRAINS = ("cell", "district")
+
+
+def release_counts(store: Store, frame: pd.DataFrame, counts: list[str] | tuple[str, ...], *,
+                   source: str = "population_cells", grain: str = "cell",
+                   actor: Actor = PUBLIC, channel: str = "api", fmt: str = "frame",
+                   parts: str | None = None) -> tuple[pd.DataFrame, privacy.DisclosureReport]:
+    """A derived output that carries counts of people (an analysis table, a map's tooltips, a
+    chart's CSV), released through the same decision, disclosure control and log as a download.
+
+    ``source`` is the dataset the counts come from: the actor must be allowed to read it
+    (:func:`decide`), else :class:`AccessRefused`. Counts at ``grain="cell"`` (anything below
+    district level) and derived district counts that are not sums of published margins
+    (covered, unmet) are rounded to the nearest 10 with 1-9 blank
+    (:func:`privacy.round_counts`), exactly as the cell table is published; a ``suppressed``
+    column says which rows lost a count. ``parts`` names a column holding how many non-zero
+    published counts each sum adds up (see :func:`privacy.round_counts`); it is not released.
+    The use is logged under ``source``.
+    """
+    if grain not in GRAINS:
+        raise ValueError(f"unknown grain {grain!r}; grains are {', '.join(GRAINS)}")
+    decision = decide(store, source, actor, channel)
+    if not decision.allowed:
+        log(store, decision, fmt, 0)
+        raise AccessRefused(decision.reason, code=decision.code, **dict(decision.params))
+    report = privacy.DisclosureReport(dataset_id=source, rows_in=len(frame), rows_out=len(frame))
+    out = frame.copy()
+    blank = np.zeros(len(out), dtype=bool)
+    for col in counts:
+        values, suppressed, _ = privacy.round_counts(
+            out[col].to_numpy(dtype="float64", na_value=np.nan),
+            parts=None if parts is None else out[parts].to_numpy(dtype="float64"))
+        report.primary_suppressed += suppressed
+        blank |= np.isnan(values) & out[col].notna().to_numpy()
+        out[col] = pd.array(values, dtype="Float64").round().astype("Int64")
+    out["suppressed"] = blank
+    if parts is not None:
+        out = out.drop(columns=parts)
+    report.notes.append(f"counts of people rounded to the nearest {privacy.ROUNDING_BASE}; "
+                        f"counts of {privacy.SMALL_LOW}-{privacy.SMALL_HIGH} are blank")
+    log(store, decision, fmt, len(out))
+    return out, report
+
+
+def released(store: Store, dataset_id: str, actor: Actor = PUBLIC, *, channel: str = "api",
+             year: int | None = None) -> pd.DataFrame:
+    """The rows of a public count table exactly as a download releases them (one year, or
+    all), for outputs computed from them: sums of these are safe where no part is blank
+    (:func:`privacy.released_sum`). Logged like a read."""
+    release = authorize(store, dataset_id, actor, channel, fmt="derived")
+    parts = []
+    for table in chunks(store, release):
+        if year is not None and "year" in table.column_names:
+            table = table.filter(pa.compute.equal(table["year"], year))
+        if table.num_rows:
+            parts.append(table)
+    frame = pa.concat_tables(parts).to_pandas() if parts else pd.DataFrame()
+    log(store, release.decision, "derived", len(frame))
+    return frame
 
 
 def usage_of(store: Store, actor: Actor, n: int = 200) -> pd.DataFrame:

@@ -165,6 +165,21 @@ def margin_ids(columns: dict, margins: tuple[tuple[str, ...], ...]) -> list[np.n
     return out
 
 
+def margin_column(table, name: str):
+    """A key column of a margin; ``age_group`` is derived from ``age`` where a table has single
+    years of age, so a table by single age is protected against the service-age-group totals
+    that the cell table (and every analysis) publishes."""
+    names = table.column_names if isinstance(table, pa.Table) else list(table.columns)
+    if name == "age_group" and name not in names and "age" in names:
+        from analytics.population.residents import AGE_GROUPS
+
+        bounds = np.array([hi for lo, hi in AGE_GROUPS.values()])
+        ages = np.asarray(table["age"].to_numpy() if isinstance(table, pa.Table) else
+                          table["age"].to_numpy(), dtype=np.int64)
+        return np.searchsorted(bounds, ages).astype(np.int64)
+    return table[name]
+
+
 def suppress_small_counts(frame: pd.DataFrame, column: str,
                           margins: tuple[tuple[str, ...], ...] = (),
                           low: int = SMALL_LOW, high: int = SMALL_HIGH
@@ -175,7 +190,8 @@ def suppress_small_counts(frame: pd.DataFrame, column: str,
     """
     report = DisclosureReport(rows_in=len(frame), rows_out=len(frame))
     values = frame[column].to_numpy(dtype="float64", na_value=np.nan)
-    ids = margin_ids({c: frame[c] for m in margins for c in m}, margins) if len(frame) else []
+    ids = (margin_ids({c: margin_column(frame, c) for m in margins for c in m}, margins)
+           if len(frame) else [])
     mask, report.primary_suppressed, report.secondary_suppressed = suppression_mask(
         values, ids, low, high)
     out = frame.copy()
@@ -193,10 +209,71 @@ def suppress_small_counts_arrow(table: pa.Table, column: str,
     if table.num_rows == 0:
         return table, report
     values = table[column].to_numpy(zero_copy_only=False).astype("float64")
-    ids = margin_ids({c: table[c] for m in margins for c in m}, margins)
+    ids = margin_ids({c: margin_column(table, c) for m in margins for c in m}, margins)
     mask, report.primary_suppressed, report.secondary_suppressed = suppression_mask(values, ids)
     new = pa.array(np.round(values).astype(np.int64), mask=mask | np.isnan(values), type=pa.int64())
     return table.set_column(table.schema.get_field_index(column), column, new), report
+
+
+# -- rounding (counts below district level) ----------------------------------------------------
+ROUNDING_BASE = 10
+
+
+def round_counts(values, base: int = ROUNDING_BASE, low: int = SMALL_LOW, high: int = SMALL_HIGH,
+                 parts=None) -> tuple[np.ndarray, int, int]:
+    """Counts as published below district level: ``(values, suppressed, rounded)``.
+
+    Counts of ``low..high`` are blank (NaN); every other count is rounded to the nearest
+    multiple of ``base`` (halves up), so no exact count of people below district level is ever
+    published. With base 10 the rounded total of any group of cells differs from the true one
+    by -5..+4 per count, and an interval of that width around a blank (1-9) never pins its
+    value: differencing the exact district tables against rounded cells recovers nothing
+    (Office for National Statistics, *Census 2021 statistical disclosure control*, rounding;
+    Hundepool et al. 2012, ch. 5.4).
+
+    >>> round_counts([0, 3, 14, 15, 9, 10, 104])[0].tolist()
+    [0.0, nan, 10.0, 20.0, nan, 10.0, 100.0]
+
+    ``parts``: for a sum, how many non-zero counts it adds up (each at least 1, as the cell
+    table shows). A blank then means ``parts..9``; with 9 parts that pins every part at 1, so
+    such a sum is rounded (to 10) instead of blanked.
+    """
+    v = np.asarray(values, dtype="float64")
+    small = (v >= low) & (v <= high)
+    if parts is not None:
+        small &= np.asarray(parts, dtype="float64") < high
+    out = np.floor(v / base + 0.5) * base
+    out[small] = np.nan
+    changed = ~small & ~np.isnan(v) & (out != v)
+    return out, int(small.sum()), int(changed.sum())
+
+
+def round_counts_arrow(table: pa.Table, column: str, base: int = ROUNDING_BASE
+                       ) -> tuple[pa.Table, DisclosureReport]:
+    """:func:`round_counts` on an Arrow column (blank as null)."""
+    report = DisclosureReport(rows_in=table.num_rows, rows_out=table.num_rows)
+    if table.num_rows == 0:
+        return table, report
+    values = table[column].to_numpy(zero_copy_only=False).astype("float64")
+    out, report.primary_suppressed, rounded = round_counts(values, base)
+    if rounded:
+        report.notes.append(f"counts below district level rounded to the nearest {base} "
+                            f"(1-9 blank)")
+    nan = np.isnan(out)
+    new = pa.array(np.where(nan, 0, out).astype(np.int64), mask=nan, type=pa.int64())
+    return table.set_column(table.schema.get_field_index(column), column, new), report
+
+
+def released_sum(frame: pd.DataFrame, by: list[str], column: str) -> pd.Series:
+    """Sums of released counts, blank where any part was blank (suppressed).
+
+    A sum over published counts tells nothing new when all its parts are visible; a sum
+    that included a suppressed part would give it away by differencing, so it is blank too.
+    """
+    g = frame.groupby(by, sort=True)[column]
+    total = g.sum(min_count=1)
+    blanks = frame[column].isna().groupby([frame[c] for c in by], sort=True).any()
+    return total.astype("Float64").mask(blanks.reindex(total.index).to_numpy()).astype("Int64")
 
 
 # -- masking ------------------------------------------------------------------------------------

@@ -166,6 +166,7 @@ class DatasetSpec:
     margins: tuple[tuple[str, ...], ...] = ()  # groupings whose totals are published elsewhere
     record_level: bool = False
     quasi_identifiers: tuple[str, ...] = ()
+    rounding: int = 0                       # >0: counts rounded to this base, 1-9 blank
     masked: tuple[tuple[str, str], ...] = ()   # (column, kind) kind in prc_id | phone | name
     dropped: tuple[str, ...] = ()           # columns never served in this dataset
     synthetic: bool = True
@@ -210,15 +211,19 @@ DATASETS: list[DatasetSpec] = [
         "7th census; other years come from a cohort-component projection. Counts of 1-9 are suppressed.",
         "人口,年龄,性别,普查,population", "public", "annual", "population_districts",
         count_columns=("persons",),
-        margins=(("year", "district_adcode"), ("year", "age", "sex"))),
+        margins=(("year", "district_adcode"), ("year", "age", "sex"),
+                 ("year", "district_adcode", "age_group", "sex"))),
     DatasetSpec(
         "population_cells", "statistics", "population", "分网格分年龄组常住人口（合成数据）",
         "Resident population by grid cell, age group and sex (synthetic)",
-        "按 H3 网格、服务年龄组和性别的常住人口。区县以下为校准后的合成数据。1-9 的小数已抑制，并做了二次抑制以防差分还原。",
+        "按 H3 网格、服务年龄组和性别的常住人口。区县以下为校准后的合成数据。1-9 的小数已抑制，其余取整到 10，"
+        "区县以下不公布任何精确人数，与分区县表差分也无法还原。",
         "Residents by H3 cell, service age group and sex. Calibrated synthetic data below district "
-        "level. Counts of 1-9 are suppressed, with secondary suppression against differencing.",
+        "level. Counts of 1-9 are suppressed and the others rounded to the nearest 10: no exact "
+        "count below district level is published, so differencing against the district tables "
+        "recovers nothing.",
         "人口,网格,老年人,儿童,population,grid", "public", "annual", "population_cells",
-        spatial_kind="h3", count_columns=("persons",),
+        spatial_kind="h3", count_columns=("persons",), rounding=10,
         margins=(("year", "district_adcode", "age_group", "sex"), ("year", "cell"))),
     DatasetSpec(
         "vital_events", "health", "population", "分区县出生、死亡与迁移", "Births, deaths and migration by district",

@@ -335,3 +335,37 @@ def type_availability(store: Store, type_key: str, year: int) -> str | None:
 __all__ = ["ALL", "FACILITY_TYPES", "Accessibility", "analyse", "coverage_share",
            "district_summary", "underserved_cells", "two_step_fca", "pairs_within",
            "type_availability", "need_per_person"]
+
+
+# -- published outputs (through the access decision and disclosure control) -------------------
+def public_cells(store: Store, result: Accessibility, actor=None, channel: str = "api",
+                 fmt: str = "cells") -> pd.DataFrame:
+    """The cell table as it may be shown or exported: ``persons`` and ``unmet`` rounded to the
+    nearest 10 with 1-9 blank, a ``suppressed`` flag, and the use logged
+    (:func:`analytics.opendata.access.release_counts`)."""
+    from analytics.identity import PUBLIC
+    from analytics.opendata import access
+
+    out, _ = access.release_counts(store, result.cells, ["persons", "unmet"],
+                                   source="population_cells", grain="cell",
+                                   actor=actor or PUBLIC, channel=channel, fmt=fmt,
+                                   parts="parts" if "parts" in result.cells else None)
+    return out
+
+
+def public_summary(store: Store, result: Accessibility, names: pd.DataFrame | None = None,
+                   actor=None, channel: str = "api", fmt: str = "coverage") -> pd.DataFrame:
+    """:func:`district_summary` as it may be published: ``persons`` (a sum of published
+    district-by-age-group totals) stays exact; ``covered`` and ``unmet`` (sums over sets of
+    cells) are rounded to the nearest 10, 1-9 blank, and ``coverage_pct`` is computed from the
+    rounded ``covered``, so none of them pins a cell's count. Logged."""
+    from analytics.identity import PUBLIC
+    from analytics.opendata import access
+
+    table = district_summary(result, names)
+    out, _ = access.release_counts(store, table, ["covered", "unmet"],
+                                   source="population_districts", grain="district",
+                                   actor=actor or PUBLIC, channel=channel, fmt=fmt)
+    persons = out["persons"].where(out["persons"] > 0)
+    out["coverage_pct"] = (100.0 * out["covered"].astype("Float64") / persons).astype("Float64")
+    return out

@@ -6,14 +6,14 @@
 -- centre and hex string (for maps). $district NULL means the whole city. Summed before
 -- the join: the join then touches one row per cell, not one per age group and sex.
 WITH p AS (
-    SELECT cell, sum(persons) AS persons
+    SELECT cell, sum(persons) AS persons, count(*) FILTER (WHERE persons > 0) AS parts
     FROM population_cells
     WHERE year = $year
       AND list_contains($groups, age_group)
       AND ($district IS NULL OR district_adcode = $district)
     GROUP BY cell
 )
-SELECT c.cell, c.h3, c.district_adcode, c.lon, c.lat, p.persons
+SELECT c.cell, c.h3, c.district_adcode, c.lon, c.lat, p.persons, p.parts
 FROM p
 JOIN cells c ON c.cell = p.cell
 ORDER BY c.cell;
