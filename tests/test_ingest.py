@@ -230,29 +230,39 @@ def _cli(argv):
     return args.func(args)
 
 
-def test_cli_loads_and_rejects(tmp_path, capsys):
+def test_cli_loads_and_rejects(tmp_path, capsys, monkeypatch):
+    import io
+
     path = tmp_path / "s.duckdb"
     store = make_store(path)
     admin = accounts.create_first_admin(store, "admin", "Root-pass-123")
-    accounts.add_user(store, admin, "jiao", "data_steward", None)
-    accounts.add_user(store, admin, "pat", "planner", None)
+    accounts.add_user(store, admin, "jiao", "data_steward", "Green-tea-42")
+    accounts.add_user(store, admin, "pat", "planner", "Blue-river-77")
     store.close()
+
+    def password(text):  # --as-user signs in: one line from standard input
+        monkeypatch.setattr("sys.stdin", io.StringIO(text + "\n"))
+
     school = str(EXAMPLES / "education_schools_gbk.csv")
+    password("Green-tea-42")
     code = _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
                  "--as-user", "jiao"])
     assert code == 0
     assert "education_schools version 1: 60 rows read, 60 loaded; encoding gbk" in capsys.readouterr().out
     out = tmp_path / "problems.csv"
+    password("Green-tea-42")
     with pytest.raises(ingest.IngestRejected):
         _cli(["ingest", str(MALFORMED / "outside_city.csv"), "--dataset",
               "civil_affairs_care_homes", "--datum", "wgs84", "--store", str(path),
               "--as-user", "jiao", "--problems-out", str(out)])
     problems = pd.read_csv(out, encoding="utf-8-sig")
     assert problems[["row", "rule"]].values.tolist() == [[3, "outside_city"]]
+    password("Blue-river-77")
     with pytest.raises(PermissionDenied, match="pat \\(planner\\) may not load dataset"):
         _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
               "--as-user", "pat"])
-    with pytest.raises(CityBrainError, match="no active staff account 'nobody'"):
+    password("Green-tea-42")
+    with pytest.raises(CityBrainError, match="wrong user name or password"):
         _cli(["ingest", school, "--dataset", "education_schools", "--store", str(path),
               "--as-user", "nobody"])
     with pytest.raises(CityBrainError, match="give --as-user NAME"):

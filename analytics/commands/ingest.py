@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from analytics.commands._signin import read_password
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
 from analytics.identity import Actor
@@ -40,8 +41,9 @@ def register(subparsers) -> None:
     p.add_argument("--encoding", choices=ingest.ENCODINGS, default="auto",
                    help="text encoding of a CSV")
     p.add_argument("--as-user", default=None, metavar="NAME",
-                   help="the staff account loading (a data steward or administrator); its "
-                   "role comes from the store's accounts and the name goes into the lineage log")
+                   help="the staff account loading (a data steward or administrator); it signs "
+                   "in with its password (hidden at a terminal, or one line from standard "
+                   "input), and the authenticated name goes into the lineage log")
     p.add_argument("--validate-only", action="store_true",
                    help="check the file and print the problems; load nothing")
     p.add_argument("--problems-out", type=Path, default=None, metavar="CSV",
@@ -52,22 +54,19 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _actor(store: Store, args: argparse.Namespace) -> Actor:
-    """The loader: the staff account named by --as-user, with the role the store gives it.
-
-    The account is looked up, not authenticated: the CLI writes the store file directly (it
-    cannot run while the app serves the store), so whoever runs it already holds that
-    access. The name goes into the lineage log and the account's role is checked; signed-in
-    loads with a password go through the app's Data pooling page.
-    """
+def _actor(store: Store, args: argparse.Namespace) -> tuple[Actor, str]:
+    """The loader: the staff account named by --as-user, signed in with its password (read
+    hidden at a terminal, or one line from standard input, as ``users`` does). A claimed name
+    is not enough: the lineage log records the account that proved who it is."""
     if not args.as_user:
         raise CityBrainError("give --as-user NAME: the staff account (a data steward or an "
                              "administrator) the load is recorded under")
-    actor = accounts.identity_provider_actor(store, args.as_user)
-    if actor.role == "public":
-        raise CityBrainError(f"no active staff account {args.as_user!r} in {args.store}: an "
-                             "administrator adds it with `python -m analytics users add`")
-    return actor
+    signed = accounts.sign_in(store, args.as_user, read_password(f"password for {args.as_user}: "))
+    if signed.actor.role == "public":
+        accounts.sign_out(store, signed.token)
+        raise CityBrainError(f"{args.as_user} is not a staff account: a data steward or an "
+                             "administrator loads department data")
+    return signed.actor, signed.token
 
 
 def _print_problems(report: ingest.Report, out: Path | None, *, single: bool = False) -> None:
@@ -107,13 +106,15 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {report.problem_count:,} problem(s); nothing loaded", file=sys.stderr)
         return 2
     with Store.open(args.store) as store:
-        actor = _actor(store, args)
+        actor, token = _actor(store, args)
         try:
             report = ingest.load(store, args.file, args.dataset, actor, datum=args.datum,
                                  encoding=args.encoding, synthetic=args.synthetic)
         except ingest.IngestRejected as exc:
             _print_problems(exc.report, args.problems_out)
             raise
+        finally:
+            accounts.sign_out(store, token)
         store.checkpoint()
     print(f"{report.file_name} -> {args.dataset} version {report.version}: "
           f"{report.rows_in:,} rows read, {report.rows_out:,} loaded"

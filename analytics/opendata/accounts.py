@@ -24,7 +24,7 @@ from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, ROLES, Actor, require
 from analytics.opendata import privacy
 from analytics.pooling.contracts import departments
-from analytics.store import Store
+from analytics.store import Store, named_query
 
 MAX_FAILURES = 5
 WINDOW = timedelta(minutes=15)
@@ -125,17 +125,40 @@ def add_user(store: Store, admin: Actor, username: str, role: str, password: str
 
 
 def set_disabled(store: Store, admin: Actor, username: str, disabled: bool) -> None:
+    """Disable (ending every session of the account) or enable; enabling revives no session."""
     require(admin, "administrator", action="disable users")
-    store.execute("open_data.set_disabled", username=username, disabled=disabled)
+    with store.transaction() as cur:
+        store.execute("open_data.set_disabled", cur=cur, username=username, disabled=disabled)
+        store.execute("open_data.revoke_user_sessions", cur=cur, username=username)
+
+
+def set_role(store: Store, admin: Actor, username: str, role: str,
+             department: str | None = None) -> Actor:
+    """Change an account's role (and a steward's department); its sessions end."""
+    require(admin, "administrator", action="change roles")
+    if role not in ROLES:
+        raise CityBrainError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    department = check_department(department)
+    rows = store.query("open_data.user", username=username)
+    if rows.empty:
+        raise CityBrainError(f"no user {username}")
+    with store.transaction() as cur:
+        store.execute("open_data.set_role", cur=cur, username=username, role=role,
+                      department=department)
+        store.execute("open_data.revoke_user_sessions", cur=cur, username=username)
+    return Actor(username, role, department)
 
 
 def set_password(store: Store, actor: Actor, username: str, password: str) -> None:
-    """Users change their own password; administrators may reset anyone's."""
+    """Users change their own password; administrators may reset anyone's. Every session of
+    the account ends (a stolen session does not survive the change)."""
     if actor.name != username:
         require(actor, "administrator", action="reset another user's password")
     check_password(password, username)
-    store.execute("open_data.set_password", username=username,
-                  password_hash=_hasher.hash(password))
+    with store.transaction() as cur:
+        store.execute("open_data.set_password", cur=cur, username=username,
+                      password_hash=_hasher.hash(password))
+        store.execute("open_data.revoke_user_sessions", cur=cur, username=username)
 
 
 def locked_until(store: Store, username: str, now: datetime | None = None) -> datetime | None:
@@ -153,10 +176,18 @@ def sign_in(store: Store, username: str, password: str, now: datetime | None = N
     """Check the password (throttled) and open a session; :class:`SignInRefused` otherwise."""
     now = _now(now)
     username = (username or "").strip().lower()[:64]
-    until = locked_until(store, username, now)
-    if until is not None:
-        store.execute("open_data.log_attempt", username=username, at=now, success=False,
-                      reason="locked")
+    # Counted and enforced in one transaction: the attempt is recorded as a failure before
+    # its password is checked, so N concurrent guesses check at most MAX_FAILURES passwords.
+    pending = "checking " + secrets.token_hex(8)
+    with store.transaction() as cur:
+        row = cur.execute(named_query("open_data.recent_failures"),
+                          {"username": username, "since": now - WINDOW}).fetchone()
+        failures, last = int(row[0]), row[1]
+        until = last + LOCKOUT if failures >= MAX_FAILURES and last is not None else None
+        locked = until is not None and until > now
+        store.execute("open_data.log_attempt", cur=cur, username=username, at=now,
+                      success=False, reason="locked" if locked else pending)
+    if locked:
         minutes = max(1, int((until - now).total_seconds() // 60) + 1)
         raise SignInRefused(f"too many failed attempts: sign-in for {username} is paused for "
                             f"{minutes} more minute(s)", code="sign_in_paused",
@@ -169,7 +200,7 @@ def sign_in(store: Store, username: str, password: str, now: datetime | None = N
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         ok = False
     ok = ok and user is not None and not user["disabled"]
-    store.execute("open_data.log_attempt", username=username, at=now, success=ok,
+    store.execute("open_data.settle_attempt", username=username, pending=pending, success=ok,
                   reason="ok" if ok else "wrong user name or password")
     if not ok:
         raise SignInRefused("wrong user name or password (or the account is disabled)",

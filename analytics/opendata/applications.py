@@ -75,6 +75,14 @@ def decide(store: Store, steward: Actor, application_id: str, approve: bool, not
         raise CityBrainError(f"application {application_id} is already {app['status']}",
                              code="decided_already", application=application_id,
                              status=app["status"])
+    own = department_of(store, app["dataset_id"])
+    if (steward.role != "administrator" and steward.department is not None
+            and own is not None and own != steward.department):
+        raise CityBrainError(f"{steward.name} is a data steward of {steward.department}; "
+                             f"{app['dataset_id']} belongs to {own}: a steward of {own} or "
+                             "an administrator decides", code="decide_other_department",
+                             steward=steward.name, department=steward.department,
+                             dataset=app["dataset_id"], owner=own)
     if app["requester"] == steward.name:
         raise CityBrainError("a steward may not decide their own application; ask another steward",
                              code="decide_own")
@@ -87,6 +95,19 @@ def decide(store: Store, steward: Actor, application_id: str, approve: bool, not
                   status="approved" if approve else "rejected", steward=steward.name, at=now,
                   expires_at=expires, note=note.strip() or None)
     return get(store, application_id)
+
+
+def department_of(store: Store, dataset_id: str) -> str | None:
+    """The department holding a dataset, by the name a steward's account carries (民政局)."""
+    from analytics.opendata.registry import DEPARTMENTS, spec_of
+
+    try:
+        dept = spec_of(store, dataset_id).department
+    except Exception:  # noqa: BLE001 (a dataset no longer in the catalog: no department)
+        return None
+    if dept in DEPARTMENTS:
+        return DEPARTMENTS[dept][0].replace("{city}", "")
+    return dept
 
 
 def withdraw(store: Store, actor: Actor, application_id: str) -> None:

@@ -123,6 +123,18 @@ UPDATE sessions SET last_seen = $at WHERE token_sha256 = $token_sha256;
 -- name: revoke_session
 UPDATE sessions SET revoked = true WHERE token_sha256 = $token_sha256;
 
+-- name: revoke_user_sessions
+-- Every session of one account (password change, disable, role change).
+UPDATE sessions SET revoked = true WHERE username = $username AND NOT revoked;
+
+-- name: settle_attempt
+-- The outcome of an attempt reserved (counted as a failure) before its password was checked.
+UPDATE login_attempts SET success = $success, reason = $reason
+WHERE username = $username AND reason = $pending;
+
+-- name: set_role
+UPDATE users SET role = $role, department = $department WHERE username = $username;
+
 -- name: insert_application
 INSERT INTO applications (application_id, dataset_id, requester, purpose, fields_json,
                           period_days, requested_at, status)
