@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -27,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import shapely
 
+from analytics import textsafe
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor
 from analytics.opendata import access, catalog, privacy
@@ -82,7 +85,8 @@ def _write_csv(parts: Iterator[pa.Table], out: BinaryIO) -> int:
     rows, header = 0, True
     for table in parts:
         part = table.to_pandas()
-        out.write(_bytes_to_wkt(part).to_csv(index=False, header=header, lineterminator="\r\n")
+        part = textsafe.neutralise_frame(_bytes_to_wkt(part))  # no formula reaches Excel
+        out.write(part.to_csv(index=False, header=header, lineterminator="\r\n")
                   .encode("utf-8"))
         header = False
         rows += len(part)
@@ -124,6 +128,20 @@ def _collect(parts: Iterator[pa.Table], limit: int, fmt: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def _write_xlsx(frame: pd.DataFrame, out: BinaryIO) -> None:
+    """Every text value as a text cell: a value that starts with ``=`` stays text, never a
+    formula (openpyxl would otherwise write it as one)."""
+    with pd.ExcelWriter(out, engine="openpyxl") as xl:
+        frame.to_excel(xl, index=False, sheet_name="data")
+        sheet = xl.sheets["data"]
+        text_cols = [i + 1 for i, c in enumerate(frame.columns)
+                     if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c])]
+        for col in text_cols:
+            for (cell,) in sheet.iter_rows(min_row=1, min_col=col, max_col=col):
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+
+
 def _write(fmt: str, parts: Iterator[pd.DataFrame], out: BinaryIO, spatial: str | None) -> int:
     if fmt == "csv":
         return _write_csv(parts, out)
@@ -131,8 +149,7 @@ def _write(fmt: str, parts: Iterator[pd.DataFrame], out: BinaryIO, spatial: str 
         return _write_parquet(parts, out)
     if fmt == "xlsx":
         frame = _bytes_to_wkt(_collect(parts, EXCEL_MAX_ROWS, fmt))
-        with pd.ExcelWriter(out, engine="openpyxl") as xl:
-            frame.to_excel(xl, index=False, sheet_name="data")
+        _write_xlsx(frame, out)
         return len(frame)
     if fmt in ("geojson", "geoparquet"):
         limit = GEOJSON_MAX_ROWS if fmt == "geojson" else SPATIAL_MAX_ROWS
@@ -153,6 +170,14 @@ def export(store: Store, dataset_id: str, fmt: str, out: BinaryIO | Path | str,
            actor: Actor = PUBLIC, channel: str = "download", application_id: str | None = None
            ) -> ExportResult:
     """Write one dataset in ``fmt`` to ``out`` (a path or a binary stream), logged."""
+    result, release = _export(store, dataset_id, fmt, out, actor, channel, application_id)
+    access.log(store, release.decision, fmt, result.rows)
+    return result
+
+
+def _export(store: Store, dataset_id: str, fmt: str, out: BinaryIO | Path | str, actor: Actor,
+            channel: str, application_id: str | None) -> tuple[ExportResult, access.Release]:
+    """:func:`export` without the "served" log entry (the caller logs once it has delivered)."""
     fmt = (fmt or "").lower()
     if fmt not in catalog.FORMATS:
         raise CityBrainError(f"unknown format {fmt!r}; formats are {', '.join(catalog.FORMATS)}")
@@ -164,13 +189,17 @@ def export(store: Store, dataset_id: str, fmt: str, out: BinaryIO | Path | str,
     if isinstance(out, (str, Path)):
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as f:
-            rows = _write(fmt, access.chunks(store, release), f, spatial)
+        staged = path.with_name(f".{path.name}.partial")  # no partial file on a failure
+        try:
+            with staged.open("wb") as f:
+                rows = _write(fmt, access.chunks(store, release), f, spatial)
+            os.replace(staged, path)
+        finally:
+            staged.unlink(missing_ok=True)
     else:
         rows = _write(fmt, access.chunks(store, release), out, spatial)
-    access.log(store, release.decision, fmt, rows)
     return ExportResult(dataset_id, fmt, rows, release.report,
-                        f"{dataset_id}.{SUFFIX[fmt]}")
+                        f"{dataset_id}.{SUFFIX[fmt]}"), release
 
 
 def export_bytes(store: Store, dataset_id: str, fmt: str, actor: Actor = PUBLIC,
@@ -196,9 +225,10 @@ def readme(rows: pd.DataFrame, reports: dict[str, privacy.DisclosureReport], the
                   f"- licence: {r['licence']}",
                   f"- update frequency: {r['update_frequency']}; modified {str(r['modified'])[:10]}",
                   f"- synthetic: {'yes' if r['synthetic'] else 'no'}", "", "columns:", ""]
-        for c in json.loads(r["columns_json"]):
-            unit = f" [{c['unit']}]" if c["unit"] else ""
-            lines.append(f"- `{c['name']}` ({c['type']}){unit}: {c['description_en'] or c['description']}")
+        for c in json.loads(r["columns_json"]):  # department contracts may lack some keys
+            unit = f" [{c['unit']}]" if c.get("unit") else ""
+            about = c.get("description_en") or c.get("description") or ""
+            lines.append(f"- `{c['name']}` ({c.get('type', '')}){unit}: {about}")
         if r["dataset_id"] in reports:
             lines += ["", "disclosure control:", ""]
             lines += [f"- {line}" for line in reports[r["dataset_id"]].lines()]
@@ -218,15 +248,19 @@ def export_domain(store: Store, theme: str, out: BinaryIO | Path | str, actor: A
     allowed = rows[[access.decide(store, d, actor, channel).allowed for d in rows["dataset_id"]]]
     if allowed.empty:
         raise CityBrainError(f"nothing in domain {theme} can be downloaded by {actor.name}")
-    results = []
+    # The archive is made whole in a temporary file first; only then is it handed over (moved
+    # into place, or copied to the stream) and the downloads logged as served. A failure on
+    # the way leaves no partial file and no "served" entry.
+    results, releases = [], []
     owns = isinstance(out, (str, Path))
-    target = Path(out).open("wb") if owns else out
-    try:
-        with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as zf, \
-                tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "domain.zip"
+        with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             for dataset_id in allowed["dataset_id"]:
                 part = Path(tmp) / f"{dataset_id}.{SUFFIX[fmt]}"
-                results.append(export(store, dataset_id, fmt, part, actor, channel))
+                result, release = _export(store, dataset_id, fmt, part, actor, channel, None)
+                results.append(result)
+                releases.append(release)
                 zf.write(part, part.name)
                 part.unlink()
             reports = {r.dataset_id: r.report for r in results}
@@ -234,7 +268,18 @@ def export_domain(store: Store, theme: str, out: BinaryIO | Path | str, actor: A
             zf.writestr("README.md", readme(allowed, reports, theme, meta.get("city_name", "")))
             zf.writestr("metadata.jsonld", json.dumps(catalog.dcat_jsonld(allowed, meta),
                                                       ensure_ascii=False, indent=2))
-    finally:
         if owns:
-            target.close()
+            target = Path(out)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            staged = target.with_name(f".{target.name}.partial")
+            try:
+                shutil.copyfile(archive, staged)
+                os.replace(staged, target)
+            finally:
+                staged.unlink(missing_ok=True)
+        else:
+            with archive.open("rb") as f:
+                shutil.copyfileobj(f, out)
+    for result, release in zip(results, releases, strict=True):
+        access.log(store, release.decision, fmt, result.rows)
     return results
