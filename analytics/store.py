@@ -89,6 +89,32 @@ def schema_tables() -> list[str]:
 #: A layer's name is a view (department data over synthetic); writes go to its synthetic table.
 _WRITE_TARGET = {name: f"synthetic_{name}" for name in LAYER_NAMES}
 
+#: Tables the raw rows of which leave only through the access function (record-level and
+#: confidential data): :meth:`Store.table` refuses them. Filled by the dataset registry.
+RESTRICTED_TABLES: set[str] = set()
+
+#: Store files (and DuckDB's write-ahead log beside them) are readable by their owner only.
+FILE_MODE = 0o600
+
+
+def restrict(*tables: str) -> None:
+    """Register tables whose rows only the access function may read."""
+    RESTRICTED_TABLES.update(tables)
+
+
+def protect_file(path: Path | str | None) -> None:
+    """Make a store file (and its write-ahead log) readable and writable by its owner only."""
+    if path is None:
+        return
+    for p in (Path(path), Path(f"{path}.wal")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if p.stat().st_mode & 0o777 != FILE_MODE:
+                os.chmod(p, FILE_MODE)
+
+
+class RestrictedTable(CityBrainError):
+    """A raw read of a table whose rows leave only through the access function."""
+
 
 def _check_ident(name: str) -> str:
     if not _IDENT.match(name):
@@ -120,6 +146,7 @@ class Store:
             if path.exists():
                 raise StoreError(f"{path} already exists; Store.create makes new stores only")
         con = duckdb.connect(str(path) if path else ":memory:")
+        protect_file(path)  # owner-only before any row is written
         store = cls(con, path)
         with store.transaction() as cur:
             for stmt in _schema_statements():
@@ -156,6 +183,8 @@ class Store:
             raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
                              f"{rebuild_hint(path)}. DuckDB said: {str(exc).splitlines()[0]}"
                              ) from None
+        if not read_only:
+            protect_file(path)
         store = cls(con, path)
         try:
             version = store.meta().get("schema_version")
@@ -207,6 +236,11 @@ class Store:
     def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """A whole schema table (small tables only: districts, facilities, datasets…)."""
         _check_ident(name)
+        if name in RESTRICTED_TABLES:
+            raise RestrictedTable(f"{name} holds record-level or confidential data: read it "
+                                  "through analytics.opendata.access (decided, controlled and "
+                                  "logged), never as a raw table", code="restricted_table",
+                                  table=name)
         if name not in self.tables():
             raise KeyError(f"no table {name!r} in this store")
         cols = ", ".join(_check_ident(c) for c in columns) if columns else "*"
@@ -348,6 +382,7 @@ class Store:
     def checkpoint(self) -> None:
         with self.cursor() as cur:
             cur.execute("CHECKPOINT")
+        protect_file(self.path)
 
     # -- exporting ---------------------------------------------------------------------
     def export_parquet(self, table: str, directory: Path | str,

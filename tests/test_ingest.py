@@ -149,7 +149,7 @@ def test_append_adds_new_keys_and_refuses_repeated_ones(tmp_path):
     p2 = tmp_path / "july.csv"
     june.assign(as_of="2025-07-31", persons=[5, 6, 7, 8]).to_csv(p2, index=False)
     r = ingest.load(store, p2, "public_security_residents", ADMIN)
-    rows = store.table("dept_registered_residents")
+    rows = store.query("open_data.rows_all", table="dept_registered_residents")
     assert r.version == 2 and len(rows) == 8 and rows["persons"].sum() == 36
     cat = store.table("datasets").set_index("dataset_id").loc["public_security_residents"]
     assert cat["row_count"] == 8
@@ -158,7 +158,7 @@ def test_append_adds_new_keys_and_refuses_repeated_ones(tmp_path):
     with pytest.raises(ingest.IngestRejected, match="row 2, column as_of/district/age/sex: key "
                        r"\(2025-07-31, 330106, 30, M\) is already in the dataset"):
         ingest.load(store, p2, "public_security_residents", ADMIN)
-    assert len(store.table("dept_registered_residents")) == 8
+    assert len(store.query("open_data.rows_all", table="dept_registered_residents")) == 8
 
 
 def test_permissions():

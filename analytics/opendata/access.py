@@ -21,16 +21,19 @@ No role bypasses these rules: an administrator or a data steward needs an applic
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute  # noqa: F401  (pa.compute)
 
+from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, PermissionDenied
 from analytics.opendata import applications, privacy
 from analytics.opendata.registry import DatasetSpec, _row, _spec_from_row, spec, spec_of
@@ -196,13 +199,53 @@ def source_frame(store: Store, s: DatasetSpec) -> pd.DataFrame:
     return privacy.aggregate(s.aggregate, frame)
 
 
+#: The masking secret: this environment variable (64 hex digits), else a key file beside the
+#: store (``<store>.key``, mode 600), never inside the store it protects.
+KEY_ENV = "CITYBRAIN_MASKING_KEY"
+_memory_keys: dict[int, str] = {}
+
+
+def key_path(store: Store) -> Path | None:
+    return None if store.path is None else Path(f"{store.path}.key")
+
+
+def masking_secret(store: Store) -> str:
+    """The secret pseudonyms are keyed with, from outside the store.
+
+    A store built before the key moved out has it in ``privacy_keys``: it is moved to the key
+    file (so earlier extracts keep their pseudonyms) and deleted from the store."""
+    env = os.environ.get(KEY_ENV, "").strip()
+    if env:
+        try:
+            if len(bytes.fromhex(env)) < 16:
+                raise ValueError
+        except ValueError:
+            raise CityBrainError(f"{KEY_ENV} must be at least 32 hex digits (a random key, "
+                                 "e.g. from `python -c 'import secrets; print(secrets."
+                                 "token_hex(32))'`)") from None
+        return env
+    path = key_path(store)
+    if path is None:  # an in-memory store (tests): a key for this store object only
+        return _memory_keys.setdefault(id(store), privacy.new_secret())
+    if path.exists():
+        if path.stat().st_mode & 0o077:
+            os.chmod(path, 0o600)
+        return path.read_text(encoding="ascii").strip()
+    old = store.scalar("open_data.secret", key_name="masking")
+    secret = old or privacy.new_secret()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(secret + "\n")
+    if old:
+        store.execute("open_data.delete_secret", key_name="masking")
+    return secret
+
+
 def _key(store: Store, decision: Decision) -> bytes:
-    secret = store.scalar("open_data.secret", key_name="masking")
-    if secret is None:
-        store.execute("open_data.insert_secret", key_name="masking", secret_hex=privacy.new_secret(),
-                      at=privacy.now_utc())
-        secret = store.scalar("open_data.secret", key_name="masking")
-    return privacy.derive_key(secret, f"application:{decision.application_id}")
+    return privacy.derive_key(masking_secret(store), f"application:{decision.application_id}")
 
 
 def _arrow(store: Store, name: str, **params) -> pa.Table:
@@ -252,7 +295,12 @@ def _record_level(store: Store, release: Release, table: pa.Table,
         extra = [c for c in frame.columns if c not in d.fields]
         part.dropped_columns = sorted(set(part.dropped_columns) | set(extra))
         frame = frame[[c for c in frame.columns if c in d.fields]]
-    qis = tuple(q for q in s.quasi_identifiers if q in frame.columns)
+    # Quasi-identifiers: every column the extract releases (the declared ones and whatever
+    # else goes out, e.g. since_year, subsidy_type, monthly_yuan), except the keyed
+    # pseudonyms, which cannot be linked to anything outside this extract.
+    pseudonyms = {c for c, _ in s.masked}
+    qis = tuple(dict.fromkeys([q for q in s.quasi_identifiers if q in frame.columns]
+                              + [c for c in frame.columns if c not in pseudonyms]))
     part.k, part.quasi_identifiers = privacy.K_MIN, list(qis)
     if qis:
         frame = privacy.enforce_k_anonymity(frame, qis, privacy.K_MIN, part)

@@ -13,7 +13,8 @@ The methods are the textbook ones:
   (an 18-character ID with a valid GB 11643-1999 check digit, an 11-digit mobile number, a
   Chinese name of the same length). A plain hash of an ID or phone number can be reversed
   by hashing the small space of candidates; a keyed HMAC cannot without the key, which
-  lives in the store and never in an export;
+  lives outside the store (a key file of mode 600 beside it, or an environment variable)
+  and never in an export;
 * before a record-level export every combination of quasi-identifiers must occur at least
   k = 5 times (Sweeney 2002); records in smaller groups are withheld.
 

@@ -25,6 +25,7 @@ import pandas as pd
 
 from analytics.pooling.contracts import contracts
 from analytics.pooling.feeds import LAYERS
+from analytics import store as _store_module
 from analytics.store import Store
 
 ACCESS_LEVELS = ("public", "on_application", "confidential")
@@ -550,3 +551,18 @@ def servable_columns(store: Store, dataset_id: str) -> list[str]:
         return []
     table_cols = list(store.columns(s.table).itertuples(index=False, name=None))
     return [c for c, _ in served_columns(s, table_cols)]
+
+
+def restricted_tables() -> set[str]:
+    """Tables whose raw rows leave only through the access function: the tables of
+    confidential, on-application or record-level datasets that no plain public dataset reads
+    whole, department tables whose contract is not public, and the store's old key table."""
+    public = {s.table for s in DATASETS
+              if s.access == "public" and s.table and not s.aggregate and not s.record_level}
+    closed = {s.table for s in DATASETS
+              if s.table and (s.access != "public" or s.record_level)}
+    closed |= {t for t, c in contract_tables().items() if c.access_level != "public"}
+    return (closed - public) | {"privacy_keys"}
+
+
+_store_module.restrict(*restricted_tables())

@@ -71,6 +71,9 @@ LIMIT $n;
 -- name: secret
 SELECT secret_hex FROM privacy_keys WHERE name = $key_name;
 
+-- name: delete_secret
+DELETE FROM privacy_keys WHERE name = $key_name;
+
 -- name: insert_secret
 INSERT INTO privacy_keys (name, secret_hex, created_at) VALUES ($key_name, $secret_hex, $at)
 ON CONFLICT (name) DO NOTHING;
