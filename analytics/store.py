@@ -379,6 +379,45 @@ class Store:
         with self.transaction() as own:
             own.execute(sql, params or None)
 
+    def carry_over(self, old: Path | str, tables: Sequence[str], *,
+                   datasets_of: Sequence[str] = ()) -> dict[str, int]:
+        """Copy whole tables (by column name) from another store file of this schema into
+        this one, in one transaction; and the ``datasets`` rows whose ``source_table`` is in
+        ``datasets_of``. Returns rows copied per table. The other file is attached read-only."""
+        quoted = "'" + str(old).replace("'", "''") + "'"
+        copied: dict[str, int] = {}
+        with self._lock, self.cursor() as cur:
+            cur.execute(f"ATTACH {quoted} AS carried (READ_ONLY)")  # noqa: S608 (a quoted path)
+            try:
+                theirs = {r[0] for r in cur.execute(
+                    "SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+                    "'carried' AND table_type = 'BASE TABLE'").fetchall()}
+                cur.execute("BEGIN TRANSACTION")
+                try:
+                    for table in tables:
+                        _check_ident(table)
+                        if table not in theirs:
+                            continue
+                        cur.execute(f"DELETE FROM {table}")  # noqa: S608 (identifier checked)
+                        cur.execute(f"INSERT INTO {table} BY NAME "  # noqa: S608
+                                    f"SELECT * FROM carried.{table}")
+                        copied[table] = cur.execute(
+                            f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+                    if datasets_of and "datasets" in theirs:
+                        keep = list(datasets_of)
+                        cur.execute("DELETE FROM datasets WHERE dataset_id IN (SELECT dataset_id "
+                                    "FROM carried.datasets WHERE list_contains(?, source_table))",
+                                    [keep])
+                        cur.execute("INSERT INTO datasets BY NAME SELECT * FROM carried.datasets "
+                                    "WHERE list_contains(?, source_table)", [keep])
+                except BaseException:
+                    cur.execute("ROLLBACK")
+                    raise
+                cur.execute("COMMIT")
+            finally:
+                cur.execute("DETACH carried")
+        return copied
+
     def checkpoint(self) -> None:
         with self.cursor() as cur:
             cur.execute("CHECKPOINT")

@@ -23,7 +23,7 @@ from analytics.citygen import assets, boundaries, facilities, population, regist
 from analytics.citygen import catalog as catalog_stage
 from analytics.citygen.context import DATA_VINTAGE, FIRST_YEAR, LAST_YEAR, BuildConfig, BuildContext
 from analytics.errors import CityBrainError
-from analytics.store import SCHEMA_VERSION, Store
+from analytics.store import SCHEMA_VERSION, Store, StoreError
 
 
 def _stages(synthetic: bool = True) -> list[tuple[str, Callable[[BuildContext], None]]]:
@@ -114,10 +114,12 @@ def build(config: BuildConfig, progress: Callable[[str], None] | None = None) ->
     """
     say = progress or (lambda message: None)
     _check_writable(config.out)
+    _remove_stale(config.out)
     _check_city(config)
     ctx = BuildContext(config, progress=say)
     timings: dict[str, float] = {}
     started = time.perf_counter()
+    keep = _kept_from(config.out, config.replace)
     tmp = config.out.with_name(f"{config.out.name}.tmp-{os.getpid()}")
     _remove(tmp)
     try:
@@ -127,6 +129,8 @@ def build(config: BuildConfig, progress: Callable[[str], None] | None = None) ->
         raise
     try:
         _run_stages(ctx, store, tmp, timings)
+        if keep:
+            _carry_over(config.out, tmp, say)
         os.replace(tmp, config.out)
     except BaseException:
         store.close()
@@ -136,6 +140,66 @@ def build(config: BuildConfig, progress: Callable[[str], None] | None = None) ->
     say(f"[done] {config.out} in {timings['total']:.1f} s, "
         f"{config.out.stat().st_size / 1e6:.0f} MB, peak memory {peak_memory_mb():.0f} MB")
     return timings
+
+
+#: What a rebuild never touches: accounts, applications, logs and department data (the
+#: synthetic layers are rebuilt, these are carried over from the store being replaced).
+KEPT_TABLES = ("users", "sessions", "login_attempts", "applications", "download_log",
+               "access_decisions", "ingest_log", "ingest_current", "ingest_quality",
+               "privacy_keys")
+
+
+def _kept_tables() -> tuple[list[str], list[str]]:
+    """The tables a rebuild carries over, and the department tables whose catalog rows go
+    with them."""
+    from analytics.opendata.registry import contract_tables
+
+    contracts = contract_tables()
+    versions = sorted({c.versions_table for c in contracts.values()})
+    return list(KEPT_TABLES) + versions, sorted({c.table for c in contracts.values()})
+
+
+def _kept_from(out: Path, replace: bool) -> bool:
+    """Whether the store at ``out`` holds what a rebuild keeps; refuses when it cannot be
+    read to keep it (unless ``replace`` says to discard it)."""
+    if replace or not out.exists():
+        return False
+    try:
+        old = Store.open(out, read_only=True)
+    except StoreError as exc:
+        if "in use" in str(exc) or "schema version" in str(exc):
+            raise CityBrainError(
+                f"{out} holds accounts, applications, logs and department data that a rebuild "
+                f"keeps, but it cannot be read to keep them ({str(exc).split(':', 1)[1].strip()}). "
+                f"Stop the app and build again; or keep a copy (mv {out} {out}.old) and build "
+                "with --replace to start without them") from None
+        return False  # not a readable store at all: nothing to keep
+    old.close()
+    return True
+
+
+def _carry_over(out: Path, tmp: Path, say: Callable[[str], None]) -> None:
+    tables, dept = _kept_tables()
+    with Store.open(tmp) as new:
+        copied = new.carry_over(out, tables, datasets_of=dept)
+        new.checkpoint()
+    kept = ", ".join(f"{t} {n:,}" for t, n in copied.items() if n)
+    say(f"[keep] accounts, applications, logs and department data: {kept or 'none yet'}")
+
+
+def _remove_stale(out: Path) -> None:
+    """Temporary files of builds that were killed (their process is gone)."""
+    for path in out.parent.glob(f"{out.name}.tmp-*"):
+        pid = path.name.removeprefix(f"{out.name}.tmp-").removesuffix(".wal")
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+        except PermissionError:
+            pass  # alive, another user's
 
 
 def _remove(tmp: Path) -> None:

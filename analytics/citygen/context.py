@@ -24,6 +24,8 @@ class BuildConfig:
     out: Path = Path("data/city.duckdb")
     #: False: real boundaries, cells and catalog only; every layer waits for department data.
     synthetic: bool = True
+    #: discard the accounts, applications, logs and department data of the store at ``out``
+    replace: bool = False
 
     @property
     def years(self) -> list[int]:

@@ -21,7 +21,9 @@ def register(sub) -> None:
     p = sub.add_parser(
         "build", help="build the city store from boundaries, census figures and the synthetic city",
         description="Build a city store into a temporary file, then rename it over --out: an "
-        "interrupted build leaves the previous store intact. The same seed gives identical tables.")
+        "interrupted build leaves the previous store intact. The same seed gives identical tables. "
+        "A rebuild keeps the accounts, applications, logs and department data of the store it "
+        "replaces (--replace starts without them).")
     p.add_argument("--city", type=int, default=330100, metavar="ADCODE",
                    help="prefecture-level city adcode (default 330100, Hangzhou; 230100 Harbin)")
     p.add_argument("--years", default="2010-2025", metavar="FIRST-LAST",
@@ -32,6 +34,9 @@ def register(sub) -> None:
                    "e.g. 330106,330108")
     p.add_argument("--out", type=Path, default=Path("data/city.duckdb"), metavar="PATH",
                    help="store file to write (default %(default)s)")
+    p.add_argument("--replace", action="store_true",
+                   help="start without the accounts, applications, logs and department data of "
+                   "the store at --out (by default a rebuild keeps them)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--no-synthetic", action="store_true",
                    help="real boundaries, cells and catalog only: no synthetic population, "
@@ -46,7 +51,7 @@ def run(args) -> int:
         raise CityBrainError("--seed must be a non-negative integer")
     config = BuildConfig(city_adcode=args.city, first_year=first, last_year=last, seed=args.seed,
                          districts=args.districts, out=args.out,
-                         synthetic=not args.no_synthetic)
+                         synthetic=not args.no_synthetic, replace=args.replace)
 
     def say(message: str) -> None:
         if not args.quiet:
