@@ -29,6 +29,7 @@ PALETTES = {
     "PuBu": ["#f1eef6", "#bdc9e1", "#74a9cf", "#2b8cbe", "#045a8d"],
 }
 NO_ACCESS = "#9e9e9e"      # cells that reach no facility
+SUPPRESSED = "#d9d9d9"     # cells whose count of people is suppressed (1-9)
 FACILITY_RGB = [33, 33, 120]
 CATCHMENT_RGB = [37, 99, 235]
 UNDERSERVED_RGB = [214, 0, 140]
@@ -101,20 +102,29 @@ def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool =
 
 
 def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
-                   max_hexes: int = MAX_HEXES) -> tuple[pd.DataFrame, Legend, int]:
+                   max_hexes: int = MAX_HEXES, release=None) -> tuple[pd.DataFrame, Legend, int]:
     """The hexagon layer's rows (``h3, c, t, d``), its legend and the H3 resolution drawn.
 
     ``metric``: persons | density | access | unmet. ``labels`` holds the UI strings
     (``tip_persons`` with ``{n}``, ``persons_unit``, ``density_unit``, ``access_unit``, ``unmet_unit``,
-    ``no_access``, ``in_reach``, ``legend_<metric>``, ``res8_note``).
+    ``no_access``, ``in_reach``, ``legend_<metric>``, ``res8_note``, ``suppressed``).
+
+    ``release`` (a function of the frame) applies disclosure control to the counts shown,
+    after any aggregation: counts come back rounded, blank where suppressed, and such
+    hexagons are drawn grey and say so in their tooltip.
     """
     cols = ["h3", "persons", "access_per_1000", "unmet", "facilities_in_reach", "covered"]
-    frame, res = planning_cells.for_display(cells[cols + (["cell"] if "cell" in cells else [])],
-                                            max_hexes)
+    frame, res = planning_cells.for_display(
+        cells[cols + [c for c in ("cell", "parts") if c in cells]], max_hexes)
+    if release is not None:
+        frame = release(frame)
+    frame = frame.assign(persons=frame["persons"].astype("float64"),
+                         unmet=frame["unmet"].astype("float64"))
     area = h3.average_hexagon_area(res, unit="km^2")
     frame = frame.assign(density=frame["persons"] / area)
     value = {"persons": frame["persons"], "density": frame["density"],
              "access": frame["access_per_1000"], "unmet": frame["unmet"]}[metric].to_numpy(float)
+    shown = ~np.isnan(value)
     colours = np.empty(len(frame), dtype=object)
     if metric == "access":
         positive = value > 0
@@ -126,28 +136,38 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
                         [labels["no_access"], *legend_labels])
     else:
         decimals = 0
-        idx, legend_labels = classify(value, decimals=decimals)
+        idx, legend_labels = classify(value[shown], decimals=decimals)
         scheme = "Reds" if metric == "unmet" else "YlOrRd"
         palette = PALETTES[scheme][-len(legend_labels):] if legend_labels else []
-        colours[:] = np.array(palette, dtype=object)[idx] if len(idx) else []
-        legend = Legend(labels[f"legend_{metric}"], palette, legend_labels)
+        colours[shown] = np.array(palette, dtype=object)[idx] if len(idx) else []
+        colours[~shown] = SUPPRESSED
+        if (~shown).any():
+            legend = Legend(labels[f"legend_{metric}"], [*palette, SUPPRESSED],
+                            [*legend_labels, labels.get("suppressed", "1-9")])
+        else:
+            legend = Legend(labels[f"legend_{metric}"], palette, legend_labels)
     if res == 8:
         legend = Legend(legend.title, legend.colours, legend.labels, labels["res8_note"])
     rgba = {c: _rgba(c, 190) for c in set(colours)}
     out = pd.DataFrame({"h3": frame["h3"].to_numpy()})
     frame = frame.reset_index(drop=True)
     out["c"] = [rgba[c] for c in colours]
-    persons = frame["persons"].round().astype("int64").map("{:,}".format)
+    suppressed = labels.get("suppressed", "1-9")
+
+    def count(series: pd.Series) -> pd.Series:
+        return series.map(lambda v: suppressed if pd.isna(v) else f"{int(round(v)):,}")
+
+    persons = count(frame["persons"])
     before, _, after = labels["tip_persons"].partition("{n}")
     out["t"] = (before + persons + after).to_numpy()
     access = frame["access_per_1000"].map("{:,.1f}".format)
-    unmet = frame["unmet"].round().astype("int64").map("{:,}".format)
+    unmet = count(frame["unmet"])
     reach = np.where(frame["facilities_in_reach"] > 0,
                      labels["in_reach"] + " · " + access + " " + labels["access_unit"],
                      labels["no_access"])
     out["d"] = reach
     out["u"] = (labels["unmet_label"] + " " + unmet + " " + labels["persons_unit"]).to_numpy()
-    out["e"] = value if metric in ("persons", "density", "unmet") else 0.0
+    out["e"] = np.nan_to_num(value) if metric in ("persons", "density", "unmet") else 0.0
     return out, legend, res
 
 

@@ -238,21 +238,35 @@ def map_labels(lang: str, group: str, type_key: str) -> dict[str, str]:
         "legend_access": t("plan_legend_access", unit=unit),
         "legend_unmet": t("plan_legend_unmet", group=group_name(group, lang)),
         "res8_note": t("plan_res8_note"), "capacity": t("plan_capacity"),
+        "suppressed": t("plan_suppressed"),
         "capacity_uncounted": t("plan_capacity_uncounted"), "opened": t("plan_opened"),
         "utilisation": t("plan_utilisation"), "site": t("plan_site"), "gain": t("plan_gain"),
     }
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def hex_data(_result: accessibility.Accessibility, key: str, type_key: str, year: int,
-             group: str, radius: int, metric: str, lang: str, district: int | None):
-    """The hexagon layer rows, legend and resolution for one view (cached per view)."""
+def hex_data(_store: Store, _result: accessibility.Accessibility, key: str, type_key: str,
+             year: int, group: str, radius: int, metric: str, lang: str, district: int | None,
+             _actor=None):
+    """The hexagon layer rows, legend and resolution for one view (cached per view).
+
+    The counts in tooltips and colours leave through the access decision and disclosure
+    control (rounded to 10, 1-9 suppressed and drawn grey), logged once per view."""
+    from analytics.opendata import access
     from dashboard import maps
 
     cells = _result.cells
     if district is not None:
         cells = cells[cells["district_adcode"] == district]
-    return maps.hex_layer_data(cells, metric, map_labels(lang, group, type_key))
+
+    def release(frame: pd.DataFrame) -> pd.DataFrame:
+        kwargs = {"actor": _actor} if _actor is not None else {}
+        return access.release_counts(_store, frame, ["persons", "unmet"], channel="page",
+                                     fmt="map", parts="parts" if "parts" in frame else None,
+                                     **kwargs)[0]
+
+    return maps.hex_layer_data(cells, metric, map_labels(lang, group, type_key),
+                               release=release)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

@@ -228,3 +228,28 @@ def test_released_sum_is_blank_where_a_part_is_blank():
                           "n": pd.array([12, None, 30, 11], dtype="Int64")})
     out = privacy.released_sum(frame, ["k"], "n")
     assert out.isna().tolist() == [True, False] and out["b"] == 41
+
+
+def test_map_shows_suppressed_cells_as_such():
+    """The planning map's hexagons: 60+ in the grid's cells is 6n for cell n = 1..9 (hand
+    built); 6 is suppressed (grey, '1-9' in the tooltip), 12 shows as 10, 54 as 50."""
+    from planning_store import YEAR, make_store
+
+    from analytics.planning import accessibility
+    from dashboard import maps
+    from dashboard import planning as pl
+
+    store = make_store()
+    result = accessibility.analyse(store, "elderly_day_care", YEAR)
+    rows, legend, _ = pl.hex_data.__wrapped__(store, result, "k", "elderly_day_care", YEAR,
+                                              "60+", 300, "persons", "en", None)
+    tips = sorted(rows["t"])
+    assert any("1-9 (suppressed)" in t for t in tips)
+    assert not any(f" {v} " in f" {t} " for t in tips for v in range(1, 10) if "suppressed" not in t)
+    assert {t.split()[0] for t in tips} == {"1-9", "10", "20", "30", "40", "50"}
+    grey = maps._rgba(maps.SUPPRESSED, 190)
+    assert sum(c == grey for c in rows["c"]) == 1
+    assert legend.labels[-1] == "1-9 (suppressed)"
+    log = store.query("open_data.usage_of_actor", actor="public", n=100)
+    assert (log["channel"] == "page").sum() == 1 and log["dataset_id"].iloc[0] == "population_cells"
+    store.close()

@@ -70,10 +70,11 @@ def roll_up(cells: pd.DataFrame, resolution: int = 8) -> pd.DataFrame:
     parents = parent_cells(_ints(cells), resolution)
     frame = cells.assign(parent=parents, weighted=cells["persons"] * cells["access_per_1000"],
                          covered_persons=np.where(cells["covered"], cells["persons"], 0))
+    extra = {"parts": ("parts", "sum")} if "parts" in frame else {}  # for disclosure control
     out = frame.groupby("parent", as_index=False, sort=True).agg(
         persons=("persons", "sum"), unmet=("unmet", "sum"), weighted=("weighted", "sum"),
         covered_persons=("covered_persons", "sum"),
-        facilities_in_reach=("facilities_in_reach", "max"))
+        facilities_in_reach=("facilities_in_reach", "max"), **extra)
     out.insert(0, "h3", [format(int(c), "x") for c in out.pop("parent")])
     out["access_per_1000"] = out["weighted"] / out["persons"].where(out["persons"] > 0, 1)
     out["covered"] = out["covered_persons"] > 0
