@@ -24,7 +24,7 @@ import pyarrow as pa
 import shapely
 from pypinyin import lazy_pinyin
 
-from analytics import geo
+from analytics import geo, textsafe
 from analytics.pooling.contracts import Contract
 from analytics.pooling.errors import IngestError
 from analytics.pooling.read import Source
@@ -259,18 +259,26 @@ def _as_text(series: pd.Series) -> pd.Series:
 
 
 def _formula_like(series: pd.Series) -> pd.Series:
-    """Where a text cell starts like a spreadsheet formula (vectorised in Arrow)."""
+    """Where a text cell would run as a spreadsheet formula, judged on the value with its
+    leading whitespace (no-break spaces and line breaks too) removed
+    (:func:`analytics.textsafe.is_formula`). Arrow finds the candidates; only those are
+    checked one by one."""
     import pyarrow.compute as pc
 
-    arr = pa.array(series, type=pa.string(), from_pandas=True)
-    first = pc.utf8_slice_codeunits(arr, 0, 1)
-    hit = pc.is_in(first, value_set=pa.array(["=", "@", "\t", "\r"]))
-    sign = pc.is_in(first, value_set=pa.array(["+", "-"]))
-    if pc.any(sign).as_py():
-        second = pc.utf8_slice_codeunits(arr, 1, 2)
-        numeric = pc.or_(pc.match_substring_regex(second, r"^[\d.]$"), pc.equal(second, ""))
-        hit = pc.or_(hit, pc.and_(sign, pc.invert(numeric)))
-    return pd.Series(pc.fill_null(hit, False).to_numpy(zero_copy_only=False), index=series.index)
+    text = series.where(series.map(lambda v: isinstance(v, str)), None) \
+        if series.dtype == object else series
+    arr = pa.array(text, type=pa.string(), from_pandas=True)
+    stripped = pc.utf8_ltrim(arr, characters=" \t\r\n\u00a0\u3000\u200b\u200c\u200d"
+                                            "\u2060\ufeff\u2002\u2003\u2009\u202f\x0b\x0c")
+    first = pc.utf8_slice_codeunits(stripped, 0, 1)
+    maybe = pc.or_(pc.is_in(first, value_set=pa.array(list(textsafe.TRIGGERS))),
+                   pc.is_in(pc.utf8_slice_codeunits(arr, 0, 1), value_set=pa.array(["\t", "\r"])))
+    maybe = pc.fill_null(maybe, False).to_numpy(zero_copy_only=False)
+    hit = np.zeros(len(series), dtype=bool)
+    if maybe.any():
+        idx = np.flatnonzero(maybe)
+        hit[idx] = [textsafe.is_formula(v) for v in series.iloc[idx]]
+    return pd.Series(hit, index=series.index)
 
 
 def _parse_numbers(series: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -307,13 +315,19 @@ def _convert(series: pd.Series, col, rows: pd.Series, problems: _Problems,
         elif pd.api.types.is_numeric_dtype(series):
             values = series.astype(float)
             bad = pd.Series(False, index=series.index)
+        elif not (series.dtype == object or pd.api.types.is_string_dtype(series)):
+            # e.g. a Parquet timestamp where the contract wants a number
+            values = pd.Series(np.nan, index=series.index)
+            bad = ~blank
         elif series.dtype != object:
             values, bad = _parse_numbers(series)
+            bad |= values.isna()  # 'NaN' and 'nan' parse, but are no number a row can hold
             bad &= ~blank
         else:
             text = _as_text(series).str.replace(",", "", regex=False)
             values = pd.to_numeric(text, errors="coerce").astype(float)
             bad = values.isna() & ~blank
+            bad |= text.str.strip().str.lower().isin(["nan", "+nan", "-nan"]).fillna(False)
         bad |= ~np.isfinite(values.fillna(0))
         kind = "an integer" if col.type == "integer" else "a number"
         if col.type == "integer":
@@ -367,13 +381,16 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
         if file_col == "__geometry_type":
             continue
         series = raw[file_col]
-        if series.dtype == object:
-            text = series.where(series.map(lambda v: isinstance(v, str)), "").astype(str)
-            hit = text.str.match(_INJECTION.pattern)
-        elif pd.api.types.is_string_dtype(series):
+        if series.dtype == object or pd.api.types.is_string_dtype(series):
             hit = _formula_like(series)
         else:
             continue
+        control = textsafe.control_mask(series)
+        if control.any():
+            _flag(problems, rows, series, control, mapping.get(file_col, file_col),
+                  "control_character", lambda r, v: f"{v!r} holds a control character (NUL, "
+                  "escape or another invisible code): remove it")
+            hit &= ~control
         if hit.any():
             _flag(problems, rows, series, hit,
                               mapping.get(file_col, file_col), "formula_injection",

@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import geo
+from analytics import geo, textsafe
 from analytics.pooling.clean import (
-    _INJECTION,
     PROBLEM_COLUMNS,
     _clean_batch,
     _duplicates,
@@ -74,7 +73,7 @@ def problems_csv(problems: pd.DataFrame) -> bytes:
     safe = problems.copy()
     for col in ("value", "message", "file", "column"):
         if col in safe:
-            safe[col] = safe[col].astype(str).map(lambda v: "'" + v if _INJECTION.match(v) else v)
+            safe[col] = safe[col].astype(str).map(textsafe.neutralise)
     return safe.to_csv(index=False).encode("utf-8-sig")
 
 

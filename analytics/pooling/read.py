@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -83,17 +84,25 @@ def _first_bad_byte(path: Path, encoding: str) -> tuple[int, int] | None:
             lines += chunk.count(b"\n")
 
 
+def _newline_byte(path: Path) -> int:
+    """The byte that ends a row: LF, or CR in a file with old Mac line ends (CR only)."""
+    with path.open("rb") as f:
+        head = f.read(1 << 20)
+    return 13 if b"\n" not in head and b"\r" in head else 10
+
+
 def _longest_line(path: Path) -> tuple[int, int] | None:
     """``(row, length)`` of the first line longer than :data:`MAX_LINE_BYTES`, if any.
 
     Checked before parsing so that one endless line cannot exhaust memory.
     """
+    newline = _newline_byte(path)
     line = 1
     run = 0  # bytes since the last newline
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 22), b""):
             arr = np.frombuffer(chunk, dtype=np.uint8)
-            breaks = np.flatnonzero(arr == 10)
+            breaks = np.flatnonzero(arr == newline)
             if breaks.size == 0:
                 run += len(chunk)
                 if run > MAX_LINE_BYTES:
@@ -122,7 +131,8 @@ def detect_encoding(path: Path) -> str:
         bad = _first_bad_byte(path, "utf-8-sig")
         if bad is None:
             return "utf-8-sig"
-    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or b"\x00" in head[:4096]:
+    elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or \
+            head[:4096].count(b"\x00") > len(head[:4096]) // 8:  # (a stray NUL is a cell's problem)
         raise IngestError(f"{path.name}: the file is UTF-16 or binary, not a UTF-8/GBK text "
                           "table; save it as 'CSV UTF-8' in the spreadsheet")
     else:
@@ -180,7 +190,7 @@ def _open_csv(path: Path, name: str, encoding: str) -> Source:
                           "a cell holds a whole document): fix that row")
     with path.open("rb") as f:
         raw = f.read(MAX_LINE_BYTES + 1)
-    first = raw.split(b"\n", 1)[0]
+    first = re.split(rb"\r\n|\n|\r", raw, maxsplit=1)[0]  # LF, CRLF or CR-only line ends
     header_text = first.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
     if not header_text.strip():
         raise IngestError(f"{name}: row 1 (the header) is blank: the first row must name the columns")
@@ -242,6 +252,7 @@ def _open_xlsx(path: Path, name: str) -> Source:
         raise IngestError(f"{name}: not a readable .xlsx workbook (truncated, or not Excel "
                           f"2007+: {str(exc).splitlines()[0][:80]}): save it again as .xlsx") from None
     sheet = book.worksheets[0]
+    sheet.reset_dimensions()  # count rows from the sheet's data, not its <dimension> claim
     rows = sheet.iter_rows(values_only=True)
     header_row = next(rows, None)
     if header_row is None or all(v is None for v in header_row):
@@ -256,7 +267,9 @@ def _open_xlsx(path: Path, name: str) -> Source:
     def batches() -> Iterator[pd.DataFrame]:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=False)
         try:
-            it = wb.worksheets[0].iter_rows(values_only=True)
+            first = wb.worksheets[0]
+            first.reset_dimensions()
+            it = first.iter_rows(values_only=True)
             next(it, None)
             chunk: list[tuple] = []
             for values in it:
@@ -286,6 +299,9 @@ def _open_geojson(path: Path, name: str, contract: Contract) -> Source:
     try:
         with path.open(encoding="utf-8-sig") as f:
             doc = json.load(f)
+    except RecursionError:
+        raise IngestError(f"{name}: the JSON is nested too deeply to be a GeoJSON layer (arrays "
+                          "inside arrays thousands of levels down): export the layer again") from None
     except UnicodeDecodeError:
         raise IngestError(f"{name}: GeoJSON must be UTF-8 text (RFC 7946): export it again "
                           "as UTF-8") from None
@@ -295,6 +311,27 @@ def _open_geojson(path: Path, name: str, contract: Contract) -> Source:
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
         raise IngestError(f"{name}: not a GeoJSON FeatureCollection: export the layer as GeoJSON")
     features = doc.get("features") or []
+    if not isinstance(features, list):
+        raise IngestError(f"{name}: row 1, column features: features is not a list of Feature "
+                          f"objects but {type(features).__name__}: export the layer as GeoJSON")
+    for i, feat in enumerate(features, start=1):
+        geom = feat.get("geometry") if isinstance(feat, dict) else None
+        if not isinstance(feat, dict) or not isinstance(feat.get("properties") or {}, dict) \
+                or not (geom is None or isinstance(geom, dict)):
+            what = ("is not an object" if not isinstance(feat, dict) else
+                    "has properties that are not an object"
+                    if not isinstance(feat.get("properties") or {}, dict)
+                    else "has a geometry that is not an object")
+            raise IngestError(f"{name}: row {i}, column feature: feature {i} {what} "
+                              f"({json.dumps(feat, ensure_ascii=False)[:60]}): every feature must "
+                              "be a GeoJSON Feature")
+        coords = geom.get("coordinates") if isinstance(geom, dict) else None
+        if geom is not None and geom.get("type") == "Point" and not (
+                isinstance(coords, list) and len(coords) >= 2
+                and all(isinstance(c, int | float) and not isinstance(c, bool)
+                        for c in coords[:2])):
+            raise IngestError(f"{name}: row {i}, column geometry: feature {i}'s Point has "
+                              f"coordinates {json.dumps(coords)[:60]}, not [longitude, latitude]")
     crs_datum = _crs_datum(doc["crs"]) if "crs" in doc else None
     if not contract.lon:
         raise IngestError(f"{name}: dataset {contract.id} has no coordinates, so GeoJSON does "
