@@ -89,9 +89,10 @@ def page(ctx: PageContext) -> None:
             st.info(t("od_no_pending"))
         for _, app in pending.iterrows():
             with st.container(border=True):
-                st.markdown(f"**{app['application_id']}** · {app['dataset_id']} · {app['requester']} · "
-                            f"{int(app['period_days'])} d")
-                st.write(app["purpose"])
+                # what a requester typed is shown as plain text: no Markdown, links or images
+                st.text(f"{app['application_id']} · {app['dataset_id']} · {app['requester']} · "
+                        f"{int(app['period_days'])} d")
+                st.text(app["purpose"])
                 st.caption(", ".join(json.loads(app["fields_json"])))
                 note = st.text_input(t("od_decision_note"), key=f"od_note_{app['application_id']}")
                 c1, c2 = st.columns(2)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
-from analytics.pooling import ingest
+from analytics.pooling import ingest, uploads
 from analytics.pooling.contracts import contracts, departments
 from dashboard.auth import current_actor
 from dashboard.i18n import Translate
@@ -61,7 +61,7 @@ def dataset_controls(t: Translate, lang: str, actor):
     return contract, source, datum if contract.lon else None, encoding
 
 
-def chosen_file(t: Translate, contract, source):
+def chosen_file(t: Translate, contract, source, actor):
     """``(path, name)`` of the file to check, or ``(None, None)``."""
     if source == "example":
         name = EXAMPLES.get(contract.id)
@@ -69,12 +69,19 @@ def chosen_file(t: Translate, contract, source):
             st.info(t("ingest_no_example"))
             return None, None
         return ingest.example_path(name), name
+    if actor.role not in uploads.UPLOADER_ROLES:  # anonymous visitors upload nothing
+        st.info(t("ingest_signed_out"))
+        return None, None
     upload = st.file_uploader(t("ingest_upload"), key=f"ingest_upload_{contract.id}",
                               type=["csv", "txt", "tsv", "xlsx", "geojson", "json", "parquet",
                                     "geoparquet"])
     if upload is None:
         return None, None
-    return ingest.read_upload(upload.getvalue(), upload.name, ingest.upload_dir()), upload.name
+    try:
+        return uploads.save(actor, upload.getvalue(), upload.name), upload.name
+    except CityBrainError as exc:
+        st.error(plain(str(exc)))
+        return None, None
 
 
 def plain(text: str) -> str:
@@ -88,7 +95,7 @@ def show_report(t: Translate, report: ingest.Report) -> None:
     cols[1].metric(t("ingest_rows_out"), f"{report.rows_out:,}")
     cols[2].metric(t("ingest_duplicates"), f"{report.duplicates_dropped:,}")
     cols[3].metric(t("ingest_problems_n"), f"{report.problem_count:,}")
-    st.caption(t("ingest_read_as", file=report.file_name, format=report.file_format,
+    st.caption(t("ingest_read_as", file=plain(report.file_name), format=report.file_format,
                  encoding=report.encoding or "—", datum=report.datum or "—",
                  sha=report.file_sha256[:12]))
     if report.ok:
@@ -120,7 +127,7 @@ def page(ctx: PageContext) -> None:
     else:
         st.info(t("ingest_signed_out"))
     contract, source, datum, encoding = dataset_controls(t, ctx.lang, actor)
-    path, name = chosen_file(t, contract, source)
+    path, name = chosen_file(t, contract, source, actor)
     if path is not None:
         key = (contract.id, name, datum, encoding, ingest.sha256(path))
         if st.button(t("ingest_validate"), type="primary", key="ingest_validate"):
@@ -138,6 +145,8 @@ def page(ctx: PageContext) -> None:
             try:
                 done = ingest.load(ctx.store, path, contract.id, actor, datum=datum,
                                    encoding=encoding, file_name=name)
+                if source == "upload":
+                    uploads.discard(path)  # loaded: the upload is not kept
                 st.success(t("ingest_loaded", version=done.version,
                              dataset=contract.title if ctx.lang == "zh" else contract.title_en,
                              rows=f"{done.rows_out:,}"))

@@ -5,11 +5,13 @@ import streamlit as st
 
 from analytics.errors import CityBrainError
 from analytics.forecast import DEMAND_TYPES
+from analytics.opendata import access, privacy
 from analytics.planning import accessibility
 from analytics.planning import cells as planning_cells
 from analytics.standards import FACILITY_TYPES, FacilityType, facility_type
 from dashboard import maps
 from dashboard import planning as pl
+from dashboard.auth import current_actor
 from dashboard.shell import PageContext, page_context
 
 
@@ -148,12 +150,14 @@ def page(ctx: PageContext) -> None:
     supply_total = accessibility.supply_values(fac).sum()
     m3.metric(t("plan_kpi_facilities"), f"{len(fac):,}",
               help=t("plan_kpi_supply", supply=f"{supply_total:,.0f}", unit=unit))
-    m4.metric(t("plan_kpi_unmet"), f"{cells['unmet'].sum():,.0f}",
+    unmet_total = float(privacy.round_counts([cells["unmet"].sum()])[0][0])
+    m4.metric(t("plan_kpi_unmet"), "1-9" if unmet_total != unmet_total else f"{unmet_total:,.0f}",
               help=t("plan_kpi_unmet_help", ratio=ft.ratio_label))
 
     # -- the map -------------------------------------------------------------------------------
-    hexes, legend, res = pl.hex_data(result, pre.key, type_key, ctx.year, group, radius, metric,
-                                     ctx.lang, district)
+    hexes, legend, res = pl.hex_data(ctx.store, result, pre.key, type_key, ctx.year, group,
+                                     radius, metric, ctx.lang, district,
+                                     _actor=current_actor(ctx.store))
     labels = pl.map_labels(ctx.lang, group, type_key)
     layers = [maps.hex_layer(hexes, extruded=view["pl_3d"] and metric != "access")]
     under = accessibility.underserved_cells(result, n=50, district=district)
@@ -216,6 +220,12 @@ def page(ctx: PageContext) -> None:
         st.subheader(t("plan_details"))
         if kind == "cell":
             figures = planning_cells.cell_detail(cells, ident, res)
+            if figures is not None:  # the clicked hexagon's counts, as published
+                shown_counts, _ = access.release_counts(
+                    ctx.store, pd.DataFrame([figures]), ["persons", "unmet"], channel="page",
+                    fmt="cell", actor=current_actor(ctx.store))
+                figures = {**figures, "persons": shown_counts["persons"].iloc[0],
+                           "unmet": shown_counts["unmet"].iloc[0]}
             if figures is None:
                 st.info(t("plan_details_gone"))
             else:
@@ -264,7 +274,8 @@ def page(ctx: PageContext) -> None:
     tab1, tab2, tab3 = st.tabs([t("plan_tab_districts"), t("plan_tab_underserved"),
                                 t("plan_tab_supply")])
     with tab1:
-        summary = accessibility.district_summary(result, pre.names)
+        summary = accessibility.public_summary(ctx.store, result, pre.names,
+                                               actor=current_actor(ctx.store), channel="page")
         summary["name"] = [pl.district_label(a, pre.names, ctx.lang) for a in summary["adcode"]]
         shown = summary[["name", "persons", "covered", "coverage_pct", "facilities", "supply",
                          "access_per_1000", "unmet"]].rename(columns={
@@ -280,8 +291,11 @@ def page(ctx: PageContext) -> None:
                      column_config=pl.number_config(shown))
     with tab2:
         st.caption(t("plan_underserved_caption", ratio=ft.ratio_label))
-        table = under[["h3", "district_adcode", "persons", "facilities_in_reach", "access_per_1000",
-                       "unmet"]].copy()
+        under = under.assign(suppressed=False) if under.empty else accessibility.public_cells(
+            ctx.store, accessibility.Accessibility(**{**result.__dict__, "cells": under}),
+            actor=current_actor(ctx.store), channel="page", fmt="underserved")
+        table = under[["h3", "district_adcode", "persons", "facilities_in_reach",
+                       "access_per_1000", "unmet"]].copy()
         table["district_adcode"] = [pl.district_label(int(a), pre.names, ctx.lang)
                                     for a in table["district_adcode"]]
         table = table.rename(columns={

@@ -39,6 +39,9 @@ def pyramid_figure(ctx, year: int, compare: int | None, share: bool) -> tuple[di
     previous = data.pyramid(*ctx.store_key, compare, ctx.district) if compare else None
 
     def scaled(frame):
+        # suppressed bands (a single age of 1-9 in them) are gaps, not zeros
+        frame = frame.assign(male=frame["male"].astype("Float64").astype(float),
+                             female=frame["female"].astype("Float64").astype(float))
         total = frame["male"].sum() + frame["female"].sum()
         factor = 100 / total if share and total else 1
         return frame["male"] * factor, frame["female"] * factor

@@ -146,7 +146,7 @@ def attack(a) -> tuple[int, int, int]:
             np.zeros(len(uniq)), np.zeros(len(uniq)))
 
     cell_rows = tc.groupby("cell").indices
-    for (type_key, group, cells), table in a["outputs"].items():
+    for (_type_key, group, cells), table in a["outputs"].items():
         groups = set(SERVICE_GROUPS[group])
         in_group = tc["age_group"].isin(groups).to_numpy()
         if cells:

@@ -23,9 +23,9 @@ from datetime import date
 
 import pandas as pd
 
+from analytics import store as _store_module
 from analytics.pooling.contracts import contracts
 from analytics.pooling.feeds import LAYERS
-from analytics import store as _store_module
 from analytics.store import Store
 
 ACCESS_LEVELS = ("public", "on_application", "confidential")

@@ -71,7 +71,8 @@ def district_label_points(path: str, vintage: str) -> dict[int, tuple[float, flo
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def pyramid(path: str, vintage: str, year: int, district: int | None) -> pd.DataFrame:
-    return trends.pyramid(open_store(path), year, district)
+    """The pyramid as published (disclosure control, logged): suppressed bands are blank."""
+    return trends.public_pyramid(open_store(path), year, district, channel="page")
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
