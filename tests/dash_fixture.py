@@ -96,6 +96,9 @@ def fill(store: Store) -> Store:
                         "last_year": 2020, "data_vintage": "test fixture",
                         "built_at": "2026-01-01T00:00:00Z", "districts": "330106,330108"},
                        cur=cur)
+    from analytics.opendata import catalog
+
+    catalog.refresh(store)  # published counts of people go through the catalog's access rules
     return store
 
 

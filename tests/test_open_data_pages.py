@@ -119,7 +119,7 @@ def test_steward_sees_pending_applications(store_path, monkeypatch):
     assert at.session_state["actor"] == Actor("steward", "data_steward")
     switch_page(at, str(PAGES / "applications.py")).run()
     assert not at.exception
-    assert any("li.wei" in m.value for m in at.markdown)
+    assert any("li.wei" in m.value for m in at.text)  # plain text: what people typed
     assert any(b.label == "Approve" for b in at.button)
 
 
