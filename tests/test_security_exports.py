@@ -37,7 +37,8 @@ def poisoned(tmp_path):
     values = FORMULAS + DATA
     with store.cursor() as cur:
         fac = cur.execute("SELECT * FROM facilities WHERE type = 'elderly_care_home'").df()
-        cur.execute("DELETE FROM facilities WHERE type LIKE 'elderly%'")
+        # facilities is a layer (a view over department and synthetic rows): edit its table
+        cur.execute("DELETE FROM synthetic_facilities WHERE type LIKE 'elderly%'")
     rows = fac.loc[fac.index.repeat(len(values))].reset_index(drop=True)
     rows["facility_id"] = [f"P{i}" for i in range(len(values))]
     rows["name"] = values
@@ -88,7 +89,7 @@ def with_department(tmp_path):
 def test_domain_zip_with_a_department_dataset(with_department, tmp_path):
     out = tmp_path / "education.zip"
     results = exports.export_domain(with_department, "education", out)
-    assert {r.dataset_id for r in results} == {"education_schools", "facilities_schools"}
+    assert {"education_schools", "facilities_schools"} <= {r.dataset_id for r in results}
     names = zipfile.ZipFile(out).namelist()
     assert "education_schools.parquet" in names
     readme = zipfile.ZipFile(out).read("README.md").decode()
