@@ -45,7 +45,15 @@ def store_path() -> Path:
 
 @st.cache_resource(show_spinner=False)
 def open_store(path: str) -> Store:
-    """One store per server process (cursor per call inside)."""
+    """One store per server process (cursor per call inside): the server's own connection
+    when the app runs inside the server (``dashboard/server.py``), so the dashboard and the
+    API share the store's one writer."""
+    from analytics.server import current
+
+    server = current()
+    if server is not None and server.store.path is not None \
+            and Path(server.store.path).resolve() == Path(path).resolve():
+        return server.store
     return Store.open(path)
 
 

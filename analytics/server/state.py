@@ -1,0 +1,160 @@
+"""The one process that owns the store: its write connection, limits and published state.
+
+:class:`ServerState` is made once per server process (by the app's lifespan). It opens the
+store read-write, creates tables added since the store was built, publishes a read-only
+snapshot for other processes (after start and after every load), writes a server file next
+to the store so the CLI finds the running server, and holds the per-address rate limiter
+and the release cache of the API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analytics.server.ckan import ReleaseCache
+from analytics.store import Store, snapshot_path
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits; each can be set in the environment (``CITYBRAIN_<NAME>``)."""
+
+    anonymous_per_minute: int = 600
+    token_per_minute: int = 6000
+    action_body_bytes: int = 1 << 20           # a CKAN action's JSON
+    upload_bytes: int = 512 << 20              # a department's file
+    readings_body_bytes: int = 64 << 20        # one telemetry batch
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(**{k: _env_int(f"CITYBRAIN_{k.upper()}", v)
+                      for k, v in cls().__dict__.items()})
+
+
+class RateLimiter:
+    """A fixed one-minute window per key (an address, or a token id)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._window = 0
+        self._counts: dict[str, int] = defaultdict(int)
+
+    def hit(self, key: str, limit: int, now: float | None = None) -> int | None:
+        """None when allowed; else the seconds until the window resets (Retry-After)."""
+        now = time.time() if now is None else now
+        window = int(now // 60)
+        with self._lock:
+            if window != self._window:
+                self._window, self._counts = window, defaultdict(int)
+            self._counts[key] += 1
+            if self._counts[key] > limit:
+                return max(1, int((window + 1) * 60 - now) + 1)
+        return None
+
+
+def server_file(store_path: Path | str) -> Path:
+    """Where a running server says where it listens (next to the store)."""
+    p = Path(store_path)
+    return p.with_name(p.name + ".server.json")
+
+
+@dataclass
+class ServerState:
+    store: Store
+    base_url: str
+    limits: Limits = field(default_factory=Limits.from_env)
+    cache: ReleaseCache = field(default_factory=ReleaseCache)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    snapshot_at: float | None = None
+    _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+    _snapshot_again: bool = False
+    _sensors: object = None
+    _sensors_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, path: Path | str, base_url: str) -> ServerState:
+        store = Store.open(path)
+        store.ensure_tables()
+        return cls(store, base_url.rstrip("/"))
+
+    # -- after a write ----------------------------------------------------------------
+    def changed(self) -> None:
+        """Data changed (a load): drop cached releases and republish the snapshot."""
+        self.cache.bump()
+        self.publish_snapshot_later()
+
+    def publish_snapshot_later(self) -> None:
+        """Publish the snapshot in the background (one at a time; a request during one
+        makes one more after it, so the last load is always in the snapshot)."""
+        if not self._snapshot_lock.acquire(blocking=False):
+            self._snapshot_again = True
+            return
+
+        def run():
+            try:
+                while True:
+                    self._snapshot_again = False
+                    with contextlib.suppress(Exception):
+                        self.store.publish_snapshot()
+                        self.snapshot_at = time.time()
+                    if not self._snapshot_again:
+                        break
+            finally:
+                self._snapshot_lock.release()
+
+        threading.Thread(target=run, name="snapshot", daemon=True).start()
+
+    def snapshot_file(self) -> Path | None:
+        return None if self.store.path is None else snapshot_path(self.store.path)
+
+    # -- discovery --------------------------------------------------------------------
+    def announce(self) -> None:
+        if self.store.path is None:
+            return
+        server_file(self.store.path).write_text(json.dumps(
+            {"url": self.base_url, "pid": os.getpid(), "started": time.time()}), encoding="utf-8")
+
+    def withdraw(self) -> None:
+        if self.store.path is None:
+            return
+        f = server_file(self.store.path)
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(f.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                f.unlink()
+
+    # -- telemetry --------------------------------------------------------------------
+    def sensors(self):
+        """The sensor pipeline of this store (made on first use, shared by every request)."""
+        with self._sensors_lock:
+            if self._sensors is None:
+                from analytics.sensors.pipeline import SensorPipeline
+
+                self._sensors = SensorPipeline(self.store)
+            return self._sensors
+
+
+_current: ServerState | None = None
+
+
+def current() -> ServerState | None:
+    """The server state of this process, if it is the server."""
+    return _current
+
+
+def install(state: ServerState | None) -> None:
+    global _current
+    _current = state
