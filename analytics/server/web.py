@@ -393,6 +393,9 @@ class Api:
 def report_json(report, validate_only: bool) -> dict:
     """An ingest report as the push endpoint's answer."""
     problems = json.loads(report.problems.to_json(orient="records", force_ascii=False))
+    for p in problems:   # file row numbers as numbers (the header is row 1)
+        if isinstance(p.get("row"), str) and p["row"].isdigit():
+            p["row"] = int(p["row"])
     return {"success": report.ok, "dataset_id": report.dataset_id, "file": report.file_name,
             "status": "validated" if validate_only and report.ok else report.status,
             "validate_only": validate_only, "rows_in": report.rows_in,
