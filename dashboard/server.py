@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from analytics import accounts
 from analytics.errors import CityBrainError
+from analytics.opendata import accounts
 from analytics.server import session
 from analytics.server.state import ServerState, install
 from analytics.server.web import Api

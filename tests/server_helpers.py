@@ -15,8 +15,8 @@ from pathlib import Path
 
 import requests
 
-from analytics import accounts, applications, privacy, tokens
 from analytics.identity import Actor
+from analytics.opendata import accounts, applications, privacy, tokens
 from analytics.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

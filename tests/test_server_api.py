@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 import requests
 
-from analytics import catalog
+from analytics.opendata import catalog
 from analytics.store import Store
 from tests.server_helpers import EXTRACT_FIELDS, start
 

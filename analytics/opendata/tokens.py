@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 
-from analytics import privacy
 from analytics.errors import CityBrainError
 from analytics.identity import Actor, require
+from analytics.opendata import privacy
 from analytics.store import Store
 
 #: How long a token lives unless its creator asks for less (at most ``MAX_TTL``).

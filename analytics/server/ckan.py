@@ -27,10 +27,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from analytics import access, catalog, privacy
-from analytics.citygen.catalog import DOMAINS, SPECS
 from analytics.errors import CityBrainError
 from analytics.identity import Actor
+from analytics.opendata import access, catalog, privacy
+from analytics.opendata.registry import DOMAINS, SPECS
 from analytics.store import Store
 
 API_VERSION = 3

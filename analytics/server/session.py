@@ -15,8 +15,8 @@ import secrets
 
 from itsdangerous import BadSignature, TimestampSigner
 
-from analytics import accounts, privacy
 from analytics.identity import Actor
+from analytics.opendata import accounts, privacy
 from analytics.store import Store
 
 COOKIE = "citybrain_session"

@@ -22,9 +22,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from analytics import access, accounts, catalog, exports, tokens
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, PermissionDenied
+from analytics.opendata import access, catalog, exports, tokens
 from analytics.server import ckan, session
 from analytics.server.state import ServerState
 
@@ -273,7 +273,7 @@ class Api:
 
     # -- department push --------------------------------------------------------------
     async def pooling(self, request: Request, actor: Actor, scope) -> Response:
-        from analytics import ingest
+        from analytics.pooling import ingest
 
         dataset_id = request.path_params["dataset_id"]
         validate_only = request.query_params.get("validate_only", "false").lower() in (
@@ -284,7 +284,7 @@ class Api:
         if actor.name == PUBLIC.name:
             raise ckan.ActionError("Authorization Error", "a push needs a data steward's "
                                    "token: send it as the Authorization header")
-        from analytics.contracts import contracts
+        from analytics.pooling.contracts import contracts
 
         known = contracts()
         if dataset_id not in known:
@@ -313,7 +313,7 @@ class Api:
 
     def _push(self, path: Path, dataset_id: str, actor: Actor, validate_only: bool,
               name: str) -> Response:
-        from analytics import ingest
+        from analytics.pooling import ingest
 
         store = self.state.store
         try:
