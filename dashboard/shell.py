@@ -54,7 +54,9 @@ def open_store(path: str) -> Store:
     if server is not None and server.store.path is not None \
             and Path(server.store.path).resolve() == Path(path).resolve():
         return server.store
-    return Store.open(path)
+    store = Store.open(path)
+    store.ensure_tables()   # tables added since the store was built (API tokens)
+    return store
 
 
 def store_key(store: Store) -> tuple[str, str]:
