@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import threading
 import time
@@ -62,7 +63,7 @@ class RateLimiter:
                 self._window, self._counts = window, defaultdict(int)
             self._counts[key] += 1
             if self._counts[key] > limit:
-                return max(1, int((window + 1) * 60 - now) + 1)
+                return max(1, math.ceil((window + 1) * 60 - now))
         return None
 
 
