@@ -46,6 +46,7 @@ async def lifespan(app):
     finally:
         state.withdraw()
         install(None)
+        state.close()
         with contextlib.suppress(Exception):
             state.store.checkpoint()
         state.store.close()

@@ -42,6 +42,8 @@ DATASTORE_MAX = 32_000     # CKAN's default ckan.datastore.search.rows_max
 #: Released datasets up to this many rows are kept in memory (per release) for paging.
 CACHE_ROWS = 2_000_000
 CACHE_BYTES = 768 << 20
+#: Seconds the catalog frame is reused between loads (download counts lag by at most this).
+CATALOG_TTL = 5.0
 
 
 class ActionError(CityBrainError):
@@ -86,6 +88,19 @@ class ReleaseCache:
         self._lock = threading.Lock()
         self._building: dict[tuple, threading.Lock] = {}
         self.generation = 0
+        self._catalog: tuple[float, int, pd.DataFrame] | None = None
+
+    def catalog(self, store: Store, ttl: float = CATALOG_TTL) -> pd.DataFrame:
+        """The catalog frame, read again after a load or ``ttl`` seconds (download counts)."""
+        import time
+
+        held = self._catalog
+        now = time.monotonic()
+        if held is not None and held[1] == self.generation and now - held[0] < ttl:
+            return held[2]
+        frame = catalog.datasets(store)
+        self._catalog = (now, self.generation, frame)
+        return frame
 
     def bump(self) -> None:
         with self._lock:
@@ -120,6 +135,14 @@ class Call:
     base_url: str = "http://127.0.0.1:8501"
     cache: ReleaseCache = field(default_factory=ReleaseCache)
     meta: dict = field(default_factory=dict)
+    #: How a served read is logged: ``access.log`` at once, or a server's batched log.
+    log: Callable | None = None
+
+    def log_use(self, decision, fmt: str, rows: int) -> None:
+        if self.log is None:
+            access.log(self.store, decision, fmt, rows)
+        else:
+            self.log(decision, fmt, rows)
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -174,7 +197,7 @@ def _id_param(params: dict, *names: str) -> str:
 
 
 def _catalog(api: Call) -> pd.DataFrame:
-    return catalog.datasets(api.store)
+    return api.cache.catalog(api.store)
 
 
 def _when(value) -> str:
@@ -621,7 +644,7 @@ def datastore_search(api: Call, params: dict) -> dict:
     records = _records(page)
     for i, rec in enumerate(records):
         rec["_id"] = offset + i + 1
-    access.log(api.store, d, "datastore", len(records))
+    api.log_use(d, "datastore", len(records))
     schema = page.schema
     out = {"resource_id": rid, "fields": [{"id": "_id", "type": "int"}] + [
         {"id": f.name, "type": _arrow_type_name(f.type)} for f in schema],

@@ -49,13 +49,20 @@ class Client:
         raise ServerRefused(f"the server refused ({r.status_code}): {message}", r.status_code,
                             body if isinstance(body, dict) else {})
 
+    def _call(self, method, url, **kw) -> requests.Response:
+        try:
+            return method(url, **kw)
+        except requests.ConnectionError:
+            raise CityBrainError(f"no server answers at {self.url} any more: is it still "
+                                 "running?") from None
+
     def health(self) -> dict:
         r = requests.get(f"{self.url}/api/health", timeout=TIMEOUT)
         r.raise_for_status()
         return r.json()
 
     def action(self, name: str, **params) -> object:
-        r = requests.post(f"{self.url}/api/3/action/{name}", json=params,
+        r = self._call(requests.post, f"{self.url}/api/3/action/{name}", json=params,
                           headers=self._headers(), timeout=60)
         if r.status_code != 200:
             self._raise(r)
@@ -86,7 +93,7 @@ class Client:
         return r.status_code, r.json()
 
     def readings(self, body: bytes, content_type: str = "application/x-ndjson") -> dict:
-        r = requests.post(f"{self.url}/api/sensors/readings", data=body,
+        r = self._call(requests.post, f"{self.url}/api/sensors/readings", data=body,
                           headers={**self._headers(), "Content-Type": content_type},
                           timeout=60)
         if r.status_code != 200:

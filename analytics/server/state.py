@@ -46,6 +46,48 @@ class Limits:
                       for k, v in cls().__dict__.items()})
 
 
+class LogBuffer:
+    """Access decisions of API reads, written together every ``every`` seconds.
+
+    A read served over the API is logged within a fraction of a second, in one transaction
+    with the others of that moment, instead of one write transaction per request (which
+    would queue 50 concurrent readers behind the store's one writer). :meth:`close` writes
+    what is left; refusals are still logged at once by ``access.authorize``.
+    """
+
+    def __init__(self, store: Store, every: float = 0.2):
+        self.store, self.every = store, every
+        self._items: list = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
+        self._thread.start()
+
+    def __call__(self, decision, fmt: str, rows: int) -> None:
+        from analytics.opendata import privacy
+
+        with self._lock:
+            self._items.append((decision, fmt, rows, privacy.now_utc()))
+
+    def flush(self) -> None:
+        with self._lock:
+            items, self._items = self._items, []
+        if items:
+            from analytics.opendata import access
+
+            access.log_many(self.store, items)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            with contextlib.suppress(Exception):
+                self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.flush()
+
+
 class RateLimiter:
     """A fixed one-minute window per key (an address, or a token id)."""
 
@@ -85,6 +127,15 @@ class ServerState:
     _snapshot_again: bool = False
     _sensors: object = None
     _sensors_lock: threading.Lock = field(default_factory=threading.Lock)
+    log: LogBuffer | None = None
+
+    def __post_init__(self) -> None:
+        if self.log is None:
+            self.log = LogBuffer(self.store)
+
+    def close(self) -> None:
+        """Write the buffered log; the store stays open for whoever opened it."""
+        self.log.close()
 
     @classmethod
     def open(cls, path: Path | str, base_url: str) -> ServerState:

@@ -176,7 +176,8 @@ class Api:
                             "Bad Request", "JSON Error: the body must be a JSON object",
                             status=400), name))
                     params.update(body)
-        call = ckan.Call(self.state.store, actor, self.base_url(request), self.state.cache)
+        call = ckan.Call(self.state.store, actor, self.base_url(request), self.state.cache,
+                         log=self.state.log)
         result = await run_in_threadpool(ckan.call, call, name, params)
         return JSONResponse({"help": HELP.format(name=name), "success": True, "result": result})
 
@@ -344,6 +345,8 @@ class Api:
         raw = await self.body(request, self.state.limits.readings_body_bytes)
         ctype = request.headers.get("content-type", "")
         frame = await run_in_threadpool(parse_readings, raw, ctype)
+        # Arrival is when this server received the batch, whatever the sender says.
+        frame = frame.drop(columns=["arrived_at"], errors="ignore")
         pipeline = await run_in_threadpool(self.state.sensors)
         result = await run_in_threadpool(pipeline.ingest, frame)
         return JSONResponse({
