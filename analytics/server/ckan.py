@@ -88,19 +88,27 @@ class ReleaseCache:
         self._lock = threading.Lock()
         self._building: dict[tuple, threading.Lock] = {}
         self.generation = 0
-        self._catalog: tuple[float, int, pd.DataFrame] | None = None
+        self._catalog: tuple[float, int, pd.DataFrame, dict[str, dict]] | None = None
 
     def catalog(self, store: Store, ttl: float = CATALOG_TTL) -> pd.DataFrame:
         """The catalog frame, read again after a load or ``ttl`` seconds (download counts)."""
+        return self._catalog_held(store, ttl)[2]
+
+    def catalog_rows(self, store: Store, ttl: float = CATALOG_TTL) -> dict[str, dict]:
+        """The same catalog as ``{dataset_id: row}`` (what every action looks rows up in)."""
+        return self._catalog_held(store, ttl)[3]
+
+    def _catalog_held(self, store: Store, ttl: float):
         import time
 
         held = self._catalog
         now = time.monotonic()
         if held is not None and held[1] == self.generation and now - held[0] < ttl:
-            return held[2]
+            return held
         frame = catalog.datasets(store)
-        self._catalog = (now, self.generation, frame)
-        return frame
+        rows = {r["dataset_id"]: r for r in frame.to_dict("records")}
+        self._catalog = (now, self.generation, frame, rows)
+        return self._catalog
 
     def bump(self) -> None:
         with self._lock:
@@ -284,13 +292,16 @@ def package_of(row, base: str) -> dict:
     }
 
 
-def _row(api: Call, dataset_id: str):
-    frame = _catalog(api)
-    hit = frame[frame["dataset_id"] == dataset_id]
-    if hit.empty:
+def _rows(api: Call) -> dict[str, dict]:
+    return api.cache.catalog_rows(api.store)
+
+
+def _row(api: Call, dataset_id: str) -> dict:
+    row = _rows(api).get(dataset_id)
+    if row is None:
         raise not_found(f"dataset {dataset_id!r} is not in the catalog: package_list lists "
                         "every dataset")
-    return hit.iloc[0]
+    return row
 
 
 # -- actions ----------------------------------------------------------------------------------
@@ -305,7 +316,7 @@ def status_show(api: Call, params: dict) -> dict:
 
 
 def package_list(api: Call, params: dict) -> list[str]:
-    names = sorted(_catalog(api)["dataset_id"])
+    names = sorted(_rows(api))
     offset = _int(params, "offset", 0, 0, 10**9)
     limit = _int(params, "limit", len(names) or 1, 1, 10**6)
     return names[offset: offset + limit]
@@ -325,15 +336,17 @@ _FACET_FIELDS = {"organization": "org", "groups": "theme", "tags": "tags",
                  "license_id": "license_id"}
 
 
-def _with_ckan_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    return frame.assign(
-        org=[slug(p) for p in frame["publisher_en"]],
-        tags=[[k.strip() for k in str(k).split(",") if k.strip()] for k in frame["keywords"]],
-        res_format=[[f.upper() for f in fm.split(",") if f] for fm in frame["formats"]],
-        license_id=["cc-by" if str(lc).startswith("CC") else "other-closed"
-                    for lc in frame["licence"]],
-        num_resources=[len([f for f in fm.split(",") if f]) + (1 if fm else 0)
-                       for fm in frame["formats"]])
+def _ckan_view(row: dict) -> dict:
+    """The fq / sort / facet fields of a catalog row, as CKAN names them."""
+    fmts = [f for f in row["formats"].split(",") if f]
+    return {"org": slug(row["publisher_en"]), "theme": row["theme"],
+            "tags": [k.strip() for k in str(row["keywords"]).split(",") if k.strip()],
+            "res_format": [f.upper() for f in fmts], "access_level": row["access_level"],
+            "dataset_id": row["dataset_id"],
+            "license_id": "cc-by" if str(row["licence"]).startswith("CC") else "other-closed",
+            "update_frequency": row["update_frequency"], "modified": row["modified"],
+            "title": row["title"], "downloads": row["downloads"],
+            "num_resources": len(fmts) + (1 if fmts else 0)}
 
 
 def _parse_fq(fq: str) -> list[tuple[bool, str, str]]:
@@ -377,12 +390,9 @@ def package_search(api: Call, params: dict) -> dict:
         raise ActionError("Search Query Error", str(exc)) from None
     rows = _int(params, "rows", 10, 0, MAX_ROWS)
     start = _int(params, "start", 0, 0, 10**6)
-    frame = _with_ckan_columns(catalog.search(_catalog(api), text).hits)
-    for negate, column, value in _parse_fq(params.get("fq", "")):
-        keep = [_matches(v, value) != negate for v in frame[column]]
-        frame = frame[keep]
+    terms = _parse_fq(params.get("fq", ""))
     sort = str(params.get("sort") or "score desc, metadata_modified desc")
-    keys, ascending = [], []
+    order: list[tuple[str, bool]] = []
     for part in sort.split(","):
         words = part.split()
         if not words:
@@ -391,37 +401,45 @@ def package_search(api: Call, params: dict) -> dict:
                                                          ("asc", "desc")):
             raise invalid("sort", f"sort by {', '.join(_SORTS)} with asc or desc, "
                           f"not {part.strip()[:40]!r}")
-        if _SORTS[words[0]] is None:     # score: the search's own ranking, kept as is
-            continue
-        keys.append(_SORTS[words[0]])
-        ascending.append(len(words) == 1 or words[1] == "asc")
-    if keys:
-        frame = frame.sort_values(keys, ascending=ascending, kind="stable")
+        if _SORTS[words[0]] is not None:   # score: the search's own ranking, kept as is
+            order.append((_SORTS[words[0]], len(words) == 1 or words[1] == "asc"))
     facet_fields = _json_param(params, "facet.field", [])
     if isinstance(facet_fields, str):
         facet_fields = [facet_fields]
     if not isinstance(facet_fields, list) or any(f not in _FACET_FIELDS for f in facet_fields):
         raise invalid("facet.field", f"facet.field is a list of {', '.join(_FACET_FIELDS)}")
     limit = _int(params, "facet.limit", 50, -1, 10_000)
+    by_id = _rows(api)
+    if text:
+        ranked = list(catalog.search(_catalog(api), text).hits["dataset_id"])
+    else:   # the search's own order without words: most downloaded first, then by id
+        ranked = [r["dataset_id"] for r in sorted(
+            by_id.values(), key=lambda r: (-int(r["downloads"]), r["dataset_id"]))]
+    views = [_ckan_view(by_id[i]) for i in ranked]
+    for negate, column, value in terms:
+        views = [v for v in views if _matches(v[column], value) != negate]
+    for key, ascending in reversed(order):       # stable sorts, last key first
+        views.sort(key=lambda v: v[key], reverse=not ascending)
     facets, search_facets = {}, {}
     for name in facet_fields:
         counts: dict[str, int] = {}
         titles: dict[str, str] = {}
-        for _, r in frame.iterrows():
-            values = r[_FACET_FIELDS[name]]
-            for v in values if isinstance(values, list) else [values]:
-                counts[v] = counts.get(v, 0) + 1
-                titles[v] = (r["publisher"] if name == "organization" else
-                             DOMAINS.get(v, (v,))[0] if name == "groups" else v)
+        for v in views:
+            values = v[_FACET_FIELDS[name]]
+            for value in values if isinstance(values, list) else [values]:
+                counts[value] = counts.get(value, 0) + 1
+                row = by_id[v["dataset_id"]]
+                titles[value] = (row["publisher"] if name == "organization" else
+                                 DOMAINS.get(value, (value,))[0] if name == "groups" else value)
         ordered = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
         if limit >= 0:
             ordered = ordered[:limit]
         facets[name] = dict(ordered)
         search_facets[name] = {"title": name, "items": [
             {"name": k, "display_name": titles[k], "count": n} for k, n in ordered]}
-    page = frame.iloc[start: start + rows]
-    return {"count": len(frame), "sort": sort,
-            "results": [package_of(r, api.base_url) for _, r in page.iterrows()],
+    page = views[start: start + rows]
+    return {"count": len(views), "sort": sort,
+            "results": [package_of(by_id[v["dataset_id"]], api.base_url) for v in page],
             "facets": facets, "search_facets": search_facets}
 
 
@@ -431,7 +449,7 @@ def package_show(api: Call, params: dict) -> dict:
 
 def _orgs(api: Call) -> dict[str, dict]:
     out: dict[str, dict] = {}
-    for _, r in _catalog(api).iterrows():
+    for r in _rows(api).values():
         org = out.setdefault(slug(r["publisher_en"]), {**organization_of(r), "package_count": 0})
         org["package_count"] += 1
     return dict(sorted(out.items()))
@@ -449,8 +467,7 @@ def organization_show(api: Call, params: dict) -> dict:
         raise not_found(f"no organization {name!r}; organization_list lists the departments")
     org = dict(orgs[name])
     if _bool(params, "include_datasets", False):
-        frame = _catalog(api)
-        org["packages"] = [package_of(r, api.base_url) for _, r in frame.iterrows()
+        org["packages"] = [package_of(r, api.base_url) for r in _rows(api).values()
                            if slug(r["publisher_en"]) == name]
     return org
 
@@ -471,11 +488,10 @@ def tag_list(api: Call, params: dict) -> list[str]:
 def resource_show(api: Call, params: dict) -> dict:
     rid = _id_param(params, "id")
     dataset_id = rid.split(".", 1)[0]
-    frame = _catalog(api)
-    hit = frame[frame["dataset_id"] == dataset_id]
-    if hit.empty:
+    row = _rows(api).get(dataset_id)
+    if row is None:
         raise not_found(f"no resource {rid!r}")
-    for res in resources_of(hit.iloc[0], api.base_url):
+    for res in resources_of(row, api.base_url):
         if res["id"] == rid:
             return res
     raise not_found(f"no resource {rid!r}; package_show lists a dataset's resources")
