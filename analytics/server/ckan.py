@@ -90,17 +90,18 @@ class ReleaseCache:
         self.generation = 0
         self._catalog: tuple[float, int, pd.DataFrame, dict[str, dict]] | None = None
 
-    def catalog(self, store: Store, ttl: float = CATALOG_TTL) -> pd.DataFrame:
+    def catalog(self, store: Store, ttl: float | None = None) -> pd.DataFrame:
         """The catalog frame, read again after a load or ``ttl`` seconds (download counts)."""
         return self._catalog_held(store, ttl)[2]
 
-    def catalog_rows(self, store: Store, ttl: float = CATALOG_TTL) -> dict[str, dict]:
+    def catalog_rows(self, store: Store, ttl: float | None = None) -> dict[str, dict]:
         """The same catalog as ``{dataset_id: row}`` (what every action looks rows up in)."""
         return self._catalog_held(store, ttl)[3]
 
-    def _catalog_held(self, store: Store, ttl: float):
+    def _catalog_held(self, store: Store, ttl: float | None):
         import time
 
+        ttl = CATALOG_TTL if ttl is None else ttl
         held = self._catalog
         now = time.monotonic()
         if held is not None and held[1] == self.generation and now - held[0] < ttl:
