@@ -77,9 +77,10 @@ def invalid(name: str, message: str) -> ActionError:
 class ReleaseCache:
     """Released (desensitised) tables kept for paging through ``datastore_search``.
 
-    Keyed by the store generation (bumped after every load), the dataset and what the
-    decision lets through (application and fields), so a load or another caller's rights
-    never see a stale or foreign release. Bounded by bytes; least recently used first out.
+    Keyed by the dataset, its generation (bumped when a load or a telemetry batch changes
+    it) and what the decision lets through (application and fields), so a load or another
+    caller's rights never see a stale or foreign release; a load of one dataset leaves the
+    others' releases in place. Bounded by bytes; least recently used first out.
     """
 
     def __init__(self, max_bytes: int = CACHE_BYTES):
@@ -87,7 +88,8 @@ class ReleaseCache:
         self._items: OrderedDict[tuple, tuple[pa.Table, privacy.DisclosureReport]] = OrderedDict()
         self._lock = threading.Lock()
         self._building: dict[tuple, threading.Lock] = {}
-        self.generation = 0
+        self.generation = 0                     # of the catalog (every change)
+        self._generations: dict[str, int] = {}  # of each dataset
         self._catalog: tuple[float, int, pd.DataFrame, dict[str, dict]] | None = None
 
     def catalog(self, store: Store, ttl: float | None = None) -> pd.DataFrame:
@@ -111,13 +113,22 @@ class ReleaseCache:
         self._catalog = (now, self.generation, frame, rows)
         return self._catalog
 
-    def bump(self) -> None:
+    def bump(self, dataset_id: str | None = None) -> None:
+        """``dataset_id`` changed (None: anything may have): drop its releases."""
         with self._lock:
             self.generation += 1
-            self._items.clear()
+            if dataset_id is None:
+                self._items.clear()
+                self._generations = {k: v + 1 for k, v in self._generations.items()}
+                self._generations[""] = self._generations.get("", 0) + 1
+                return
+            self._generations[dataset_id] = self._generations.get(dataset_id, 0) + 1
+            for key in [k for k in self._items if k[1] == dataset_id]:
+                del self._items[key]
 
     def get(self, key: tuple, build: Callable[[], tuple[pa.Table, privacy.DisclosureReport]]):
-        key = (self.generation, *key)
+        """The release under ``key = (dataset_id, ...)``, built once when missing."""
+        key = (self._generations.get(key[0], 0) + self._generations.get("", 0), *key)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)

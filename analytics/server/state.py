@@ -22,6 +22,9 @@ from pathlib import Path
 from analytics.server.ckan import ReleaseCache
 from analytics.store import Store, snapshot_path
 
+#: Seconds without a load before the snapshot is copied again.
+SNAPSHOT_SETTLE = 5.0
+
 
 def _env_int(name: str, default: int) -> int:
     try:
@@ -125,6 +128,8 @@ class ServerState:
     snapshot_at: float | None = None
     _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
     _snapshot_again: bool = False
+    _last_change: float = 0.0
+    _settle: float = 0.0
     _sensors: object = None
     _sensors_lock: threading.Lock = field(default_factory=threading.Lock)
     log: LogBuffer | None = None
@@ -144,14 +149,18 @@ class ServerState:
         return cls(store, base_url.rstrip("/"))
 
     # -- after a write ----------------------------------------------------------------
-    def changed(self) -> None:
-        """Data changed (a load): drop cached releases and republish the snapshot."""
-        self.cache.bump()
-        self.publish_snapshot_later()
+    def changed(self, dataset_id: str | None = None) -> None:
+        """Data changed (a load of ``dataset_id``): drop its cached releases and republish
+        the snapshot once loads have settled."""
+        self.cache.bump(dataset_id)
+        self.publish_snapshot_later(settle=SNAPSHOT_SETTLE)
 
-    def publish_snapshot_later(self) -> None:
-        """Publish the snapshot in the background (one at a time; a request during one
-        makes one more after it, so the last load is always in the snapshot)."""
+    def publish_snapshot_later(self, settle: float = 0.0) -> None:
+        """Publish the snapshot in the background, ``settle`` seconds after the last call
+        (a burst of loads makes one copy, not one each); one copy at a time, and a call
+        during one makes one more after it, so the last load is always in the snapshot."""
+        self._last_change = time.monotonic()
+        self._settle = settle
         if not self._snapshot_lock.acquire(blocking=False):
             self._snapshot_again = True
             return
@@ -159,6 +168,8 @@ class ServerState:
         def run():
             try:
                 while True:
+                    while time.monotonic() - self._last_change < self._settle:
+                        time.sleep(0.2)
                     self._snapshot_again = False
                     with contextlib.suppress(Exception):
                         self.store.publish_snapshot()

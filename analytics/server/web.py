@@ -322,7 +322,7 @@ class Api:
                 report = ingest.validate(store, path, dataset_id, file_name=name)
             else:
                 report = ingest.load(store, path, dataset_id, actor, file_name=name)
-                self.state.changed()
+                self.state.changed(dataset_id)
         except ingest.IngestRejected as exc:
             report = exc.report
         except ingest.IngestError as exc:
@@ -349,6 +349,8 @@ class Api:
         frame = frame.drop(columns=["arrived_at"], errors="ignore")
         pipeline = await run_in_threadpool(self.state.sensors)
         result = await run_in_threadpool(pipeline.ingest, frame)
+        if result.accepted:
+            self.state.cache.bump("sensor_readings")
         return JSONResponse({
             "success": True, "received": result.received, "accepted": result.accepted,
             "late": result.late, "rejected": dict(result.rejected),
