@@ -61,8 +61,10 @@ def _lang(request: Request) -> str:
 def _next(request: Request, form=None) -> str:
     target = (form.get("next") if form is not None else None) or \
         request.query_params.get("next") or "/"
-    # Only a path on this site: never an open redirect.
-    return target if target.startswith("/") and not target.startswith("//") else "/"
+    # Only a path on this site: never an open redirect ("//host" and "/\\host" name a host).
+    ok = (target.startswith("/") and not target.startswith(("//", "/\\"))
+          and not any(c in target for c in "\r\n"))
+    return target if ok else "/"
 
 
 _PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">

@@ -358,6 +358,53 @@ def test_telemetry_push_counts_reconcile_and_alerts_follow(server):
     assert get(server, "/api/sensors/alerts?since=yesterday-ish", "gateway").status_code == 409
 
 
+# -- other processes while the server runs -----------------------------------------------------
+def _cli(server, *args, token: str | None = None):
+    import os
+    import subprocess
+    import sys
+
+    from tests.server_helpers import ROOT
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("CITYBRAIN_TOKEN", None)
+    if token:
+        env["CITYBRAIN_TOKEN"] = token
+    return subprocess.run([sys.executable, "-m", "analytics", *args, "--store",
+                           str(server.path)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_cli_search_and_export_work_while_the_server_runs(server, tmp_path):
+    found = _cli(server, "catalog", "search", "population")
+    assert found.returncode == 0, found.stderr
+    assert "population_districts" in found.stdout
+    listed = _cli(server, "catalog", "list")            # read-only: the published snapshot
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == len(server.catalog) + 1
+    out = tmp_path / "districts.csv"
+    done = _cli(server, "export", "districts", "--format", "csv", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    with Store.open(server.path.with_name("city.snapshot.duckdb"), read_only=True) as snap:
+        n = len(snap.table("districts"))
+    assert len(pd.read_csv(out, encoding="utf-8-sig")) == n
+    refused = _cli(server, "export", "care_subsidy_registry", "--out", str(tmp_path / "x.csv"))
+    assert refused.returncode == 2 and "confidential" in refused.stderr
+    # a write command without a token is told how to push, and the store is not opened
+    pushed = _cli(server, "ingest", str(tmp_path / "x.csv"), "--dataset",
+                  "public_security_residents")
+    assert pushed.returncode == 2 and "token" in pushed.stderr
+
+
+def test_notebooks_open_the_snapshot_while_the_server_runs(server):
+    from analytics.store import open_for_reading
+
+    with open_for_reading(server.path) as store:
+        assert store.path.name == "city.snapshot.duckdb"
+        assert store.table("privacy_keys").empty and store.table("api_tokens").empty
+        assert len(store.table("districts")) == 2
+
+
 # -- last: the store's own log, read after the server stops ------------------------------------------
 def test_every_api_decision_was_logged(server):
     server.stop()

@@ -50,7 +50,7 @@ class ActionError(CityBrainError):
     """A CKAN-shaped error: ``kind`` is its ``__type``; ``status`` the HTTP status."""
 
     STATUS = {"Authorization Error": 403, "Not Found Error": 404, "Validation Error": 409,
-              "Bad Request": 400, "Search Query Error": 409}
+              "Bad Request": 400, "Search Query Error": 409, "Internal Server Error": 500}
 
     def __init__(self, kind: str, message: str, *, status: int | None = None,
                  fields: dict | None = None):

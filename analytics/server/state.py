@@ -88,7 +88,8 @@ class LogBuffer:
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
-        self.flush()
+        with contextlib.suppress(Exception):  # a store already closed has nothing to take
+            self.flush()
 
 
 class RateLimiter:

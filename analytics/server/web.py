@@ -137,6 +137,13 @@ class Api:
                 return refused.response
             except CityBrainError as exc:
                 return envelope_error(_error_for(exc), request.path_params.get("name", ""))
+            except Exception:  # noqa: BLE001 - a CKAN-shaped 500, the traceback to the log
+                import traceback
+
+                traceback.print_exc()
+                return envelope_error(ckan.ActionError(
+                    "Internal Server Error", "the server failed on this request; it is "
+                    "logged", status=500), request.path_params.get("name", ""))
         return endpoint
 
     # -- routes -----------------------------------------------------------------------
