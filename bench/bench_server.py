@@ -154,7 +154,8 @@ def _telemetry(url: str, token: str, copy: Path, seconds: float = 10.0) -> None:
     with Store.open(copy) as store:
         assets = store.table("assets")
     start = time.time() - 3600
-    sim = Simulator(assets, start=start, interval_s=1.0, seed=3)
+    # faults far more often than in life, so that the run raises alerts to time
+    sim = Simulator(assets, start=start, interval_s=1.0, seed=3, fault_rate=1 / 20)
     batches = []
     t = start
     while sum(len(b) for b in batches) < 60_000:
