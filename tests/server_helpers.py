@@ -107,7 +107,7 @@ def start(source: Path, workdir: Path, env: dict | None = None) -> Running:
                              "--port", str(port)], cwd=ROOT, env=environment,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
+    deadline = time.time() + 180
     while time.time() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"the server stopped: {log.read_text()[-2000:]}")
@@ -118,4 +118,4 @@ def start(source: Path, workdir: Path, env: dict | None = None) -> Running:
             pass
         time.sleep(0.3)
     proc.kill()
-    raise RuntimeError(f"the server did not answer in 60 s: {log.read_text()[-2000:]}")
+    raise RuntimeError(f"the server did not answer in 180 s: {log.read_text()[-2000:]}")

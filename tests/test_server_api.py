@@ -16,10 +16,10 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import requests
+from server_helpers import EXTRACT_FIELDS, start
 
 from analytics.opendata import catalog
 from analytics.store import Store
-from tests.server_helpers import EXTRACT_FIELDS, start
 
 ACTORS = ["anonymous", "analyst", "other_steward", "expired_applicant", "approved_applicant",
           "admin"]
@@ -299,7 +299,7 @@ def _rows(server, dataset: str) -> int:
 
 
 def test_push_validates_loads_and_refuses(server):
-    from tests.server_helpers import ROOT
+    from server_helpers import ROOT
 
     raw = pd.read_parquet(ROOT / "data/examples/public_security_residents_2025-06.parquet")
     # the small store holds two districts: their rows (2 districts x 101 ages x 2 sexes)
@@ -364,7 +364,7 @@ def _cli(server, *args, token: str | None = None):
     import subprocess
     import sys
 
-    from tests.server_helpers import ROOT
+    from server_helpers import ROOT
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("CITYBRAIN_TOKEN", None)

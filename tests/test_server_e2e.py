@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import requests
-
-from tests.server_helpers import ROOT, start
+from server_helpers import ROOT, start
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
