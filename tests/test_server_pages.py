@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from app_helpers import switch_page
 from open_data_store import tiny_store
 from streamlit.testing.v1 import AppTest
 
@@ -41,7 +42,7 @@ def page(store_path, monkeypatch, name: str, **params) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=60)
     for k, v in params.items():
         at.query_params[k] = v
-    at.switch_page(str(PAGES / name))
+    switch_page(at, str(PAGES / name))
     return at.run()
 
 
