@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STORE  ?= data/city.duckdb
 CITY   ?= 330100
 
-.PHONY: run test test-fast e2e bench lint store rebuild clean
+.PHONY: run notebooks test test-fast e2e bench lint store rebuild clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "Python 3.11 is needed ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -25,8 +25,20 @@ store: $(STORE)
 rebuild: $(VENV)/.installed
 	$(PY) -m analytics build --city $(CITY) --out $(STORE)
 
+# One process serves the dashboard at / and the API under /api/, and owns the store.
+PORT   ?= 8501
 run: $(VENV)/.installed $(STORE)
-	CITYBRAIN_STORE=$(STORE) $(PY) -m streamlit run dashboard/app.py
+	$(PY) -m dashboard.server --store $(STORE) --port $(PORT)
+
+# JupyterLab on 127.0.0.1 with the paired notebooks, reading the data the server serves (its
+# published snapshot while it runs). No update checks and no news feed: no outside request.
+NB_PORT ?= 8888
+notebooks: $(VENV)/.installed $(STORE)
+	$(PY) -m jupytext --quiet --to notebook --update notebooks/*.py
+	CITYBRAIN_STORE=$(abspath $(STORE)) PYTHONPATH=$(CURDIR) $(PY) -m jupyter lab \
+	  --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NB_PORT) --ServerApp.root_dir=notebooks \
+	  --LabApp.news_url=None --LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate \
+	  $(if $(filter 0,$(shell id -u)),--allow-root)
 
 test: $(VENV)/.installed
 	$(PY) -m pytest

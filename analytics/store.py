@@ -423,6 +423,46 @@ class Store:
             cur.execute("CHECKPOINT")
         protect_file(self.path)
 
+    def ensure_tables(self) -> list[str]:
+        """Create the schema tables this store lacks (tables added without changing any
+        existing one, such as ``api_tokens``); returns their names. Existing data is untouched."""
+        have = set(self.tables())
+        made = []
+        with self.transaction() as cur:
+            for stmt in _schema_statements():
+                m = re.match(r"CREATE TABLE\s+(?:IF NOT EXISTS\s+)?([a-z_][a-z0-9_]*)", stmt, re.I)
+                if m and m.group(1) not in have:
+                    cur.execute(stmt)
+                    made.append(m.group(1))
+        return made
+
+    def publish_snapshot(self, target: Path | str | None = None) -> Path:
+        """Copy this store, as of one consistent moment, to a read-only snapshot file.
+
+        Other processes (notebooks, the read-only CLI) cannot open a file a server holds
+        read-write; they open the snapshot instead. The copy runs in its own transaction, so
+        writers carry on while it is made, and replaces the previous snapshot in one rename.
+        Secrets (the masking key, session and API-token hashes) are left out of the copy.
+        """
+        if self.path is None:
+            raise StoreError("an in-memory store has no snapshot")
+        target = Path(target) if target is not None else snapshot_path(self.path)
+        tmp = target.with_name(target.name + ".tmp")
+        tmp.unlink(missing_ok=True)
+        quoted = "'" + str(tmp).replace("'", "''") + "'"
+        with self.cursor() as cur:
+            source = cur.execute("SELECT current_database()").fetchone()[0]
+            cur.execute(f"ATTACH {quoted} AS _snapshot")  # noqa: S608 (a path we chose, quoted)
+            try:
+                cur.execute(f"COPY FROM DATABASE {_check_ident(source)} TO _snapshot")
+                for table in SNAPSHOT_WITHOUT:
+                    if table in self.tables():
+                        cur.execute(f"DELETE FROM _snapshot.{table}")  # noqa: S608
+            finally:
+                cur.execute("DETACH _snapshot")
+        os.replace(tmp, target)
+        return target
+
     # -- exporting ---------------------------------------------------------------------
     def export_parquet(self, table: str, directory: Path | str,
                        partition_by: Sequence[str] = ()) -> Path:
@@ -440,6 +480,31 @@ class Store:
             quoted = "'" + str(target).replace("'", "''") + "'"
             cur.execute(f"COPY {table} TO {quoted} ({options})")  # noqa: S608
         return target
+
+
+#: Tables whose rows stay out of a published snapshot (secrets and live credentials).
+SNAPSHOT_WITHOUT = ("privacy_keys", "sessions", "api_tokens", "login_attempts")
+
+
+def snapshot_path(path: Path | str) -> Path:
+    """Where the server publishes the read-only snapshot of the store at ``path``."""
+    path = Path(path)
+    return path.with_name(path.stem + ".snapshot" + path.suffix)
+
+
+def open_for_reading(path: Path | str = DEFAULT_STORE) -> Store:
+    """A read-only store for a process that is not the server (notebooks, the CLI).
+
+    The file itself when nobody holds it; while the server holds it read-write, the
+    snapshot the server published after its last load (same schema, same data as of then).
+    """
+    try:
+        return Store.open(path, read_only=True)
+    except StoreError as exc:
+        snap = snapshot_path(path)
+        if "in use by another process" not in str(exc) or not snap.exists():
+            raise
+        return Store.open(snap, read_only=True)
 
 
 def store_path_from_env() -> Path:

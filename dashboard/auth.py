@@ -45,6 +45,8 @@ def current_actor(store: Store) -> Actor:
         actor = accounts.identity_provider_actor(store, email)
     else:
         token = st.session_state.get(TOKEN_KEY)
+        if not token:
+            actor = _cookie_actor(store)
         if token:
             live = accounts.session_actor(store, token)
             if live is None:
@@ -54,6 +56,27 @@ def current_actor(store: Store) -> Actor:
                 actor = live
     st.session_state["actor"] = actor
     return actor
+
+
+def _cookie_actor(store: Store) -> Actor:
+    """The actor of the signed session cookie the server's sign-in form set, if any."""
+    from analytics.server import session
+
+    try:
+        value = st.context.cookies.get(session.COOKIE)
+    except Exception:  # no request context (AppTest)
+        return PUBLIC
+    return session.actor_from_cookie(store, value) or PUBLIC
+
+
+def signed_in_by_cookie() -> bool:
+    """True when the session cookie (not this browser tab alone) carries the sign-in."""
+    from analytics.server import session
+
+    try:
+        return bool(st.context.cookies.get(session.COOKIE)) and not st.session_state.get(TOKEN_KEY)
+    except Exception:
+        return False
 
 
 def sign_in(store: Store, username: str, password: str) -> Actor:

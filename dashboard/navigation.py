@@ -28,6 +28,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("nav_data", "data_pooling", "page_ingest", ":material/upload_file:"),
     ("nav_data", "data_quality", "page_data_quality", ":material/fact_check:"),
     ("nav_data", "store_contents", "page_store", ":material/database:"),
+    ("nav_data", "open_api", "api_page", ":material/api:"),
     ("nav_data", "sign_in", "od_page_sign_in", ":material/login:"),
     ("nav_infrastructure", "infrastructure", "sensors_page", ":material/sensors:"),
 ]

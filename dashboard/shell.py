@@ -45,8 +45,18 @@ def store_path() -> Path:
 
 @st.cache_resource(show_spinner=False)
 def open_store(path: str) -> Store:
-    """One store per server process (cursor per call inside)."""
-    return Store.open(path)
+    """One store per server process (cursor per call inside): the server's own connection
+    when the app runs inside the server (``dashboard/server.py``), so the dashboard and the
+    API share the store's one writer."""
+    from analytics.server import current
+
+    server = current()
+    if server is not None and server.store.path is not None \
+            and Path(server.store.path).resolve() == Path(path).resolve():
+        return server.store
+    store = Store.open(path)
+    store.ensure_tables()   # tables added since the store was built (API tokens)
+    return store
 
 
 def store_key(store: Store) -> tuple[str, str]:

@@ -36,11 +36,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from analytics import forecast as fc
-from analytics.store import Store
+from analytics.store import open_for_reading
 
 # thirteen districts need more than matplotlib's ten default colours
 plt.rcParams["axes.prop_cycle"] = plt.cycler(color=plt.cm.tab20.colors)
-store = Store.open(os.environ.get("CITYBRAIN_STORE", "data/city.duckdb"), read_only=True)
+# While the server runs it owns the store file; this opens the snapshot it publishes after
+# every load (the same data the API serves), else the file itself.
+store = open_for_reading(os.environ.get("CITYBRAIN_STORE", "data/city.duckdb"))
 years = fc.load_history(store, max(fc.data.store_years(store))).years
 BASE = int(years[-1])
 HORIZON = max(2035 - BASE, 1)

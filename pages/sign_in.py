@@ -10,6 +10,7 @@ from analytics.identity import ROLES
 from analytics.opendata import access, accounts
 from analytics.pooling.contracts import departments as owner_names
 from dashboard import auth
+from dashboard.components import tokens as token_ui
 from dashboard.shell import PageContext, page_context
 
 
@@ -23,16 +24,23 @@ def page(ctx: PageContext) -> None:
 
     if actor.name != "public":
         st.success(t("od_signin_ok", name=actor.name, role=t(f"od_role_{actor.role}")))
-        if st.button(t("od_signout_button"), icon=":material/logout:"):
+        if auth.signed_in_by_cookie():
+            # The cookie is HttpOnly: only the server's sign-out form (CSRF-checked) clears it.
+            st.markdown(f'<a href="/auth/sign-out?lang={ctx.lang}" target="_self">'
+                        f'{t("srv_signout_link")}</a>', unsafe_allow_html=True)
+        elif st.button(t("od_signout_button"), icon=":material/logout:"):
             auth.sign_out(ctx.store)
             st.rerun()
     else:
         st.caption(t("od_signin_intro"))
+        st.markdown(f'<a href="/auth/sign-in?lang={ctx.lang}" target="_self">'
+                    f'{t("srv_signin_lasting")}</a>', unsafe_allow_html=True)
         if auth.oidc_configured():
             if st.button(t("od_oidc_button"), icon=":material/badge:", type="primary"):
                 st.login()
         else:
             st.caption(t("od_oidc_off"))
+        st.caption(t("srv_signin_tab_only"))
         with st.form("od_signin", border=True):
             st.subheader(t("od_signin_title"))
             username = st.text_input(t("od_username"), max_chars=64)
@@ -48,6 +56,7 @@ def page(ctx: PageContext) -> None:
                 st.rerun()
 
     if actor.name != "public":
+        token_ui.manage(ctx.store, actor, t, ctx.reason)
         st.subheader(t("od_my_usage"))
         usage = access.usage_of(ctx.store, actor)
         if usage.empty:

@@ -29,9 +29,44 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _search_through(server, args) -> int:
+    """``catalog search`` while the server owns the store: its package_search (which logs a
+    refused search as the server does for every caller)."""
+    fq = " ".join([f"groups:{t}" for t in args.theme] + [f"access_level:{a}" for a in args.access])
+    hits = []
+    while True:
+        result = server.action("package_search", q=args.text, fq=fq, rows=1000, start=len(hits),
+                               sort="score desc")
+        hits += result["results"]
+        if len(hits) >= result["count"] or not result["results"]:
+            break
+    if not hits:
+        print("no dataset matches")
+        return 0
+    import pandas as pd
+
+    frame = pd.DataFrame([{"dataset_id": h["id"], "title": h["title"],
+                           "publisher": h["organization"]["title"],
+                           "theme": h["groups"][0]["name"], "access_level": h["access_level"],
+                           "row_count": h["row_count"], "downloads": h["downloads"]}
+                          for h in hits])
+    print(frame.to_string(index=False))
+    return 0
+
+
 def run(args) -> int:
-    read_only = args.action in ("list", "jsonld", "datajson", "check")
-    with Store.open(args.store, read_only=read_only) as store:
+    from analytics.server.client import running
+    from analytics.store import open_for_reading
+
+    read_only = args.action in ("list", "jsonld", "datajson", "check", "search")
+    server = running(args.store)
+    if server is not None and args.action == "search":
+        return _search_through(server, args)
+    if server is not None and not read_only:
+        raise CityBrainError(f"the server at {server.url} owns {args.store}; it refreshes the "
+                             "catalog at every load. Stop it to refresh by hand.")
+    opener = open_for_reading if read_only else Store.open
+    with opener(args.store) as store:
         if args.action == "refresh":
             rows = catalog.refresh(store)
             print(f"{len(rows)} datasets catalogued")

@@ -18,7 +18,7 @@ def register(sub) -> None:
         "rules, disclosure control (suppression, masking, k-anonymity) and logging as a "
         "download from the app. Without --as-user you act as the public; with it you sign in "
         "(password from the terminal, or one line on standard input). The store must not be "
-        "open in the running app (work on a copy).")
+        "served by a running server; while one runs, the export is a download from it.")
     p.add_argument("dataset", nargs="?", help="dataset id (see `catalog list`)")
     p.add_argument("--domain", help="export every dataset of this domain you may download, as one ZIP")
     p.add_argument("--format", default="csv", choices=catalog.FORMATS,
@@ -26,13 +26,36 @@ def register(sub) -> None:
     p.add_argument("--out", type=Path, help="output file (default: DATASET.FORMAT here)")
     p.add_argument("--as-user", help="sign in as this user (for on-application datasets)")
     p.add_argument("--application", help="application id to use (default: your latest approved one)")
+    p.add_argument("--token", help="API token (default $CITYBRAIN_TOKEN) when the server runs: "
+                   "the export is then a download from it, decided and logged there")
     p.add_argument("--store", type=Path, default=Path("data/city.duckdb"), help="store file")
     p.set_defaults(func=run)
 
 
+def _through(server, args) -> int:
+    """While the server owns the store, an export is a streamed download from it."""
+    if args.as_user or args.application:
+        raise CityBrainError("the server owns the store: sign in with an API token "
+                             "(--token or $CITYBRAIN_TOKEN), not --as-user")
+    if args.domain:
+        fmt = args.format if args.format in catalog.TABULAR_FORMATS else "parquet"
+        out = args.out or Path(f"{args.domain}.zip")
+        size = server.download(f"/api/download/domain/{args.domain}.zip?format={fmt}", out)
+    else:
+        out = args.out or Path(f"{args.dataset}.{exports.SUFFIX[args.format]}")
+        size = server.download(f"/api/download/{args.dataset}.{args.format}", out)
+    print(f"{out}: {size:,} bytes from the server at {server.url}")
+    return 0
+
+
 def run(args) -> int:
+    from analytics.server.client import running
+
     if bool(args.dataset) == bool(args.domain):
         raise CityBrainError("name a DATASET or give --domain THEME (one of them)")
+    server = running(args.store, args.token)
+    if server is not None:
+        return _through(server, args)
     with Store.open(args.store) as store:
         actor = PUBLIC
         if args.as_user:

@@ -50,8 +50,30 @@ def register(subparsers) -> None:
                    help="also write the problems table to this CSV file")
     p.add_argument("--synthetic", action="store_true",
                    help="mark the dataset as synthetic in the catalog (for the example files)")
+    p.add_argument("--token", default=None, help="a data steward's API token (default "
+                   "$CITYBRAIN_TOKEN): while the server runs, the file is pushed to it")
     p.add_argument("--store", default=str(DEFAULT_STORE), metavar="PATH", help="the city store")
     p.set_defaults(func=run)
+
+
+def _push(server, args: argparse.Namespace) -> int:
+    """While the server owns the store, the load is a push to it (same checks, its log)."""
+    if not server.token:
+        raise CityBrainError(f"the server at {server.url} owns {args.store}: give a data "
+                             "steward's API token (--token or $CITYBRAIN_TOKEN) to push the file")
+    status, report = server.push(args.dataset, args.file, validate_only=args.validate_only)
+    if status == 422:
+        for p in report["problems"][:1000]:
+            print(p["message"], file=sys.stderr)
+        raise CityBrainError(f"{report['problem_count']:,} problem(s); nothing loaded")
+    if args.validate_only:
+        print(f"{report['file']}: valid for {args.dataset}: {report['rows_out']:,} rows "
+              f"({report['duplicates_dropped']:,} exact duplicates to drop)")
+    else:
+        print(f"{report['file']} -> {args.dataset} version {report['version']}: "
+              f"{report['rows_in']:,} rows read, {report['rows_out']:,} loaded (pushed to "
+              f"{server.url})")
+    return 0
 
 
 def _actor(store: Store, args: argparse.Namespace) -> tuple[Actor, str]:
@@ -94,6 +116,11 @@ def run(args: argparse.Namespace) -> int:
                              "--dataset ID (or: ingest rollback DATASET)")
     if not args.dataset:
         raise CityBrainError("give --dataset ID: one of " + ", ".join(contracts()))
+    from analytics.server.client import running
+
+    server = running(args.store, args.token)
+    if server is not None:
+        return _push(server, args)
     if args.validate_only:
         with Store.open(args.store, read_only=True) as store:
             report = ingest.validate(store, args.file, args.dataset, datum=args.datum,
@@ -130,8 +157,11 @@ def _rollback(args: argparse.Namespace) -> int:
     if not dataset:
         raise CityBrainError("give the dataset to roll back: ingest rollback DATASET")
     with Store.open(args.store) as store:
-        actor = _actor(store, args)
-        previous = ingest.rollback(store, dataset, actor)
+        actor, token = _actor(store, args)
+        try:
+            previous = ingest.rollback(store, dataset, actor)
+        finally:
+            accounts.sign_out(store, token)
         store.checkpoint()
     print(f"{dataset}: rolled back; " + (f"version {previous} is current" if previous else
                                          "no version is current (the layer falls back to the "

@@ -32,6 +32,10 @@ def register(sub) -> None:
     sim.add_argument("--dirty", type=float, default=0.0,
                      help="share of bad rows to mix in (duplicates, late, future, non-numeric, "
                      "unknown asset), e.g. 0.001")
+    sim.add_argument("--url", default=None,
+                     help="send the readings to this running server (POST /api/sensors/readings, "
+                     "a gateway's token in --token or $CITYBRAIN_TOKEN) instead of into STORE")
+    sim.add_argument("--token", default=None, help="gateway token for --url")
     sim.set_defaults(func=run_simulate)
 
     sc = s.add_parser(
@@ -69,6 +73,8 @@ def run_simulate(args) -> int:
         raise CityBrainError(f"--seconds must be positive, got {args.seconds}")
     if not 0 <= args.dirty < 0.5:
         raise CityBrainError(f"--dirty is a share between 0 and 0.5, got {args.dirty}")
+    if args.url:
+        return _simulate_over_http(args)
     with Store.open(args.store) as store:
         feed = SimulatedFeed(store, args.rate, seed=args.seed, dirty=args.dirty)
         print(f"{len(feed.pipeline.assets):,} assets, one reading each every "
@@ -92,6 +98,55 @@ def run_simulate(args) -> int:
           + " ".join(f"rejected_{k}={v}" for k, v in sorted(st.rejected.items()))
           + f" lost={st.lost} alerts_raised={st.raised} faults_injected={len(feed.sim.faults)}")
     return 0 if st.lost == 0 else 1
+
+
+def _simulate_over_http(args) -> int:
+    """The simulator as a gateway: readings go to the server like any gateway's."""
+    import io
+    import os
+    from collections import Counter
+
+    import pandas as pd
+    import requests
+
+    from analytics.sensors.simulator import Simulator, interval_for
+    from analytics.server.client import Client
+
+    client = Client(args.url.rstrip("/"), args.token or os.environ.get("CITYBRAIN_TOKEN"))
+    if not client.token:
+        raise CityBrainError("give a gateway token (--token or $CITYBRAIN_TOKEN): a data steward "
+                             "creates one on the account page")
+    try:
+        r = requests.get(f"{client.url}/api/download/assets.parquet", timeout=120)
+    except requests.RequestException:
+        raise CityBrainError(f"no server answers at {client.url}: start it with `make run`") \
+            from None
+    if r.status_code != 200:
+        raise CityBrainError(f"the server at {client.url} did not give the asset register "
+                             f"({r.status_code})")
+    assets = pd.read_parquet(io.BytesIO(r.content))
+    interval = interval_for(len(assets), args.rate)
+    sim = Simulator(assets, start=time.time(), interval_s=interval, seed=args.seed,
+                    dirty=args.dirty)
+    sent, accepted, refused, raised = 0, 0, Counter(), 0
+    started = time.monotonic()
+    try:
+        while args.seconds is None or time.monotonic() - started < args.seconds:
+            frame = sim.advance(time.time())
+            if len(frame):
+                got = client.readings(frame.to_csv(index=False).encode(), "text/csv")
+                sent += len(frame)
+                accepted += got["accepted"]
+                refused.update(got["rejected"])
+                raised += got["alerts_raised"]
+            time.sleep(0.25)
+    except KeyboardInterrupt:
+        pass
+    lost = sent - accepted - sum(refused.values())
+    print(f"sent={sent} accepted={accepted} "
+          + " ".join(f"rejected_{k}={v}" for k, v in sorted(refused.items()))
+          + f" lost={lost} alerts_raised={raised}")
+    return 0 if lost == 0 else 1
 
 
 def run_score(args) -> int:

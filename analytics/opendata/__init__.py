@@ -8,6 +8,7 @@
 - :mod:`~analytics.opendata.accounts`: staff accounts, sign-in and sessions.
 - :mod:`~analytics.opendata.privacy`: disclosure control (suppression, masking, k-anonymity).
 - :mod:`~analytics.opendata.exports`: bulk downloads in machine-readable formats.
+- :mod:`~analytics.opendata.tokens`: API tokens (hashed, expiring) that act for an account.
 
 >>> from analytics.opendata import ACCESS_LEVELS, spec
 >>> ACCESS_LEVELS
@@ -24,6 +25,7 @@ from analytics.opendata import (
     exports,
     privacy,
     registry,
+    tokens,
 )
 from analytics.opendata.access import AccessRefused, Decision, authorize, decide, decide_many
 from analytics.opendata.registry import (
@@ -38,4 +40,5 @@ from analytics.opendata.registry import (
 
 __all__ = ["ACCESS_LEVELS", "AccessRefused", "DATASETS", "DEPARTMENTS", "DOMAINS",
            "DatasetSpec", "Decision", "access", "accounts", "applications", "authorize",
-           "catalog", "decide", "decide_many", "exports", "privacy", "registry", "spec", "spec_of"]
+           "catalog", "decide", "decide_many", "exports", "privacy", "registry", "spec", "spec_of",
+           "tokens"]

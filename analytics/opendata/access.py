@@ -170,16 +170,23 @@ def _decide(dataset_id: str, actor: Actor, channel: str, row: dict | None,
 
 def log(store: Store, decision: Decision, fmt: str, rows: int) -> str:
     """Record one use (served or refused) with its reason; returns the event id."""
-    event = uuid.uuid4().hex
+    return log_many(store, [(decision, fmt, rows, privacy.now_utc())])[0]
+
+
+def log_many(store: Store, uses: list[tuple[Decision, str, int, datetime]]) -> list[str]:
+    """Record several uses ``(decision, format, rows, at)`` in one transaction (a server
+    logging many API reads writes them together, a fraction of a second after each)."""
+    events = [uuid.uuid4().hex for _ in uses]
     with store.transaction() as cur:
-        store.execute("open_data.log_use", cur=cur, event_id=event,
-                      dataset_id=str(decision.dataset_id)[:200], at=privacy.now_utc(),
-                      actor=decision.actor.name, channel=decision.channel, format=fmt,
-                      rows=int(rows), outcome="served" if decision.allowed else "refused")
-        store.execute("open_data.log_decision", cur=cur, event_id=event,
-                      reason=decision.reason, application_id=decision.application_id,
-                      purpose=decision.purpose)
-    return event
+        for event, (decision, fmt, rows, at) in zip(events, uses, strict=True):
+            store.execute("open_data.log_use", cur=cur, event_id=event,
+                          dataset_id=str(decision.dataset_id)[:200], at=at,
+                          actor=decision.actor.name, channel=decision.channel, format=fmt,
+                          rows=int(rows), outcome="served" if decision.allowed else "refused")
+            store.execute("open_data.log_decision", cur=cur, event_id=event,
+                          reason=decision.reason, application_id=decision.application_id,
+                          purpose=decision.purpose)
+    return events
 
 
 def authorize(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = "api", *,

@@ -279,7 +279,7 @@ def dcat_jsonld(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEF
             dists.append({
                 "@type": "dcat:Distribution",
                 "dcat:accessURL": {"@id": ds_url},
-                "dcat:downloadURL": {"@id": f"{base}/catalog?dataset={r['dataset_id']}&format={fmt}"},
+                "dcat:downloadURL": {"@id": f"{base}/api/download/{r['dataset_id']}.{fmt}"},
                 "dct:format": fmt.upper(),
                 "dcat:mediaType": MEDIA_TYPES[fmt],
                 "dct:license": {"@id": "https://creativecommons.org/licenses/by/4.0/"}
@@ -335,7 +335,8 @@ def data_json(catalog: pd.DataFrame, meta: dict[str, str], base_url: str = DEFAU
             item["temporal"] = f"{int(r['temporal_start'])}-01-01/{int(r['temporal_end'])}-12-31"
         if r["negative_list"]:
             item["rights"] = r["negative_reason"]
-        dists = [{"@type": "dcat:Distribution", "downloadURL": f"{ds_url}&format={f}",
+        dists = [{"@type": "dcat:Distribution",
+                  "downloadURL": f"{base}/api/download/{r['dataset_id']}.{f}",
                   "mediaType": MEDIA_TYPES[f], "format": f.upper()} for f in formats(r)]
         if dists:
             item["distribution"] = dists

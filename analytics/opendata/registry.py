@@ -34,7 +34,7 @@ FREQUENCIES = ("daily", "monthly", "quarterly", "annual", "irregular")
 #: Tables that run the product (accounts, logs, keys), not data of a department.
 SYSTEM_TABLES = frozenset({
     "meta", "datasets", "ingest_log", "download_log", "users", "sessions", "login_attempts",
-    "applications", "access_decisions", "privacy_keys",
+    "applications", "access_decisions", "privacy_keys", "api_tokens",
     "ingest_current", "ingest_quality",        # ingest lineage and completeness
     "ingest_findings",                         # consistency findings of each load
     "sensor_rejects", "sensor_faults",         # telemetry refused at the door; simulator truth

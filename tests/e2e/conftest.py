@@ -55,14 +55,14 @@ def e2e_store(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def server(e2e_store) -> str:
-    """The real app, served on a free port from the session's store; yields its base URL."""
+    """The real server (``make run``'s: dashboard and API in one process), on a free port,
+    over the session's store; yields its base URL."""
     port = _free_port()
     env = {**os.environ, "CITYBRAIN_STORE": str(e2e_store)}
     log = open(e2e_store.parent / "server.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        [sys.executable, "-m", "dashboard.server", "--store", str(e2e_store),
+         "--port", str(port), "--host", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60

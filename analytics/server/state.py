@@ -1,0 +1,224 @@
+"""The one process that owns the store: its write connection, limits and published state.
+
+:class:`ServerState` is made once per server process (by the app's lifespan). It opens the
+store read-write, creates tables added since the store was built, publishes a read-only
+snapshot for other processes (after start and after every load), writes a server file next
+to the store so the CLI finds the running server, and holds the per-address rate limiter
+and the release cache of the API.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from analytics.server.ckan import ReleaseCache
+from analytics.store import Store, snapshot_path
+
+#: Seconds without a load before the snapshot is copied again.
+SNAPSHOT_SETTLE = 5.0
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits; each can be set in the environment (``CITYBRAIN_<NAME>``)."""
+
+    anonymous_per_minute: int = 600
+    token_per_minute: int = 6000
+    action_body_bytes: int = 1 << 20           # a CKAN action's JSON
+    upload_bytes: int = 512 << 20              # a department's file
+    readings_body_bytes: int = 64 << 20        # one telemetry batch
+
+    @classmethod
+    def from_env(cls) -> Limits:
+        return cls(**{k: _env_int(f"CITYBRAIN_{k.upper()}", v)
+                      for k, v in cls().__dict__.items()})
+
+
+class LogBuffer:
+    """Access decisions of API reads, written together every ``every`` seconds.
+
+    A read served over the API is logged within a fraction of a second, in one transaction
+    with the others of that moment, instead of one write transaction per request (which
+    would queue 50 concurrent readers behind the store's one writer). :meth:`close` writes
+    what is left; refusals are still logged at once by ``access.authorize``.
+    """
+
+    def __init__(self, store: Store, every: float = 0.2):
+        self.store, self.every = store, every
+        self._items: list = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
+        self._thread.start()
+
+    def __call__(self, decision, fmt: str, rows: int) -> None:
+        from analytics.opendata import privacy
+
+        with self._lock:
+            self._items.append((decision, fmt, rows, privacy.now_utc()))
+
+    def flush(self) -> None:
+        with self._lock:
+            items, self._items = self._items, []
+        if items:
+            from analytics.opendata import access
+
+            access.log_many(self.store, items)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            with contextlib.suppress(Exception):
+                self.flush()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        with contextlib.suppress(Exception):  # a store already closed has nothing to take
+            self.flush()
+
+
+class RateLimiter:
+    """A fixed one-minute window per key (an address, or a token id)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._window = 0
+        self._counts: dict[str, int] = defaultdict(int)
+
+    def hit(self, key: str, limit: int, now: float | None = None) -> int | None:
+        """None when allowed; else the seconds until the window resets (Retry-After)."""
+        now = time.time() if now is None else now
+        window = int(now // 60)
+        with self._lock:
+            if window != self._window:
+                self._window, self._counts = window, defaultdict(int)
+            self._counts[key] += 1
+            if self._counts[key] > limit:
+                return max(1, math.ceil((window + 1) * 60 - now))
+        return None
+
+
+def server_file(store_path: Path | str) -> Path:
+    """Where a running server says where it listens (next to the store)."""
+    p = Path(store_path)
+    return p.with_name(p.name + ".server.json")
+
+
+@dataclass
+class ServerState:
+    store: Store
+    base_url: str
+    limits: Limits = field(default_factory=Limits.from_env)
+    cache: ReleaseCache = field(default_factory=ReleaseCache)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    snapshot_at: float | None = None
+    _snapshot_lock: threading.Lock = field(default_factory=threading.Lock)
+    _snapshot_again: bool = False
+    _last_change: float = 0.0
+    _settle: float = 0.0
+    _sensors: object = None
+    _sensors_lock: threading.Lock = field(default_factory=threading.Lock)
+    log: LogBuffer | None = None
+
+    def __post_init__(self) -> None:
+        if self.log is None:
+            self.log = LogBuffer(self.store)
+
+    def close(self) -> None:
+        """Write the buffered log; the store stays open for whoever opened it."""
+        self.log.close()
+
+    @classmethod
+    def open(cls, path: Path | str, base_url: str) -> ServerState:
+        store = Store.open(path)
+        store.ensure_tables()
+        return cls(store, base_url.rstrip("/"))
+
+    # -- after a write ----------------------------------------------------------------
+    def changed(self, dataset_id: str | None = None) -> None:
+        """Data changed (a load of ``dataset_id``): drop its cached releases and republish
+        the snapshot once loads have settled."""
+        self.cache.bump(dataset_id)
+        self.publish_snapshot_later(settle=SNAPSHOT_SETTLE)
+
+    def publish_snapshot_later(self, settle: float = 0.0) -> None:
+        """Publish the snapshot in the background, ``settle`` seconds after the last call
+        (a burst of loads makes one copy, not one each); one copy at a time, and a call
+        during one makes one more after it, so the last load is always in the snapshot."""
+        self._last_change = time.monotonic()
+        self._settle = settle
+        if not self._snapshot_lock.acquire(blocking=False):
+            self._snapshot_again = True
+            return
+
+        def run():
+            try:
+                while True:
+                    while time.monotonic() - self._last_change < self._settle:
+                        time.sleep(0.2)
+                    self._snapshot_again = False
+                    with contextlib.suppress(Exception):
+                        self.store.publish_snapshot()
+                        self.snapshot_at = time.time()
+                    if not self._snapshot_again:
+                        break
+            finally:
+                self._snapshot_lock.release()
+
+        threading.Thread(target=run, name="snapshot", daemon=True).start()
+
+    def snapshot_file(self) -> Path | None:
+        return None if self.store.path is None else snapshot_path(self.store.path)
+
+    # -- discovery --------------------------------------------------------------------
+    def announce(self) -> None:
+        if self.store.path is None:
+            return
+        server_file(self.store.path).write_text(json.dumps(
+            {"url": self.base_url, "pid": os.getpid(), "started": time.time()}), encoding="utf-8")
+
+    def withdraw(self) -> None:
+        if self.store.path is None:
+            return
+        f = server_file(self.store.path)
+        with contextlib.suppress(OSError, ValueError):
+            if json.loads(f.read_text(encoding="utf-8")).get("pid") == os.getpid():
+                f.unlink()
+
+    # -- telemetry --------------------------------------------------------------------
+    def sensors(self):
+        """The sensor pipeline of this store (made on first use, shared by every request)."""
+        with self._sensors_lock:
+            if self._sensors is None:
+                from analytics.sensors.pipeline import SensorPipeline
+
+                self._sensors = SensorPipeline(self.store)
+            return self._sensors
+
+
+_current: ServerState | None = None
+
+
+def current() -> ServerState | None:
+    """The server state of this process, if it is the server."""
+    return _current
+
+
+def install(state: ServerState | None) -> None:
+    global _current
+    _current = state

@@ -1,0 +1,254 @@
+"""The one server under load: API latency with 50 concurrent clients during a steward's loads,
+telemetry over HTTP, and a streamed Parquet download of the cell table.
+
+Every figure is printed beside a baseline measured in the same run:
+
+* ``package_search`` and ``datastore_search`` (100 rows) p95 with 50 concurrent clients
+  while a steward pushes a file again and again; baseline: one client alone (no load); the
+  50 clients without loads are printed too, to tell the cost of the crowd from the loads'.
+  The clients run on the same machine as the server (their CPU counts against it).
+  Targets: p95 at most 50 ms and 100 ms.
+* telemetry: readings accepted per second over HTTP (batches of 1,000, CSV), sent =
+  accepted + refused, alert latency p99 from the alerts table; baseline: the same batches
+  ingested in-process by the same pipeline on a copy of the store. Target: 5,000/s, p99 2 s.
+* Parquet download of ``population_cells`` (all years, disclosure control applied) in MB/s
+  and the server's peak memory growth; baseline: DuckDB's own ``COPY ... TO`` of the same
+  table (no disclosure control) on the snapshot. Target: 50 MB/s with flat memory.
+
+Runs the real server (``python -m dashboard.server``) on a copy of the store, on port
+``$BENCH_PORT`` (default: a free one).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+import requests
+
+from analytics.identity import Actor
+from analytics.opendata import accounts, tokens
+from analytics.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+CLIENTS = 50
+PER_CLIENT = 20
+
+
+def _line(label: str, value: float, base_label: str, base: float, unit: str) -> None:
+    print(f"{label:<52} {value:10.1f} {unit:<5} baseline {base_label:<40} {base:10.1f} {unit:<5}"
+          f" ratio {value / base if base else float('nan'):6.2f}")
+
+
+def _port() -> int:
+    if os.environ.get("BENCH_PORT"):
+        return int(os.environ["BENCH_PORT"])
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare(path: Path) -> dict[str, str]:
+    with Store.open(path) as store:
+        store.ensure_tables()
+        admin = accounts.identity_provider_actor(store, "bench.admin")
+        if admin.role != "administrator":
+            if accounts.count_admins(store) == 0:
+                admin = accounts.create_first_admin(store, "bench.admin", "Bench-pass-123")
+            else:
+                admin = Actor("bench.admin", "administrator")
+                store.execute("open_data.insert_user", username="bench.admin",
+                              display_name="bench", role="administrator", password_hash=None,
+                              department=None, at=pd.Timestamp.now().to_pydatetime(),
+                              created_by="bench")
+        made = {"admin": tokens.create(store, admin, "bench").token,
+                "gateway": tokens.create(store, admin, "bench gateway", scope="telemetry").token}
+        store.checkpoint()
+    return made
+
+
+def _start(path: Path) -> tuple[subprocess.Popen, str]:
+    port = _port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CITYBRAIN_ANONYMOUS_PER_MINUTE": "10000000",
+           "CITYBRAIN_TOKEN_PER_MINUTE": "10000000"}
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard.server", "--store", str(path),
+                             "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            if requests.get(f"{url}/api/health", timeout=1).status_code == 200:
+                return proc, url
+        except requests.RequestException:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+def _timed(session: requests.Session, url: str, params: dict) -> float:
+    t0 = time.perf_counter()
+    r = session.get(url, params=params, timeout=60)
+    elapsed = time.perf_counter() - t0
+    if r.status_code != 200 or not r.json()["success"]:
+        raise RuntimeError(r.text[:300])
+    return elapsed
+
+
+def _latencies(url: str, params: dict, clients: int, per_client: int) -> np.ndarray:
+    def one_client(_):
+        with requests.Session() as s:
+            return [_timed(s, url, params) for _ in range(per_client)]
+    with ThreadPoolExecutor(clients) as pool:
+        return np.array([t for ts in pool.map(one_client, range(clients)) for t in ts])
+
+
+def _steward_loads(url: str, token: str, stop: threading.Event, counts: list) -> None:
+    example = ROOT / "data/examples/civil_affairs_care_homes_bd09.csv"
+    with requests.Session() as s:
+        while not stop.is_set():
+            with example.open("rb") as f:
+                r = s.post(f"{url}/api/pooling/civil_affairs_care_homes",
+                           files={"file": (example.name, f)},
+                           headers={"Authorization": token}, timeout=600)
+            counts.append(r.status_code)
+
+
+def _api_latency(url: str, token: str) -> None:
+    cases = [("package_search p95, 50 clients, during loads", "package_search",
+              {"q": "population", "rows": 10}),
+             ("datastore_search 100 rows p95, 50 clients, loads", "datastore_search",
+              {"resource_id": "population_districts", "limit": 100, "offset": 2000})]
+    for label, action, params in cases:
+        endpoint = f"{url}/api/3/action/{action}"
+        alone = _latencies(endpoint, params, 1, 60)
+        crowd = _latencies(endpoint, params, CLIENTS, PER_CLIENT)
+        stop, loads = threading.Event(), []
+        loader = threading.Thread(target=_steward_loads, args=(url, token, stop, loads))
+        loader.start()
+        busy = _latencies(endpoint, params, CLIENTS, PER_CLIENT)
+        stop.set()
+        loader.join()
+        _line(label, np.percentile(busy, 95) * 1000, "one client alone, no load",
+              np.percentile(alone, 95) * 1000, "ms")
+        _line("    the same 50 clients without loads", np.percentile(crowd, 95) * 1000,
+              "one client alone, no load", np.percentile(alone, 95) * 1000, "ms")
+        print(f"    ({len(busy)} requests; median {np.median(busy) * 1000:.1f} ms; steward "
+              f"pushes during the run: {len(loads)}, statuses {sorted(set(loads))})")
+
+
+def _telemetry(url: str, token: str, copy: Path, seconds: float = 10.0) -> None:
+    from analytics.sensors.pipeline import SensorPipeline
+    from analytics.sensors.simulator import Simulator
+
+    with Store.open(copy) as store:
+        assets = store.table("assets")
+    start = time.time() - 3600
+    # faults far more often than in life, so that the run raises alerts to time
+    sim = Simulator(assets, start=start, interval_s=1.0, seed=3, fault_rate=1 / 20)
+    batches = []
+    t = start
+    while sum(len(b) for b in batches) < 60_000:
+        t += 1000 / len(assets)
+        frame = sim.advance(t)
+        if len(frame):
+            batches.append(frame)
+    bodies = [b.to_csv(index=False).encode() for b in batches]
+    sent = accepted = refused = 0
+    t0 = time.perf_counter()
+    with requests.Session() as s:
+        for body in bodies:
+            r = s.post(f"{url}/api/sensors/readings", data=body, timeout=60,
+                       headers={"Authorization": token, "Content-Type": "text/csv"})
+            got = r.json()
+            sent += got["received"]
+            accepted += got["accepted"]
+            refused += got["refused"]
+            if time.perf_counter() - t0 > seconds:
+                break
+    http_rate = sent / (time.perf_counter() - t0)
+    alerts = requests.get(f"{url}/api/sensors/alerts", params={"since": "2000-01-01"},
+                          headers={"Authorization": token}, timeout=60).json()["alerts"]
+    p99 = np.percentile([a["latency_ms"] for a in alerts], 99) if alerts else float("nan")
+    with Store.open(copy) as store:          # baseline: the same pipeline, in process
+        pipeline = SensorPipeline(store)
+        n, t1 = 0, time.perf_counter()
+        for frame in batches:
+            frame = frame.copy()
+            frame["arrived_at"] = pd.Timestamp.now()
+            pipeline.ingest(frame)
+            n += len(frame)
+            if n >= sent:
+                break
+        local_rate = n / (time.perf_counter() - t1)
+    _line("telemetry over HTTP, readings/s (batches of 1,000)", http_rate,
+          "same pipeline in process", local_rate, "/s")
+    print(f"    sent {sent:,} = accepted {accepted:,} + refused {refused:,} "
+          f"(lost {sent - accepted - refused}); alerts {len(alerts)}, latency p99 "
+          f"{p99:.0f} ms")
+
+
+def _download(url: str, proc: subprocess.Popen, snapshot: Path) -> None:
+    server = psutil.Process(proc.pid)
+    base_rss = server.memory_info().rss
+    peak = [base_rss]
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], server.memory_info().rss)
+            time.sleep(0.05)
+
+    threading.Thread(target=watch, daemon=True).start()
+    size, t0 = 0, time.perf_counter()
+    with requests.get(f"{url}/api/download/population_cells.parquet", stream=True,
+                      timeout=3600) as r:
+        for chunk in r.iter_content(1 << 20):
+            size += len(chunk)
+    elapsed = time.perf_counter() - t0
+    done.set()
+    with tempfile.TemporaryDirectory() as tmp, Store.open(snapshot, read_only=True) as snap:
+        t1 = time.perf_counter()
+        out = snap.export_parquet("population_cells", tmp)
+        copy_s = time.perf_counter() - t1
+        copy_mb = out.stat().st_size / 1e6
+    _line("population_cells Parquet download, MB/s", size / 1e6 / elapsed,
+          "DuckDB COPY TO (no disclosure control)", copy_mb / copy_s, "MB/s")
+    print(f"    {size / 1e6:.1f} MB in {elapsed:.1f} s; server memory grew "
+          f"{(peak[0] - base_rss) / 1e6:.0f} MB (from {base_rss / 1e6:.0f} MB)")
+
+
+def main(store_path: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "city.duckdb"
+        shutil.copy(store_path, path)
+        made = _prepare(path)
+        copy = Path(tmp) / "baseline.duckdb"
+        shutil.copy(path, copy)
+        proc, url = _start(path)
+        try:
+            snapshot = path.with_name("city.snapshot.duckdb")
+            for _ in range(600):
+                if snapshot.exists():
+                    break
+                time.sleep(0.2)
+            _api_latency(url, made["admin"])
+            _telemetry(url, made["gateway"], copy)
+            _download(url, proc, snapshot)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1] if len(sys.argv) > 1 else "data/city.duckdb"))

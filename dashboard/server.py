@@ -1,0 +1,194 @@
+"""The one server process: the dashboard at ``/`` and the API under ``/api/`` (``st.App``).
+
+Run it with ``python -m dashboard.server --store data/city.duckdb --port 8501`` (what
+``make run`` does). On start it opens the store read-write (it is then the store's only
+writer), publishes a read-only snapshot for notebooks and the CLI, and writes a server file
+next to the store so the CLI sends its writes here. The routes of :mod:`analytics.server.web`
+serve programs; the sign-in and sign-out forms here set and clear the session cookie.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+import streamlit as st
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from analytics.errors import CityBrainError
+from analytics.opendata import accounts
+from analytics.server import session
+from analytics.server.state import ServerState, install
+from analytics.server.web import Api
+from analytics.store import store_path_from_env
+from dashboard.i18n import LANGUAGES, explain, translate
+
+APP_SCRIPT = Path(__file__).parent / "app.py"
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    path = store_path_from_env()
+    port = os.environ.get("CITYBRAIN_PORT", "8501")
+    state = ServerState.open(path, os.environ.get("CITYBRAIN_URL",
+                                                  f"http://127.0.0.1:{port}"))
+    install(state)
+    state.announce()
+    state.publish_snapshot_later()
+    try:
+        yield {}
+    finally:
+        state.withdraw()
+        install(None)
+        state.close()
+        with contextlib.suppress(Exception):
+            state.store.checkpoint()
+        state.store.close()
+
+
+# -- sign-in and sign-out forms -------------------------------------------------------------
+def _lang(request: Request) -> str:
+    lang = request.query_params.get("lang", "zh")
+    return lang if lang in LANGUAGES else "zh"
+
+
+def _next(request: Request, form=None) -> str:
+    target = (form.get("next") if form is not None else None) or \
+        request.query_params.get("next") or "/"
+    # Only a path on this site: never an open redirect ("//host" and "/\\host" name a host).
+    ok = (target.startswith("/") and not target.startswith(("//", "/\\"))
+          and not any(c in target for c in "\r\n"))
+    return target if ok else "/"
+
+
+_PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{title}</title>
+<style>body{{font-family:sans-serif;background:#f6f8fa;margin:0}}
+main{{max-width:360px;margin:12vh auto;background:#fff;padding:28px;border-radius:8px;
+box-shadow:0 1px 4px #0002}}h1{{font-size:1.3em;color:#1f6f8b}}
+label{{display:block;margin:14px 0 4px}}input{{width:100%;padding:8px;box-sizing:border-box}}
+button{{margin-top:18px;width:100%;padding:10px;background:#1f6f8b;color:#fff;border:0;
+border-radius:4px;font-size:1em}}.err{{color:#b00020}}a{{color:#1f6f8b}}</style></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>"""
+
+
+def _page(lang: str, title_key: str, body: str, status: int = 200,
+          csrf: str | None = None) -> HTMLResponse:
+    response = HTMLResponse(_PAGE.format(lang=lang, title=html.escape(translate(title_key, lang)),
+                                         body=body), status_code=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Frame-Options"] = "DENY"
+    if csrf:
+        response.set_cookie(session.CSRF_COOKIE, csrf, httponly=True, samesite="strict",
+                            path="/auth")
+    return response
+
+
+def _sign_in_form(request: Request, lang: str, error: str = "", status: int = 200) -> Response:
+    csrf = session.new_csrf()
+    t = lambda k: html.escape(translate(k, lang))  # noqa: E731
+    body = (f'<p class="err">{html.escape(error)}</p>' if error else "") + f"""
+<form method="post" action="/auth/sign-in?lang={lang}">
+<input type="hidden" name="csrf" value="{csrf}">
+<input type="hidden" name="next" value="{html.escape(_next(request))}">
+<label for="u">{t("od_username")}</label><input id="u" name="username" maxlength="64"
+ autocomplete="username" required autofocus>
+<label for="p">{t("od_password")}</label><input id="p" name="password" type="password"
+ maxlength="256" autocomplete="current-password" required>
+<button type="submit">{t("od_signin_button")}</button></form>
+<p><a href="/?lang={lang}">{t("srv_back")}</a></p>"""
+    return _page(lang, "od_signin_title", body, status, csrf)
+
+
+async def sign_in(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from analytics.server.state import current
+
+    lang = _lang(request)
+    state = current()
+    if state is None:
+        return HTMLResponse("starting", status_code=503, headers={"Retry-After": "5"})
+    if request.method == "GET":
+        return _sign_in_form(request, lang)
+    async with request.form(max_fields=10, max_files=0, max_part_size=4096) as form:
+        if not session.csrf_ok(request.cookies.get(session.CSRF_COOKIE), form.get("csrf")):
+            return _sign_in_form(request, lang, translate("srv_csrf", lang), 403)
+        username, password = str(form.get("username", "")), str(form.get("password", ""))
+        target = _next(request, form)
+    try:
+        result = await run_in_threadpool(accounts.sign_in, state.store, username, password)
+    except CityBrainError as exc:
+        return _sign_in_form(request, lang, translate("od_signin_refused", lang,
+                                                      reason=explain(exc, lang)), 401)
+    value = await run_in_threadpool(session.cookie_value, state.store, result.token)
+    sep = "&" if "?" in target else "?"
+    response = RedirectResponse(f"{target}{sep}lang={lang}" if "lang=" not in target
+                                else target, status_code=303)
+    response.set_cookie(session.COOKIE, value,
+                        **session.cookie_attributes(request.url.scheme == "https"))
+    response.delete_cookie(session.CSRF_COOKIE, path="/auth")
+    return response
+
+
+async def sign_out(request: Request) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from analytics.server.state import current
+
+    lang = _lang(request)
+    state = current()
+    if state is None:
+        return HTMLResponse("starting", status_code=503, headers={"Retry-After": "5"})
+    if request.method == "GET":
+        csrf = session.new_csrf()
+        t = lambda k: html.escape(translate(k, lang))  # noqa: E731
+        body = f"""<form method="post" action="/auth/sign-out?lang={lang}">
+<input type="hidden" name="csrf" value="{csrf}">
+<button type="submit">{t("od_signout_button")}</button></form>
+<p><a href="/?lang={lang}">{t("srv_back")}</a></p>"""
+        return _page(lang, "od_signout_button", body, csrf=csrf)
+    async with request.form(max_fields=5, max_files=0, max_part_size=1024) as form:
+        if not session.csrf_ok(request.cookies.get(session.CSRF_COOKIE), form.get("csrf")):
+            return _page(lang, "od_signout_button",
+                         f'<p class="err">{html.escape(translate("srv_csrf", lang))}</p>', 403)
+    token = session.token_from_cookie(state.store, request.cookies.get(session.COOKIE))
+    await run_in_threadpool(accounts.sign_out, state.store, token)
+    response = RedirectResponse(f"/?lang={quote(lang)}", status_code=303)
+    response.delete_cookie(session.COOKIE, path="/", httponly=True, samesite="strict")
+    response.delete_cookie(session.CSRF_COOKIE, path="/auth")
+    return response
+
+
+ROUTES = [*Api().routes(),
+          Route("/auth/sign-in", sign_in, methods=["GET", "POST"]),
+          Route("/auth/sign-out", sign_out, methods=["GET", "POST"])]
+
+app = st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
+    p = argparse.ArgumentParser(prog="python -m dashboard.server",
+                                description="Serve the dashboard and the API from one process "
+                                "that owns the store.")
+    p.add_argument("--store", default=str(store_path_from_env()), help="the city store")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8501)
+    args = p.parse_args(argv)
+    os.environ["CITYBRAIN_STORE"] = str(Path(args.store).resolve())
+    os.environ["CITYBRAIN_PORT"] = str(args.port)
+    uvicorn.run("dashboard.server:app", host=args.host, port=args.port, log_level="warning",
+                timeout_graceful_shutdown=5)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,121 @@
+"""A real server process on a free port, over a copy of a small built store, with accounts,
+applications and API tokens for every kind of caller of the leak matrix."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+
+from analytics.identity import Actor
+from analytics.opendata import accounts, applications, privacy, tokens
+from analytics.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+PORTS = range(18600, 18700)
+EXTRACT_FIELDS = ["sex", "age_band", "district_adcode", "subsidy_type", "monthly_yuan"]
+
+
+def free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port in 18600-18699")
+
+
+@dataclass
+class Running:
+    url: str
+    path: Path
+    proc: subprocess.Popen
+    tokens: dict[str, str] = field(default_factory=dict)
+    actors: dict[str, Actor] = field(default_factory=dict)
+    log: Path | None = None
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def prepare(path: Path) -> tuple[dict[str, str], dict[str, Actor]]:
+    """Accounts, applications and tokens for: anonymous, analyst, a steward of another
+    department, an applicant whose approval expired, an approved applicant, an administrator;
+    plus a civil-affairs steward, a gateway, a revoked and an expired token."""
+    made: dict[str, str] = {}
+    with Store.open(path) as store:
+        store.ensure_tables()
+        admin = accounts.create_first_admin(store, "admin", "Root-pass-123")
+        analyst = accounts.add_user(store, admin, "li.wei", "analyst", "Blue-river-7")
+        civil = accounts.add_user(store, admin, "civil.steward", "data_steward", "Green-tea-42",
+                                  department="民政局")
+        edu = accounts.add_user(store, admin, "edu.steward", "data_steward", "Red-maple-99",
+                                department="教育局")
+        police = accounts.add_user(store, admin, "police.steward", "data_steward",
+                                   "Night-watch-77", department="公安局")
+        approved = Actor("wang.fang@example.org", "public")
+        expired = Actor("zhao.lei@example.org", "public")
+        app = applications.apply(store, approved, "care_subsidy_extract",
+                                 "Care-home planning by district, approved research",
+                                 EXTRACT_FIELDS, 30)
+        applications.decide(store, civil, app, True, "ok")
+        old = applications.apply(store, expired, "care_subsidy_extract",
+                                 "Care-home planning by district, an old project",
+                                 EXTRACT_FIELDS, 30)
+        applications.decide(store, civil, old, True, "ok",
+                            now=privacy.now_utc() - timedelta(days=60))
+        actors = {"analyst": analyst, "other_steward": edu, "expired_applicant": expired,
+                  "approved_applicant": approved, "admin": admin, "civil_steward": civil,
+                  "police_steward": police}
+        for name, actor in actors.items():
+            made[name] = tokens.create(store, actor, f"tests {name}").token
+        made["gateway"] = tokens.create(store, civil, "gateway", scope="telemetry").token
+        revoked = tokens.create(store, analyst, "revoked")
+        tokens.revoke(store, analyst, revoked.token_id)
+        made["revoked"] = revoked.token
+        made["expired_token"] = tokens.create(
+            store, analyst, "old", days=1, now=privacy.now_utc() - timedelta(days=2)).token
+        store.checkpoint()
+    return made, actors
+
+
+def start(source: Path, workdir: Path, env: dict | None = None) -> Running:
+    path = workdir / "city.duckdb"
+    shutil.copy(source, path)
+    made, actors = prepare(path)
+    port = free_port()
+    log = workdir / "server.log"
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), "CITYBRAIN_ANONYMOUS_PER_MINUTE":
+                   "100000", "CITYBRAIN_TOKEN_PER_MINUTE": "100000", **(env or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "dashboard.server", "--store", str(path),
+                             "--port", str(port)], cwd=ROOT, env=environment,
+                            stdout=log.open("w"), stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the server stopped: {log.read_text()[-2000:]}")
+        try:
+            if requests.get(f"{url}/api/health", timeout=2).status_code == 200:
+                return Running(url, path, proc, made, actors, log)
+        except requests.RequestException:
+            pass
+        time.sleep(0.3)
+    proc.kill()
+    raise RuntimeError(f"the server did not answer in 180 s: {log.read_text()[-2000:]}")

@@ -1,0 +1,120 @@
+"""The one server in headless Chromium: a sign-in that survives a reload and a new tab, a
+sign-out that ends it (the old cookie is dead too), CSRF-protected forms, and the API page
+in both languages with no request leaving the machine."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from server_helpers import ROOT, start
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def server(small_store_path, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no Chromium at /usr/bin/chromium")
+    running = start(small_store_path, tmp_path_factory.mktemp("server_e2e"))
+    yield running
+    running.stop()
+
+
+def _settle(page, seconds: float = 4.0) -> None:
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60000)
+    time.sleep(seconds)
+
+
+def _signed_in(page) -> bool:
+    return page.get_by_text("Signed in: li.wei").count() >= 1
+
+
+def test_sign_in_lasts_across_reload_and_tabs_and_sign_out_ends_it(server, browser):
+    shots = ROOT / "screenshots"
+    shots.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    outside = []
+    context.on("request", lambda r: outside.append(r.url)
+               if not r.url.startswith(server.url) and not r.url.startswith("data:") else None)
+    page = context.new_page()
+    page.goto(f"{server.url}/auth/sign-in?lang=zh")
+    assert page.get_by_role("button", name="登录").count() == 1
+    page.screenshot(path=str(shots / "server_sign_in_form_zh.png"))
+    page.goto(f"{server.url}/auth/sign-in?lang=en")
+    page.screenshot(path=str(shots / "server_sign_in_form_en.png"))
+    page.fill("#u", "li.wei")
+    page.fill("#p", "Blue-river-7")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/?lang=en", timeout=30000)
+    cookie = next(c for c in context.cookies() if c["name"] == "citybrain_session")
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["expires"] > 0
+    page.goto(f"{server.url}/sign_in?lang=en")
+    _settle(page)
+    assert _signed_in(page)
+    page.reload()
+    _settle(page)
+    assert _signed_in(page), "a reload keeps the sign-in"
+    page.screenshot(path=str(shots / "server_account_tokens_en.png"), full_page=True)
+    other = context.new_page()
+    other.goto(f"{server.url}/sign_in?lang=zh")
+    _settle(other)
+    assert other.get_by_text("已登录：li.wei").count() >= 1, "a new tab keeps the sign-in"
+    other.screenshot(path=str(shots / "server_account_tokens_zh.png"), full_page=True)
+    other.close()
+    # sign out through the server's form; the page and a reload are signed out
+    page.goto(f"{server.url}/auth/sign-out?lang=en")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/?lang=en", timeout=30000)
+    page.goto(f"{server.url}/sign_in?lang=en")
+    _settle(page)
+    assert not _signed_in(page) and page.get_by_text("Staff sign-in").count() == 1
+    page.reload()
+    _settle(page)
+    assert not _signed_in(page)
+    context.close()
+    # the copied cookie of the revoked session signs nobody in
+    replay = browser.new_context()
+    replay.add_cookies([{k: cookie[k] for k in ("name", "value", "domain", "path")}])
+    p2 = replay.new_page()
+    p2.goto(f"{server.url}/sign_in?lang=en")
+    _settle(p2)
+    assert not _signed_in(p2)
+    replay.close()
+    assert not outside, outside
+
+
+def test_forms_refuse_a_cross_site_post(server):
+    r = requests.post(f"{server.url}/auth/sign-in?lang=en", timeout=30,
+                      data={"username": "li.wei", "password": "Blue-river-7", "csrf": "forged"},
+                      cookies={"citybrain_csrf": "other"}, allow_redirects=False)
+    assert r.status_code == 403 and "citybrain_session" not in r.cookies
+    r = requests.post(f"{server.url}/auth/sign-in?lang=en", timeout=30,
+                      data={"username": "li.wei", "password": "wrong-password-1", "csrf": "same"},
+                      cookies={"citybrain_csrf": "same"}, allow_redirects=False)
+    assert r.status_code == 401 and "citybrain_session" not in r.cookies
+
+
+def test_api_page_in_both_languages(server, browser):
+    shots = ROOT / "screenshots"
+    page = browser.new_page(viewport={"width": 1400, "height": 2200})
+    outside = []
+    page.on("request", lambda r: outside.append(r.url)
+            if not r.url.startswith(server.url) and not r.url.startswith("data:") else None)
+    for lang, title in (("en", "API"), ("zh", "开放接口（API）")):
+        page.goto(f"{server.url}/open_api?lang={lang}")
+        _settle(page)
+        # the examples are shown (the curl tab's code names the datastore action)
+        page.wait_for_function("document.body.innerText.includes('--data-urlencode')",
+                               timeout=60000)
+        page.screenshot(path=str(shots / f"server_api_page_{lang}.png"), full_page=True)
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert page.get_by_role("heading", name=title).count() >= 1
+        assert "/api/3/action/datastore_search" in page.inner_text("body")
+    page.close()
+    assert not outside, outside

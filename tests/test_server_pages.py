@@ -1,0 +1,89 @@
+"""The API page and the account page's tokens, as AppTests (the app in this process)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from app_helpers import switch_page
+from open_data_store import tiny_store
+from streamlit.testing.v1 import AppTest
+
+from analytics.opendata import accounts, tokens
+from analytics.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "dashboard" / "app.py")
+PAGES = ROOT / "pages"
+#: The endpoints the API page must list: the server's routes, written out by hand.
+ENDPOINT_PATHS = {
+    "/api/health", "/api/3/action/package_search", "/api/3/action/package_show?id=ID",
+    "/api/3/action/package_list", "/api/3/action/organization_list",
+    "/api/3/action/group_list", "/api/3/action/tag_list",
+    "/api/3/action/resource_show?id=ID.csv", "/api/3/action/datastore_search",
+    "/api/3/action/status_show", "/api/download/ID.FORMAT", "/api/download/domain/DOMAIN.zip",
+    "/catalog.jsonld", "/dataset/ID.jsonld", "/data.json", "/api/pooling/ID",
+    "/api/sensors/readings", "/api/sensors/alerts?since=TIME",
+}
+
+
+@pytest.fixture(scope="module")
+def store_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("api_pages") / "city.duckdb"
+    s = tiny_store(path=path)
+    admin = accounts.create_first_admin(s, "admin", "Root-pass-123")
+    accounts.add_user(s, admin, "li.wei", "analyst", "Blue-river-7")
+    s.close()
+    return path
+
+
+def page(store_path, monkeypatch, name: str, **params) -> AppTest:
+    monkeypatch.setenv("CITYBRAIN_STORE", str(store_path))
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    switch_page(at, str(PAGES / name))
+    return at.run()
+
+
+@pytest.mark.parametrize("lang, title", [("en", "API"), ("zh", "开放接口（API）")])
+def test_api_page_lists_every_endpoint_with_examples(store_path, monkeypatch, lang, title):
+    at = page(store_path, monkeypatch, "open_api.py", lang=lang)
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == title
+    table = at.dataframe[0].value
+    assert len(table) == len(ENDPOINT_PATHS) and set(table.iloc[:, 1]) == ENDPOINT_PATHS
+    code = "\n".join(c.value for c in at.code)
+    assert "curl" in code and "ckanapi.RemoteCKAN" in code and "requests.post" in code
+    assert "Authorization" in code
+    assert len(at.info) == 1          # signed out: where to create tokens
+
+
+def test_account_page_creates_shows_once_and_revokes_a_token(store_path, monkeypatch):
+    at = page(store_path, monkeypatch, "sign_in.py", lang="en")
+    at.text_input[0].set_value("li.wei")
+    at.text_input[1].set_value("Blue-river-7")
+    at.button[0].click().run()
+    assert not at.exception
+    label = next(t for t in at.text_input if t.label == "Label")
+    label.set_value("my notebook")
+    next(b for b in at.button if b.label == "Create token").click().run()
+    assert not at.exception
+    shown = [c.value for c in at.code if c.value.startswith("cbt_")]
+    assert len(shown) == 1
+    store = _app_store()
+    use = tokens.verify(store, shown[0])
+    assert use is not None and use.actor.name == "li.wei"
+    assert list(tokens.tokens_of(store, use.actor)["label"]) == ["my notebook"]
+    next(b for b in at.button if b.label == "Revoke").click().run()
+    assert not at.exception
+    assert tokens.verify(store, shown[0]) is None
+    at.run()
+    assert not any(c.value.startswith("cbt_") for c in at.code)   # shown only once
+
+
+def _app_store() -> Store:
+    """The app's own open store (DuckDB allows one read-write connection per process)."""
+    from dashboard.shell import open_store, store_path
+
+    return open_store(str(store_path()))
