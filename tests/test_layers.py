@@ -52,10 +52,9 @@ def _register(tmp_path, rows=REGISTER, name="homes.csv", district="西湖区"):
     return path
 
 
-def _beds_per_1000(store, area: str) -> float:
-    values = kpis.ratio_values(store)
-    row = values[(values["indicator"] == "care_beds_per_1000_60plus") & (values["year"] == YEAR)
-                 & (values["area"] == area)]
+def _beds_per_1000(store, district: int | None) -> float:
+    values = kpis.of_area(kpis.ratio_values(store), district)
+    row = values[(values["indicator"] == "care_beds_per_1000_60plus") & (values["year"] == YEAR)]
     return float(row["value"].iloc[0])
 
 
@@ -73,7 +72,7 @@ def test_register_replaces_synthetic_homes_of_its_district_only(store, tmp_path)
     assert before["E"] == pytest.approx(30 / 216 + 50 / 228)
     assert before["G"] == pytest.approx(30 / 216)
     assert before["I"] == pytest.approx(50 / 228)
-    assert _beds_per_1000(store, "330106") == pytest.approx(30 / OLD[330106] * 1000)
+    assert _beds_per_1000(store, 330106) == pytest.approx(30 / OLD[330106] * 1000)
 
     report = ingest.load(store, _register(tmp_path), HOMES, ADMIN, datum="wgs84")
     assert report.version == 1
@@ -94,20 +93,20 @@ def test_register_replaces_synthetic_homes_of_its_district_only(store, tmp_path)
                                          district=330106)
     assert cover == pytest.approx(100.0)
     # beds per 1,000 aged 60+: 330106 = 120 / 162; 330108 keeps 50 / 108; city 170 / 270
-    assert _beds_per_1000(store, "330106") == pytest.approx(120 / 162 * 1000)
-    assert _beds_per_1000(store, "330108") == pytest.approx(50 / 108 * 1000)
-    assert _beds_per_1000(store, "city") == pytest.approx(170 / 270 * 1000)
+    assert _beds_per_1000(store, 330106) == pytest.approx(120 / 162 * 1000)
+    assert _beds_per_1000(store, 330108) == pytest.approx(50 / 108 * 1000)
+    assert _beds_per_1000(store, None) == pytest.approx(170 / 270 * 1000)
 
 
 def test_rollback_brings_the_old_values_back(store, tmp_path):
     ingest.load(store, _register(tmp_path), HOMES, ADMIN, datum="wgs84")
     smaller = _register(tmp_path, [("R1", "D", 20)], name="v2.csv")
     ingest.load(store, smaller, HOMES, ADMIN, datum="wgs84")
-    assert _beds_per_1000(store, "330106") == pytest.approx(20 / 162 * 1000)
+    assert _beds_per_1000(store, 330106) == pytest.approx(20 / 162 * 1000)
     assert ingest.rollback(store, HOMES, ADMIN) == 1
-    assert _beds_per_1000(store, "330106") == pytest.approx(120 / 162 * 1000)
+    assert _beds_per_1000(store, 330106) == pytest.approx(120 / 162 * 1000)
     assert ingest.rollback(store, HOMES, ADMIN) == 0     # nothing left: synthetic again
-    assert _beds_per_1000(store, "330106") == pytest.approx(30 / 162 * 1000)
+    assert _beds_per_1000(store, 330106) == pytest.approx(30 / 162 * 1000)
     assert _access(store)["G"] == pytest.approx(30 / 216)
     log = store.table("ingest_log")
     assert (log["status"] == "rolled_back").sum() == 2

@@ -71,8 +71,11 @@ def test_search_words_and_facets(store):
     hits = catalog.search(cat, "养老").hits["dataset_id"]
     assert set(hits) >= {"facilities_elderly", "care_subsidy_by_district"}
     res = catalog.search(cat, "", access_level=["on_application"])
-    # ours, and the public security bureau's contract dataset (ingest)
-    assert sorted(res.hits["dataset_id"]) == ["care_subsidy_extract", "public_security_residents"]
+    # ours, and the public security bureau's two contract datasets (data/contracts: access_level
+    # on_application): residents by district and the population grid
+    assert sorted(res.hits["dataset_id"]) == ["care_subsidy_extract",
+                                              "public_security_population_grid",
+                                              "public_security_residents"]
     res = catalog.search(cat, "", formats=["geojson"])
     assert set(res.hits["dataset_id"]) == {"districts", "cells", "population_cells",
                                            "facilities_elderly", "facilities_health",
