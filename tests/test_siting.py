@@ -125,12 +125,14 @@ def test_geojson_candidates(store):
     (_csv([("s1", "x", 120.15, 30.25)]), "a.csv", None, "declare the coordinates' datum"),
     (_csv([("s1", "x", 120.15, 30.25)]), "a.csv", "utm", "unknown datum"),
     (_csv([("s1", "x", 120.15, 30.25), ("s2", "y", 121.5, 31.2)]), "a.csv", "wgs84",
-     r"row\(s\) 3 lie outside the city"),
-    (_csv([("s1", "x", "abc", 30.25)]), "a.csv", "wgs84", "row 2, column 'lon'"),
+     r"a.csv: row 3, column lon/lat: \(121.5, 31.2\) in wgs84 is outside the city's boundary"),
+    (_csv([("s1", "x", "abc", 30.25)]), "a.csv", "wgs84",
+     "a.csv: row 2, column lon: 'abc' is not a number"),
     (_csv([("s1", "x", 30.25, 120.15)]), "a.csv", "wgs84", "out of range"),
-    (_csv([("s1", 120.15, 30.25)], header="id,x1,y1"), "a.csv", "wgs84", "no longitude column"),
+    (_csv([("s1", 120.15, 30.25)], header="id,x1,y1"), "a.csv", "wgs84",
+     "a.csv: row 1, column lon: required column 'lon' is missing"),
     (b"{}", "a.geojson", "wgs84", "FeatureCollection"),
-    (b"x", "a.xlsx", "wgs84", ".csv or .geojson"),
+    (b"x", "a.xlsx", "wgs84", "a.xlsx: not a readable .xlsx workbook"),  # XLSX is read too
 ])
 def test_bad_candidate_files(store, data, name, datum, message):
     with pytest.raises(CityBrainError, match=message):

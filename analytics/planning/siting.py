@@ -15,8 +15,6 @@ finds the same optimum as PySAL ``spopt``'s MCLP (PuLP/CBC) on a shared case.
 
 from __future__ import annotations
 
-import io
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +27,9 @@ from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.spatial import cKDTree
 
 from analytics.errors import CityBrainError
-from analytics.geo import DATUMS, to_wgs84
+from analytics.geo import DATUMS
 from analytics.planning import accessibility
+from analytics.pooling.points import CANDIDATE_SITES, read_points
 from analytics.standards import facility_type
 from analytics.store import Store
 
@@ -181,14 +180,12 @@ def _certified_bound(i, j, w, sol: MCLPSolution, k: int, standalone: np.ndarray,
 
 
 # -- candidates ----------------------------------------------------------------------------
-_LON = ("lon", "lng", "longitude", "x", "经度")
-_LAT = ("lat", "latitude", "y", "纬度")
-
-
 def parse_candidates(data: bytes | str | Path, filename: str, datum: str | None,
                      store: Store) -> pd.DataFrame:
-    """A planner's candidate sites (CSV or GeoJSON points) as WGS-84, checked to lie in the city.
+    """A planner's candidate sites as WGS-84, checked to lie in the city.
 
+    Read by the pooling pipeline's coordinate-table reader (CSV in UTF-8 or GBK, XLSX,
+    GeoJSON points, Parquet), so a file gets the same checks as a department's register.
     The datum must be declared (``wgs84``, ``gcj02`` or ``bd09``): Chinese web maps give
     GCJ-02 or BD-09 coordinates that look like WGS-84 but sit 300-700 m away.
     Returns ``site_id, name, lon, lat, district_adcode``.
@@ -197,108 +194,18 @@ def parse_candidates(data: bytes | str | Path, filename: str, datum: str | None,
         raise CityBrainError(f"{filename}: declare the coordinates' datum (one of "
                              f"{', '.join(DATUMS)}); a wrong datum moves sites by hundreds of metres")
     datum = datum.lower().replace("-", "").replace("_", "")
-    if datum not in DATUMS:
-        raise CityBrainError(f"{filename}: unknown datum {datum!r}; use one of {', '.join(DATUMS)}")
-    raw = Path(data).read_bytes() if isinstance(data, Path) else data
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8")
-    suffix = Path(filename).suffix.lower()
-    if suffix in (".geojson", ".json"):
-        frame = _read_geojson(raw, filename)
-    elif suffix in (".csv", ".txt"):
-        frame = _read_csv(raw, filename)
-    else:
-        raise CityBrainError(f"{filename}: candidate sites must be a .csv or .geojson file")
+    frame = read_points(store, data, filename, CANDIDATE_SITES, datum)
     if frame.empty:
         raise CityBrainError(f"{filename}: no candidate sites in the file")
-    lon, lat = frame["lon"].to_numpy(float), frame["lat"].to_numpy(float)
-    bad = ~(np.isfinite(lon) & np.isfinite(lat) & (np.abs(lon) <= 180) & (np.abs(lat) <= 90))
-    if bad.any():
-        rows = ", ".join(str(r) for r in frame.loc[bad, "row"].head(5))
-        raise CityBrainError(f"{filename}: row(s) {rows}: longitude/latitude missing or out of "
-                             "range (lon -180..180, lat -90..90); check the column order")
-    wlon, wlat = to_wgs84(lon, lat, datum)
-    frame["lon"], frame["lat"] = wlon, wlat
-    frame["district_adcode"] = locate_districts(store, wlon, wlat)
-    outside = frame["district_adcode"] < 0
-    if outside.any():
-        rows = ", ".join(str(r) for r in frame.loc[outside, "row"].head(5))
-        raise CityBrainError(f"{filename}: row(s) {rows} lie outside the city's districts "
-                             f"({int(outside.sum())} of {len(frame)} sites); fix the coordinates "
-                             "or the declared datum")
+    ids = frame["site_id"].astype(object)
+    missing = ids.isna()
+    frame["site_id"] = ids.where(~missing, [f"S{n}" for n in range(1, len(frame) + 1)])
+    frame["name"] = frame["name"].astype(object).where(frame["name"].notna(), frame["site_id"])
     if frame["site_id"].duplicated().any():
         dup = frame.loc[frame["site_id"].duplicated(), "site_id"].iloc[0]
         raise CityBrainError(f"{filename}: site id {dup!r} appears more than once")
+    frame["district_adcode"] = frame["district_adcode"].astype("int64")
     return frame[["site_id", "name", "lon", "lat", "district_adcode"]].reset_index(drop=True)
-
-
-def _pick(columns, options, filename, what) -> str:
-    lowered = {str(c).strip().lower(): c for c in columns}
-    for o in options:
-        if o in lowered:
-            return lowered[o]
-    raise CityBrainError(f"{filename}: no {what} column (expected one of {', '.join(options)}; "
-                         f"found {', '.join(map(str, columns))})")
-
-
-def _read_csv(raw: bytes, filename: str) -> pd.DataFrame:
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        try:
-            text = raw.decode("gb18030")
-        except UnicodeDecodeError:
-            raise CityBrainError(f"{filename}: not a text file in UTF-8 or GB18030") from None
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise CityBrainError(f"{filename}: not a readable CSV ({str(exc).splitlines()[0]})") from None
-    lon_c, lat_c = _pick(df.columns, _LON, filename, "longitude"), _pick(df.columns, _LAT,
-                                                                           filename, "latitude")
-    out = pd.DataFrame({"row": np.arange(2, len(df) + 2)})  # row 1 is the header
-    for col, src in (("lon", lon_c), ("lat", lat_c)):
-        values = pd.to_numeric(df[src].str.strip(), errors="coerce")
-        bad = values.isna()
-        if bad.any():
-            r = int(out.loc[bad.to_numpy(), "row"].iloc[0])
-            raise CityBrainError(f"{filename}: row {r}, column {src!r}: "
-                                 f"{df.loc[bad, src].iloc[0]!r} is not a number")
-        out[col] = values.to_numpy()
-    id_c = next((df.columns[k] for k, c in enumerate(df.columns)
-                 if str(c).strip().lower() in ("id", "site_id")), None)
-    name_c = next((df.columns[k] for k, c in enumerate(df.columns)
-                   if str(c).strip().lower() in ("name", "名称")), None)
-    out["site_id"] = df[id_c].astype(str).to_numpy() if id_c else \
-        [f"S{n}" for n in range(1, len(df) + 1)]
-    out["name"] = df[name_c].astype(str).to_numpy() if name_c else out["site_id"]
-    return out
-
-
-def _read_geojson(raw: bytes, filename: str) -> pd.DataFrame:
-    try:
-        doc = json.loads(raw.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CityBrainError(f"{filename}: not valid GeoJSON ({exc})") from None
-    features = doc.get("features") if isinstance(doc, dict) else None
-    if not isinstance(features, list):
-        raise CityBrainError(f"{filename}: expected a GeoJSON FeatureCollection of Points")
-    rows = []
-    for n, feat in enumerate(features, start=1):
-        geom = (feat or {}).get("geometry") or {}
-        coords = geom.get("coordinates")
-        if geom.get("type") != "Point" or not isinstance(coords, list) or len(coords) < 2:
-            raise CityBrainError(f"{filename}: feature {n} is not a Point with coordinates "
-                                 "[lon, lat]")
-        props = feat.get("properties") or {}
-        try:
-            lon, lat = float(coords[0]), float(coords[1])
-        except (TypeError, ValueError):
-            raise CityBrainError(f"{filename}: feature {n}: coordinates {coords!r} are not "
-                                 "numbers") from None
-        sid = str(props.get("id", props.get("site_id", feat.get("id", f"S{n}"))))
-        rows.append({"row": n, "lon": lon, "lat": lat, "site_id": sid,
-                     "name": str(props.get("name", sid))})
-    return pd.DataFrame(rows, columns=["row", "lon", "lat", "site_id", "name"])
 
 
 def locate_districts(store: Store, lon, lat) -> np.ndarray:

@@ -200,7 +200,8 @@ def map_header(header: list[str], contract: Contract, problems: _Problems) -> di
             continue
         target = names.get(key)
         if target is None:
-            extra.append(col)
+            if not contract.ignore_extra:
+                extra.append(col)
         elif target in mapping.values():
             problems.add(1, col, col, "duplicate_column",
                          f"column {target!r} appears twice in the header: keep one")

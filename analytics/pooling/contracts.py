@@ -86,6 +86,8 @@ class Contract:
     h3_column: str | None = None
     no_future: tuple[str, ...] = ()
     example: str | None = None
+    ignore_extra: bool = False     # columns the contract does not name are skipped, not refused
+    locate: bool = False           # no district column: take each row's district from its place
     layer: dict | None = field(default=None, compare=False, hash=False)
     path: Path | None = field(default=None, compare=False)
 
@@ -126,7 +128,7 @@ class Contract:
     def derives_district(self) -> bool:
         """Whether the district comes from each row's place (no district column)."""
         return self.district_column is None and bool(self.lon or self.h3_column) and \
-            self.layer is not None
+            (self.layer is not None or self.locate)
 
     # -- the store's side of a contract: DDL and the few statements ingest runs -----------
     def ddl(self) -> list[str]:

@@ -130,9 +130,10 @@ def _reclean(store, plan: Plan, strict: bool = True) -> Iterator[pd.DataFrame]:
         raise IngestError(f"{plan.source.name} changed while it was being loaded: load it again")
 
 
-def _plan(store, path: Path, dataset_id: str, *, datum: str | None, encoding: str,
+def _plan(store, path: Path, dataset_id: str | Contract, *, datum: str | None, encoding: str,
           file_name: str | None) -> Plan:
-    contract = get_contract(dataset_id)
+    contract = dataset_id if isinstance(dataset_id, Contract) else get_contract(dataset_id)
+    dataset_id = contract.id
     if datum is not None and datum not in geo.DATUMS:
         raise IngestError(f"unknown datum {datum!r}: use one of {', '.join(geo.DATUMS)}")
     if encoding not in ENCODINGS:
