@@ -54,10 +54,14 @@ def _now(now) -> pd.Timestamp:
 def kpis(store: Store, offline_s: int = OFFLINE_S, now=None) -> Kpis:
     row = store.query("sensors.kpis", offline_s=offline_s,
                       now=_now(now).to_pydatetime()).iloc[0]
-    return Kpis(int(row["assets"]), int(row["reporting"]), int(row["offline"]),
-                int(row["open_alerts"]), int(row["acknowledged_alerts"]),
-                int(row["resolved_alerts"]), _num(row["mtta_s"]), _num(row["latency_p99_ms"]),
-                int(row["readings"]), int(row["rejects"]), _num(row["clock"]))
+
+    def count(name: str) -> int:  # a store with no assets (or no readings) counts 0, not NULL
+        return int(_num(row[name]) or 0)
+
+    return Kpis(count("assets"), count("reporting"), count("offline"), count("open_alerts"),
+                count("acknowledged_alerts"), count("resolved_alerts"), _num(row["mtta_s"]),
+                _num(row["latency_p99_ms"]), count("readings"), count("rejects"),
+                _num(row["clock"]))
 
 
 def asset_status(store: Store, offline_s: int = OFFLINE_S, now=None) -> pd.DataFrame:

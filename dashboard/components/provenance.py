@@ -6,6 +6,8 @@ The library says which dataset (or the synthetic default) feeds each layer
 
 from __future__ import annotations
 
+import itertools
+
 import pandas as pd
 import streamlit as st
 
@@ -14,6 +16,10 @@ from analytics.settings import settings
 from analytics.standards import FACILITY_TYPES
 from analytics.store import Store
 from dashboard.i18n import translate
+
+
+#: Widget keys of the panel's download buttons: unique even when a page shows it twice.
+_KEYS = itertools.count()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -63,7 +69,8 @@ def missing_panel(store: Store, key: str, lang: str, *, expanded: bool = True) -
                                + max(0, (frame["layer"] == "facilities").sum() - 1)),
                      expanded=expanded, icon=":material/dataset:"):
         st.caption(translate("missing_intro", lang))
-        for n, (_, row) in enumerate(frame.iterrows()):
+        for _, row in frame.iterrows():
+            n = next(_KEYS)
             what = _layer_name(row, lang)
             if pd.isna(row["dataset_id"]):
                 st.markdown(translate("missing_no_contract", lang, layer=what))
