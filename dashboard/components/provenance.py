@@ -17,7 +17,6 @@ from analytics.standards import FACILITY_TYPES
 from analytics.store import Store
 from dashboard.i18n import translate
 
-
 #: Widget keys of the panel's download buttons: unique even when a page shows it twice.
 _KEYS = itertools.count()
 
