@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics import indicators
-from dashboard.components import charts, data, kpi
+from dashboard.components import charts, data, kpi, provenance
 from dashboard.components.choropleth import district_map
 from dashboard.shell import PageContext, page_context
 
@@ -108,6 +108,9 @@ def page(ctx: PageContext) -> None:
     kpis = indicators.available(values)
     st.caption(ctx.t("ov_caption", area=ctx.area_label(), year=ctx.year))
     tiles(ctx, values, kpis, ctx.district)
+    for layer in ("population_districts", "facilities"):
+        provenance.source_caption(ctx.store, str(ctx.store_key), ctx.lang, layer, year=ctx.year,
+                                  district=ctx.district)
 
     st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
     chosen = ranking_controls(ctx, kpis)

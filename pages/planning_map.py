@@ -12,6 +12,7 @@ from analytics.standards import FACILITY_TYPES, FacilityType, facility_type
 from dashboard import maps
 from dashboard import planning as pl
 from dashboard.auth import current_actor
+from dashboard.components import provenance
 from dashboard.shell import PageContext, page_context
 
 
@@ -124,6 +125,9 @@ def page(ctx: PageContext) -> None:
     except CityBrainError as exc:
         st.error(ctx.reason(exc))
         st.stop()
+    for layer, types in (("facilities", [type_key]), ("population_cells", None)):
+        provenance.source_caption(ctx.store, pre.key, ctx.lang, layer, types=types,
+                                  year=ctx.year, district=district)
     problem = pl.availability(ctx.store, pre.key, type_key, ctx.year)
     if problem:
         st.warning(t("plan_no_facilities", type=pl.type_name(type_key, ctx.lang), year=ctx.year)

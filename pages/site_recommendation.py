@@ -10,6 +10,7 @@ from analytics.planning import siting
 from analytics.standards import FACILITY_TYPES, facility_type
 from dashboard import maps
 from dashboard import planning as pl
+from dashboard.components import provenance
 from dashboard.shell import PageContext, page_context
 
 DATUMS = ["", "wgs84", "gcj02", "bd09"]
@@ -79,6 +80,10 @@ def page(ctx: PageContext) -> None:
     st.title(t("plan_sites_title"))
     st.caption(t("plan_sites_caption"))
     ask = site_controls(ctx, pre)
+    chosen = ask["type"] if ask else pre.type_key
+    for layer, types in (("facilities", [chosen]), ("population_cells", None)):
+        provenance.source_caption(ctx.store, pre.key, ctx.lang, layer, types=types,
+                                  year=ctx.year)
     if ask is None:
         st.info(t("plan_sites_prompt"))
         st.stop()
