@@ -6,7 +6,8 @@ import pandas as pd
 import plotly.express as px
 import streamlit as st
 
-from analytics.pooling import ingest
+from analytics.pooling import contracts, ingest
+from dashboard.auth import current_actor
 from dashboard.shell import PageContext, page_context
 
 
@@ -79,6 +80,7 @@ def page(ctx: PageContext) -> None:
                     "status": t("dq_col_status"), "message": t("dq_col_message"),
                     "file_sha256": t("dq_col_sha"),
                 })
+        rollback_control(ctx, dataset, row)
         left, _ = st.columns([2, 1])
         with left:
             last = history[history["status"] == "loaded"]
@@ -91,6 +93,18 @@ def page(ctx: PageContext) -> None:
                                   yaxis={"autorange": "reversed"},
                                   margin={"l": 10, "r": 10, "t": 40, "b": 10})
                 st.plotly_chart(fig, width="stretch")
+
+
+def rollback_control(ctx: PageContext, dataset: str, row) -> None:
+    """A steward of the dataset's department (or an administrator) rolls it back one version."""
+    actor = current_actor(ctx.store)
+    if not ingest.may_load(actor, contracts.contract(dataset)) or pd.isna(row["version"]):
+        return
+    if st.button(ctx.t("dq_rollback", version=int(row["version"])), key="dq_rollback",
+                 icon=":material/undo:"):
+        previous = ingest.rollback(ctx.store, dataset, actor)
+        st.success(ctx.t("dq_rolled_back", version=previous) if previous
+                   else ctx.t("dq_rolled_back_none"))
 
 
 if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone

@@ -217,7 +217,9 @@ def _check_not_loaded(store, plan: Plan) -> None:
     for frame in plan.batches(store, drop=False):
         hit = pc.is_in(_key_text(frame, key), value_set=loaded).to_numpy(zero_copy_only=False)
         if hit.any():
-            shown = frame.loc[hit, key].astype(str).agg(", ".join, axis=1)
+            shown = frame.loc[hit, key].apply(  # blanks (None or NaN) show as empty text
+                lambda col: col.map(lambda v: "" if v is None or v != v else str(v))
+            ).agg(", ".join, axis=1)
             problems.add_many(
                 pd.DataFrame({"row": np.flatnonzero(hit) + offset + plan.source.first_row,
                               "value": shown.to_numpy()}),

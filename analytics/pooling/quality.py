@@ -18,6 +18,7 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
     last = store.query("ingest.last_events").set_index("dataset_id")
     loaded = store.query("ingest.last_loaded").set_index("dataset_id")
     catalog = store.query("ingest.catalog_rows").set_index("dataset_id")["row_count"]
+    current = store.query("ingest.current_versions").set_index("dataset_id")["version"]
     rows = []
     for c in contracts().values():
         ev = last.loc[c.id] if c.id in last.index else None
@@ -36,7 +37,8 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
             "update_frequency": c.update_frequency, "load_mode": c.load_mode,
             "last_loaded": ld["logged_at"] if ld is not None else pd.NaT,
             "age_days": age, "freshness": fresh,
-            "version": int(ld["version"]) if ld is not None else None,
+            # the current version: a rollback moves it back past the last load
+            "version": int(current[c.id]) if c.id in current.index else None,
             "rows": int(catalog.get(c.id, ld["rows_out"])) if ld is not None else None,
             "completeness": float(ld["completeness"]) if ld is not None and
             pd.notna(ld["completeness"]) else None,

@@ -81,3 +81,6 @@ DELETE FROM ingest_current WHERE dataset_id = $dataset_id;
 
 -- name: set_row_count
 UPDATE datasets SET row_count = $row_count, modified = current_date WHERE dataset_id = $dataset_id;
+
+-- name: current_versions
+SELECT dataset_id, version FROM ingest_current;
