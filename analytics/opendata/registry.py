@@ -24,7 +24,7 @@ from datetime import date
 import pandas as pd
 
 from analytics import store as _store_module
-from analytics.pooling.contracts import contracts
+from analytics.pooling.contracts import contracts, publisher_name
 from analytics.pooling.feeds import LAYERS
 from analytics.store import Store
 
@@ -485,7 +485,7 @@ def contract_rows(table_columns: dict, count: Callable[[str], int], city_adcode:
         if table != c.table or table not in table_columns or c.id in seen:
             continue
         seen.add(c.id)
-        publisher = c.department if c.department.startswith(city_name) else city_name + c.department
+        publisher = publisher_name(c.department, city_name)
         rows.append({
             "city_adcode": city_adcode, "dataset_id": c.id, "title": c.title, "title_en": c.title_en,
             "description": c.description or c.description_en, "publisher": publisher,
