@@ -82,7 +82,12 @@ def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
     layers = {layer["id"] for layer in deck_spec(at)["layers"]}
     assert layers == {"cells", "facilities", "catchments", "districts"}
     legend = next(m.value for m in at.markdown if "planning-legend" in m.value)
-    assert "No facility within reach" in legend and "places per 1,000" in legend
+    # 2SFCA by hand: P1 (85 places) reaches A, D, G, E (170 children): 0.5 each; P2 (46)
+    # reaches C, F, I, E (230): 0.2; so A, D, G have 500 and E 700 places per 1,000
+    # against the standard's 1,000. B and H reach no school: grey, and it says why.
+    assert "Grey: no primary school within 500 m" in legend and "places per 1,000" in legend
+    assert "500 – 700 · half the standard to the standard" in legend
+    assert "0 – 500 · below half the standard" in legend and "≥" not in legend
     # the district summary table is the analytics' table (city row first)
     table = at.dataframe[0].value
     assert table.iloc[0, 0] == "Whole city" and int(table.iloc[0, 1]) == 450
@@ -138,8 +143,18 @@ def test_classes_and_parents():
     idx, labels = maps.classify(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), k=5)
     assert labels == ["1 – 3", "4 – 5", "6", "7 – 8", "9 – 10"]
     assert idx.tolist() == [0, 0, 0, 1, 1, 2, 3, 3, 4, 4]
-    _, labels = maps.classify(np.array([1.0, 2.0, 3.0, 400.0]), k=2, decimals=1, open_top=True)
-    assert labels == ["1.0 – 2.5", "≥ 2.6"]  # the median of 1, 2, 3, 400 is 2.5
+    # the median of 1, 2, 3, 400 is 2.5; the top class is closed at the largest value
+    _, labels = maps.classify(np.array([1.0, 2.0, 3.0, 400.0]), k=2, decimals=1)
+    assert labels == ["1.0 – 2.5", "2.6 – 400.0"]
+    # breaks a planner can quote: two significant figures
+    assert [maps.nice_number(x) for x in (1234.5, 0.04561, 18000.1)] == [1200, 0.046, 18000]
+    # the standard's bands (kindergarten: 900 places per 1,000 children): below half,
+    # half to it, meets, twice or more up to the largest value (no "≥")
+    idx, labels, bands = maps.standard_classes(np.array([100, 500, 900, 1000, 5000.0]), 900)
+    assert labels == ["0 – 450", "450 – 900", "900 – 1,800", "1,800 – 5,000"]
+    assert idx.tolist() == [0, 1, 2, 2, 3] and bands == [0, 1, 2, 3]
+    _, labels, bands = maps.standard_classes(np.array([100, 700.0]), 900)
+    assert (labels, bands) == (["0 – 450", "450 – 700"], [0, 1])
     cells = [h3.latlng_to_cell(30 + n * 0.01, 120 + n * 0.013, 9) for n in range(50)]
     parents = parent_cells([h3.str_to_int(c) for c in cells], 8)
     assert [h3.int_to_str(int(p)) for p in parents] == [h3.cell_to_parent(c, 8) for c in cells]
