@@ -156,6 +156,10 @@ def _notice(lang: str, param: str, value: object, fallback: object) -> None:
         translate("notice_fallback", lang, param=param, value=value, fallback=fallback))
 
 
+def _to_census_year() -> None:
+    st.session_state["year"] = population.CENSUS_YEAR
+
+
 def _restore_from_url(lang: str, facts: dict) -> None:
     """On a session's first run, take year, district and city from the link (or fall back)."""
     years = facts["years"]
@@ -208,6 +212,11 @@ def sidebar() -> None:
                     if lang == "zh" else
                     f"**{translate('sidebar_city', lang)}**: {city} ({facts['city_adcode']})")
         st.selectbox(translate("sidebar_year", lang), facts["years"], key="year")
+        if population.CENSUS_YEAR in facts["years"] and \
+                st.session_state["year"] != population.CENSUS_YEAR:
+            st.button(translate("sidebar_census_year", lang, year=population.CENSUS_YEAR),
+                      key="census_year", on_click=_to_census_year, type="tertiary",
+                      icon=":material/history:")
         # the menu's entries: CITY_PARAM, then adcodes (a None entry would read as no choice)
         st.selectbox(translate("sidebar_area", lang), [CITY_PARAM, *names], key="district",
                      format_func=lambda a: translate("sidebar_whole_city", lang)

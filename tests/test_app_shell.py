@@ -94,3 +94,32 @@ def test_outdated_store_says_how_to_rebuild(tmp_path, monkeypatch):
     assert at.title[0].value == "The city store is not available"
     assert "schema version 0" in at.error[0].value
     assert "rebuild" in at.error[0].value
+
+
+@pytest.fixture(scope="module")
+def store_to_2021(tmp_path_factory):
+    """The fixture store with 2021 as well (2020's residents again): a store whose latest
+    year is not the census year."""
+    import duckdb
+
+    path = fixture_store_file(tmp_path_factory.mktemp("shell2021"))
+    con = duckdb.connect(str(path))
+    for table in ("population_cells", "population_districts"):
+        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+        picked = ", ".join("year + 1" if c == "year" else c for c in cols)
+        con.execute(f"INSERT INTO {table} SELECT {picked} FROM {table} WHERE year = 2020")
+    con.close()
+    return path
+
+
+def test_pages_open_on_the_latest_year_with_the_census_one_click_away(store_to_2021,
+                                                                       monkeypatch):
+    """Issue 15: the overview opened on 2020 though the store ran to 2025."""
+    at = run_app(store_to_2021, monkeypatch, lang="en")
+    no_exception(at)
+    assert at.selectbox(key="year").value == 2021
+    assert at.title[0].value == "Hangzhou at a glance, 2021"
+    at.button(key="census_year").click().run()
+    assert at.selectbox(key="year").value == 2020
+    assert at.title[0].value == "Hangzhou at a glance, 2020"
+    assert not [b for b in at.button if b.key == "census_year"]
