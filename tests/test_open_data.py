@@ -486,3 +486,19 @@ def test_decide_many_decides_each_dataset_as_the_rules_say(store):
     # a steward holds no application for the extract
     assert access.decide_many(store, ["care_subsidy_extract"], STEWARD)[0].code == \
         "no_application"
+
+
+def test_english_fields_for_every_entry(store):
+    """Issue 15: English pages showed Chinese reasons and descriptions. Every entry has an
+    English description and publisher, and every negative-list entry an English reason,
+    with no Chinese characters in them."""
+    import re
+
+    han = re.compile(r"[\u4e00-\u9fff]")
+    cat = catalog.datasets(store)
+    for col in ("title_en", "description_en", "publisher_en"):
+        assert cat[col].str.len().gt(3).all(), col
+        assert not cat[col].map(lambda v: bool(han.search(v))).any(), col
+    neg = catalog.negative_list(cat)
+    assert neg["negative_reason_en"].str.len().gt(10).all()
+    assert not neg["negative_reason_en"].map(lambda v: bool(han.search(v))).any()

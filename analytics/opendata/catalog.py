@@ -26,7 +26,9 @@ from analytics.opendata.registry import (
     SPECS,
     catalog_rows,
     contract_tables,
+    description_en,
     frame_years,
+    negative_reason_en,
     spec,
     undescribed_tables,
 )
@@ -71,6 +73,9 @@ def datasets(store: Store) -> pd.DataFrame:
     frame = frame.merge(usage[["dataset_id", "downloads"]], on="dataset_id", how="left")
     frame["downloads"] = frame["downloads"].fillna(0).astype(int)
     frame["formats"] = [",".join(formats(r)) for r in frame.itertuples()]
+    # English texts the store does not hold: from the registry and the contracts
+    frame["description_en"] = [description_en(d) for d in frame["dataset_id"]]
+    frame["negative_reason_en"] = [negative_reason_en(r) for r in frame["negative_reason"]]
     return frame
 
 
@@ -243,8 +248,10 @@ def with_quality(catalog: pd.DataFrame, today: date | None = None) -> pd.DataFra
 def negative_list(catalog: pd.DataFrame) -> pd.DataFrame:
     """The negative list: every confidential entry and its reason (visible to all)."""
     neg = catalog[catalog["negative_list"]]
-    return neg[["dataset_id", "title", "title_en", "publisher", "publisher_en",
-                "negative_reason"]].sort_values(["publisher", "dataset_id"]).reset_index(drop=True)
+    cols = ["dataset_id", "title", "title_en", "publisher", "publisher_en", "negative_reason"]
+    if "negative_reason_en" in neg.columns:
+        cols.append("negative_reason_en")
+    return neg[cols].sort_values(["publisher", "dataset_id"]).reset_index(drop=True)
 
 
 def most_downloaded(catalog: pd.DataFrame, n: int = 10) -> pd.DataFrame:
