@@ -199,6 +199,10 @@ def sidebar() -> None:
     """Language, city, year and area controls, synced with the URL; the data notes."""
     lang = _lang()
     store, facts = _store_or_stop(lang)
+    from dashboard import warm  # once per process: the shared caches fill in the background
+
+    warm.start((str(store_path()), facts["built_at"]), facts["years"],
+               tuple(int(a) for a in facts["districts"]["adcode"]))
     st.session_state.setdefault("lang", lang)
     _restore_from_url(lang, facts)
     districts = facts["districts"]

@@ -123,3 +123,23 @@ def test_pages_open_on_the_latest_year_with_the_census_one_click_away(store_to_2
     assert at.selectbox(key="year").value == 2020
     assert at.title[0].value == "Hangzhou at a glance, 2020"
     assert not [b for b in at.button if b.key == "census_year"]
+
+
+def test_warming_fills_the_shared_caches(store_file, monkeypatch):
+    """The background warm-up computes what the overview then reads: the KPI values of
+    every year for the city and each district."""
+    from dashboard import warm
+    from dashboard.components import data
+
+    monkeypatch.setenv("CITYBRAIN_WARM", "1")
+    with Store.open(store_file) as store:
+        built_at = store.meta()["built_at"]
+    key = (str(store_file), built_at + "-warm-test")
+    thread = warm.start(key, (2019, 2020), (330106, 330108))
+    assert thread is not None and warm.start(key, (2019, 2020), ()) is None  # once
+    thread.join(timeout=120)
+    values = data.kpi_values(key, 2020, (2019, 2020), (330106, 330108))
+    cov = values[values["indicator"] == "daycare_coverage_60plus"]
+    assert set(cov["area"]) == {"city", "330106", "330108"}
+    monkeypatch.setenv("CITYBRAIN_WARM", "0")
+    assert warm.start((str(store_file), "other"), (2020,), ()) is None
