@@ -87,14 +87,31 @@ def serve(store: Path):
         Path(log.name).unlink(missing_ok=True)
 
 
-def settle(page, started: float, timeout_s: float = 120.0) -> float:
-    """Seconds from ``started`` until the page is ready and steady (quiet spell excluded)."""
-    # the status widget appears only once the rerun reaches the browser: give it a moment
-    page.wait_for_timeout(60)
+STARTED = """() => !!document.querySelector('[data-testid="stStatusWidget"]')"""
+BUSY_OR_EMPTY = """() => !document.querySelector(
+  '[data-testid="stMain"] [data-testid="stElementContainer"]')"""
+
+
+def settle(page, started: float, before: int | None = None, timeout_s: float = 180.0) -> float:
+    """Seconds from ``started`` until the page is ready and steady (quiet spell excluded).
+
+    First the rerun must have begun: Streamlit's running indicator shows, or the page's
+    element count differs from ``before`` (a widget change), or the page has content at all
+    (a load). Then it must be READY with a steady element count for the quiet spell.
+    """
     deadline = time.perf_counter() + timeout_s
+    begun_by = time.perf_counter() + 5.0
+    while time.perf_counter() < begun_by:
+        if page.evaluate(STARTED):
+            break
+        if before is None and not page.evaluate(BUSY_OR_EMPTY):
+            break
+        if before is not None and page.evaluate(COUNT) != before:
+            break
+        page.wait_for_timeout(20)
     last, since = None, time.perf_counter()
     while time.perf_counter() < deadline:
-        ready = page.evaluate(READY)
+        ready = page.evaluate(READY) and not page.evaluate(BUSY_OR_EMPTY)
         count = page.evaluate(COUNT)
         now = time.perf_counter()
         if not ready or count != last:
@@ -118,15 +135,17 @@ def choose(page, label: str, option: str) -> float:
         except Exception:  # noqa: BLE001
             page.keyboard.press("Escape")
             page.wait_for_timeout(300)
+    before = page.evaluate(COUNT)
     started = time.perf_counter()
     target.click()
-    return settle(page, started)
+    return settle(page, started, before)
 
 
 def press(page, name: str) -> float:
+    before = page.evaluate(COUNT)
     started = time.perf_counter()
     page.get_by_role("button", name=name).first.click()
-    return settle(page, started)
+    return settle(page, started, before)
 
 
 def open_page(page, url: str) -> float:

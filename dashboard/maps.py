@@ -21,6 +21,7 @@ import shapely
 from pydeck.bindings import json_tools
 
 from analytics.planning import cells as planning_cells
+from analytics.settings import settings
 
 #: ColorBrewer sequential schemes (5 classes), colour-blind safe.
 PALETTES = {
@@ -354,9 +355,18 @@ class CompactDeck(pdk.Deck):
                           separators=(",", ":"), ensure_ascii=False)
 
 
-def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0) -> pdk.Deck:
-    """An offline deck: no basemap provider, no map style, no outside request."""
+def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0,
+         basemap_style: str | None = None) -> pdk.Deck:
+    """An offline deck: no basemap provider, no map style, no outside request.
+
+    ``basemap_style`` (default: the ``CITYBRAIN_BASEMAP_STYLE`` setting, off unless set) is a
+    MapLibre style JSON on the city's own tile server, drawn under the layers.
+    """
     view.pitch = pitch
+    style = basemap_style if basemap_style is not None else settings().basemap_style
+    if style:
+        return CompactDeck(layers=layers, initial_view_state=view, map_provider="carto",
+                           map_style=style, tooltip=TOOLTIP)
     return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
                        tooltip=TOOLTIP)
 

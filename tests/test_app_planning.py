@@ -296,3 +296,32 @@ def test_sites_page_plans_for_residents_ten_years_ahead(real_copy, monkeypatch):
     assert not at.exception, at.exception
     assert any("按 2035 年预测居民选址" in c.value for c in at.caption)
     assert at.selectbox(key="pl_ahead").value == 10
+
+
+def test_a_planners_own_basemap_is_a_setting_off_by_default(monkeypatch):
+    """Off by default (no provider, no style: nothing leaves the machine); set to the city's
+    own tile server's style, the deck draws it; anything else is refused clearly."""
+    import json
+
+    import pydeck as pdk
+
+    from analytics.errors import CityBrainError
+    from analytics.settings import Settings, settings
+    from dashboard import maps
+
+    view = pdk.ViewState(longitude=120.15, latitude=30.25, zoom=11)
+    monkeypatch.delenv("CITYBRAIN_BASEMAP_STYLE", raising=False)
+    settings.cache_clear()
+    spec = json.loads(maps.deck([], view).to_json())
+    # pydeck's placeholder style, which the dashboard drops when no provider is set
+    assert spec.get("mapProvider") is None and spec.get("mapStyle") in (None, "__MAP_STYLE__")
+    monkeypatch.setenv("CITYBRAIN_BASEMAP_STYLE", "http://tiles.city.example/style.json")
+    settings.cache_clear()
+    try:
+        spec = json.loads(maps.deck([], view).to_json())
+        assert spec["mapStyle"] == "http://tiles.city.example/style.json"
+        with pytest.raises(CityBrainError, match="CITYBRAIN_BASEMAP_STYLE"):
+            Settings(settings().data_dir, settings().store_path, "javascript:alert(1)")
+    finally:
+        monkeypatch.delenv("CITYBRAIN_BASEMAP_STYLE")
+        settings.cache_clear()
