@@ -201,7 +201,7 @@ def sidebar() -> None:
     store, facts = _store_or_stop(lang)
     from dashboard import warm  # once per process: the shared caches fill in the background
 
-    warm.start((str(store_path()), facts["built_at"]), facts["years"],
+    warm.start(store_key(store), facts["years"],
                tuple(int(a) for a in facts["districts"]["adcode"]))
     st.session_state.setdefault("lang", lang)
     _restore_from_url(lang, facts)

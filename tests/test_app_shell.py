@@ -140,6 +140,6 @@ def test_warming_fills_the_shared_caches(store_file, monkeypatch):
     thread.join(timeout=120)
     values = data.kpi_values(key, 2020, (2019, 2020), (330106, 330108))
     cov = values[values["indicator"] == "daycare_coverage_60plus"]
-    assert set(cov["area"]) == {"city", "330106", "330108"}
+    assert set(cov["district"].fillna(0).astype(int)) == {0, 330106, 330108}
     monkeypatch.setenv("CITYBRAIN_WARM", "0")
     assert warm.start((str(store_file), "other"), (2020,), ()) is None
