@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics import indicators
-from dashboard.components import charts, data, kpi
+from dashboard import planning as pl
+from dashboard.components import charts, data, kpi, reconcile
 from dashboard.components.choropleth import district_map
 from dashboard.shell import PageContext, page_context
 
@@ -102,12 +103,15 @@ def movers(ctx, values: pd.DataFrame) -> None:
 
 
 def page(ctx: PageContext) -> None:
-    st.title(ctx.t("ov_title", city=ctx.city_label(), year=ctx.year))
+    st.title(ctx.t("ov_title", city=ctx.area_label(), year=ctx.year))
     values = data.kpi_values(ctx.store_key, ctx.year, ctx.years,
                              tuple(int(a) for a in ctx.districts["adcode"]))
     kpis = indicators.available(values)
     st.caption(ctx.t("ov_caption", area=ctx.area_label(), year=ctx.year))
     tiles(ctx, values, kpis, ctx.district)
+    type_key = st.selectbox(ctx.t("rec_type"), reconcile.RATIO_TYPES, key="ov_rec_type",
+                            format_func=lambda k: pl.type_name(k, ctx.lang))
+    reconcile.section(ctx, type_key)
 
     st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
     chosen = ranking_controls(ctx, kpis)

@@ -64,6 +64,7 @@ def test_ranking_table_and_movers(store_file, monkeypatch):
 def test_district_tiles(store_file, monkeypatch):
     at = run_app(store_file, monkeypatch, district="330106")
     no_exception(at)
+    assert at.title[0].value.startswith("西湖区 · 2020 年")
     shown = metrics(at)
     assert shown["常住人口"][0] == "2,040人"
     assert shown["60岁及以上人口占比"][0] == f"{100 * 540 / 2040:.2f}%"
@@ -117,3 +118,23 @@ def test_a_districts_coverage_tile_has_its_history(store_file):
     tile = indicators.tile(values, "daycare_coverage_60plus", 2020, 330106)
     assert tile["change_1y"] is not None and tile["change_5y"] is not None
     assert len(tile["series"].dropna()) == len(years)
+
+
+def test_overview_reconciles_the_ratio_with_walking_distance(store_file, monkeypatch):
+    """The overview shows, for the chosen type, the standard's ratio beside walking
+    coverage with the sentence that reconciles them; the figures are the library's
+    (worked by hand in tests/test_accessibility.py on the planning fixture)."""
+    from analytics.planning.reconcile import reconcile
+
+    at = run_app(store_file, monkeypatch, lang="en")
+    no_exception(at)
+    at.selectbox(key="ov_rec_type").set_value("elderly_day_care").run()
+    no_exception(at)
+    with Store.open(store_file) as store:
+        rec = reconcile(store, "elderly_day_care", 2020)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Capacity ÷ the standard's need (district level)"] == f"{rec.supply_pct:,.0f}%"
+    assert shown["Within a 300 m walk (cell level)"] == f"{rec.coverage_pct:.1f}%"
+    sentence = next(i.value for i in at.info if "300 m" in i.value)
+    assert sentence.startswith("Why they differ") or sentence.startswith("Both fall short") \
+        or sentence.startswith("The two agree")

@@ -21,7 +21,8 @@ def test_view_restored_from_link(store_file, monkeypatch):
     assert at.selectbox(key="year").value == 2016
     assert at.selectbox(key="district").value == 330108
     assert at.radio(key="lang").value == "en"
-    assert at.title[0].value == "Hangzhou at a glance, 2016"
+    # the title names the chosen area, not the city (issue 15)
+    assert at.title[0].value == "Binjiang District at a glance, 2016"
     shown = {m.label: m.value for m in at.metric}
     assert shown["Resident population"] == "2,820"  # 滨江 is the same every year
     # the fixture store holds two of the city's districts, and the sidebar says so
@@ -104,7 +105,7 @@ def store_to_2021(tmp_path_factory):
 
     path = fixture_store_file(tmp_path_factory.mktemp("shell2021"))
     con = duckdb.connect(str(path))
-    for table in ("population_cells", "population_districts"):
+    for table in ("synthetic_population_cells", "synthetic_population_districts"):
         cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
         picked = ", ".join("year + 1" if c == "year" else c for c in cols)
         con.execute(f"INSERT INTO {table} SELECT {picked} FROM {table} WHERE year = 2020")

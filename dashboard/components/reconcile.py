@@ -79,3 +79,33 @@ def show(rec: Reconciliation, lang: str, area: str, type_name: str, group: str,
               if rec.required == rec.required and rec.required > 0 else "—",
               coverage_pct=f"{rec.coverage_pct:.1f}%" if rec.residents else "—",
               uncovered=f"{rec.uncovered:,}"), icon=":material/balance:")
+
+
+#: Facility types whose standard sets a capacity ratio, in the order planners ask about them.
+RATIO_TYPES = ["kindergarten", "primary_school", "junior_middle_school", "nursery",
+               "elderly_care_home", "elderly_day_care", "hospital"]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def measures(_store, key: str, type_key: str, year: int, district: int | None
+             ) -> Reconciliation:
+    """Both measures for one type, year and area (the analysis is the planning map's, cached)."""
+    from analytics.planning import accessibility
+    from analytics.planning.reconcile import reconcile
+    from dashboard import planning as pl
+
+    result = pl.analyse(_store, key, type_key, year, accessibility.default_group(type_key), None)
+    return reconcile(_store, type_key, year, district, result=result)
+
+
+def section(ctx, type_key: str, rec: Reconciliation | None = None) -> None:
+    """The heading, both figures and the sentence, for ``ctx``'s area and year."""
+    from dashboard import planning as pl
+
+    if rec is None:
+        rec = measures(ctx.store, pl.store_key(ctx.store), type_key, ctx.year, ctx.district)
+    type_name = pl.type_name(type_key, ctx.lang)
+    st.markdown("#### " + ctx.t("rec_heading", type=type_name, area=ctx.area_label(),
+                                 year=ctx.year))
+    show(rec, ctx.lang, ctx.area_label(), type_name if ctx.lang == "zh" else type_name.lower(),
+         pl.group_name(rec.group, ctx.lang), pl.unit_name(type_key, ctx.lang))
