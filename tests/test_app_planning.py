@@ -72,6 +72,23 @@ def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
         at.query_params["pl_type"] == "elderly_day_care"
 
 
+def test_map_page_reconciles_the_ratio_with_walking_distance(store_path, monkeypatch):
+    """By hand (tests/test_accessibility.py): 30 day-care places against 2.7 required
+    (1,111 % of the standard, a surplus of 27.3), yet 36 of 270 residents aged 60+ (13.3 %)
+    within 300 m; the sentence says the places stand elsewhere."""
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    assert metric(at, "Capacity ÷ the standard's need (district level)") == "1,111%"
+    assert metric(at, "Within a 300 m walk (cell level)") == "13.3%"
+    text = " ".join(m.value for m in at.markdown)
+    assert "surplus of 27.3 places" in text and "36 of 270 residents aged 60+ within reach" in text
+    sentence = next(i.value for i in at.info if i.value.startswith("Why they differ"))
+    assert "enough elderly day-care centre capacity (1,111%)" in sentence
+    assert "234 residents aged 60+ live farther (13.3% covered)" in sentence
+    # the supply tab says gaps in words: the city's primary schools are short by 450 - 131
+    supply = next(df.value for df in at.dataframe if "Shortfall or surplus" in df.value.columns)
+    assert "shortfall of 319 places" in set(supply["Shortfall or surplus"])
+
+
 def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
     params = {"pl_type": "primary_school", "district": "330106", "pl_metric": "access",
               "pl_layers": "facilities,catchments,districts"}
@@ -279,10 +296,16 @@ def test_map_page_looks_ten_years_ahead_on_a_real_build(real_copy, monkeypatch):
     assert len(table) == 3
     with Store.open(real_copy) as store:
         expected = forecast.district_gaps(store, 2025, (5, 10), ["kindergarten"])
-    want = expected[expected["year"] == 2035].set_index("area")["gap"].round(0)
-    # the city first, then the districts by their gap in ten years, largest first
-    assert list(table["Gap 2035"].round(0)) == [want[330100], *sorted(want.drop(330100),
-                                                                      reverse=True)]
+    want = expected[expected["year"] == 2035].set_index("area")
+    # the city first, then the districts by their gap in ten years, largest first; each gap
+    # said in words (one convention: a shortfall is a shortfall, never a sign)
+    order = [330100, *want.drop(330100)["gap"].sort_values(ascending=False).index]
+
+    def words(row):
+        kind = {"shortfall": "shortfall of", "surplus": "surplus of"}[row["status"]]
+        return f"{kind} {row['amount']:,.0f} places"
+
+    assert list(table["Gap 2035"]) == [words(want.loc[a]) for a in order]
 
 
 def test_sites_page_plans_for_residents_ten_years_ahead(real_copy, monkeypatch):

@@ -24,7 +24,8 @@ CELL_COLOUR = {"shortfall": "color: #b2182b; font-weight: 600", "surplus": "colo
 
 
 def _n(x: float, lang: str) -> str:
-    return f"{x:,.0f}" if abs(x) >= 10 or x == int(x) else f"{x:,.1f}"
+    """Whole numbers from 100 up; one decimal below, where a fraction of a place shows."""
+    return f"{x:,.0f}" if abs(x) >= 100 or round(x, 1) == int(x) else f"{x:,.1f}"
 
 
 def gap_words(status: str, amount: float, unit: str, lang: str) -> str:
