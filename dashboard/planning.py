@@ -290,3 +290,20 @@ def number_config(frame: pd.DataFrame) -> dict:
     return {c: st.column_config.NumberColumn(format="localized")
             for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
             and not pd.api.types.is_bool_dtype(frame[c])}
+
+
+def place_text(row, lang: str) -> str:
+    """Where a site is, in words: sub-district and community, the nearest open named facility
+    and its distance (from ``analytics.planning.places``; names given in both forms)."""
+    get = row.get if hasattr(row, "get") else lambda k, d="": getattr(row, k, d)
+    sub, com = get("subdistrict", "") or "", get("community", "") or ""
+    mark, metres = get("landmark", "") or "", get("landmark_m", None)
+    if lang == "zh":
+        place = f"{get('district', '')}{sub}{com}"
+        near = f"，距{mark} {int(metres):,} 米" if mark and metres is not None else ""
+        return place + near
+    place = ", ".join(w for w in (get("place_en", ""), get("district_en", "")) if w)
+    kind = (get("landmark_type_en", "") or "").lower()
+    near = (f"; {int(metres):,} m from {mark}" + (f" ({kind})" if kind else "")
+            if mark and metres is not None else "")
+    return place + near

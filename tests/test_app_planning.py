@@ -138,7 +138,11 @@ def test_sites_page_recommends_the_centre(store_path, monkeypatch):
     assert metric(at, "Residents newly covered") == "100"
     assert metric(at, "Optimality gap") == "0.00%"
     sites = at.dataframe[0].value
-    assert sites.iloc[0, 1] == cell_of("E")
+    assert sites["Site id"].iloc[0] == cell_of("E")
+    # a site a planner can name: its district and the nearest open facility (the day-care
+    # centre DC2 stands in the same cell E)
+    where = sites["Where (sub-district, community, nearest facility)"].iloc[0]
+    assert where == "Xihu District; 0 m from DC2 名称 (elderly day-care centre)"
     layers = {layer["id"] for layer in deck_spec(at)["layers"]}
     assert {"cells", "facilities", "sites", "site_catchments", "districts"} <= layers
 
