@@ -35,6 +35,7 @@ General Office of the State Council 2022 (国办发〔2022〕11号)
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from analytics.errors import lookup
@@ -160,3 +161,18 @@ def service_radius(key: str, overrides: dict[str, int] | None = None) -> int:
     if overrides and key in overrides:
         return int(overrides[key])
     return facility_type(key).radius_m
+
+
+def balance(capacity: float, required: float) -> tuple[str, float]:
+    """``("shortfall", missing)``, ``("surplus", extra)`` or ``("meets", 0.0)``; the amount is
+    never negative (one sign convention for the product: the word carries the direction).
+    ``("no_standard", nan)`` when the standard sets no ratio."""
+    if required is None or math.isnan(float(required)):
+        return "no_standard", float("nan")
+    diff = round(float(capacity) - float(required), 6)
+    if diff < 0:
+        return "shortfall", -diff
+    if diff > 0:
+        return "surplus", diff
+    return "meets", 0.0
+

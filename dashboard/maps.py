@@ -21,6 +21,7 @@ import shapely
 from pydeck.bindings import json_tools
 
 from analytics.planning import cells as planning_cells
+from analytics.settings import settings
 
 #: ColorBrewer sequential schemes (5 classes), colour-blind safe.
 PALETTES = {
@@ -70,24 +71,41 @@ def _fmt(x: float, decimals: int) -> str:
     return f"{x:,.{decimals}f}"
 
 
+def nice_number(x: float, digits: int = 2) -> float:
+    """``x`` rounded to ``digits`` significant figures (1,234.5 -> 1,200; 0.0456 -> 0.046):
+    breaks a planner can quote."""
+    if x == 0 or not np.isfinite(x):
+        return float(x)
+    magnitude = 10.0 ** (math.floor(math.log10(abs(x))) - digits + 1)
+    return float(round(x / magnitude) * magnitude)
+
+
+def _decimals_for(x: float) -> int:
+    """Decimals to print a nice number with: none from 10 up, one below, two below 1."""
+    x = abs(x)
+    return 0 if x >= 10 or x == int(x) else (1 if x >= 1 else 2)
+
+
 def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool = False
              ) -> tuple[np.ndarray, list[str]]:
     """Quantile classes of values: class index per value and legend labels.
 
     The breaks are NumPy's quantiles (the same as mapclassify's Quantiles, without its
-    seconds-long import on the first page load).
-
-    Breaks are rounded to ``decimals`` so the legend reads cleanly; equal breaks merge.
-    ``open_top`` labels the last class "≥ x" (for long-tailed ratios).
+    seconds-long import on the first page load), rounded to ``decimals`` and then to two
+    significant figures so the legend can be quoted ("1,200 – 1,800", not
+    "1,234.6 – 1,811.2"); equal breaks merge. Every class is closed: the last ends at the
+    largest value, never "≥ x" (``open_top`` is accepted for old callers and ignored).
     """
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return np.zeros(0, dtype=int), []
     distinct = np.unique(values)
     k = max(1, min(k, len(distinct)))
-    bins = np.quantile(values, np.arange(1, k + 1) / k) if k > 1 else np.array([values.max()])
-    bins = np.unique(np.round(bins, decimals))
-    bins[-1] = max(bins[-1], values.max())
+    inner = np.quantile(values, np.arange(1, k) / k) if k > 1 else np.zeros(0)
+    inner = np.array([nice_number(b) for b in np.round(inner, decimals)])
+    inner = np.unique(np.round(inner, decimals))
+    top = float(np.round(values.max(), decimals))
+    bins = np.append(inner[inner < top], top)
     idx = np.searchsorted(bins, np.round(values, decimals), side="left")
     idx = np.clip(idx, 0, len(bins) - 1)
     step = 10.0 ** -decimals
@@ -96,13 +114,37 @@ def classify(values: np.ndarray, k: int = 5, decimals: int = 0, open_top: bool =
         labels.append(f"{_fmt(lo, decimals)} – {_fmt(b, decimals)}" if b > lo
                       else _fmt(b, decimals))
         lo = float(b) + step
-    if open_top and len(labels) > 1:
-        labels[-1] = "≥ " + _fmt(float(bins[-2]) + step, decimals)
     return idx, labels
 
 
+#: Bands of supply against the standard's ratio, as multiples of it.
+STANDARD_BANDS = (0.5, 1.0, 2.0)
+
+
+def standard_classes(values: np.ndarray, standard: float
+                     ) -> tuple[np.ndarray, list[str], list[int]]:
+    """Classes by the standard's ratio: [0, half of it), [half, it), [it, twice), [twice,
+    the largest value]. Returns the class per value, the "a – b" labels (closed; the top
+    ends at the largest value) and each class's band (0-3, for the band's words)."""
+    values = np.asarray(values, dtype=float)
+    if len(values) == 0:
+        return np.zeros(0, dtype=int), [], []
+    top = float(values.max())
+    cuts = [m * standard for m in STANDARD_BANDS]
+    bands = list(range(sum(c < top for c in cuts) + 1))
+    edges = [cuts[n] for n in bands[:-1]] + [top]
+    idx = np.clip(np.searchsorted(np.array(edges), values, side="right"), 0, len(edges) - 1)
+    labels = []
+    for n, b in zip(bands, edges, strict=True):
+        lo_n = cuts[n - 1] if n > 0 else 0.0
+        d = max(_decimals_for(lo_n), _decimals_for(b)) if b < 100 else 0
+        labels.append(f"{_fmt(lo_n, d)} – {_fmt(b, d)}")
+    return idx, labels, bands
+
+
 def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
-                   max_hexes: int = MAX_HEXES, release=None) -> tuple[pd.DataFrame, Legend, int]:
+                   max_hexes: int = MAX_HEXES, release=None,
+                   standard_per_1000: float | None = None) -> tuple[pd.DataFrame, Legend, int]:
     """The hexagon layer's rows (``h3, c, t, d``), its legend and the H3 resolution drawn.
 
     ``metric``: persons | density | access | unmet. ``labels`` holds the UI strings
@@ -112,6 +154,11 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     ``release`` (a function of the frame) applies disclosure control to the counts shown,
     after any aggregation: counts come back rounded, blank where suppressed, and such
     hexagons are drawn grey and say so in their tooltip.
+
+    ``band_0`` to
+    ``band_3`` name the standard's bands). With ``standard_per_1000`` the access classes are
+    the standard's bands (:func:`standard_classes`), else quantiles; grey cells reach no
+    facility, and the legend and their tooltip say so.
     """
     cols = ["h3", "persons", "access_per_1000", "unmet", "facilities_in_reach", "covered"]
     frame, res = planning_cells.for_display(
@@ -128,8 +175,14 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     colours = np.empty(len(frame), dtype=object)
     if metric == "access":
         positive = value > 0
-        idx, legend_labels = classify(value[positive], decimals=1, open_top=True)
-        palette = PALETTES["PuBu"][-len(legend_labels):] if legend_labels else []
+        if standard_per_1000:
+            idx, legend_labels, bands = standard_classes(value[positive], standard_per_1000)
+            legend_labels = [f"{lab} · {labels[f'band_{b}']}" if f"band_{b}" in labels else lab
+                             for lab, b in zip(legend_labels, bands, strict=True)]
+            palette = [PALETTES["PuBu"][1:][b] for b in bands]
+        else:
+            idx, legend_labels = classify(value[positive], decimals=1)
+            palette = PALETTES["PuBu"][-len(legend_labels):] if legend_labels else []
         colours[~positive] = NO_ACCESS
         colours[positive] = np.array(palette, dtype=object)[idx] if len(idx) else []
         legend = Legend(labels["legend_access"], [NO_ACCESS, *palette],
@@ -302,9 +355,18 @@ class CompactDeck(pdk.Deck):
                           separators=(",", ":"), ensure_ascii=False)
 
 
-def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0) -> pdk.Deck:
-    """An offline deck: no basemap provider, no map style, no outside request."""
+def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0,
+         basemap_style: str | None = None) -> pdk.Deck:
+    """An offline deck: no basemap provider, no map style, no outside request.
+
+    ``basemap_style`` (default: the ``CITYBRAIN_BASEMAP_STYLE`` setting, off unless set) is a
+    MapLibre style JSON on the city's own tile server, drawn under the layers.
+    """
     view.pitch = pitch
+    style = basemap_style if basemap_style is not None else settings().basemap_style
+    if style:
+        return CompactDeck(layers=layers, initial_view_state=view, map_provider="carto",
+                           map_style=style, tooltip=TOOLTIP)
     return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
                        tooltip=TOOLTIP)
 

@@ -224,14 +224,21 @@ def show_error(exc: CityBrainError) -> None:
 __all__ = ["FACILITY_TYPES", "GROUPS", "METRICS", "LAYERS", "analyse", "recommend"]
 
 
-def map_labels(lang: str, group: str, type_key: str) -> dict[str, str]:
+def map_labels(lang: str, group: str, type_key: str, radius: int | None = None
+               ) -> dict[str, str]:
     """The strings the map layers put in tooltips and legends, in one language."""
     t = lambda key, **fmt: translate(key, lang, **fmt)  # noqa: E731
     unit = unit_name(type_key, lang)
+    ft = FACILITY_TYPES[type_key]
+    no_access = (t("plan_no_access_why", type=ft.name(lang) if lang == "zh"
+                   else ft.name_en.lower(), radius=f"{radius:,}")
+                 if radius else t("plan_no_access"))
     return {
+        "band_0": t("plan_band_0"), "band_1": t("plan_band_1"), "band_2": t("plan_band_2"),
+        "band_3": t("plan_band_3"),
         "group": group_name(group, lang), "persons_unit": t("plan_persons_unit"),
         "tip_persons": t("plan_tip_persons", group=group_name(group, lang)),
-        "access_unit": t("plan_access_unit", unit=unit), "no_access": t("plan_no_access"),
+        "access_unit": t("plan_access_unit", unit=unit), "no_access": no_access,
         "in_reach": t("plan_in_reach"), "unmet_label": t("plan_unmet_label"),
         "legend_persons": t("plan_legend_persons", group=group_name(group, lang)),
         "legend_density": t("plan_legend_density", group=group_name(group, lang)),
@@ -265,8 +272,10 @@ def hex_data(_store: Store, _result: accessibility.Accessibility, key: str, type
                                      fmt="map", parts="parts" if "parts" in frame else None,
                                      **kwargs)[0]
 
-    return maps.hex_layer_data(cells, metric, map_labels(lang, group, type_key),
-                               release=release)
+    need = _result.need_per_person
+    return maps.hex_layer_data(cells, metric, map_labels(lang, group, type_key, radius),
+                               release=release,
+                               standard_per_1000=1000.0 * need if need else None)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -281,3 +290,20 @@ def number_config(frame: pd.DataFrame) -> dict:
     return {c: st.column_config.NumberColumn(format="localized")
             for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
             and not pd.api.types.is_bool_dtype(frame[c])}
+
+
+def place_text(row, lang: str) -> str:
+    """Where a site is, in words: sub-district and community, the nearest open named facility
+    and its distance (from ``analytics.planning.places``; names given in both forms)."""
+    get = row.get if hasattr(row, "get") else lambda k, d="": getattr(row, k, d)
+    sub, com = get("subdistrict", "") or "", get("community", "") or ""
+    mark, metres = get("landmark", "") or "", get("landmark_m", None)
+    if lang == "zh":
+        place = f"{get('district', '')}{sub}{com}"
+        near = f"，距{mark} {int(metres):,} 米" if mark and metres is not None else ""
+        return place + near
+    place = ", ".join(w for w in (get("place_en", ""), get("district_en", "")) if w)
+    kind = (get("landmark_type_en", "") or "").lower()
+    near = (f"; {int(metres):,} m from {mark}" + (f" ({kind})" if kind else "")
+            if mark and metres is not None else "")
+    return place + near

@@ -156,6 +156,10 @@ def _notice(lang: str, param: str, value: object, fallback: object) -> None:
         translate("notice_fallback", lang, param=param, value=value, fallback=fallback))
 
 
+def _to_census_year() -> None:
+    st.session_state["year"] = population.CENSUS_YEAR
+
+
 def _restore_from_url(lang: str, facts: dict) -> None:
     """On a session's first run, take year, district and city from the link (or fall back)."""
     years = facts["years"]
@@ -195,6 +199,10 @@ def sidebar() -> None:
     """Language, city, year and area controls, synced with the URL; the data notes."""
     lang = _lang()
     store, facts = _store_or_stop(lang)
+    from dashboard import warm  # once per process: the shared caches fill in the background
+
+    warm.start(store_key(store), facts["years"],
+               tuple(int(a) for a in facts["districts"]["adcode"]))
     st.session_state.setdefault("lang", lang)
     _restore_from_url(lang, facts)
     districts = facts["districts"]
@@ -208,6 +216,11 @@ def sidebar() -> None:
                     if lang == "zh" else
                     f"**{translate('sidebar_city', lang)}**: {city} ({facts['city_adcode']})")
         st.selectbox(translate("sidebar_year", lang), facts["years"], key="year")
+        if population.CENSUS_YEAR in facts["years"] and \
+                st.session_state["year"] != population.CENSUS_YEAR:
+            st.button(translate("sidebar_census_year", lang, year=population.CENSUS_YEAR),
+                      key="census_year", on_click=_to_census_year, type="tertiary",
+                      icon=":material/history:")
         # the menu's entries: CITY_PARAM, then adcodes (a None entry would read as no choice)
         st.selectbox(translate("sidebar_area", lang), [CITY_PARAM, *names], key="district",
                      format_func=lambda a: translate("sidebar_whole_city", lang)

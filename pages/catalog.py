@@ -58,7 +58,12 @@ def facet_controls(ctx: PageContext, cat: pd.DataFrame) -> tuple[str, dict[str, 
         "formats": (t("od_facet_format"), str.upper),
         "update_frequency": (t("od_facet_frequency"), lambda v: t(f"od_freq_{v}")),
     }
-    counts = catalog.search(cat).facets
+    # the counts follow the search and the other facets' choices (what a choice would find)
+    chosen = {f: st.session_state.get(f"od_f_{f}") or [] for f in labels}
+    try:
+        counts = catalog.facet_counts(cat, text, **chosen)
+    except catalog.SearchRefused:
+        counts = catalog.facet_counts(cat, "", **chosen)
     selected = {}
     for col, (facet, (label, fmt)) in zip(st.columns(len(labels)), labels.items(), strict=True):
         options = list(counts[facet].index)
@@ -214,9 +219,11 @@ def dataset_page(ctx: PageContext, actor: Actor, cat: pd.DataFrame, dataset_id: 
         badges.append(f":orange-badge[{t('od_synthetic_badge')}]")
     st.markdown(" ".join(badges))
     spec = SPECS.get(dataset_id)
-    st.write(row["description"] if ctx.lang == "zh" or spec is None else spec.description_en)
+    st.write(row["description"] if ctx.lang == "zh" else
+             (row.get("description_en") or (spec.description_en if spec else "")))
     if row["negative_list"]:
-        st.warning(t("od_negative_entry", reason=row["negative_reason"]))
+        st.warning(t("od_negative_entry", reason=row["negative_reason"] if ctx.lang == "zh"
+                     else row.get("negative_reason_en") or row["negative_reason"]))
     metadata_block(ctx, row)
     schema_block(ctx, row)
     preview_and_downloads(ctx, actor, row)
@@ -242,7 +249,8 @@ def negative(ctx: PageContext, cat: pd.DataFrame) -> None:
     st.table(pd.DataFrame({
         t("od_col_title"): [title_of(ctx, r) for _, r in neg.iterrows()],
         t("od_col_publisher"): [publisher_of(ctx, r) for _, r in neg.iterrows()],
-        t("od_col_reason"): neg["negative_reason"]}).set_index(t("od_col_title")))
+        t("od_col_reason"): neg["negative_reason"] if ctx.lang == "zh"
+        else neg["negative_reason_en"]}).set_index(t("od_col_title")))
 
 
 def bulk(ctx: PageContext, actor: Actor, cat: pd.DataFrame) -> None:

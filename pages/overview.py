@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics import indicators
-from dashboard.components import charts, data, kpi, provenance
+from dashboard import planning as pl
+from dashboard.components import charts, data, kpi, provenance, reconcile
 from dashboard.components.choropleth import district_map
 from dashboard.shell import PageContext, page_context
 
@@ -102,7 +103,7 @@ def movers(ctx, values: pd.DataFrame) -> None:
 
 
 def page(ctx: PageContext) -> None:
-    st.title(ctx.t("ov_title", city=ctx.city_label(), year=ctx.year))
+    st.title(ctx.t("ov_title", city=ctx.area_label(), year=ctx.year))
     values = data.kpi_values(ctx.store_key, ctx.year, ctx.years,
                              tuple(int(a) for a in ctx.districts["adcode"]))
     kpis = indicators.available(values)
@@ -111,6 +112,9 @@ def page(ctx: PageContext) -> None:
     for layer in ("population_districts", "facilities"):
         provenance.source_caption(ctx.store, str(ctx.store_key), ctx.lang, layer, year=ctx.year,
                                   district=ctx.district)
+    type_key = st.selectbox(ctx.t("rec_type"), reconcile.RATIO_TYPES, key="ov_rec_type",
+                            format_func=lambda k: pl.type_name(k, ctx.lang))
+    reconcile.section(ctx, type_key)
 
     st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
     chosen = ranking_controls(ctx, kpis)

@@ -12,7 +12,7 @@ from analytics.standards import FACILITY_TYPES, FacilityType, facility_type
 from dashboard import maps
 from dashboard import planning as pl
 from dashboard.auth import current_actor
-from dashboard.components import provenance
+from dashboard.components import provenance, reconcile
 from dashboard.shell import PageContext, page_context
 
 
@@ -90,6 +90,14 @@ def looking_ahead(ctx: PageContext, pre: pl.Preamble, type_key: str, unit: str,
     if district is not None:
         table = table[(table["area"] == district) | city]
     table = pd.concat([table[city], table[~city].sort_values("gap10", ascending=False)])
+    # one convention: a shortfall is said as a shortfall (red), a surplus as a surplus
+    statuses = {}
+    for col, year in (("gap5", y5), ("gap10", y10)):
+        status = wide[("status", year)].reindex(table["area"]).to_numpy()
+        amount = wide[("amount", year)].reindex(table["area"]).to_numpy()
+        statuses[t("plan_ahead_gap", year=year)] = pd.Series(status, index=table.index)
+        table[col] = [reconcile.gap_words(st_, a, unit, ctx.lang)
+                      for st_, a in zip(status, amount, strict=True)]
     shown = table.drop(columns="area").rename(columns={
         "name": t("plan_col_district"),
         "now": t("plan_ahead_need", year=y0), "in5": t("plan_ahead_need", year=y5),
@@ -97,8 +105,10 @@ def looking_ahead(ctx: PageContext, pre: pl.Preamble, type_key: str, unit: str,
         "range": t("plan_ahead_range", year=y10),
         "capacity": t("plan_ahead_capacity", year=y10),
         "gap5": t("plan_ahead_gap", year=y5), "gap10": t("plan_ahead_gap", year=y10)})
-    st.dataframe(shown.round(0), hide_index=True, width="stretch",
-                 height=35 * (len(shown) + 1) + 3, column_config=pl.number_config(shown))
+    shown = shown.round(0)
+    st.dataframe(reconcile.colour_gaps(shown, list(statuses), statuses), hide_index=True,
+                 width="stretch", height=35 * (len(shown) + 1) + 3,
+                 column_config=pl.number_config(shown))
     st.caption(t("plan_ahead_caption", base=y0, ratio=ft.ratio_label))
     st.download_button(t("plan_download_csv"), frame.to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"ahead_{type_key}_{y0}.csv", mime="text/csv",
@@ -157,6 +167,7 @@ def page(ctx: PageContext) -> None:
     unmet_total = float(privacy.round_counts([cells["unmet"].sum()])[0][0])
     m4.metric(t("plan_kpi_unmet"), "1-9" if unmet_total != unmet_total else f"{unmet_total:,.0f}",
               help=t("plan_kpi_unmet_help", ratio=ft.ratio_label))
+    reconcile.section(ctx, type_key)
 
     # -- the map -------------------------------------------------------------------------------
     hexes, legend, res = pl.hex_data(ctx.store, result, pre.key, type_key, ctx.year, group,
@@ -323,6 +334,11 @@ def page(ctx: PageContext) -> None:
             group_label=[pl.group_option(g, ctx.lang) for g in sd["group"]],
             unit_label=[pl.unit_name(k, ctx.lang) for k in sd["type"]],
             ratio_label=[facility_type(k).localized(ctx.lang).ratio_label for k in sd["type"]])
+        sd = sd.assign(
+            gap=[reconcile.gap_words(st_, a, u, ctx.lang) for st_, a, u in
+                 zip(sd["status"], sd["amount"], sd["unit_label"], strict=True)],
+            required=[f"{v:,.0f}" if v == v else "—" for v in sd["required"]],
+            supply_pct=[f"{v:,.1f}" if v == v else "—" for v in sd["supply_pct"]])
         shown = sd[["type_label", "group_label", "residents", "ratio_label", "required", "capacity",
                     "unit_label", "gap", "supply_pct"]].rename(columns={
                         "type_label": t("plan_col_type"), "group_label": t("plan_group"),
@@ -330,8 +346,11 @@ def page(ctx: PageContext) -> None:
                         "required": t("plan_col_required"), "capacity": t("plan_col_capacity_open"),
                         "unit_label": t("plan_col_unit"), "gap": t("plan_col_gap"),
                         "supply_pct": t("plan_col_supply_pct")})
-        st.dataframe(shown.round(1), hide_index=True, width="stretch",
-                     column_config=pl.number_config(shown))
+        shown = shown.round(1)
+        gap_col = t("plan_col_gap")
+        st.dataframe(reconcile.colour_gaps(shown, [gap_col], {gap_col: pd.Series(
+                         sd["status"].to_numpy(), index=shown.index)}),
+                     hide_index=True, width="stretch", column_config=pl.number_config(shown))
         looking_ahead(ctx, pre, type_key, unit, ft)
 
 

@@ -153,7 +153,8 @@ def page(ctx: PageContext) -> None:
     if len(res.sites):
         layers.append(maps.catchment_layer(res.sites, res.radius_m, rgb=maps.SITE_RGB,
                                            layer_id="site_catchments"))
-        layers.extend(maps.sites_layer(res.sites, labels))
+        layers.extend(maps.sites_layer(res.sites.assign(
+            name=[pl.place_text(r, ctx.lang) for _, r in res.sites.iterrows()]), labels))
     layers.append(maps.district_layer(pl.district_paths(ctx.store, pre.key), highlight=ask["district"]))
     box = cells if len(cells) else result_acc.cells
     view = maps.view_for_bounds(box["lon"].min(), box["lat"].min(), box["lon"].max(),
@@ -171,11 +172,12 @@ def page(ctx: PageContext) -> None:
     # -- the sites, their marginal gains, exports ----------------------------------------------
     st.subheader(t("plan_sites_table"))
     table = res.sites.assign(
+        where=[pl.place_text(r, ctx.lang) for _, r in res.sites.iterrows()],
         district=[pl.district_label(int(a), pre.names, ctx.lang) for a in res.sites["district_adcode"]])
-    shown = table[["order", "site_id", "name", "district", "locked", "gain", "coverage_after_pct",
-                   "lon", "lat"]].rename(columns={
+    shown = table[["order", "where", "district", "locked", "gain", "coverage_after_pct",
+                   "lon", "lat", "site_id"]].rename(columns={
                        "order": t("plan_col_order"), "site_id": t("plan_col_site_id"),
-                       "name": t("plan_col_name"), "district": t("plan_col_district"),
+                       "where": t("plan_col_where"), "district": t("plan_col_district"),
                        "locked": t("plan_col_locked"), "gain": t("plan_col_gain"),
                        "coverage_after_pct": t("plan_col_after_pct"), "lon": t("plan_col_lon"),
                        "lat": t("plan_col_lat")})

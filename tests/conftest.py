@@ -15,6 +15,9 @@ import pytest
 from analytics.citygen.build import BuildConfig, BuildContext
 from analytics.store import Store
 
+# The app warms its caches in a background thread (dashboard/warm.py); AppTests measure the
+# pages themselves, and a warming thread would compete with them for the store and the CPU.
+os.environ.setdefault("CITYBRAIN_WARM", "0")
 
 @pytest.fixture()
 def small_store(small_store_path) -> Store:

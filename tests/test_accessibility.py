@@ -193,3 +193,44 @@ def test_cell_detail_and_roll_up_by_hand():
     assert up.loc[parent, "covered_share"] == 0.25 and bool(up.loc[parent, "covered"])
     assert for_display(cells, max_cells=4)[1] == 9
     assert for_display(cells, max_cells=3)[1] == 8
+
+
+# -- the standard's ratio beside walking coverage (issue 15) -----------------------------------
+def test_reconciliation_by_hand(store):
+    """Day-care centres in 2020: DC1 (20 places) at A and DC2 (10) at E; DC3 at I closed.
+
+    60+ per cell is 6 x letter number: 270 in the city. The standard's 10 places per 1,000
+    asks 2.7; 30 are open: a surplus of 27.3. Within 300 m (cells are 400 m apart) only A
+    (6) and E (30) are covered: 36 of 270, 13.3 %. Every covered resident has a place
+    (2SFCA 20/6 and 10/30 per person, above 0.01), so 234 are without one. The ratio is met
+    but most live too far: reason ``enough_but_far``. 滨江区 (C, F, I: 18 + 36 + 54 = 108)
+    has no open centre: a shortfall of 1.08 places and no one covered.
+    """
+    from analytics.planning.reconcile import reconcile
+
+    city = reconcile(store, "elderly_day_care", YEAR)
+    assert (city.residents, city.facilities, city.capacity) == (270, 2, 30.0)
+    assert city.required == pytest.approx(2.7)
+    assert (city.status, round(city.amount, 2)) == ("surplus", 27.3)
+    assert (city.covered, city.without_place, city.radius_m) == (36, 234, 300)
+    assert city.coverage_pct == pytest.approx(100 * 36 / 270)
+    assert city.supply_pct == pytest.approx(100 * 30 / 2.7)
+    assert city.reason == "enough_but_far"
+    east = reconcile(store, "elderly_day_care", YEAR, district=330108)
+    assert (east.residents, east.capacity, east.covered) == (108, 0.0, 0)
+    assert (east.status, round(east.amount, 2), east.reason) == ("shortfall", 1.08,
+                                                                   "short_and_far")
+
+
+def test_one_sign_convention_for_gaps(store):
+    from analytics.standards import balance
+
+    assert balance(30, 2.7) == ("surplus", pytest.approx(27.3))
+    assert balance(0, 1.08) == ("shortfall", pytest.approx(1.08))
+    assert balance(5, 5) == ("meets", 0.0)
+    table = supply.supply_demand(store, YEAR, ["primary_school"]).set_index("adcode")
+    # primary: 6-11 = 10 x letter number; 滨江区 60 + 90 + 30 = 180 children, P2 has 46
+    # places: a shortfall of 134 (the signed gap says -134)
+    assert table.loc[330108, ["status", "amount", "gap"]].tolist() == ["shortfall", 134.0,
+                                                                        -134.0]
+    assert (table["amount"].dropna() >= 0).all()

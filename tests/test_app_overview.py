@@ -39,7 +39,8 @@ def test_tiles_equal_analytics(store_file, monkeypatch):
     assert shown["老人300米内有日间照料"][0] == f"{100 * 540 / 760:.1f}%"
     captions = [c.value for c in at.caption]
     # 2015: 20 beds (滨江's home opened 2018) / 460 aged 60+ x 1,000 = 43.5; 26.3 - 43.5 = -17.2
-    assert "张/千人 · 较2015年 -17.2" in captions
+    # and the caption says which years the sparkline spans (it ends at the year shown)
+    assert "张/千人 · 较2015年 -17.2 · 曲线 2015–2020" in captions
 
 
 def test_ranking_table_and_movers(store_file, monkeypatch):
@@ -63,6 +64,7 @@ def test_ranking_table_and_movers(store_file, monkeypatch):
 def test_district_tiles(store_file, monkeypatch):
     at = run_app(store_file, monkeypatch, district="330106")
     no_exception(at)
+    assert at.title[0].value.startswith("西湖区 · 2020 年")
     shown = metrics(at)
     assert shown["常住人口"][0] == "2,040人"
     assert shown["60岁及以上人口占比"][0] == f"{100 * 540 / 2040:.2f}%"
@@ -98,3 +100,41 @@ def test_the_coverage_tile_has_a_value_for_every_year(store_file):
     values = data.kpi_values((str(store_file), built_at), years[-1], years, ())
     cov = values[(values["indicator"] == "daycare_coverage_60plus") & values["district"].isna()]
     assert sorted(cov["year"]) == list(years)
+
+
+def test_a_districts_coverage_tile_has_its_history(store_file):
+    """Issue 15: with a district chosen, the day-care coverage tile had no changes and no
+    sparkline. Every district now has the KPI in every year, and the tile its changes."""
+    from dashboard.components import data
+
+    with Store.open(store_file) as store:
+        built_at, years = store.meta()["built_at"], tuple(store.query("population.years")
+                                                          ["year"].astype(int))
+    values = data.kpi_values((str(store_file), built_at), years[-1], years, (330106, 330108))
+    for area in (330106, 330108):
+        cov = indicators.of_area(values, area)
+        cov = cov[cov["indicator"] == "daycare_coverage_60plus"]
+        assert sorted(cov["year"]) == list(years), area
+    tile = indicators.tile(values, "daycare_coverage_60plus", 2020, 330106)
+    assert tile["change_1y"] is not None and tile["change_5y"] is not None
+    assert len(tile["series"].dropna()) == len(years)
+
+
+def test_overview_reconciles_the_ratio_with_walking_distance(store_file, monkeypatch):
+    """The overview shows, for the chosen type, the standard's ratio beside walking
+    coverage with the sentence that reconciles them; the figures are the library's
+    (worked by hand in tests/test_accessibility.py on the planning fixture)."""
+    from analytics.planning.reconcile import reconcile
+
+    at = run_app(store_file, monkeypatch, lang="en")
+    no_exception(at)
+    at.selectbox(key="ov_rec_type").set_value("elderly_day_care").run()
+    no_exception(at)
+    with Store.open(store_file) as store:
+        rec = reconcile(store, "elderly_day_care", 2020)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Capacity ÷ the standard's need (district level)"] == f"{rec.supply_pct:,.0f}%"
+    assert shown["Within a 300 m walk (cell level)"] == f"{rec.coverage_pct:.1f}%"
+    sentence = next(i.value for i in at.info if "300 m" in i.value)
+    assert sentence.startswith("Why they differ") or sentence.startswith("Both fall short") \
+        or sentence.startswith("The two agree")

@@ -72,6 +72,23 @@ def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
         at.query_params["pl_type"] == "elderly_day_care"
 
 
+def test_map_page_reconciles_the_ratio_with_walking_distance(store_path, monkeypatch):
+    """By hand (tests/test_accessibility.py): 30 day-care places against 2.7 required
+    (1,111 % of the standard, a surplus of 27.3), yet 36 of 270 residents aged 60+ (13.3 %)
+    within 300 m; the sentence says the places stand elsewhere."""
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    assert metric(at, "Capacity ÷ the standard's need (district level)") == "1,111%"
+    assert metric(at, "Within a 300 m walk (cell level)") == "13.3%"
+    text = " ".join(m.value for m in at.markdown)
+    assert "surplus of 27.3 places" in text and "36 of 270 residents aged 60+ within reach" in text
+    sentence = next(i.value for i in at.info if i.value.startswith("Why they differ"))
+    assert "enough elderly day-care centre capacity (1,111%)" in sentence
+    assert "234 residents aged 60+ live farther (13.3% covered)" in sentence
+    # the supply tab says gaps in words: the city's primary schools are short by 450 - 131
+    supply = next(df.value for df in at.dataframe if "Shortfall or surplus" in df.value.columns)
+    assert "shortfall of 319 places" in set(supply["Shortfall or surplus"])
+
+
 def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
     params = {"pl_type": "primary_school", "district": "330106", "pl_metric": "access",
               "pl_layers": "facilities,catchments,districts"}
@@ -82,7 +99,12 @@ def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
     layers = {layer["id"] for layer in deck_spec(at)["layers"]}
     assert layers == {"cells", "facilities", "catchments", "districts"}
     legend = next(m.value for m in at.markdown if "planning-legend" in m.value)
-    assert "No facility within reach" in legend and "places per 1,000" in legend
+    # 2SFCA by hand: P1 (85 places) reaches A, D, G, E (170 children): 0.5 each; P2 (46)
+    # reaches C, F, I, E (230): 0.2; so A, D, G have 500 and E 700 places per 1,000
+    # against the standard's 1,000. B and H reach no school: grey, and it says why.
+    assert "Grey: no primary school within 500 m" in legend and "places per 1,000" in legend
+    assert "500 – 700 · half the standard to the standard" in legend
+    assert "0 – 500 · below half the standard" in legend and "≥" not in legend
     # the district summary table is the analytics' table (city row first)
     table = at.dataframe[0].value
     assert table.iloc[0, 0] == "Whole city" and int(table.iloc[0, 1]) == 450
@@ -116,7 +138,11 @@ def test_sites_page_recommends_the_centre(store_path, monkeypatch):
     assert metric(at, "Residents newly covered") == "100"
     assert metric(at, "Optimality gap") == "0.00%"
     sites = at.dataframe[0].value
-    assert sites.iloc[0, 1] == cell_of("E")
+    assert sites["Site id"].iloc[0] == cell_of("E")
+    # a site a planner can name: its district and the nearest open facility (the day-care
+    # centre DC2 stands in the same cell E)
+    where = sites["Where (sub-district, community, nearest facility)"].iloc[0]
+    assert where == "Xihu District; 0 m from DC2 名称 (elderly day-care centre)"
     layers = {layer["id"] for layer in deck_spec(at)["layers"]}
     assert {"cells", "facilities", "sites", "site_catchments", "districts"} <= layers
 
@@ -138,8 +164,18 @@ def test_classes_and_parents():
     idx, labels = maps.classify(np.array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), k=5)
     assert labels == ["1 – 3", "4 – 5", "6", "7 – 8", "9 – 10"]
     assert idx.tolist() == [0, 0, 0, 1, 1, 2, 3, 3, 4, 4]
-    _, labels = maps.classify(np.array([1.0, 2.0, 3.0, 400.0]), k=2, decimals=1, open_top=True)
-    assert labels == ["1.0 – 2.5", "≥ 2.6"]  # the median of 1, 2, 3, 400 is 2.5
+    # the median of 1, 2, 3, 400 is 2.5; the top class is closed at the largest value
+    _, labels = maps.classify(np.array([1.0, 2.0, 3.0, 400.0]), k=2, decimals=1)
+    assert labels == ["1.0 – 2.5", "2.6 – 400.0"]
+    # breaks a planner can quote: two significant figures
+    assert [maps.nice_number(x) for x in (1234.5, 0.04561, 18000.1)] == [1200, 0.046, 18000]
+    # the standard's bands (kindergarten: 900 places per 1,000 children): below half,
+    # half to it, meets, twice or more up to the largest value (no "≥")
+    idx, labels, bands = maps.standard_classes(np.array([100, 500, 900, 1000, 5000.0]), 900)
+    assert labels == ["0 – 450", "450 – 900", "900 – 1,800", "1,800 – 5,000"]
+    assert idx.tolist() == [0, 1, 2, 2, 3] and bands == [0, 1, 2, 3]
+    _, labels, bands = maps.standard_classes(np.array([100, 700.0]), 900)
+    assert (labels, bands) == (["0 – 450", "450 – 700"], [0, 1])
     cells = [h3.latlng_to_cell(30 + n * 0.01, 120 + n * 0.013, 9) for n in range(50)]
     parents = parent_cells([h3.str_to_int(c) for c in cells], 8)
     assert [h3.int_to_str(int(p)) for p in parents] == [h3.cell_to_parent(c, 8) for c in cells]
@@ -264,10 +300,16 @@ def test_map_page_looks_ten_years_ahead_on_a_real_build(real_copy, monkeypatch):
     assert len(table) == 3
     with Store.open(real_copy) as store:
         expected = forecast.district_gaps(store, 2025, (5, 10), ["kindergarten"])
-    want = expected[expected["year"] == 2035].set_index("area")["gap"].round(0)
-    # the city first, then the districts by their gap in ten years, largest first
-    assert list(table["Gap 2035"].round(0)) == [want[330100], *sorted(want.drop(330100),
-                                                                      reverse=True)]
+    want = expected[expected["year"] == 2035].set_index("area")
+    # the city first, then the districts by their gap in ten years, largest first; each gap
+    # said in words (one convention: a shortfall is a shortfall, never a sign)
+    order = [330100, *want.drop(330100)["gap"].sort_values(ascending=False).index]
+
+    def words(row):
+        kind = {"shortfall": "shortfall of", "surplus": "surplus of"}[row["status"]]
+        return f"{kind} {row['amount']:,.0f} places"
+
+    assert list(table["Gap 2035"]) == [words(want.loc[a]) for a in order]
 
 
 def test_sites_page_plans_for_residents_ten_years_ahead(real_copy, monkeypatch):
@@ -281,3 +323,32 @@ def test_sites_page_plans_for_residents_ten_years_ahead(real_copy, monkeypatch):
     assert not at.exception, at.exception
     assert any("按 2035 年预测居民选址" in c.value for c in at.caption)
     assert at.selectbox(key="pl_ahead").value == 10
+
+
+def test_a_planners_own_basemap_is_a_setting_off_by_default(monkeypatch):
+    """Off by default (no provider, no style: nothing leaves the machine); set to the city's
+    own tile server's style, the deck draws it; anything else is refused clearly."""
+    import json
+
+    import pydeck as pdk
+
+    from analytics.errors import CityBrainError
+    from analytics.settings import Settings, settings
+    from dashboard import maps
+
+    view = pdk.ViewState(longitude=120.15, latitude=30.25, zoom=11)
+    monkeypatch.delenv("CITYBRAIN_BASEMAP_STYLE", raising=False)
+    settings.cache_clear()
+    spec = json.loads(maps.deck([], view).to_json())
+    # pydeck's placeholder style, which the dashboard drops when no provider is set
+    assert spec.get("mapProvider") is None and spec.get("mapStyle") in (None, "__MAP_STYLE__")
+    monkeypatch.setenv("CITYBRAIN_BASEMAP_STYLE", "http://tiles.city.example/style.json")
+    settings.cache_clear()
+    try:
+        spec = json.loads(maps.deck([], view).to_json())
+        assert spec["mapStyle"] == "http://tiles.city.example/style.json"
+        with pytest.raises(CityBrainError, match="CITYBRAIN_BASEMAP_STYLE"):
+            Settings(settings().data_dir, settings().store_path, "javascript:alert(1)")
+    finally:
+        monkeypatch.delenv("CITYBRAIN_BASEMAP_STYLE")
+        settings.cache_clear()

@@ -21,7 +21,8 @@ def test_view_restored_from_link(store_file, monkeypatch):
     assert at.selectbox(key="year").value == 2016
     assert at.selectbox(key="district").value == 330108
     assert at.radio(key="lang").value == "en"
-    assert at.title[0].value == "Hangzhou at a glance, 2016"
+    # the title names the chosen area, not the city (issue 15)
+    assert at.title[0].value == "Binjiang District at a glance, 2016"
     shown = {m.label: m.value for m in at.metric}
     assert shown["Resident population"] == "2,820"  # 滨江 is the same every year
     # the fixture store holds two of the city's districts, and the sidebar says so
@@ -94,3 +95,52 @@ def test_outdated_store_says_how_to_rebuild(tmp_path, monkeypatch):
     assert at.title[0].value == "The city store is not available"
     assert "schema version 0" in at.error[0].value
     assert "rebuild" in at.error[0].value
+
+
+@pytest.fixture(scope="module")
+def store_to_2021(tmp_path_factory):
+    """The fixture store with 2021 as well (2020's residents again): a store whose latest
+    year is not the census year."""
+    import duckdb
+
+    path = fixture_store_file(tmp_path_factory.mktemp("shell2021"))
+    con = duckdb.connect(str(path))
+    for table in ("synthetic_population_cells", "synthetic_population_districts"):
+        cols = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+        picked = ", ".join("year + 1" if c == "year" else c for c in cols)
+        con.execute(f"INSERT INTO {table} SELECT {picked} FROM {table} WHERE year = 2020")  # noqa: S608 (table names from DESCRIBE of the test store)
+    con.close()
+    return path
+
+
+def test_pages_open_on_the_latest_year_with_the_census_one_click_away(store_to_2021,
+                                                                       monkeypatch):
+    """Issue 15: the overview opened on 2020 though the store ran to 2025."""
+    at = run_app(store_to_2021, monkeypatch, lang="en")
+    no_exception(at)
+    assert at.selectbox(key="year").value == 2021
+    assert at.title[0].value == "Hangzhou at a glance, 2021"
+    at.button(key="census_year").click().run()
+    assert at.selectbox(key="year").value == 2020
+    assert at.title[0].value == "Hangzhou at a glance, 2020"
+    assert not [b for b in at.button if b.key == "census_year"]
+
+
+def test_warming_fills_the_shared_caches(store_file, monkeypatch):
+    """The background warm-up computes what the overview then reads: the KPI values of
+    every year for the city and each district."""
+    from dashboard import warm
+    from dashboard.components import data
+
+    monkeypatch.setenv("CITYBRAIN_WARM", "1")
+    with Store.open(store_file) as store:
+        built_at = store.meta()["built_at"]
+    key = (str(store_file), built_at + "-warm-test")
+    thread = warm.start(key, (2019, 2020), (330106, 330108))
+    assert thread is not None and warm.start(key, (2019, 2020), ()) is None  # once
+    thread.join(timeout=120)
+    values = data.kpi_values(key, 2020, (2019, 2020), (330106, 330108))
+    cov = values[values["indicator"] == "daycare_coverage_60plus"]
+    assert set(cov["district"].fillna(0).astype(int)) == {0, 330106, 330108}
+    monkeypatch.setenv("CITYBRAIN_WARM", "0")
+    assert warm.start((str(store_file), "other"), (2020,), ()) is None

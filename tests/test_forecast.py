@@ -19,7 +19,9 @@ from analytics.forecast import (
     backtest_table,
     demand,
     forecast,
+    forecast_all,
     gap,
+    history_of,
     load_history,
 )
 from analytics.forecast import backtest as bt
@@ -31,6 +33,7 @@ from analytics.forecast.cohort import (
     fertility_trend,
     project,
 )
+from analytics.forecast.models import series
 
 YEARS = list(range(2010, 2022))
 DISTRICTS = (330106, 330108)
@@ -320,7 +323,8 @@ def test_unknown_scenario_for_cohort_estimator(sim_store):
 def test_backtest_on_a_real_build_beats_the_baselines_and_intervals_cover(small_store):
     """The issue's targets, on 西湖区 and 滨江区: at five years the chosen model's district
     MAPE for the 60+ and the 3-5 is at least 30 % below naive and below trend; the
-    intervals of the chosen models cover within 10 points of the nominal 80 %."""
+    intervals of the chosen models cover at least the nominal 80 % less 5 points, and, being
+    the larger of a pooled and a per-area calibration, at most 95 %."""
     from analytics.forecast import evaluate
 
     evaluation = evaluate(small_store, 2025)
@@ -335,7 +339,7 @@ def test_backtest_on_a_real_build_beats_the_baselines_and_intervals_cover(small_
     chosen_cov = pd.concat([cov[(cov["target"] == t) & (cov["model"] == evaluation.choose(t, 10))]
                             for t in tg.TARGETS])
     overall = (chosen_cov["coverage"] * chosen_cov["n"]).sum() / chosen_cov["n"].sum()
-    assert abs(overall - 80) <= 10
+    assert 75 <= overall <= 95, overall
 
 
 def test_the_65plus_of_2030_are_the_surviving_60plus_of_2025(small_store):
@@ -367,3 +371,60 @@ def test_district_gaps_agree_with_gap_for_every_area(small_store):
                & (wide["year"] == 2025)].iloc[0]
     assert row["demand"] == pytest.approx(now * ratio)
     assert row["demand_lo"] == row["demand_hi"] == row["demand"]
+
+
+# -- calibrated intervals (issue 15) -------------------------------------------------------------
+def test_half_widths_by_hand():
+    """Area 1 erred by 1 % eighteen times, area 2 by 10 % twice, all one year ahead.
+
+    Pooled: the conformal quantile of 20 |errors| at 80 % is the ceil(21 * 0.8) = 17th
+    smallest, 0.01. Own scales: 0.01 and 0.10, so every normalised score is 1. Area 1 gets
+    max(0.01, 1 * 0.01) = 0.01, area 2 max(0.01, 1 * 0.10) = 0.10; the city (no errors of
+    its own) the pooled 0.01 or the median scale 0.055, whichever is larger. Two years ahead
+    (no errors there) everything doubles.
+    """
+    le = np.r_[np.full(9, 0.01), np.full(9, -0.01), 0.1, -0.1]
+    errors = pd.DataFrame({"model": "m", "target": "t", "area": [1] * 18 + [2] * 2,
+                           "level": "district", "origin": range(20), "horizon": 1,
+                           "log_error": le})
+    w = bt.half_widths(errors, np.array([1, 2, 9]), np.array([False, False, True]), 2)
+    np.testing.assert_allclose(w, [[0.01, 0.10, 0.055], [0.02, 0.20, 0.11]])
+
+
+def _history_of_model(model):
+    from analytics.forecast import History
+
+    years = np.array(sorted(model.series))
+    persons = np.stack([model.series[int(y)] for y in years]).astype(float)
+    return History(years, np.array(model.adcodes), persons, 330100)
+
+
+def test_2020_base_interval_holds_the_published_2024_60plus_share(hangzhou_model):
+    """From a 2020 base, Hangzhou's 60+ share of 2024 (published 20.5 %; the build's own
+    2024 figure, held out from the forecast, agrees) lies inside the 80 % interval. Before
+    the intervals were calibrated per area and made symmetric it was 17.8-19.7 %."""
+    full = _history_of_model(hangzhou_model)
+    f = forecast(full.until(2020), "pop_60plus_share", CITY, None, 5).set_index("year")
+    lo, hi = f.loc[2024, "lo"], f.loc[2024, "hi"]
+    assert lo <= 20.5 <= hi, (lo, hi)
+    built = history_of(full, "pop_60plus_share", CITY, None).set_index("year")["value"]
+    assert lo <= built[2024] <= hi
+    assert built[2024] == pytest.approx(20.5, abs=0.1)
+
+
+def test_held_out_coverage_from_a_2020_base(hangzhou_model):
+    """Every target, every district and the city, 2021-2025 held out: the 80 % intervals of
+    the chosen models hold at least three quarters of the actual values."""
+    full = _history_of_model(hangzhou_model)
+    past = full.until(2020)
+    actual = series(full)
+    areas = list(bt.areas_of(full))
+    hits = n = 0
+    every = forecast_all(past, None, 5)
+    for name in tg.TARGETS:
+        for row in every[every["target"] == name].itertuples():
+            a = actual[name][list(full.years).index(row.year), areas.index(row.area)]
+            hits += int(row.lo <= a <= row.hi)
+            n += 1
+    assert n == len(tg.TARGETS) * 5 * len(areas)
+    assert hits / n >= 0.75, hits / n

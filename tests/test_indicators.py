@@ -90,6 +90,11 @@ def test_tile_changes_and_bands(values):
     assert ind.tile(values, "kindergarten_places_per_child", 2020,
                     str(XIHU))["band"].status == "good"
     assert ind.tile(values, "population", 2020)["band"] is None
+    # the sparkline ends at the chosen year: a 2017 tile's line is 2015-2017, its last
+    # point the value shown
+    t17 = ind.tile(values, "share_60plus", 2017)
+    assert list(t17["series"].index) == [2015, 2016, 2017] and t17["span"] == (2015, 2017)
+    assert t17["series"].iloc[-1] == t17["value"]
 
 
 def test_standards_come_from_the_standards_table():

@@ -100,13 +100,65 @@ def test_quality_score_by_hand(store):
     row["dataset_id"] = "districts"
     q = catalog.quality(row, today=pd.Timestamp("2026-01-10").date())
     # 11 of 12 core fields (boundaries have no temporal coverage) and every column
-    # described: 40 * (0.7 * 11/12 + 0.3) = 37.7; annual, 10 days old: 30; downloadable
+    # described: 40 * (0.5 * 11/12 + 0.5) = 38.3; annual, 10 days old: 30; downloadable
     # open formats: 15; CC BY 4.0: 15
-    assert q == {"completeness": 37.7, "freshness": 30.0, "open_format": 15.0,
-                 "open_licence": 15.0, "score": 97.7}
+    assert q == {"completeness": 38.3, "freshness": 30.0, "open_format": 15.0,
+                 "open_licence": 15.0, "score": 98.3}
     late = catalog.quality(row, today=pd.Timestamp("2027-12-31").date())
     # 730 days old against 400 allowed: 30 * (1 - 330 / 1600) = 23.8
     assert late["freshness"] == 23.8
+
+
+def test_quality_counts_emptiness_and_missing_column_descriptions(store):
+    """Issue 15: a dataset with 0 records scored 80-98 and one with no column descriptions
+    100. The same districts row, emptied: no freshness and no open format, 38.3 + 15 = 53.3;
+    with its descriptions removed instead: 40 * 0.5 * 11/12 = 18.3 + 30 + 15 + 15 = 78.3."""
+    base = catalog.datasets(store).set_index("dataset_id").loc["districts"].copy()
+    today = pd.Timestamp("2026-01-10").date()
+    empty = base.copy()
+    empty["row_count"] = 0
+    assert catalog.quality(empty, today) == {"completeness": 38.3, "freshness": 0.0,
+                                             "open_format": 0.0, "open_licence": 15.0,
+                                             "score": 53.3}
+    bare = base.copy()
+    bare["columns_json"] = json.dumps([{**c, "description": "", "description_en": None}
+                                       for c in json.loads(base["columns_json"])])
+    assert catalog.quality(bare, today)["score"] == 78.3
+    scored = catalog.with_quality(catalog.datasets(store)).set_index("dataset_id")
+    assert scored.loc["education_schools", "row_count"] == 0
+    assert scored.loc["education_schools", "quality"] < 60
+
+
+def test_facet_counts_follow_the_search(store):
+    """Searching 养老 leaves six datasets (four social security; the care-home and day-care
+    contracts, social welfare): the domain facet counts those, not the whole catalog;
+    choosing 'public' access narrows the other facets but leaves the access facet's own
+    choices open (disjunctive faceting)."""
+    cat = catalog.datasets(store)
+    counts = catalog.facet_counts(cat, "养老")
+    assert counts["theme"].to_dict() == {"social_security": 4, "social_welfare": 2}
+    assert counts["publisher"].to_dict() == {"杭州市民政局": 6}
+    picked = catalog.facet_counts(cat, "养老", access_level=["public"])
+    assert picked["access_level"].to_dict() == {"public": 4, "on_application": 1,
+                                                "confidential": 1}
+    assert picked["theme"].to_dict() == {"social_security": 2, "social_welfare": 2}
+
+
+def test_one_publisher_name_per_department(store):
+    from analytics.pooling.contracts import publisher_name
+
+    assert publisher_name("教育局", "杭州市") == "杭州市教育局"
+    assert publisher_name("杭州市教育局", "杭州市") == "杭州市教育局"
+    cat = catalog.datasets(store)
+    by_en = cat.groupby("publisher_en")["publisher"].nunique()
+    assert by_en.max() == 1, by_en[by_en > 1]
+
+
+def test_columns_never_show_none(store):
+    row = catalog.datasets(store).set_index("dataset_id").loc["education_schools"]
+    cols = catalog.columns_of(row)
+    assert not cols.isin([None, "None", "nan"]).any().any()
+    assert (cols["description_en"] != "").all()
 
 
 def test_jsonld_carries_every_dcat_ap_mandatory_field(store):
@@ -434,3 +486,19 @@ def test_decide_many_decides_each_dataset_as_the_rules_say(store):
     # a steward holds no application for the extract
     assert access.decide_many(store, ["care_subsidy_extract"], STEWARD)[0].code == \
         "no_application"
+
+
+def test_english_fields_for_every_entry(store):
+    """Issue 15: English pages showed Chinese reasons and descriptions. Every entry has an
+    English description and publisher, and every negative-list entry an English reason,
+    with no Chinese characters in them."""
+    import re
+
+    han = re.compile(r"[\u4e00-\u9fff]")
+    cat = catalog.datasets(store)
+    for col in ("title_en", "description_en", "publisher_en"):
+        assert cat[col].str.len().gt(3).all(), col
+        assert not cat[col].map(lambda v: bool(han.search(v))).any(), col
+    neg = catalog.negative_list(cat)
+    assert neg["negative_reason_en"].str.len().gt(10).all()
+    assert not neg["negative_reason_en"].map(lambda v: bool(han.search(v))).any()

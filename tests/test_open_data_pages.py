@@ -134,3 +134,21 @@ def test_administrator_sees_accounts_in_the_page_language(store_path, monkeypatc
                                    "已停用", "密码登录"]
     row = users.set_index("用户名").loc["steward"]
     assert (row["角色"], row["部门"]) == ("数据管理员", "全部部门")
+
+
+def test_facet_counts_follow_the_search_on_the_page(store_path, monkeypatch):
+    """Issue 15: facet counts ignored the search. After searching, the domain facet's counts
+    add up to the datasets listed, not to the whole catalog; English reasons are English."""
+    import re
+
+    at = page(store_path, monkeypatch, "catalog.py", lang="en")
+    total = len(at.dataframe[0].value)
+    at.text_input(key="od_q").set_value("养老").run()
+    assert not at.exception
+    listed = len(at.dataframe[0].value)
+    assert 0 < listed < total
+    counts = [int(re.search(r"\((\d+)\)$", o).group(1))
+              for o in at.multiselect(key="od_f_theme").options]
+    assert sum(counts) == listed
+    negative = next(tb.value for tb in at.table if "Reason it is closed" in tb.value.columns)
+    assert not negative["Reason it is closed"].str.contains(r"[\u4e00-\u9fff]").any()

@@ -58,10 +58,16 @@ class Evaluation:
     accuracy: pd.DataFrame    # MAPE / WAPE by model, target, level and horizon
     index: dict = field(default_factory=dict, repr=False)  # grouped log errors
 
-    def bounds(self, model: str, target: str, level_name: str, horizon: int,
-               level: float = bt.LEVEL) -> np.ndarray:
-        """Conformal ``[lo, hi]`` log bounds for horizons 1..horizon."""
-        return bt.interval_bounds(self.index, model, target, level_name, horizon, level)
+    def half_widths(self, model: str, target: str, horizon: int,
+                    level: float = bt.LEVEL) -> np.ndarray:
+        """Conformal log half-widths ``[horizon, area]`` (areas as :func:`bt.areas_of`)."""
+        key = ("w", model, target, horizon, level)
+        if key not in self.index:
+            errors = self.index.get((model, target), self.errors.iloc[:0])
+            areas = bt.areas_of(self.history)
+            is_city = np.arange(len(areas)) == len(areas) - 1
+            self.index[key] = bt.half_widths(errors, areas, is_city, horizon, level)
+        return self.index[key]
 
     def choose(self, target: str, horizon: int) -> str:
         """The model the backtest picks for ``target`` up to ``horizon`` years ahead."""
@@ -129,15 +135,10 @@ def _target_forecast(evaluation: Evaluation, name: str, horizon: int, model: str
                      scenario: str, level: float) -> pd.DataFrame:
     history = evaluation.history
     areas = bt.areas_of(history)
-    n_d = len(history.districts)
     chosen = model if model != "auto" else evaluation.choose(name, horizon)
     values = _prediction(history, chosen, scenario)[name][:horizon]
-    bounds = {lev: evaluation.bounds(chosen, name, lev, horizon, level)
-              for lev in ("district", "city")}
-    lo_q = np.concatenate([np.repeat(bounds["district"][:, :1], n_d, axis=1),
-                           bounds["city"][:, :1]], axis=1)
-    hi_q = np.concatenate([np.repeat(bounds["district"][:, 1:], n_d, axis=1),
-                           bounds["city"][:, 1:]], axis=1)
+    width = evaluation.half_widths(chosen, name, horizon, level)
+    lo_q, hi_q = -width, width
     years = np.arange(history.base_year + 1, history.base_year + horizon + 1)
     return pd.DataFrame({
         "target": name, "area": np.tile(areas, horizon).astype(int),

@@ -17,7 +17,7 @@ from analytics.errors import CityBrainError
 from analytics.forecast import targets as tg
 from analytics.forecast.api import forecast_all, history_of
 from analytics.forecast.data import MAX_HORIZON, History, check_area, load_history
-from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT
+from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT, balance
 from analytics.store import Store
 
 
@@ -143,7 +143,9 @@ def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
     planner's view of where to build next.
 
     Columns ``area, type, year, population, demand, demand_lo, demand_hi, existing,
-    planned, capacity, gap``; the base-year rows are observed (``demand_lo == demand_hi``).
+    planned, capacity, gap, status, amount``: ``status`` is shortfall, surplus or meets and
+    ``amount`` its size, never negative (the product's one convention; ``gap`` keeps the
+    sign, positive = shortfall). The base-year rows are observed (``demand_lo == demand_hi``).
     One forecast serves every area (:func:`~analytics.forecast.api.forecast_all`).
     """
     types = _check_types(types)
@@ -160,8 +162,11 @@ def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
                         types)
         parts.append(_against(need, cap).assign(area=int(area)))
     out = pd.concat(parts, ignore_index=True)
+    both = [balance(c, d) for c, d in zip(out["capacity"], out["demand"], strict=True)]
+    out["status"] = [b[0] for b in both]
+    out["amount"] = [b[1] for b in both]
     return out[["area", "type", "year", "population", "demand", "demand_lo", "demand_hi",
-                "existing", "planned", "capacity", "gap"]]
+                "existing", "planned", "capacity", "gap", "status", "amount"]]
 
 
 def group_growth(store: Store, group: str, base_year: int, year: int, model: str = "auto",

@@ -356,11 +356,15 @@ def tile(values: pd.DataFrame, indicator_id: str, year: int, district: int | Non
     ``values`` is the long frame of :func:`ratio_values` / :func:`computed_values`;
     ``district`` the area (``None``: the whole city). Changes are ``None`` when the earlier
     year is not in the store.
+    The series runs from the first year up to ``year`` (its last point is the value shown,
+    so a sparkline never runs on past the chosen year); ``span`` is its first and last year.
     """
     ind = indicator(indicator_id)
     rows = of_area(values, district)
     rows = rows[rows["indicator"] == indicator_id]
     series = rows.set_index("year")["value"].sort_index()
+    series = series[series.index <= year]
+    known = series.dropna()
 
     def at(y: int) -> float | None:
         v = series.get(y)
@@ -374,6 +378,7 @@ def tile(values: pd.DataFrame, indicator_id: str, year: int, district: int | Non
         "change_1y": None if value is None or prev is None else value - prev,
         "change_5y": None if value is None or five is None else value - five,
         "series": series,
+        "span": (int(known.index[0]), int(known.index[-1])) if len(known) else None,
         "band": ind.band(value),
     }
 

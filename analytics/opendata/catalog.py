@@ -26,7 +26,9 @@ from analytics.opendata.registry import (
     SPECS,
     catalog_rows,
     contract_tables,
+    description_en,
     frame_years,
+    negative_reason_en,
     spec,
     undescribed_tables,
 )
@@ -71,6 +73,9 @@ def datasets(store: Store) -> pd.DataFrame:
     frame = frame.merge(usage[["dataset_id", "downloads"]], on="dataset_id", how="left")
     frame["downloads"] = frame["downloads"].fillna(0).astype(int)
     frame["formats"] = [",".join(formats(r)) for r in frame.itertuples()]
+    # English texts the store does not hold: from the registry and the contracts
+    frame["description_en"] = [description_en(d) for d in frame["dataset_id"]]
+    frame["negative_reason_en"] = [negative_reason_en(r) for r in frame["negative_reason"]]
     return frame
 
 
@@ -86,8 +91,17 @@ def formats(row) -> tuple[str, ...]:
 
 
 def columns_of(row) -> pd.DataFrame:
-    return pd.DataFrame(json.loads(row["columns_json"]),
-                        columns=["name", "type", "unit", "description", "description_en"])
+    """A dataset's columns: ``name, type, unit, description, description_en``; a missing
+    unit or description is an empty string (never ``None``), and a column described in
+    one language only carries that description in both."""
+    out = pd.DataFrame(json.loads(row["columns_json"]),
+                       columns=["name", "type", "unit", "description", "description_en"])
+    out = out.astype(object).where(out.notna(), "").astype(str)
+    out["description_en"] = out["description_en"].where(out["description_en"] != "",
+                                                        out["description"])
+    out["description"] = out["description"].where(out["description"] != "",
+                                                  out["description_en"])
+    return out
 
 
 # -- search -------------------------------------------------------------------------------------
@@ -164,6 +178,23 @@ def search(catalog: pd.DataFrame, text: str = "", **selected: list[str]) -> Sear
     return SearchResult(hits, facets)
 
 
+def facet_counts(catalog: pd.DataFrame, text: str = "",
+                 **selected: list[str]) -> dict[str, pd.Series]:
+    """What each facet's choices would find: counts over the datasets that match the search
+    text and the *other* facets' selections (disjunctive faceting, as CKAN and Solr do), so
+    a search narrows every facet and choosing a value in one facet keeps its siblings
+    selectable. A selected value with no match keeps a count of 0 so it stays visible."""
+    out = {}
+    for facet in FACETS:
+        others = {f: v for f, v in selected.items() if f != facet}
+        counts = search(catalog, text, **others).facets[facet]
+        for value in selected.get(facet) or []:
+            if value not in counts.index:
+                counts = pd.concat([counts, pd.Series({value: 0}, dtype="int64")])
+        out[facet] = counts
+    return out
+
+
 # -- metadata quality ---------------------------------------------------------------------------
 _CORE_FIELDS = ("title", "title_en", "description", "publisher", "theme", "keywords", "spatial",
                 "update_frequency", "access_level", "licence", "modified")
@@ -173,21 +204,31 @@ def quality(row, today: date | None = None) -> dict[str, float]:
     """Metadata quality, 0-100: completeness 40, freshness 30, open format 15, open licence 15.
 
     After the weighting of the EU Data Portal's metadata-quality assessment (MQA), reduced to
-    what a catalog row can show: core fields and column descriptions filled in; modified
-    within the stated update frequency; machine-readable open formats; an open licence.
+    what a catalog row can show: core fields (half of completeness) and column descriptions
+    (the other half; a dataset with no columns has none) filled in; modified within the
+    stated update frequency; machine-readable open formats; an open licence. A dataset with
+    no records is neither current nor downloadable in any format: it scores no freshness and
+    no open format, whatever its metadata says.
     """
     today = today or date.today()
     filled = [bool(str(row[f]).strip()) and not pd.isna(row[f]) for f in _CORE_FIELDS]
     filled.append(not pd.isna(row["temporal_start"]) or row["source_table"] is None
                   or pd.isna(row["source_table"]))
     cols = json.loads(row["columns_json"])
-    described = sum(1 for c in cols if c.get("description")) / len(cols) if cols else 0.0
-    completeness = 0.7 * sum(filled) / len(filled) + 0.3 * described
+    described = (sum(1 for c in cols if str(c.get("description") or "").strip()
+                     or str(c.get("description_en") or "").strip()) / len(cols)
+                 if cols else 0.0)
+    completeness = 0.5 * sum(filled) / len(filled) + 0.5 * described
+    empty = pd.isna(row["row_count"]) or int(row["row_count"]) == 0
     modified = pd.Timestamp(row["modified"]).date()
     age = (today - modified).days
     allowed = FREQUENCY_DAYS.get(row["update_frequency"], 365)
     freshness = 1.0 if age <= allowed else max(0.0, 1.0 - (age - allowed) / (4 * allowed))
-    open_format = 1.0 if row["access_level"] != "confidential" and row["source_table"] else 0.0
+    if empty:
+        freshness = 0.0
+    has_table = not (row["source_table"] is None or pd.isna(row["source_table"]))
+    open_format = 1.0 if row["access_level"] != "confidential" and has_table and not empty \
+        else 0.0
     open_licence = 1.0 if row["licence"].startswith("CC") else (
         0.5 if row["access_level"] == "on_application" else 0.0)
     parts = {"completeness": 40 * completeness, "freshness": 30 * freshness,
@@ -207,8 +248,10 @@ def with_quality(catalog: pd.DataFrame, today: date | None = None) -> pd.DataFra
 def negative_list(catalog: pd.DataFrame) -> pd.DataFrame:
     """The negative list: every confidential entry and its reason (visible to all)."""
     neg = catalog[catalog["negative_list"]]
-    return neg[["dataset_id", "title", "title_en", "publisher", "publisher_en",
-                "negative_reason"]].sort_values(["publisher", "dataset_id"]).reset_index(drop=True)
+    cols = ["dataset_id", "title", "title_en", "publisher", "publisher_en", "negative_reason"]
+    if "negative_reason_en" in neg.columns:
+        cols.append("negative_reason_en")
+    return neg[cols].sort_values(["publisher", "dataset_id"]).reset_index(drop=True)
 
 
 def most_downloaded(catalog: pd.DataFrame, n: int = 10) -> pd.DataFrame:

@@ -24,7 +24,7 @@ from datetime import date
 import pandas as pd
 
 from analytics import store as _store_module
-from analytics.pooling.contracts import contracts
+from analytics.pooling.contracts import contracts, publisher_name
 from analytics.pooling.feeds import LAYERS
 from analytics.store import Store
 
@@ -368,6 +368,56 @@ DATASETS: list[DatasetSpec] = [
 
 SPECS: dict[str, DatasetSpec] = {s.dataset_id: s for s in DATASETS}
 
+#: The negative list's reasons in English (the catalog stores the Chinese text).
+NEGATIVE_REASONS_EN: dict[str, str] = {
+    _PERSONAL: "Personal information: names, citizen ID numbers, phone numbers, addresses and "
+               "other sensitive personal information (Personal Information Protection Law, "
+               "art. 28); opened only as aggregates that pass statistical disclosure control",
+    "城市生命线设施的实时告警与处置，涉及公共安全（《数据安全法》第21条重要数据）":
+        "Real-time alerts and responses of the city's lifeline networks concern public "
+        "safety (important data, Data Security Law art. 21)",
+    "个人信息与公共安全：《个人信息保护法》《居民身份证法》第19条":
+        "Personal information and public safety: Personal Information Protection Law; "
+        "Resident Identity Card Law art. 19",
+    "敏感个人信息（医疗健康）：《个人信息保护法》第28条":
+        "Sensitive personal information (medical and health): Personal Information "
+        "Protection Law art. 28",
+    "个人信息与财产信息：《个人信息保护法》第28条":
+        "Personal and financial information: Personal Information Protection Law art. 28",
+    "公共安全：《安全生产法》《数据安全法》第21条重要数据":
+        "Public safety: Work Safety Law; important data, Data Security Law art. 21",
+    "关键基础设施安全：《关键信息基础设施安全保护条例》":
+        "Security of critical infrastructure: Regulations on the Security Protection of "
+        "Critical Information Infrastructure",
+    "个人行踪轨迹：《个人信息保护法》第28条":
+        "Personal movement records: Personal Information Protection Law art. 28",
+    "商业秘密：《反不正当竞争法》第9条":
+        "Trade secrets: Anti-Unfair Competition Law art. 9",
+    "个人信息：《个人信息保护法》第28条":
+        "Personal information: Personal Information Protection Law art. 28",
+}
+
+
+def negative_reason_en(reason: str | None) -> str:
+    """A negative-list reason in English: from :data:`NEGATIVE_REASONS_EN`, or the English
+    part a reason carries in parentheses (``未分类：… (unclassified: …)``); else empty."""
+    if not isinstance(reason, str) or not reason:
+        return ""
+    if reason in NEGATIVE_REASONS_EN:
+        return NEGATIVE_REASONS_EN[reason]
+    if reason.endswith(")") and " (" in reason:
+        english = reason[reason.rindex(" (") + 2:-1]
+        return english[:1].upper() + english[1:]
+    return reason if reason.isascii() else ""
+
+
+def description_en(dataset_id: str) -> str:
+    """A dataset's English description: the registry's, else its contract's."""
+    if dataset_id in SPECS:
+        return SPECS[dataset_id].description_en
+    c = contracts().get(dataset_id)
+    return c.description_en if c is not None and c.description_en else ""
+
 
 def spec(dataset_id: str) -> DatasetSpec | None:
     return SPECS.get(dataset_id)
@@ -485,7 +535,7 @@ def contract_rows(table_columns: dict, count: Callable[[str], int], city_adcode:
         if table != c.table or table not in table_columns or c.id in seen:
             continue
         seen.add(c.id)
-        publisher = c.department if c.department.startswith(city_name) else city_name + c.department
+        publisher = publisher_name(c.department, city_name)
         rows.append({
             "city_adcode": city_adcode, "dataset_id": c.id, "title": c.title, "title_en": c.title_en,
             "description": c.description or c.description_en, "publisher": publisher,

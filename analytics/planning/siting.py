@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
-from analytics.planning import accessibility
+from analytics.planning import accessibility, places
 from analytics.pooling.points import CANDIDATE_SITES, read_points
 from analytics.standards import facility_type
 from analytics.store import Store
@@ -262,7 +262,14 @@ class SitingResult:
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [round(r.lon, 6), round(r.lat, 6)]},
             "properties": {"order": int(r.order), "site_id": r.site_id, "name": r.name,
-                           "district_adcode": int(r.district_adcode), "locked": bool(r.locked),
+                           "district_adcode": int(r.district_adcode),
+                           "district": getattr(r, "district", ""),
+                           "place": " ".join(w for w in (getattr(r, "subdistrict", ""),
+                                                        getattr(r, "community", "")) if w),
+                           "place_en": getattr(r, "place_en", ""),
+                           "nearest_facility": getattr(r, "landmark", ""),
+                           "nearest_facility_m": int(getattr(r, "landmark_m", 0) or 0),
+                           "locked": bool(r.locked),
                            "newly_covered": round(float(r.gain), 1),
                            "coverage_after_pct": round(float(r.coverage_after_pct), 2),
                            "facility_type": self.type_key, "group": self.group,
@@ -272,6 +279,21 @@ class SitingResult:
                 "properties": {"crs": "WGS-84", "coverage_before_pct": round(self.before_pct, 2),
                                "coverage_after_pct": round(self.after_pct, 2),
                                "optimality_gap_pct": round(self.solution.gap_pct, 4)}}
+
+
+#: The location columns :func:`with_places` adds to sites (see :mod:`analytics.planning.places`).
+PLACE_COLUMNS = ["district", "district_en", "subdistrict", "community", "place_en", "landmark",
+                 "landmark_type_zh", "landmark_type_en", "landmark_m"]
+
+
+def with_places(store: Store, sites: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
+    """``sites`` with a human-readable location each: district, sub-district, community,
+    the nearest named facility open in ``year`` and its distance (``landmark_m``)."""
+    where = places.locate(store, sites["lon"], sites["lat"], year).rename(
+        columns={"distance_m": "landmark_m"})
+    out = sites.drop(columns=[c for c in PLACE_COLUMNS if c in sites.columns]).reset_index(
+        drop=True)
+    return pd.concat([out, where[PLACE_COLUMNS]], axis=1)
 
 
 def future_cells(store: Store, result: accessibility.Accessibility,
@@ -439,6 +461,7 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
     picked["locked"] = picked["site_id"].isin(set(lock))
     picked["gain"] = sol.served
     picked["coverage_after_pct"] = 100.0 * (covered_before + np.cumsum(sol.served)) / persons
+    picked = with_places(store, picked, int(year))
     return SitingResult(type_key, result.group, int(year), k, result.radius_m,
                         result.standard_radius_m, district, persons, covered_before,
                         sol.objective, sol, picked, len(cand), site_capacity, notes, codes,

@@ -12,11 +12,12 @@ import pandas as pd
 
 from analytics import population
 from analytics.planning import accessibility
-from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT
+from analytics.standards import FACILITY_TYPES, NURSERY_PLACES_PER_RESIDENT, balance
 from analytics.store import Store
 
 COLUMNS = ["adcode", "name", "name_en", "type", "type_zh", "type_en", "group", "residents",
-           "ratio_label", "required", "facilities", "capacity", "unit", "gap", "supply_pct"]
+           "ratio_label", "required", "facilities", "capacity", "unit", "gap", "supply_pct",
+           "status", "amount"]
 
 
 def supply_demand(store: Store, year: int, types: list[str] | None = None) -> pd.DataFrame:
@@ -24,7 +25,9 @@ def supply_demand(store: Store, year: int, types: list[str] | None = None) -> pd
 
     ``required`` is the capacity the standard asks for (NaN where the standard sets no
     capacity ratio, e.g. community health centres), ``gap = capacity - required`` (negative:
-    shortfall) and ``supply_pct = 100 * capacity / required``. The city rows have adcode 0.
+    shortfall) and ``supply_pct = 100 * capacity / required``; ``status`` (shortfall,
+    surplus, meets, no_standard) and ``amount`` (never negative) say the same without a
+    sign, which is how people read it (:func:`balance`). The city rows have adcode 0.
     """
     accessibility.check_year(store, year)
     types = types or list(FACILITY_TYPES)
@@ -65,6 +68,9 @@ def supply_demand(store: Store, year: int, types: list[str] | None = None) -> pd
     out["supply_pct"] = np.where(out["required"] > 0,
                                  100.0 * out["capacity"] / out["required"].where(
                                      out["required"] > 0, 1), np.nan)
+    both = [balance(c, r) for c, r in zip(out["capacity"], out["required"], strict=True)]
+    out["status"] = [b[0] for b in both]
+    out["amount"] = [b[1] for b in both]
     out = out.merge(names, on="adcode", how="left")
     out.loc[out["adcode"] == 0, ["name", "name_en"]] = ["全市", "City"]
     order = {k: n for n, k in enumerate(types)}

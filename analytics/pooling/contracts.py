@@ -181,12 +181,22 @@ class Contract:
         out = []
         for c in self.columns:
             if c.name == self.district_column:
-                out.append({"name": self.district_to, "type": "INTEGER", "unit": None,
-                            "description": "district adcode (from " + c.name + ")"})
+                out.append({"name": self.district_to, "type": "INTEGER", "unit": "",
+                            "description": "区县行政区划代码（由 " + c.name + " 转换）",
+                            "description_en": "district adcode (from " + c.name + ")"})
             else:
-                out.append({"name": c.name, "type": c.store_type, "unit": c.unit,
-                            "description": c.description})
+                out.append({"name": c.name, "type": c.store_type, "unit": c.unit or "",
+                            "description": c.description, "description_en": c.description})
         return out
+
+
+def publisher_name(department: str, city_name: str) -> str:
+    """One name per department in the catalog: the city's name before a contract's bare
+    department (``教育局`` -> ``杭州市教育局``), as the built datasets name it."""
+    department = (department or "").strip()
+    if not city_name or department.startswith(city_name):
+        return department
+    return city_name + department
 
 
 def _fail(path: Path, message: str) -> ContractError:

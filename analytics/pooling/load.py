@@ -21,7 +21,7 @@ import pandas as pd
 
 from analytics.identity import Actor, PermissionDenied, require
 from analytics.pooling.clean import _key_text, _Problems
-from analytics.pooling.contracts import Contract
+from analytics.pooling.contracts import Contract, publisher_name
 from analytics.pooling.contracts import contract as get_contract
 from analytics.pooling.errors import IngestError, IngestRejected
 from analytics.pooling.plan import Plan, Report, _plan
@@ -260,7 +260,8 @@ def _upsert_catalog(store, plan: Plan, synthetic: bool, cur) -> None:
     store.execute(
         "ingest.upsert_dataset", cur=cur, city_adcode=int(meta.get("city_adcode", 0)),
         dataset_id=c.id, title=c.title, title_en=c.title_en,
-        description=c.description or c.description_en, publisher=c.department,
+        description=c.description or c.description_en,
+        publisher=publisher_name(c.department, meta.get("city_name", "")),
         publisher_en=c.department_en, theme=c.theme, keywords=", ".join(c.keywords),
         temporal_start=start, temporal_end=end,
         spatial=f"{meta.get('city_name', '')} ({meta.get('city_adcode', '')})".strip(),

@@ -44,12 +44,13 @@ CENSUS_YEAR = 2020
 
 
 def default_year(years: Sequence[int]) -> int:
-    """The year a view opens on: the census year if ``years`` holds it, else the last.
+    """The year a view opens on: the latest the store holds (the census year is one click
+    away in the dashboard's sidebar).
 
     >>> default_year([2018, 2019, 2020, 2021]), default_year([2021, 2022])
-    (2020, 2022)
+    (2021, 2022)
     """
-    return CENSUS_YEAR if CENSUS_YEAR in years else max(years)
+    return int(max(years))
 
 
 def district_summary(store: Store, year: int) -> pd.DataFrame:

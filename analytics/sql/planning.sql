@@ -79,3 +79,18 @@ FROM population_cells
 WHERE year = $year
 GROUP BY district_adcode, age_group
 ORDER BY district_adcode, age_group;
+
+-- name: landmarks
+-- Every named facility open in a year (any year when $year is NULL), with its position:
+-- the landmarks places are described by.
+SELECT facility_id, type, name, district_adcode, lon, lat
+FROM facilities
+WHERE name IS NOT NULL AND name <> ''
+  AND ($year IS NULL OR (opened_year <= $year AND (closed_year IS NULL OR closed_year > $year)))
+ORDER BY facility_id;
+
+-- name: cell_points
+-- Every populated cell's centre and district (to name a point by the nearest cell).
+SELECT cell, district_adcode, lon, lat
+FROM cells
+ORDER BY cell;

@@ -35,12 +35,12 @@ def computed_values(path: str, vintage: str, years: tuple[int, ...],
 
 def kpi_values(key: tuple[str, str], year: int, years: tuple[int, ...],
                district_ids: tuple[int, ...]) -> pd.DataFrame:
-    """All KPI values the overview needs: every ratio KPI for every year and area; the
-    spatial KPIs for the city in every year (the tile's sparkline is the whole series) and
-    for each district in ``year``."""
-    # a spatial KPI costs a whole-city analysis per year (about 0.1 s): paid once, cached
-    frames = [ratio_values(*key), computed_values(*key, tuple(years)),
-              computed_values(*key, (year,), district_ids)]
+    """All KPI values the overview needs: every ratio KPI for every year and area, and the
+    spatial KPIs for the city and every district in every year, so a district's tiles have
+    their changes and their history too (``year`` is kept for the cache key's callers)."""
+    # a spatial KPI costs one whole-city analysis per year (about 0.1 s), which yields the
+    # city and every district at once: paid once per store, cached
+    frames = [ratio_values(*key), computed_values(*key, tuple(years), district_ids)]
     out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
     return out.drop_duplicates(["indicator", "year", "district"], keep="first")
 

@@ -78,7 +78,10 @@ def tile(data: dict, t, lang: str, previous_label: str, five_label: str, key: st
                   chart_type="line", help=ind.formula(lang))
         five = change_text(ind, data["change_5y"], lang) or "—"
         unit = "" if ind.unit_en in ("%", "persons") else f"{ind.unit(lang)} · "
-        st.caption(f"{unit}{five_label} {five}")
+        span = data.get("span")
+        line = t("kpi_line_span", start=span[0], end=span[1]) \
+            if span and len(series) > 1 else ""
+        st.caption(f"{unit}{five_label} {five}" + (f" · {line}" if line else ""))
         band = data["band"]
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
             if band is not None:

@@ -1,0 +1,116 @@
+"""Names for places: where a proposed site or a grid cell is, in words a planner can say.
+
+A point is described by its district, the sub-district (街道 / 镇) and community (社区 /
+村) of the nearest named facility, that facility's name and distance, and its coordinates:
+"西湖区 明潮街道, 120 m from 西湖区明潮街道养老院, 30.2512° N 120.1523° E". Districts come
+from the nearest populated cell; the nearest facility is found with a KD-tree on the same
+local projection the accessibility code uses. Nothing is formatted here: the columns are
+words and numbers, the dashboard composes the sentence in the page language.
+
+>>> split_place("西湖区明潮街道第二居家养老服务照料中心", "西湖区")
+('明潮街道', '')
+>>> split_place("建德市宁信镇富石村居家养老服务照料中心", "建德市")
+('宁信镇', '富石村')
+>>> place_english("宁信镇", "富石村")
+'Fushi Village, Ningxin Town'
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy.spatial import cKDTree
+
+from analytics.geo import _pinyin
+from analytics.planning.accessibility import project
+from analytics.standards import FACILITY_TYPES
+from analytics.store import Store
+
+_PLACE = re.compile(r"^(?P<sub>..+?(?:街道|镇|乡))(?P<com>[^第]+?(?:社区|村))?")
+_SUFFIX_EN = (("街道", "Subdistrict"), ("镇", "Town"), ("乡", "Township"),
+              ("社区", "Community"), ("村", "Village"))
+
+COLUMNS = ["lon", "lat", "district_adcode", "district", "district_en", "subdistrict",
+           "community", "place_en", "landmark", "landmark_type", "landmark_type_zh",
+           "landmark_type_en", "distance_m"]
+
+
+def split_place(name: str, district: str) -> tuple[str, str]:
+    """``(sub-district, community)`` named in a facility's name (either may be empty)."""
+    rest = name[len(district):] if district and name.startswith(district) else name
+    m = _PLACE.match(rest)
+    if not m:
+        return "", ""
+    return m.group("sub") or "", m.group("com") or ""
+
+
+@lru_cache(maxsize=65536)
+def _english_word(word: str) -> str:
+    for suffix, en in _SUFFIX_EN:
+        if word.endswith(suffix) and len(word) > len(suffix):
+            return f"{_pinyin(word[: -len(suffix)])} {en}"
+    return _pinyin(word) if word else ""
+
+
+def place_english(subdistrict: str, community: str) -> str:
+    """``富石村, 宁信镇`` -> ``Fushi Village, Ningxin Town`` (smallest first, as addresses)."""
+    return ", ".join(w for w in (_english_word(community), _english_word(subdistrict)) if w)
+
+
+def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
+    """A human-readable location for each point (WGS-84 ``lon``, ``lat`` arrays).
+
+    ``year`` keeps the landmarks to the facilities open in that year (a closed one names
+    nothing a visitor would find).
+
+    Columns :data:`COLUMNS`: the district (from the nearest populated cell), the sub-district
+    and community of the nearest named facility, its name, type and distance in metres.
+    """
+    lon = np.atleast_1d(np.asarray(lon, dtype=float))
+    lat = np.atleast_1d(np.asarray(lat, dtype=float))
+    out = pd.DataFrame({"lon": lon, "lat": lat})
+    if len(out) == 0:
+        return pd.DataFrame(columns=COLUMNS)
+    cells = store.query("planning.cell_points")
+    marks = store.query("planning.landmarks", year=None if year is None else int(year))
+    names = store.query("planning.district_names").set_index("adcode")
+    origin = (float(np.median(lon)), float(np.median(lat)))
+    pts = project(lon, lat, origin)
+    if len(cells):
+        _, ci = cKDTree(project(cells["lon"], cells["lat"], origin)).query(pts)
+        out["district_adcode"] = cells["district_adcode"].to_numpy()[ci].astype("int64")
+    else:
+        out["district_adcode"] = 0
+    out["district"] = out["district_adcode"].map(names["name"]).fillna("")
+    out["district_en"] = out["district_adcode"].map(names["name_en"]).fillna("")
+    if len(marks):
+        # describe each landmark once (a few thousand), then index by the nearest one
+        mark_district = marks["district_adcode"].map(names["name"]).fillna("")
+        parts = [split_place(n, d) for n, d in zip(marks["name"], mark_district, strict=True)]
+        marks = marks.assign(
+            subdistrict=[p[0] for p in parts], community=[p[1] for p in parts],
+            place_en=[place_english(*p) for p in parts],
+            type_zh=[FACILITY_TYPES[t].name_zh if t in FACILITY_TYPES else ""
+                     for t in marks["type"]],
+            type_en=[FACILITY_TYPES[t].name_en if t in FACILITY_TYPES else ""
+                     for t in marks["type"]])
+        dist, mi = cKDTree(project(marks["lon"], marks["lat"], origin)).query(pts)
+        near = marks.iloc[mi].reset_index(drop=True)
+        for col, src in (("landmark", "name"), ("landmark_type", "type"),
+                         ("subdistrict", "subdistrict"), ("community", "community"),
+                         ("place_en", "place_en"), ("landmark_type_zh", "type_zh"),
+                         ("landmark_type_en", "type_en")):
+            out[col] = near[src].to_numpy()
+        out["distance_m"] = np.round(dist).astype("int64")
+    else:
+        for col in ("landmark", "landmark_type", "subdistrict", "community", "place_en",
+                    "landmark_type_zh", "landmark_type_en"):
+            out[col] = ""
+        out["distance_m"] = 0
+    return out[COLUMNS]
+
+
+__all__ = ["COLUMNS", "locate", "place_english", "split_place"]

@@ -1,0 +1,107 @@
+"""Two measures of one service, side by side: the standard's ratio and walking distance.
+
+A district can meet the standard's ratio (its places against its residents, e.g. 0.9
+kindergarten places per child aged 3-5) while many of its residents live beyond the walking
+radius of any facility (300 m for a kindergarten): the ratio counts every place in the
+district wherever it stands, walking coverage counts only the residents near one. A planner
+needs both, and the reason they differ. :func:`reconcile` computes both for one facility
+type, year and area (the city or a district) from the same residents and facilities, and
+names the reason (:data:`REASONS`); the dashboard says it in words.
+
+The sign convention for gaps, used across the product: a *shortfall* is a positive amount
+of capacity missing against the standard, a *surplus* a positive amount above it; a
+``status`` says which (:func:`balance`). Nothing a person reads carries the meaning in a sign.
+
+>>> balance(30.0, 2.7)
+('surplus', 27.3)
+>>> balance(0.0, 1.08)
+('shortfall', 1.08)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.planning import accessibility
+from analytics.planning.supply import supply_demand
+from analytics.standards import balance
+from analytics.store import Store
+
+#: Why the two measures differ (or agree). Keys are stable; the dashboard words them.
+REASONS = {
+    "agree": "enough capacity by the standard, and every resident within walking distance",
+    "enough_but_far": "enough capacity by the standard, but some residents live beyond the "
+                      "walking radius of every facility: the places stand elsewhere",
+    "near_but_short": "residents live near facilities, but there are too few places for them",
+    "short_and_far": "too few places by the standard, and some residents beyond walking "
+                     "distance too",
+    "no_ratio": "the standard sets no capacity ratio for this type: only walking distance "
+                "counts",
+}
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The ratio (district level) and walking coverage (cell level) of one type and area."""
+
+    type_key: str
+    year: int
+    area: int                  # 0 for the whole city
+    group: str
+    residents: int             # of the group the type serves, in the area
+    facilities: int            # open in the area
+    capacity: float            # their places or beds (facilities where not counted)
+    required: float            # what the standard asks for (nan: no ratio)
+    status: str                # shortfall | surplus | meets | no_standard
+    amount: float              # the shortfall or surplus, never negative
+    radius_m: int
+    covered: int               # residents with a facility within the radius
+    without_place: int         # residents without a place within reach (2SFCA), rounded
+    reason: str                # a key of REASONS
+
+    @property
+    def supply_pct(self) -> float:
+        return 100.0 * self.capacity / self.required if self.required > 0 else float("nan")
+
+    @property
+    def coverage_pct(self) -> float:
+        return 100.0 * self.covered / self.residents if self.residents else float("nan")
+
+    @property
+    def uncovered(self) -> int:
+        return self.residents - self.covered
+
+
+def reconcile(store: Store, type_key: str, year: int, district: int | None = None,
+              result: accessibility.Accessibility | None = None) -> Reconciliation:
+    """The standard's ratio and walking-distance coverage of ``type_key`` in ``year`` for the
+    city (``district=None``) or one district. ``result`` reuses an :func:`accessibility.analyse`
+    of the same type and year (the planning map has one already)."""
+    result = result or accessibility.analyse(store, type_key, int(year))
+    area = 0 if district is None else int(district)
+    sd = supply_demand(store, int(year), [type_key])
+    row = sd[sd["adcode"].isna()] if district is None else sd[sd["adcode"] == int(district)]
+    if row.empty:
+        raise accessibility.CityBrainError(f"no district {district} in this store")
+    row = row.iloc[0]
+    cells = result.cells if district is None else \
+        result.cells[result.cells["district_adcode"] == int(district)]
+    residents = int(cells["persons"].sum())
+    covered = int(cells.loc[cells["covered"], "persons"].sum())
+    without = int(np.round(cells["unmet"].sum()))
+    required = float(row["required"])
+    status, amount = balance(float(row["capacity"]), required)
+    if status == "no_standard":
+        reason = "no_ratio"
+    elif status == "shortfall":
+        reason = "short_and_far" if covered < residents else "near_but_short"
+    else:
+        reason = "enough_but_far" if covered < residents or without > 0 else "agree"
+    return Reconciliation(type_key, int(year), area, result.group, residents,
+                          int(row["facilities"]), float(row["capacity"]), required, status,
+                          amount, result.radius_m, covered, without, reason)
+
+
+__all__ = ["REASONS", "Reconciliation", "balance", "reconcile"]

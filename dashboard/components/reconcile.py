@@ -1,0 +1,112 @@
+"""The standard's ratio beside walking-distance coverage, and gaps said in words.
+
+One view for the overview and the planning map: the district-level ratio (capacity against
+what the standard asks for) and the cell-level walking coverage of the same type, area and
+year, side by side, with one sentence saying why they differ
+(:func:`analytics.planning.reconcile.reconcile` computes both). Gaps follow one convention
+everywhere: a shortfall is written as a shortfall (red), a surplus as a surplus (green),
+amounts are never signed.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from analytics.planning.reconcile import Reconciliation
+from dashboard.i18n import translate
+
+STATUS_COLOUR = {"shortfall": "red", "surplus": "green", "meets": "green",
+                 "no_standard": "gray"}
+#: Text colours of a gap cell in tables (colour-blind safe red and green of ColorBrewer).
+CELL_COLOUR = {"shortfall": "color: #b2182b; font-weight: 600", "surplus": "color: #1b7837",
+               "meets": "color: #1b7837", "no_standard": "color: #666666"}
+
+
+def _n(x: float, lang: str) -> str:
+    """Whole numbers from 100 up; one decimal below, where a fraction of a place shows."""
+    return f"{x:,.0f}" if abs(x) >= 100 or round(x, 1) == int(x) else f"{x:,.1f}"
+
+
+def gap_words(status: str, amount: float, unit: str, lang: str) -> str:
+    """``短缺 1,234 个位`` / ``shortfall of 1,234 places``; ``surplus``; ``meets``."""
+    if status == "no_standard" or amount != amount:  # NaN
+        return translate("gap_no_standard", lang)
+    return translate(f"gap_{status}", lang, amount=_n(amount, lang), unit=unit)
+
+
+def gap_column(frame: pd.DataFrame, status: str, amount: str, unit: str, lang: str
+               ) -> pd.Series:
+    """A table column of gap words from a frame's ``status`` and ``amount`` columns."""
+    return pd.Series([gap_words(s, a, unit, lang) for s, a in
+                      zip(frame[status], frame[amount], strict=True)], index=frame.index)
+
+
+def colour_gaps(shown: pd.DataFrame, columns: list[str], statuses: dict[str, pd.Series]):
+    """A Styler colouring each gap column by its status (red shortfall, green surplus)."""
+    def paint(col: pd.Series) -> list[str]:
+        status = statuses.get(col.name)
+        if status is None:
+            return [""] * len(col)
+        return [CELL_COLOUR.get(s, "") for s in status.to_numpy()]
+
+    return shown.style.apply(paint, subset=columns, axis=0)
+
+
+def show(rec: Reconciliation, lang: str, area: str, type_name: str, group: str,
+         unit: str) -> None:
+    """Two figures side by side and the sentence that reconciles them."""
+    t = lambda key, **fmt: translate(key, lang, **fmt)  # noqa: E731
+    left, right = st.columns(2)
+    with left:
+        if rec.status == "no_standard":
+            st.metric(t("rec_ratio_label"), "—", help=t("rec_ratio_help"))
+        else:
+            st.metric(t("rec_ratio_label"), f"{rec.supply_pct:,.0f}%", help=t("rec_ratio_help"))
+        words = gap_words(rec.status, rec.amount, unit, lang)
+        st.markdown(f":{STATUS_COLOUR[rec.status]}[**{words}**] · "
+                    + t("rec_ratio_detail", capacity=_n(rec.capacity, lang), unit=unit,
+                        required=_n(rec.required, lang) if rec.required == rec.required
+                        else "—"))
+    with right:
+        st.metric(t("rec_walk_label", radius=f"{rec.radius_m:,}"),
+                  f"{rec.coverage_pct:.1f}%" if rec.residents else "—",
+                  help=t("rec_walk_help"))
+        st.markdown(t("rec_walk_detail", covered=f"{rec.covered:,}",
+                      residents=f"{rec.residents:,}", group=group,
+                      without=f"{rec.without_place:,}"))
+    st.info(t(f"rec_why_{rec.reason}", area=area, type=type_name, group=group,
+              radius=f"{rec.radius_m:,}", supply_pct=f"{rec.supply_pct:,.0f}%"
+              if rec.required == rec.required and rec.required > 0 else "—",
+              coverage_pct=f"{rec.coverage_pct:.1f}%" if rec.residents else "—",
+              uncovered=f"{rec.uncovered:,}"), icon=":material/balance:")
+
+
+#: Facility types whose standard sets a capacity ratio, in the order planners ask about them.
+RATIO_TYPES = ["kindergarten", "primary_school", "junior_middle_school", "nursery",
+               "elderly_care_home", "elderly_day_care", "hospital"]
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def measures(_store, key: str, type_key: str, year: int, district: int | None
+             ) -> Reconciliation:
+    """Both measures for one type, year and area (the analysis is the planning map's, cached)."""
+    from analytics.planning import accessibility
+    from analytics.planning.reconcile import reconcile
+    from dashboard import planning as pl
+
+    result = pl.analyse(_store, key, type_key, year, accessibility.default_group(type_key), None)
+    return reconcile(_store, type_key, year, district, result=result)
+
+
+def section(ctx, type_key: str, rec: Reconciliation | None = None) -> None:
+    """The heading, both figures and the sentence, for ``ctx``'s area and year."""
+    from dashboard import planning as pl
+
+    if rec is None:
+        rec = measures(ctx.store, pl.store_key(ctx.store), type_key, ctx.year, ctx.district)
+    type_name = pl.type_name(type_key, ctx.lang)
+    st.markdown("#### " + ctx.t("rec_heading", type=type_name, area=ctx.area_label(),
+                                 year=ctx.year))
+    show(rec, ctx.lang, ctx.area_label(), type_name if ctx.lang == "zh" else type_name.lower(),
+         pl.group_name(rec.group, ctx.lang), pl.unit_name(type_key, ctx.lang))
