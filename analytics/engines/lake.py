@@ -307,13 +307,17 @@ class Lake:
             out.update({"city_adcode": str(self.cities[0]), "city_name": city.get("name", ""),
                         "seed": str(city.get("seed")), "built_at": str(city.get("built_at"))})
         else:
-            out.update({"city_adcode": "0", "city_name": "", "province": ""})
+            out.update({"city_adcode": "0", "city_name": "",
+                        "city_names": ", ".join(f"{c} {e.get('name', '')}" for c, e in
+                                                sorted(self.manifest["cities"].items()))})
         return out
 
     def store(self) -> Store:
         """DuckDB over the lake: an in-memory store whose tables are views of the files."""
-        return Store.over_parquet({t: self.files(t) for t in self.tables()}, self.meta(),
-                                  PARTITION_TYPES)
+        store = Store.over_parquet({t: self.files(t) for t in self.tables()}, self.meta(),
+                                   PARTITION_TYPES)
+        store.lake = self  # city names and the manifest, as on the Spark engine
+        return store
 
 
 def open_lake(directory: Path | str, verify: bool = False) -> Lake:
