@@ -21,7 +21,10 @@ import pandas as pd
 import pytest
 from pyproj import Geod
 
-from analytics import accessibility, indicators, population, supply, trends
+from analytics import population
+from analytics.indicators import kpis as indicators
+from analytics.indicators import trends
+from analytics.planning import accessibility, supply
 from analytics.cli import main
 from analytics.engines import analyses, lake
 from analytics.standards import FACILITY_TYPES

@@ -7,16 +7,16 @@ views) or a :class:`~analytics.engines.spark.SparkEngine`. Each analysis is a na
 on its (district-sized) result:
 
 * population by area, year, group and sex: ``scale.population_by_group``;
-* the overview indicators for every district and year: :func:`analytics.indicators.ratio_values`
+* the overview indicators for every district and year: :func:`analytics.indicators.kpis.ratio_values`
   over ``indicators.district_base`` and ``indicators.capacity_by_year`` (the very functions
   the dashboard uses);
-* trends: :func:`analytics.trends.vital_rates` and :func:`analytics.trends.age_groups`;
+* trends: :func:`analytics.indicators.trends.vital_rates` and :func:`analytics.indicators.trends.age_groups`;
 * coverage and 2SFCA of any facility type: ``scale.coverage_by_district`` over the lake's
-  catchment pairs (the same figures as :func:`analytics.accessibility.analyse`, which finds
+  catchment pairs (the same figures as :func:`analytics.planning.accessibility.analyse`, which finds
   the pairs with a KD-tree in memory);
-* supply against demand by district: :func:`analytics.supply.supply_demand`;
+* supply against demand by district: :func:`analytics.planning.supply.supply_demand`;
 * controlled exports: rows a city and year at a time, through the access decision and the
-  same small-count suppression as every other download (:mod:`analytics.privacy`).
+  same small-count suppression as every other download (:mod:`analytics.opendata.privacy`).
 """
 
 from __future__ import annotations
@@ -29,8 +29,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from analytics import access, indicators, privacy, supply, trends
-from analytics.accessibility import cell_groups, check_year, default_group
+from analytics.indicators import kpis as indicators
+from analytics.indicators import trends
+from analytics.opendata import access, privacy
+from analytics.planning import supply
+from analytics.planning.accessibility import cell_groups, check_year, default_group
 from analytics.engines.lake import PAIRS_MIN_RADIUS_M, Lake
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor
@@ -132,7 +135,7 @@ def city_indicator_values(engine) -> pd.DataFrame:
 
 
 def vital_trends(engine, district: int | None = None) -> pd.DataFrame:
-    """Births, deaths, rates and the ageing index by year (:func:`analytics.trends.vital_rates`)."""
+    """Births, deaths, rates and the ageing index by year (:func:`analytics.indicators.trends.vital_rates`)."""
     return trends.vital_rates(engine, district)
 
 
@@ -144,7 +147,7 @@ def age_group_trends(engine, district: int | None = None) -> pd.DataFrame:
 def coverage(engine, type_key: str, year: int, group: str | None = None,
              radius_m: int | None = None, city: int | None = None) -> pd.DataFrame:
     """Coverage and 2SFCA of a facility type by district, as
-    :func:`analytics.accessibility.district_summary` gives them.
+    :func:`analytics.planning.accessibility.district_summary` gives them.
 
     Columns ``city_adcode, adcode, name, name_en, persons, covered, coverage_pct, facilities,
     supply, access_per_1000, unmet``; the first row (adcode 0) sums everything the engine
@@ -207,7 +210,7 @@ def coverage(engine, type_key: str, year: int, group: str | None = None,
 
 def supply_demand(engine, year: int, types: list[str] | None = None) -> pd.DataFrame:
     """Capacity against the standard's requirement by district and type
-    (:func:`analytics.supply.supply_demand`)."""
+    (:func:`analytics.planning.supply.supply_demand`)."""
     return supply.supply_demand(engine, year, types)
 
 
@@ -261,7 +264,7 @@ def _export_schema(schema: pa.Schema) -> pa.Schema:
 def controlled_export(engine, dataset_id: str, out: Path, fmt: str = "csv",
                       actor: Actor = PUBLIC) -> tuple[int, privacy.DisclosureReport]:
     """Write a controlled export (CSV with BOM or Parquet) and return rows and report."""
-    from analytics import exports
+    from analytics.opendata import exports
 
     chunks, report = controlled_chunks(engine, dataset_id, actor)
     writer = {"csv": exports._write_csv, "parquet": exports._write_parquet}.get(fmt)

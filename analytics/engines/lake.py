@@ -22,7 +22,7 @@ H3 cell ids are written as BIGINT (every H3 index fits: its top bit is 0). Spati
 an engine cannot do without extensions is prepared here as a plain table,
 ``catchment_pairs``: for each facility, every populated cell within its type's walking
 radius and the distance in metres, found with the same projection and KD-tree as
-:mod:`analytics.accessibility`, one city at a time.
+:mod:`analytics.planning.accessibility`, one city at a time.
 """
 
 from __future__ import annotations
@@ -94,9 +94,9 @@ def catchment_pairs(store: Store) -> pa.Table:
     :data:`PAIRS_MIN_RADIUS_M`.
 
     Distances are straight-line metres on the transverse Mercator projection centred on the
-    city's populated cells, as :func:`analytics.accessibility.analyse` measures them.
+    city's populated cells, as :func:`analytics.planning.accessibility.analyse` measures them.
     """
-    from analytics.accessibility import pairs_within, project
+    from analytics.planning.accessibility import pairs_within, project
     from analytics.standards import FACILITY_TYPES
 
     cells = store.table("cells", ["cell", "lon", "lat"])
