@@ -22,11 +22,11 @@ import pytest
 from pyproj import Geod
 
 from analytics import population
+from analytics.cli import main
+from analytics.engines import analyses, lake
 from analytics.indicators import kpis as indicators
 from analytics.indicators import trends
 from analytics.planning import accessibility, supply
-from analytics.cli import main
-from analytics.engines import analyses, lake
 from analytics.standards import FACILITY_TYPES
 from analytics.store import SCHEMA_VERSION, Store
 

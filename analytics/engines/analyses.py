@@ -29,14 +29,14 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics.engines.lake import PAIRS_MIN_RADIUS_M, Lake
+from analytics.errors import CityBrainError
+from analytics.identity import PUBLIC, Actor
 from analytics.indicators import kpis as indicators
 from analytics.indicators import trends
 from analytics.opendata import access, privacy
 from analytics.planning import supply
 from analytics.planning.accessibility import cell_groups, check_year, default_group
-from analytics.engines.lake import PAIRS_MIN_RADIUS_M, Lake
-from analytics.errors import CityBrainError
-from analytics.identity import PUBLIC, Actor
 from analytics.standards import NURSERY_PLACES_PER_RESIDENT, facility_type, service_radius
 from analytics.store import DEFAULT_STORE, Store
 

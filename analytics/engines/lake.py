@@ -307,8 +307,7 @@ class Lake:
             out.update({"city_adcode": str(self.cities[0]), "city_name": city.get("name", ""),
                         "seed": str(city.get("seed")), "built_at": str(city.get("built_at"))})
         else:
-            out.update({"city_adcode": "0", "city_name": "",
-                        "city_names": ", ".join(f"{c} {e.get('name', '')}" for c, e in
+            out.update({"city_names": ", ".join(f"{c} {e.get('name', '')}" for c, e in
                                                 sorted(self.manifest["cities"].items()))})
         return out
 
