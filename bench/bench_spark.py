@@ -40,8 +40,12 @@ _BUILD_SECONDS: dict[str, float] = {}
 
 
 def seconds_per_resident(lake_dir: Path) -> float:
-    """Build plus export seconds per resident, from this run's city builds (NaN if reused)."""
-    return _BUILD_SECONDS.get(str(lake_dir), float("nan"))
+    """Build plus export seconds per resident: this run's, or the builds the manifest lists."""
+    if str(lake_dir) in _BUILD_SECONDS:
+        return _BUILD_SECONDS[str(lake_dir)]
+    lake = Lake.open(lake_dir)
+    seconds = [float(e.get("build_seconds") or "nan") for e in lake.manifest["cities"].values()]
+    return sum(seconds) / ZHEJIANG_2020
 
 
 def _lake_bytes(lake: Lake, city: int | None = None) -> int:

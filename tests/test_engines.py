@@ -11,6 +11,7 @@ in their own test files, and coverage once more with distances measured independ
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -293,3 +294,36 @@ def test_a_province_lake_of_two_cities_on_both_engines(spark_session, province_l
             int(analyses.summary(duck, 2020).set_index("adcode").loc[c, "population"])
             for c in (330100, 330900))
         assert set(pop["city_adcode"]) == {330100, 330900}
+
+
+def test_lake_export_and_verify_commands(small_store_path, tmp_path, capsys):
+    out = tmp_path / "lake"
+    assert main(["lake", "export", "--store", str(small_store_path), "--out", str(out)]) == 0
+    assert main(["lake", "verify", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "every file matches its SHA-256" in text
+    with Store.open(small_store_path, read_only=True) as store:
+        n = int(store.row_counts().set_index("table").loc["population_cells", "rows"])
+    assert re.search(rf"population_cells\s+{n:,} rows", text)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--province", "330100", "--lake", "x"], "is not a province adcode"),
+    (["--province", "330000"], "needs both --province ADCODE and --lake DIR"),
+    (["--province", "330000", "--cities", "320100", "--lake", "x"], "not in province 330000"),
+])
+def test_province_build_bad_input(argv, message, capsys):
+    assert main(["build", *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0]
+
+
+def test_zhejiang_city_totals_sum_to_the_province():
+    """The 11 cities' 2020 totals in city_totals_2020.csv are the bulletin's 64,567,588."""
+    from analytics.engines.province import province_cities
+    from analytics.reference import city_totals
+
+    cities = province_cities(330000)
+    assert len(cities) == 11
+    totals = city_totals().set_index("adcode")["population"]
+    assert sum(int(totals[c]) for c, _ in cities) == 64_567_588

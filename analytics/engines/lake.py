@@ -205,6 +205,7 @@ def export_city(store: Store, directory: Path | str) -> dict:
     entry = {"name": meta.get("city_name", ""), "seed": meta.get("seed"),
              "years": f"{meta.get('first_year')}-{meta.get('last_year')}",
              "districts": meta.get("districts"), "built_at": meta.get("built_at"),
+             "build_seconds": meta.get("build_seconds"),
              "data_vintage": meta.get("data_vintage"),
              "exported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
              "rows": {t: sum(f["rows"] for f in fs) for t, fs in files.items()}}
