@@ -48,6 +48,12 @@ def seconds_per_resident(lake_dir: Path) -> float:
     return sum(seconds) / ZHEJIANG_2020
 
 
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _lake_bytes(lake: Lake, city: int | None = None) -> int:
     total = 0
     for spec in lake.manifest["tables"].values():
@@ -70,8 +76,10 @@ def main(store_path: Path) -> None:  # noqa: ARG001 (the province builds its own
 
 def _run(lake_dir: Path) -> None:
     if not (lake_dir / "_manifest.json").exists():
+        before = _cpu_seconds()
         cities, seconds = _timed(build_province, PROVINCE, lake_dir,
                                  progress=lambda m: print("  " + m, flush=True))
+        cpu = _cpu_seconds() - before
         child_mb = children_peak_rss_mb()
         own_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"\nprovince lake: {len(cities)} cities in {seconds:.0f} s "
@@ -79,6 +87,9 @@ def _run(lake_dir: Path) -> None:
               f"(largest city build {child_mb:,.0f} MB, exporter {own_mb:,.0f} MB; "
               "target <= 8,192 MB)")
         _BUILD_SECONDS[str(lake_dir)] = seconds / ZHEJIANG_2020
+        print(f"CPU time {cpu:.0f} s (builds and export; wall time on an otherwise idle "
+              f"2-core machine is about this or less), load average now "
+              f"{os.getloadavg()[0]:.1f}")
         hz = next(c for c in cities if c.adcode == 330100)
         print(f"baseline Hangzhou alone: {hz.seconds_build + hz.seconds_export:.1f} s -> "
               f"province / Hangzhou = {seconds / (hz.seconds_build + hz.seconds_export):.1f}x")
