@@ -36,7 +36,12 @@ from analytics.indicators import kpis as indicators
 from analytics.indicators import trends
 from analytics.opendata import access, privacy
 from analytics.planning import supply
-from analytics.planning.accessibility import cell_groups, check_year, default_group
+from analytics.planning.accessibility import (
+    cell_groups,
+    check_year,
+    city_as_missing,
+    default_group,
+)
 from analytics.standards import NURSERY_PLACES_PER_RESIDENT, facility_type, service_radius
 from analytics.store import DEFAULT_STORE, Store
 
@@ -121,12 +126,14 @@ def _city_names(engine) -> dict[int, str]:
 
 # -- indicators and trends ---------------------------------------------------------------------
 def indicator_values(engine) -> pd.DataFrame:
-    """Every ratio KPI, every year, for all the engine holds (``city``) and each district."""
+    """Every ratio KPI, every year, for all the engine holds (``district`` missing) and each
+    district."""
     return indicators.ratio_values(engine, base=indicators.base_frame(engine))
 
 
 def city_indicator_values(engine) -> pd.DataFrame:
-    """The same KPIs for each city (``area`` = the city adcode as text): the province view."""
+    """The same KPIs for each city (the ``district`` column holds the city's adcode), and for
+    all the engine holds (missing): the province view."""
     base = indicators.base_frame(engine)
     base = base.assign(adcode=city_of(base["adcode"]))
     cols = [c for c in base.columns if c not in ("year", "adcode")]
@@ -150,8 +157,8 @@ def coverage(engine, type_key: str, year: int, group: str | None = None,
     :func:`analytics.planning.accessibility.district_summary` gives them.
 
     Columns ``city_adcode, adcode, name, name_en, persons, covered, coverage_pct, facilities,
-    supply, access_per_1000, unmet``; the first row (adcode 0) sums everything the engine
-    holds, then one row per city when it holds several, then the districts.
+    supply, access_per_1000, unmet``; the first row (adcode ``<NA>``, as in the store's
+    summary) sums everything the engine holds, then one row per city when it holds several, then the districts.
     """
     ft = facility_type(type_key)
     group = group or default_group(type_key)
@@ -204,6 +211,8 @@ def coverage(engine, type_key: str, year: int, group: str | None = None,
     is_city = out["adcode"].isin(list(city_names)) & out["name"].isna()
     out.loc[is_city, "name"] = out.loc[is_city, "adcode"].map(city_names)
     out.loc[is_city, "name_en"] = out.loc[is_city, "adcode"].astype(str)
+    out["adcode"] = city_as_missing(out["adcode"])
+    out["city_adcode"] = city_as_missing(out["city_adcode"])
     return out[["city_adcode", "adcode", "name", "name_en", "persons", "covered", "coverage_pct",
                 "facilities", "supply", "access_per_1000", "unmet"]]
 
