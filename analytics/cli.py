@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "analytics.commands.info",
     "analytics.commands.catalog",
     "analytics.commands.export",
+    "analytics.commands.lake",
     "analytics.commands.users",
     "analytics.commands.sensors",
     "analytics.commands.plan",

@@ -464,6 +464,50 @@ class Store:
         return target
 
     # -- exporting ---------------------------------------------------------------------
+    def copy_to_parquet(self, name: str, target: Path | str, partition_by: Sequence[str] = (),
+                        **params) -> None:
+        """Write the rows of a named query as Parquet (hive-partitioned by ``partition_by``,
+        each partition's files named ``part-*``): the lake export's writer, with bound
+        parameters and no pandas copy."""
+        with self.cursor() as cur:
+            rel = cur.sql(named_query(name), params=params or None)
+            # H3 ids are UBIGINT in the store; engines without unsigned 64-bit integers
+            # (Spark) read them as BIGINT, which holds every H3 index (the top bit is 0).
+            exprs = [f"CAST({_check_ident(c)} AS BIGINT) AS {c}" if str(t) == "UBIGINT"
+                     else _check_ident(c) for c, t in zip(rel.columns, rel.types, strict=True)]
+            rel = rel.project(", ".join(exprs))
+            rel.to_parquet(str(target), compression="zstd",
+                           partition_by=[_check_ident(c) for c in partition_by] or None,
+                           overwrite=bool(partition_by) or None,
+                           filename_pattern="part-{i}" if partition_by else None)
+
+    @classmethod
+    def over_parquet(cls, tables: Mapping[str, Sequence[Path]], meta: Mapping[str, str],
+                     hive_types: Mapping[str, str] | None = None
+                     ) -> Store:
+        """A read-only store in memory whose tables are views over Parquet files (a lake).
+
+        ``tables`` maps a table name to its hive-partitioned files; partition columns come back from the directory names with ``hive_types``.
+        """
+        con = duckdb.connect(":memory:")
+        store = cls(con, None)
+        with store.cursor() as cur:
+            cur.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+            cur.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])
+            for name, files in tables.items():
+                _check_ident(name)
+                if not files:
+                    continue
+                paths = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+                types = ", ".join(f"'{_check_ident(k)}': '{v}'"
+                                  for k, v in (hive_types or {}).items()
+                                  if re.fullmatch(r"[A-Z]+", v) and f"/{k}=" in str(files[0]))
+                # a view cannot bind parameters: the file names are quoted literals
+                cur.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet([{paths}], "  # noqa: S608
+                            f"hive_partitioning = true, union_by_name = true"
+                            + (f", hive_types = {{{types}}}" if types else "") + ")")
+        return store
+
     def export_parquet(self, table: str, directory: Path | str,
                        partition_by: Sequence[str] = ()) -> Path:
         """Write a table as Parquet (optionally hive-partitioned, e.g. by city and year)."""

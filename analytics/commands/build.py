@@ -37,6 +37,13 @@ def register(sub) -> None:
     p.add_argument("--replace", action="store_true",
                    help="start without the accounts, applications, logs and department data of "
                    "the store at --out (by default a rebuild keeps them)")
+    p.add_argument("--province", type=int, metavar="ADCODE",
+                   help="build every city of a province (e.g. 330000, Zhejiang's 11 cities) "
+                   "city by city into the lake given by --lake")
+    p.add_argument("--cities", type=_districts, default=(), metavar="ADCODE,ADCODE",
+                   help="with --province: only these cities")
+    p.add_argument("--lake", type=Path, metavar="DIR",
+                   help="with --province: the lake to write (Parquet by city and year)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--no-synthetic", action="store_true",
                    help="real boundaries, cells and catalog only: no synthetic population, "
@@ -49,6 +56,8 @@ def run(args) -> int:
     first, last = parse_years(args.years)
     if args.seed < 0:
         raise CityBrainError("--seed must be a non-negative integer")
+    if args.province is not None or args.lake is not None:
+        return _run_province(args, first, last)
     config = BuildConfig(city_adcode=args.city, first_year=first, last_year=last, seed=args.seed,
                          districts=args.districts, out=args.out,
                          synthetic=not args.no_synthetic, replace=args.replace)
@@ -58,4 +67,22 @@ def run(args) -> int:
             print(message, file=sys.stderr, flush=True)
 
     build(config, progress=say)
+    return 0
+
+
+def _run_province(args, first: int, last: int) -> int:
+    from analytics.engines.province import build_province
+
+    if args.province is None or args.lake is None:
+        raise CityBrainError("a province build needs both --province ADCODE and --lake DIR")
+
+    def say(message: str) -> None:
+        if not args.quiet:
+            print(message, file=sys.stderr, flush=True)
+
+    done = build_province(args.province, args.lake, cities=args.cities,
+                          districts=args.districts, years=f"{first}-{last}", seed=args.seed,
+                          progress=say)
+    rows = sum(c.rows["population_cells"] for c in done)
+    print(f"{args.lake}: {len(done)} cities, {rows:,} cell rows")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.commands._engine import add_engine_options, uses_engine
 from analytics.commands._signin import read_password
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC
@@ -29,6 +30,7 @@ def register(sub) -> None:
     p.add_argument("--token", help="API token (default $CITYBRAIN_TOKEN) when the server runs: "
                    "the export is then a download from it, decided and logged there")
     p.add_argument("--store", type=Path, default=Path("data/city.duckdb"), help="store file")
+    add_engine_options(p)
     p.set_defaults(func=run)
 
 
@@ -48,11 +50,35 @@ def _through(server, args) -> int:
     return 0
 
 
+def _engine_export(args) -> int:
+    from analytics.engines import analyses
+    from analytics.errors import CityBrainError
+
+    if args.domain or args.as_user or args.application:
+        raise CityBrainError("an engine export serves public count tables "
+                             f"({', '.join(analyses.EXPORTABLE)}) to the public: --domain, "
+                             "--as-user and --application need the store")
+    if args.format not in ("csv", "parquet"):
+        raise CityBrainError("an engine export writes --format csv or parquet")
+    out = args.out or Path(f"{args.dataset}.{exports.SUFFIX[args.format]}")
+    with analyses.open_engine(args.engine, store=args.store, lake=args.lake,
+                              spark=args.spark) as engine:
+        rows, report = analyses.controlled_export(engine, args.dataset, out, args.format)
+    print(f"{out}: {rows:,} rows ({args.engine})")
+    for line in report.lines():
+        print(f"  {line}")
+    if args.lake is not None:
+        print("  note: a lake is read-only; this export is not in the store's download log")
+    return 0
+
+
 def run(args) -> int:
     from analytics.server.client import running
 
     if bool(args.dataset) == bool(args.domain):
         raise CityBrainError("name a DATASET or give --domain THEME (one of them)")
+    if uses_engine(args):
+        return _engine_export(args)
     server = running(args.store, args.token)
     if server is not None:
         return _through(server, args)

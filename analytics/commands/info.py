@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from analytics import population
+from analytics.commands._engine import add_engine_options, uses_engine
 from analytics.errors import CityBrainError
 from analytics.store import Store
 
@@ -20,16 +21,38 @@ def register(sub) -> None:
     p.add_argument("--store", type=Path, default=Path("data/city.duckdb"), help="store file")
     p.add_argument("--year", type=int, default=2020, help="year (default 2020)")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    add_engine_options(p)
     p.set_defaults(func=run)
 
 
+def _engine_info(args):
+    from analytics.engines import analyses
+
+    with analyses.open_engine(args.engine, store=args.store, lake=args.lake,
+                              spark=args.spark) as engine:
+        years = population.years(engine)
+        if args.year not in years:
+            raise CityBrainError(f"--year {args.year} is not in this lake "
+                                 f"({years[0]}-{years[-1]})")
+        summary = analyses.summary(engine, args.year)
+        meta = engine.meta() | {"engine": args.engine}
+    return summary, meta
+
+
 def run(args) -> int:
+    if uses_engine(args):
+        summary, meta = _engine_info(args)
+        return _print(args, summary, meta)
     with Store.open(args.store, read_only=True) as store:
         years = population.years(store)
         if args.year not in years:
             raise CityBrainError(f"--year {args.year} is not in this store ({years[0]}-{years[-1]})")
         summary = population.district_summary(store, args.year)
         meta = store.meta()
+    return _print(args, summary, meta)
+
+
+def _print(args, summary, meta) -> int:
     if args.format == "csv":
         summary.to_csv(sys.stdout, index=False, lineterminator="\n")
         for key in sorted(meta):

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from analytics.commands._engine import add_engine_options, uses_engine
 from analytics.errors import CityBrainError
 from analytics.planning import accessibility, siting
 from analytics.standards import FACILITY_TYPES
@@ -38,6 +39,8 @@ def register(subparsers) -> None:
     common(cov)
     cov.add_argument("--cells", action="store_true", help="one row per H3 cell instead")
     cov.add_argument("--format", choices=["csv", "json"], default="csv")
+    cov.add_argument("--city", type=int, help="with --lake: one city of the lake (adcode)")
+    add_engine_options(cov)
     cov.set_defaults(func=run_coverage)
 
     sites = sub.add_parser("sites", help="recommend k new sites (MCLP)",
@@ -75,7 +78,37 @@ def _emit(text: str, out: Path | None) -> None:
     print(f"wrote {out}", file=sys.stderr)
 
 
+def _engine_coverage(args) -> int:
+    from analytics.engines import analyses
+
+    if args.cells:
+        raise CityBrainError("--cells reads the store (one city in memory): leave out "
+                             "--engine/--lake, or use the district rows")
+    with analyses.open_engine(args.engine, store=args.store, lake=args.lake,
+                              spark=args.spark) as engine:
+        table = analyses.coverage(engine, args.type, args.year, group=args.group,
+                                  radius_m=args.radius, city=args.city)
+    if args.district is not None:
+        table = table[table["adcode"] == args.district]
+        if table.empty:
+            raise CityBrainError(f"district {args.district} has no residents of this group "
+                                 f"in {args.year}")
+    from analytics.standards import service_radius
+
+    table = table.assign(facility_type=args.type,
+                         group=args.group or accessibility.default_group(args.type),
+                         year=args.year, radius_m=service_radius(
+                             args.type, {args.type: args.radius} if args.radius else None),
+                         engine=args.engine)
+    text = table.to_csv(index=False, float_format="%.4f") if args.format == "csv" else \
+        table.to_json(orient="records", force_ascii=False, indent=1) + "\n"
+    _emit(text, args.out)
+    return 0
+
+
 def run_coverage(args) -> int:
+    if uses_engine(args):
+        return _engine_coverage(args)
     # read-write: every release of counts of people is written to the download log
     with _open(args.store, read_only=False) as store:
         problem = accessibility.type_availability(store, args.type, args.year)
