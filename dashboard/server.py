@@ -41,15 +41,50 @@ async def lifespan(app):
     install(state)
     state.announce()
     state.publish_snapshot_later()
+    feed = start_broker_feed(state)
     try:
         yield {}
     finally:
+        if feed is not None:
+            with contextlib.suppress(Exception):
+                await feed.astop()
         state.withdraw()
         install(None)
         state.close()
         with contextlib.suppress(Exception):
             state.store.checkpoint()
         state.store.close()
+
+
+def start_broker_feed(state: ServerState):
+    """Subscribe to the cover telemetry broker, feeding the server's one sensor pipeline.
+
+    ``CITYBRAIN_MQTT``: ``embedded`` (the default: an MQTT broker in this process on
+    127.0.0.1, port ``CITYBRAIN_MQTT_PORT`` or 18783), ``off``, or ``mqtt://host:port`` of a
+    city's own broker (e.g. mosquitto). Gateway passwords derive from ``CITYBRAIN_MQTT_KEY``
+    (a new key each start when unset). A store with no covers yet has nothing to subscribe
+    for, and a broker that cannot start leaves the rest of the server running; both are
+    said in the server log.
+    """
+    from analytics.sensors.feed import DEFAULT_PORT, BrokerFeed
+
+    setting = os.environ.get("CITYBRAIN_MQTT", "embedded").strip()
+    if setting == "off":
+        return None
+    try:
+        pipeline = state.sensors()
+        if pipeline.assets.empty:
+            print("telemetry broker: not started (no manhole covers in the store yet)")
+            return None
+        feed = BrokerFeed(state.store, url=None if setting == "embedded" else setting,
+                          port=int(os.environ.get("CITYBRAIN_MQTT_PORT", DEFAULT_PORT)),
+                          key=os.environ.get("CITYBRAIN_MQTT_KEY") or None, pipeline=pipeline)
+        feed.start()
+    except Exception as exc:  # the dashboard and the API still serve without telemetry
+        print(f"telemetry broker: not started ({exc})")
+        return None
+    print(f"telemetry broker: subscribed at {feed.url}")
+    return feed
 
 
 # -- sign-in and sign-out forms -------------------------------------------------------------

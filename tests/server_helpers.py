@@ -102,7 +102,8 @@ def start(source: Path, workdir: Path, env: dict | None = None) -> Running:
     port = free_port()
     log = workdir / "server.log"
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "CITYBRAIN_ANONYMOUS_PER_MINUTE":
-                   "100000", "CITYBRAIN_TOKEN_PER_MINUTE": "100000", **(env or {})}
+                   "100000", "CITYBRAIN_TOKEN_PER_MINUTE": "100000",
+                   "CITYBRAIN_MQTT": "off", **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "dashboard.server", "--store", str(path),
                              "--port", str(port)], cwd=ROOT, env=environment,
                             stdout=log.open("w"), stderr=subprocess.STDOUT)

@@ -58,14 +58,15 @@ def server(e2e_store) -> str:
     """The real server (``make run``'s: dashboard and API in one process), on a free port,
     over the session's store; yields its base URL."""
     port = _free_port()
-    env = {**os.environ, "CITYBRAIN_STORE": str(e2e_store)}
+    # the telemetry broker has its own test (tests/test_server_broker.py)
+    env = {**os.environ, "CITYBRAIN_STORE": str(e2e_store), "CITYBRAIN_MQTT": "off"}
     log = open(e2e_store.parent / "server.log", "w")  # noqa: SIM115 (closed below)
     proc = subprocess.Popen(
         [sys.executable, "-m", "dashboard.server", "--store", str(e2e_store),
          "--port", str(port), "--host", "127.0.0.1"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a busy machine imports slowly
     while True:
         try:
             with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:

@@ -1,0 +1,58 @@
+"""The server ``make run`` starts subscribes to the telemetry broker: a gateway publishes a
+lifted cover over MQTT and the alert is in the store the server owns."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import time
+
+import pandas as pd
+from _sensors_helpers import readings
+from server_helpers import start
+
+from analytics.sensors import broker as mq
+from analytics.sensors.feed import device_client, publish_readings
+from analytics.store import Store
+
+KEY = "test-gateway-key"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_a_lifted_cover_published_to_the_servers_broker_raises_an_alert(small_store_path,
+                                                                         tmp_path):
+    port = _free_port()
+    running = start(small_store_path, tmp_path, env={
+        "CITYBRAIN_MQTT": "embedded", "CITYBRAIN_MQTT_PORT": str(port), "CITYBRAIN_MQTT_KEY": KEY})
+    try:
+        deadline = time.time() + 60
+        while "telemetry broker: subscribed" not in running.log.read_text():
+            assert time.time() < deadline, running.log.read_text()[-2000:]
+            time.sleep(0.2)
+        with Store.open(running.path.with_name("city.snapshot.duckdb"), read_only=True) as snap:
+            assets = snap.query("sensors.assets")
+        cover = assets.iloc[0]
+        gateway = mq.gateway_ids(assets).iat[0]
+        client = device_client("127.0.0.1", port, gateway, mq.password_for(KEY, gateway))
+        now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
+        # ten normal readings, then the cover is lifted 60 mm: an event alerts on its first reading
+        frame = pd.concat([readings(cover["asset_id"], 10, start=now - pd.Timedelta(minutes=15)),
+                           readings(cover["asset_id"], 1, start=now - pd.Timedelta(minutes=2),
+                                    displacement_mm=60.0)])
+        for handle in publish_readings(client, frame, int(cover["city_adcode"]),
+                                       gateway=gateway, per_message=11):
+            handle.wait_for_publish(10)
+        time.sleep(3)  # the feed commits a batch within 0.2 s of its last message
+        client.loop_stop()
+    finally:
+        running.proc.send_signal(signal.SIGTERM)  # the lifespan commits and closes the store
+        running.proc.wait(60)
+    with Store.open(running.path, read_only=True) as store, store.cursor() as cur:
+        alerts = cur.execute("SELECT asset_id, kind, value FROM alerts WHERE asset_id = ?",
+                             [cover["asset_id"]]).fetchall()
+    assert (cover["asset_id"], "lifted", 60.0) in alerts
