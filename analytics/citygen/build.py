@@ -23,6 +23,7 @@ from analytics.citygen import assets, boundaries, facilities, population, regist
 from analytics.citygen import catalog as catalog_stage
 from analytics.citygen.context import DATA_VINTAGE, FIRST_YEAR, LAST_YEAR, BuildConfig, BuildContext
 from analytics.errors import CityBrainError
+from analytics.opendata.registry import contract_tables
 from analytics.store import SCHEMA_VERSION, Store, StoreError
 
 
@@ -152,8 +153,6 @@ KEPT_TABLES = ("users", "sessions", "login_attempts", "applications", "download_
 def _kept_tables() -> tuple[list[str], list[str]]:
     """The tables a rebuild carries over, and the department tables whose catalog rows go
     with them."""
-    from analytics.opendata.registry import contract_tables
-
     contracts = contract_tables()
     versions = sorted({c.versions_table for c in contracts.values()})
     return list(KEPT_TABLES) + versions, sorted({c.table for c in contracts.values()})

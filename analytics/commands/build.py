@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from analytics.citygen.build import BuildConfig, build, parse_years
+from analytics.engines.province import build_province
 from analytics.errors import CityBrainError
 
 
@@ -71,8 +72,6 @@ def run(args) -> int:
 
 
 def _run_province(args, first: int, last: int) -> int:
-    from analytics.engines.province import build_province
-
     if args.province is None or args.lake is None:
         raise CityBrainError("a province build needs both --province ADCODE and --lake DIR")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from analytics.errors import CityBrainError
 from analytics.opendata import catalog
-from analytics.store import Store
+from analytics.server.client import running
+from analytics.store import Store, open_for_reading
 
 
 def register(sub) -> None:
@@ -55,9 +56,6 @@ def _search_through(server, args) -> int:
 
 
 def run(args) -> int:
-    from analytics.server.client import running
-    from analytics.store import open_for_reading
-
     read_only = args.action in ("list", "jsonld", "datajson", "check", "search")
     server = running(args.store)
     if server is not None and args.action == "search":

@@ -6,9 +6,11 @@ from pathlib import Path
 
 from analytics.commands._engine import add_engine_options, uses_engine
 from analytics.commands._signin import read_password
+from analytics.engines import analyses
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC
 from analytics.opendata import accounts, catalog, exports
+from analytics.server.client import running
 from analytics.store import Store
 
 
@@ -51,9 +53,6 @@ def _through(server, args) -> int:
 
 
 def _engine_export(args) -> int:
-    from analytics.engines import analyses
-    from analytics.errors import CityBrainError
-
     if args.domain or args.as_user or args.application:
         raise CityBrainError("an engine export serves public count tables "
                              f"({', '.join(analyses.EXPORTABLE)}) to the public: --domain, "
@@ -73,8 +72,6 @@ def _engine_export(args) -> int:
 
 
 def run(args) -> int:
-    from analytics.server.client import running
-
     if bool(args.dataset) == bool(args.domain):
         raise CityBrainError("name a DATASET or give --domain THEME (one of them)")
     if uses_engine(args):

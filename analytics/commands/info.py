@@ -8,6 +8,7 @@ from pathlib import Path
 
 from analytics import population
 from analytics.commands._engine import add_engine_options, uses_engine
+from analytics.engines import analyses
 from analytics.errors import CityBrainError
 from analytics.store import Store
 
@@ -26,8 +27,6 @@ def register(sub) -> None:
 
 
 def _engine_info(args):
-    from analytics.engines import analyses
-
     with analyses.open_engine(args.engine, store=args.store, lake=args.lake,
                               spark=args.spark) as engine:
         years = population.years(engine)

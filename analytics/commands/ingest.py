@@ -13,6 +13,7 @@ from analytics.identity import Actor
 from analytics.opendata import accounts
 from analytics.pooling import ingest
 from analytics.pooling.contracts import contracts
+from analytics.server.client import running
 from analytics.store import DEFAULT_STORE, Store
 
 
@@ -116,8 +117,6 @@ def run(args: argparse.Namespace) -> int:
                              "--dataset ID (or: ingest rollback DATASET)")
     if not args.dataset:
         raise CityBrainError("give --dataset ID: one of " + ", ".join(contracts()))
-    from analytics.server.client import running
-
     server = running(args.store, args.token)
     if server is not None:
         return _push(server, args)

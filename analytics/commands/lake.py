@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from analytics.engines.lake import Lake, export
 from analytics.store import DEFAULT_STORE
 
 
@@ -27,8 +28,6 @@ def register(sub) -> None:
 
 
 def run_export(args) -> int:
-    from analytics.engines.lake import export
-
     entry = export(args.store, args.out)
     rows = entry["rows"]
     print(f"{args.out}: city {entry['name']} written; "
@@ -37,8 +36,6 @@ def run_export(args) -> int:
 
 
 def run_verify(args) -> int:
-    from analytics.engines.lake import Lake
-
     lake = Lake.open(args.lake, verify=True)
     print(f"{args.lake}: schema version {lake.manifest['schema_version']}, "
           f"{len(lake.cities)} cities ({', '.join(map(str, lake.cities))}), "

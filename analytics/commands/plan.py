@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 from analytics.commands._engine import add_engine_options, uses_engine
+from analytics.engines import analyses
 from analytics.errors import CityBrainError
 from analytics.planning import accessibility, siting
-from analytics.standards import FACILITY_TYPES
+from analytics.standards import FACILITY_TYPES, service_radius
 from analytics.store import DEFAULT_STORE, Store
 
 
@@ -79,8 +80,6 @@ def _emit(text: str, out: Path | None) -> None:
 
 
 def _engine_coverage(args) -> int:
-    from analytics.engines import analyses
-
     if args.cells:
         raise CityBrainError("--cells reads the store (one city in memory): leave out "
                              "--engine/--lake, or use the district rows")
@@ -93,8 +92,6 @@ def _engine_coverage(args) -> int:
         if table.empty:
             raise CityBrainError(f"district {args.district} has no residents of this group "
                                  f"in {args.year}")
-    from analytics.standards import service_radius
-
     table = table.assign(facility_type=args.type,
                          group=args.group or accessibility.default_group(args.type),
                          year=args.year, radius_m=service_radius(

@@ -7,9 +7,11 @@ import time
 from pathlib import Path
 
 from analytics.errors import CityBrainError
+from analytics.sensors import nab, series
 from analytics.sensors import score as scoring
-from analytics.sensors import series
 from analytics.sensors.pipeline import SimulatedFeed
+from analytics.sensors.simulator import Simulator, interval_for
+from analytics.server.client import Client
 from analytics.store import Store
 
 
@@ -109,9 +111,6 @@ def _simulate_over_http(args) -> int:
     import pandas as pd
     import requests
 
-    from analytics.sensors.simulator import Simulator, interval_for
-    from analytics.server.client import Client
-
     client = Client(args.url.rstrip("/"), args.token or os.environ.get("CITYBRAIN_TOKEN"))
     if not client.token:
         raise CityBrainError("give a gateway token (--token or $CITYBRAIN_TOKEN): a data steward "
@@ -158,8 +157,6 @@ def run_score(args) -> int:
 
 def run_benchmark(args) -> int:
     import numpy as np
-
-    from analytics.sensors import nab
 
     if not args.dir.is_dir():
         raise CityBrainError(f"{args.dir}: no such folder")

@@ -34,7 +34,7 @@ from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor
 from analytics.indicators import kpis as indicators
 from analytics.indicators import trends
-from analytics.opendata import access, privacy
+from analytics.opendata import access, exports, privacy
 from analytics.planning import supply
 from analytics.planning.accessibility import (
     cell_groups,
@@ -273,8 +273,6 @@ def _export_schema(schema: pa.Schema) -> pa.Schema:
 def controlled_export(engine, dataset_id: str, out: Path, fmt: str = "csv",
                       actor: Actor = PUBLIC) -> tuple[int, privacy.DisclosureReport]:
     """Write a controlled export (CSV with BOM or Parquet) and return rows and report."""
-    from analytics.opendata import exports
-
     chunks, report = controlled_chunks(engine, dataset_id, actor)
     writer = {"csv": exports._write_csv, "parquet": exports._write_parquet}.get(fmt)
     if writer is None:

@@ -39,6 +39,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from analytics.errors import CityBrainError
+from analytics.planning.accessibility import pairs_within, project
+from analytics.standards import FACILITY_TYPES
 from analytics.store import SCHEMA_VERSION, Store
 
 MANIFEST = "_manifest.json"
@@ -96,9 +98,6 @@ def catchment_pairs(store: Store) -> pa.Table:
     Distances are straight-line metres on the transverse Mercator projection centred on the
     city's populated cells, as :func:`analytics.planning.accessibility.analyse` measures them.
     """
-    from analytics.planning.accessibility import pairs_within, project
-    from analytics.standards import FACILITY_TYPES
-
     cells = store.table("cells", ["cell", "lon", "lat"])
     facilities = store.table("facilities", ["facility_id", "type", "lon", "lat"])
     parts = []

@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analytics.identity import PUBLIC
 from analytics.indicators.kpis import base_frame
+from analytics.opendata import access, privacy
 from analytics.population import MAX_AGE
 from analytics.store import Store
 
@@ -109,9 +111,6 @@ def public_pyramid(store: Store, year: int, district: int | None = None, actor=N
     sum of published counts and is blank (``<NA>``) where any of its single ages was
     suppressed. The city's bands are sums of the city's single-age totals, which the district
     table's suppression already treats as published; city bands of 1-9 are blank. Logged."""
-    from analytics.identity import PUBLIC
-    from analytics.opendata import access, privacy
-
     actor = actor or PUBLIC
     lowers = list(range(0, MAX_AGE, BAND_WIDTH)) + [MAX_AGE]
     out = pd.DataFrame({"lower": lowers})

@@ -16,7 +16,7 @@ import pandas as pd
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, require
 from analytics.opendata import privacy
-from analytics.opendata.registry import servable_columns
+from analytics.opendata.registry import DEPARTMENTS, servable_columns, spec_of
 from analytics.store import Store
 
 MAX_PERIOD_DAYS = 365
@@ -99,8 +99,6 @@ def decide(store: Store, steward: Actor, application_id: str, approve: bool, not
 
 def department_of(store: Store, dataset_id: str) -> str | None:
     """The department holding a dataset, by the name a steward's account carries (民政局)."""
-    from analytics.opendata.registry import DEPARTMENTS, spec_of
-
     try:
         dept = spec_of(store, dataset_id).department
     except Exception:  # noqa: BLE001 (a dataset no longer in the catalog: no department)

@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from analytics.population.residents import AGE_GROUPS
+
 SMALL_LOW, SMALL_HIGH = 1, 9
 K_MIN = 5
 
@@ -172,8 +174,6 @@ def margin_column(table, name: str):
     that the cell table (and every analysis) publishes."""
     names = table.column_names if isinstance(table, pa.Table) else list(table.columns)
     if name == "age_group" and name not in names and "age" in names:
-        from analytics.population.residents import AGE_GROUPS
-
         bounds = np.array([hi for lo, hi in AGE_GROUPS.values()])
         ages = np.asarray(table["age"].to_numpy() if isinstance(table, pa.Table) else
                           table["age"].to_numpy(), dtype=np.int64)

@@ -27,6 +27,8 @@ from scipy.spatial import cKDTree
 
 from analytics import population
 from analytics.errors import CityBrainError
+from analytics.identity import PUBLIC
+from analytics.opendata import access
 from analytics.standards import (
     FACILITY_TYPES,
     NURSERY_PLACES_PER_RESIDENT,
@@ -343,9 +345,6 @@ def public_cells(store: Store, result: Accessibility, actor=None, channel: str =
     """The cell table as it may be shown or exported: ``persons`` and ``unmet`` rounded to the
     nearest 10 with 1-9 blank, a ``suppressed`` flag, and the use logged
     (:func:`analytics.opendata.access.release_counts`)."""
-    from analytics.identity import PUBLIC
-    from analytics.opendata import access
-
     out, _ = access.release_counts(store, result.cells, ["persons", "unmet"],
                                    source="population_cells", grain="cell",
                                    actor=actor or PUBLIC, channel=channel, fmt=fmt,
@@ -359,9 +358,6 @@ def public_summary(store: Store, result: Accessibility, names: pd.DataFrame | No
     district-by-age-group totals) stays exact; ``covered`` and ``unmet`` (sums over sets of
     cells) are rounded to the nearest 10, 1-9 blank, and ``coverage_pct`` is computed from the
     rounded ``covered``, so none of them pins a cell's count. Logged."""
-    from analytics.identity import PUBLIC
-    from analytics.opendata import access
-
     table = district_summary(result, names)
     out, _ = access.release_counts(store, table, ["covered", "unmet"],
                                    source="population_districts", grain="district",

@@ -19,6 +19,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analytics.opendata import access, privacy
+from analytics.sensors.pipeline import SensorPipeline
 from analytics.server.ckan import ReleaseCache
 from analytics.store import Store, snapshot_path
 
@@ -67,8 +69,6 @@ class LogBuffer:
         self._thread.start()
 
     def __call__(self, decision, fmt: str, rows: int) -> None:
-        from analytics.opendata import privacy
-
         with self._lock:
             self._items.append((decision, fmt, rows, privacy.now_utc()))
 
@@ -76,8 +76,6 @@ class LogBuffer:
         with self._lock:
             items, self._items = self._items, []
         if items:
-            from analytics.opendata import access
-
             access.log_many(self.store, items)
 
     def _run(self) -> None:
@@ -205,8 +203,6 @@ class ServerState:
         """The sensor pipeline of this store (made on first use, shared by every request)."""
         with self._sensors_lock:
             if self._sensors is None:
-                from analytics.sensors.pipeline import SensorPipeline
-
                 self._sensors = SensorPipeline(self.store)
             return self._sensors
 

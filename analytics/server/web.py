@@ -25,8 +25,11 @@ from starlette.routing import Route
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, PermissionDenied
 from analytics.opendata import access, catalog, exports, tokens
+from analytics.pooling import ingest
+from analytics.pooling.contracts import contracts
+from analytics.sensors.model import OPERATOR_ROLES
 from analytics.server import ckan, session
-from analytics.server.state import ServerState
+from analytics.server.state import ServerState, current
 
 HELP = "/api/3/action/help_show?name={name}"
 STREAM_CHUNK = 1 << 20
@@ -67,8 +70,6 @@ class Api:
     @property
     def state(self) -> ServerState:
         """This server's state (given, or installed by the app's lifespan)."""
-        from analytics.server.state import current
-
         state = self._state or current()
         if state is None:
             raise _Refused(JSONResponse({"success": False, "error": {
@@ -281,8 +282,6 @@ class Api:
 
     # -- department push --------------------------------------------------------------
     async def pooling(self, request: Request, actor: Actor, scope) -> Response:
-        from analytics.pooling import ingest
-
         dataset_id = request.path_params["dataset_id"]
         validate_only = request.query_params.get("validate_only", "false").lower() in (
             "true", "1", "yes")
@@ -292,8 +291,6 @@ class Api:
         if actor.name == PUBLIC.name:
             raise ckan.ActionError("Authorization Error", "a push needs a data steward's "
                                    "token: send it as the Authorization header")
-        from analytics.pooling.contracts import contracts
-
         known = contracts()
         if dataset_id not in known:
             raise ckan.not_found(f"no contract for {dataset_id!r}; datasets that take pushes: "
@@ -321,8 +318,6 @@ class Api:
 
     def _push(self, path: Path, dataset_id: str, actor: Actor, validate_only: bool,
               name: str) -> Response:
-        from analytics.pooling import ingest
-
         store = self.state.store
         try:
             if validate_only:
@@ -343,8 +338,6 @@ class Api:
 
     # -- telemetry --------------------------------------------------------------------
     async def readings(self, request: Request, actor: Actor, scope) -> Response:
-        from analytics.sensors.model import OPERATOR_ROLES
-
         if scope != "telemetry" and actor.role not in OPERATOR_ROLES:
             raise ckan.ActionError("Authorization Error", "readings need a gateway token "
                                    "(created on the account page of a data steward or an "
@@ -366,8 +359,6 @@ class Api:
             "committed_at": result.committed_at.isoformat()})
 
     async def alerts(self, request: Request, actor: Actor, scope) -> Response:
-        from analytics.sensors.model import OPERATOR_ROLES
-
         if scope != "telemetry" and actor.role not in OPERATOR_ROLES:
             raise ckan.ActionError("Authorization Error", "alerts are for operators (a data "
                                    "steward's or an administrator's token) and gateways")
