@@ -36,9 +36,18 @@ YEAR = 2020
 
 
 @pytest.fixture(scope="session")
-def small_lake(small_store_path, tmp_path_factory) -> Path:
+def engine_store_path(small_store_path, tmp_path_factory) -> Path:
+    """A copy of the small store that this module only ever opens read-only (other modules'
+    AppTests keep the shared one open read-write in this process)."""
+    out = tmp_path_factory.mktemp("engines") / "small.duckdb"
+    shutil.copyfile(small_store_path, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def small_lake(engine_store_path, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("lake") / "lake"
-    lake.export(small_store_path, out)
+    lake.export(engine_store_path, out)
     return out
 
 
@@ -84,9 +93,9 @@ def assert_frames_equal(a: pd.DataFrame, b: pd.DataFrame, keys: list[str]) -> No
 
 
 # -- the lake --------------------------------------------------------------------------------
-def test_lake_manifest_counts_every_row_of_the_store(small_store_path, small_lake):
+def test_lake_manifest_counts_every_row_of_the_store(engine_store_path, small_lake):
     opened = lake.Lake.open(small_lake, verify=True)
-    with Store.open(small_store_path, read_only=True) as store:
+    with Store.open(engine_store_path, read_only=True) as store:
         counts = dict(store.row_counts().itertuples(index=False, name=None))
         years = population.years(store)
     assert opened.manifest["schema_version"] == SCHEMA_VERSION
@@ -97,15 +106,15 @@ def test_lake_manifest_counts_every_row_of_the_store(small_store_path, small_lak
     assert files == [f"population_cells/city_adcode=330100/year={y}/part-0.parquet"
                      for y in years]
     # H3 ids as BIGINT, the same ids as the store's UBIGINT cells
-    with opened.store() as view, Store.open(small_store_path, read_only=True) as store:
+    with opened.store() as view, Store.open(engine_store_path, read_only=True) as store:
         types = dict(view.columns("cells").itertuples(index=False, name=None))
         assert types["cell"] == "BIGINT"
         assert set(view.table("cells")["cell"]) == set(store.table("cells")["cell"].astype(int))
 
 
-def test_catchment_pairs_are_the_pairs_within_reach(small_store_path):
+def test_catchment_pairs_are_the_pairs_within_reach(engine_store_path):
     """Every pair of a day-care centre and a populated cell within 1,000 m, and none beyond."""
-    with Store.open(small_store_path, read_only=True) as store:
+    with Store.open(engine_store_path, read_only=True) as store:
         pairs = lake.catchment_pairs(store).to_pandas()
         cells = store.table("cells", ["cell", "lon", "lat"])
         fac = store.table("facilities", ["facility_id", "type", "lon", "lat"])
@@ -167,8 +176,8 @@ def test_a_dead_spark_url_is_one_line_without_starting_spark(small_lake, capsys)
 
 # -- DuckDB over the lake equals the store-only analytics --------------------------------------
 @pytest.mark.parametrize("type_key", list(FACILITY_TYPES))
-def test_lake_coverage_equals_the_store_analysis(small_store_path, small_lake, type_key):
-    with Store.open(small_store_path, read_only=True) as store:
+def test_lake_coverage_equals_the_store_analysis(engine_store_path, small_lake, type_key):
+    with Store.open(engine_store_path, read_only=True) as store:
         ref = accessibility.district_summary(accessibility.analyse(store, type_key, YEAR))
     with analyses.open_engine("duckdb", lake=small_lake) as engine:
         got = analyses.coverage(engine, type_key, YEAR)
@@ -197,8 +206,8 @@ def test_lake_coverage_against_geodesic_distances(small_lake):
                                                                                 abs=0.01)
 
 
-def test_lake_indicators_trends_supply_population_equal_the_store(small_store_path, small_lake):
-    with Store.open(small_store_path, read_only=True) as store, \
+def test_lake_indicators_trends_supply_population_equal_the_store(engine_store_path, small_lake):
+    with Store.open(engine_store_path, read_only=True) as store, \
             analyses.open_engine("duckdb", lake=small_lake) as engine:
         keys = ["indicator", "year", "district"]
         assert_frames_equal(analyses.indicator_values(engine), indicators.ratio_values(store),
@@ -300,13 +309,13 @@ def test_a_province_lake_of_two_cities_on_both_engines(spark_session, province_l
         assert set(pop["city_adcode"]) == {330100, 330900}
 
 
-def test_lake_export_and_verify_commands(small_store_path, tmp_path, capsys):
+def test_lake_export_and_verify_commands(engine_store_path, tmp_path, capsys):
     out = tmp_path / "lake"
-    assert main(["lake", "export", "--store", str(small_store_path), "--out", str(out)]) == 0
+    assert main(["lake", "export", "--store", str(engine_store_path), "--out", str(out)]) == 0
     assert main(["lake", "verify", str(out)]) == 0
     text = capsys.readouterr().out
     assert "every file matches its SHA-256" in text
-    with Store.open(small_store_path, read_only=True) as store:
+    with Store.open(engine_store_path, read_only=True) as store:
         n = int(store.row_counts().set_index("table").loc["population_cells", "rows"])
     assert re.search(rf"population_cells\s+{n:,} rows", text)
 

@@ -34,7 +34,11 @@ def test_a_lifted_cover_published_to_the_servers_broker_raises_an_alert(small_st
         while "telemetry broker: subscribed" not in running.log.read_text():
             assert time.time() < deadline, running.log.read_text()[-2000:]
             time.sleep(0.2)
-        with Store.open(running.path.with_name("city.snapshot.duckdb"), read_only=True) as snap:
+        snapshot = running.path.with_name("city.snapshot.duckdb")
+        while not snapshot.exists():  # published in the background after start
+            assert time.time() < deadline + 60, "no snapshot published"
+            time.sleep(0.2)
+        with Store.open(snapshot, read_only=True) as snap:
             assets = snap.query("sensors.assets")
         cover = assets.iloc[0]
         gateway = mq.gateway_ids(assets).iat[0]

@@ -65,7 +65,7 @@ def open_engine(engine: str = "duckdb", *, store: Path | str | None = None,
         if lake is None:
             raise CityBrainError("--engine spark reads a lake: give --lake DIR (write one with "
                                  "`python -m analytics lake export --out DIR`)")
-        from analytics.engines.spark import SparkEngine
+        from analytics.engines.spark import SparkEngine  # PySpark and a JVM only when asked
 
         handle = SparkEngine.open(lake, spark, conf)
     try:
