@@ -220,6 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     os.environ["CITYBRAIN_STORE"] = str(Path(args.store).resolve())
     os.environ["CITYBRAIN_PORT"] = str(args.port)
+    # the product's .streamlit/config.toml (no usage statistics, headless, 127.0.0.1) is read
+    # from the working directory: serve from the project folder wherever it was started
+    os.chdir(Path(__file__).resolve().parent.parent)
     uvicorn.run("dashboard.server:app", host=args.host, port=args.port, log_level="warning",
                 timeout_graceful_shutdown=5)
     return 0
