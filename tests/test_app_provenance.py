@@ -22,4 +22,7 @@ def test_pages_say_where_their_figures_come_from(store_file, monkeypatch, page):
     at = run_app(store_file, monkeypatch, page=page if page != "overview" else None, lang="en")
     no_exception(at)
     captions = [c.value for c in at.caption]
-    assert SYNTHETIC in captions, captions
+    # each caption names the layer it is about: the page shows residents and facilities
+    assert any(c.endswith(" · " + SYNTHETIC) for c in captions), captions
+    named = [c.split(" · ")[0] for c in captions if c.endswith(SYNTHETIC)]
+    assert len(named) == len(set(named)), captions

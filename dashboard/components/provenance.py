@@ -36,17 +36,19 @@ def missing(_store: Store, key: str) -> pd.DataFrame:
 def source_text(store: Store, key: str, lang: str, layer: str, *,
                 types: list[str] | None = None, year: int | None = None,
                 district: int | None = None) -> str:
-    """``来源：…`` / ``Source: …``: every source behind a figure, with its district count."""
+    """``<layer> · 数据来源：…`` / ``<layer> · Source: …``: every source behind a figure, with
+    its district count, named by the layer it feeds (a page shows several)."""
+    name = translate(f"layer_{layer}", lang) + " · "
     frame = _summary(store, key, layer, tuple(types) if types else None, year, district)
     if frame.empty:
-        return translate("source_none", lang)
+        return name + translate("source_none", lang)
     parts = []
     for _, row in frame.iterrows():
         label = layers.source_label(row, lang)
         if len(frame) > 1 and district is None:
             label += translate("source_districts", lang, n=int(row["districts"]))
         parts.append(label)
-    return translate("source_prefix", lang) + "; ".join(parts)
+    return name + translate("source_prefix", lang) + "; ".join(parts)
 
 
 def source_caption(store: Store, key: str, lang: str, layer: str, **where) -> None:
