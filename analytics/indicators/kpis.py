@@ -434,18 +434,3 @@ def district_shapes(store: Store):
                                   crs="EPSG:4326")
     return gpd.GeoDataFrame(raw.drop(columns="geometry").assign(adcode=raw["adcode"].astype(int)),
                             geometry=geom, crs="EPSG:4326")
-
-
-def format_value(ind: Indicator, value: float | None, lang: str = "zh",
-                 signed: bool = False) -> str:
-    """The value as people read it: persons in 万 (zh) or millions (en, "12.88M": a tile is
-    narrow) when large, otherwise the KPI's decimals with thousands separators."""
-    if value is None or not np.isfinite(value):
-        return "—"
-    sign = "+" if signed and value > 0 else ""
-    if ind.unit_en == "persons" and abs(value) >= 10_000:
-        if lang == "zh":
-            return f"{sign}{value / 1e4:,.1f} 万"
-        if abs(value) >= 1_000_000:
-            return f"{sign}{value / 1e6:,.2f}M"
-    return f"{sign}{value:,.{ind.digits}f}"

@@ -294,7 +294,7 @@ def district_summary(result: Accessibility, names: pd.DataFrame | None = None) -
     out["unmet"] = out["unmet"].round().astype("int64")
     if names is not None:
         out = out.merge(names[["adcode", "name", "name_en"]], on="adcode", how="left")
-        out.loc[out["adcode"] == 0, ["name", "name_en"]] = ["全市", "City"]
+        # the whole city's row has no name: a page or the CLI words it in its language
     else:
         out["name"] = out["name_en"] = ""
     out["adcode"] = city_as_missing(out["adcode"])

@@ -72,7 +72,7 @@ def supply_demand(store: Store, year: int, types: list[str] | None = None) -> pd
     out["status"] = [b[0] for b in both]
     out["amount"] = [b[1] for b in both]
     out = out.merge(names, on="adcode", how="left")
-    out.loc[out["adcode"] == 0, ["name", "name_en"]] = ["全市", "City"]
+    # the whole city's row has no name (NaN): a page or the CLI words it in its language
     order = {k: n for n, k in enumerate(types)}
     out = out.sort_values(["adcode", "type"], key=lambda s: s.map(order) if s.name == "type"
                           else s, kind="stable").reset_index(drop=True)
