@@ -116,8 +116,33 @@ def load_history(store: Store, base_year: int) -> History:
     return History(years, dists, persons, city_adcode(store))
 
 
-def check_area(history: History, area: int) -> None:
-    if area != history.city_adcode and area not in set(history.districts.tolist()):
+def check_area(history: History, district: int | None) -> int:
+    """The adcode a forecast of ``district`` is indexed by: the district's, or the city's
+    for ``None`` (the whole city, as everywhere in the library).
+
+    Parameters
+    ----------
+    history : History
+        The population the forecast reads.
+    district : int or None
+        A district's adcode, or None for the whole city.
+
+    Returns
+    -------
+    int
+        The area's adcode in the history's areas.
+
+    Raises
+    ------
+    CityBrainError
+        ``unknown_district`` where the adcode is none of the city's districts.
+    """
+    if district is None:
+        return history.city_adcode
+    if int(district) not in set(history.districts.tolist()):
         raise CityBrainError(
-            f"unknown area {area}: give the city ({history.city_adcode}) or one of its "
-            f"districts ({', '.join(str(d) for d in history.districts)})")
+            f"unknown district {district}: give None for the whole city or one of its "
+            f"districts ({', '.join(str(d) for d in history.districts)})",
+            code="unknown_district", district=district,
+            districts=", ".join(str(d) for d in history.districts))
+    return int(district)

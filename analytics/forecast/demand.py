@@ -57,16 +57,35 @@ def _check_types(types) -> list[str]:
     return types
 
 
-def demand(store: Store, area: int, base_year: int, horizon: int, model: str = "auto",
-           scenario: str = "medium", types=None) -> pd.DataFrame:
-    """Beds or places needed in ``area`` from the base year to ``base_year + horizon``.
+def demand(store: Store, district: int | None, base_year: int, horizon: int,
+           model: str = "auto", scenario: str = "medium", types=None) -> pd.DataFrame:
+    """Beds or places needed in a district (None: the whole city) from the base year to
+    ``base_year + horizon``.
 
-    Columns ``year, type, unit, target, population, ratio, demand, demand_lo, demand_hi,
-    model``; the base-year row is observed, the others forecast.
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    district : int or None
+        A district's adcode, or None for the whole city.
+    base_year : int
+        The last year of data used.
+    horizon : int
+        Years ahead, 1 to 30.
+    model, scenario
+        As for :func:`~analytics.forecast.api.forecast`.
+    types : str or list of str, optional
+        Facility types of :data:`DEMAND_TYPES` (default: all of them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, type, unit, target, population, ratio, demand, demand_lo, demand_hi,
+        model``; the base-year row is observed, the others forecast.
     """
     types = _check_types(types)
     history = load_history(store, base_year)
-    check_area(history, int(area))
+    area = check_area(history, district)
     return _needs(history, forecast_all(history, None, horizon, model, scenario), area, types)
 
 
@@ -77,7 +96,8 @@ def _needs(history: History, fc: pd.DataFrame, area: int, types: list[str]) -> p
     rows = []
     for key in types:
         name, ratio = DEMAND_TYPES[key]
-        observed = history_of(history, name, area, None).iloc[[-1]]
+        district = None if int(area) == history.city_adcode else int(area)
+        observed = history_of(history, name, district, None).iloc[[-1]]
         base = pd.DataFrame({"year": observed["year"], "value": observed["value"],
                              "lo": observed["value"], "hi": observed["value"],
                              "model": "observed"})
@@ -100,11 +120,31 @@ def _against(need: pd.DataFrame, cap: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def capacity(store: Store, area: int, base_year: int, years, types) -> pd.DataFrame:
-    """``year, type, existing, planned`` capacity open in each year in ``area``."""
-    districts = set(load_history(store, base_year).districts.tolist())
-    return _capacity(store.query("forecast.capacity_by_year"), districts, area, base_year,
-                     years, types)
+def capacity(store: Store, district: int | None, base_year: int, years, types) -> pd.DataFrame:
+    """Capacity open in each year in a district (None: the whole city).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    district : int or None
+        A district's adcode, or None for the whole city.
+    base_year : int
+        Facilities opened after it count as planned.
+    years : iterable of int
+        The years to count.
+    types : list of str
+        Facility types.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, type, existing, planned``.
+    """
+    history = load_history(store, base_year)
+    area = check_area(history, district)
+    return _capacity(store.query("forecast.capacity_by_year"), set(history.districts.tolist()),
+                     area, base_year, years, types)
 
 
 def _capacity(fac: pd.DataFrame, districts: set[int], area: int, base_year: int, years,
@@ -125,15 +165,23 @@ def _capacity(fac: pd.DataFrame, districts: set[int], area: int, base_year: int,
     return pd.DataFrame(rows, columns=["year", "type", "existing", "planned"])
 
 
-def gap(store: Store, area: int, base_year: int, horizon: int, model: str = "auto",
-        scenario: str = "medium", types=None) -> pd.DataFrame:
+def gap(store: Store, district: int | None, base_year: int, horizon: int,
+        model: str = "auto", scenario: str = "medium", types=None) -> pd.DataFrame:
     """Demand against capacity by facility type and year.
 
-    Columns of :func:`demand` plus ``existing, planned, capacity, gap`` (gap = demand -
-    capacity; positive is a shortfall).
+    Parameters
+    ----------
+    store, district, base_year, horizon, model, scenario, types
+        As for :func:`demand`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`demand` plus ``existing, planned, capacity, gap`` (gap =
+        demand - capacity; positive is a shortfall).
     """
-    need = demand(store, area, base_year, horizon, model, scenario, types)
-    return _against(need, capacity(store, area, base_year, sorted(need["year"].unique()),
+    need = demand(store, district, base_year, horizon, model, scenario, types)
+    return _against(need, capacity(store, district, base_year, sorted(need["year"].unique()),
                                    list(need["type"].unique())))
 
 
