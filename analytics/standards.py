@@ -153,7 +153,7 @@ NURSERY_PLACES_PER_RESIDENT = 0.0045
 
 
 def facility_type(key: str) -> FacilityType:
-    return lookup(FACILITY_TYPES, key, "facility type", "types")
+    return lookup(FACILITY_TYPES, key, "facility type", "types", code="unknown_facility_type")
 
 
 def service_radius(key: str, overrides: dict[str, int] | None = None) -> int:

@@ -141,10 +141,11 @@ def _store_or_stop(lang: str) -> tuple[Store, dict]:
             st.stop()
         if not facts["years"]:
             raise StoreError(f"{path} holds no population: rebuild it with "
-                             f"`python -m analytics build --out {path}`")
+                             f"`python -m analytics build --out {path}`",
+                             code="store_no_population", path=str(path))
     except StoreError as exc:
         st.title(translate("store_missing_title", lang))
-        st.error(translate("store_missing_body", lang, problem=str(exc)))
+        st.error(translate("store_missing_body", lang, problem=explain(exc, lang)))
         st.code(f"python -m analytics build --city 330100 --out {path}", language="bash")
         st.stop()
     return store, facts

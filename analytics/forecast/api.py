@@ -93,7 +93,8 @@ def _remember(cache: OrderedDict, key, value):
 
 def check_model(model: str) -> None:
     if model != "auto" and model not in MODELS:
-        raise CityBrainError(f"unknown model {model!r}; models are auto, {', '.join(MODELS)}")
+        raise CityBrainError(f"unknown model {model!r}; models are auto, {', '.join(MODELS)}",
+                             code="unknown_model", model=model, choices=", ".join(MODELS))
 
 
 def evaluate(store: Store | History, base_year: int | None = None) -> Evaluation:

@@ -70,7 +70,7 @@ def city_adcode(store: Store) -> int:
     frame = districts(store)
     if frame.empty:
         raise CityBrainError("the store has no population: build it with "
-                             "`python -m analytics build --out PATH`")
+                             "`python -m analytics build --out PATH`", code="no_population")
     return int(frame["city_adcode"].iloc[0])
 
 
@@ -78,16 +78,18 @@ def check_base_year(store: Store, base_year: int) -> None:
     years = store_years(store)
     if not years:
         raise CityBrainError("the store has no population: build it with "
-                             "`python -m analytics build --out PATH`")
+                             "`python -m analytics build --out PATH`", code="no_population")
     if base_year not in years:
         raise CityBrainError(f"base year {base_year} is not in the store (it has "
-                             f"{years[0]}-{years[-1]}); choose a base year in that range")
+                             f"{years[0]}-{years[-1]}); choose a base year in that range",
+                             code="base_year", year=base_year, first=years[0], last=years[-1])
 
 
 def check_horizon(horizon: int) -> None:
     if not isinstance(horizon, int | np.integer) or horizon < 1 or horizon > MAX_HORIZON:
         raise CityBrainError(f"horizon {horizon!r} is out of range: give a whole number of "
-                             f"years from 1 to {MAX_HORIZON}")
+                             f"years from 1 to {MAX_HORIZON}", code="horizon", horizon=horizon,
+                             max=MAX_HORIZON)
 
 
 def load_history(store: Store, base_year: int) -> History:
@@ -102,7 +104,9 @@ def load_history(store: Store, base_year: int) -> History:
             raise CityBrainError(
                 f"district {d} has too little history up to {base_year} "
                 f"({len(have)} years of population; a forecast needs {MIN_HISTORY} consecutive "
-                f"years ending in the base year): choose a later base year or another area")
+                f"years ending in the base year): choose a later base year or another area",
+                code="short_history", district=d, year=base_year, have=len(have),
+                need=MIN_HISTORY)
     # Every district has population in every year of the common span.
     first = max(int(frame.loc[frame["district_adcode"] == d, "year"].min()) for d in dists)
     frame = frame[frame["year"] >= first]

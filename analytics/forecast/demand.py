@@ -53,7 +53,8 @@ def _check_types(types) -> list[str]:
     for t in types:
         if t not in DEMAND_TYPES:
             raise CityBrainError(f"no demand ratio for facility type {t!r}; types with one are "
-                                 f"{', '.join(DEMAND_TYPES)}")
+                                 f"{', '.join(DEMAND_TYPES)}", code="no_demand_ratio", type=t,
+                                 choices=", ".join(DEMAND_TYPES))
     return types
 
 

@@ -134,6 +134,23 @@ _PRIMARY = standards.facility_type("primary_school")
 _DAYCARE = standards.facility_type("elderly_day_care")
 _POP = ("population_districts",)
 
+
+def _ageing_share(age: int, ageing: int, moderate: int, severe: int) -> Indicator:
+    """The share of residents aged ``age``+, banded by the thresholds of an ageing,
+    moderately aged and severely aged society."""
+    return Indicator(
+        f"share_{age}plus", f"{age}岁及以上人口占比", f"Share aged {age}+", "%", "%",
+        f"{age}岁及以上人口 ÷ 常住人口 × 100", f"Residents aged {age}+ / all residents × 100",
+        _POP, Standard(float(ageing), f"≥{ageing}% 即进入老龄化社会",
+                       f"{ageing} % marks an ageing society", AGEING_SOURCE),
+        "lower_better",
+        (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
+         Band(ageing, "fair", "老龄化社会", "Ageing society"),
+         Band(moderate, "poor", "中度老龄化", "Moderately aged"),
+         Band(severe, "alert", "重度老龄化", "Severely aged")),
+        numerator=f"age_{age}plus", denominator="population", scale=100, digits=2)
+
+
 INDICATORS: dict[str, Indicator] = {
     i.id: i
     for i in [
@@ -141,28 +158,9 @@ INDICATORS: dict[str, Indicator] = {
             "population", "常住人口", "Resident population", "人", "persons",
             "全部年龄常住人口之和", "Residents of all ages",
             _POP, None, "neutral", numerator="population", digits=0),
-        Indicator(
-            "share_60plus", "60岁及以上人口占比", "Share aged 60+", "%", "%",
-            "60岁及以上人口 ÷ 常住人口 × 100", "Residents aged 60+ / all residents × 100",
-            _POP, Standard(10.0, "≥10% 即进入老龄化社会", "10 % marks an ageing society",
-                           AGEING_SOURCE),
-            "lower_better",
-            (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
-             Band(10, "fair", "老龄化社会", "Ageing society"),
-             Band(20, "poor", "中度老龄化", "Moderately aged"),
-             Band(30, "alert", "重度老龄化", "Severely aged")),
-            numerator="age_60plus", denominator="population", scale=100, digits=2),
-        Indicator(
-            "share_65plus", "65岁及以上人口占比", "Share aged 65+", "%", "%",
-            "65岁及以上人口 ÷ 常住人口 × 100", "Residents aged 65+ / all residents × 100",
-            _POP, Standard(7.0, "≥7% 即进入老龄化社会", "7 % marks an ageing society",
-                           AGEING_SOURCE),
-            "lower_better",
-            (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
-             Band(7, "fair", "老龄化社会", "Ageing society"),
-             Band(14, "poor", "中度老龄化", "Moderately aged"),
-             Band(21, "alert", "重度老龄化", "Severely aged")),
-            numerator="age_65plus", denominator="population", scale=100, digits=2),
+        # the UN's ageing thresholds: 60+ at 10/20/30 %, 65+ at 7/14/21 %
+        _ageing_share(60, 10, 20, 30),
+        _ageing_share(65, 7, 14, 21),
         Indicator(
             "pop_80plus", "80岁及以上人口", "Residents aged 80+", "人", "persons",
             "80岁及以上常住人口之和", "Residents aged 80 and over",
@@ -245,7 +243,8 @@ CAPACITY_TYPES = ["elderly_care_home", "kindergarten", "primary_school"]
 
 
 def indicator(indicator_id: str) -> Indicator:
-    return lookup(INDICATORS, indicator_id, "indicator", "indicators")
+    return lookup(INDICATORS, indicator_id, "indicator", "indicators",
+                  code="unknown_indicator")
 
 
 def base_frame(store: Store) -> pd.DataFrame:

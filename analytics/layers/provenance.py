@@ -30,13 +30,20 @@ def split_source(source: str) -> tuple[str | None, int | None]:
     return (m["id"], int(m["version"])) if m else (None, None)
 
 
+#: The layers held by year, whose sources one query reads (``layers.sources_yearly``).
+YEARLY = ("population_cells", "population_districts", "vital_events")
+
+
 def sources(store, year: int | None = None) -> pd.DataFrame:
     """Per layer, type and district: what feeds it, with the load's who, when and rows.
 
     ``year`` picks the year of the population layers (default: the latest) and the
     facilities open in it (default: every facility).
     """
-    frames = [store.query(f"layers.sources_{name}", **({} if name == "assets" else {"year": year}))
+    yearly = store.query("layers.sources_yearly", year=year)
+    frames = [yearly[yearly["layer"] == name].reset_index(drop=True) if name in YEARLY
+              else store.query(f"layers.sources_{name}",
+                               **({} if name == "assets" else {"year": year}))
               for name in LAYERS]
     frame = pd.concat([f for f in frames if not f.empty] or [frames[0]], ignore_index=True)
     parts = frame["source"].map(split_source)

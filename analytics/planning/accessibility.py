@@ -49,7 +49,9 @@ def cell_groups(group: str) -> list[str]:
         return list(population.SERVICE_GROUPS[group])
     except KeyError:
         raise CityBrainError(f"unknown group {group!r}; groups are "
-                             f"{', '.join([*population.SERVICE_GROUPS, ALL])}") from None
+                             f"{', '.join([*population.SERVICE_GROUPS, ALL])}", code="unknown_group",
+                             group=group, choices=", ".join([*population.SERVICE_GROUPS, ALL])
+                             ) from None
 
 
 def default_group(type_key: str) -> str:
@@ -116,7 +118,8 @@ def check_year(store: Store, year: int) -> None:
     years = population.years(store)
     if year not in years:
         span = f"{years[0]}-{years[-1]}" if years else "none"
-        raise CityBrainError(f"no population for {year} in this store (years: {span})")
+        raise CityBrainError(f"no population for {year} in this store (years: {span})",
+                             code="no_population_year", year=year, span=span)
 
 
 def demand_cells(store: Store, group: str, year: int, district: int | None = None
@@ -197,14 +200,19 @@ class Accessibility:
             self.cells[self.cells["district_adcode"] == district]
         total = cells["persons"].sum()
         if total == 0:
-            raise CityBrainError(_no_residents(self.group, self.year, district))
+            raise _no_residents(self.group, self.year, district)
         return float(100.0 * cells.loc[cells["covered"], "persons"].sum() / total)
 
 
-def _no_residents(group: str, year: int, district: int | None) -> str:
-    where = "the city" if district is None else f"district {district}"
-    return (f"no residents of group {group} in {where} in {year}: choose another district, "
-            "group or year")
+def _no_residents(group: str, year: int, district: int | None) -> CityBrainError:
+    if district is None:
+        return CityBrainError(f"no residents of group {group} in the city in {year}: choose "
+                              "another group or year", code="no_residents_city", group=group,
+                              year=year)
+    return CityBrainError(f"no residents of group {group} in district {district} in {year}: "
+                          "choose another district, group or year",
+                          code="no_residents_district", group=group, year=year,
+                          district=district)
 
 
 def analyse(store: Store, type_key: str, year: int, group: str | None = None,
@@ -221,11 +229,11 @@ def analyse(store: Store, type_key: str, year: int, group: str | None = None,
     radius = service_radius(type_key, {type_key: radius_m} if radius_m else None)
     if radius <= 0 or radius > 5000:
         raise CityBrainError(f"radius {radius} m is outside 1-5,000 m (the standard's is "
-                             f"{ft.radius_m} m)")
+                             f"{ft.radius_m} m)", code="radius", radius=radius, standard=ft.radius_m)
     cells = demand_cells(store, group, year)
     fac = open_facilities(store, type_key, year)
     if cells.empty:
-        raise CityBrainError(_no_residents(group, year, None))
+        raise _no_residents(group, year, None)
     origin = (float(cells["lon"].median()), float(cells["lat"].median()))
     cxy = project(cells["lon"], cells["lat"], origin)
     fxy = project(fac["lon"], fac["lat"], origin) if len(fac) else np.empty((0, 2))
@@ -259,7 +267,7 @@ def coverage_share(store: Store, facility_type: str, group: str, year: int,
     """
     result = analyse(store, facility_type, year, group=group, radius_m=radius_m)
     if district is not None and district not in set(result.cells["district_adcode"]):
-        raise CityBrainError(_no_residents(group, year, district))
+        raise _no_residents(group, year, district)
     return result.coverage_pct(district)
 
 

@@ -84,7 +84,8 @@ def reconcile(store: Store, type_key: str, year: int, district: int | None = Non
     sd = supply_demand(store, int(year), [type_key])
     row = sd[sd["adcode"].isna()] if district is None else sd[sd["adcode"] == int(district)]
     if row.empty:
-        raise accessibility.CityBrainError(f"no district {district} in this store")
+        raise accessibility.CityBrainError(f"no district {district} in this store",
+                                           code="no_district", district=district)
     row = row.iloc[0]
     cells = result.cells if district is None else \
         result.cells[result.cells["district_adcode"] == int(district)]

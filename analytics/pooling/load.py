@@ -107,14 +107,16 @@ def load_plan(store, plan: Plan, actor: Actor, *, synthetic: bool = False,
     _check_table(store, plan.contract)
     if plan.path is not None and sha256(plan.path) != plan.report.file_sha256:
         raise IngestError(f"{plan.report.file_name} changed after it was validated: validate "
-                          "it again")
+                          "it again", code="ingest_changed_since_validated",
+                          file=plan.report.file_name)
     return _write(store, plan, actor, synthetic=synthetic, progress=progress)
 
 
 def _check_table(store, contract: Contract) -> None:
     if contract.versions_table not in store.tables():
         raise IngestError(f"this store has no table for {contract.id} (it was built before "
-                          "this dataset's contract existed): rebuild the store")
+                          "this dataset's contract existed): rebuild the store", code="ingest_no_table",
+                          dataset=contract.id)
 
 
 def _write(store, plan: Plan, actor: Actor, *, synthetic: bool,
@@ -172,7 +174,8 @@ def rollback(store, dataset_id: str, actor: Actor) -> int:
     _check_table(store, contract)
     current = store.scalar("ingest.current_version", dataset_id=dataset_id)
     if current is None:
-        raise IngestError(f"{dataset_id} has no loaded version: there is nothing to roll back")
+        raise IngestError(f"{dataset_id} has no loaded version: there is nothing to roll back",
+                          code="ingest_nothing_to_roll_back", dataset=dataset_id)
     with store.cursor() as cur:
         stored = {int(r[0]) for r in cur.execute(contract.versions_sql()).fetchall()}
     older = [v for v in stored if v < current]

@@ -83,7 +83,8 @@ def service_group(name: str) -> tuple[str, ...]:
     if name in AGE_GROUPS:
         return (name,)
     raise CityBrainError(f"unknown age group {name!r}; groups are "
-                         f"{', '.join(list(SERVICE_GROUPS) + list(AGE_GROUPS))}")
+                         f"{', '.join(list(SERVICE_GROUPS) + list(AGE_GROUPS))}", code="unknown_group",
+                             group=name, choices=", ".join(list(SERVICE_GROUPS) + list(AGE_GROUPS)))
 
 
 def group_by_cell(store: Store, year: int, group: str) -> pd.DataFrame:
