@@ -98,7 +98,22 @@ def check_model(model: str) -> None:
 
 
 def evaluate(store: Store | History, base_year: int | None = None) -> Evaluation:
-    """The rolling-origin backtest of every model on the history up to ``base_year``."""
+    """The rolling-origin backtest of every model on the history up to ``base_year``.
+
+    Cached by a digest of the history, so many targets and areas pay for one backtest.
+
+    Parameters
+    ----------
+    store : Store or History
+        The city store (or a :class:`History` already loaded).
+    base_year : int or None
+        The last year read (None: the store's last).
+
+    Returns
+    -------
+    Evaluation
+        The errors of every model, target, area, origin and horizon, and their accuracy.
+    """
     history = store if isinstance(store, History) else load_history(store, base_year)
     key = history.fingerprint
     if key in _evaluations:
@@ -151,7 +166,25 @@ def _target_forecast(evaluation: Evaluation, name: str, horizon: int, model: str
 def forecast_all(store: Store | History, base_year: int | None, horizon: int,
                  model: str = "auto", scenario: str = "medium",
                  level: float = bt.LEVEL) -> pd.DataFrame:
-    """Every target for every area: ``target, area, year, value, lo, hi, model``."""
+    """Every target for every area (each district and the city) in one go.
+
+    Parameters
+    ----------
+    store : Store or History
+        The city store (or a :class:`History` already loaded).
+    base_year : int or None
+        The last year of data used (None: the store's last).
+    horizon : int
+        Years ahead, 1 to 30.
+    model, scenario, level
+        As for :func:`forecast`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``target, area, year, value, lo, hi, model``; ``area`` is a district's adcode or the
+        city's.
+    """
     check_horizon(horizon)
     check_model(model)
     get_scenario(scenario)
@@ -262,7 +295,24 @@ def scenarios(store: Store | History, target: str, district: int | None,
 
 def backtest_table(store: Store | History, target: str, base_year: int | None,
                    level_name: str = "district") -> pd.DataFrame:
-    """MAPE, WAPE and interval coverage by model and horizon for one target and level."""
+    """MAPE, WAPE and interval coverage by model and horizon for one target and level.
+
+    Parameters
+    ----------
+    store : Store or History
+        The city store (or a :class:`History` already loaded).
+    target : str
+        One of ``TARGETS``.
+    base_year : int or None
+        The last year read (None: the store's last).
+    level_name : {"district", "city"}
+        Errors of the districts' forecasts, or of the city's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model, horizon, mape, wape, coverage, n``.
+    """
     tg.target(target)
     evaluation = evaluate(store, base_year)
     acc = evaluation.accuracy

@@ -93,7 +93,26 @@ def check_horizon(horizon: int) -> None:
 
 
 def load_history(store: Store, base_year: int) -> History:
-    """The population up to ``base_year`` (inclusive), checked for gaps and length."""
+    """The population up to ``base_year`` (inclusive), checked for gaps and length.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    base_year : int or None
+        The last year read (None: the store's last).
+
+    Returns
+    -------
+    History
+        ``persons[year, district, sex, age]`` and the areas.
+
+    Examples
+    --------
+    >>> h = load_history(store, 2020)
+    >>> h.base_year, h.districts.tolist()
+    (2020, [330106, 330108])
+    """
     check_base_year(store, base_year)
     frame = store.query("forecast.history", base_year=int(base_year))
     years = np.sort(frame["year"].unique()).astype(int)

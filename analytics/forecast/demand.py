@@ -191,11 +191,29 @@ def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
     """Every district's (and the city's) need against capacity now and some years ahead: the
     planner's view of where to build next.
 
-    Columns ``area, type, year, population, demand, demand_lo, demand_hi, existing,
-    planned, capacity, gap, status, amount``: ``status`` is shortfall, surplus or meets and
-    ``amount`` its size, never negative (the product's one convention; ``gap`` keeps the
-    sign, positive = shortfall). The base-year rows are observed (``demand_lo == demand_hi``).
     One forecast serves every area (:func:`~analytics.forecast.api.forecast_all`).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    base_year : int
+        The last year of data used.
+    years_ahead : sequence of int
+        Years after the base year to look at (default 5 and 10).
+    types : str or list of str, optional
+        Facility types of :data:`DEMAND_TYPES` (default: all of them).
+    model, scenario
+        As for :func:`~analytics.forecast.api.forecast`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area, type, year, population, demand, demand_lo, demand_hi, existing, planned,
+        capacity, gap, status, amount``: ``status`` is shortfall, surplus or meets and
+        ``amount`` its size, never negative (the product's one convention; ``gap`` keeps the
+        sign, positive = shortfall). The base-year rows are observed
+        (``demand_lo == demand_hi``).
     """
     types = _check_types(types)
     history = load_history(store, base_year)
@@ -221,7 +239,26 @@ def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
 def group_growth(store: Store, group: str, base_year: int, year: int, model: str = "auto",
                  scenario: str = "medium") -> dict[int, float]:
     """Each district's forecast residents of a service group in ``year`` over those of the
-    base year: the factor a district's cells are grown by when siting for future demand."""
+    base year: the factor a district's cells are grown by when siting for future demand.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    group : str
+        A service group with a forecast target (``60+``, ``3-5``, ...).
+    base_year : int
+        The last year of data used.
+    year : int
+        The demand year, 1 to 30 years after the base year.
+    model, scenario
+        As for :func:`~analytics.forecast.api.forecast`.
+
+    Returns
+    -------
+    dict of int to float
+        District adcode -> growth factor (1.0 where the base year has no such residents).
+    """
     if not base_year < year <= base_year + MAX_HORIZON:
         raise CityBrainError(f"the demand year must be 1 to {MAX_HORIZON} years after "
                              f"{base_year} (got {year})", code="demand_year", base=base_year,

@@ -431,6 +431,23 @@ def description_en(dataset_id: str) -> str:
 
 
 def spec(dataset_id: str) -> DatasetSpec | None:
+    """The registry's spec of a dataset.
+
+    Parameters
+    ----------
+    dataset_id : str
+        The dataset.
+
+    Returns
+    -------
+    DatasetSpec or None
+        None for a dataset the registry does not define (a department's pooled one).
+
+    Examples
+    --------
+    >>> spec("sensor_alerts").access
+    'confidential'
+    """
     return SPECS.get(dataset_id)
 
 
@@ -593,6 +610,21 @@ def _spec_from_row(row: dict) -> DatasetSpec | None:
 
 
 def spec_of(store: Store, dataset_id: str) -> DatasetSpec | None:
+    """A dataset's spec: the registry's, else one made from the store's catalog row (a
+    department's pooled dataset).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    dataset_id : str
+        The dataset.
+
+    Returns
+    -------
+    DatasetSpec or None
+        None where neither knows it.
+    """
     s = spec(dataset_id)
     if s is not None:
         return s

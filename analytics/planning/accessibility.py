@@ -94,10 +94,36 @@ def pairs_within(demand_xy: np.ndarray, supply_xy: np.ndarray, radius_m: float
 # -- the numeric core (arrays in, arrays out) --------------------------------------------
 def two_step_fca(persons: np.ndarray, supply: np.ndarray, i: np.ndarray, j: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """2SFCA from reach pairs: ``(access per demand point, ratio per supply point)``.
+    """Two-step floating catchment area (2SFCA) access from reach pairs.
 
     Step 1: ``R_j = S_j / sum(P_i for i within reach of j)`` (0 where no one is in reach).
     Step 2: ``A_i = sum(R_j for j within reach of i)``, in supply units per resident.
+
+    Parameters
+    ----------
+    persons : numpy.ndarray
+        Demand ``P_i`` per demand point.
+    supply : numpy.ndarray
+        Supply ``S_j`` per facility.
+    i, j : numpy.ndarray
+        Reach pairs: demand point ``i[n]`` is within the radius of facility ``j[n]``.
+
+    Returns
+    -------
+    access : numpy.ndarray
+        ``A_i`` per demand point.
+    ratio : numpy.ndarray
+        ``R_j`` per facility.
+
+    Examples
+    --------
+    Two residents share one place; a third, out of reach, has none:
+
+    >>> import numpy as np
+    >>> access, ratio = two_step_fca(np.array([1.0, 1.0, 1.0]), np.array([1.0]),
+    ...                              np.array([0, 1]), np.array([0, 0]))
+    >>> access.tolist(), ratio.tolist()
+    ([0.5, 0.5, 0.0], [0.5])
     """
     persons = np.asarray(persons, dtype=float)
     supply = np.asarray(supply, dtype=float)
@@ -221,6 +247,32 @@ def analyse(store: Store, type_key: str, year: int, group: str | None = None,
 
     The city is always computed whole, because a facility's catchment crosses district
     lines; filter the result by district afterwards.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    type_key : str
+        A facility type of :data:`analytics.standards.FACILITY_TYPES`.
+    year : int
+        The year: its residents and the facilities open in it.
+    group : str, optional
+        The residents served (default: the type's own group, e.g. ``60+`` for care homes).
+    radius_m : int, optional
+        Walking radius in metres, 1 to 5,000 (default: the standard's).
+
+    Returns
+    -------
+    Accessibility
+        Cells and facilities with coverage, 2SFCA access and unmet demand.
+
+    Examples
+    --------
+    >>> a = analyse(store, "elderly_day_care", 2020)
+    >>> a.group, a.radius_m == a.standard_radius_m
+    ('60+', True)
+    >>> 0 <= a.coverage_pct() <= 100
+    True
     """
     ft = facility_type(type_key)
     group = group or default_group(type_key)
@@ -264,6 +316,26 @@ def coverage_share(store: Store, facility_type: str, group: str, year: int,
 
     E.g. the leadership KPI "share of 60+ within 300 m of an elderly day-care centre" is
     ``coverage_share(store, "elderly_day_care", "60+", 2020)``.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    facility_type : str
+        A facility type.
+    group : str
+        The residents served.
+    year : int
+        The year.
+    radius_m : int, optional
+        Walking radius in metres (default: the standard's).
+    district : int or None
+        A district's adcode, or None for the whole city.
+
+    Returns
+    -------
+    float
+        The percentage, NaN where the area has no such residents.
     """
     result = analyse(store, facility_type, year, group=group, radius_m=radius_m)
     if district is not None and district not in set(result.cells["district_adcode"]):

@@ -62,10 +62,40 @@ def solve_mclp(i: np.ndarray, j: np.ndarray, weights: np.ndarray, n_sites: int, 
                time_limit: float = 60.0, rel_gap: float = 1e-6) -> MCLPSolution:
     """Maximise the weight of demand points within reach of at most ``k`` chosen sites.
 
-    ``i, j``: reach pairs (demand point i is within the radius of site j); ``weights``: the
-    demand per point; ``locked``: site indices that must be chosen; ``site_capacity``
-    (optional, per site, in residents): the most a site may serve, making it the
-    capacitated variant with explicit assignment variables.
+    Parameters
+    ----------
+    i, j : numpy.ndarray
+        Reach pairs: demand point ``i[n]`` is within the radius of site ``j[n]``.
+    weights : numpy.ndarray
+        The demand per point.
+    n_sites : int
+        Number of candidate sites.
+    k : int
+        Sites to choose.
+    locked : numpy.ndarray, optional
+        Site indices that must be chosen.
+    site_capacity : numpy.ndarray, optional
+        The most each site may serve, in residents: the capacitated variant, with explicit
+        assignment variables.
+    time_limit : float
+        Seconds the solver may take.
+    rel_gap : float
+        Relative optimality gap at which the solver stops.
+
+    Returns
+    -------
+    MCLPSolution
+        The chosen sites, the weight they newly cover, and the solver's bound and status.
+
+    Examples
+    --------
+    Site 0 reaches points 0 and 1, site 1 reaches point 2 (the heaviest):
+
+    >>> import numpy as np
+    >>> sol = solve_mclp(np.array([0, 1, 2]), np.array([0, 0, 1]),
+    ...                  np.array([1.0, 1.0, 3.0]), n_sites=2, k=1)
+    >>> sol.chosen.tolist(), sol.objective
+    ([1], 3.0)
     """
     t0 = time.perf_counter()
     weights = np.asarray(weights, dtype=float)
@@ -233,6 +263,9 @@ def cell_candidates(demand: pd.DataFrame) -> pd.DataFrame:
 # -- the planner's question ------------------------------------------------------------------
 @dataclass
 class SitingResult:
+    """What :func:`recommend_sites` chose: the sites, the residents covered before and newly
+    covered, the solver's solution, and notes (in English and as codes with values).
+    """
     type_key: str
     group: str
     year: int
@@ -328,13 +361,42 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
                     time_limit: float = 12.0, demand_year: int | None = None) -> SitingResult:
     """Choose ``k`` new sites for a facility type maximising newly covered residents.
 
-    ``candidates`` (from :func:`parse_candidates`) replaces the default, every populated cell
-    of the scope. ``lock``/``exclude`` are candidate ``site_id`` values (an H3 cell string for
-    the default candidates). ``site_capacity`` (beds or places per new site) makes the
-    solution capacity-aware at the standard's ratio. ``demand_year`` (after ``year``) sites
-    for the residents forecast then: each cell keeps its share of its district, the district
-    grows as its forecast (only data up to ``year``), and the facilities are those open in
-    ``demand_year`` (planned openings included).
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    type_key : str
+        A facility type.
+    year : int
+        The year of residents and open facilities.
+    k : int
+        New sites to choose, at least 1.
+    group : str, optional
+        The residents served (default: the type's own group).
+    radius_m : int, optional
+        Walking radius in metres (default: the standard's).
+    district : int or None
+        Site within one district, or None for the whole city.
+    candidates : pandas.DataFrame, optional
+        Sites from :func:`parse_candidates`; default every populated cell of the scope.
+    lock, exclude : sequence of str
+        Candidate ``site_id`` values that must be, or must not be, chosen (an H3 cell
+        string for the default candidates).
+    site_capacity : float, optional
+        Beds or places per new site: the solution becomes capacity-aware at the
+        standard's ratio.
+    time_limit : float
+        Seconds the solver may take.
+    demand_year : int, optional
+        Site for the residents forecast in this year (after ``year``): each cell keeps its
+        share of its district, the district grows as its forecast (only data up to
+        ``year``), and the facilities are those open in ``demand_year`` (planned openings
+        included).
+
+    Returns
+    -------
+    SitingResult
+        The chosen sites, the residents newly covered, and notes.
     """
     ft = facility_type(type_key)
     if int(k) != k or k < 1:

@@ -23,11 +23,24 @@ COLUMNS = ["adcode", "name", "name_en", "type", "type_zh", "type_en", "group", "
 def supply_demand(store: Store, year: int, types: list[str] | None = None) -> pd.DataFrame:
     """One row per (city or district) x facility type for ``year``.
 
-    ``required`` is the capacity the standard asks for (NaN where the standard sets no
-    capacity ratio, e.g. community health centres), ``gap = capacity - required`` (negative:
-    shortfall) and ``supply_pct = 100 * capacity / required``; ``status`` (shortfall,
-    surplus, meets, no_standard) and ``amount`` (never negative) say the same without a
-    sign, which is how people read it (:func:`balance`). The city rows have adcode 0.
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    year : int
+        The year.
+    types : list of str, optional
+        Facility types (default: every type).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``required`` is the capacity the standard asks for (NaN where the standard sets no
+        capacity ratio, e.g. community health centres), ``gap = capacity - required``
+        (negative: shortfall) and ``supply_pct = 100 * capacity / required``; ``status``
+        (shortfall, surplus, meets, no_standard) and ``amount`` (never negative) say the same
+        without a sign, which is how people read it (:func:`balance`). The city's rows come
+        first, with adcode ``<NA>`` and no name.
     """
     accessibility.check_year(store, year)
     types = types or list(FACILITY_TYPES)

@@ -59,6 +59,10 @@ class Column:
 
 @dataclass(frozen=True)
 class Contract:
+    """A department dataset's contract (``data/contracts/<id>.yaml``): its catalog entry, its
+    table and key, its columns with their rules, coordinates and datum, and the analytic
+    layer it feeds.
+    """
     id: str
     title: str
     title_en: str
@@ -307,7 +311,22 @@ def departments(directory: Path = CONTRACTS_DIR) -> dict[str, str]:
 
 
 def contract(dataset_id: str) -> Contract:
-    """The contract of ``dataset_id``, or a clear error listing the known ones."""
+    """The contract of ``dataset_id``, or a clear error listing the known ones.
+
+    Parameters
+    ----------
+    dataset_id : str
+        A department dataset (``data/contracts/<id>.yaml``).
+
+    Returns
+    -------
+    Contract
+
+    Examples
+    --------
+    >>> contract("civil_affairs_care_homes").department_en
+    'Civil Affairs Bureau'
+    """
     known = contracts()
     if dataset_id not in known:
         raise ContractError(f"no contract for dataset {dataset_id!r}: known datasets are "

@@ -75,10 +75,43 @@ def load(store, path: Path | str, dataset_id: str, actor: Actor, *, datum: str |
     """Validate ``path`` and load it as the next version of ``dataset_id``, all or nothing.
 
     The same as :func:`analytics.pooling.plan.validate` then :func:`load_plan` (the file is
-    read, checked and hashed once). ``progress(rows_written, rows_total)`` is called after
-    each batch is written (inside the transaction). Raises :class:`IngestRejected` (with the
-    report) when the file breaks its contract, after logging the rejection; the store's data
-    is then unchanged.
+    read, checked and hashed once). When the file breaks its contract the rejection is
+    logged and the store's data is unchanged.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    path : Path or str
+        The file (CSV, XLSX, GeoJSON or (Geo)Parquet).
+    dataset_id : str
+        The dataset its contract names.
+    actor : Actor
+        Who loads (a data steward of the dataset's department, or an administrator).
+    datum : str, optional
+        The coordinates' datum (``wgs84``, ``gcj02``, ``bd09``; default: the file's or the
+        contract's).
+    encoding : str
+        A CSV's text encoding, or ``auto``.
+    file_name : str, optional
+        The name to report (an upload's original name).
+    synthetic : bool
+        Mark the rows as synthetic (the demo's own files).
+    progress : callable, optional
+        ``progress(rows_written, rows_total)``, called after each batch is written (inside
+        the transaction).
+
+    Returns
+    -------
+    Report
+        What was loaded, with its version.
+
+    Raises
+    ------
+    IngestRejected
+        With the report, when the file breaks its contract.
+    IngestError
+        When the file cannot be read at all.
     """
     contract = get_contract(dataset_id)
     check_may_load(actor, contract)

@@ -206,8 +206,28 @@ def validate(store, path: Path | str, dataset_id: str, *, datum: str | None = No
     """Check a file against its contract without loading it: the plan to load it.
 
     The plan reads as its report (every problem, ``plan.ok``); pass it to
-    :func:`analytics.pooling.load.load_plan` to write exactly what was validated. Raises
-    :class:`IngestError` only when the file cannot be read at all.
+    :func:`analytics.pooling.load.load_plan` to write exactly what was validated.
+
+    Parameters
+    ----------
+    store : Store
+        The city store (its districts place the rows).
+    path : Path or str
+        The file.
+    dataset_id : str
+        The dataset its contract names.
+    datum, encoding, file_name
+        As for :func:`analytics.pooling.load.load`.
+
+    Returns
+    -------
+    Plan
+        The report and what loading it would write.
+
+    Raises
+    ------
+    IngestError
+        Only when the file cannot be read at all.
     """
     return _plan(store, Path(path), dataset_id, datum=datum, encoding=encoding,
                  file_name=file_name)
