@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from analytics.indicators import Indicator
 
@@ -57,3 +58,29 @@ def format_value(ind: Indicator, value: float | None, lang: str = "zh",
         if abs(value) >= 1_000_000:
             return f"{sign}{value / 1e6:,.2f}M"
     return f"{sign}{value:,.{ind.digits}f}"
+
+
+def source_label(row, lang: str = "en") -> str:
+    """One source as people read it (the library returns its parts).
+
+    Parameters
+    ----------
+    row : Mapping
+        A row of :func:`analytics.layers.source_summary`.
+    lang : {"zh", "en"}
+        The language.
+
+    Returns
+    -------
+    str
+    """
+    if row["source"] == "synthetic":
+        return "合成数据（按 2020 年人口普查校准）" if lang == "zh" else \
+            "synthetic, calibrated to the 2020 census"
+    when = pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d") if pd.notna(row["loaded_at"]) \
+        else "?"
+    if lang == "zh":
+        return (f"{row['department']} · {row['title']} · 第 {row['version']} 版，"
+                f"{when} 由 {row['loaded_by']} 载入，{int(row['rows']):,} 行")
+    return (f"{row['department']} · {row['title']} · version {row['version']}, loaded {when} "
+            f"by {row['loaded_by']}, {int(row['rows']):,} rows")

@@ -134,32 +134,6 @@ def source_summary(store, layer_name: str, *, types: list[str] | None = None,
     return out.sort_values("source", key=lambda s: s == "synthetic").reset_index(drop=True)
 
 
-def source_label(row, lang: str = "en") -> str:
-    """One source as people read it.
-
-    Parameters
-    ----------
-    row : Mapping
-        A row of :func:`source_summary`.
-    lang : {"zh", "en"}
-        The language.
-
-    Returns
-    -------
-    str
-    """
-    if row["source"] == "synthetic":
-        return "合成数据（按 2020 年人口普查校准）" if lang == "zh" else \
-            "synthetic, calibrated to the 2020 census"
-    when = pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d") if pd.notna(row["loaded_at"]) \
-        else "?"
-    if lang == "zh":
-        return (f"{row['department']} · {row['title']} · 第 {row['version']} 版，"
-                f"{when} 由 {row['loaded_by']} 载入，{int(row['rows']):,} 行")
-    return (f"{row['department']} · {row['title']} · version {row['version']}, loaded {when} "
-            f"by {row['loaded_by']}, {int(row['rows']):,} rows")
-
-
 def facilities_list(store, ftype: str, *, year: int | None = None,
                     district: int | None = None) -> pd.DataFrame:
     """The facilities of one type as the analyses see them, each with its source.
