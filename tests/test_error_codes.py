@@ -28,7 +28,8 @@ PAGE_FACING = ["pooling/read.py", "pooling/plan.py", "pooling/load.py", "pooling
                "opendata/accounts.py", "opendata/applications.py", "opendata/tokens.py",
                "opendata/catalog.py", "forecast/api.py", "forecast/data.py",
                "forecast/demand.py", "forecast/cohort.py", "planning/accessibility.py",
-               "planning/reconcile.py", "identity.py", "settings.py", "errors.py"]
+               "planning/reconcile.py", "planning/siting.py", "pooling/contracts.py",
+               "indicators/kpis.py", "identity.py", "settings.py", "errors.py"]
 #: Raises that are not a library error (a programming error, or re-raising one).
 NOT_LIBRARY_ERRORS = {"ValueError", "KeyError", "TypeError", "AttributeError", "RuntimeError",
                       "OSError", "SystemExit"}

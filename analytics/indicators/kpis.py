@@ -288,7 +288,7 @@ def base_frame(store: Store) -> pd.DataFrame:
     pop = store.query("indicators.district_base")
     if pop.empty:
         raise CityBrainError("the store has no population: rebuild it with "
-                             "`python -m analytics build`")
+                             "`python -m analytics build`", code="no_population")
     cap = store.query("indicators.capacity_by_year")
     cap = cap[cap["type"].isin(CAPACITY_TYPES)]
     out = pop

@@ -249,7 +249,9 @@ def export_domain(store: Store, theme: str, out: BinaryIO | Path | str, actor: A
     all_rows = catalog.datasets(store)
     rows = all_rows[all_rows["theme"] == theme]
     if rows.empty:
-        raise CityBrainError(f"no domain {theme!r}; domains are {', '.join(sorted(set(all_rows['theme'])))}")
+        raise CityBrainError(f"no domain {theme!r}; domains are {', '.join(sorted(set(all_rows['theme'])))}",
+                             code="unknown_domain", domain=theme,
+                             choices=", ".join(sorted(set(all_rows["theme"]))))
     allowed = rows[[access.decide(store, d, actor, channel).allowed for d in rows["dataset_id"]]]
     if allowed.empty:
         raise CityBrainError(f"nothing in domain {theme} can be downloaded by {actor.name}",

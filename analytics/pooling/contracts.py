@@ -204,7 +204,8 @@ def publisher_name(department: str, city_name: str) -> str:
 
 
 def _fail(path: Path, message: str) -> ContractError:
-    return ContractError(f"contract {path.name}: {message}")
+    return ContractError(f"contract {path.name}: {message}", code="contract_invalid",
+                         file=path.name, problem=message)
 
 
 def _column(path: Path, raw: dict) -> Column:
@@ -330,5 +331,6 @@ def contract(dataset_id: str) -> Contract:
     known = contracts()
     if dataset_id not in known:
         raise ContractError(f"no contract for dataset {dataset_id!r}: known datasets are "
-                            f"{', '.join(known)} (add data/contracts/{dataset_id}.yaml)")
+                            f"{', '.join(known)} (add data/contracts/{dataset_id}.yaml)", code="no_contract",
+                            dataset=dataset_id, choices=", ".join(known))
     return known[dataset_id]

@@ -485,5 +485,6 @@ class SimulatedFeed:
             rest["arrived_at"] = utc_now()
             self.pipeline.ingest(rest)
         if self.error is not None:
-            raise CityBrainError(f"the sensor feed stopped on an error: {self.error}")
+            raise CityBrainError(f"the sensor feed stopped on an error: {self.error}",
+                                 code="feed_stopped", error=str(self.error))
         return self.pipeline.stats
