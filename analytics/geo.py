@@ -122,7 +122,8 @@ def to_wgs84(lon, lat, datum: str) -> tuple[np.ndarray, np.ndarray]:
     if datum == "wgs84":
         return lon, lat
     if datum not in DATUMS:
-        raise CityBrainError(f"unknown datum {datum!r}: use one of {', '.join(DATUMS)}")
+        raise CityBrainError(f"unknown datum {datum!r}: use one of {', '.join(DATUMS)}",
+                             code="ingest_datum", datum=datum, choices=", ".join(DATUMS))
     if lon.size == 0:
         return lon, lat
     func = coordTransform.gcj02_to_wgs84 if datum == "gcj02" else coordTransform.bd09_to_wgs84

@@ -42,4 +42,6 @@ def require(actor: Actor, *roles: str, action: str = "do this") -> None:
     """Raise :class:`PermissionDenied` unless ``actor`` has one of ``roles``."""
     if actor.role not in roles:
         raise PermissionDenied(f"{actor.name} ({actor.role}) may not {action}: "
-                               f"it needs the role {' or '.join(roles)}")
+                               f"it needs the role {' or '.join(roles)}",
+                               code="permission_denied", user=actor.name, role=actor.role,
+                               roles=" / ".join(roles))

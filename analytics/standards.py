@@ -153,7 +153,7 @@ NURSERY_PLACES_PER_RESIDENT = 0.0045
 
 
 def facility_type(key: str) -> FacilityType:
-    return lookup(FACILITY_TYPES, key, "facility type", "types")
+    return lookup(FACILITY_TYPES, key, "facility type", "types", code="unknown_facility_type")
 
 
 def service_radius(key: str, overrides: dict[str, int] | None = None) -> int:
@@ -164,9 +164,29 @@ def service_radius(key: str, overrides: dict[str, int] | None = None) -> int:
 
 
 def balance(capacity: float, required: float) -> tuple[str, float]:
-    """``("shortfall", missing)``, ``("surplus", extra)`` or ``("meets", 0.0)``; the amount is
-    never negative (one sign convention for the product: the word carries the direction).
-    ``("no_standard", nan)`` when the standard sets no ratio."""
+    """Capacity against requirement, as a word and an amount that is never negative.
+
+    One sign convention for the product: the word carries the direction.
+
+    Parameters
+    ----------
+    capacity : float
+        What is there.
+    required : float
+        What the standard asks for (NaN where it sets no ratio).
+
+    Returns
+    -------
+    status : str
+        ``shortfall``, ``surplus``, ``meets`` or ``no_standard``.
+    amount : float
+        The shortfall or surplus (0.0 when it meets; NaN without a standard).
+
+    Examples
+    --------
+    >>> balance(80, 100), balance(120, 100), balance(100, 100)
+    (('shortfall', 20.0), ('surplus', 20.0), ('meets', 0.0))
+    """
     if required is None or math.isnan(float(required)):
         return "no_standard", float("nan")
     diff = round(float(capacity) - float(required), 6)

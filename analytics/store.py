@@ -163,26 +163,29 @@ class Store:
         path = Path(path)
         if not path.exists():
             raise StoreError(f"no store at {path}: build it with `make store` "
-                             f"or `python -m analytics build --out {path}`")
+                             f"or `python -m analytics build --out {path}`", code="store_missing",
+                             path=str(path))
         if path.is_dir():
-            raise StoreError(f"{path} is a directory, not a store file")
+            raise StoreError(f"{path} is a directory, not a store file", code="store_directory",
+                             path=str(path))
         try:
             con = duckdb.connect(str(path), read_only=read_only)
         except duckdb.IOException as exc:
             msg = str(exc)
             if "lock" in msg.lower():
                 raise StoreError(f"{path} is in use by another process (is the app running?): "
-                                 f"stop it, or work on a copy. DuckDB said: {msg.splitlines()[0]}"
-                                 ) from None
+                                 f"stop it, or work on a copy. DuckDB said: {msg.splitlines()[0]}",
+                                 code="store_locked", path=str(path)) from None
             raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
-                             f"{rebuild_hint(path)}. DuckDB said: {msg.splitlines()[0]}") from None
+                             f"{rebuild_hint(path)}. DuckDB said: {msg.splitlines()[0]}",
+                             code="store_unreadable", path=str(path)) from None
         except duckdb.ConnectionException as exc:
             raise StoreError(f"{path} is already open in this process with another read_only "
                              f"setting; open it the same way everywhere ({exc})") from None
         except duckdb.Error as exc:
             raise StoreError(f"{path} is not a readable store (corrupt or truncated?): "
-                             f"{rebuild_hint(path)}. DuckDB said: {str(exc).splitlines()[0]}"
-                             ) from None
+                             f"{rebuild_hint(path)}. DuckDB said: {str(exc).splitlines()[0]}",
+                             code="store_unreadable", path=str(path)) from None
         if not read_only:
             protect_file(path)
         store = cls(con, path)
@@ -191,11 +194,13 @@ class Store:
         except duckdb.Error:
             store.close()
             raise StoreError(f"{path} is a DuckDB file but not a city store: "
-                             f"{rebuild_hint(path)}") from None
+                             f"{rebuild_hint(path)}", code="store_not_city", path=str(path)
+                             ) from None
         if version != str(SCHEMA_VERSION):
             store.close()
             raise StoreError(f"{path} has schema version {version}, this code needs "
-                             f"{SCHEMA_VERSION}: {rebuild_hint(path)}")
+                             f"{SCHEMA_VERSION}: {rebuild_hint(path)}", code="store_schema",
+                             path=str(path), version=version, needs=SCHEMA_VERSION)
         return store
 
     def close(self) -> None:

@@ -13,6 +13,7 @@ import streamlit as st
 
 from analytics.identity import PUBLIC, Actor
 from analytics.opendata import accounts
+from analytics.server import session
 from analytics.store import Store
 
 TOKEN_KEY = "_session_token"
@@ -60,8 +61,6 @@ def current_actor(store: Store) -> Actor:
 
 def _cookie_actor(store: Store) -> Actor:
     """The actor of the signed session cookie the server's sign-in form set, if any."""
-    from analytics.server import session
-
     try:
         value = st.context.cookies.get(session.COOKIE)
     except Exception:  # no request context (AppTest)
@@ -71,8 +70,6 @@ def _cookie_actor(store: Store) -> Actor:
 
 def signed_in_by_cookie() -> bool:
     """True when the session cookie (not this browser tab alone) carries the sign-in."""
-    from analytics.server import session
-
     try:
         return bool(st.context.cookies.get(session.COOKIE)) and not st.session_state.get(TOKEN_KEY)
     except Exception:

@@ -46,5 +46,8 @@ def explain(exc: Exception, lang: str) -> str:
     carries no code or the table has no text for it."""
     code = getattr(exc, "code", None)
     if code and f"reason_{code}" in table():
-        return translate(f"reason_{code}", lang, **getattr(exc, "params", {}))
+        try:
+            return translate(f"reason_{code}", lang, **getattr(exc, "params", {}))
+        except (KeyError, IndexError):  # a text naming a value the error lacks: its own words
+            return str(exc)
     return str(exc)

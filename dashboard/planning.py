@@ -13,11 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import CityBrainError
-from analytics.planning import accessibility, supply
+from analytics.opendata import access
+from analytics.planning import accessibility, siting, supply
 from analytics.population import SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, facility_type
 from analytics.store import Store
-from dashboard import shell
+from dashboard import maps, shell
 from dashboard.i18n import translate
 
 GROUPS = [*SERVICE_GROUPS, accessibility.ALL]
@@ -57,7 +58,8 @@ def supply_table(_store: Store, key: str, year: int) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=16)
 def ahead(_store: Store, key: str, type_key: str, base_year: int) -> pd.DataFrame:
     """Need against capacity in every district now, in 5 and in 10 years (forecast)."""
-    from analytics import forecast  # the forecasters load only when asked
+    # deferred: the forecasters (scikit-learn, about 1 s) load only when a page asks
+    from analytics import forecast
 
     return forecast.district_gaps(_store, base_year, AHEAD_YEARS, [type_key])
 
@@ -76,8 +78,6 @@ def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: 
               radius: int | None, district: int | None, candidates: pd.DataFrame | None,
               lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None,
               demand_year: int | None = None):
-    from analytics.planning import siting  # the solver's imports load only when asked
-
     return siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
                                   district=district, candidates=candidates, lock=list(lock),
                                   exclude=list(exclude), site_capacity=site_capacity,
@@ -88,8 +88,6 @@ def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: 
 def future_cells(_store: Store, key: str, type_key: str, year: int, group: str,
                  radius: int | None, demand_year: int) -> pd.DataFrame:
     """The analysis' cells grown to ``demand_year`` (see ``siting.future_cells``)."""
-    from analytics.planning import siting
-
     return siting.future_cells(_store, analyse(_store, key, type_key, year, group, radius),
                                demand_year)
 
@@ -259,9 +257,6 @@ def hex_data(_store: Store, _result: accessibility.Accessibility, key: str, type
 
     The counts in tooltips and colours leave through the access decision and disclosure
     control (rounded to 10, 1-9 suppressed and drawn grey), logged once per view."""
-    from analytics.opendata import access
-    from dashboard import maps
-
     cells = _result.cells
     if district is not None:
         cells = cells[cells["district_adcode"] == district]
@@ -280,8 +275,6 @@ def hex_data(_store: Store, _result: accessibility.Accessibility, key: str, type
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def district_paths(_store: Store, key: str) -> pd.DataFrame:
-    from dashboard import maps
-
     return maps.district_paths(districts(_store, key))
 
 

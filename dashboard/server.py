@@ -17,14 +17,17 @@ from pathlib import Path
 from urllib.parse import quote
 
 import streamlit as st
+import uvicorn
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from analytics.errors import CityBrainError
 from analytics.opendata import accounts
+from analytics.sensors.feed import DEFAULT_PORT, BrokerFeed
 from analytics.server import session
-from analytics.server.state import ServerState, install
+from analytics.server.state import ServerState, current, install
 from analytics.server.web import Api
 from analytics.store import store_path_from_env
 from dashboard.i18n import LANGUAGES, explain, translate
@@ -66,8 +69,6 @@ def start_broker_feed(state: ServerState):
     for, and a broker that cannot start leaves the rest of the server running; both are
     said in the server log.
     """
-    from analytics.sensors.feed import DEFAULT_PORT, BrokerFeed
-
     setting = os.environ.get("CITYBRAIN_MQTT", "embedded").strip()
     if setting == "off":
         return None
@@ -141,15 +142,15 @@ def _sign_in_form(request: Request, lang: str, error: str = "", status: int = 20
     return _page(lang, "od_signin_title", body, status, csrf)
 
 
+def _starting() -> Response:
+    """The answer while the server's store is not open yet."""
+    return HTMLResponse("starting", status_code=503, headers={"Retry-After": "5"})
+
+
 async def sign_in(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    from analytics.server.state import current
-
     lang = _lang(request)
-    state = current()
-    if state is None:
-        return HTMLResponse("starting", status_code=503, headers={"Retry-After": "5"})
+    if (state := current()) is None:
+        return _starting()
     if request.method == "GET":
         return _sign_in_form(request, lang)
     async with request.form(max_fields=10, max_files=0, max_part_size=4096) as form:
@@ -173,14 +174,9 @@ async def sign_in(request: Request) -> Response:
 
 
 async def sign_out(request: Request) -> Response:
-    from starlette.concurrency import run_in_threadpool
-
-    from analytics.server.state import current
-
     lang = _lang(request)
-    state = current()
-    if state is None:
-        return HTMLResponse("starting", status_code=503, headers={"Retry-After": "5"})
+    if (state := current()) is None:
+        return _starting()
     if request.method == "GET":
         csrf = session.new_csrf()
         t = lambda k: html.escape(translate(k, lang))  # noqa: E731
@@ -209,8 +205,6 @@ app = st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan)
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
     p = argparse.ArgumentParser(prog="python -m dashboard.server",
                                 description="Serve the dashboard and the API from one process "
                                 "that owns the store.")

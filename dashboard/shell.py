@@ -23,6 +23,7 @@ import streamlit as st
 
 from analytics import geo, population
 from analytics.geo import english_name
+from analytics.server import current
 from analytics.store import Store, StoreError, store_path_from_env
 from dashboard.components import provenance
 from dashboard.i18n import LANGUAGES, explain, translate
@@ -48,8 +49,6 @@ def open_store(path: str) -> Store:
     """One store per server process (cursor per call inside): the server's own connection
     when the app runs inside the server (``dashboard/server.py``), so the dashboard and the
     API share the store's one writer."""
-    from analytics.server import current
-
     server = current()
     if server is not None and server.store.path is not None \
             and Path(server.store.path).resolve() == Path(path).resolve():
@@ -142,10 +141,11 @@ def _store_or_stop(lang: str) -> tuple[Store, dict]:
             st.stop()
         if not facts["years"]:
             raise StoreError(f"{path} holds no population: rebuild it with "
-                             f"`python -m analytics build --out {path}`")
+                             f"`python -m analytics build --out {path}`",
+                             code="store_no_population", path=str(path))
     except StoreError as exc:
         st.title(translate("store_missing_title", lang))
-        st.error(translate("store_missing_body", lang, problem=str(exc)))
+        st.error(translate("store_missing_body", lang, problem=explain(exc, lang)))
         st.code(f"python -m analytics build --city 330100 --out {path}", language="bash")
         st.stop()
     return store, facts
@@ -199,7 +199,9 @@ def sidebar() -> None:
     """Language, city, year and area controls, synced with the URL; the data notes."""
     lang = _lang()
     store, facts = _store_or_stop(lang)
-    from dashboard import warm  # once per process: the shared caches fill in the background
+    # a cycle at the top: warm fills the planning caches, and dashboard.planning uses this
+    # module (its store key); the caches fill in the background, once per process
+    from dashboard import warm
 
     warm.start(store_key(store), facts["years"],
                tuple(int(a) for a in facts["districts"]["adcode"]))

@@ -14,6 +14,11 @@ import os
 import threading
 import time
 
+from analytics.planning import accessibility
+from dashboard import planning as pl
+from dashboard.components import data
+from dashboard.shell import open_store
+
 log = logging.getLogger(__name__)
 _started: set[tuple[str, str]] = set()
 _lock = threading.Lock()
@@ -49,11 +54,6 @@ def _step(name: str, fn) -> None:
 
 def _warm(store_key: tuple[str, str], years: tuple[int, ...],
           district_ids: tuple[int, ...]) -> None:
-    from analytics.planning import accessibility
-    from dashboard import planning as pl
-    from dashboard.components import data
-    from dashboard.shell import open_store
-
     latest = int(years[-1])
     store = open_store(store_key[0])
     key = pl.store_key(store)
@@ -66,6 +66,7 @@ def _warm(store_key: tuple[str, str], years: tuple[int, ...],
     _step("look-ahead", lambda: pl.ahead(store, key, default_type, latest))
 
     def backtest():
+        # deferred: the forecasters (scikit-learn, about 1 s) load in this thread only
         from analytics import forecast
 
         forecast.evaluate(store, latest)

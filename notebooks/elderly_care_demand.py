@@ -92,7 +92,7 @@ print(f"at {int(five.name)} years ahead: {chosen} {five[chosen]:.2f}% vs naive {
 
 # %%
 ahead = fc.forecast_all(store, BASE, HORIZON)
-past = {t: fc.history_of(store, t, city, BASE) for t in ("pop_60plus", "pop_80plus")}
+past = {t: fc.history_of(store, t, None, BASE) for t in ("pop_60plus", "pop_80plus")}
 fig, axes = plt.subplots(1, 2, figsize=(12, 4))
 for ax, t in zip(axes, ("pop_60plus", "pop_80plus")):
     for adcode, name in names.items():
@@ -113,7 +113,8 @@ plt.show()
 table = (ahead[ahead["target"].isin(["pop_60plus", "pop_80plus", "pop_60plus_share"])
                & (ahead["year"] == BASE + HORIZON)]
          .pivot(index="area", columns="target", values="value"))
-now = pd.DataFrame({t: [fc.history_of(store, t, a, BASE)["value"].iloc[-1] for a in table.index]
+now = pd.DataFrame({t: [fc.history_of(store, t, None if a == city else a, BASE)["value"].iloc[-1]
+                        for a in table.index]
                     for t in ("pop_60plus", "pop_60plus_share")}, index=table.index)
 table.insert(0, f"60+ in {BASE}", now["pop_60plus"])
 table["growth of 60+, %"] = 100 * (table["pop_60plus"] / now["pop_60plus"] - 1)
@@ -157,7 +158,7 @@ summary.sort_values(f"gap {BASE + HORIZON}", ascending=False)
 # band comes only from migration.
 
 # %%
-band = fc.scenarios(store, "pop_60plus", city, BASE, HORIZON).pivot(
+band = fc.scenarios(store, "pop_60plus", None, BASE, HORIZON).pivot(
     index="year", columns="scenario", values="value")
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.fill_between(band.index, band["low"] / 1e3, band["high"] / 1e3, alpha=0.2, label="low-high")

@@ -156,9 +156,9 @@ summary
 # band widens from the third year on.
 
 # %%
-band = fc.scenarios(store, "pop_3_5", city, BASE, HORIZON).pivot(
+band = fc.scenarios(store, "pop_3_5", None, BASE, HORIZON).pivot(
     index="year", columns="scenario", values="value")
-past = fc.history_of(store, "pop_3_5", city, BASE)
+past = fc.history_of(store, "pop_3_5", None, BASE)
 fig, ax = plt.subplots(figsize=(7, 3.5))
 ax.plot(past["year"], past["value"] / 1e3, color="black", label="history")
 ax.fill_between(band.index, band["low"] / 1e3, band["high"] / 1e3, alpha=0.2, label="low-high")

@@ -61,8 +61,9 @@ def dataset_controls(t: Translate, lang: str, actor):
     return contract, source, datum if contract.lon else None, encoding
 
 
-def chosen_file(t: Translate, contract, source, actor):
+def chosen_file(ctx: PageContext, contract, source, actor):
     """``(path, name)`` of the file to check, or ``(None, None)``."""
+    t = ctx.t
     if source == "example":
         name = EXAMPLES.get(contract.id)
         if name is None:
@@ -80,7 +81,7 @@ def chosen_file(t: Translate, contract, source, actor):
     try:
         return uploads.save(actor, upload.getvalue(), upload.name), upload.name
     except CityBrainError as exc:
-        st.error(plain(str(exc)))
+        st.error(plain(ctx.reason(exc)))
         return None, None
 
 
@@ -127,7 +128,7 @@ def page(ctx: PageContext) -> None:
     else:
         st.info(t("ingest_signed_out"))
     contract, source, datum, encoding = dataset_controls(t, ctx.lang, actor)
-    path, name = chosen_file(t, contract, source, actor)
+    path, name = chosen_file(ctx, contract, source, actor)
     if path is not None:
         key = (contract.id, name, datum, encoding, ingest.sha256(path))
         if st.button(t("ingest_validate"), type="primary", key="ingest_validate"):
@@ -136,7 +137,7 @@ def page(ctx: PageContext) -> None:
                     ctx.store, path, contract.id, datum=datum, encoding=encoding, file_name=name))
             except CityBrainError as exc:
                 st.session_state.pop("ingest_report", None)
-                st.error(plain(str(exc)))
+                st.error(plain(ctx.reason(exc)))
         stored = st.session_state.get("ingest_report")
         if stored and stored[0] == key and st.session_state.get("ingest_load"):
             # the Load button of the previous run was pressed: load before drawing anything
@@ -151,10 +152,10 @@ def page(ctx: PageContext) -> None:
                              dataset=contract.title if ctx.lang == "zh" else contract.title_en,
                              rows=f"{done.rows_out:,}"))
             except ingest.IngestRejected as exc:
-                st.error(plain(str(exc)))
+                st.error(plain(ctx.reason(exc)))
                 show_report(t, exc.report)
             except CityBrainError as exc:
-                st.error(plain(str(exc)))
+                st.error(plain(ctx.reason(exc)))
         if stored and stored[0] == key:
             report = stored[1]
             show_report(t, report)

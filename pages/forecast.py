@@ -23,15 +23,20 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _forecast(_store, key: str, target: str, area: int, base_year: int, horizon: int,
-              model: str, scenario: str):
-    return fc.forecast(_store, target, area, base_year, horizon, model, scenario)
+def district_of(ctx, area: int) -> int | None:
+    """The library's name of an area picked here: None for the whole city."""
+    return None if area == ctx.city_adcode else area
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _history(_store, key: str, target: str, area: int, base_year: int):
-    return fc.history_of(_store, target, area, base_year)
+def _forecast(_store, key: str, target: str, district: int | None, base_year: int,
+              horizon: int, model: str, scenario: str):
+    return fc.forecast(_store, target, district, base_year, horizon, model, scenario)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _history(_store, key: str, target: str, district: int | None, base_year: int):
+    return fc.history_of(_store, target, district, base_year)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -40,9 +45,9 @@ def _backtest(_store, key: str, target: str, base_year: int):
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _gap(_store, key: str, area: int, base_year: int, horizon: int, model: str,
+def _gap(_store, key: str, district: int | None, base_year: int, horizon: int, model: str,
          scenario: str):
-    return fc.gap(_store, area, base_year, horizon, model, scenario)
+    return fc.gap(_store, district, base_year, horizon, model, scenario)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -139,7 +144,7 @@ def chart(ctx, target, lines):
 def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, target):
     st.subheader(ctx.t("fc_gap_title", area=area_name))
     st.caption(ctx.t("fc_gap_help"))
-    g = _gap(ctx.store, str(ctx.store_key), area, base_year, horizon, model, scenario)
+    g = _gap(ctx.store, str(ctx.store_key), district_of(ctx, area), base_year, horizon, model, scenario)
     name_col = "name_zh" if ctx.lang == "zh" else "name_en"
     type_name = {k: getattr(t, name_col) for k, t in FACILITY_TYPES.items()}
     group_key = TARGETS[target].group.key
@@ -196,10 +201,12 @@ def page(ctx: PageContext) -> None:
     try:
         lines, frames = [], []
         for area in areas:
-            f = _forecast(ctx.store, key, target, area, base_year, horizon, model, scenario)
-            hist = _history(ctx.store, key, target, area, base_year)
-            low = _forecast(ctx.store, key, target, area, base_year, horizon, model, "low")
-            high = _forecast(ctx.store, key, target, area, base_year, horizon, model, "high")
+            district = district_of(ctx, area)
+            f = _forecast(ctx.store, key, target, district, base_year, horizon, model, scenario)
+            hist = _history(ctx.store, key, target, district, base_year)
+            low = _forecast(ctx.store, key, target, district, base_year, horizon, model, "low")
+            high = _forecast(ctx.store, key, target, district, base_year, horizon, model,
+                             "high")
             band = {"low": low["value"].to_numpy(), "high": high["value"].to_numpy()}
             lines.append((area_names[area], hist, f, band))
             frames.append(f.assign(area=area, area_name=area_names[area], target=target,

@@ -24,6 +24,7 @@ from analytics.sensors.history import DAYS, HistoryJob
 from analytics.sensors.model import OPERATOR_ROLES
 from analytics.sensors.pipeline import SimulatedFeed, acknowledge_incident, resolve_incident
 from dashboard import auth
+from dashboard.format import STATUS_COLOURS
 from dashboard.shell import PageContext, page_context
 
 REFRESH_S = 10
@@ -136,7 +137,7 @@ def kpi_row(ctx, k: views.Kpis) -> None:
 
 def legend(ctx, counts: pd.Series) -> None:
     items = []
-    for status, (r, g, b) in views.STATUS_COLOURS.items():
+    for status, (r, g, b) in STATUS_COLOURS.items():
         items.append(f"<span style='display:inline-block;width:12px;height:12px;border-radius:6px;"
                      f"background:rgb({r},{g},{b});margin:0 4px 0 12px;vertical-align:middle'></span>"
                      f"{ctx.t(f'sensors_status_{status}')} ({int(counts.get(status, 0)):,})")
@@ -158,7 +159,8 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
         else ctx.t("sensors_age_tooltip", age=fmt_age(ctx, a)))
     frame["radius"] = frame["status"].map({"alert": 7, "acknowledged": 6}).fillna(3)
     # draw the calm ones first so alerts sit on top
-    order = {s: i for i, s in enumerate(reversed(list(views.STATUS_COLOURS)))}
+    frame["color"] = frame["status"].map(lambda s: list(STATUS_COLOURS[s]))
+    order = {s: i for i, s in enumerate(reversed(views.STATUSES))}
     frame = frame.sort_values("status", key=lambda s: s.map(order))
     frame = frame[["asset_id", "lon", "lat", "color", "radius", "status_label", "type_label",
                    "kinds_label", "age_label"]]

@@ -218,7 +218,7 @@ def test_forecast_columns_years_and_intervals(sim_store):
 def test_city_is_the_sum_of_its_districts(sim_store):
     parts = [forecast(sim_store, "pop_3_5", d, 2021, 4, model="cohort")["value"]
              for d in DISTRICTS]
-    city = forecast(sim_store, "pop_3_5", CITY, 2021, 4, model="cohort")["value"]
+    city = forecast(sim_store, "pop_3_5", None, 2021, 4, model="cohort")["value"]
     np.testing.assert_allclose(city, parts[0] + parts[1])
 
 
@@ -235,7 +235,7 @@ def test_only_data_up_to_the_base_year_is_used():
 
 
 def test_scenarios_order_low_medium_high(sim_store):
-    values = {s: forecast(sim_store, "pop_0_2", CITY, 2021, 8, model="cohort", scenario=s)
+    values = {s: forecast(sim_store, "pop_0_2", None, 2021, 8, model="cohort", scenario=s)
               ["value"].iloc[-1] for s in ("low", "medium", "high")}
     assert values["low"] < values["medium"] < values["high"]
 
@@ -286,8 +286,8 @@ def test_demand_is_forecast_times_ratio_and_gap_subtracts_capacity():
     np.testing.assert_allclose(ahead["gap"], 0.9 * f["value"] - [500, 800, 800, 800])
     base = g[g["year"] == 2021].iloc[0]
     assert base["model"] == "observed"
-    d = demand(store, CITY, 2021, 2, model="cohort", types="elderly_care_home")
-    city60 = forecast(store, "pop_60plus", CITY, 2021, 2, model="cohort")["value"]
+    d = demand(store, None, 2021, 2, model="cohort", types="elderly_care_home")
+    city60 = forecast(store, "pop_60plus", None, 2021, 2, model="cohort")["value"]
     np.testing.assert_allclose(d.loc[d["year"] > 2021, "demand"], 0.04 * city60)
 
 
@@ -297,12 +297,14 @@ def test_demand_is_forecast_times_ratio_and_gap_subtracts_capacity():
     (dict(horizon=0), "horizon 0 is out of range"),
     (dict(horizon=31), "horizon 31 is out of range"),
     (dict(target="pop_70plus"), "unknown target 'pop_70plus'"),
-    (dict(area=330199), "unknown area 330199"),
+    (dict(district=330199), "unknown district 330199"),
+    # the whole city is None, as everywhere in the library, never its adcode
+    (dict(district=CITY), f"unknown district {CITY}"),
     (dict(model="prophet"), "unknown model 'prophet'"),
     (dict(scenario="extreme"), "unknown scenario 'extreme'"),
 ])
 def test_bad_input_is_a_clear_error(sim_store, kwargs, message):
-    args = dict(target="pop_60plus", area=330106, base_year=2021, horizon=5) | kwargs
+    args = dict(target="pop_60plus", district=330106, base_year=2021, horizon=5) | kwargs
     with pytest.raises(CityBrainError, match=message):
         forecast(sim_store, **args)
 
@@ -311,7 +313,7 @@ def test_too_little_history():
     years = [2010, 2011, 2012]
     store = store_from(simulate(DISTRICTS, years), years, DISTRICTS)
     with pytest.raises(CityBrainError, match="too little history"):
-        forecast(store, "pop_total", CITY, 2012, 3)
+        forecast(store, "pop_total", None, 2012, 3)
 
 
 def test_unknown_scenario_for_cohort_estimator(sim_store):
@@ -359,8 +361,8 @@ def test_district_gaps_agree_with_gap_for_every_area(small_store):
 
     wide = district_gaps(small_store, 2025, (5, 10), ["kindergarten", "elderly_care_home"])
     assert sorted(wide["year"].unique()) == [2025, 2030, 2035]
-    for area in (330106, 330108, 330100):
-        one = gap(small_store, area, 2025, 10, types=["kindergarten"])
+    for district, area in ((330106, 330106), (330108, 330108), (None, 330100)):
+        one = gap(small_store, district, 2025, 10, types=["kindergarten"])
         one = one[one["year"].isin([2025, 2030, 2035])].set_index("year")
         mine = wide[(wide["area"] == area) & (wide["type"] == "kindergarten")].set_index("year")
         for col in ("demand", "demand_lo", "demand_hi", "capacity", "gap"):
@@ -404,10 +406,10 @@ def test_2020_base_interval_holds_the_published_2024_60plus_share(hangzhou_model
     2024 figure, held out from the forecast, agrees) lies inside the 80 % interval. Before
     the intervals were calibrated per area and made symmetric it was 17.8-19.7 %."""
     full = _history_of_model(hangzhou_model)
-    f = forecast(full.until(2020), "pop_60plus_share", CITY, None, 5).set_index("year")
+    f = forecast(full.until(2020), "pop_60plus_share", None, None, 5).set_index("year")
     lo, hi = f.loc[2024, "lo"], f.loc[2024, "hi"]
     assert lo <= 20.5 <= hi, (lo, hi)
-    built = history_of(full, "pop_60plus_share", CITY, None).set_index("year")["value"]
+    built = history_of(full, "pop_60plus_share", None, None).set_index("year")["value"]
     assert lo <= built[2024] <= hi
     assert built[2024] == pytest.approx(20.5, abs=0.1)
 

@@ -34,6 +34,17 @@ def test_csv_columns_and_years(store_path, capsys):
         assert r[4] in {"naive", "trend", "ccr_ridge", "cohort"}
 
 
+def test_the_city_by_name_or_adcode_is_one_forecast(store_path, capsys):
+    outs = []
+    for spelling in (["--district", "city"], ["--area", "330100"]):
+        assert main(["forecast", "--target", "pop_total", *spelling, "--base-year", "2021",
+                     "--horizon", "2", "--model", "naive", "--store", store_path]) == 0
+        outs.append(capsys.readouterr().out)
+    assert outs[0] == outs[1]
+    # naive holds the last value: the city's 2021 total is every district's sum
+    assert outs[0].splitlines()[1].split(",")[4] == "naive"
+
+
 def test_counts_are_whole_persons_and_model_can_be_chosen(store_path, capsys):
     assert main(["forecast", "--target", "pop_3_5", "--area", "330106", "--base-year", "2021",
                  "--horizon", "2", "--model", "naive", "--store", store_path]) == 0
@@ -52,7 +63,7 @@ def _argv(store_path, **changes):
     ({"--horizon": "0"}, "horizon 0 is out of range"),
     ({"--horizon": "31"}, "horizon 31 is out of range"),
     ({"--target": "pop_99plus"}, "unknown target 'pop_99plus'"),
-    ({"--area": "110101"}, "unknown area 110101"),
+    ({"--area": "110101"}, "unknown district 110101"),
 ])
 def test_bad_input_is_one_line_exit_2(store_path, capsys, change, message):
     assert main(_argv(store_path, **change)) == 2

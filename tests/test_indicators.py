@@ -128,15 +128,6 @@ def test_district_table_and_movers(values):
     assert share["change"] == pytest.approx(100 * 540 / 2040 - 100 * 240 / 1640)
 
 
-def test_format_value():
-    pop = ind.indicator("population")
-    assert ind.format_value(pop, 11_936_010, "zh") == "1,193.6 万"
-    assert ind.format_value(pop, 11_936_010, "en") == "11.94M"
-    assert ind.format_value(pop, 4860, "en") == "4,860"
-    assert ind.format_value(ind.indicator("share_60plus"), 15.6378, "en", signed=True) == "+15.64"
-    assert ind.format_value(pop, None) == "—"
-
-
 def test_coverage_kpi_is_the_accessibility_coverage(store):
     out = ind.computed_values(store, [2020], [XIHU, BINJIANG])
     for district in [None, XIHU, BINJIANG]:

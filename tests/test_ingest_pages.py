@@ -116,8 +116,9 @@ def test_wrong_encoding_is_one_clear_error(city_path, monkeypatch):
               ingest_encoding="utf-8")
     at.button(key="ingest_validate").click().run()
     assert not at.exception
-    assert _text(at.error[0]) == ("education_schools_gbk.csv: row 1 (byte 4) is not valid utf-8 "
-                                 "text: try --encoding auto (it looks like GBK)")
+    # worded in the page's language, naming the page's control rather than a CLI flag
+    assert _text(at.error[0]) == ("education_schools_gbk.csv：第 1 行（第 4 字节）不是有效的 "
+                                 "utf-8 文本（看似 GBK）：请将编码选为“auto”")
 
 
 def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):

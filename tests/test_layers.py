@@ -17,6 +17,7 @@ from analytics.identity import Actor
 from analytics.indicators import kpis
 from analytics.planning import accessibility
 from analytics.pooling import ingest
+from dashboard.format import source_label
 from tests.planning_store import CELLS, XY, YEAR, facility, lonlat, make_store
 
 ADMIN = Actor("ada", "administrator")
@@ -155,7 +156,7 @@ def test_sources_and_provenance_labels(store, tmp_path):
     row = homes[homes["district_adcode"] == 330106].iloc[0]
     assert (row["department"], row["loaded_by"], row["rows"]) == ("民政局", "ada", 3)
     summary = layers.source_summary(store, "facilities", types=["elderly_care_home"])
-    labels = [layers.source_label(r, "en") for _, r in summary.iterrows()]
+    labels = [source_label(r, "en") for _, r in summary.iterrows()]
     assert labels[0].startswith("民政局 · 养老机构名录 · version 1, loaded ")
     assert labels[0].endswith("by ada, 3 rows")
     assert labels[1] == "synthetic, calibrated to the 2020 census"

@@ -6,7 +6,20 @@ import argparse
 import sys
 
 from analytics.forecast import MODELS, SCENARIOS, TARGETS, forecast
+from analytics.forecast.data import city_adcode
 from analytics.store import DEFAULT_STORE, Store
+
+CITY = "city"
+
+
+def area_arg(text: str) -> int | str:
+    """``city`` or an adcode (the city's own adcode also means the whole city)."""
+    if text.strip().lower() == CITY:
+        return CITY
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither 'city' nor an adcode") from None
 
 
 def register(subparsers) -> None:
@@ -19,8 +32,10 @@ def register(subparsers) -> None:
     )
     p.add_argument("--target", required=True, metavar="TARGET",
                    help="one of: " + ", ".join(TARGETS))
-    p.add_argument("--area", required=True, type=int, metavar="ADCODE",
-                   help="the city's adcode (e.g. 330100) or a district's (e.g. 330106)")
+    p.add_argument("--district", "--area", dest="district", required=True, type=area_arg,
+                   metavar="ADCODE",
+                   help="'city' (or the city's adcode, e.g. 330100) or a district's adcode "
+                   "(e.g. 330106)")
     p.add_argument("--base-year", required=True, type=int, metavar="YEAR",
                    help="last year of data the forecast may use")
     p.add_argument("--horizon", required=True, type=int, metavar="YEARS",
@@ -38,7 +53,8 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     with Store.open(args.store, read_only=True) as store:
-        frame = forecast(store, args.target, args.area, args.base_year, args.horizon,
+        district = (None if args.district in (CITY, city_adcode(store)) else args.district)
+        frame = forecast(store, args.target, district, args.base_year, args.horizon,
                          model=args.model, scenario=args.scenario)
     digits = 2 if TARGETS[args.target].share else 0
     for col in ("value", "lo", "hi"):

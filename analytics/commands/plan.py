@@ -14,6 +14,9 @@ from analytics.planning import accessibility, siting
 from analytics.standards import FACILITY_TYPES, service_radius
 from analytics.store import DEFAULT_STORE, Store
 
+#: How the CLI's output files name the whole city's row (the library leaves it unnamed).
+CITY_NAME, CITY_NAME_EN = "全市", "City"
+
 
 def register(subparsers) -> None:
     plan = subparsers.add_parser(
@@ -128,7 +131,9 @@ def run_coverage(args) -> int:
             if args.district is not None:
                 table = table[table["adcode"] == args.district]
             # the output files write the whole city's row as adcode 0, as they always have
+            city = table["adcode"].isna()
             table = table.assign(adcode=table["adcode"].fillna(0).astype("int64"))
+            table.loc[city, ["name", "name_en"]] = [CITY_NAME, CITY_NAME_EN]
         if table.empty:
             raise CityBrainError(f"district {args.district} has no residents of group "
                                  f"{result.group} in {args.year}")

@@ -52,8 +52,26 @@ ENGINES = ("duckdb", "spark")
 def open_engine(engine: str = "duckdb", *, store: Path | str | None = None,
                 lake: Path | str | None = None, spark: str | None = None,
                 conf: dict[str, str] | None = None) -> Iterator:
-    """DuckDB over the store (default) or over ``lake``; Spark over ``lake`` (local mode, or
-    the Spark Connect URL ``spark``)."""
+    """DuckDB over the store (default) or over ``lake``; Spark over ``lake``.
+
+    Parameters
+    ----------
+    engine : {"duckdb", "spark"}
+        The engine.
+    store : Path or str, optional
+        The city store (DuckDB without a lake).
+    lake : Path or str, optional
+        A lake written by :func:`analytics.engines.lake.export`.
+    spark : str, optional
+        A Spark Connect URL (default: Spark in local mode).
+    conf : dict, optional
+        Spark settings.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Yields the engine; closes it on exit.
+    """
     if engine not in ENGINES:
         raise CityBrainError(f"unknown engine {engine!r}; engines are {', '.join(ENGINES)}")
     if engine == "duckdb":
@@ -81,7 +99,22 @@ def city_of(adcode: pd.Series) -> pd.Series:
 
 # -- population --------------------------------------------------------------------------------
 def population(engine, year: int | None = None, city: int | None = None) -> pd.DataFrame:
-    """``city_adcode, district_adcode, year, age_group, sex, persons`` (integers)."""
+    """Residents by city, district, year, age group and sex.
+
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+    year : int, optional
+        One year (default: every year).
+    city : int, optional
+        One city's adcode (default: every city the engine holds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``city_adcode, district_adcode, year, age_group, sex, persons`` (integers).
+    """
     out = engine.query("scale.population_by_group", year=None if year is None else int(year),
                        city=None if city is None else int(city))
     for col in ("city_adcode", "district_adcode", "year", "persons"):
@@ -92,8 +125,18 @@ def population(engine, year: int | None = None, city: int | None = None) -> pd.D
 def summary(engine, year: int) -> pd.DataFrame:
     """Population and broad age shares: every city the engine holds, then each district.
 
-    Columns ``adcode, name, population, share_0_14, share_15_59, share_60plus, share_65plus``
-    (as ``python -m analytics info``); for one city its first row is the city.
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+    year : int
+        The year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``adcode, name, population, share_0_14, share_15_59, share_60plus, share_65plus``
+        (as ``python -m analytics info``); for one city its first row is the city.
     """
     bands = engine.query("population.district_age_bands", year=int(year))
     if bands.empty:
@@ -126,14 +169,36 @@ def _city_names(engine) -> dict[int, str]:
 
 # -- indicators and trends ---------------------------------------------------------------------
 def indicator_values(engine) -> pd.DataFrame:
-    """Every ratio KPI, every year, for all the engine holds (``district`` missing) and each
-    district."""
+    """Every ratio KPI, every year, for all the engine holds and each district.
+
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`analytics.indicators.ratio_values` (``district`` missing for all the engine
+        holds).
+    """
     return indicators.ratio_values(engine, base=indicators.base_frame(engine))
 
 
 def city_indicator_values(engine) -> pd.DataFrame:
-    """The same KPIs for each city (the ``district`` column holds the city's adcode), and for
-    all the engine holds (missing): the province view."""
+    """The same KPIs for each city and for all the engine holds: the province view.
+
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`analytics.indicators.ratio_values`, with the city's adcode in ``district``
+        (missing: all the engine holds).
+    """
     base = indicators.base_frame(engine)
     base = base.assign(adcode=city_of(base["adcode"]))
     cols = [c for c in base.columns if c not in ("year", "adcode")]
@@ -142,7 +207,20 @@ def city_indicator_values(engine) -> pd.DataFrame:
 
 
 def vital_trends(engine, district: int | None = None) -> pd.DataFrame:
-    """Births, deaths, rates and the ageing index by year (:func:`analytics.indicators.trends.vital_rates`)."""
+    """Births, deaths, rates and the ageing index by year.
+
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+    district : int or None
+        A district's adcode, or None for all the engine holds.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`analytics.indicators.trends.vital_rates`.
+    """
     return trends.vital_rates(engine, district)
 
 
@@ -156,9 +234,27 @@ def coverage(engine, type_key: str, year: int, group: str | None = None,
     """Coverage and 2SFCA of a facility type by district, as
     :func:`analytics.planning.accessibility.district_summary` gives them.
 
-    Columns ``city_adcode, adcode, name, name_en, persons, covered, coverage_pct, facilities,
-    supply, access_per_1000, unmet``; the first row (adcode ``<NA>``, as in the store's
-    summary) sums everything the engine holds, then one row per city when it holds several, then the districts.
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+    type_key : str
+        A facility type.
+    year : int
+        The year.
+    group : str, optional
+        The residents served (default: the type's own group).
+    radius_m : int, optional
+        Walking radius in metres (default: the standard's).
+    city : int, optional
+        One city's adcode (default: every city the engine holds).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``city_adcode, adcode, name, name_en, persons, covered, coverage_pct, facilities,
+        supply, access_per_1000, unmet``; the first row (adcode ``<NA>``) sums everything
+        the engine holds, then one row per city when it holds several, then the districts.
     """
     ft = facility_type(type_key)
     group = group or default_group(type_key)
@@ -218,8 +314,22 @@ def coverage(engine, type_key: str, year: int, group: str | None = None,
 
 
 def supply_demand(engine, year: int, types: list[str] | None = None) -> pd.DataFrame:
-    """Capacity against the standard's requirement by district and type
-    (:func:`analytics.planning.supply.supply_demand`)."""
+    """Capacity against the standard's requirement by district and type.
+
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+    year : int
+        The year.
+    types : list of str, optional
+        Facility types (default: every type).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`analytics.planning.supply.supply_demand`.
+    """
     return supply.supply_demand(engine, year, types)
 
 
@@ -234,7 +344,23 @@ def controlled_chunks(engine, dataset_id: str, actor: Actor = PUBLIC, channel: s
     """The rows of a count dataset as released: a city and year at a time, through the access
     decision and small-count suppression (primary and secondary, on the dataset's margins).
 
-    Returns the chunks (lazy) and the report they fill in.
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+    dataset_id : str
+        A count dataset of the registry.
+    actor : Actor
+        Who asks.
+    channel : str
+        Where the request comes from, for the access log.
+
+    Returns
+    -------
+    chunks : iterator of pyarrow.Table
+        The released rows (lazy).
+    report : DisclosureReport
+        Filled in as the chunks are read.
     """
     if dataset_id not in EXPORTABLE:
         raise CityBrainError(f"{dataset_id} is not exported from an engine; engines export "
@@ -272,7 +398,28 @@ def _export_schema(schema: pa.Schema) -> pa.Schema:
 
 def controlled_export(engine, dataset_id: str, out: Path, fmt: str = "csv",
                       actor: Actor = PUBLIC) -> tuple[int, privacy.DisclosureReport]:
-    """Write a controlled export (CSV with BOM or Parquet) and return rows and report."""
+    """Write a controlled export (CSV with BOM or Parquet).
+
+    Parameters
+    ----------
+    engine
+        An engine from :func:`open_engine` (DuckDB over a store or a lake, or Spark).
+    dataset_id : str
+        A count dataset of the registry.
+    out : Path
+        The file to write.
+    fmt : {"csv", "parquet"}
+        The format.
+    actor : Actor
+        Who asks.
+
+    Returns
+    -------
+    rows : int
+        Rows written.
+    report : DisclosureReport
+        What disclosure control did.
+    """
     chunks, report = controlled_chunks(engine, dataset_id, actor)
     writer = {"csv": exports._write_csv, "parquet": exports._write_parquet}.get(fmt)
     if writer is None:

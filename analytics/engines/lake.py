@@ -160,7 +160,19 @@ def _new_manifest() -> dict:
 def export_city(store: Store, directory: Path | str) -> dict:
     """Write (or rewrite) one city store's tables into the lake at ``directory``.
 
-    Returns the city's manifest entry. Other cities already in the lake are kept.
+    Other cities already in the lake are kept.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    directory : Path or str
+        The lake.
+
+    Returns
+    -------
+    dict
+        The city's manifest entry.
     """
     directory = Path(directory)
     try:
@@ -222,7 +234,20 @@ def export_city(store: Store, directory: Path | str) -> dict:
 
 
 def export(store_path: Path | str, directory: Path | str) -> dict:
-    """``python -m analytics lake export``: one store into the lake (its city replaced)."""
+    """``python -m analytics lake export``: one store into the lake (its city replaced).
+
+    Parameters
+    ----------
+    store_path : Path or str
+        The city store, opened read-only.
+    directory : Path or str
+        The lake.
+
+    Returns
+    -------
+    dict
+        The city's manifest entry.
+    """
     with Store.open(store_path, read_only=True) as store:
         return export_city(store, directory)
 

@@ -1,6 +1,6 @@
 """The forecast API: one call from a store to a tidy forecast with intervals.
 
-``forecast(store, "pop_60plus", 330106, 2025, 10)`` reads the population up to 2025 (never
+``forecast(store, "pop_60plus", 330106, 2025, 10)`` (``None`` for the whole city) reads the population up to 2025 (never
 later), backtests every model on that history, picks the most accurate one for the target
 (``model="auto"``), fits it on everything up to the base year and returns
 ``year, value, lo, hi, model``: the forecast and its conformal interval.
@@ -93,11 +93,27 @@ def _remember(cache: OrderedDict, key, value):
 
 def check_model(model: str) -> None:
     if model != "auto" and model not in MODELS:
-        raise CityBrainError(f"unknown model {model!r}; models are auto, {', '.join(MODELS)}")
+        raise CityBrainError(f"unknown model {model!r}; models are auto, {', '.join(MODELS)}",
+                             code="unknown_model", model=model, choices=", ".join(MODELS))
 
 
 def evaluate(store: Store | History, base_year: int | None = None) -> Evaluation:
-    """The rolling-origin backtest of every model on the history up to ``base_year``."""
+    """The rolling-origin backtest of every model on the history up to ``base_year``.
+
+    Cached by a digest of the history, so many targets and areas pay for one backtest.
+
+    Parameters
+    ----------
+    store : Store or History
+        The city store (or a :class:`History` already loaded).
+    base_year : int or None
+        The last year read (None: the store's last).
+
+    Returns
+    -------
+    Evaluation
+        The errors of every model, target, area, origin and horizon, and their accuracy.
+    """
     history = store if isinstance(store, History) else load_history(store, base_year)
     key = history.fingerprint
     if key in _evaluations:
@@ -150,7 +166,25 @@ def _target_forecast(evaluation: Evaluation, name: str, horizon: int, model: str
 def forecast_all(store: Store | History, base_year: int | None, horizon: int,
                  model: str = "auto", scenario: str = "medium",
                  level: float = bt.LEVEL) -> pd.DataFrame:
-    """Every target for every area: ``target, area, year, value, lo, hi, model``."""
+    """Every target for every area (each district and the city) in one go.
+
+    Parameters
+    ----------
+    store : Store or History
+        The city store (or a :class:`History` already loaded).
+    base_year : int or None
+        The last year of data used (None: the store's last).
+    horizon : int
+        Years ahead, 1 to 30.
+    model, scenario, level
+        As for :func:`forecast`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``target, area, year, value, lo, hi, model``; ``area`` is a district's adcode or the
+        city's.
+    """
     check_horizon(horizon)
     check_model(model)
     get_scenario(scenario)
@@ -161,21 +195,34 @@ def forecast_all(store: Store | History, base_year: int | None, horizon: int,
             .sort_values(["target", "area", "year"], kind="stable").reset_index(drop=True))
 
 
-def forecast(store: Store | History, target: str, area: int, base_year: int | None,
+def forecast(store: Store | History, target: str, district: int | None, base_year: int | None,
              horizon: int, model: str = "auto", scenario: str = "medium",
              level: float = bt.LEVEL) -> pd.DataFrame:
-    """Forecast one target for one area: ``year, value, lo, hi, model``.
+    """Forecast one target for one district or the whole city.
 
     Parameters
     ----------
-    store : the city store (or a :class:`History` already loaded).
-    target : e.g. ``pop_total``, ``pop_3_5``, ``pop_60plus_share`` (see ``TARGETS``).
-    area : the city's adcode or one of its districts'.
-    base_year : the last year of data used; nothing after it is read.
-    horizon : years ahead, 1 to 30.
-    model : ``auto`` (the backtest's pick for this target) or one of ``MODELS``.
-    scenario : ``low``, ``medium`` or ``high`` fertility and migration.
-    level : nominal coverage of the ``lo``-``hi`` interval.
+    store : Store or History
+        The city store (or a :class:`History` already loaded).
+    target : str
+        E.g. ``pop_total``, ``pop_3_5``, ``pop_60plus_share`` (see ``TARGETS``).
+    district : int or None
+        A district's adcode, or None for the whole city.
+    base_year : int or None
+        The last year of data used; nothing after it is read (None: the store's last).
+    horizon : int
+        Years ahead, 1 to 30.
+    model : str
+        ``auto`` (the backtest's pick for this target) or one of ``MODELS``.
+    scenario : str
+        ``low``, ``medium`` or ``high`` fertility and migration.
+    level : float
+        Nominal coverage of the ``lo``-``hi`` interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, value, lo, hi, model``, one row per year ahead.
 
     Examples
     --------
@@ -192,36 +239,80 @@ def forecast(store: Store | History, target: str, area: int, base_year: int | No
     check_model(model)
     get_scenario(scenario)
     history = store if isinstance(store, History) else load_history(store, base_year)
-    check_area(history, int(area))
+    area = check_area(history, district)
     frame = _target_forecast(evaluate(history), target, horizon, model, scenario, level)
-    one = frame[frame["area"] == int(area)]
+    one = frame[frame["area"] == area]
     return one[["year", "value", "lo", "hi", "model"]].reset_index(drop=True)
 
 
-def history_of(store: Store | History, target: str, area: int,
+def history_of(store: Store | History, target: str, district: int | None,
                base_year: int | None) -> pd.DataFrame:
-    """The observed series up to the base year: ``year, value``."""
+    """The observed series of a district (None: the whole city) up to the base year.
+
+    Parameters
+    ----------
+    store : Store or History
+        The city store (or a :class:`History` already loaded).
+    target : str
+        One of ``TARGETS``.
+    district : int or None
+        A district's adcode, or None for the whole city.
+    base_year : int or None
+        The last year read (None: the store's last).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, value``.
+    """
     tg.target(target)
     history = store if isinstance(store, History) else load_history(store, base_year)
-    check_area(history, int(area))
-    j = list(bt.areas_of(history)).index(int(area))
+    j = list(bt.areas_of(history)).index(check_area(history, district))
     return pd.DataFrame({"year": history.years, "value": series(history)[target][:, j]})
 
 
-def scenarios(store: Store | History, target: str, area: int, base_year: int | None,
-              horizon: int, model: str = "auto") -> pd.DataFrame:
-    """The forecast under every scenario: ``year, scenario, value``."""
+def scenarios(store: Store | History, target: str, district: int | None,
+              base_year: int | None, horizon: int, model: str = "auto") -> pd.DataFrame:
+    """The forecast of a district (None: the whole city) under every scenario.
+
+    Parameters
+    ----------
+    store, target, district, base_year, horizon, model
+        As for :func:`forecast`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, scenario, value``.
+    """
     history = store if isinstance(store, History) else load_history(store, base_year)
     frames = []
     for key in SCENARIOS:
-        f = forecast(history, target, area, None, horizon, model, key)
+        f = forecast(history, target, district, None, horizon, model, key)
         frames.append(f.assign(scenario=key)[["year", "scenario", "value"]])
     return pd.concat(frames, ignore_index=True)
 
 
 def backtest_table(store: Store | History, target: str, base_year: int | None,
                    level_name: str = "district") -> pd.DataFrame:
-    """MAPE, WAPE and interval coverage by model and horizon for one target and level."""
+    """MAPE, WAPE and interval coverage by model and horizon for one target and level.
+
+    Parameters
+    ----------
+    store : Store or History
+        The city store (or a :class:`History` already loaded).
+    target : str
+        One of ``TARGETS``.
+    base_year : int or None
+        The last year read (None: the store's last).
+    level_name : {"district", "city"}
+        Errors of the districts' forecasts, or of the city's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``model, horizon, mape, wape, coverage, n``.
+    """
     tg.target(target)
     evaluation = evaluate(store, base_year)
     acc = evaluation.accuracy

@@ -71,7 +71,7 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 def get_scenario(key: str) -> Scenario:
-    return lookup(SCENARIOS, key, "scenario", "scenarios")
+    return lookup(SCENARIOS, key, "scenario", "scenarios", code="unknown_scenario")
 
 
 @cache
@@ -128,7 +128,7 @@ def rate_history(history: History,
     n = len(history.years)
     if n < 2:
         raise CityBrainError("a cohort-component projection needs at least two years of "
-                             "population to estimate migration")
+                             "population to estimate migration", code="cohort_history")
     unit = schedule(1.0)
     zero_f = np.zeros_like(unit)
     zero_m = np.zeros(persons.shape[2:])

@@ -70,7 +70,7 @@ def city_adcode(store: Store) -> int:
     frame = districts(store)
     if frame.empty:
         raise CityBrainError("the store has no population: build it with "
-                             "`python -m analytics build --out PATH`")
+                             "`python -m analytics build --out PATH`", code="no_population")
     return int(frame["city_adcode"].iloc[0])
 
 
@@ -78,20 +78,41 @@ def check_base_year(store: Store, base_year: int) -> None:
     years = store_years(store)
     if not years:
         raise CityBrainError("the store has no population: build it with "
-                             "`python -m analytics build --out PATH`")
+                             "`python -m analytics build --out PATH`", code="no_population")
     if base_year not in years:
         raise CityBrainError(f"base year {base_year} is not in the store (it has "
-                             f"{years[0]}-{years[-1]}); choose a base year in that range")
+                             f"{years[0]}-{years[-1]}); choose a base year in that range",
+                             code="base_year", year=base_year, first=years[0], last=years[-1])
 
 
 def check_horizon(horizon: int) -> None:
     if not isinstance(horizon, int | np.integer) or horizon < 1 or horizon > MAX_HORIZON:
         raise CityBrainError(f"horizon {horizon!r} is out of range: give a whole number of "
-                             f"years from 1 to {MAX_HORIZON}")
+                             f"years from 1 to {MAX_HORIZON}", code="horizon", horizon=horizon,
+                             max=MAX_HORIZON)
 
 
 def load_history(store: Store, base_year: int) -> History:
-    """The population up to ``base_year`` (inclusive), checked for gaps and length."""
+    """The population up to ``base_year`` (inclusive), checked for gaps and length.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    base_year : int or None
+        The last year read (None: the store's last).
+
+    Returns
+    -------
+    History
+        ``persons[year, district, sex, age]`` and the areas.
+
+    Examples
+    --------
+    >>> h = load_history(store, 2020)
+    >>> h.base_year, h.districts.tolist()
+    (2020, [330106, 330108])
+    """
     check_base_year(store, base_year)
     frame = store.query("forecast.history", base_year=int(base_year))
     years = np.sort(frame["year"].unique()).astype(int)
@@ -102,7 +123,9 @@ def load_history(store: Store, base_year: int) -> History:
             raise CityBrainError(
                 f"district {d} has too little history up to {base_year} "
                 f"({len(have)} years of population; a forecast needs {MIN_HISTORY} consecutive "
-                f"years ending in the base year): choose a later base year or another area")
+                f"years ending in the base year): choose a later base year or another area",
+                code="short_history", district=d, year=base_year, have=len(have),
+                need=MIN_HISTORY)
     # Every district has population in every year of the common span.
     first = max(int(frame.loc[frame["district_adcode"] == d, "year"].min()) for d in dists)
     frame = frame[frame["year"] >= first]
@@ -116,8 +139,33 @@ def load_history(store: Store, base_year: int) -> History:
     return History(years, dists, persons, city_adcode(store))
 
 
-def check_area(history: History, area: int) -> None:
-    if area != history.city_adcode and area not in set(history.districts.tolist()):
+def check_area(history: History, district: int | None) -> int:
+    """The adcode a forecast of ``district`` is indexed by: the district's, or the city's
+    for ``None`` (the whole city, as everywhere in the library).
+
+    Parameters
+    ----------
+    history : History
+        The population the forecast reads.
+    district : int or None
+        A district's adcode, or None for the whole city.
+
+    Returns
+    -------
+    int
+        The area's adcode in the history's areas.
+
+    Raises
+    ------
+    CityBrainError
+        ``unknown_district`` where the adcode is none of the city's districts.
+    """
+    if district is None:
+        return history.city_adcode
+    if int(district) not in set(history.districts.tolist()):
         raise CityBrainError(
-            f"unknown area {area}: give the city ({history.city_adcode}) or one of its "
-            f"districts ({', '.join(str(d) for d in history.districts)})")
+            f"unknown district {district}: give None for the whole city or one of its "
+            f"districts ({', '.join(str(d) for d in history.districts)})",
+            code="unknown_district", district=district,
+            districts=", ".join(str(d) for d in history.districts))
+    return int(district)

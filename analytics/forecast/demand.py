@@ -53,20 +53,40 @@ def _check_types(types) -> list[str]:
     for t in types:
         if t not in DEMAND_TYPES:
             raise CityBrainError(f"no demand ratio for facility type {t!r}; types with one are "
-                                 f"{', '.join(DEMAND_TYPES)}")
+                                 f"{', '.join(DEMAND_TYPES)}", code="no_demand_ratio", type=t,
+                                 choices=", ".join(DEMAND_TYPES))
     return types
 
 
-def demand(store: Store, area: int, base_year: int, horizon: int, model: str = "auto",
-           scenario: str = "medium", types=None) -> pd.DataFrame:
-    """Beds or places needed in ``area`` from the base year to ``base_year + horizon``.
+def demand(store: Store, district: int | None, base_year: int, horizon: int,
+           model: str = "auto", scenario: str = "medium", types=None) -> pd.DataFrame:
+    """Beds or places needed in a district (None: the whole city) from the base year to
+    ``base_year + horizon``.
 
-    Columns ``year, type, unit, target, population, ratio, demand, demand_lo, demand_hi,
-    model``; the base-year row is observed, the others forecast.
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    district : int or None
+        A district's adcode, or None for the whole city.
+    base_year : int
+        The last year of data used.
+    horizon : int
+        Years ahead, 1 to 30.
+    model, scenario
+        As for :func:`~analytics.forecast.api.forecast`.
+    types : str or list of str, optional
+        Facility types of :data:`DEMAND_TYPES` (default: all of them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, type, unit, target, population, ratio, demand, demand_lo, demand_hi,
+        model``; the base-year row is observed, the others forecast.
     """
     types = _check_types(types)
     history = load_history(store, base_year)
-    check_area(history, int(area))
+    area = check_area(history, district)
     return _needs(history, forecast_all(history, None, horizon, model, scenario), area, types)
 
 
@@ -77,7 +97,8 @@ def _needs(history: History, fc: pd.DataFrame, area: int, types: list[str]) -> p
     rows = []
     for key in types:
         name, ratio = DEMAND_TYPES[key]
-        observed = history_of(history, name, area, None).iloc[[-1]]
+        district = None if int(area) == history.city_adcode else int(area)
+        observed = history_of(history, name, district, None).iloc[[-1]]
         base = pd.DataFrame({"year": observed["year"], "value": observed["value"],
                              "lo": observed["value"], "hi": observed["value"],
                              "model": "observed"})
@@ -100,11 +121,31 @@ def _against(need: pd.DataFrame, cap: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def capacity(store: Store, area: int, base_year: int, years, types) -> pd.DataFrame:
-    """``year, type, existing, planned`` capacity open in each year in ``area``."""
-    districts = set(load_history(store, base_year).districts.tolist())
-    return _capacity(store.query("forecast.capacity_by_year"), districts, area, base_year,
-                     years, types)
+def capacity(store: Store, district: int | None, base_year: int, years, types) -> pd.DataFrame:
+    """Capacity open in each year in a district (None: the whole city).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    district : int or None
+        A district's adcode, or None for the whole city.
+    base_year : int
+        Facilities opened after it count as planned.
+    years : iterable of int
+        The years to count.
+    types : list of str
+        Facility types.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, type, existing, planned``.
+    """
+    history = load_history(store, base_year)
+    area = check_area(history, district)
+    return _capacity(store.query("forecast.capacity_by_year"), set(history.districts.tolist()),
+                     area, base_year, years, types)
 
 
 def _capacity(fac: pd.DataFrame, districts: set[int], area: int, base_year: int, years,
@@ -125,15 +166,23 @@ def _capacity(fac: pd.DataFrame, districts: set[int], area: int, base_year: int,
     return pd.DataFrame(rows, columns=["year", "type", "existing", "planned"])
 
 
-def gap(store: Store, area: int, base_year: int, horizon: int, model: str = "auto",
-        scenario: str = "medium", types=None) -> pd.DataFrame:
+def gap(store: Store, district: int | None, base_year: int, horizon: int,
+        model: str = "auto", scenario: str = "medium", types=None) -> pd.DataFrame:
     """Demand against capacity by facility type and year.
 
-    Columns of :func:`demand` plus ``existing, planned, capacity, gap`` (gap = demand -
-    capacity; positive is a shortfall).
+    Parameters
+    ----------
+    store, district, base_year, horizon, model, scenario, types
+        As for :func:`demand`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`demand` plus ``existing, planned, capacity, gap`` (gap =
+        demand - capacity; positive is a shortfall).
     """
-    need = demand(store, area, base_year, horizon, model, scenario, types)
-    return _against(need, capacity(store, area, base_year, sorted(need["year"].unique()),
+    need = demand(store, district, base_year, horizon, model, scenario, types)
+    return _against(need, capacity(store, district, base_year, sorted(need["year"].unique()),
                                    list(need["type"].unique())))
 
 
@@ -142,11 +191,29 @@ def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
     """Every district's (and the city's) need against capacity now and some years ahead: the
     planner's view of where to build next.
 
-    Columns ``area, type, year, population, demand, demand_lo, demand_hi, existing,
-    planned, capacity, gap, status, amount``: ``status`` is shortfall, surplus or meets and
-    ``amount`` its size, never negative (the product's one convention; ``gap`` keeps the
-    sign, positive = shortfall). The base-year rows are observed (``demand_lo == demand_hi``).
     One forecast serves every area (:func:`~analytics.forecast.api.forecast_all`).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    base_year : int
+        The last year of data used.
+    years_ahead : sequence of int
+        Years after the base year to look at (default 5 and 10).
+    types : str or list of str, optional
+        Facility types of :data:`DEMAND_TYPES` (default: all of them).
+    model, scenario
+        As for :func:`~analytics.forecast.api.forecast`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area, type, year, population, demand, demand_lo, demand_hi, existing, planned,
+        capacity, gap, status, amount``: ``status`` is shortfall, surplus or meets and
+        ``amount`` its size, never negative (the product's one convention; ``gap`` keeps the
+        sign, positive = shortfall). The base-year rows are observed
+        (``demand_lo == demand_hi``).
     """
     types = _check_types(types)
     history = load_history(store, base_year)
@@ -172,7 +239,26 @@ def district_gaps(store: Store, base_year: int, years_ahead=(5, 10), types=None,
 def group_growth(store: Store, group: str, base_year: int, year: int, model: str = "auto",
                  scenario: str = "medium") -> dict[int, float]:
     """Each district's forecast residents of a service group in ``year`` over those of the
-    base year: the factor a district's cells are grown by when siting for future demand."""
+    base year: the factor a district's cells are grown by when siting for future demand.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    group : str
+        A service group with a forecast target (``60+``, ``3-5``, ...).
+    base_year : int
+        The last year of data used.
+    year : int
+        The demand year, 1 to 30 years after the base year.
+    model, scenario
+        As for :func:`~analytics.forecast.api.forecast`.
+
+    Returns
+    -------
+    dict of int to float
+        District adcode -> growth factor (1.0 where the base year has no such residents).
+    """
     if not base_year < year <= base_year + MAX_HORIZON:
         raise CityBrainError(f"the demand year must be 1 to {MAX_HORIZON} years after "
                              f"{base_year} (got {year})", code="demand_year", base=base_year,

@@ -57,7 +57,7 @@ for _key, _g in GROUPS.items():
 
 
 def target(name: str) -> Target:
-    return lookup(TARGETS, name, "target", "targets")
+    return lookup(TARGETS, name, "target", "targets", code="unknown_target")
 
 
 def group_counts(persons: np.ndarray) -> dict[str, np.ndarray]:

@@ -28,7 +28,6 @@ from analytics.indicators.kpis import (
     district_shapes,
     district_table,
     districts,
-    format_value,
     indicator,
     largest_movers,
     of_area,
@@ -39,5 +38,5 @@ from analytics.indicators.kpis import (
 
 __all__ = ["AGEING_SOURCE", "BASE_COUNTS", "CAPACITY_TYPES", "CHILD_SHARE_SOURCE",
            "INDICATORS", "Band", "Indicator", "Standard", "available", "base_frame",
-           "computed_values", "district_shapes", "district_table", "districts", "format_value",
+           "computed_values", "district_shapes", "district_table", "districts",
            "indicator", "kpis", "largest_movers", "of_area", "of_districts", "ratio_values", "tile", "trends"]

@@ -48,6 +48,8 @@ class Band:
 
 @dataclass(frozen=True)
 class Standard:
+    """The value a standard or convention sets for an indicator, worded, with its source.
+    """
     value: float
     text_zh: str
     text_en: str
@@ -56,6 +58,10 @@ class Standard:
 
 @dataclass(frozen=True)
 class Indicator:
+    """A headline indicator: its labels, unit, formula and sources, its standard and colour
+    bands, and how it is computed (``numerator / denominator * scale`` of
+    :func:`base_frame`'s counts, or ``compute``).
+    """
     id: str
     label_zh: str
     label_en: str
@@ -134,6 +140,23 @@ _PRIMARY = standards.facility_type("primary_school")
 _DAYCARE = standards.facility_type("elderly_day_care")
 _POP = ("population_districts",)
 
+
+def _ageing_share(age: int, ageing: int, moderate: int, severe: int) -> Indicator:
+    """The share of residents aged ``age``+, banded by the thresholds of an ageing,
+    moderately aged and severely aged society."""
+    return Indicator(
+        f"share_{age}plus", f"{age}岁及以上人口占比", f"Share aged {age}+", "%", "%",
+        f"{age}岁及以上人口 ÷ 常住人口 × 100", f"Residents aged {age}+ / all residents × 100",
+        _POP, Standard(float(ageing), f"≥{ageing}% 即进入老龄化社会",
+                       f"{ageing} % marks an ageing society", AGEING_SOURCE),
+        "lower_better",
+        (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
+         Band(ageing, "fair", "老龄化社会", "Ageing society"),
+         Band(moderate, "poor", "中度老龄化", "Moderately aged"),
+         Band(severe, "alert", "重度老龄化", "Severely aged")),
+        numerator=f"age_{age}plus", denominator="population", scale=100, digits=2)
+
+
 INDICATORS: dict[str, Indicator] = {
     i.id: i
     for i in [
@@ -141,28 +164,9 @@ INDICATORS: dict[str, Indicator] = {
             "population", "常住人口", "Resident population", "人", "persons",
             "全部年龄常住人口之和", "Residents of all ages",
             _POP, None, "neutral", numerator="population", digits=0),
-        Indicator(
-            "share_60plus", "60岁及以上人口占比", "Share aged 60+", "%", "%",
-            "60岁及以上人口 ÷ 常住人口 × 100", "Residents aged 60+ / all residents × 100",
-            _POP, Standard(10.0, "≥10% 即进入老龄化社会", "10 % marks an ageing society",
-                           AGEING_SOURCE),
-            "lower_better",
-            (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
-             Band(10, "fair", "老龄化社会", "Ageing society"),
-             Band(20, "poor", "中度老龄化", "Moderately aged"),
-             Band(30, "alert", "重度老龄化", "Severely aged")),
-            numerator="age_60plus", denominator="population", scale=100, digits=2),
-        Indicator(
-            "share_65plus", "65岁及以上人口占比", "Share aged 65+", "%", "%",
-            "65岁及以上人口 ÷ 常住人口 × 100", "Residents aged 65+ / all residents × 100",
-            _POP, Standard(7.0, "≥7% 即进入老龄化社会", "7 % marks an ageing society",
-                           AGEING_SOURCE),
-            "lower_better",
-            (Band(-np.inf, "good", "未进入老龄化", "Not yet ageing"),
-             Band(7, "fair", "老龄化社会", "Ageing society"),
-             Band(14, "poor", "中度老龄化", "Moderately aged"),
-             Band(21, "alert", "重度老龄化", "Severely aged")),
-            numerator="age_65plus", denominator="population", scale=100, digits=2),
+        # the UN's ageing thresholds: 60+ at 10/20/30 %, 65+ at 7/14/21 %
+        _ageing_share(60, 10, 20, 30),
+        _ageing_share(65, 7, 14, 21),
         Indicator(
             "pop_80plus", "80岁及以上人口", "Residents aged 80+", "人", "persons",
             "80岁及以上常住人口之和", "Residents aged 80 and over",
@@ -245,20 +249,46 @@ CAPACITY_TYPES = ["elderly_care_home", "kindergarten", "primary_school"]
 
 
 def indicator(indicator_id: str) -> Indicator:
-    return lookup(INDICATORS, indicator_id, "indicator", "indicators")
+    """The definition of a KPI.
+
+    Parameters
+    ----------
+    indicator_id : str
+        A key of :data:`INDICATORS`.
+
+    Returns
+    -------
+    Indicator
+
+    Examples
+    --------
+    >>> indicator("share_60plus").standard.value
+    10.0
+    """
+    return lookup(INDICATORS, indicator_id, "indicator", "indicators",
+                  code="unknown_indicator")
 
 
 def base_frame(store: Store) -> pd.DataFrame:
     """Counts by year and district: residents by band and open capacity by facility type.
 
-    Columns ``year, adcode`` then :data:`BASE_COUNTS` and ``cap_<type>`` for
-    :data:`CAPACITY_TYPES` (0 where a district has no such facility that year; NaN for every
-    row when the store holds no facility of the type, so its KPI shows as missing, not 0).
+    Parameters
+    ----------
+    store : Store
+        The city store.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, adcode`` then :data:`BASE_COUNTS` and ``cap_<type>`` for
+        :data:`CAPACITY_TYPES` (0 where a district has no such facility that year; NaN for
+        every row when the store holds no facility of the type, so its KPI shows as missing,
+        not 0).
     """
     pop = store.query("indicators.district_base")
     if pop.empty:
         raise CityBrainError("the store has no population: rebuild it with "
-                             "`python -m analytics build`")
+                             "`python -m analytics build`", code="no_population")
     cap = store.query("indicators.capacity_by_year")
     cap = cap[cap["type"].isin(CAPACITY_TYPES)]
     out = pop
@@ -293,9 +323,27 @@ def _ratio(ind: Indicator, frame: pd.DataFrame) -> pd.Series:
 def ratio_values(store: Store, base: pd.DataFrame | None = None) -> pd.DataFrame:
     """Every ratio KPI for every year, for the city and each district (long form).
 
-    Columns ``indicator, year, district, value`` where ``district`` is a district's adcode,
-    or missing (``<NA>``) for the whole city. The city's value is the ratio of the city's
-    summed counts.
+    The city's value is the ratio of the city's summed counts.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    base : pandas.DataFrame, optional
+        :func:`base_frame` already read.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator, year, district, value`` where ``district`` is a district's adcode, or
+        missing (``<NA>``) for the whole city.
+
+    Examples
+    --------
+    >>> v = ratio_values(store)
+    >>> city = of_area(v, None)
+    >>> bool((city[city["indicator"] == "share_60plus"]["value"].between(0, 100)).all())
+    True
     """
     base = base_frame(store) if base is None else base
     count_cols = [c for c in base.columns if c not in ("year", "adcode")]
@@ -317,7 +365,19 @@ def computed_values(store: Store, years: list[int], districts: list[int] | None 
                     ) -> pd.DataFrame:
     """The non-ratio KPIs (spatial coverage) for the given years, city and ``districts``.
 
-    Same columns as :func:`ratio_values`.
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    years : list of int
+        The years.
+    districts : list of int, optional
+        The districts (default: none, the city only).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`ratio_values`.
     """
     rows = []
     for ind in INDICATORS.values():
@@ -332,20 +392,53 @@ def computed_values(store: Store, years: list[int], districts: list[int] | None 
 
 
 def available(values: pd.DataFrame) -> list[str]:
-    """Indicator ids present in ``values``, in registry order."""
+    """Indicator ids present in ``values``, in registry order.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        A long KPI frame (:func:`ratio_values`, :func:`computed_values`).
+
+    Returns
+    -------
+    list of str
+    """
     present = set(values["indicator"])
     return [i for i in INDICATORS if i in present]
 
 
 def of_area(values: pd.DataFrame, district: int | None = None) -> pd.DataFrame:
-    """The rows of a long KPI frame for one area: ``district``'s, or the city's for ``None``."""
+    """The rows of a long KPI frame for one area.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        A long KPI frame.
+    district : int or None
+        A district's adcode, or None for the whole city.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The area's rows.
+    """
     if district is None:
         return values[values["district"].isna()]
     return values[(values["district"] == int(district)).fillna(False).astype(bool)]
 
 
 def of_districts(values: pd.DataFrame) -> pd.DataFrame:
-    """The rows of a long KPI frame for the districts (not the city)."""
+    """The rows of a long KPI frame for the districts (not the city).
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        A long KPI frame.
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
     return values[values["district"].notna()]
 
 
@@ -353,11 +446,24 @@ def tile(values: pd.DataFrame, indicator_id: str, year: int, district: int | Non
          ) -> dict:
     """What a KPI tile shows: value, change on one and five years, the series, the band.
 
-    ``values`` is the long frame of :func:`ratio_values` / :func:`computed_values`;
-    ``district`` the area (``None``: the whole city). Changes are ``None`` when the earlier
-    year is not in the store.
-    The series runs from the first year up to ``year`` (its last point is the value shown,
-    so a sparkline never runs on past the chosen year); ``span`` is its first and last year.
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        The long frame of :func:`ratio_values` / :func:`computed_values`.
+    indicator_id : str
+        The KPI.
+    year : int
+        The year shown.
+    district : int or None
+        A district's adcode, or None for the whole city.
+
+    Returns
+    -------
+    dict
+        ``indicator, value, change_1y, change_5y, series, span, band``. Changes are ``None``
+        when the earlier year is not in the store. The series runs from the first year up to
+        ``year`` (its last point is the value shown, so a sparkline never runs on past the
+        chosen year); ``span`` is its first and last year.
     """
     ind = indicator(indicator_id)
     rows = of_area(values, district)
@@ -384,7 +490,20 @@ def tile(values: pd.DataFrame, indicator_id: str, year: int, district: int | Non
 
 
 def district_table(values: pd.DataFrame, year: int) -> pd.DataFrame:
-    """One row per district (by adcode), one column per available KPI, for ``year``."""
+    """One row per district (by adcode), one column per available KPI, for ``year``.
+
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        A long KPI frame.
+    year : int
+        The year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by adcode.
+    """
     rows = of_districts(values)
     rows = rows[rows["year"] == year]
     wide = rows.pivot_table(index="district", columns="indicator", values="value",
@@ -400,7 +519,23 @@ def largest_movers(values: pd.DataFrame, year: int, indicator_ids: list[str], sp
     """For each KPI, the ``n`` districts whose value changed most (in absolute terms)
     between ``year - span`` and ``year``.
 
-    Columns ``indicator, adcode, before, after, change``; empty if the earlier year is missing.
+    Parameters
+    ----------
+    values : pandas.DataFrame
+        A long KPI frame.
+    year : int
+        The later year.
+    indicator_ids : list of str
+        The KPIs.
+    span : int
+        Years between the two values compared.
+    n : int
+        Districts per KPI.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator, adcode, before, after, change``; empty if the earlier year is missing.
     """
     dist = of_districts(values)
     out = []
@@ -419,14 +554,41 @@ def largest_movers(values: pd.DataFrame, year: int, indicator_ids: list[str], sp
 
 
 def districts(store: Store) -> pd.DataFrame:
-    """``adcode, name, name_en, area_km2`` of the store's districts."""
+    """The store's districts.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``adcode, name, name_en, area_km2``.
+
+    Examples
+    --------
+    >>> districts(store)["name"].tolist()
+    ['西湖区', '滨江区']
+    """
     out = store.query("indicators.districts")
     out["adcode"] = out["adcode"].astype(int)
     return out
 
 
 def district_shapes(store: Store):
-    """The districts as a WGS-84 GeoDataFrame (adcode, name, name_en, geometry)."""
+    """The districts as a WGS-84 GeoDataFrame.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        ``adcode, name, name_en, geometry``.
+    """
     import geopandas as gpd
 
     raw = store.query("indicators.district_shapes")
@@ -434,18 +596,3 @@ def district_shapes(store: Store):
                                   crs="EPSG:4326")
     return gpd.GeoDataFrame(raw.drop(columns="geometry").assign(adcode=raw["adcode"].astype(int)),
                             geometry=geom, crs="EPSG:4326")
-
-
-def format_value(ind: Indicator, value: float | None, lang: str = "zh",
-                 signed: bool = False) -> str:
-    """The value as people read it: persons in 万 (zh) or millions (en, "12.88M": a tile is
-    narrow) when large, otherwise the KPI's decimals with thousands separators."""
-    if value is None or not np.isfinite(value):
-        return "—"
-    sign = "+" if signed and value > 0 else ""
-    if ind.unit_en == "persons" and abs(value) >= 10_000:
-        if lang == "zh":
-            return f"{sign}{value / 1e4:,.1f} 万"
-        if abs(value) >= 1_000_000:
-            return f"{sign}{value / 1e6:,.2f}M"
-    return f"{sign}{value:,.{ind.digits}f}"

@@ -17,7 +17,6 @@ or year and district (population), the calibrated synthetic default. Every row c
 from analytics.layers.provenance import (
     facilities_list,
     missing_layers,
-    source_label,
     source_summary,
     sources,
     split_source,
@@ -25,4 +24,4 @@ from analytics.layers.provenance import (
 from analytics.pooling.feeds import LAYERS, Layer, LayerError, feeds, layer, layer_types
 
 __all__ = ["LAYERS", "Layer", "LayerError", "facilities_list", "feeds", "layer", "layer_types",
-           "missing_layers", "source_label", "source_summary", "sources", "split_source"]
+           "missing_layers", "source_summary", "sources", "split_source"]

@@ -25,18 +25,57 @@ _SOURCE = re.compile(r"^(?P<id>[a-z0-9_]+) v(?P<version>\d+)$")
 
 
 def split_source(source: str) -> tuple[str | None, int | None]:
-    """``("civil_affairs_care_homes", 3)`` for ``civil_affairs_care_homes v3``; synthetic: None."""
+    """The dataset and version a layer row's ``source`` names.
+
+    Parameters
+    ----------
+    source : str
+        ``synthetic``, or ``<dataset_id> v<version>``.
+
+    Returns
+    -------
+    tuple
+        ``(dataset_id, version)``, or ``(None, None)`` for synthetic rows.
+
+    Examples
+    --------
+    >>> split_source("civil_affairs_care_homes v3"), split_source("synthetic")
+    (('civil_affairs_care_homes', 3), (None, None))
+    """
     m = _SOURCE.match(str(source))
     return (m["id"], int(m["version"])) if m else (None, None)
+
+
+#: The layers held by year, whose sources one query reads (``layers.sources_yearly``).
+YEARLY = ("population_cells", "population_districts", "vital_events")
 
 
 def sources(store, year: int | None = None) -> pd.DataFrame:
     """Per layer, type and district: what feeds it, with the load's who, when and rows.
 
-    ``year`` picks the year of the population layers (default: the latest) and the
-    facilities open in it (default: every facility).
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    year : int, optional
+        The year of the population layers (default: the latest) and of the facilities
+        open in it (default: every facility).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SOURCE_COLUMNS`.
+
+    Examples
+    --------
+    >>> s = sources(store)
+    >>> set(s.loc[s["layer"] == "population_districts", "source"])
+    {'synthetic'}
     """
-    frames = [store.query(f"layers.sources_{name}", **({} if name == "assets" else {"year": year}))
+    yearly = store.query("layers.sources_yearly", year=year)
+    frames = [yearly[yearly["layer"] == name].reset_index(drop=True) if name in YEARLY
+              else store.query(f"layers.sources_{name}",
+                               **({} if name == "assets" else {"year": year}))
               for name in LAYERS]
     frame = pd.concat([f for f in frames if not f.empty] or [frames[0]], ignore_index=True)
     parts = frame["source"].map(split_source)
@@ -60,7 +99,26 @@ def sources(store, year: int | None = None) -> pd.DataFrame:
 
 def source_summary(store, layer_name: str, *, types: list[str] | None = None,
                    year: int | None = None, district: int | None = None) -> pd.DataFrame:
-    """The distinct sources behind one layer (optionally some types, one district)."""
+    """The distinct sources behind one layer (optionally some types, one district).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    layer_name : str
+        A layer of :data:`LAYERS`.
+    types : list of str, optional
+        Only these facility or asset types.
+    year : int, optional
+        The year of the population layers (default: the latest).
+    district : int or None
+        One district, or None for the whole city.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per source, with the load's who and when, ``rows`` and ``districts``.
+    """
     frame = sources(store, year)
     frame = frame[frame["layer"] == layer_name]
     if types:
@@ -76,23 +134,26 @@ def source_summary(store, layer_name: str, *, types: list[str] | None = None,
     return out.sort_values("source", key=lambda s: s == "synthetic").reset_index(drop=True)
 
 
-def source_label(row, lang: str = "en") -> str:
-    """One source as people read it (``row`` from :func:`source_summary`)."""
-    if row["source"] == "synthetic":
-        return "合成数据（按 2020 年人口普查校准）" if lang == "zh" else \
-            "synthetic, calibrated to the 2020 census"
-    when = pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d") if pd.notna(row["loaded_at"]) \
-        else "?"
-    if lang == "zh":
-        return (f"{row['department']} · {row['title']} · 第 {row['version']} 版，"
-                f"{when} 由 {row['loaded_by']} 载入，{int(row['rows']):,} 行")
-    return (f"{row['department']} · {row['title']} · version {row['version']}, loaded {when} "
-            f"by {row['loaded_by']}, {int(row['rows']):,} rows")
-
-
 def facilities_list(store, ftype: str, *, year: int | None = None,
                     district: int | None = None) -> pd.DataFrame:
-    """The facilities of one type as the analyses see them, each with its source."""
+    """The facilities of one type as the analyses see them, each with its source.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    ftype : str
+        A facility type.
+    year : int, optional
+        Only the facilities open in this year (default: all).
+    district : int or None
+        One district, or None for the whole city.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FACILITY_COLUMNS`.
+    """
     facility_type(ftype)  # an unknown type: a clear error naming the types
     frame = store.query("layers.facilities_list", type=ftype, year=year, district=district)
     return frame[FACILITY_COLUMNS]
@@ -101,9 +162,17 @@ def facilities_list(store, ftype: str, *, year: int | None = None,
 def missing_layers(store) -> pd.DataFrame:
     """Layers (and facility types) with no rows at all, and the datasets that would fill them.
 
-    Columns ``layer, type, dataset_id, department, department_en, title, title_en,
-    contract, example`` (one row per dataset that would fill a missing layer or type; a
-    layer no contract feeds has one row with empty dataset fields).
+    Parameters
+    ----------
+    store : Store
+        The city store.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``layer, type, dataset_id, department, department_en, title, title_en, contract,
+        example`` (one row per dataset that would fill a missing layer or type; a layer no
+        contract feeds has one row with empty dataset fields).
     """
     counts = store.query("layers.layer_rows").set_index("layer")["rows"]
     present = set(store.query("layers.facility_types_present")["type"])

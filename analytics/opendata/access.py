@@ -68,6 +68,9 @@ REFUSALS = {
 
 @dataclass(frozen=True)
 class Decision:
+    """One access decision: who asked for which dataset through which channel, allowed or not,
+    the reason in English and its ``code`` and ``params`` for the dashboard's languages.
+    """
     dataset_id: str
     actor: Actor
     channel: str
@@ -91,7 +94,33 @@ class Release:
 
 def decide(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = "api", *,
            application_id: str | None = None, now: datetime | None = None) -> Decision:
-    """Allow or refuse, with the reason (no logging: see :func:`authorize`)."""
+    """Allow or refuse, with the reason (no logging: see :func:`authorize`).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    dataset_id : str
+        The dataset asked for.
+    actor : Actor
+        Who asks (default: an anonymous visitor).
+    channel : str
+        Where the request comes from (``api``, ``page``, ``cli``, ...).
+    application_id : str, optional
+        A named application (default: the actor's active one, if any).
+    now : datetime, optional
+        The time of the decision (default: now, UTC).
+
+    Returns
+    -------
+    Decision
+        ``allowed``, the reason in English, and its ``code`` and ``params``.
+
+    Examples
+    --------
+    >>> decide(store, "no_such_dataset").code
+    'unknown_dataset'
+    """
     _check_channel(channel)
     now = now or privacy.now_utc()
     row = _row(store, str(dataset_id))
@@ -105,7 +134,25 @@ def decide(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = 
 def decide_many(store: Store, dataset_ids: Sequence[str], actor: Actor = PUBLIC,
                 channel: str = "api", *, now: datetime | None = None) -> list[Decision]:
     """:func:`decide` for many datasets at once (one catalog read, one read of the actor's
-    applications), in the order given."""
+    applications), in the order given.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    dataset_ids : sequence of str
+        The datasets.
+    actor : Actor
+        Who asks.
+    channel : str
+        Where the request comes from.
+    now : datetime, optional
+        The time of the decisions.
+
+    Returns
+    -------
+    list of Decision
+    """
     _check_channel(channel)
     now = now or privacy.now_utc()
     ids = [str(d) for d in dataset_ids]
@@ -191,7 +238,33 @@ def log_many(store: Store, uses: list[tuple[Decision, str, int, datetime]]) -> l
 
 def authorize(store: Store, dataset_id: str, actor: Actor = PUBLIC, channel: str = "api", *,
               fmt: str = "", application_id: str | None = None) -> Release:
-    """:func:`decide`, logging and raising :class:`AccessRefused` when refused."""
+    """:func:`decide`, logging and raising :class:`AccessRefused` when refused.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    dataset_id : str
+        The dataset asked for.
+    actor : Actor
+        Who asks (default: an anonymous visitor).
+    channel : str
+        Where the request comes from (``api``, ``page``, ``cli``, ...).
+    fmt : str
+        The format asked for, for the access log.
+    application_id : str, optional
+        The approved application that grants access.
+
+    Returns
+    -------
+    Release
+        The decision, the dataset's spec and the disclosure report to fill.
+
+    Raises
+    ------
+    AccessRefused
+        With the refusal's code and values.
+    """
     decision = decide(store, dataset_id, actor, channel, application_id=application_id)
     if not decision.allowed:
         log(store, decision, fmt or "-", 0)

@@ -56,20 +56,24 @@ def _now(now: datetime | None) -> datetime:
 
 def check_password(password: str, username: str = "") -> None:
     if len(password) < MIN_PASSWORD:
-        raise CityBrainError(f"password too short: use at least {MIN_PASSWORD} characters")
+        raise CityBrainError(f"password too short: use at least {MIN_PASSWORD} characters",
+                             code="password_short", minimum=MIN_PASSWORD)
     if username and username.lower() in password.lower():
-        raise CityBrainError("password must not contain the user name")
+        raise CityBrainError("password must not contain the user name", code="password_name")
     if len(set(password)) < 5:
-        raise CityBrainError("password too simple: use at least 5 different characters")
+        raise CityBrainError("password too simple: use at least 5 different characters",
+                             code="password_simple")
 
 
 def check_username(username: str) -> str:
     username = (username or "").strip().lower()
     if not _USERNAME.match(username):
         raise CityBrainError(f"user name {username!r}: use 3-64 lower-case letters, digits, "
-                             "'.', '_', '-' or '@', starting with a letter or digit")
+                             "'.', '_', '-' or '@', starting with a letter or digit", code="username",
+                             username=username)
     if username == PUBLIC.name:
-        raise CityBrainError("'public' is reserved for anonymous visitors")
+        raise CityBrainError("'public' is reserved for anonymous visitors",
+                             code="username_public")
     return username
 
 
@@ -92,11 +96,13 @@ def check_department(department: str | None) -> str | None:
 def _insert(store: Store, username: str, display_name: str, role: str, password: str | None,
             created_by: str, department: str | None = None) -> Actor:
     if role not in ROLES:
-        raise CityBrainError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        raise CityBrainError(f"unknown role {role!r}; roles are {', '.join(ROLES)}",
+                             code="unknown_role", role=role, choices=", ".join(ROLES))
     department = check_department(department)
     username = check_username(username)
     if not store.query("open_data.user", username=username).empty:
-        raise CityBrainError(f"user {username} already exists")
+        raise CityBrainError(f"user {username} already exists", code="user_exists",
+                             username=username)
     if password is not None:
         check_password(password, username)
     store.execute("open_data.insert_user", username=username,
@@ -110,7 +116,7 @@ def create_first_admin(store: Store, username: str, password: str, display_name:
     """The first administrator (CLI only). Refused once an administrator exists."""
     if store.scalar("open_data.count_admins"):
         raise CityBrainError("an administrator already exists; an administrator adds further "
-                             "users with `users add`")
+                             "users with `users add`", code="admin_exists")
     return _insert(store, username, display_name, "administrator", password, "cli")
 
 
@@ -137,11 +143,12 @@ def set_role(store: Store, admin: Actor, username: str, role: str,
     """Change an account's role (and a steward's department); its sessions end."""
     require(admin, "administrator", action="change roles")
     if role not in ROLES:
-        raise CityBrainError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+        raise CityBrainError(f"unknown role {role!r}; roles are {', '.join(ROLES)}",
+                             code="unknown_role", role=role, choices=", ".join(ROLES))
     department = check_department(department)
     rows = store.query("open_data.user", username=username)
     if rows.empty:
-        raise CityBrainError(f"no user {username}")
+        raise CityBrainError(f"no user {username}", code="no_user", username=username)
     with store.transaction() as cur:
         store.execute("open_data.set_role", cur=cur, username=username, role=role,
                       department=department)

@@ -37,7 +37,8 @@ def apply(store: Store, actor: Actor, dataset_id: str, purpose: str, fields: lis
                              code="apply_sign_in")
     row = store.query("open_data.dataset", dataset_id=dataset_id)
     if row.empty:
-        raise CityBrainError(f"no dataset {dataset_id!r} in the catalog")
+        raise CityBrainError(f"no dataset {dataset_id!r} in the catalog", code="unknown_dataset",
+                             dataset=dataset_id)
     level = row.iloc[0]["access_level"]
     if level != "on_application":
         raise CityBrainError(f"{dataset_id} is {level}: only on-application datasets take "
@@ -56,7 +57,8 @@ def apply(store: Store, actor: Actor, dataset_id: str, purpose: str, fields: lis
                              f"choose from {', '.join(allowed)}", code="apply_fields",
                              dataset=dataset_id, allowed=", ".join(allowed))
     if not 1 <= int(period_days) <= MAX_PERIOD_DAYS:
-        raise CityBrainError(f"period of {period_days} days: choose 1 to {MAX_PERIOD_DAYS}")
+        raise CityBrainError(f"period of {period_days} days: choose 1 to {MAX_PERIOD_DAYS}",
+                             code="apply_period", days=period_days, max=MAX_PERIOD_DAYS)
     app_id = "A" + uuid.uuid4().hex[:10].upper()
     store.execute("open_data.insert_application", application_id=app_id, dataset_id=dataset_id,
                   requester=actor.name, purpose=purpose, fields_json=json.dumps(list(fields)),
@@ -70,7 +72,8 @@ def decide(store: Store, steward: Actor, application_id: str, approve: bool, not
     require(steward, *STEWARD_ROLES, action="approve or reject applications")
     app = get(store, application_id)
     if app is None:
-        raise CityBrainError(f"no application {application_id!r}")
+        raise CityBrainError(f"no application {application_id!r}", code="unknown_application",
+                             application=application_id)
     if app["status"] != "pending":
         raise CityBrainError(f"application {application_id} is already {app['status']}",
                              code="decided_already", application=application_id,
@@ -111,7 +114,8 @@ def department_of(store: Store, dataset_id: str) -> str | None:
 def withdraw(store: Store, actor: Actor, application_id: str) -> None:
     app = get(store, application_id)
     if app is None or app["requester"] != actor.name:
-        raise CityBrainError(f"no application {application_id!r} of {actor.name}")
+        raise CityBrainError(f"no application {application_id!r} of {actor.name}",
+                             code="unknown_application", application=application_id)
     store.execute("open_data.withdraw_application", application_id=application_id,
                   at=privacy.now_utc())
 

@@ -142,7 +142,8 @@ def search(catalog: pd.DataFrame, text: str = "", **selected: list[str]) -> Sear
     text = check_search_text(text)
     for facet in selected:
         if facet not in FACETS:
-            raise CityBrainError(f"unknown facet {facet!r}; facets are {', '.join(FACETS)}")
+            raise CityBrainError(f"unknown facet {facet!r}; facets are {', '.join(FACETS)}",
+                             code="unknown_facet", facet=facet, choices=", ".join(FACETS))
     words = text.lower().split()
     wanted = {f: set(v) for f, v in selected.items() if v}
     columns = {c: catalog[c].tolist() for c in (*_HAY, *FACETS, "downloads")}

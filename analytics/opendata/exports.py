@@ -123,7 +123,8 @@ def _collect(parts: Iterator[pa.Table], limit: int, fmt: str) -> pd.DataFrame:
         n += len(part)
         if n > limit:
             raise CityBrainError(f"more than {limit:,} rows do not fit {fmt.upper()}: "
-                                 "download CSV or Parquet instead")
+                                 "download CSV or Parquet instead", code="export_too_many_rows", limit=f"{limit:,}",
+                             format=fmt.upper())
         frames.append(part)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
@@ -163,7 +164,8 @@ def _write(fmt: str, parts: Iterator[pd.DataFrame], out: BinaryIO, spatial: str 
         else:
             geo.to_parquet(out, index=False)
         return len(geo)
-    raise CityBrainError(f"unknown format {fmt!r}; formats are {', '.join(catalog.FORMATS)}")
+    raise CityBrainError(f"unknown format {fmt!r}; formats are {', '.join(catalog.FORMATS)}",
+                             code="export_format", format=fmt, choices=", ".join(catalog.FORMATS))
 
 
 def export(store: Store, dataset_id: str, fmt: str, out: BinaryIO | Path | str,
@@ -180,12 +182,14 @@ def _export(store: Store, dataset_id: str, fmt: str, out: BinaryIO | Path | str,
     """:func:`export` without the "served" log entry (the caller logs once it has delivered)."""
     fmt = (fmt or "").lower()
     if fmt not in catalog.FORMATS:
-        raise CityBrainError(f"unknown format {fmt!r}; formats are {', '.join(catalog.FORMATS)}")
+        raise CityBrainError(f"unknown format {fmt!r}; formats are {', '.join(catalog.FORMATS)}",
+                             code="export_format", format=fmt, choices=", ".join(catalog.FORMATS))
     release = access.authorize(store, dataset_id, actor, channel, fmt=fmt,
                                application_id=application_id)
     spatial = release.spec.spatial_kind
     if fmt in catalog.SPATIAL_FORMATS and not spatial:
-        raise CityBrainError(f"{dataset_id} has no geometry: download CSV, Parquet or XLSX")
+        raise CityBrainError(f"{dataset_id} has no geometry: download CSV, Parquet or XLSX",
+                             code="export_no_geometry", dataset=dataset_id)
     if isinstance(out, (str, Path)):
         path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -240,14 +244,18 @@ def export_domain(store: Store, theme: str, out: BinaryIO | Path | str, actor: A
                   channel: str = "download", fmt: str = "parquet") -> list[ExportResult]:
     """Every dataset of a domain that ``actor`` may download, as one ZIP with README and metadata."""
     if fmt not in catalog.TABULAR_FORMATS:
-        raise CityBrainError(f"a domain ZIP holds csv, parquet or xlsx files, not {fmt!r}")
+        raise CityBrainError(f"a domain ZIP holds csv, parquet or xlsx files, not {fmt!r}",
+                             code="export_zip_format", format=fmt)
     all_rows = catalog.datasets(store)
     rows = all_rows[all_rows["theme"] == theme]
     if rows.empty:
-        raise CityBrainError(f"no domain {theme!r}; domains are {', '.join(sorted(set(all_rows['theme'])))}")
+        raise CityBrainError(f"no domain {theme!r}; domains are {', '.join(sorted(set(all_rows['theme'])))}",
+                             code="unknown_domain", domain=theme,
+                             choices=", ".join(sorted(set(all_rows["theme"]))))
     allowed = rows[[access.decide(store, d, actor, channel).allowed for d in rows["dataset_id"]]]
     if allowed.empty:
-        raise CityBrainError(f"nothing in domain {theme} can be downloaded by {actor.name}")
+        raise CityBrainError(f"nothing in domain {theme} can be downloaded by {actor.name}",
+                             code="export_domain_empty", domain=theme, user=actor.name)
     # The archive is made whole in a temporary file first; only then is it handed over (moved
     # into place, or copied to the stream) and the downloads logged as served. A failure on
     # the way leaves no partial file and no "served" entry.

@@ -191,6 +191,17 @@ _PERSONAL = ("个人信息：姓名、公民身份号码、联系电话、住址
 _PERSON_COLUMNS = {"name": ("", "姓名", "Full name"),
                    "age": ("years", "在登记年份的周岁", "Age in completed years in the registry year")}
 
+
+def _held_by_department(dataset_id: str, department: str, theme: str, title: str,
+                        title_en: str, description: str, description_en: str, keywords: str,
+                        frequency: str, reason: str) -> DatasetSpec:
+    """A dataset on the negative list that its department holds: catalogued (its existence
+    and the reason are public) but confidential and not in this store."""
+    return DatasetSpec(dataset_id, department, theme, title, title_en, description,
+                       description_en, keywords, "confidential", frequency, None,
+                       synthetic=False, negative_reason=reason)
+
+
 DATASETS: list[DatasetSpec] = [
     DatasetSpec(
         "districts", "planning", "geography", "区县行政区划边界", "District boundaries",
@@ -308,62 +319,62 @@ DATASETS: list[DatasetSpec] = [
         "告警,窨井盖,城市生命线,alerts", "confidential", "daily", "alerts",
         negative_reason="城市生命线设施的实时告警与处置，涉及公共安全（《数据安全法》第21条重要数据）"),
     # -- the negative list: held by departments, deliberately not in this store ------------
-    DatasetSpec(
+    _held_by_department(
         "household_register_persons", "public_security", "public_safety", "户籍人口个人信息",
         "Household-register personal records",
         "户籍人口的个人身份信息。由公安部门保管，不在本库。",
         "Personal identity records of registered residents. Held by public security; not in this store.",
-        "户籍,身份证", "confidential", "daily", None, synthetic=False,
-        negative_reason="个人信息与公共安全：《个人信息保护法》《居民身份证法》第19条"),
-    DatasetSpec(
+        "户籍,身份证", "daily",
+        "个人信息与公共安全：《个人信息保护法》《居民身份证法》第19条"),
+    _held_by_department(
         "medical_insurance_claims", "healthcare_security", "health", "参保人员医保结算明细",
         "Medical-insurance claim records", "参保人员每次就医的结算明细。不在本库。",
         "Per-visit claim records of insured persons. Not in this store.",
-        "医保,结算", "confidential", "daily", None, synthetic=False,
-        negative_reason="敏感个人信息（医疗健康）：《个人信息保护法》第28条"),
-    DatasetSpec(
+        "医保,结算", "daily",
+        "敏感个人信息（医疗健康）：《个人信息保护法》第28条"),
+    _held_by_department(
         "social_insurance_contributions", "human_resources", "social_security", "社会保险个人缴费明细",
         "Individual social-insurance contributions", "个人社会保险缴费与工资基数明细。不在本库。",
         "Individual contributions and wage bases. Not in this store.",
-        "社保,缴费", "confidential", "monthly", None, synthetic=False,
-        negative_reason="个人信息与财产信息：《个人信息保护法》第28条"),
-    DatasetSpec(
+        "社保,缴费", "monthly",
+        "个人信息与财产信息：《个人信息保护法》第28条"),
+    _held_by_department(
         "major_hazard_sources", "emergency", "public_safety", "危险化学品重大危险源监测数据",
         "Major chemical hazard installations: monitoring data",
         "重大危险源企业的位置、储量与实时监测。不在本库。",
         "Locations, inventories and live monitoring of major hazard installations. Not in this store.",
-        "危险化学品,重大危险源", "confidential", "daily", None, synthetic=False,
-        negative_reason="公共安全：《安全生产法》《数据安全法》第21条重要数据"),
-    DatasetSpec(
+        "危险化学品,重大危险源", "daily",
+        "公共安全：《安全生产法》《数据安全法》第21条重要数据"),
+    _held_by_department(
         "reservoir_dam_monitoring", "water", "environment", "水库大坝安全监测原始数据",
         "Reservoir dam safety monitoring (raw)", "水库大坝渗流与变形的原始监测数据。不在本库。",
         "Raw seepage and deformation monitoring of reservoir dams. Not in this store.",
-        "水库,大坝,监测", "confidential", "daily", None, synthetic=False,
-        negative_reason="关键基础设施安全：《关键信息基础设施安全保护条例》"),
-    DatasetSpec(
+        "水库,大坝,监测", "daily",
+        "关键基础设施安全：《关键信息基础设施安全保护条例》"),
+    _held_by_department(
         "affordable_housing_applicants", "housing", "housing", "保障性住房申请家庭信息",
         "Affordable-housing applicant households", "申请保障性住房家庭的成员、收入与财产信息。不在本库。",
         "Members, incomes and assets of applicant households. Not in this store.",
-        "保障房,住房", "confidential", "monthly", None, synthetic=False,
-        negative_reason="个人信息与财产信息：《个人信息保护法》第28条"),
-    DatasetSpec(
+        "保障房,住房", "monthly",
+        "个人信息与财产信息：《个人信息保护法》第28条"),
+    _held_by_department(
         "transit_card_trips", "transport", "transport", "公交卡刷卡明细", "Transit-card trip records",
         "每张公交卡的刷卡时间与站点。不在本库。",
         "Tap-in and tap-out records per transit card. Not in this store.",
-        "公交,刷卡,出行", "confidential", "daily", None, synthetic=False,
-        negative_reason="个人行踪轨迹：《个人信息保护法》第28条"),
-    DatasetSpec(
+        "公交,刷卡,出行", "daily",
+        "个人行踪轨迹：《个人信息保护法》第28条"),
+    _held_by_department(
         "enterprise_emission_trade_secrets", "environment", "environment", "企业环境信用评价原始材料",
         "Enterprise environmental-credit files (raw)", "企业提交的工艺与排放原始材料。不在本库。",
         "Process and emission files submitted by enterprises. Not in this store.",
-        "环境信用,企业", "confidential", "annual", None, synthetic=False,
-        negative_reason="商业秘密：《反不正当竞争法》第9条"),
-    DatasetSpec(
+        "环境信用,企业", "annual",
+        "商业秘密：《反不正当竞争法》第9条"),
+    _held_by_department(
         "market_registrant_identities", "market", "economy", "市场主体登记自然人身份信息",
         "Identity documents of business registrants", "登记企业法定代表人与股东的身份证件信息。不在本库。",
         "Identity documents of legal representatives and shareholders. Not in this store.",
-        "市场主体,登记", "confidential", "daily", None, synthetic=False,
-        negative_reason="个人信息：《个人信息保护法》第28条"),
+        "市场主体,登记", "daily",
+        "个人信息：《个人信息保护法》第28条"),
 ]
 
 SPECS: dict[str, DatasetSpec] = {s.dataset_id: s for s in DATASETS}
@@ -420,6 +431,23 @@ def description_en(dataset_id: str) -> str:
 
 
 def spec(dataset_id: str) -> DatasetSpec | None:
+    """The registry's spec of a dataset.
+
+    Parameters
+    ----------
+    dataset_id : str
+        The dataset.
+
+    Returns
+    -------
+    DatasetSpec or None
+        None for a dataset the registry does not define (a department's pooled one).
+
+    Examples
+    --------
+    >>> spec("sensor_alerts").access
+    'confidential'
+    """
     return SPECS.get(dataset_id)
 
 
@@ -582,6 +610,21 @@ def _spec_from_row(row: dict) -> DatasetSpec | None:
 
 
 def spec_of(store: Store, dataset_id: str) -> DatasetSpec | None:
+    """A dataset's spec: the registry's, else one made from the store's catalog row (a
+    department's pooled dataset).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    dataset_id : str
+        The dataset.
+
+    Returns
+    -------
+    DatasetSpec or None
+        None where neither knows it.
+    """
     s = spec(dataset_id)
     if s is not None:
         return s

@@ -70,7 +70,8 @@ def create(store: Store, actor: Actor, label: str, *, days: int | None = None,
     if actor.name == "public":
         raise CityBrainError("sign in to create an API token", code="token_needs_sign_in")
     if scope not in SCOPES:
-        raise CityBrainError(f"unknown token scope {scope!r}; scopes are {', '.join(SCOPES)}")
+        raise CityBrainError(f"unknown token scope {scope!r}; scopes are {', '.join(SCOPES)}",
+                             code="token_scope", scope=scope, choices=", ".join(SCOPES))
     if scope == "telemetry":
         require(actor, *GATEWAY_ROLES, action="create a gateway token")
     label = (label or "").strip()[:80] or "token"

@@ -49,7 +49,9 @@ def cell_groups(group: str) -> list[str]:
         return list(population.SERVICE_GROUPS[group])
     except KeyError:
         raise CityBrainError(f"unknown group {group!r}; groups are "
-                             f"{', '.join([*population.SERVICE_GROUPS, ALL])}") from None
+                             f"{', '.join([*population.SERVICE_GROUPS, ALL])}", code="unknown_group",
+                             group=group, choices=", ".join([*population.SERVICE_GROUPS, ALL])
+                             ) from None
 
 
 def default_group(type_key: str) -> str:
@@ -92,10 +94,36 @@ def pairs_within(demand_xy: np.ndarray, supply_xy: np.ndarray, radius_m: float
 # -- the numeric core (arrays in, arrays out) --------------------------------------------
 def two_step_fca(persons: np.ndarray, supply: np.ndarray, i: np.ndarray, j: np.ndarray
                  ) -> tuple[np.ndarray, np.ndarray]:
-    """2SFCA from reach pairs: ``(access per demand point, ratio per supply point)``.
+    """Two-step floating catchment area (2SFCA) access from reach pairs.
 
     Step 1: ``R_j = S_j / sum(P_i for i within reach of j)`` (0 where no one is in reach).
     Step 2: ``A_i = sum(R_j for j within reach of i)``, in supply units per resident.
+
+    Parameters
+    ----------
+    persons : numpy.ndarray
+        Demand ``P_i`` per demand point.
+    supply : numpy.ndarray
+        Supply ``S_j`` per facility.
+    i, j : numpy.ndarray
+        Reach pairs: demand point ``i[n]`` is within the radius of facility ``j[n]``.
+
+    Returns
+    -------
+    access : numpy.ndarray
+        ``A_i`` per demand point.
+    ratio : numpy.ndarray
+        ``R_j`` per facility.
+
+    Examples
+    --------
+    Two residents share one place; a third, out of reach, has none:
+
+    >>> import numpy as np
+    >>> access, ratio = two_step_fca(np.array([1.0, 1.0, 1.0]), np.array([1.0]),
+    ...                              np.array([0, 1]), np.array([0, 0]))
+    >>> access.tolist(), ratio.tolist()
+    ([0.5, 0.5, 0.0], [0.5])
     """
     persons = np.asarray(persons, dtype=float)
     supply = np.asarray(supply, dtype=float)
@@ -116,7 +144,8 @@ def check_year(store: Store, year: int) -> None:
     years = population.years(store)
     if year not in years:
         span = f"{years[0]}-{years[-1]}" if years else "none"
-        raise CityBrainError(f"no population for {year} in this store (years: {span})")
+        raise CityBrainError(f"no population for {year} in this store (years: {span})",
+                             code="no_population_year", year=year, span=span)
 
 
 def demand_cells(store: Store, group: str, year: int, district: int | None = None
@@ -197,14 +226,19 @@ class Accessibility:
             self.cells[self.cells["district_adcode"] == district]
         total = cells["persons"].sum()
         if total == 0:
-            raise CityBrainError(_no_residents(self.group, self.year, district))
+            raise _no_residents(self.group, self.year, district)
         return float(100.0 * cells.loc[cells["covered"], "persons"].sum() / total)
 
 
-def _no_residents(group: str, year: int, district: int | None) -> str:
-    where = "the city" if district is None else f"district {district}"
-    return (f"no residents of group {group} in {where} in {year}: choose another district, "
-            "group or year")
+def _no_residents(group: str, year: int, district: int | None) -> CityBrainError:
+    if district is None:
+        return CityBrainError(f"no residents of group {group} in the city in {year}: choose "
+                              "another group or year", code="no_residents_city", group=group,
+                              year=year)
+    return CityBrainError(f"no residents of group {group} in district {district} in {year}: "
+                          "choose another district, group or year",
+                          code="no_residents_district", group=group, year=year,
+                          district=district)
 
 
 def analyse(store: Store, type_key: str, year: int, group: str | None = None,
@@ -213,6 +247,32 @@ def analyse(store: Store, type_key: str, year: int, group: str | None = None,
 
     The city is always computed whole, because a facility's catchment crosses district
     lines; filter the result by district afterwards.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    type_key : str
+        A facility type of :data:`analytics.standards.FACILITY_TYPES`.
+    year : int
+        The year: its residents and the facilities open in it.
+    group : str, optional
+        The residents served (default: the type's own group, e.g. ``60+`` for care homes).
+    radius_m : int, optional
+        Walking radius in metres, 1 to 5,000 (default: the standard's).
+
+    Returns
+    -------
+    Accessibility
+        Cells and facilities with coverage, 2SFCA access and unmet demand.
+
+    Examples
+    --------
+    >>> a = analyse(store, "elderly_day_care", 2020)
+    >>> a.group, a.radius_m == a.standard_radius_m
+    ('60+', True)
+    >>> 0 <= a.coverage_pct() <= 100
+    True
     """
     ft = facility_type(type_key)
     group = group or default_group(type_key)
@@ -221,11 +281,11 @@ def analyse(store: Store, type_key: str, year: int, group: str | None = None,
     radius = service_radius(type_key, {type_key: radius_m} if radius_m else None)
     if radius <= 0 or radius > 5000:
         raise CityBrainError(f"radius {radius} m is outside 1-5,000 m (the standard's is "
-                             f"{ft.radius_m} m)")
+                             f"{ft.radius_m} m)", code="radius", radius=radius, standard=ft.radius_m)
     cells = demand_cells(store, group, year)
     fac = open_facilities(store, type_key, year)
     if cells.empty:
-        raise CityBrainError(_no_residents(group, year, None))
+        raise _no_residents(group, year, None)
     origin = (float(cells["lon"].median()), float(cells["lat"].median()))
     cxy = project(cells["lon"], cells["lat"], origin)
     fxy = project(fac["lon"], fac["lat"], origin) if len(fac) else np.empty((0, 2))
@@ -256,10 +316,30 @@ def coverage_share(store: Store, facility_type: str, group: str, year: int,
 
     E.g. the leadership KPI "share of 60+ within 300 m of an elderly day-care centre" is
     ``coverage_share(store, "elderly_day_care", "60+", 2020)``.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    facility_type : str
+        A facility type.
+    group : str
+        The residents served.
+    year : int
+        The year.
+    radius_m : int, optional
+        Walking radius in metres (default: the standard's).
+    district : int or None
+        A district's adcode, or None for the whole city.
+
+    Returns
+    -------
+    float
+        The percentage, NaN where the area has no such residents.
     """
     result = analyse(store, facility_type, year, group=group, radius_m=radius_m)
     if district is not None and district not in set(result.cells["district_adcode"]):
-        raise CityBrainError(_no_residents(group, year, district))
+        raise _no_residents(group, year, district)
     return result.coverage_pct(district)
 
 
@@ -294,7 +374,7 @@ def district_summary(result: Accessibility, names: pd.DataFrame | None = None) -
     out["unmet"] = out["unmet"].round().astype("int64")
     if names is not None:
         out = out.merge(names[["adcode", "name", "name_en"]], on="adcode", how="left")
-        out.loc[out["adcode"] == 0, ["name", "name_en"]] = ["全市", "City"]
+        # the whole city's row has no name: a page or the CLI words it in its language
     else:
         out["name"] = out["name_en"] = ""
     out["adcode"] = city_as_missing(out["adcode"])

@@ -76,15 +76,34 @@ class Reconciliation:
 
 def reconcile(store: Store, type_key: str, year: int, district: int | None = None,
               result: accessibility.Accessibility | None = None) -> Reconciliation:
-    """The standard's ratio and walking-distance coverage of ``type_key`` in ``year`` for the
-    city (``district=None``) or one district. ``result`` reuses an :func:`accessibility.analyse`
-    of the same type and year (the planning map has one already)."""
+    """The standard's ratio and walking-distance coverage of one type, year and area.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    type_key : str
+        A facility type.
+    year : int
+        The year.
+    district : int or None
+        A district's adcode, or None for the whole city.
+    result : Accessibility, optional
+        An :func:`accessibility.analyse` of the same type and year to reuse (the planning
+        map has one already).
+
+    Returns
+    -------
+    Reconciliation
+        Both measures, and the reason they differ.
+    """
     result = result or accessibility.analyse(store, type_key, int(year))
     area = 0 if district is None else int(district)
     sd = supply_demand(store, int(year), [type_key])
     row = sd[sd["adcode"].isna()] if district is None else sd[sd["adcode"] == int(district)]
     if row.empty:
-        raise accessibility.CityBrainError(f"no district {district} in this store")
+        raise accessibility.CityBrainError(f"no district {district} in this store",
+                                           code="no_district", district=district)
     row = row.iloc[0]
     cells = result.cells if district is None else \
         result.cells[result.cells["district_adcode"] == int(district)]

@@ -62,16 +62,47 @@ def solve_mclp(i: np.ndarray, j: np.ndarray, weights: np.ndarray, n_sites: int, 
                time_limit: float = 60.0, rel_gap: float = 1e-6) -> MCLPSolution:
     """Maximise the weight of demand points within reach of at most ``k`` chosen sites.
 
-    ``i, j``: reach pairs (demand point i is within the radius of site j); ``weights``: the
-    demand per point; ``locked``: site indices that must be chosen; ``site_capacity``
-    (optional, per site, in residents): the most a site may serve, making it the
-    capacitated variant with explicit assignment variables.
+    Parameters
+    ----------
+    i, j : numpy.ndarray
+        Reach pairs: demand point ``i[n]`` is within the radius of site ``j[n]``.
+    weights : numpy.ndarray
+        The demand per point.
+    n_sites : int
+        Number of candidate sites.
+    k : int
+        Sites to choose.
+    locked : numpy.ndarray, optional
+        Site indices that must be chosen.
+    site_capacity : numpy.ndarray, optional
+        The most each site may serve, in residents: the capacitated variant, with explicit
+        assignment variables.
+    time_limit : float
+        Seconds the solver may take.
+    rel_gap : float
+        Relative optimality gap at which the solver stops.
+
+    Returns
+    -------
+    MCLPSolution
+        The chosen sites, the weight they newly cover, and the solver's bound and status.
+
+    Examples
+    --------
+    Site 0 reaches points 0 and 1, site 1 reaches point 2 (the heaviest):
+
+    >>> import numpy as np
+    >>> sol = solve_mclp(np.array([0, 1, 2]), np.array([0, 0, 1]),
+    ...                  np.array([1.0, 1.0, 3.0]), n_sites=2, k=1)
+    >>> sol.chosen.tolist(), sol.objective
+    ([1], 3.0)
     """
     t0 = time.perf_counter()
     weights = np.asarray(weights, dtype=float)
     locked = np.unique(np.asarray([] if locked is None else locked, dtype=np.int64))
     if len(locked) > k:
-        raise CityBrainError(f"{len(locked)} sites are locked but k is {k}: raise k or unlock")
+        raise CityBrainError(f"{len(locked)} sites are locked but k is {k}: raise k or unlock",
+                             code="sites_locked_over_k", locked=len(locked), k=k)
     n_dem = len(weights)
     lo_x = np.zeros(n_sites)
     lo_x[locked] = 1.0
@@ -112,7 +143,7 @@ def solve_mclp(i: np.ndarray, j: np.ndarray, weights: np.ndarray, n_sites: int, 
                                        "disp": False})
     if res.x is None:
         raise CityBrainError(f"the site optimisation found no solution ({res.message}); "
-                             "allow more time or reduce the candidates")
+                             "allow more time or reduce the candidates", code="sites_no_solution")
     x = np.round(res.x[:n_sites]).astype(bool)
     chosen = np.flatnonzero(x)
     objective = float(-res.fun)
@@ -192,18 +223,21 @@ def parse_candidates(data: bytes | str | Path, filename: str, datum: str | None,
     """
     if not datum:
         raise CityBrainError(f"{filename}: declare the coordinates' datum (one of "
-                             f"{', '.join(DATUMS)}); a wrong datum moves sites by hundreds of metres")
+                             f"{', '.join(DATUMS)}); a wrong datum moves sites by hundreds of metres",
+                             code="sites_datum", file=filename, choices=", ".join(DATUMS))
     datum = datum.lower().replace("-", "").replace("_", "")
     frame = read_points(store, data, filename, CANDIDATE_SITES, datum)
     if frame.empty:
-        raise CityBrainError(f"{filename}: no candidate sites in the file")
+        raise CityBrainError(f"{filename}: no candidate sites in the file", code="sites_empty",
+                             file=filename)
     ids = frame["site_id"].astype(object)
     missing = ids.isna()
     frame["site_id"] = ids.where(~missing, [f"S{n}" for n in range(1, len(frame) + 1)])
     frame["name"] = frame["name"].astype(object).where(frame["name"].notna(), frame["site_id"])
     if frame["site_id"].duplicated().any():
         dup = frame.loc[frame["site_id"].duplicated(), "site_id"].iloc[0]
-        raise CityBrainError(f"{filename}: site id {dup!r} appears more than once")
+        raise CityBrainError(f"{filename}: site id {dup!r} appears more than once",
+                             code="sites_duplicate_id", file=filename, site=dup)
     frame["district_adcode"] = frame["district_adcode"].astype("int64")
     return frame[["site_id", "name", "lon", "lat", "district_adcode"]].reset_index(drop=True)
 
@@ -229,6 +263,9 @@ def cell_candidates(demand: pd.DataFrame) -> pd.DataFrame:
 # -- the planner's question ------------------------------------------------------------------
 @dataclass
 class SitingResult:
+    """What :func:`recommend_sites` chose: the sites, the residents covered before and newly
+    covered, the solver's solution, and notes (in English and as codes with values).
+    """
     type_key: str
     group: str
     year: int
@@ -324,17 +361,47 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
                     time_limit: float = 12.0, demand_year: int | None = None) -> SitingResult:
     """Choose ``k`` new sites for a facility type maximising newly covered residents.
 
-    ``candidates`` (from :func:`parse_candidates`) replaces the default, every populated cell
-    of the scope. ``lock``/``exclude`` are candidate ``site_id`` values (an H3 cell string for
-    the default candidates). ``site_capacity`` (beds or places per new site) makes the
-    solution capacity-aware at the standard's ratio. ``demand_year`` (after ``year``) sites
-    for the residents forecast then: each cell keeps its share of its district, the district
-    grows as its forecast (only data up to ``year``), and the facilities are those open in
-    ``demand_year`` (planned openings included).
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    type_key : str
+        A facility type.
+    year : int
+        The year of residents and open facilities.
+    k : int
+        New sites to choose, at least 1.
+    group : str, optional
+        The residents served (default: the type's own group).
+    radius_m : int, optional
+        Walking radius in metres (default: the standard's).
+    district : int or None
+        Site within one district, or None for the whole city.
+    candidates : pandas.DataFrame, optional
+        Sites from :func:`parse_candidates`; default every populated cell of the scope.
+    lock, exclude : sequence of str
+        Candidate ``site_id`` values that must be, or must not be, chosen (an H3 cell
+        string for the default candidates).
+    site_capacity : float, optional
+        Beds or places per new site: the solution becomes capacity-aware at the
+        standard's ratio.
+    time_limit : float
+        Seconds the solver may take.
+    demand_year : int, optional
+        Site for the residents forecast in this year (after ``year``): each cell keeps its
+        share of its district, the district grows as its forecast (only data up to
+        ``year``), and the facilities are those open in ``demand_year`` (planned openings
+        included).
+
+    Returns
+    -------
+    SitingResult
+        The chosen sites, the residents newly covered, and notes.
     """
     ft = facility_type(type_key)
     if int(k) != k or k < 1:
-        raise CityBrainError(f"k must be a whole number of sites, at least 1 (got {k})")
+        raise CityBrainError(f"k must be a whole number of sites, at least 1 (got {k})",
+                             code="sites_k", k=k)
     k = int(k)
     result = accessibility.analyse(store, type_key, year, group=group, radius_m=radius_m)
     cells = result.cells
@@ -349,7 +416,8 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
         cells = cells[cells["district_adcode"] == int(district)].reset_index(drop=True)
         if cells.empty:
             raise CityBrainError(f"district {district} has no residents of group {result.group} "
-                                 f"in {year}: choose another district")
+                                 f"in {year}: choose another district", code="no_residents_district",
+                                 district=district, group=result.group, year=year)
     persons = int(round(cells["persons"].sum()))
     covered_before = float(cells.loc[cells["covered"], "persons"].sum())
     if result.facilities.empty:
@@ -363,20 +431,26 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
             cand = cand[cand["district_adcode"] == int(district)].reset_index(drop=True)
             if cand.empty:
                 raise CityBrainError(f"none of the uploaded candidate sites lies in district "
-                                     f"{district}")
+                                     f"{district}", code="sites_none_in_district",
+                                     district=district)
     ids = set(cand["site_id"])
     for label, values in (("locked", lock), ("excluded", exclude)):
         unknown = [v for v in values if v not in ids]
         if unknown:
             raise CityBrainError(f"{label} site(s) {', '.join(map(str, unknown[:5]))} are not "
-                                 "among the candidate sites")
+                                 "among the candidate sites",
+                                 code="sites_unknown_locked" if label == "locked"
+                                 else "sites_unknown_excluded",
+                                 sites=", ".join(map(str, unknown[:5])))
     both = set(lock) & set(exclude)
     if both:
-        raise CityBrainError(f"site(s) {', '.join(sorted(both))} are both locked and excluded")
+        raise CityBrainError(f"site(s) {', '.join(sorted(both))} are both locked and excluded",
+                             code="sites_locked_and_excluded", sites=", ".join(sorted(both)))
     cand = cand[~cand["site_id"].isin(set(exclude))].reset_index(drop=True)
     if k > len(cand):
         raise CityBrainError(f"k = {k} but there are only {len(cand)} candidate sites: "
-                             "lower k or add candidates")
+                             "lower k or add candidates", code="sites_k_over_candidates", k=k,
+                             candidates=len(cand))
     weights = np.where(cells["covered"], 0.0, cells["persons"].to_numpy(float))
     origin = (float(result.cells["lon"].median()), float(result.cells["lat"].median()))
     cand_xy = accessibility.project(cand["lon"], cand["lat"], origin)
@@ -395,11 +469,12 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
     cap = None
     if site_capacity is not None:
         if site_capacity <= 0:
-            raise CityBrainError(f"site capacity must be positive (got {site_capacity})")
+            raise CityBrainError(f"site capacity must be positive (got {site_capacity})",
+                                 code="sites_capacity", capacity=site_capacity)
         need = result.need_per_person
         if not need:
             raise CityBrainError(f"{ft.name_en} has no capacity ratio in the standard; "
-                                 "leave the site capacity empty")
+                                 "leave the site capacity empty", code="sites_no_ratio", type=ft.key)
         cap = np.full(len(useful), float(site_capacity) / need)
     k_eff = min(k, len(useful))
     if len(useful) < k:

@@ -23,11 +23,24 @@ COLUMNS = ["adcode", "name", "name_en", "type", "type_zh", "type_en", "group", "
 def supply_demand(store: Store, year: int, types: list[str] | None = None) -> pd.DataFrame:
     """One row per (city or district) x facility type for ``year``.
 
-    ``required`` is the capacity the standard asks for (NaN where the standard sets no
-    capacity ratio, e.g. community health centres), ``gap = capacity - required`` (negative:
-    shortfall) and ``supply_pct = 100 * capacity / required``; ``status`` (shortfall,
-    surplus, meets, no_standard) and ``amount`` (never negative) say the same without a
-    sign, which is how people read it (:func:`balance`). The city rows have adcode 0.
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    year : int
+        The year.
+    types : list of str, optional
+        Facility types (default: every type).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``required`` is the capacity the standard asks for (NaN where the standard sets no
+        capacity ratio, e.g. community health centres), ``gap = capacity - required``
+        (negative: shortfall) and ``supply_pct = 100 * capacity / required``; ``status``
+        (shortfall, surplus, meets, no_standard) and ``amount`` (never negative) say the same
+        without a sign, which is how people read it (:func:`balance`). The city's rows come
+        first, with adcode ``<NA>`` and no name.
     """
     accessibility.check_year(store, year)
     types = types or list(FACILITY_TYPES)
@@ -72,7 +85,7 @@ def supply_demand(store: Store, year: int, types: list[str] | None = None) -> pd
     out["status"] = [b[0] for b in both]
     out["amount"] = [b[1] for b in both]
     out = out.merge(names, on="adcode", how="left")
-    out.loc[out["adcode"] == 0, ["name", "name_en"]] = ["全市", "City"]
+    # the whole city's row has no name (NaN): a page or the CLI words it in its language
     order = {k: n for n, k in enumerate(types)}
     out = out.sort_values(["adcode", "type"], key=lambda s: s.map(order) if s.name == "type"
                           else s, kind="stable").reset_index(drop=True)

@@ -85,7 +85,7 @@ def city_frame(store) -> CityFrame:
 def _city_frame(adcodes, names, names_en, wkbs) -> CityFrame:
     if not adcodes:
         raise IngestError("the store has no districts: build the city store before loading "
-                          "department files")
+                          "department files", code="ingest_no_districts")
     lookup: dict[str, int] = {}
     suffixes = ("自治县", "新区", "区", "县", "市", "旗")
     for adcode, name, name_en in zip(adcodes, names, names_en, strict=True):

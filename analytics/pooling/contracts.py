@@ -59,6 +59,10 @@ class Column:
 
 @dataclass(frozen=True)
 class Contract:
+    """A department dataset's contract (``data/contracts/<id>.yaml``): its catalog entry, its
+    table and key, its columns with their rules, coordinates and datum, and the analytic
+    layer it feeds.
+    """
     id: str
     title: str
     title_en: str
@@ -200,7 +204,8 @@ def publisher_name(department: str, city_name: str) -> str:
 
 
 def _fail(path: Path, message: str) -> ContractError:
-    return ContractError(f"contract {path.name}: {message}")
+    return ContractError(f"contract {path.name}: {message}", code="contract_invalid",
+                         file=path.name, problem=message)
 
 
 def _column(path: Path, raw: dict) -> Column:
@@ -307,9 +312,25 @@ def departments(directory: Path = CONTRACTS_DIR) -> dict[str, str]:
 
 
 def contract(dataset_id: str) -> Contract:
-    """The contract of ``dataset_id``, or a clear error listing the known ones."""
+    """The contract of ``dataset_id``, or a clear error listing the known ones.
+
+    Parameters
+    ----------
+    dataset_id : str
+        A department dataset (``data/contracts/<id>.yaml``).
+
+    Returns
+    -------
+    Contract
+
+    Examples
+    --------
+    >>> contract("civil_affairs_care_homes").department_en
+    'Civil Affairs Bureau'
+    """
     known = contracts()
     if dataset_id not in known:
         raise ContractError(f"no contract for dataset {dataset_id!r}: known datasets are "
-                            f"{', '.join(known)} (add data/contracts/{dataset_id}.yaml)")
+                            f"{', '.join(known)} (add data/contracts/{dataset_id}.yaml)", code="no_contract",
+                            dataset=dataset_id, choices=", ".join(known))
     return known[dataset_id]

@@ -18,6 +18,7 @@ class IngestRejected(CityBrainError):
         more = report.problem_count - 1
         tail = f" (and {more:,} more problem{'s' if more != 1 else ''}: see the problems table)" \
             if more else ""
-        super().__init__(f"{first['message']}{tail}; nothing was loaded")
+        super().__init__(f"{first['message']}{tail}; nothing was loaded",
+                         code="ingest_rejected", problem=first["message"], more=more)
 
 

@@ -81,18 +81,54 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
 
 
 def layer(name: str) -> Layer:
+    """An analytic layer by name.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LAYERS`.
+
+    Returns
+    -------
+    Layer
+
+    Examples
+    --------
+    >>> layer("facilities").replace_on
+    ('type', 'district_adcode')
+    """
     if name not in LAYERS:
         raise LayerError(f"no layer {name!r}: layers are {', '.join(LAYERS)}")
     return LAYERS[name]
 
 
 def feeds(name: str) -> list[Contract]:
-    """The contracts whose datasets feed layer ``name``."""
+    """The contracts whose datasets feed layer ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A layer.
+
+    Returns
+    -------
+    list of Contract
+    """
     return [c for c in contracts().values() if c.layer and c.layer["name"] == name]
 
 
 def layer_types(c: Contract) -> list[str]:
-    """The facility (or asset) types a contract's dataset feeds."""
+    """The facility (or asset) types a contract's dataset feeds.
+
+    Parameters
+    ----------
+    c : Contract
+        A department dataset's contract.
+
+    Returns
+    -------
+    list of str
+    """
     spec = c.layer or {}
     if "type" in spec:
         return [spec["type"]]

@@ -75,10 +75,43 @@ def load(store, path: Path | str, dataset_id: str, actor: Actor, *, datum: str |
     """Validate ``path`` and load it as the next version of ``dataset_id``, all or nothing.
 
     The same as :func:`analytics.pooling.plan.validate` then :func:`load_plan` (the file is
-    read, checked and hashed once). ``progress(rows_written, rows_total)`` is called after
-    each batch is written (inside the transaction). Raises :class:`IngestRejected` (with the
-    report) when the file breaks its contract, after logging the rejection; the store's data
-    is then unchanged.
+    read, checked and hashed once). When the file breaks its contract the rejection is
+    logged and the store's data is unchanged.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    path : Path or str
+        The file (CSV, XLSX, GeoJSON or (Geo)Parquet).
+    dataset_id : str
+        The dataset its contract names.
+    actor : Actor
+        Who loads (a data steward of the dataset's department, or an administrator).
+    datum : str, optional
+        The coordinates' datum (``wgs84``, ``gcj02``, ``bd09``; default: the file's or the
+        contract's).
+    encoding : str
+        A CSV's text encoding, or ``auto``.
+    file_name : str, optional
+        The name to report (an upload's original name).
+    synthetic : bool
+        Mark the rows as synthetic (the demo's own files).
+    progress : callable, optional
+        ``progress(rows_written, rows_total)``, called after each batch is written (inside
+        the transaction).
+
+    Returns
+    -------
+    Report
+        What was loaded, with its version.
+
+    Raises
+    ------
+    IngestRejected
+        With the report, when the file breaks its contract.
+    IngestError
+        When the file cannot be read at all.
     """
     contract = get_contract(dataset_id)
     check_may_load(actor, contract)
@@ -107,14 +140,16 @@ def load_plan(store, plan: Plan, actor: Actor, *, synthetic: bool = False,
     _check_table(store, plan.contract)
     if plan.path is not None and sha256(plan.path) != plan.report.file_sha256:
         raise IngestError(f"{plan.report.file_name} changed after it was validated: validate "
-                          "it again")
+                          "it again", code="ingest_changed_since_validated",
+                          file=plan.report.file_name)
     return _write(store, plan, actor, synthetic=synthetic, progress=progress)
 
 
 def _check_table(store, contract: Contract) -> None:
     if contract.versions_table not in store.tables():
         raise IngestError(f"this store has no table for {contract.id} (it was built before "
-                          "this dataset's contract existed): rebuild the store")
+                          "this dataset's contract existed): rebuild the store", code="ingest_no_table",
+                          dataset=contract.id)
 
 
 def _write(store, plan: Plan, actor: Actor, *, synthetic: bool,
@@ -172,7 +207,8 @@ def rollback(store, dataset_id: str, actor: Actor) -> int:
     _check_table(store, contract)
     current = store.scalar("ingest.current_version", dataset_id=dataset_id)
     if current is None:
-        raise IngestError(f"{dataset_id} has no loaded version: there is nothing to roll back")
+        raise IngestError(f"{dataset_id} has no loaded version: there is nothing to roll back",
+                          code="ingest_nothing_to_roll_back", dataset=dataset_id)
     with store.cursor() as cur:
         stored = {int(r[0]) for r in cur.execute(contract.versions_sql()).fetchall()}
     older = [v for v in stored if v < current]

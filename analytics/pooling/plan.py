@@ -127,7 +127,8 @@ def _reclean(store, plan: Plan, strict: bool = True) -> Iterator[pd.DataFrame]:
                            scan, city_adcode)
         start += len(raw)
     if strict and scan.problems.count:  # the file changed between the two passes
-        raise IngestError(f"{plan.source.name} changed while it was being loaded: load it again")
+        raise IngestError(f"{plan.source.name} changed while it was being loaded: load it again",
+                          code="ingest_changed", file=plan.source.name)
 
 
 def _plan(store, path: Path, dataset_id: str | Contract, *, datum: str | None, encoding: str,
@@ -135,9 +136,11 @@ def _plan(store, path: Path, dataset_id: str | Contract, *, datum: str | None, e
     contract = dataset_id if isinstance(dataset_id, Contract) else get_contract(dataset_id)
     dataset_id = contract.id
     if datum is not None and datum not in geo.DATUMS:
-        raise IngestError(f"unknown datum {datum!r}: use one of {', '.join(geo.DATUMS)}")
+        raise IngestError(f"unknown datum {datum!r}: use one of {', '.join(geo.DATUMS)}",
+                          code="ingest_datum", datum=datum, choices=", ".join(geo.DATUMS))
     if encoding not in ENCODINGS:
-        raise IngestError(f"unknown encoding {encoding!r}: use one of {', '.join(ENCODINGS)}")
+        raise IngestError(f"unknown encoding {encoding!r}: use one of {', '.join(ENCODINGS)}",
+                          code="ingest_encoding", encoding=encoding, choices=", ".join(ENCODINGS))
     path = Path(path)
     source = open_source(path, contract, encoding=encoding, file_name=file_name)
     report = Report(dataset_id, source.name, sha256(path), source.fmt, source.encoding, None)
@@ -203,8 +206,28 @@ def validate(store, path: Path | str, dataset_id: str, *, datum: str | None = No
     """Check a file against its contract without loading it: the plan to load it.
 
     The plan reads as its report (every problem, ``plan.ok``); pass it to
-    :func:`analytics.pooling.load.load_plan` to write exactly what was validated. Raises
-    :class:`IngestError` only when the file cannot be read at all.
+    :func:`analytics.pooling.load.load_plan` to write exactly what was validated.
+
+    Parameters
+    ----------
+    store : Store
+        The city store (its districts place the rows).
+    path : Path or str
+        The file.
+    dataset_id : str
+        The dataset its contract names.
+    datum, encoding, file_name
+        As for :func:`analytics.pooling.load.load`.
+
+    Returns
+    -------
+    Plan
+        The report and what loading it would write.
+
+    Raises
+    ------
+    IngestError
+        Only when the file cannot be read at all.
     """
     return _plan(store, Path(path), dataset_id, datum=datum, encoding=encoding,
                  file_name=file_name)

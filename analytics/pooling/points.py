@@ -45,7 +45,8 @@ def read_points(store, data: bytes | str | Path, filename: str, contract: Contra
     first problem (file, row, column) and how many more there are.
     """
     if datum not in DATUMS:
-        raise IngestError(f"{filename}: unknown datum {datum!r}; use one of {', '.join(DATUMS)}")
+        raise IngestError(f"{filename}: unknown datum {datum!r}; use one of {', '.join(DATUMS)}",
+                          code="ingest_datum", datum=datum, choices=", ".join(DATUMS))
     if isinstance(data, Path):
         path = data
     else:
@@ -60,7 +61,8 @@ def read_points(store, data: bytes | str | Path, filename: str, contract: Contra
         first = plan.problems["message"].iloc[0]
         more = plan.problem_count - 1
         raise IngestError(first + (f" (and {more:,} more problem{'s' if more > 1 else ''})"
-                                   if more else ""))
+                                   if more else ""), code="points_rejected", problem=first,
+                          more=more)
     frames = [f for f in plan.batches(store) if len(f)]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     frame["row"] = range(plan.source.first_row, plan.source.first_row + len(frame))

@@ -44,10 +44,12 @@ def file_format(path: Path) -> str:
              ".geoparquet": "parquet"}
     if suffix == ".xls":
         raise IngestError(f"{path.name}: the old Excel .xls format is not read; open it in a "
-                          "spreadsheet and save it as .xlsx (or CSV UTF-8)")
+                          "spreadsheet and save it as .xlsx (or CSV UTF-8)", code="ingest_xls",
+                          file=path.name)
     if suffix not in names:
         raise IngestError(f"{path.name}: unknown file type {suffix or '(none)'}; give a .csv, "
-                          ".xlsx, .geojson, .parquet or .geoparquet file")
+                          ".xlsx, .geojson, .parquet or .geoparquet file", code="ingest_file_type",
+                          file=path.name, suffix=suffix or "(none)")
     return names[suffix]
 
 
@@ -134,7 +136,8 @@ def detect_encoding(path: Path) -> str:
     elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or \
             head[:4096].count(b"\x00") > len(head[:4096]) // 8:  # (a stray NUL is a cell's problem)
         raise IngestError(f"{path.name}: the file is UTF-16 or binary, not a UTF-8/GBK text "
-                          "table; save it as 'CSV UTF-8' in the spreadsheet")
+                          "table; save it as 'CSV UTF-8' in the spreadsheet", code="ingest_utf16",
+                          file=path.name)
     else:
         for encoding in ("utf-8", "gbk", "gb18030"):
             if _first_bad_byte(path, encoding) is None:
@@ -146,7 +149,8 @@ def detect_encoding(path: Path) -> str:
     line, pos = _first_bad_byte(path, "gb18030") or (1, 0)
     raise IngestError(f"{path.name}: row {line} (byte {pos}) is neither UTF-8 nor GBK/GB18030 text "
                       f"(it looks like {named}; the file may mix encodings): save the whole file "
-                      "as 'CSV UTF-8'")
+                      "as 'CSV UTF-8'", code="ingest_mixed_encoding", file=path.name, row=line,
+                      byte=pos, looks=named)
 
 
 @dataclass
@@ -171,29 +175,37 @@ def _delimiter(line: str) -> str:
 
 def _open_csv(path: Path, name: str, encoding: str) -> Source:
     if path.stat().st_size == 0:
-        raise IngestError(f"{name}: the file is empty (0 bytes): export the table again")
+        raise IngestError(f"{name}: the file is empty (0 bytes): export the table again",
+                          code="ingest_empty", file=name)
     detected = encoding == "auto"
     encoding = detect_encoding(path) if detected else encoding
     if encoding not in ENCODINGS:
-        raise IngestError(f"{name}: unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}")
+        raise IngestError(f"{name}: unknown encoding {encoding!r}; use one of {', '.join(ENCODINGS)}",
+                          code="ingest_encoding", encoding=encoding, choices=", ".join(ENCODINGS))
     if encoding in ("utf-8", "gbk", "gb18030") and not detected:
         bad = _first_bad_byte(path, encoding)
         if bad is not None:
             hint = "try --encoding auto (it looks like GBK)" if encoding == "utf-8" else \
                 "try --encoding auto or save it as 'CSV UTF-8'"
             raise IngestError(f"{name}: row {bad[0]} (byte {bad[1]}) is not valid {encoding} "
-                              f"text: {hint}")
+                              f"text: {hint}",
+                              code="ingest_not_utf8" if encoding == "utf-8" else "ingest_bad_byte",
+                              file=name, row=bad[0],
+                              byte=bad[1], encoding=encoding)
     longest = _longest_line(path)
     if longest is not None:
         raise IngestError(f"{name}: row {longest[0]} is {longest[1] / 2**20:.1f} MB long, longer than "
                           f"the {MAX_LINE_BYTES >> 20} MB a table row may be (line breaks lost, or "
-                          "a cell holds a whole document): fix that row")
+                          "a cell holds a whole document): fix that row", code="ingest_long_row",
+                          file=name, row=longest[0], mb=f"{longest[1] / 2**20:.1f}",
+                          limit=MAX_LINE_BYTES >> 20)
     with path.open("rb") as f:
         raw = f.read(MAX_LINE_BYTES + 1)
     first = re.split(rb"\r\n|\n|\r", raw, maxsplit=1)[0]  # LF, CRLF or CR-only line ends
     header_text = first.decode(encoding, errors="replace").lstrip("\ufeff").rstrip("\r")
     if not header_text.strip():
-        raise IngestError(f"{name}: row 1 (the header) is blank: the first row must name the columns")
+        raise IngestError(f"{name}: row 1 (the header) is blank: the first row must name the columns",
+                          code="ingest_blank_header", file=name)
     delimiter = _delimiter(header_text)
     import csv
 
@@ -228,19 +240,23 @@ def _open_csv(path: Path, name: str, encoding: str) -> Source:
             if pending:
                 yield pd.concat(pending, ignore_index=True)
         except pa.ArrowInvalid as exc:
-            raise IngestError(_arrow_message(name, exc)) from None
+            raise _arrow_error(name, exc) from None
 
     return Source(path, name, "csv", encoding, 2, header, batches, invalid_rows=invalid)
 
 
-def _arrow_message(name: str, exc: Exception) -> str:
+def _arrow_error(name: str, exc: Exception) -> IngestError:
     text = str(exc).splitlines()[0]
     if "straddling" in text or "block" in text:
-        return (f"{name}: a row (with its quoted line breaks) is longer than {BLOCK_BYTES >> 20} MB, "
-                "so it is not a table row (an unclosed quote?): fix that row")
+        return IngestError(f"{name}: a row (with its quoted line breaks) is longer than "
+                           f"{BLOCK_BYTES >> 20} MB, so it is not a table row (an unclosed "
+                           "quote?): fix that row", code="ingest_long_quoted_row", file=name,
+                           limit=BLOCK_BYTES >> 20)
     if "quote" in text.lower():
-        return f"{name}: the file ends inside a quoted cell (truncated file?): export it again"
-    return f"{name}: not a readable CSV table ({text[:160]}): export it again as CSV"
+        return IngestError(f"{name}: the file ends inside a quoted cell (truncated file?): "
+                           "export it again", code="ingest_open_quote", file=name)
+    return IngestError(f"{name}: not a readable CSV table ({text[:160]}): export it again as CSV",
+                       code="ingest_bad_csv", file=name, detail=text[:160])
 
 
 def _open_xlsx(path: Path, name: str) -> Source:
@@ -250,7 +266,9 @@ def _open_xlsx(path: Path, name: str) -> Source:
         book = openpyxl.load_workbook(path, read_only=True, data_only=False)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise IngestError(f"{name}: not a readable .xlsx workbook (truncated, or not Excel "
-                          f"2007+: {str(exc).splitlines()[0][:80]}): save it again as .xlsx") from None
+                          f"2007+: {str(exc).splitlines()[0][:80]}): save it again as .xlsx",
+                          code="ingest_bad_xlsx", file=name,
+                          detail=str(exc).splitlines()[0][:80]) from None
     sheet = book.worksheets[0]
     sheet.reset_dimensions()  # count rows from the sheet's data, not its <dimension> claim
     rows = sheet.iter_rows(values_only=True)
@@ -258,7 +276,7 @@ def _open_xlsx(path: Path, name: str) -> Source:
     if header_row is None or all(v is None for v in header_row):
         book.close()
         raise IngestError(f"{name}: the first sheet is empty: put the table, with a header row, "
-                          "on the first sheet")
+                          "on the first sheet", code="ingest_empty_sheet", file=name)
     header = [("" if v is None else str(v)).strip() for v in header_row]
     while header and header[-1] == "":
         header.pop()
@@ -295,25 +313,30 @@ def _crs_datum(crs) -> str | None:
 
 def _open_geojson(path: Path, name: str, contract: Contract) -> Source:
     if path.stat().st_size == 0:
-        raise IngestError(f"{name}: the file is empty (0 bytes): export the layer again")
+        raise IngestError(f"{name}: the file is empty (0 bytes): export the layer again",
+                          code="ingest_empty", file=name)
     try:
         with path.open(encoding="utf-8-sig") as f:
             doc = json.load(f)
     except RecursionError:
         raise IngestError(f"{name}: the JSON is nested too deeply to be a GeoJSON layer (arrays "
-                          "inside arrays thousands of levels down): export the layer again") from None
+                          "inside arrays thousands of levels down): export the layer again",
+                          code="ingest_deep_json", file=name) from None
     except UnicodeDecodeError:
         raise IngestError(f"{name}: GeoJSON must be UTF-8 text (RFC 7946): export it again "
-                          "as UTF-8") from None
+                          "as UTF-8", code="ingest_geojson_utf8", file=name) from None
     except json.JSONDecodeError as exc:
         raise IngestError(f"{name}: not valid JSON at line {exc.lineno} column {exc.colno} "
-                          f"({exc.msg}; truncated file?): export the layer again") from None
+                          f"({exc.msg}; truncated file?): export the layer again", code="ingest_bad_json",
+                          file=name, line=exc.lineno, column=exc.colno) from None
     if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection":
-        raise IngestError(f"{name}: not a GeoJSON FeatureCollection: export the layer as GeoJSON")
+        raise IngestError(f"{name}: not a GeoJSON FeatureCollection: export the layer as GeoJSON",
+                          code="ingest_not_geojson", file=name)
     features = doc.get("features") or []
     if not isinstance(features, list):
         raise IngestError(f"{name}: row 1, column features: features is not a list of Feature "
-                          f"objects but {type(features).__name__}: export the layer as GeoJSON")
+                          f"objects but {type(features).__name__}: export the layer as GeoJSON",
+                          code="ingest_features_list", file=name)
     for i, feat in enumerate(features, start=1):
         geom = feat.get("geometry") if isinstance(feat, dict) else None
         if not isinstance(feat, dict) or not isinstance(feat.get("properties") or {}, dict) \
@@ -324,18 +347,21 @@ def _open_geojson(path: Path, name: str, contract: Contract) -> Source:
                     else "has a geometry that is not an object")
             raise IngestError(f"{name}: row {i}, column feature: feature {i} {what} "
                               f"({json.dumps(feat, ensure_ascii=False)[:60]}): every feature must "
-                              "be a GeoJSON Feature")
+                              "be a GeoJSON Feature", code="ingest_bad_feature", file=name, row=i)
         coords = geom.get("coordinates") if isinstance(geom, dict) else None
         if geom is not None and geom.get("type") == "Point" and not (
                 isinstance(coords, list) and len(coords) >= 2
                 and all(isinstance(c, int | float) and not isinstance(c, bool)
                         for c in coords[:2])):
             raise IngestError(f"{name}: row {i}, column geometry: feature {i}'s Point has "
-                              f"coordinates {json.dumps(coords)[:60]}, not [longitude, latitude]")
+                              f"coordinates {json.dumps(coords)[:60]}, not [longitude, latitude]",
+                              code="ingest_bad_point", file=name, row=i,
+                              coordinates=json.dumps(coords)[:60])
     crs_datum = _crs_datum(doc["crs"]) if "crs" in doc else None
     if not contract.lon:
         raise IngestError(f"{name}: dataset {contract.id} has no coordinates, so GeoJSON does "
-                          "not fit it: give a CSV, XLSX or Parquet table")
+                          "not fit it: give a CSV, XLSX or Parquet table", code="ingest_geojson_no_coordinates",
+                          file=name, dataset=contract.id)
     records = []
     for feat in features:
         props = dict((feat or {}).get("properties") or {})
@@ -362,7 +388,8 @@ def _open_parquet(path: Path, name: str, contract: Contract) -> Source:
         pf = pq.ParquetFile(path)
     except (pa.ArrowInvalid, OSError) as exc:
         raise IngestError(f"{name}: not a readable Parquet file ({str(exc).splitlines()[0][:100]}; "
-                          "truncated?): export it again") from None
+                          "truncated?): export it again", code="ingest_bad_parquet", file=name,
+                          detail=str(exc).splitlines()[0][:100]) from None
     meta = pf.schema_arrow.metadata or {}
     geo_meta = json.loads(meta[b"geo"]) if b"geo" in meta else None
     geom_col = None
@@ -372,7 +399,8 @@ def _open_parquet(path: Path, name: str, contract: Contract) -> Source:
         col_meta = geo_meta.get("columns", {}).get(geom_col, {})
         if col_meta.get("encoding", "WKB").upper() != "WKB":
             raise IngestError(f"{name}: GeoParquet geometry encoding {col_meta.get('encoding')} is "
-                              "not read; write the geometry as WKB")
+                              "not read; write the geometry as WKB", code="ingest_geoparquet_encoding",
+                              file=name, encoding=str(col_meta.get("encoding")))
         crs = col_meta.get("crs")
         crs_datum = "wgs84" if crs is None else _crs_datum(crs)  # GeoParquet: no crs = OGC:CRS84
     header = [n for n in pf.schema_arrow.names if n != geom_col]
@@ -392,7 +420,8 @@ def _open_parquet(path: Path, name: str, contract: Contract) -> Source:
                 yield frame
         except (pa.ArrowInvalid, OSError) as exc:
             raise IngestError(f"{name}: Parquet data cannot be read ({str(exc).splitlines()[0][:100]}"
-                              "; truncated?): export it again") from None
+                              "; truncated?): export it again", code="ingest_bad_parquet", file=name,
+                              detail=str(exc).splitlines()[0][:100]) from None
 
     return Source(path, name, "parquet", None, 1, header, batches, crs_datum=crs_datum)
 
@@ -402,7 +431,7 @@ def open_source(path: Path, contract: Contract, *, encoding: str = "auto",
     path = Path(path)
     name = file_name or path.name
     if not path.exists():
-        raise IngestError(f"{name}: no such file")
+        raise IngestError(f"{name}: no such file", code="ingest_no_file", file=name)
     fmt = file_format(Path(name))
     if fmt == "csv":
         return _open_csv(path, name, encoding)

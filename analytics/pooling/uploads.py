@@ -32,7 +32,7 @@ def example_path(name: str) -> Path:
     """One of the example department files shipped with the product."""
     path = EXAMPLES_DIR / Path(name).name
     if not path.is_file():
-        raise IngestError(f"no example file {name}")
+        raise IngestError(f"no example file {name}", code="ingest_no_example", file=name)
     return path
 
 
@@ -85,7 +85,9 @@ def save(actor: Actor, data: bytes, name: str, directory: Path | None = None) ->
     require(actor, *UPLOADER_ROLES, action="upload files")
     if len(data) > MAX_BYTES:
         raise CityBrainError(f"{name}: {len(data) / 1e6:,.0f} MB is more than the "
-                             f"{MAX_BYTES / 1e6:,.0f} MB an upload may be")
+                             f"{MAX_BYTES / 1e6:,.0f} MB an upload may be", code="upload_too_large",
+                             file=name, mb=f"{len(data) / 1e6:,.0f}",
+                             limit=f"{MAX_BYTES / 1e6:,.0f}")
     directory = directory or folder()
     sweep(directory)
     safe = re.sub(r"[^\w.\-]", "_", Path(name).name) or "upload"

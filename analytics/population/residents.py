@@ -29,6 +29,23 @@ MAX_AGE = 100  # the last single-year age stands for 100 and over
 
 
 def age_group_of(age: int) -> str:
+    """The five-year (or service) age group a single year of age belongs to.
+
+    Parameters
+    ----------
+    age : int
+        Completed years, 0 to 100 (100 stands for 100 and over).
+
+    Returns
+    -------
+    str
+        The key of :data:`AGE_GROUPS` whose span holds ``age``.
+
+    Examples
+    --------
+    >>> age_group_of(0), age_group_of(100)
+    ('0-2', '80+')
+    """
     for name, (lo, hi) in AGE_GROUPS.items():
         if lo <= age <= hi:
             return name
@@ -36,6 +53,22 @@ def age_group_of(age: int) -> str:
 
 
 def years(store: Store) -> list[int]:
+    """The years of population the store holds, oldest first.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+
+    Returns
+    -------
+    list of int
+
+    Examples
+    --------
+    >>> years(store)[-1] >= 2020
+    True
+    """
     return [int(y) for y in store.query("population.years")["year"]]
 
 
@@ -47,6 +80,17 @@ def default_year(years: Sequence[int]) -> int:
     """The year a view opens on: the latest the store holds (the census year is one click
     away in the dashboard's sidebar).
 
+    Parameters
+    ----------
+    years : sequence of int
+        The years the store holds.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
     >>> default_year([2018, 2019, 2020, 2021]), default_year([2021, 2022])
     (2021, 2022)
     """
@@ -56,8 +100,24 @@ def default_year(years: Sequence[int]) -> int:
 def district_summary(store: Store, year: int) -> pd.DataFrame:
     """One row for the city, then one per district.
 
-    Columns ``adcode, name, population, share_0_14, share_15_59, share_60plus,
-    share_65plus``; shares in percent, rounded to two decimals.
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    year : int
+        The year.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``adcode, name, population, share_0_14, share_15_59, share_60plus, share_65plus``;
+        shares in percent, rounded to two decimals.
+
+    Examples
+    --------
+    >>> s = district_summary(store, 2020)
+    >>> int(s["population"].iloc[0]) == int(s["population"].iloc[1:].sum())
+    True
     """
     bands = store.query("population.district_age_bands", year=year)
     if bands.empty:
@@ -77,25 +137,89 @@ def district_summary(store: Store, year: int) -> pd.DataFrame:
 
 
 def service_group(name: str) -> tuple[str, ...]:
-    """The cell-grain age groups making up a service group such as ``60+`` or ``3-5``."""
+    """The cell-grain age groups making up a service group such as ``60+`` or ``3-5``.
+
+    Parameters
+    ----------
+    name : str
+        A service group (:data:`SERVICE_GROUPS`) or a single age group (:data:`AGE_GROUPS`).
+
+    Returns
+    -------
+    tuple of str
+        The age groups summed for it.
+
+    Examples
+    --------
+    >>> service_group("3-5")
+    ('3-5',)
+    """
     if name in SERVICE_GROUPS:
         return SERVICE_GROUPS[name]
     if name in AGE_GROUPS:
         return (name,)
     raise CityBrainError(f"unknown age group {name!r}; groups are "
-                         f"{', '.join(list(SERVICE_GROUPS) + list(AGE_GROUPS))}")
+                         f"{', '.join(list(SERVICE_GROUPS) + list(AGE_GROUPS))}", code="unknown_group",
+                             group=name, choices=", ".join(list(SERVICE_GROUPS) + list(AGE_GROUPS)))
 
 
 def group_by_cell(store: Store, year: int, group: str) -> pd.DataFrame:
-    """``cell, district_adcode, persons``: one year's residents of a service group per cell."""
+    """One year's residents of a service group per H3 cell.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    year : int
+        The year.
+    group : str
+        A service or age group (see :func:`service_group`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cell, district_adcode, persons``.
+    """
     return store.query("population.group_by_cell", year=year, groups=list(service_group(group)))
 
 
 def district_trend(store: Store) -> pd.DataFrame:
-    """``year, adcode, population, age_0_14, age_60plus, age_65plus`` for every year."""
+    """Population and broad age groups of every district in every year.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, adcode, population, age_0_14, age_60plus, age_65plus``.
+    """
     return store.query("population.district_trend")
 
 
 def pyramid(store: Store, year: int, district: int | None = None) -> pd.DataFrame:
-    """``age, sex, persons`` by single year of age (100 = 100+), a district or the city."""
+    """Residents by single year of age and sex, for a district or the city.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    year : int
+        The year.
+    district : int or None
+        A district's adcode, or None for the whole city.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``age, sex, persons`` (age 100 stands for 100 and over).
+
+    Examples
+    --------
+    >>> p = pyramid(store, 2020, 330106)
+    >>> sorted(p["sex"].unique()), int(p["age"].max())
+    (['F', 'M'], 100)
+    """
     return store.query("population.single_age", year=year, district=district)

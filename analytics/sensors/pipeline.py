@@ -100,7 +100,7 @@ class SensorPipeline:
         self.assets = store.query("sensors.assets")
         if self.assets.empty:
             raise CityBrainError("the store has no assets (manhole covers): rebuild it with the "
-                                 "assets stage, `python -m analytics build`")
+                                 "assets stage, `python -m analytics build`", code="no_assets")
         self.index = pd.Index(self.assets["asset_id"])
         self._position = {a: i for i, a in enumerate(self.index)}
         self.detector = Detector(self.assets, thresholds)
@@ -341,11 +341,13 @@ def _transition(store: Store, alert_id: str, actor: Actor, query: str, need: str
     require(actor, *OPERATOR_ROLES, action=f"{verb} alerts")
     state = store.scalar("sensors.alert_state", alert_id=alert_id)
     if state is None:
-        raise CityBrainError(f"no alert {alert_id!r}")
+        raise CityBrainError(f"no alert {alert_id!r}", code="no_alert", alert=alert_id)
     if state != need:
         hint = ("acknowledge it first" if need == "acknowledged" and state == "open"
                 else f"only an alert that is {need} can be {verb}d")
-        raise CityBrainError(f"alert {alert_id} is {state}: {hint}")
+        raise CityBrainError(f"alert {alert_id} is {state}: {hint}",
+                             code="alert_not_acknowledged" if state == "open" else "alert_state",
+                             alert=alert_id, state=state)
     store.execute(query, alert_id=alert_id, by=actor.name,
                   at=(at or utc_now()).floor("us").to_pydatetime())
 
@@ -364,23 +366,23 @@ def resolve(store: Store, alert_id: str, actor: Actor, at: pd.Timestamp | None =
 def acknowledge_incident(store: Store, alert_ids: list[str], actor: Actor,
                          at: pd.Timestamp | None = None) -> int:
     """Acknowledge every open alert of an incident; returns how many."""
-    require(actor, *OPERATOR_ROLES, action="acknowledge alerts")
-    n = 0
-    for a in alert_ids:
-        if store.scalar("sensors.alert_state", alert_id=a) == "open":
-            acknowledge(store, a, actor, at)
-            n += 1
-    return n
+    return _incident_step(store, alert_ids, actor, at, "open", acknowledge, "acknowledge")
 
 
 def resolve_incident(store: Store, alert_ids: list[str], actor: Actor,
                      at: pd.Timestamp | None = None) -> int:
     """Resolve every acknowledged alert of an incident; returns how many."""
-    require(actor, *OPERATOR_ROLES, action="resolve alerts")
+    return _incident_step(store, alert_ids, actor, at, "acknowledged", resolve, "resolve")
+
+
+def _incident_step(store: Store, alert_ids: list[str], actor: Actor,
+                   at: pd.Timestamp | None, state: str, step, verb: str) -> int:
+    """``step`` every alert of an incident that is in ``state``; returns how many."""
+    require(actor, *OPERATOR_ROLES, action=f"{verb} alerts")
     n = 0
     for a in alert_ids:
-        if store.scalar("sensors.alert_state", alert_id=a) == "acknowledged":
-            resolve(store, a, actor, at)
+        if store.scalar("sensors.alert_state", alert_id=a) == state:
+            step(store, a, actor, at)
             n += 1
     return n
 
@@ -483,5 +485,6 @@ class SimulatedFeed:
             rest["arrived_at"] = utc_now()
             self.pipeline.ingest(rest)
         if self.error is not None:
-            raise CityBrainError(f"the sensor feed stopped on an error: {self.error}")
+            raise CityBrainError(f"the sensor feed stopped on an error: {self.error}",
+                                 code="feed_stopped", error=str(self.error))
         return self.pipeline.stats

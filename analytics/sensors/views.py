@@ -17,14 +17,8 @@ OFFLINE_S = 2 * 3600
 #: Alerts of one cover this close in time are one incident (a lifted cover also tilts);
 #: overflow alerts of one district this close are one incident (a storm).
 INCIDENT_GAP_S = 3600
-#: Map statuses, worst first, with their colours (RGB): red, orange, grey, green, light grey.
-STATUS_COLOURS: dict[str, tuple[int, int, int]] = {
-    "alert": (215, 48, 39),
-    "acknowledged": (244, 140, 40),
-    "offline": (110, 110, 110),
-    "ok": (26, 152, 80),
-    "no_data": (190, 190, 190),
-}
+#: An asset's map status, worst first (the dashboard colours them).
+STATUSES: tuple[str, ...] = ("alert", "acknowledged", "offline", "ok", "no_data")
 
 
 @dataclass(frozen=True)
@@ -65,11 +59,10 @@ def kpis(store: Store, offline_s: int = OFFLINE_S, now=None) -> Kpis:
 
 
 def asset_status(store: Store, offline_s: int = OFFLINE_S, now=None) -> pd.DataFrame:
-    """One row per asset: its last known state — ``status`` in :data:`STATUS_COLOURS`, its
-    colour, ``last_ts`` and ``age_s`` (seconds since its newest reading, NaN if none)."""
+    """One row per asset: its last known state — ``status`` in :data:`STATUSES`,
+    ``last_ts`` and ``age_s`` (seconds since its newest reading, NaN if none)."""
     t = _now(now)
     frame = store.query("sensors.asset_status", offline_s=offline_s, now=t.to_pydatetime())
-    frame["color"] = frame["status"].map(lambda s: list(STATUS_COLOURS[s]))
     frame["age_s"] = (t - pd.to_datetime(frame["last_ts"])).dt.total_seconds()
     return frame
 

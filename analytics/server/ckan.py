@@ -150,6 +150,9 @@ class ReleaseCache:
 
 @dataclass
 class Call:
+    """One API call's context: the store, the actor (from the token or cookie), the base URL,
+    the release cache, the catalog's meta and the access log.
+    """
     store: Store
     actor: Actor
     base_url: str = "http://127.0.0.1:8501"

@@ -112,13 +112,31 @@ class RateLimiter:
 
 
 def server_file(store_path: Path | str) -> Path:
-    """Where a running server says where it listens (next to the store)."""
+    """Where a running server says where it listens (next to the store).
+
+    Parameters
+    ----------
+    store_path : Path or str
+        The store the server owns.
+
+    Returns
+    -------
+    Path
+
+    Examples
+    --------
+    >>> server_file("data/city.duckdb").name
+    'city.duckdb.server.json'
+    """
     p = Path(store_path)
     return p.with_name(p.name + ".server.json")
 
 
 @dataclass
 class ServerState:
+    """The one server process's state: its store (the only writer), request limits, the
+    release cache and rate limiter, the read-only snapshot and the sensor pipeline.
+    """
     store: Store
     base_url: str
     limits: Limits = field(default_factory=Limits.from_env)
@@ -211,10 +229,22 @@ _current: ServerState | None = None
 
 
 def current() -> ServerState | None:
-    """The server state of this process, if it is the server."""
+    """The server state of this process, if it is the server.
+
+    Returns
+    -------
+    ServerState or None
+    """
     return _current
 
 
 def install(state: ServerState | None) -> None:
+    """Make ``state`` this process's server state (None: this process is no server).
+
+    Parameters
+    ----------
+    state : ServerState or None
+        The state the server opened.
+    """
     global _current
     _current = state

@@ -15,29 +15,23 @@ FROM assets
 GROUP BY asset_type, district_adcode, source
 ORDER BY asset_type, district_adcode, source;
 
--- name: sources_population_cells
-SELECT 'population_cells' AS layer, '' AS type, district_adcode, source, count(*) AS rows,
-       NULL AS capacity
-FROM population_cells
-WHERE year = coalesce($year, (SELECT max(year) FROM population_cells))
-GROUP BY district_adcode, source
-ORDER BY district_adcode, source;
-
--- name: sources_population_districts
-SELECT 'population_districts' AS layer, '' AS type, district_adcode, source, count(*) AS rows,
-       NULL AS capacity
-FROM population_districts
-WHERE year = coalesce($year, (SELECT max(year) FROM population_districts))
-GROUP BY district_adcode, source
-ORDER BY district_adcode, source;
-
--- name: sources_vital_events
-SELECT 'vital_events' AS layer, '' AS type, district_adcode, source, count(*) AS rows,
-       NULL AS capacity
-FROM vital_events
-WHERE year = coalesce($year, (SELECT max(year) FROM vital_events))
-GROUP BY district_adcode, source
-ORDER BY district_adcode, source;
+-- name: sources_yearly
+-- The layers held by year (population by cell and by district, vital events): one year,
+-- by default each table's latest.
+WITH yearly AS (
+    SELECT 'population_cells' AS layer, district_adcode, source FROM population_cells
+    WHERE year = coalesce($year, (SELECT max(year) FROM population_cells))
+    UNION ALL
+    SELECT 'population_districts', district_adcode, source FROM population_districts
+    WHERE year = coalesce($year, (SELECT max(year) FROM population_districts))
+    UNION ALL
+    SELECT 'vital_events', district_adcode, source FROM vital_events
+    WHERE year = coalesce($year, (SELECT max(year) FROM vital_events))
+)
+SELECT layer, '' AS type, district_adcode, source, count(*) AS rows, NULL AS capacity
+FROM yearly
+GROUP BY layer, district_adcode, source
+ORDER BY layer, district_adcode, source;
 
 -- name: loads
 SELECT dataset_id, version, logged_at, actor, rows_out

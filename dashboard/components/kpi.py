@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.indicators import Indicator, format_value
+from analytics.indicators import Indicator
+from dashboard.format import format_value
 
 #: Band status -> badge colour (worst is red).
 STATUS_COLOUR = {"good": "green", "fair": "yellow", "poor": "orange", "alert": "red"}

@@ -15,6 +15,7 @@ from analytics import layers
 from analytics.settings import settings
 from analytics.standards import FACILITY_TYPES
 from analytics.store import Store
+from dashboard.format import source_label
 from dashboard.i18n import translate
 
 #: Widget keys of the panel's download buttons: unique even when a page shows it twice.
@@ -44,7 +45,7 @@ def source_text(store: Store, key: str, lang: str, layer: str, *,
         return name + translate("source_none", lang)
     parts = []
     for _, row in frame.iterrows():
-        label = layers.source_label(row, lang)
+        label = source_label(row, lang)
         if len(frame) > 1 and district is None:
             label += translate("source_districts", lang, n=int(row["districts"]))
         parts.append(label)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from analytics.planning.reconcile import Reconciliation
+from analytics.planning import accessibility
+from analytics.planning.reconcile import Reconciliation, reconcile
+from dashboard import planning as pl
 from dashboard.i18n import translate
 
 STATUS_COLOUR = {"shortfall": "red", "surplus": "green", "meets": "green",
@@ -91,18 +93,12 @@ RATIO_TYPES = ["kindergarten", "primary_school", "junior_middle_school", "nurser
 def measures(_store, key: str, type_key: str, year: int, district: int | None
              ) -> Reconciliation:
     """Both measures for one type, year and area (the analysis is the planning map's, cached)."""
-    from analytics.planning import accessibility
-    from analytics.planning.reconcile import reconcile
-    from dashboard import planning as pl
-
     result = pl.analyse(_store, key, type_key, year, accessibility.default_group(type_key), None)
     return reconcile(_store, type_key, year, district, result=result)
 
 
 def section(ctx, type_key: str, rec: Reconciliation | None = None) -> None:
     """The heading, both figures and the sentence, for ``ctx``'s area and year."""
-    from dashboard import planning as pl
-
     if rec is None:
         rec = measures(ctx.store, pl.store_key(ctx.store), type_key, ctx.year, ctx.district)
     type_name = pl.type_name(type_key, ctx.lang)

@@ -1,0 +1,86 @@
+"""How the dashboard writes numbers and colours states the library returns as plain values."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from analytics.indicators import Indicator
+
+#: Sensor map statuses (:data:`analytics.sensors.views.STATUSES`, worst first) and their
+#: colours (RGB): red, orange, grey, green, light grey.
+STATUS_COLOURS: dict[str, tuple[int, int, int]] = {
+    "alert": (215, 48, 39),
+    "acknowledged": (244, 140, 40),
+    "offline": (110, 110, 110),
+    "ok": (26, 152, 80),
+    "no_data": (190, 190, 190),
+}
+
+
+def format_value(ind: Indicator, value: float | None, lang: str = "zh",
+                 signed: bool = False) -> str:
+    """The value as people read it.
+
+    Persons in 万 (zh) or millions (en, "12.88M": a tile is narrow) when large, otherwise
+    the KPI's decimals with thousands separators.
+
+    Parameters
+    ----------
+    ind : Indicator
+        The KPI the value belongs to (its unit and decimals).
+    value : float or None
+        The value; None or NaN is shown as a dash.
+    lang : {"zh", "en"}
+        The page language.
+    signed : bool
+        Write a plus sign before a positive value (a change).
+
+    Returns
+    -------
+    str
+        The text for a tile.
+
+    Examples
+    --------
+    >>> from analytics.indicators import indicator
+    >>> format_value(indicator("population"), 11_936_010, "zh")
+    '1,193.6 万'
+    >>> format_value(indicator("population"), 11_936_010, "en")
+    '11.94M'
+    """
+    if value is None or not np.isfinite(value):
+        return "—"
+    sign = "+" if signed and value > 0 else ""
+    if ind.unit_en == "persons" and abs(value) >= 10_000:
+        if lang == "zh":
+            return f"{sign}{value / 1e4:,.1f} 万"
+        if abs(value) >= 1_000_000:
+            return f"{sign}{value / 1e6:,.2f}M"
+    return f"{sign}{value:,.{ind.digits}f}"
+
+
+def source_label(row, lang: str = "en") -> str:
+    """One source as people read it (the library returns its parts).
+
+    Parameters
+    ----------
+    row : Mapping
+        A row of :func:`analytics.layers.source_summary`.
+    lang : {"zh", "en"}
+        The language.
+
+    Returns
+    -------
+    str
+    """
+    if row["source"] == "synthetic":
+        return "合成数据（按 2020 年人口普查校准）" if lang == "zh" else \
+            "synthetic, calibrated to the 2020 census"
+    when = pd.Timestamp(row["loaded_at"]).strftime("%Y-%m-%d") if pd.notna(row["loaded_at"]) \
+        else "?"
+    if lang == "zh":
+        return (f"{row['department']} · {row['title']} · 第 {row['version']} 版，"
+                f"{when} 由 {row['loaded_by']} 载入，{int(row['rows']):,} 行")
+    return (f"{row['department']} · {row['title']} · version {row['version']}, loaded {when} "
+            f"by {row['loaded_by']}, {int(row['rows']):,} rows")

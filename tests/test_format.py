@@ -1,0 +1,20 @@
+"""The dashboard's number formatting and state colours (the library returns plain values)."""
+
+from analytics.indicators import indicator
+from analytics.sensors.views import STATUSES
+from dashboard.format import STATUS_COLOURS, format_value
+
+
+def test_format_value():
+    pop = indicator("population")
+    assert format_value(pop, 11_936_010, "zh") == "1,193.6 万"
+    assert format_value(pop, 11_936_010, "en") == "11.94M"
+    assert format_value(pop, 4860, "en") == "4,860"
+    assert format_value(indicator("share_60plus"), 15.6378, "en", signed=True) == "+15.64"
+    assert format_value(pop, None) == "—"
+    assert format_value(pop, float("nan")) == "—"
+
+
+def test_every_sensor_status_has_a_colour_in_order():
+    # the legend lists the states worst first, as the library orders them
+    assert tuple(STATUS_COLOURS) == STATUSES
