@@ -65,7 +65,7 @@ def dataset_controls(t: Translate, lang: str, actor):
 def chosen_file(t: Translate, contract, source, actor):
     """``(path, name)`` of the file to check, or ``(None, None)``."""
     if source == "example":
-        name = EXAMPLES.get(contract.id)
+        name = EXAMPLES.get(contract.id) or contract.example
         if name is None:
             st.info(t("ingest_no_example"))
             return None, None

@@ -201,5 +201,7 @@ def test_missing_layers_name_the_dataset_that_fills_them(store):
     hospitals = missing[missing["type"] == "hospital"]
     assert hospitals["dataset_id"].tolist() == ["health_hospitals"]
     assert hospitals["example"].tolist() == ["data/examples/health_hospitals.xlsx"]
-    # vital events: no department dataset feeds them (yet); the tiny store has none
-    assert missing.loc[missing["layer"] == "vital_events", "dataset_id"].isna().all()
+    # vital events: the tiny store has none; the health commission's statistics fill them
+    vital = missing[missing["layer"] == "vital_events"]
+    assert vital["dataset_id"].tolist() == ["health_vital_events"]
+    assert vital["example"].tolist() == ["data/examples/health_vital_events.csv"]
