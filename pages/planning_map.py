@@ -213,6 +213,13 @@ def page(ctx: PageContext) -> None:
             extra.append(f'<span style="color:rgb(60,60,60)">━</span> {t("plan_legend_districts")}')
         st.markdown('<div style="font-size:13px;margin-top:10px">' + "<br/>".join(extra) + "</div>",
                     unsafe_allow_html=True)
+        # where each drawn layer comes from, per district where department and synthetic mix
+        st.caption(f"⬡ {t('plan_legend_residents')} · " + provenance.legend_text(
+            ctx.store, pre.key, ctx.lang, "population_cells", year=ctx.year, district=district))
+        if "facilities" in layers_on:
+            st.caption(f"● {pl.type_name(type_key, ctx.lang)} · " + provenance.legend_text(
+                ctx.store, pre.key, ctx.lang, "facilities", types=[type_key], year=ctx.year,
+                district=district))
         st.caption(t("plan_standard_note", circle=ft.circle_minutes, radius=ft.radius_m,
                      source=ft.radius_source, ratio=ft.ratio_label, ratio_source=ft.ratio_source))
         st.caption(t("plan_res_note", res=res))

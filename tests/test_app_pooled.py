@@ -23,6 +23,7 @@ from analytics.opendata import accounts
 from analytics.planning import accessibility
 from analytics.pooling import ingest
 from analytics.store import Store
+from tests.app_helpers import switch_page
 from tests.planning_store import CELLS, XY, YEAR, facility, lonlat, make_store
 
 PAGES = Path(__file__).parent.parent / "pages"
@@ -163,3 +164,50 @@ def test_quality_page_findings_and_rollback_button(city, monkeypatch):
     assert ids == ["R1", "R2", "R3"]
     assert beds == pytest.approx(120 / 162 * 1000)
     assert access == pytest.approx(120 / 270)
+
+
+APP = Path(__file__).parent.parent / "dashboard" / "app.py"
+
+
+def _app(path: Path, monkeypatch, page: str, lang: str, **params) -> AppTest:
+    monkeypatch.setenv("CITYBRAIN_STORE", str(path))
+    at = AppTest.from_file(str(APP), default_timeout=60)
+    for k, v in {"lang": lang, "year": str(YEAR), **params}.items():
+        at.query_params[k] = v
+    switch_page(at, page)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _captions(at: AppTest) -> list[str]:
+    return [c.value.replace("\\", "") for c in at.caption]
+
+
+@pytest.mark.parametrize(("lang", "homes", "grid"), [
+    ("en", "● Elderly care home · Source: Civil Affairs Bureau · Registered elderly care homes "
+           "v1 (Xihu District); synthetic (Binjiang District)",
+     "⬡ Residents · Source: synthetic"),
+    ("zh", "● 养老机构 · 数据来源：民政局 · 养老机构名录 第 1 版（西湖区）；合成数据（滨江区）",
+     "⬡ 居民 · 数据来源：合成数据"),
+])
+def test_map_legend_says_which_districts_are_department_data(city, monkeypatch, lang, homes,
+                                                             grid):
+    # v1 covers 西湖区's care homes; 滨江区 keeps its synthetic home SH2
+    path, _, _ = city
+    at = _app(path, monkeypatch, "planning_map", lang, pl_type="elderly_care_home")
+    captions = _captions(at)
+    assert homes in captions, captions
+    assert grid in captions, captions
+    # the caption above the map gives the full label, with the districts each source feeds
+    full = [c for c in captions if c.startswith(("Facilities · ", "服务设施 · "))]
+    assert full and ("(Xihu District)" in full[0] or "（西湖区）" in full[0]), full
+
+
+def test_trends_say_what_each_year_rests_on(city, monkeypatch):
+    path, _, _ = city
+    at = _app(path, monkeypatch, "trends", "en")
+    captions = _captions(at)
+    # the residents of every year are the synthetic layer here (no register of residents)
+    assert "Residents by district, age and sex · Source: synthetic, calibrated to the 2020 " \
+           "census, 2019–2020" in captions, captions

@@ -66,6 +66,11 @@ def test_commission_figures_replace_synthetic_per_year_and_district(store, tmp_p
     src = layers.sources(store, 2019)
     vital = src[src["layer"] == "vital_events"].set_index("district_adcode")["source"]
     assert vital.to_dict() == {330106: f"{VITAL} v1", 330108: "synthetic"}
+    # a chart's CSV over years says, year by year, what its figures rest on
+    years = layers.source_by_year(store, "vital_events")
+    assert years[2019] == f"{VITAL} v1 (330106); synthetic (330108)"
+    assert years[2020] == "synthetic"
+    assert layers.source_by_year(store, "vital_events", 330106)[2019] == f"{VITAL} v1"
     # rolled back: the synthetic 20 births return
     assert ingest.rollback(store, VITAL, ADMIN) == 0
     assert _events(store, 2019, 330106)[0]["births"] == 20
