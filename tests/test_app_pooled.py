@@ -106,7 +106,7 @@ def test_findings_are_shown_after_validation_before_loading(city, monkeypatch, t
     # valid, with two findings: 西湖区 falls from 120 beds to 20 (17 %), and one home lies
     # in 余杭区 where nobody lives
     warning = at.warning[0].value
-    assert warning.startswith("The consistency checks found 2 thing(s)" if lang == "en"
+    assert warning.startswith("The consistency checks raised 2 finding(s)" if lang == "en"
                               else "一致性检查发现 2 处可疑之处")
     found = pd.concat(at.dataframe[i].value for i in range(len(at.dataframe)))
     district, detail = found.columns[0], found.columns[2]
@@ -121,7 +121,7 @@ def test_findings_are_shown_after_validation_before_loading(city, monkeypatch, t
         assert found[detail].tolist() == ["容量将降至现有的 17%", "1 处位于无人居住的网格"]
         assert "请核对：这些设施的坐标和坐标系" in _shown_as_text(at)
     # the file's own text is shown in a table, never as Markdown
-    assert TRICKY in found.iloc[1, -1]
+    assert found.iloc[1, -1] == TRICKY
     assert "example.invalid" not in _shown_as_text(at)
     # shown before loading: the Load button is there and nothing was loaded yet
     assert not at.button(key="ingest_load").disabled

@@ -8,6 +8,8 @@ never as Markdown.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -37,6 +39,15 @@ def detail(row, lang: str) -> str:
     return str(row["message"])
 
 
+_IDS = re.compile(r"nobody lives \((.*)\): check their coordinates$")
+
+
+def _facility_ids(message: str) -> str:
+    """The facility ids the library's message names (the first three, then …)."""
+    m = _IDS.search(message)
+    return m.group(1) if m else ""
+
+
 def table(frame: pd.DataFrame, lang: str, district_name) -> pd.DataFrame:
     """The findings as the page shows them: district, facility type, what was found and the
     library's own message (which names the facilities)."""
@@ -46,8 +57,10 @@ def table(frame: pd.DataFrame, lang: str, district_name) -> pd.DataFrame:
         translate("finding_col_type", lang): [_type_name(x, lang) for x in frame["type"]],
         translate("finding_col_detail", lang): [detail(r, lang) for _, r in frame.iterrows()],
     })
-    # the library's message names the facilities (in English): kept beside the sentence
-    out[translate("finding_col_message", lang)] = frame["message"].astype(str).to_numpy()
+    ids = [_facility_ids(m) if k == "facility_in_empty_cell" else ""
+           for k, m in zip(frame["finding"], frame["message"].astype(str), strict=True)]
+    if any(ids):  # which facilities to look at: the file's own ids, shown as text
+        out[translate("finding_col_facilities", lang)] = ids
     if "version" in frame:
         out.insert(0, translate("finding_col_version", lang), frame["version"].to_numpy())
     return out

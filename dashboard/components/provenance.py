@@ -215,8 +215,10 @@ def missing_panel(store: Store, key: str, lang: str, *, expanded: bool = True) -
     frame = missing(store, key)
     if frame.empty:
         return
-    with st.expander(translate("missing_title", lang, n=frame["layer"].nunique()
-                               + max(0, (frame["layer"] == "facilities").sum() - 1)),
+    # one per layer, each missing facility type counted as a layer of its own (a type two
+    # registers could fill, such as kindergartens, is one missing layer)
+    with st.expander(translate("missing_title", lang,
+                               n=len(frame[["layer", "type"]].drop_duplicates())),
                      expanded=expanded, icon=":material/dataset:"):
         st.caption(translate("missing_intro", lang))
         for _, row in frame.iterrows():
