@@ -88,7 +88,7 @@ def page(ctx: PageContext) -> None:
         if found.empty:
             st.caption(t("dq_findings_none"))
         else:
-            findings.show(found, ctx.lang, ctx.district_name, key="dq_findings")
+            findings.show(found, ctx.lang, ctx.district_name, key="dq_findings", loaded=True)
         rollback_control(ctx, dataset, row)
         left, _ = st.columns([2, 1])
         with left:

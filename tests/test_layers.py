@@ -156,7 +156,9 @@ def test_sources_and_provenance_labels(store, tmp_path):
     assert (row["department"], row["loaded_by"], row["rows"]) == ("民政局", "ada", 3)
     summary = layers.source_summary(store, "facilities", types=["elderly_care_home"])
     labels = [layers.source_label(r, "en") for _, r in summary.iterrows()]
-    assert labels[0].startswith("民政局 · 养老机构名录 · version 1, loaded ")
+    assert labels[0].startswith("Civil Affairs Bureau · Registered elderly care homes · "
+                                "version 1, loaded ")
+    assert layers.source_label(summary.iloc[0], "zh").startswith("民政局 · 养老机构名录 · 第 1 版，")
     assert labels[0].endswith("by ada, 3 rows")
     assert labels[1] == "synthetic, calibrated to the 2020 census"
 

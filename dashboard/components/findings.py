@@ -61,16 +61,23 @@ def table(frame: pd.DataFrame, lang: str, district_name) -> pd.DataFrame:
            for k, m in zip(frame["finding"], frame["message"].astype(str), strict=True)]
     if any(ids):  # which facilities to look at: the file's own ids, shown as text
         out[translate("finding_col_facilities", lang)] = ids
+    if not any(isinstance(x, str) and x for x in frame["type"]):  # population findings
+        out = out.drop(columns=translate("finding_col_type", lang))
     if "version" in frame:
         out.insert(0, translate("finding_col_version", lang), frame["version"].to_numpy())
     return out
 
 
-def show(frame: pd.DataFrame, lang: str, district_name, *, key: str) -> None:
-    """A warning with the count, then per kind: what it means, what to check, and the rows."""
+def show(frame: pd.DataFrame, lang: str, district_name, *, key: str,
+         loaded: bool = False) -> None:
+    """A warning with the count, then per kind: what it means, what to check, and the rows.
+
+    ``loaded``: the findings of loads already made (the data-quality page), not of a file
+    about to be loaded."""
     if frame is None or frame.empty:
         return
-    st.warning(translate("findings_title", lang, n=len(frame)), icon=":material/rule:")
+    st.warning(translate("findings_loaded_title" if loaded else "findings_title", lang,
+                         n=len(frame)), icon=":material/rule:")
     for kind in [k for k in KINDS if k in set(frame["finding"])] + \
             sorted(set(frame["finding"]) - set(KINDS)):
         rows = frame[frame["finding"] == kind]
