@@ -184,8 +184,9 @@ def vital_charts(ctx) -> None:
             charts.show(fig, by_year(ctx, table, "vital_events"),
                         f"vital_{ctx.district or ctx.city_adcode}", ctx.t("csv_download"),
                         "vital")
-            provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "vital_events",
-                                     ctx.district)
+        # which years of births and deaths the store holds, and from whom
+        provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "vital_events",
+                                 ctx.district)
     with right:
         fig, table = ageing_figure(ctx)
         charts.show(fig, by_year(ctx, table, "population_districts"),
