@@ -327,7 +327,14 @@ def page(ctx: PageContext) -> None:
             "access_per_1000": t("plan_col_access", unit=unit), "unmet": t("plan_col_unmet")})
         st.dataframe(table.round(1), hide_index=True, width="stretch",
                      column_config=pl.number_config(table))
-        st.download_button(t("plan_download_csv"), table.to_csv(index=False).encode("utf-8-sig"),
+        # the CSV says, cell by cell, whether its residents and facilities are a department's
+        # data or synthetic (by district)
+        csv = table.assign(**{t(f"source_column_{layer}"): [
+            provenance.district_sources(ctx.store, pre.key, layer, ctx.year,
+                                        (type_key,) if layer == "facilities" else None)
+            .get(int(a), "")
+            for a in under["district_adcode"]] for layer in ("population_cells", "facilities")})
+        st.download_button(t("plan_download_csv"), csv.to_csv(index=False).encode("utf-8-sig"),
                            file_name=f"underserved_{type_key}_{ctx.year}.csv", mime="text/csv")
     with tab3:
         st.caption(t("plan_supply_caption", year=ctx.year))

@@ -193,6 +193,15 @@ def facility_sources(store: Store, key: str, types, year: int | None = None,
     return out
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def district_sources(_store: Store, key: str, layer: str, year: int | None,
+                     types: tuple[str, ...] | None = None) -> dict[int, str]:
+    """``{district: source}`` of a layer, optionally of some facility types (see
+    :func:`analytics.layers.source_by_district`)."""
+    return layers.source_by_district(_store, layer, types=list(types) if types else None,
+                                     year=year)
+
+
 def with_source(frame: pd.DataFrame, sources: dict, column: str, lang: str) -> pd.DataFrame:
     """``frame`` with a ``source`` column (``数据来源`` in Chinese) looked up by ``column``
     (a district adcode or a year): what a downloaded CSV rests on, row by row."""
