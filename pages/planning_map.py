@@ -181,8 +181,12 @@ def page(ctx: PageContext) -> None:
     if "catchments" in layers_on and len(fac):
         layers.append(maps.catchment_layer(fac, radius))
     if "facilities" in layers_on and len(fac):
+        ids = provenance.facility_sources_by_id(ctx.store, pre.key, type_key, ctx.year)
         layers.append(maps.facility_layer(maps.facility_layer_data(
-            fac, pl.type_name(type_key, ctx.lang), unit, labels)))
+            fac.assign(source=fac["facility_id"].astype(str).map(ids)),
+            pl.type_name(type_key, ctx.lang), unit,
+            {**labels, "source_synthetic": t("source_tooltip_synthetic"),
+             "source_register": t("source_tooltip_register")})))
     paths = pl.district_paths(ctx.store, pre.key)
     if "districts" in layers_on:
         layers.append(maps.district_layer(paths, highlight=district))
@@ -214,7 +218,7 @@ def page(ctx: PageContext) -> None:
         st.markdown('<div style="font-size:13px;margin-top:10px">' + "<br/>".join(extra) + "</div>",
                     unsafe_allow_html=True)
         # where each drawn layer comes from, per district where department and synthetic mix
-        st.caption(f"⬡ {t('plan_legend_residents')} · " + provenance.legend_text(
+        st.caption(f"⬢ {t('plan_legend_residents')} · " + provenance.legend_text(
             ctx.store, pre.key, ctx.lang, "population_cells", year=ctx.year, district=district))
         if "facilities" in layers_on:
             st.caption(f"● {pl.type_name(type_key, ctx.lang)} · " + provenance.legend_text(

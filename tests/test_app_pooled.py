@@ -10,6 +10,7 @@ and H (20 + 40 + 60 = 120 beds); version 2 keeps only R1 at D (20 beds) and adds
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -189,9 +190,9 @@ def _captions(at: AppTest) -> list[str]:
 @pytest.mark.parametrize(("lang", "homes", "grid"), [
     ("en", "● Elderly care home · Source: Civil Affairs Bureau · Registered elderly care homes "
            "v1 (Xihu District); synthetic (Binjiang District)",
-     "⬡ Residents · Source: synthetic"),
+     "⬢ Residents · Source: synthetic"),
     ("zh", "● 养老机构 · 数据来源：民政局 · 养老机构名录 第 1 版（西湖区）；合成数据（滨江区）",
-     "⬡ 居民 · 数据来源：合成数据"),
+     "⬢ 居民 · 数据来源：合成数据"),
 ])
 def test_map_legend_says_which_districts_are_department_data(city, monkeypatch, lang, homes,
                                                              grid):
@@ -204,6 +205,14 @@ def test_map_legend_says_which_districts_are_department_data(city, monkeypatch, 
     # the caption above the map gives the full label, with the districts each source feeds
     full = [c for c in captions if c.startswith(("Facilities · ", "服务设施 · "))]
     assert full and ("(Xihu District)" in full[0] or "（西湖区）" in full[0]), full
+    # each point's tooltip says whether it is a register's or synthetic
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    points = {d["facility_id"]: d["u"] for layer in deck["layers"]
+              if layer["id"] == "facilities" for d in layer["data"]}
+    said = ("synthetic, not a department's register", "department data: ") if lang == "en" \
+        else ("合成数据，非部门名录", "部门数据： ")
+    assert points["SH2"].endswith(" · " + said[0]), points
+    assert all(points[r].endswith(" · " + said[1] + f"{HOMES} v1") for r in ("R1", "R2", "R3"))
 
 
 def test_trends_say_what_each_year_rests_on(city, monkeypatch):

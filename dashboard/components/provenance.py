@@ -202,6 +202,14 @@ def district_sources(_store: Store, key: str, layer: str, year: int | None,
                                      year=year)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def facility_sources_by_id(_store: Store, key: str, ftype: str, year: int | None
+                           ) -> dict[str, str]:
+    """``{facility id: source}`` of one type's facilities open in ``year``."""
+    frame = layers.facilities_list(_store, ftype, year=year)
+    return dict(zip(frame["facility_id"].astype(str), frame["source"].astype(str), strict=True))
+
+
 def with_source(frame: pd.DataFrame, sources: dict, column: str, lang: str) -> pd.DataFrame:
     """``frame`` with a ``source`` column (``数据来源`` in Chinese) looked up by ``column``
     (a district adcode or a year): what a downloaded CSV rests on, row by row."""
