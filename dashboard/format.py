@@ -82,5 +82,5 @@ def source_label(row, lang: str = "en") -> str:
     if lang == "zh":
         return (f"{row['department']} · {row['title']} · 第 {row['version']} 版，"
                 f"{when} 由 {row['loaded_by']} 载入，{int(row['rows']):,} 行")
-    return (f"{row['department']} · {row['title']} · version {row['version']}, loaded {when} "
+    return (f"{row['department_en']} · {row['title_en']} · version {row['version']}, loaded {when} "
             f"by {row['loaded_by']}, {int(row['rows']):,} rows")

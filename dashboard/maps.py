@@ -254,6 +254,12 @@ def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
                     (100 * occ.fillna(0)).round().astype(int).astype(str) + "%", "")
     out["d"] = (type_name + " · " + pd.Series(capacity)).to_numpy()
     out["u"] = (opened.reset_index(drop=True) + pd.Series(util)).to_numpy()
+    if "source" in fac and "source_synthetic" in labels:
+        # a synthetic point is never taken for a register's: each tooltip says which it is
+        src = fac["source"].fillna("").astype(str).reset_index(drop=True)
+        said = np.where(src == "synthetic", labels["source_synthetic"],
+                        labels["source_register"] + " " + src)
+        out["u"] = out["u"] + " · " + said
     return out
 
 

@@ -232,7 +232,8 @@ def sidebar() -> None:
                               names="、".join(districts["name"]) if lang == "zh"
                               else ", ".join(districts["name_en"])),
                     icon=":material/info:")
-        st.caption(translate("vintage_note", lang, vintage=facts["vintage"]))
+        st.caption(translate("vintage_note_own" if facts["synthetic"] == "none"
+                             else "vintage_note", lang, vintage=facts["vintage"]))
         st.caption(translate("sidebar_built", lang, built=facts["built_at"] or "?"))
     st.query_params["lang"] = st.session_state["lang"]
     st.query_params["city"] = str(facts["city_adcode"])

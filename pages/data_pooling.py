@@ -9,6 +9,7 @@ from analytics.geo import DATUMS
 from analytics.pooling import ingest, uploads
 from analytics.pooling.contracts import contracts, departments
 from dashboard.auth import current_actor
+from dashboard.components import findings
 from dashboard.i18n import Translate
 from dashboard.shell import PageContext, page_context
 
@@ -65,7 +66,7 @@ def chosen_file(ctx: PageContext, contract, source, actor):
     """``(path, name)`` of the file to check, or ``(None, None)``."""
     t = ctx.t
     if source == "example":
-        name = EXAMPLES.get(contract.id)
+        name = EXAMPLES.get(contract.id) or contract.example
         if name is None:
             st.info(t("ingest_no_example"))
             return None, None
@@ -90,7 +91,7 @@ def plain(text: str) -> str:
     return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", text)
 
 
-def show_report(t: Translate, report: ingest.Report) -> None:
+def show_report(t: Translate, report: ingest.Report, ctx: PageContext | None = None) -> None:
     cols = st.columns(4)
     cols[0].metric(t("ingest_rows_in"), f"{report.rows_in:,}")
     cols[1].metric(t("ingest_rows_out"), f"{report.rows_out:,}")
@@ -101,6 +102,8 @@ def show_report(t: Translate, report: ingest.Report) -> None:
                  sha=report.file_sha256[:12]))
     if report.ok:
         st.success(t("ingest_valid"))
+        if ctx is not None:  # what looks wrong, for the steward to check before loading
+            findings.show(report.findings, ctx.lang, ctx.district_name, key="ingest_findings")
         return
     st.error(plain(report.problems["message"].iloc[0]))
     st.subheader(t("ingest_problems_title"))
@@ -151,14 +154,15 @@ def page(ctx: PageContext) -> None:
                 st.success(t("ingest_loaded", version=done.version,
                              dataset=contract.title if ctx.lang == "zh" else contract.title_en,
                              rows=f"{done.rows_out:,}"))
+                findings.show(done.findings, ctx.lang, ctx.district_name, key="ingest_loaded_f")
             except ingest.IngestRejected as exc:
                 st.error(plain(ctx.reason(exc)))
-                show_report(t, exc.report)
+                show_report(t, exc.report, ctx)
             except CityBrainError as exc:
                 st.error(plain(ctx.reason(exc)))
         if stored and stored[0] == key:
             report = stored[1]
-            show_report(t, report)
+            show_report(t, report, ctx)
             if report.ok:
                 try:
                     ingest.check_may_load(actor, contract)

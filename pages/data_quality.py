@@ -8,6 +8,7 @@ import streamlit as st
 
 from analytics.pooling import contracts, ingest
 from dashboard.auth import current_actor
+from dashboard.components import findings
 from dashboard.shell import PageContext, page_context
 
 
@@ -37,7 +38,7 @@ def page(ctx: PageContext) -> None:
     )
     st.dataframe(
         table[["title", "department", "update_frequency", "freshness", "last_loaded",
-               "rows", "completeness", "last_status"]],
+               "rows", "completeness", "findings", "last_status"]],
         hide_index=True, width="stretch",
         column_config={
             "title": st.column_config.TextColumn(t("dq_col_dataset"), width="medium"),
@@ -50,6 +51,8 @@ def page(ctx: PageContext) -> None:
             "completeness": st.column_config.ProgressColumn(t("dq_col_completeness"), format="percent",
                                                             min_value=0.0, max_value=1.0,
                                                             width="small"),
+            "findings": st.column_config.NumberColumn(t("dq_col_findings"), format="%d",
+                                                      width="small"),
             "last_status": t("dq_col_last_result"),
         })
 
@@ -80,6 +83,12 @@ def page(ctx: PageContext) -> None:
                     "status": t("dq_col_status"), "message": t("dq_col_message"),
                     "file_sha256": t("dq_col_sha"),
                 })
+        st.subheader(t("dq_findings_title"))
+        found = ingest.findings(ctx.store, dataset)
+        if found.empty:
+            st.caption(t("dq_findings_none"))
+        else:
+            findings.show(found, ctx.lang, ctx.district_name, key="dq_findings", loaded=True)
         rollback_control(ctx, dataset, row)
         left, _ = st.columns([2, 1])
         with left:

@@ -12,6 +12,7 @@ from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
 from analytics.standards import FACILITY_TYPES
+from dashboard.components import provenance
 from dashboard.shell import PageContext, page_context
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -144,12 +145,19 @@ def chart(ctx, target, lines):
 def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, target):
     st.subheader(ctx.t("fc_gap_title", area=area_name))
     st.caption(ctx.t("fc_gap_help"))
-    g = _gap(ctx.store, str(ctx.store_key), district_of(ctx, area), base_year, horizon, model, scenario)
+    where = district_of(ctx, area)
+    g = _gap(ctx.store, str(ctx.store_key), where, base_year, horizon, model, scenario)
+    # the capacity side: which registers (or the synthetic layer) give each type's facilities
+    capacity_source = provenance.facility_sources(ctx.store, str(ctx.store_key),
+                                                  sorted(g["type"].unique()), base_year, where)
+    g = g.assign(source=g["type"].map(capacity_source))
     name_col = "name_zh" if ctx.lang == "zh" else "name_en"
     type_name = {k: getattr(t, name_col) for k, t in FACILITY_TYPES.items()}
     group_key = TARGETS[target].group.key
     related = [k for k, (tname, _) in fc.DEMAND_TYPES.items()
                if TARGETS[tname].group.key == group_key] or ["elderly_care_home", "kindergarten"]
+    provenance.source_caption(ctx.store, str(ctx.store_key), ctx.lang, "facilities",
+                              types=related[:2], year=base_year, district=where)
     cols = st.columns(len(related[:2]))
     for col, key in zip(cols, related[:2], strict=False):
         one = g[g["type"] == key]
@@ -214,12 +222,19 @@ def page(ctx: PageContext) -> None:
         st.plotly_chart(chart(ctx, target, lines), width="stretch")
         used = sorted({ctx.t(f"fc_model_{m}") for fr in frames for m in fr["model"]})
         st.caption(ctx.t("fc_chosen", models=", ".join(used), level=LEVEL))
+        # what the history the models are fitted on rests on (department data or synthetic)
+        one = areas[0] if len(areas) == 1 and areas[0] != ctx.city_adcode else None
+        provenance.years_caption(ctx.store, key, ctx.lang, "population_districts", one)
         if any((fr["model"] == "cohort").any() for fr in frames):
             years_used = [y for y, _ in trend_points(base_year)] or [base_year]
             trend = round(100 * fertility_trend(base_year), 1) + 0.0  # never "-0.0"
             st.caption(ctx.t("fc_fertility_path", first=years_used[0], last=years_used[-1],
                              trend=f"{trend:+.1f}", damping=DAMPING))
         all_f = pd.concat(frames, ignore_index=True)
+        # each area's history as of the base year: department data or synthetic
+        all_f["source"] = [provenance.year_sources(
+            ctx.store, key, "population_districts",
+            None if a == ctx.city_adcode else int(a)).get(base_year, "") for a in all_f["area"]]
         digits = 2 if TARGETS[target].share else 0
         shown = all_f[["area_name", "year", "value", "lo", "hi", "model"]].round(
             {"value": digits, "lo": digits, "hi": digits})

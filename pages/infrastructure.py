@@ -24,6 +24,7 @@ from analytics.sensors.history import DAYS, HistoryJob
 from analytics.sensors.model import OPERATOR_ROLES
 from analytics.sensors.pipeline import SimulatedFeed, acknowledge_incident, resolve_incident
 from dashboard import auth
+from dashboard.components import provenance
 from dashboard.format import STATUS_COLOURS
 from dashboard.shell import PageContext, page_context
 
@@ -142,6 +143,9 @@ def legend(ctx, counts: pd.Series) -> None:
                      f"background:rgb({r},{g},{b});margin:0 4px 0 12px;vertical-align:middle'></span>"
                      f"{ctx.t(f'sensors_status_{status}')} ({int(counts.get(status, 0)):,})")
     st.markdown(" ".join(items), unsafe_allow_html=True)
+    # the asset points: the manhole register per district, or the synthetic layer
+    st.caption(ctx.t("layer_assets") + " · "
+               + provenance.legend_text(ctx.store, str(ctx.store_key), ctx.lang, "assets"))
 
 
 def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:

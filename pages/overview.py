@@ -78,6 +78,7 @@ def ranking(ctx, values: pd.DataFrame, kpis: list[str], chosen: str):
             config[head] = st.column_config.NumberColumn(
                 head, format="localized" if k.digits == 0 else f"%.{k.digits}f",
                 help=k.formula(ctx.lang), pinned=kpi_id == chosen)
+    out.index = table.index  # the adcodes (not shown): the CSV's sources are looked up by them
     out.insert(0, ctx.t("ov_col_rank"), range(1, len(out) + 1))
     config[ctx.t("ov_col_rank")] = st.column_config.NumberColumn(width="small", pinned=True)
     config[ctx.t("ov_col_district")] = st.column_config.TextColumn(pinned=True)
@@ -102,6 +103,17 @@ def movers(ctx, values: pd.DataFrame) -> None:
                               start=ctx.year - span, end=ctx.year))
 
 
+def with_sources(ctx, frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """A per-district CSV with what its residents and its facilities rest on, district by
+    district (``synthetic`` or ``<dataset> v<N>``)."""
+    key = str(ctx.store_key)
+    out = frame.copy()
+    for layer in ("population_districts", "facilities"):
+        sources = provenance.district_sources(ctx.store, key, layer, ctx.year)
+        out[ctx.t(f"source_column_{layer}")] = [sources.get(int(a), "") for a in out[column]]
+    return out
+
+
 def page(ctx: PageContext) -> None:
     st.title(ctx.t("ov_title", city=ctx.area_label(), year=ctx.year))
     values = data.kpi_values(ctx.store_key, ctx.year, ctx.years,
@@ -121,14 +133,17 @@ def page(ctx: PageContext) -> None:
     table, config = ranking(ctx, values, kpis, chosen)
     st.dataframe(table, hide_index=True, width="stretch", column_config=config,
                  height=min(35 * (len(table) + 1) + 3, 560))
-    st.download_button(ctx.t("csv_download"), table.to_csv(index=False).encode("utf-8-sig"),
+    csv = with_sources(ctx, table.rename_axis("adcode").reset_index(), "adcode") \
+        .drop(columns="adcode")
+    st.download_button(ctx.t("csv_download"), csv.to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"district_ranking_{ctx.year}.csv", mime="text/csv",
                        icon=":material/download:", type="tertiary", on_click="ignore",
                        key="csv_ranking")
     left, right = st.columns([3, 2])
     with left:
-        charts.show(*map_figure(ctx, values, chosen), f"map_{chosen}_{ctx.year}",
-                    ctx.t("csv_download"), "map")
+        fig, csv = map_figure(ctx, values, chosen)
+        charts.show(fig, with_sources(ctx, csv, ctx.t("ov_col_adcode")),
+                    f"map_{chosen}_{ctx.year}", ctx.t("csv_download"), "map")
         st.caption(ctx.t("ov_map_note"))
     with right:
         st.markdown(f"#### {ctx.t('ov_movers_heading')}")

@@ -181,8 +181,12 @@ def page(ctx: PageContext) -> None:
     if "catchments" in layers_on and len(fac):
         layers.append(maps.catchment_layer(fac, radius))
     if "facilities" in layers_on and len(fac):
+        ids = provenance.facility_sources_by_id(ctx.store, pre.key, type_key, ctx.year)
         layers.append(maps.facility_layer(maps.facility_layer_data(
-            fac, pl.type_name(type_key, ctx.lang), unit, labels)))
+            fac.assign(source=fac["facility_id"].astype(str).map(ids)),
+            pl.type_name(type_key, ctx.lang), unit,
+            {**labels, "source_synthetic": t("source_tooltip_synthetic"),
+             "source_register": t("source_tooltip_register")})))
     paths = pl.district_paths(ctx.store, pre.key)
     if "districts" in layers_on:
         layers.append(maps.district_layer(paths, highlight=district))
@@ -213,6 +217,13 @@ def page(ctx: PageContext) -> None:
             extra.append(f'<span style="color:rgb(60,60,60)">━</span> {t("plan_legend_districts")}')
         st.markdown('<div style="font-size:13px;margin-top:10px">' + "<br/>".join(extra) + "</div>",
                     unsafe_allow_html=True)
+        # where each drawn layer comes from, per district where department and synthetic mix
+        st.caption(f"⬢ {t('plan_legend_residents')} · " + provenance.legend_text(
+            ctx.store, pre.key, ctx.lang, "population_cells", year=ctx.year, district=district))
+        if "facilities" in layers_on:
+            st.caption(f"● {pl.type_name(type_key, ctx.lang)} · " + provenance.legend_text(
+                ctx.store, pre.key, ctx.lang, "facilities", types=[type_key], year=ctx.year,
+                district=district))
         st.caption(t("plan_standard_note", circle=ft.circle_minutes, radius=ft.radius_m,
                      source=ft.radius_source, ratio=ft.ratio_label, ratio_source=ft.ratio_source))
         st.caption(t("plan_res_note", res=res))
@@ -320,7 +331,14 @@ def page(ctx: PageContext) -> None:
             "access_per_1000": t("plan_col_access", unit=unit), "unmet": t("plan_col_unmet")})
         st.dataframe(table.round(1), hide_index=True, width="stretch",
                      column_config=pl.number_config(table))
-        st.download_button(t("plan_download_csv"), table.to_csv(index=False).encode("utf-8-sig"),
+        # the CSV says, cell by cell, whether its residents and facilities are a department's
+        # data or synthetic (by district)
+        csv = table.assign(**{t(f"source_column_{layer}"): [
+            provenance.district_sources(ctx.store, pre.key, layer, ctx.year,
+                                        (type_key,) if layer == "facilities" else None)
+            .get(int(a), "")
+            for a in under["district_adcode"]] for layer in ("population_cells", "facilities")})
+        st.download_button(t("plan_download_csv"), csv.to_csv(index=False).encode("utf-8-sig"),
                            file_name=f"underserved_{type_key}_{ctx.year}.csv", mime="text/csv")
     with tab3:
         st.caption(t("plan_supply_caption", year=ctx.year))

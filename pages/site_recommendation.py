@@ -190,12 +190,24 @@ def page(ctx: PageContext) -> None:
                                   index=res.sites["order"].astype(str)), height=220, sort=False,
                      x_label=t("plan_col_order"), y_label=t("plan_col_gain"))
     stem = f"sites_{ask['type']}_{ctx.year}_k{ask['k']}"
+    # what each site's gain rests on, by its district: a department's data or synthetic
+    sources = {col: provenance.district_sources(ctx.store, pre.key, layer, ctx.year, types)
+               for col, layer, types in (("source_residents", "population_cells", None),
+                                         ("source_facilities", "facilities", (ask["type"],)))}
+    sites = res.sites.assign(**{col: [by.get(int(a), "") for a in res.sites["district_adcode"]]
+                                for col, by in sources.items()})
+    geojson = res.geojson()
+    for feature in geojson.get("features", []):
+        props = feature.get("properties", {})
+        if "district_adcode" in props:
+            props.update({col: by.get(int(props["district_adcode"]), "")
+                          for col, by in sources.items()})
     d1, d2 = st.columns(2)
     d1.download_button(t("plan_download_geojson"),
-                       json.dumps(res.geojson(), ensure_ascii=False, indent=1).encode("utf-8"),
+                       json.dumps(geojson, ensure_ascii=False, indent=1).encode("utf-8"),
                        file_name=f"{stem}.geojson", mime="application/geo+json")
     d2.download_button(t("plan_download_csv"),
-                       res.sites.to_csv(index=False).encode("utf-8-sig"),
+                       sites.to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"{stem}.csv", mime="text/csv")
 
 

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import indicators
-from dashboard.components import charts, data
+from dashboard.components import charts, data, provenance
 from dashboard.shell import PageContext, page_context
 
 MALE, FEMALE = "#2a6f97", "#c8553d"
@@ -116,9 +116,15 @@ def age_group_figure(ctx) -> tuple[dict, pd.DataFrame]:
     return charts.finish(fig), table
 
 
+def by_year(ctx, table: pd.DataFrame, layer: str) -> pd.DataFrame:
+    """A chart's CSV with the source of each year's figures (department data or synthetic)."""
+    sources = provenance.year_sources(ctx.store, str(ctx.store_key), layer, ctx.district)
+    return provenance.with_source(table, sources, ctx.t("tr_col_year"), ctx.lang)
+
+
 def age_group_chart(ctx) -> None:
     fig, table = age_group_figure(ctx)
-    charts.show(fig, table, f"age_groups_{ctx.district or ctx.city_adcode}",
+    charts.show(fig, by_year(ctx, table, "population_districts"), f"age_groups_{ctx.district or ctx.city_adcode}",
                 ctx.t("csv_download"), "groups")
 
 
@@ -174,11 +180,18 @@ def vital_charts(ctx) -> None:
         if built is None:
             st.info(ctx.t("tr_no_vital"))
         else:
-            charts.show(*built, f"vital_{ctx.district or ctx.city_adcode}",
-                        ctx.t("csv_download"), "vital")
+            fig, table = built
+            charts.show(fig, by_year(ctx, table, "vital_events"),
+                        f"vital_{ctx.district or ctx.city_adcode}", ctx.t("csv_download"),
+                        "vital")
+        # which years of births and deaths the store holds, and from whom
+        provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "vital_events",
+                                 ctx.district)
     with right:
-        charts.show(*ageing_figure(ctx), f"ageing_index_{ctx.district or ctx.city_adcode}",
-                    ctx.t("csv_download"), "ageing")
+        fig, table = ageing_figure(ctx)
+        charts.show(fig, by_year(ctx, table, "population_districts"),
+                    f"ageing_index_{ctx.district or ctx.city_adcode}", ctx.t("csv_download"),
+                    "ageing")
         st.caption(ctx.t("tr_ageing_note"))
 
 
@@ -231,10 +244,15 @@ def small_multiples(ctx) -> None:
 def page(ctx: PageContext) -> None:
     st.title(ctx.t("tr_title", area=ctx.area_label()))
     st.caption(ctx.t("tr_caption"))
+    provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "population_districts",
+                             ctx.district)
 
     st.subheader(ctx.t("tr_pyramid_heading"))
     year, compare, share = pyramid_controls(ctx)
-    charts.show(*pyramid_figure(ctx, year, compare, share),
+    fig, table = pyramid_figure(ctx, year, compare, share)
+    sources = provenance.year_sources(ctx.store, str(ctx.store_key), "population_districts",
+                                      ctx.district)
+    charts.show(fig, table.assign(**{ctx.t("source_column"): sources.get(year, "")}),
                 f"pyramid_{ctx.district or ctx.city_adcode}_{year}", ctx.t("csv_download"),
                 "pyramid")
 

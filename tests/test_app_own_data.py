@@ -18,6 +18,7 @@ from analytics.store import Store
 pytestmark = pytest.mark.slow
 ADMIN = Actor("ada", "administrator")
 LOADED = ["civil_affairs_care_homes", "civil_affairs_day_care", "public_security_residents",
+          "health_vital_events",
           "public_security_population_grid"]
 
 

@@ -26,3 +26,21 @@ def test_pages_say_where_their_figures_come_from(store_file, monkeypatch, page):
     assert any(c.endswith(" · " + SYNTHETIC) for c in captions), captions
     named = [c.split(" · ")[0] for c in captions if c.endswith(SYNTHETIC)]
     assert len(named) == len(set(named)), captions
+
+
+@pytest.mark.parametrize(("page", "expected"), [
+    # the fixture's residents cover 2015-2020, all synthetic; its births and deaths too
+    ("trends", ["Residents by district, age and sex · Source: synthetic, calibrated to the "
+                "2020 census, 2015–2020",
+                "Births, deaths and migration · Source: synthetic, calibrated to the 2020 "
+                "census, 2015–2020"]),
+    # the forecast says what history its models are fitted on, and the gap's capacity side
+    ("forecast", ["Residents by district, age and sex · Source: synthetic, calibrated to the "
+                  "2020 census, 2015–2020"]),
+])
+def test_pages_over_years_say_what_each_year_rests_on(store_file, monkeypatch, page, expected):
+    at = run_app(store_file, monkeypatch, page=page, lang="en")
+    no_exception(at)
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    for text in expected:
+        assert text in captions, captions

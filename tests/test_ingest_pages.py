@@ -77,8 +77,8 @@ def test_steward_validates_and_loads_the_gbk_example(city_path, monkeypatch):
     assert at.success[0].value == "Loaded: Schools and kindergartens version 1, 60 rows."
     q = _run("data_quality.py", city_path, monkeypatch)
     assert not q.exception
-    # one of the twelve contracts in data/contracts/ has a version
-    assert {m.label: m.value for m in q.metric}["Datasets loaded"] == "1 / 12"
+    # one of the thirteen contracts in data/contracts/ has a version
+    assert {m.label: m.value for m in q.metric}["Datasets loaded"] == "1 / 13"
 
 
 def test_a_steward_of_another_department_may_validate_but_not_load(city_path, monkeypatch):
@@ -132,7 +132,7 @@ def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):
     at = _run("data_quality.py", city_path, monkeypatch, dq_dataset="civil_affairs_care_homes")
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics == {"Datasets loaded": "1 / 12", "Stale": "0", "Last attempt rejected": "1"}
+    assert metrics == {"Datasets loaded": "1 / 13", "Stale": "0", "Last attempt rejected": "1"}
     table = at.dataframe[0].value.set_index("title")
     assert table.loc["Bus stops", "freshness"] == "Fresh (0 d ago)"
     assert table.loc["Registered elderly care homes", "freshness"] == "Never loaded"

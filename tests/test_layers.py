@@ -8,6 +8,8 @@ on paper from those figures.
 
 from __future__ import annotations
 
+import json
+
 import h3
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from analytics import layers
 from analytics.identity import Actor
 from analytics.indicators import kpis
+from analytics.opendata import exports
 from analytics.planning import accessibility
 from analytics.pooling import ingest
 from dashboard.format import source_label
@@ -153,11 +156,16 @@ def test_sources_and_provenance_labels(store, tmp_path):
     homes = frame[(frame["layer"] == "facilities") & (frame["type"] == "elderly_care_home")]
     by_district = dict(zip(homes["district_adcode"], homes["source"], strict=True))
     assert by_district == {330106: f"{HOMES} v1", 330108: "synthetic"}
+    # what a per-district download's source column says
+    assert layers.source_by_district(store, "facilities", types=["elderly_care_home"],
+                                     year=YEAR) == by_district
     row = homes[homes["district_adcode"] == 330106].iloc[0]
     assert (row["department"], row["loaded_by"], row["rows"]) == ("民政局", "ada", 3)
     summary = layers.source_summary(store, "facilities", types=["elderly_care_home"])
     labels = [source_label(r, "en") for _, r in summary.iterrows()]
-    assert labels[0].startswith("民政局 · 养老机构名录 · version 1, loaded ")
+    assert labels[0].startswith("Civil Affairs Bureau · Registered elderly care homes · "
+                                "version 1, loaded ")
+    assert source_label(summary.iloc[0], "zh").startswith("民政局 · 养老机构名录 · 第 1 版，")
     assert labels[0].endswith("by ada, 3 rows")
     assert labels[1] == "synthetic, calibrated to the 2020 census"
 
@@ -202,5 +210,26 @@ def test_missing_layers_name_the_dataset_that_fills_them(store):
     hospitals = missing[missing["type"] == "hospital"]
     assert hospitals["dataset_id"].tolist() == ["health_hospitals"]
     assert hospitals["example"].tolist() == ["data/examples/health_hospitals.xlsx"]
-    # vital events: no department dataset feeds them (yet); the tiny store has none
-    assert missing.loc[missing["layer"] == "vital_events", "dataset_id"].isna().all()
+    # vital events: the tiny store has none; the health commission's statistics fill them
+    vital = missing[missing["layer"] == "vital_events"]
+    assert vital["dataset_id"].tolist() == ["health_vital_events"]
+    assert vital["example"].tolist() == ["data/examples/health_vital_events.csv"]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "geojson", "parquet", "xlsx"])
+def test_layer_downloads_say_where_each_row_comes_from(store, tmp_path, fmt):
+    # the care-home layer after the 西湖区 register: R1-R3 from the register, SH2 synthetic
+    ingest.load(store, _register(tmp_path), HOMES, ADMIN, datum="wgs84")
+    out = tmp_path / f"elderly.{fmt}"
+    exports.export(store, "facilities_elderly", fmt, out)
+    if fmt == "csv":
+        frame = pd.read_csv(out, encoding="utf-8-sig")
+    elif fmt == "geojson":
+        frame = pd.DataFrame([f["properties"] for f in json.loads(out.read_text())["features"]])
+    elif fmt == "parquet":
+        frame = pd.read_parquet(out)
+    else:
+        frame = pd.read_excel(out)
+    homes = frame[frame["type"] == "elderly_care_home"]
+    assert dict(zip(homes["facility_id"], homes["source"], strict=True)) == {
+        "R1": f"{HOMES} v1", "R2": f"{HOMES} v1", "R3": f"{HOMES} v1", "SH2": "synthetic"}

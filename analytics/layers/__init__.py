@@ -15,13 +15,20 @@ or year and district (population), the calibrated synthetic default. Every row c
 """
 
 from analytics.layers.provenance import (
+    YEAR_LAYERS,
+    district_sources,
     facilities_list,
     missing_layers,
+    source_by_district,
+    source_by_year,
     source_summary,
     sources,
     split_source,
+    year_sources,
 )
 from analytics.pooling.feeds import LAYERS, Layer, LayerError, feeds, layer, layer_types
 
-__all__ = ["LAYERS", "Layer", "LayerError", "facilities_list", "feeds", "layer", "layer_types",
-           "missing_layers", "source_summary", "sources", "split_source"]
+__all__ = ["LAYERS", "YEAR_LAYERS", "Layer", "LayerError", "district_sources",
+           "facilities_list", "feeds", "layer", "layer_types", "missing_layers",
+           "source_by_district", "source_by_year", "source_summary", "sources",
+           "split_source", "year_sources"]

@@ -134,6 +134,127 @@ def source_summary(store, layer_name: str, *, types: list[str] | None = None,
     return out.sort_values("source", key=lambda s: s == "synthetic").reset_index(drop=True)
 
 
+def district_sources(store, layer_name: str, *, types: list[str] | None = None,
+                     year: int | None = None) -> pd.DataFrame:
+    """Per district: what feeds one layer (optionally some types), with the district's names.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    layer_name : str
+        A layer of :data:`LAYERS`.
+    types : list of str, optional
+        Only these facility types (default: all).
+    year : int, optional
+        The year whose versions count (default: the latest).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per district and source (a district can have several when ``types`` are fed
+        by different registers); columns ``district_adcode, name, name_en`` and those of
+        :func:`sources`.
+    """
+    frame = sources(store, year)
+    frame = frame[frame["layer"] == layer_name]
+    if types:
+        frame = frame[frame["type"].isin(types)]
+    names = store.query("layers.district_names")
+    frame = frame.merge(names, on="district_adcode", how="left")
+    return frame[["district_adcode", "name", "name_en", *[c for c in SOURCE_COLUMNS
+                                                          if c != "district_adcode"]]] \
+        .reset_index(drop=True)
+
+
+def source_by_district(store, layer_name: str, *, types: list[str] | None = None,
+                       year: int | None = None) -> dict[int, str]:
+    """``{district adcode: source}`` of one layer.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    layer_name : str
+        A layer of :data:`LAYERS`.
+    types : list of str, optional
+        Only these facility types (default: all).
+    year : int, optional
+        The year whose versions count (default: the latest).
+
+    Returns
+    -------
+    dict
+        Each source is ``synthetic``, ``<dataset> v<N>``, or several joined by ``; `` (the
+        ``source`` column of a download of per-district figures).
+    """
+    frame = district_sources(store, layer_name, types=types, year=year)
+    return {int(d): "; ".join(sorted(set(g["source"]), key=lambda s: (s == "synthetic", s)))
+            for d, g in frame.groupby("district_adcode")}
+
+
+#: Layers reported by year and district, whose sources :func:`source_by_year` lists.
+YEAR_LAYERS = ("population_districts", "vital_events")
+
+
+def year_sources(store, layer_name: str, district: int | None = None) -> pd.DataFrame:
+    """What feeds a layer reported over years (:data:`YEAR_LAYERS`), year by year.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    layer_name : str
+        One of :data:`YEAR_LAYERS`.
+    district : int or None
+        One district, or None for the whole city.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows ``year, district_adcode, name, name_en, source``.
+    """
+    if layer_name not in YEAR_LAYERS:
+        raise ValueError(f"{layer_name!r} is not reported by year: use {YEAR_LAYERS}")
+    frame = store.query(f"layers.years_{layer_name}")
+    if district is not None:
+        frame = frame[frame["district_adcode"] == int(district)]
+    return frame.merge(store.query("layers.district_names"), on="district_adcode", how="left")
+
+
+def source_by_year(store, layer_name: str, district: int | None = None) -> dict[int, str]:
+    """``{year: source}`` of a layer reported over years (:data:`YEAR_LAYERS`).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    layer_name : str
+        One of :data:`YEAR_LAYERS`.
+    district : int or None
+        One district, or None for the whole city.
+
+    Returns
+    -------
+    dict
+        ``synthetic``, ``<dataset> v<N>``, or, where districts differ, each source with the
+        districts it feeds (``public_security_residents v1 (330106); synthetic (12
+        districts)``): the ``source`` column of a chart's CSV over years.
+    """
+    frame = year_sources(store, layer_name, district)
+    out = {}
+    for year, group in frame.groupby("year"):
+        parts = group.groupby("source")["district_adcode"].apply(list)
+        if len(parts) == 1:
+            out[int(year)] = str(parts.index[0])
+            continue
+        order = sorted(parts.index, key=lambda s: (s == "synthetic", s))
+        out[int(year)] = "; ".join(
+            f"{s} ({', '.join(map(str, parts[s]))})" if s != "synthetic" or len(parts[s]) <= 3
+            else f"{s} ({len(parts[s])} districts)" for s in order)
+    return out
+
+
 def facilities_list(store, ftype: str, *, year: int | None = None,
                     district: int | None = None) -> pd.DataFrame:
     """The facilities of one type as the analyses see them, each with its source.

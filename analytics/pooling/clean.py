@@ -484,7 +484,10 @@ def _clean_batch(raw: pd.DataFrame, start: int, source: Source, contract: Contra
     _places(out, raw, rows, contract, inverse, city, problems)
     today = date.today()
     for name in contract.no_future:
-        late = out[name].map(lambda v: v is not None and v == v and v > today).to_numpy(bool)
+        # a date column, or a year (integer) column: a year is in the future after this one
+        limit = today.year if contract.column(name).type == "integer" else today
+        late = out[name].map(lambda v, limit=limit: v is not None and v == v and v > limit) \
+            .to_numpy(bool)
         _flag(problems, rows, out[name], late, name, "future_date",
               lambda r, v: f"{v} is in the future: give the date the figures are as of")
     out.insert(0, "city_adcode", city_adcode)

@@ -275,7 +275,7 @@ def parse(path: Path) -> Contract:
         raise _fail(path, "spatial h3 must name a string column")
     no_future = tuple(raw.get("no_future", ()))
     if any(n not in names for n in no_future):
-        raise _fail(path, "no_future must list date columns")
+        raise _fail(path, "no_future must list date (or integer year) columns")
     for name in [raw["id"], raw["table"]]:
         if not _IDENT.match(str(name)):
             raise _fail(path, f"{name!r} must be lower-case letters, digits and _")

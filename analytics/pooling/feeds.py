@@ -41,7 +41,8 @@ class Layer:
     title: str
     title_en: str
     type_column: str | None = None      # facilities: type; assets: asset_type
-    measure: str | None = None          # population layers: department rows are summed
+    #: Counts summed over what the layer does not keep (e.g. sex, for births and deaths)
+    measures: tuple[str, ...] = ()
     year_column: str | None = None
 
     @property
@@ -57,16 +58,16 @@ LAYERS: dict[str, Layer] = {layer.name: layer for layer in [
     Layer("population_cells",
           ("city_adcode", "year", "cell", "district_adcode", "age_group", "sex", "persons"),
           ("year", "district_adcode"), "网格常住人口（年龄组×性别）",
-          "Residents by cell, age group and sex", measure="persons", year_column="year"),
+          "Residents by cell, age group and sex", measures=("persons",), year_column="year"),
     Layer("population_districts",
           ("city_adcode", "year", "district_adcode", "age", "sex", "persons"),
           ("year", "district_adcode"), "区县人口（单岁×性别）",
-          "Residents by district, single year of age and sex", measure="persons",
+          "Residents by district, single year of age and sex", measures=("persons",),
           year_column="year"),
     Layer("vital_events",
           ("city_adcode", "year", "district_adcode", "births", "deaths", "net_migration"),
           ("year", "district_adcode"), "出生、死亡与迁移", "Births, deaths and migration",
-          year_column="year"),
+          measures=("births", "deaths", "net_migration"), year_column="year"),
     Layer("facilities",
           ("city_adcode", "facility_id", "type", "name", "district_adcode", "cell", "lon", "lat",
            "capacity", "capacity_unit", "opened_year", "closed_year", "occupancy_rate",
@@ -172,11 +173,14 @@ def _contribution(c: Contract, lay: Layer, table: str) -> str:
         year = dict(cols)[lay.year_column]
         body += (f" QUALIFY {latest} = max({latest}) OVER (PARTITION BY {year}, "
                  "district_adcode)")
-    if lay.measure:
-        keys = [n for n, _ in cols if n != lay.measure]
-        inner = body
-        body = (f"SELECT {', '.join(keys)}, CAST(sum({lay.measure}) AS INTEGER) AS {lay.measure}, "
-                f"any_value(source) AS source FROM ({inner}) GROUP BY {', '.join(keys)}")
+    if lay.measures:
+        # department rows finer than the layer (by sex, by age) are summed to its grain; a
+        # measure the department does not report stays NULL (never filled from synthetic)
+        keys = [n for n, _ in cols if n not in lay.measures]
+        sums = ", ".join(f"CAST(sum({m}) AS INTEGER) AS {m}" for m in lay.measures)
+        order = ", ".join(n for n, _ in cols)
+        body = (f"SELECT {order}, source FROM (SELECT {', '.join(keys)}, {sums}, "
+                f"any_value(source) AS source FROM ({body}) GROUP BY {', '.join(keys)})")
     return body
 
 

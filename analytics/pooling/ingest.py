@@ -36,7 +36,14 @@ from analytics.pooling.load import (
     rollback,
 )
 from analytics.pooling.plan import KEEP_IN_MEMORY_BYTES, Plan, Report, problems_csv, validate
-from analytics.pooling.quality import column_completeness, consistency, history, quality
+from analytics.pooling.quality import (
+    FINDING_COLUMNS,
+    column_completeness,
+    consistency,
+    findings,
+    history,
+    quality,
+)
 from analytics.pooling.read import (
     BATCH_ROWS,
     BLOCK_BYTES,
@@ -52,10 +59,10 @@ from analytics.pooling.read import (
 from analytics.pooling.uploads import EXAMPLES_DIR, example_path, read_upload, upload_dir
 
 __all__ = ["BATCH_ROWS", "BLOCK_BYTES", "BOUNDARY_TOLERANCE_DEG", "DATUM_HEADERS", "ENCODINGS",
-           "EXAMPLES_DIR", "FORMATS", "KEEP_IN_MEMORY_BYTES", "KEEP_VERSIONS", "LOADER_ROLES",
+           "EXAMPLES_DIR", "FINDING_COLUMNS", "FORMATS", "KEEP_IN_MEMORY_BYTES", "KEEP_VERSIONS", "LOADER_ROLES",
            "MAX_LINE_BYTES", "MAX_PROBLEMS", "PROBLEM_COLUMNS", "CityFrame", "IngestError",
            "IngestRejected", "Plan", "Report", "Source", "_norm", "check_may_load", "city_frame",
            "column_completeness", "consistency", "detect_encoding", "example_path",
-           "file_format", "history", "load", "load_plan", "map_header", "may_load",
+           "file_format", "findings", "history", "load", "load_plan", "map_header", "may_load",
            "open_source", "problems_csv", "quality", "read_upload", "rollback", "sha256",
            "short_name", "upload_dir", "validate"]

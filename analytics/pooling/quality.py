@@ -19,6 +19,7 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
     loaded = store.query("ingest.last_loaded").set_index("dataset_id")
     catalog = store.query("ingest.catalog_rows").set_index("dataset_id")["row_count"]
     current = store.query("ingest.current_versions").set_index("dataset_id")["version"]
+    found = store.query("ingest.findings_counts").set_index("event_id")["findings"]
     rows = []
     for c in contracts().values():
         ev = last.loc[c.id] if c.id in last.index else None
@@ -42,6 +43,8 @@ def quality(store, today: date | None = None) -> pd.DataFrame:
             "rows": int(catalog.get(c.id, ld["rows_out"])) if ld is not None else None,
             "completeness": float(ld["completeness"]) if ld is not None and
             pd.notna(ld["completeness"]) else None,
+            # consistency findings of the last load (reported at validation, never refused)
+            "findings": int(found.get(ld["event_id"], 0)) if ld is not None else None,
             "last_status": ev["status"] if ev is not None else None,
             "last_message": ev["message"] if ev is not None else None,
         })
@@ -52,6 +55,15 @@ def history(store, dataset_id: str) -> pd.DataFrame:
     """Every load attempt of a dataset, newest first."""
     get_contract(dataset_id)
     return store.query("ingest.history", dataset_id=dataset_id)
+
+
+def findings(store, dataset_id: str) -> pd.DataFrame:
+    """The consistency findings of every load of a dataset, newest load first.
+
+    Columns ``version, logged_at`` (of the load) and :data:`FINDING_COLUMNS`.
+    """
+    get_contract(dataset_id)
+    return store.query("ingest.findings", dataset_id=dataset_id)
 
 
 def column_completeness(store, event_id: str) -> pd.DataFrame:

@@ -84,3 +84,15 @@ UPDATE datasets SET row_count = $row_count, modified = current_date WHERE datase
 
 -- name: current_versions
 SELECT dataset_id, version FROM ingest_current;
+
+-- name: findings
+-- The consistency findings of every load of a dataset, with the version each load gave.
+SELECT l.version, l.logged_at, f.finding, f.layer, f.type, f.district_adcode, f.year, f.value,
+       f.message
+FROM ingest_findings AS f
+JOIN ingest_log AS l ON l.event_id = f.event_id
+WHERE f.dataset_id = $dataset_id
+ORDER BY l.logged_at DESC, f.finding, f.district_adcode, f.type, f.year;
+
+-- name: findings_counts
+SELECT event_id, count(*) AS findings FROM ingest_findings GROUP BY event_id;

@@ -77,3 +77,15 @@ GROUP BY type, district_adcode;
 -- name: grid_totals
 SELECT year, district_adcode, sum(persons) AS table_persons
 FROM population_cells GROUP BY year, district_adcode;
+
+-- name: district_names
+SELECT adcode AS district_adcode, name, name_en FROM districts ORDER BY adcode;
+
+-- name: years_population_districts
+-- Per year and district: what feeds residents by district (a chart over years says it).
+SELECT year, district_adcode, source FROM population_districts
+GROUP BY year, district_adcode, source ORDER BY year, district_adcode, source;
+
+-- name: years_vital_events
+SELECT year, district_adcode, source FROM vital_events
+GROUP BY year, district_adcode, source ORDER BY year, district_adcode, source;

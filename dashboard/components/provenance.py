@@ -7,6 +7,7 @@ The library says which dataset (or the synthetic default) feeds each layer
 from __future__ import annotations
 
 import itertools
+import re
 
 import pandas as pd
 import streamlit as st
@@ -34,22 +35,187 @@ def missing(_store: Store, key: str) -> pd.DataFrame:
     return layers.missing_layers(_store)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _by_district(_store: Store, key: str, layer: str, types: tuple[str, ...] | None,
+                 year: int | None) -> pd.DataFrame:
+    return layers.district_sources(_store, layer, types=list(types) if types else None,
+                                   year=year)
+
+
+def plain(text: str) -> str:
+    """Text from the store shown as written (no Markdown, no links)."""
+    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", str(text))
+
+
+def _districts_of(store: Store, key: str, lang: str, layer: str, types, year) -> dict:
+    """``{source: [district names]}`` of a layer, in the page language."""
+    frame = _by_district(store, key, layer, tuple(types) if types else None, year)
+    col = "name" if lang == "zh" else "name_en"
+    out: dict[str, list[str]] = {}
+    for _, row in frame.iterrows():
+        name = row[col] if isinstance(row[col], str) else str(row["district_adcode"])
+        out.setdefault(row["source"], [])
+        if name not in out[row["source"]]:
+            out[row["source"]].append(name)
+    return out
+
+
+def _where(where: dict[str, list[str]], source: str, lang: str) -> str:
+    """The districts a source feeds: named; a long synthetic list as "the other N districts"
+    (when no department source shares them) or "N districts"."""
+    names = where[source]
+    if source == "synthetic" and len(names) > 3:
+        shared = any(set(names) & set(v) for k, v in where.items() if k != source)
+        return translate("source_districts" if shared else "source_other_districts", lang,
+                         n=len(names))
+    return translate("source_in", lang, names=("、" if lang == "zh" else ", ").join(names))
+
+
 def source_text(store: Store, key: str, lang: str, layer: str, *,
                 types: list[str] | None = None, year: int | None = None,
                 district: int | None = None) -> str:
-    """``<layer> · 数据来源：…`` / ``<layer> · Source: …``: every source behind a figure, with
-    its district count, named by the layer it feeds (a page shows several)."""
+    """``<layer> · 数据来源：…`` / ``<layer> · Source: …``: every source behind a figure, named
+    by the layer it feeds (a page shows several). Where department data and synthetic data
+    mix, each source says which districts it feeds, so synthetic points are never taken for
+    a register."""
     name = translate(f"layer_{layer}", lang) + " · "
     frame = _summary(store, key, layer, tuple(types) if types else None, year, district)
     if frame.empty:
         return name + translate("source_none", lang)
+    where = _districts_of(store, key, lang, layer, types, year) \
+        if len(frame) > 1 and district is None else {}
     parts = []
     for _, row in frame.iterrows():
         label = source_label(row, lang)
-        if len(frame) > 1 and district is None:
-            label += translate("source_districts", lang, n=int(row["districts"]))
+        if row["source"] in where:
+            label += _where(where, row["source"], lang)
         parts.append(label)
-    return name + translate("source_prefix", lang) + "; ".join(parts)
+    return name + translate("source_prefix", lang) + translate("source_sep", lang).join(parts)
+
+
+def legend_text(store: Store, key: str, lang: str, layer: str, *,
+                types: list[str] | None = None, year: int | None = None,
+                district: int | None = None) -> str:
+    """A map legend's short source line: ``数据来源：民政局 · 养老机构名录 第 1 版（西湖区）；
+    合成数据（其余 12 个区县）``, escaped for Markdown."""
+    frame = _summary(store, key, layer, tuple(types) if types else None, year, district)
+    if frame.empty:
+        return plain(translate("source_none", lang))
+    where = _districts_of(store, key, lang, layer, types, year) \
+        if len(frame) > 1 and district is None else {}
+    parts = []
+    for _, row in frame.iterrows():
+        if row["source"] == "synthetic":
+            label = translate("source_synthetic_short", lang)
+        else:
+            dept = row["department"] if lang == "zh" else row["department_en"]
+            title = row["title"] if lang == "zh" else row["title_en"]
+            label = translate("source_dataset_short", lang, department=dept, title=title,
+                              version=row["version"])
+        if row["source"] in where:
+            label += _where(where, row["source"], lang)
+        parts.append(label)
+    return plain(translate("source_prefix", lang) + translate("source_sep", lang).join(parts))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _years(_store: Store, key: str, layer: str, district: int | None) -> pd.DataFrame:
+    return layers.year_sources(_store, layer, district)
+
+
+def year_sources(store: Store, key: str, layer: str, district: int | None) -> dict[int, str]:
+    """``{year: source}`` for a chart's CSV over years (see
+    :func:`analytics.layers.source_by_year`)."""
+    return _source_by_year(store, key, layer, district)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _source_by_year(_store: Store, key: str, layer: str, district: int | None) -> dict:
+    return layers.source_by_year(_store, layer, district)
+
+
+def _ranges(years: list[int]) -> str:
+    """``2010–2024, 2026``: consecutive years as ranges."""
+    years, out, start = sorted(years), [], None
+    for i, y in enumerate(years):
+        start = y if start is None else start
+        if i + 1 == len(years) or years[i + 1] != y + 1:
+            out.append(f"{start}–{y}" if y > start else f"{y}")
+            start = None
+    return ", ".join(out)
+
+
+def years_text(store: Store, key: str, lang: str, layer: str,
+               district: int | None = None) -> str:
+    """A chart over years: each source with the years it gives and, where department data
+    and synthetic data share a year, the districts each feeds."""
+    frame = _years(store, key, layer, district)
+    name = translate(f"layer_{layer}", lang) + " · "
+    if frame.empty:
+        return name + translate("source_none", lang)
+    col = "name" if lang == "zh" else "name_en"
+    mixed = set(frame.groupby("year")["source"].nunique().loc[lambda n: n > 1].index)
+    known = {c.id: c for c in layers.feeds(layer)}
+    parts = []
+    for source in sorted(frame["source"].unique(), key=lambda s: (s == "synthetic", s)):
+        rows = frame[frame["source"] == source]
+        if source == "synthetic":
+            label = source_label({"source": "synthetic"}, lang)
+        else:
+            dataset, version = layers.split_source(source)
+            c = known.get(dataset)
+            label = translate("source_dataset_short", lang,
+                              department=(c.department if lang == "zh" else c.department_en)
+                              if c else dataset,
+                              title=(c.title if lang == "zh" else c.title_en) if c else "",
+                              version=version)
+        label += translate("source_years", lang, years=_ranges(rows["year"].unique().tolist()))
+        shared = rows[rows["year"].isin(mixed)]
+        if len(shared) and district is None:
+            names = list(dict.fromkeys(shared[col].fillna(shared["district_adcode"].astype(str))))
+            label += _where({source: names, "": [] if source == "synthetic" else names},
+                            source, lang)
+        parts.append(label)
+    return plain(name + translate("source_prefix", lang) + translate("source_sep", lang).join(parts))
+
+
+def years_caption(store: Store, key: str, lang: str, layer: str,
+                  district: int | None = None) -> None:
+    st.caption(years_text(store, key, lang, layer, district))
+
+
+def facility_sources(store: Store, key: str, types, year: int | None = None,
+                     district: int | None = None) -> dict[str, str]:
+    """``{facility type: source}`` (sources joined by ``; ``) behind a capacity figure."""
+    out = {}
+    for ftype in types:
+        frame = _summary(store, key, "facilities", (ftype,), year, district)
+        out[ftype] = "; ".join(frame["source"].astype(str)) if len(frame) else ""
+    return out
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def district_sources(_store: Store, key: str, layer: str, year: int | None,
+                     types: tuple[str, ...] | None = None) -> dict[int, str]:
+    """``{district: source}`` of a layer, optionally of some facility types (see
+    :func:`analytics.layers.source_by_district`)."""
+    return layers.source_by_district(_store, layer, types=list(types) if types else None,
+                                     year=year)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def facility_sources_by_id(_store: Store, key: str, ftype: str, year: int | None
+                           ) -> dict[str, str]:
+    """``{facility id: source}`` of one type's facilities open in ``year``."""
+    frame = layers.facilities_list(_store, ftype, year=year)
+    return dict(zip(frame["facility_id"].astype(str), frame["source"].astype(str), strict=True))
+
+
+def with_source(frame: pd.DataFrame, sources: dict, column: str, lang: str) -> pd.DataFrame:
+    """``frame`` with a ``source`` column (``数据来源`` in Chinese) looked up by ``column``
+    (a district adcode or a year): what a downloaded CSV rests on, row by row."""
+    values = [sources.get(int(v), "") if pd.notna(v) else "" for v in frame[column]]
+    return frame.assign(**{translate("source_column", lang): values})
 
 
 def source_caption(store: Store, key: str, lang: str, layer: str, **where) -> None:
@@ -67,8 +233,10 @@ def missing_panel(store: Store, key: str, lang: str, *, expanded: bool = True) -
     frame = missing(store, key)
     if frame.empty:
         return
-    with st.expander(translate("missing_title", lang, n=frame["layer"].nunique()
-                               + max(0, (frame["layer"] == "facilities").sum() - 1)),
+    # one per layer, each missing facility type counted as a layer of its own (a type two
+    # registers could fill, such as kindergartens, is one missing layer)
+    with st.expander(translate("missing_title", lang,
+                               n=len(frame[["layer", "type"]].drop_duplicates())),
                      expanded=expanded, icon=":material/dataset:"):
         st.caption(translate("missing_intro", lang))
         for _, row in frame.iterrows():

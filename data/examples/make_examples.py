@@ -7,7 +7,8 @@ the public security bureau's monthly aggregate as Parquet; the environment burea
 stations as GeoJSON (GCJ-02); the transport bureau's stops as GeoParquet (WGS-84). Names
 and figures are invented; positions are random points inside the districts' real
 boundaries. The registers that feed the analytic layers (day care, kindergartens, nurseries,
-hospitals, manhole covers, the residents grid by H3 cell) are made by :func:`layers`.
+hospitals, manhole covers, the residents grid by H3 cell) are made by :func:`layers`, the
+health commission's births and deaths by district, year and sex by :func:`vital`.
 Run: ``python data/examples/make_examples.py`` (needs the project installed).
 """
 
@@ -133,6 +134,7 @@ def main() -> None:
     table = table.replace_schema_metadata({b"geo": json.dumps(meta).encode()})
     pq.write_table(table, HERE / "transport_bus_stops.geoparquet")
     layers(b)
+    vital(b)
 
 
 def layers(b) -> None:
@@ -223,10 +225,28 @@ def layers(b) -> None:
                    HERE / "public_security_population_grid_2025.parquet")
 
 
+def vital(b) -> None:
+    """The health commission's births and deaths by district, year (2023, 2024) and sex."""
+    rng = np.random.default_rng(20241231)
+    rows = []
+    for row in b.sort_values("adcode").itertuples():
+        births, deaths = int(rng.integers(3000, 15000)), int(rng.integers(2500, 9000))
+        for year in (2023, 2024):
+            b_year = int(births * (0.94 if year == 2024 else 1.0))
+            boys = int(round(b_year * 0.52))
+            men = int(round(deaths * 0.55))
+            rows += [(year, row.name, "M", boys, men),
+                     (year, row.name, "F", b_year - boys, deaths - men)]
+    pd.DataFrame(rows, columns=["年份", "区县", "性别", "出生人数", "死亡人数"]).to_csv(
+        HERE / "health_vital_events.csv", index=False, encoding="utf-8")
+
+
 if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["--layers"]:  # only the layer files (the others stay byte for byte)
         layers(geo.load_boundaries(CITY))
+    elif sys.argv[1:] == ["--vital"]:
+        vital(geo.load_boundaries(CITY))
     else:
         main()
