@@ -16,6 +16,8 @@ from dashboard.shell import PageContext, page_context
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 LEVEL = 80
+#: The scenario bands' colours (one per area, distinct from the lines').
+BAND_COLORS = ["#fd8d3c", "#fdae6b", "#fdd0a2", "#e6550d", "#a63603", "#f16913"]
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -110,15 +112,22 @@ def chart(ctx, target, lines):
     for i, (name, hist, f, band) in enumerate(lines):
         color = COLORS[i % len(COLORS)]
         years = list(f["year"])
-        fig.add_trace(go.Scatter(x=years + years[::-1],
-                                 y=list(band["high"]) + list(band["low"])[::-1],
-                                 fill="toself", fillcolor=_rgba(color, 0.08),
-                                 line=dict(color=_rgba(color, 0.35), dash="dot", width=1),
-                                 name=f"{name} · {ctx.t('fc_band')}", hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=years + years[::-1], y=list(f["hi"]) + list(f["lo"])[::-1],
-                                 fill="toself", fillcolor=_rgba(color, 0.22),
+                                 fill="toself", fillcolor=_rgba(color, 0.15),
                                  line=dict(width=0), hoverinfo="skip",
                                  name=f"{name} · {ctx.t('fc_interval', level=LEVEL)}"))
+        # the scenario band on top of the interval, in its own colour and with solid edges:
+        # it is often much narrower than the interval, and a faint fill under it vanished
+        band_color = BAND_COLORS[i % len(BAND_COLORS)]
+        fig.add_trace(go.Scatter(x=years + years[::-1],
+                                 y=list(band["high"]) + list(band["low"])[::-1],
+                                 fill="toself", fillcolor=_rgba(band_color, 0.45),
+                                 line=dict(color=band_color, width=1.5),
+                                 name=f"{name} · {ctx.t('fc_band')}", hoverinfo="skip"))
+        for edge in ("low", "high"):  # the scenarios' values in the hover
+            fig.add_trace(go.Scatter(x=years, y=list(band[edge]), mode="lines",
+                                     line=dict(width=0, color=band_color), showlegend=False,
+                                     name=f"{name} · {ctx.t(f'fc_scenario_{edge}')}"))
         fig.add_trace(go.Scatter(x=hist["year"], y=hist["value"], mode="lines+markers",
                                  line=dict(color=color, width=2), marker=dict(size=4),
                                  name=f"{name} · {ctx.t('fc_history')}"))
@@ -205,6 +214,13 @@ def page(ctx: PageContext) -> None:
             frames.append(f.assign(area=area, area_name=area_names[area], target=target,
                                    scenario=scenario, base_year=base_year))
         st.plotly_chart(chart(ctx, target, lines), width="stretch")
+        digits = 2 if TARGETS[target].share else 0
+        last = [(n, b["low"][-1], b["high"][-1], f["lo"].iloc[-1], f["hi"].iloc[-1])
+                for n, _, f, b in lines]
+        st.caption(ctx.t("fc_band_note", year=base_year + horizon, level=LEVEL, bands="; ".join(
+            ctx.t("fc_band_area", area=n, low=f"{lo:,.{digits}f}", high=f"{hi:,.{digits}f}",
+                  ilo=f"{ilo:,.{digits}f}", ihi=f"{ihi:,.{digits}f}")
+            for n, lo, hi, ilo, ihi in last)))
         used = sorted({ctx.t(f"fc_model_{m}") for fr in frames for m in fr["model"]})
         st.caption(ctx.t("fc_chosen", models=", ".join(used), level=LEVEL))
         if any((fr["model"] == "cohort").any() for fr in frames):
