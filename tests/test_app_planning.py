@@ -120,7 +120,7 @@ def test_every_count_on_the_map_is_the_one_released_figure(store_path, monkeypat
     assert metric(at, f"Covered within {radius} m") == pct
     assert metric(at, f"Within a {radius} m walk") == pct
     assert metric(at, "Residents aged") == f"{residents:,}"
-    assert metric(at, "Unmet demand: no place in reach") == f"{unmet:,}"
+    assert metric(at, "Unmet: no place in reach") == f"{unmet:,}"
     text = " ".join(m.value for m in at.markdown)
     assert (f"Of {residents:,} residents" in text and f"{covered:,} live within {radius} m and "
             f"{beyond:,} beyond" in text)
