@@ -11,7 +11,8 @@ from analytics.errors import CityBrainError
 from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
-from analytics.standards import FACILITY_TYPES
+from analytics.standards import FACILITY_TYPES, balance
+from dashboard.components import reconcile
 from dashboard.shell import PageContext, page_context
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -172,12 +173,22 @@ def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, targe
         col.plotly_chart(fig, width="stretch")
         if not (one["capacity"] > 0).any():
             col.caption(ctx.t("fc_no_capacity", type=type_name[key]))
-    table = g.assign(type=g["type"].map(type_name))
-    table = table.pivot_table(index="year", columns="type", values="gap", sort=False)
+    # one sign convention: a shortfall is said as a shortfall (red), a surplus as a surplus
+    status, amount = zip(*(balance(c, d) for c, d in zip(g["capacity"], g["demand"],
+                                                          strict=True)), strict=True)
+    words = [reconcile.gap_words(st_, round(a), ctx.t(
+                 f"fc_unit_{FACILITY_TYPES[k].capacity_unit}"), ctx.lang)
+             for st_, a, k in zip(status, amount, g["type"], strict=True)]
+    long = g.assign(type=g["type"].map(type_name), words=words, status=list(status))
+    table = long.pivot(index="year", columns="type", values="words")
+    statuses = long.pivot(index="year", columns="type", values="status")
+    order = list(dict.fromkeys(long["type"]))
+    table, statuses = table[order], statuses[order]
     table.index = table.index.astype(str).rename(ctx.t("fc_year"))
+    statuses.index = table.index
     st.markdown(ctx.t("fc_gap_table"))
-    st.dataframe(table.style.format("{:,.0f}"), width="stretch",
-                 height=36 * (len(table) + 1) + 4)
+    st.dataframe(reconcile.colour_gaps(table, order, {c: statuses[c] for c in order}),
+                 width="stretch", height=36 * (len(table) + 1) + 4)
     st.download_button(ctx.t("fc_download_gap"), g.to_csv(index=False).encode("utf-8"),
                        file_name=f"gap_{area}_{base_year}.csv", mime="text/csv",
                        key="fc_dl_gap")

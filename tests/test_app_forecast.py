@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from forecast_helpers import store_file
+from forecast_helpers import CITY, store_file
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).parent.parent / "pages" / "forecast.py")
@@ -51,6 +51,16 @@ def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
     gap = at.dataframe[2].value
     assert list(gap.index)[0] == "2021" and list(gap.index)[-1] == "2031"
     assert "Elderly care home" in gap.columns
+    # gaps in words, not by sign: the library's signed gap (demand - capacity) of each cell
+    from analytics import forecast as fc
+    from analytics.store import Store
+
+    with Store.open(store_path) as store:
+        g = fc.gap(store, CITY, 2021, 10, "auto", "medium")
+    one = g[(g["type"] == "elderly_care_home") & (g["year"] == 2031)].iloc[0]
+    word = "shortfall" if one["gap"] > 0 else "surplus"
+    assert gap.loc["2031", "Elderly care home"] == f"{word} of {abs(one['gap']):,.0f} beds"
+    assert not any(str(v).startswith("-") for v in gap.to_numpy().ravel())
 
 
 def test_page_in_chinese_for_a_district(store_path, monkeypatch):
