@@ -9,7 +9,7 @@ from dashboard.shell import PageContext, page_context
 def page(ctx: PageContext) -> None:
     meta = ctx.store.meta()
     st.title(ctx.t("page_store"))
-    st.caption(ctx.t("store_intro", path=ctx.store.path, city=ctx.city_name, adcode=ctx.city_adcode,
+    st.caption(ctx.t("store_intro", path=ctx.store.path, city=ctx.city_label(), adcode=ctx.city_adcode,
                      first=ctx.years[0], last=ctx.years[-1]))
 
     st.subheader(ctx.t("store_districts", year=ctx.year))
