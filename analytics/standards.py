@@ -40,7 +40,8 @@ from dataclasses import dataclass
 
 from analytics.errors import lookup
 
-GB50180 = "GB 50180-2018 《城市居住区规划设计标准》, Appendix B"
+GB50180 = ("GB 50180-2018 Standard for planning and design of urban residential areas "
+           "(《城市居住区规划设计标准》), Appendix B")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ FACILITY_TYPES: dict[str, FacilityType] = {
     for t in [
         FacilityType(
             "elderly_care_home", "养老机构", "Elderly care home", "beds", ("60+",), 15, 1000,
-            GB50180 + ": 养老院 / 老年养护院 in the 15-minute circle (800-1,000 m)",
+            GB50180 + ": elderly care homes and nursing homes (养老院 / 老年养护院) in the 15-minute circle (800-1,000 m)",
             0.040, "40 beds per 1,000 residents aged 60+",
             "State Council 2021 (国发〔2021〕35号), national planning ratio", "民政局",
             radius_source_zh="GB 50180-2018《城市居住区规划设计标准》附录 B：养老院、老年养护院属 15 分钟生活圈（800–1,000 米）",
@@ -89,7 +90,7 @@ FACILITY_TYPES: dict[str, FacilityType] = {
         FacilityType(
             "elderly_day_care", "老年人日间照料中心", "Elderly day-care centre", "places",
             ("60+",), 5, 300,
-            GB50180 + ": 老年人日间照料中心（托老所） in the 5-minute circle (300 m)",
+            GB50180 + ": elderly day-care centres (老年人日间照料中心, 托老所) in the 5-minute circle (300 m)",
             0.010, "10 day-care places per 1,000 residents aged 60+ (documented assumption)",
             "assumption: GB 50180-2018 sets one centre per 5-minute circle, not a place ratio",
             "民政局",
@@ -99,7 +100,7 @@ FACILITY_TYPES: dict[str, FacilityType] = {
         FacilityType(
             "community_health_centre", "社区卫生服务中心", "Community health centre", "none",
             ("all",), 15, 1000,
-            GB50180 + ": 社区卫生服务中心 in the 15-minute circle (800-1,000 m)",
+            GB50180 + ": community health service centres (社区卫生服务中心) in the 15-minute circle (800-1,000 m)",
             None, "one centre per sub-district (30,000-100,000 residents)",
             "National Health Commission community health service guidance", "卫生健康委员会",
             radius_source_zh="GB 50180-2018《城市居住区规划设计标准》附录 B：社区卫生服务中心属 15 分钟生活圈（800–1,000 米）",
@@ -115,7 +116,7 @@ FACILITY_TYPES: dict[str, FacilityType] = {
             ratio_source_zh="国办发〔2022〕11号《“十四五”国民健康规划》2025 年目标"),
         FacilityType(
             "nursery", "托育机构", "Nursery (ages 0-2)", "places", ("0-2",), 5, 300,
-            GB50180 + ": 托儿所 in the 5-minute circle (300 m)",
+            GB50180 + ": nurseries (托儿所) in the 5-minute circle (300 m)",
             None, "4.5 places per 1,000 residents",
             "Outline of the 14th Five-Year Plan (2021), target for 2025", "卫生健康委员会",
             radius_source_zh="GB 50180-2018《城市居住区规划设计标准》附录 B：托儿所属 5 分钟生活圈（300 米）",
@@ -123,7 +124,7 @@ FACILITY_TYPES: dict[str, FacilityType] = {
             ratio_source_zh="《国民经济和社会发展第十四个五年规划和2035年远景目标纲要》2025 年目标"),
         FacilityType(
             "kindergarten", "幼儿园", "Kindergarten", "places", ("3-5",), 5, 300,
-            GB50180 + ": 幼儿园 in the 5-minute circle (300 m)",
+            GB50180 + ": kindergartens (幼儿园) in the 5-minute circle (300 m)",
             0.90, "0.9 places per child aged 3-5 (gross enrolment above 90 %)",
             "Ministry of Education et al. 2021 (教基〔2021〕8号)", "教育局",
             radius_source_zh="GB 50180-2018《城市居住区规划设计标准》附录 B：幼儿园属 5 分钟生活圈（300 米）",
@@ -131,7 +132,7 @@ FACILITY_TYPES: dict[str, FacilityType] = {
             ratio_source_zh="教基〔2021〕8号《“十四五”学前教育发展提升行动计划》"),
         FacilityType(
             "primary_school", "小学", "Primary school", "places", ("6-11",), 10, 500,
-            GB50180 + ": 小学 in the 10-minute circle (500 m)",
+            GB50180 + ": primary schools (小学) in the 10-minute circle (500 m)",
             1.0, "1 place per child aged 6-11",
             "Compulsory Education Law (2006), arts. 2 and 12", "教育局",
             radius_source_zh="GB 50180-2018《城市居住区规划设计标准》附录 B：小学属 10 分钟生活圈（500 米）",
@@ -139,7 +140,7 @@ FACILITY_TYPES: dict[str, FacilityType] = {
             ratio_source_zh="《中华人民共和国义务教育法》（2006）第二条、第十二条"),
         FacilityType(
             "junior_middle_school", "初中", "Junior middle school", "places", ("12-14",), 15,
-            1000, GB50180 + ": 初中 in the 15-minute circle (1,000 m)",
+            1000, GB50180 + ": junior middle schools (初中) in the 15-minute circle (1,000 m)",
             1.0, "1 place per child aged 12-14",
             "Compulsory Education Law (2006), arts. 2 and 12", "教育局",
             radius_source_zh="GB 50180-2018《城市居住区规划设计标准》附录 B：初中属 15 分钟生活圈（1,000 米）",

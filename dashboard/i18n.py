@@ -12,6 +12,8 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from analytics.opendata.registry import department_en
+
 LANGUAGES = ("zh", "en")
 
 #: ``ctx.t``: a string key (and its format values) -> the text in the page language.
@@ -46,8 +48,16 @@ def explain(exc: Exception, lang: str) -> str:
     carries no code or the table has no text for it."""
     code = getattr(exc, "code", None)
     if code and f"reason_{code}" in table():
+        params = dict(getattr(exc, "params", {}))
+        if lang != "zh":  # departments by their English names (the registry's)
+            params.update({k: department_en(v) or v for k, v in params.items()
+                           if k in DEPARTMENT_PARAMS and isinstance(v, str)})
         try:
-            return translate(f"reason_{code}", lang, **getattr(exc, "params", {}))
+            return translate(f"reason_{code}", lang, **params)
         except (KeyError, IndexError):  # a text naming a value the error lacks: its own words
             return str(exc)
     return str(exc)
+
+
+#: Parameters of a refusal that name a department.
+DEPARTMENT_PARAMS = ("department", "owner")

@@ -14,7 +14,7 @@ import streamlit as st
 
 from analytics.errors import CityBrainError
 from analytics.opendata import access
-from analytics.planning import accessibility, siting, supply
+from analytics.planning import accessibility, reconcile, siting, supply
 from analytics.population import SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, facility_type
 from analytics.store import Store
@@ -38,6 +38,27 @@ def store_key(store: Store) -> str:
 def analyse(_store: Store, key: str, type_key: str, year: int, group: str, radius: int | None
             ) -> accessibility.Accessibility:
     return accessibility.analyse(_store, type_key, year, group=group, radius_m=radius)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def measures(_store: Store, _result: accessibility.Accessibility, key: str, type_key: str,
+             year: int, group: str, radius: int | None, district: int | None, _actor=None
+             ) -> reconcile.Reconciliation:
+    """The released figures of one view (residents, covered, beyond the radius, unmet demand)
+    beside the standard's ratio: what the planning map's tiles, its reconciliation panel and
+    the site recommendation's coverage show (cached per view, logged once)."""
+    return reconcile.reconcile(_store, type_key, year, district, result=_result,
+                               channel="page",
+                               **({"actor": _actor} if _actor is not None else {}))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def summary(_store: Store, _result: accessibility.Accessibility, key: str, type_key: str,
+            year: int, group: str, radius: int | None, _actor=None) -> pd.DataFrame:
+    """The district table as released (:func:`accessibility.public_summary`), per view."""
+    return accessibility.public_summary(_store, _result, district_names(_store, key),
+                                        channel="page",
+                                        **({"actor": _actor} if _actor is not None else {}))
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -77,11 +98,16 @@ def availability(_store: Store, key: str, type_key: str, year: int) -> str | Non
 def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: str,
               radius: int | None, district: int | None, candidates: pd.DataFrame | None,
               lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None,
-              demand_year: int | None = None):
-    return siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
-                                  district=district, candidates=candidates, lock=list(lock),
-                                  exclude=list(exclude), site_capacity=site_capacity,
-                                  demand_year=demand_year)
+              demand_year: int | None = None, _actor=None):
+    """The sites and their coverage as released (counts of people rounded to 10 through the
+    access decision; see ``siting.public_result``), so the page and its exports show the same
+    figures as the planning map."""
+    res = siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
+                                 district=district, candidates=candidates, lock=list(lock),
+                                 exclude=list(exclude), site_capacity=site_capacity,
+                                 demand_year=demand_year)
+    return siting.public_result(_store, res, channel="page",
+                                **({"actor": _actor} if _actor is not None else {}))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

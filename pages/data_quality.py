@@ -35,6 +35,10 @@ def page(ctx: PageContext) -> None:
                    for f, a in zip(quality["freshness"], quality["age_days"], strict=True)],
         last_status=quality["last_status"].map(
             lambda s: t(f"dq_status_{s}") if isinstance(s, str) else "—"),
+        # a dataset never loaded has no date and no rows: a dash, not "None"
+        last_loaded=[f"{pd.Timestamp(v):%Y-%m-%d}" if pd.notna(v) else "—"
+                     for v in quality["last_loaded"]],
+        rows=[f"{int(v):,}" if pd.notna(v) else "—" for v in quality["rows"]],
     )
     st.dataframe(
         table[["title", "department", "update_frequency", "freshness", "last_loaded",
@@ -44,10 +48,9 @@ def page(ctx: PageContext) -> None:
             "title": st.column_config.TextColumn(t("dq_col_dataset"), width="medium"),
             "department": t("dq_col_department"),
             "update_frequency": t("dq_col_frequency"),
-            "last_loaded": st.column_config.DatetimeColumn(t("dq_col_last_loaded"),
-                                                           format="YYYY-MM-DD"),
+            "last_loaded": t("dq_col_last_loaded"),
             "freshness": t("dq_col_freshness"),
-            "rows": st.column_config.NumberColumn(t("dq_col_rows"), format="localized", width="small"),
+            "rows": st.column_config.TextColumn(t("dq_col_rows"), width="small"),
             "completeness": st.column_config.ProgressColumn(t("dq_col_completeness"), format="percent",
                                                             min_value=0.0, max_value=1.0,
                                                             width="small"),

@@ -11,12 +11,14 @@ from analytics.errors import CityBrainError
 from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
-from analytics.standards import FACILITY_TYPES
-from dashboard.components import provenance
+from analytics.standards import FACILITY_TYPES, balance
+from dashboard.components import provenance, reconcile
 from dashboard.shell import PageContext, page_context
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 LEVEL = 80
+#: The scenario bands' colours (one per area, distinct from the lines').
+BAND_COLORS = ["#fd8d3c", "#fdae6b", "#fdd0a2", "#e6550d", "#a63603", "#f16913"]
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -116,15 +118,22 @@ def chart(ctx, target, lines):
     for i, (name, hist, f, band) in enumerate(lines):
         color = COLORS[i % len(COLORS)]
         years = list(f["year"])
-        fig.add_trace(go.Scatter(x=years + years[::-1],
-                                 y=list(band["high"]) + list(band["low"])[::-1],
-                                 fill="toself", fillcolor=_rgba(color, 0.08),
-                                 line=dict(color=_rgba(color, 0.35), dash="dot", width=1),
-                                 name=f"{name} · {ctx.t('fc_band')}", hoverinfo="skip"))
         fig.add_trace(go.Scatter(x=years + years[::-1], y=list(f["hi"]) + list(f["lo"])[::-1],
-                                 fill="toself", fillcolor=_rgba(color, 0.22),
+                                 fill="toself", fillcolor=_rgba(color, 0.15),
                                  line=dict(width=0), hoverinfo="skip",
                                  name=f"{name} · {ctx.t('fc_interval', level=LEVEL)}"))
+        # the scenario band on top of the interval, in its own colour and with solid edges:
+        # it is often much narrower than the interval, and a faint fill under it vanished
+        band_color = BAND_COLORS[i % len(BAND_COLORS)]
+        fig.add_trace(go.Scatter(x=years + years[::-1],
+                                 y=list(band["high"]) + list(band["low"])[::-1],
+                                 fill="toself", fillcolor=_rgba(band_color, 0.45),
+                                 line=dict(color=band_color, width=1.5),
+                                 name=f"{name} · {ctx.t('fc_band')}", hoverinfo="skip"))
+        for edge in ("low", "high"):  # the scenarios' values in the hover
+            fig.add_trace(go.Scatter(x=years, y=list(band[edge]), mode="lines",
+                                     line=dict(width=0, color=band_color), showlegend=False,
+                                     name=f"{name} · {ctx.t(f'fc_scenario_{edge}')}"))
         fig.add_trace(go.Scatter(x=hist["year"], y=hist["value"], mode="lines+markers",
                                  line=dict(color=color, width=2), marker=dict(size=4),
                                  name=f"{name} · {ctx.t('fc_history')}"))
@@ -176,12 +185,22 @@ def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, targe
         col.plotly_chart(fig, width="stretch")
         if not (one["capacity"] > 0).any():
             col.caption(ctx.t("fc_no_capacity", type=type_name[key]))
-    table = g.assign(type=g["type"].map(type_name))
-    table = table.pivot_table(index="year", columns="type", values="gap", sort=False)
+    # one sign convention: a shortfall is said as a shortfall (red), a surplus as a surplus
+    status, amount = zip(*(balance(c, d) for c, d in zip(g["capacity"], g["demand"],
+                                                          strict=True)), strict=True)
+    words = [reconcile.gap_words(st_, round(a), ctx.t(
+                 f"fc_unit_{FACILITY_TYPES[k].capacity_unit}"), ctx.lang)
+             for st_, a, k in zip(status, amount, g["type"], strict=True)]
+    long = g.assign(type=g["type"].map(type_name), words=words, status=list(status))
+    table = long.pivot(index="year", columns="type", values="words")
+    statuses = long.pivot(index="year", columns="type", values="status")
+    order = list(dict.fromkeys(long["type"]))
+    table, statuses = table[order], statuses[order]
     table.index = table.index.astype(str).rename(ctx.t("fc_year"))
+    statuses.index = table.index
     st.markdown(ctx.t("fc_gap_table"))
-    st.dataframe(table.style.format("{:,.0f}"), width="stretch",
-                 height=36 * (len(table) + 1) + 4)
+    st.dataframe(reconcile.colour_gaps(table, order, {c: statuses[c] for c in order}),
+                 width="stretch", height=36 * (len(table) + 1) + 4)
     st.download_button(ctx.t("fc_download_gap"), g.to_csv(index=False).encode("utf-8"),
                        file_name=f"gap_{area}_{base_year}.csv", mime="text/csv",
                        key="fc_dl_gap")
@@ -220,6 +239,13 @@ def page(ctx: PageContext) -> None:
             frames.append(f.assign(area=area, area_name=area_names[area], target=target,
                                    scenario=scenario, base_year=base_year))
         st.plotly_chart(chart(ctx, target, lines), width="stretch")
+        digits = 2 if TARGETS[target].share else 0
+        last = [(n, b["low"][-1], b["high"][-1], f["lo"].iloc[-1], f["hi"].iloc[-1])
+                for n, _, f, b in lines]
+        st.caption(ctx.t("fc_band_note", year=base_year + horizon, level=LEVEL, bands="; ".join(
+            ctx.t("fc_band_area", area=n, low=f"{lo:,.{digits}f}", high=f"{hi:,.{digits}f}",
+                  ilo=f"{ilo:,.{digits}f}", ihi=f"{ihi:,.{digits}f}")
+            for n, lo, hi, ilo, ihi in last)))
         used = sorted({ctx.t(f"fc_model_{m}") for fr in frames for m in fr["model"]})
         st.caption(ctx.t("fc_chosen", models=", ".join(used), level=LEVEL))
         # what the history the models are fitted on rests on (department data or synthetic)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from analytics.errors import CityBrainError
 from analytics.forecast import DEMAND_TYPES
-from analytics.opendata import access, privacy
+from analytics.opendata import access
 from analytics.planning import accessibility
 from analytics.planning import cells as planning_cells
 from analytics.standards import FACILITY_TYPES, FacilityType, facility_type
@@ -153,21 +153,23 @@ def page(ctx: PageContext) -> None:
                    group=pl.group_name(group, ctx.lang), year=ctx.year))
         st.stop()
 
-    # -- headline figures ----------------------------------------------------------------------
+    # -- headline figures: the released ones, the same as the panel and the district table ---
     unit = pl.unit_name(type_key, ctx.lang)
-    persons = int(cells["persons"].sum())
+    actor = current_actor(ctx.store)
+    rec = pl.measures(ctx.store, result, pre.key, type_key, ctx.year, group, override, district,
+                      _actor=actor)
     m1, m2, m3, m4 = st.columns(4)
-    m1.metric(t("plan_kpi_coverage", radius=radius), f"{result.coverage_pct(district):.1f}%",
+    m1.metric(t("plan_kpi_coverage", radius=radius),
+              f"{rec.coverage_pct:.1f}%" if rec.coverage_pct == rec.coverage_pct else "—",
               help=t("plan_kpi_coverage_help", group=pl.group_name(group, ctx.lang),
                      type=pl.type_name(type_key, ctx.lang), radius=radius))
-    m2.metric(t("plan_kpi_persons", group=pl.group_name(group, ctx.lang)), f"{persons:,}")
+    m2.metric(t("plan_kpi_persons", group=pl.group_name(group, ctx.lang)), f"{rec.residents:,}")
     supply_total = accessibility.supply_values(fac).sum()
     m3.metric(t("plan_kpi_facilities"), f"{len(fac):,}",
               help=t("plan_kpi_supply", supply=f"{supply_total:,.0f}", unit=unit))
-    unmet_total = float(privacy.round_counts([cells["unmet"].sum()])[0][0])
-    m4.metric(t("plan_kpi_unmet"), "1-9" if unmet_total != unmet_total else f"{unmet_total:,.0f}",
-              help=t("plan_kpi_unmet_help", ratio=ft.ratio_label))
-    reconcile.section(ctx, type_key)
+    m4.metric(t("plan_kpi_unmet"), reconcile.unmet_text(rec, ctx.lang),
+              help=t("plan_kpi_unmet_help", ratio=ft.ratio_label, radius=radius))
+    reconcile.section(ctx, type_key, rec=rec)
 
     # -- the map -------------------------------------------------------------------------------
     hexes, legend, res = pl.hex_data(ctx.store, result, pre.key, type_key, ctx.year, group,
@@ -300,14 +302,15 @@ def page(ctx: PageContext) -> None:
     tab1, tab2, tab3 = st.tabs([t("plan_tab_districts"), t("plan_tab_underserved"),
                                 t("plan_tab_supply")])
     with tab1:
-        summary = accessibility.public_summary(ctx.store, result, pre.names,
-                                               actor=current_actor(ctx.store), channel="page")
+        summary = pl.summary(ctx.store, result, pre.key, type_key, ctx.year, group, override,
+                             _actor=actor).copy()
         summary["name"] = [pl.district_label(a, pre.names, ctx.lang) for a in summary["adcode"]]
-        shown = summary[["name", "persons", "covered", "coverage_pct", "facilities", "supply",
-                         "access_per_1000", "unmet"]].rename(columns={
+        shown = summary[["name", "persons", "covered", "beyond", "coverage_pct", "facilities",
+                         "supply", "access_per_1000", "unmet"]].rename(columns={
                              "name": t("plan_col_district"),
                              "persons": t("plan_col_persons", group=pl.group_name(group, ctx.lang)),
                              "covered": t("plan_col_covered", radius=radius),
+                             "beyond": t("plan_col_beyond", radius=radius),
                              "coverage_pct": t("plan_col_coverage_pct"),
                              "facilities": t("plan_col_facilities"),
                              "supply": t("plan_col_supply", unit=unit),

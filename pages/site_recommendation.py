@@ -6,10 +6,12 @@ import pandas as pd
 import streamlit as st
 
 from analytics.errors import CityBrainError
+from analytics.opendata import access
 from analytics.planning import siting
 from analytics.standards import FACILITY_TYPES, facility_type
 from dashboard import maps
 from dashboard import planning as pl
+from dashboard.auth import current_actor
 from dashboard.components import provenance
 from dashboard.shell import PageContext, page_context
 
@@ -107,11 +109,12 @@ def page(ctx: PageContext) -> None:
                     if len(result_acc.facilities) else 100.0)
             else:
                 st.info(t("plan_capacity_na"))
+        actor = current_actor(ctx.store)
         with st.spinner("…"):
             res = pl.recommend(ctx.store, pre.key, ask["type"], ctx.year, ask["k"],
                                pre.group, ask["radius"],
                                ask["district"], candidates, ask["lock"], ask["exclude"],
-                               site_capacity, ask["demand_year"])
+                               site_capacity, ask["demand_year"], _actor=actor)
             cells = result_acc.cells if ask["demand_year"] is None else pl.future_cells(
                 ctx.store, pre.key, ask["type"], ctx.year, pre.group,
                 ask["radius"], ask["demand_year"])
@@ -125,7 +128,7 @@ def page(ctx: PageContext) -> None:
     m1, m2, m3, m4 = st.columns(4)
     m1.metric(t("plan_before"), f"{res.before_pct:.2f}%")
     m2.metric(t("plan_after"), f"{res.after_pct:.2f}%", delta=f"{res.after_pct - res.before_pct:+.2f}")
-    m3.metric(t("plan_newly"), f"{res.newly_covered:,.0f}")
+    m3.metric(t("plan_newly"), f"{res.newly_covered:,.0f}", help=t("plan_newly_help"))
     m4.metric(t("plan_gap"), f"{res.solution.gap_pct:.2f}%",
               help=t("plan_gap_help", status=res.solution.status,
                      seconds=f"{res.solution.seconds:.1f}", n=f"{res.n_candidates:,}"))
@@ -142,7 +145,12 @@ def page(ctx: PageContext) -> None:
     layers = []
     legend = None
     if len(uncovered):
-        hexes, legend, _ = maps.hex_layer_data(uncovered, "persons", labels)
+        def release(frame: pd.DataFrame) -> pd.DataFrame:  # cell counts as published
+            return access.release_counts(ctx.store, frame, ["persons", "unmet"],
+                                         channel="page", fmt="map", actor=actor,
+                                         parts="parts" if "parts" in frame else None)[0]
+
+        hexes, legend, _ = maps.hex_layer_data(uncovered, "persons", labels, release=release)
         layers.append(maps.hex_layer(hexes))
     fac = result_acc.facilities
     if ask["district"] is not None:

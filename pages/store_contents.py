@@ -9,7 +9,7 @@ from dashboard.shell import PageContext, page_context
 def page(ctx: PageContext) -> None:
     meta = ctx.store.meta()
     st.title(ctx.t("page_store"))
-    st.caption(ctx.t("store_intro", path=ctx.store.path, city=ctx.city_name, adcode=ctx.city_adcode,
+    st.caption(ctx.t("store_intro", path=ctx.store.path, city=ctx.city_label(), adcode=ctx.city_adcode,
                      first=ctx.years[0], last=ctx.years[-1]))
 
     st.subheader(ctx.t("store_districts", year=ctx.year))
@@ -17,6 +17,7 @@ def page(ctx: PageContext) -> None:
     if ctx.lang == "en":  # Chinese names stay; the pinyin form helps readers of English
         english = dict(zip(ctx.store.table("districts")["adcode"], ctx.store.table("districts")["name_en"],
                            strict=True))
+        english[int(ctx.city_adcode)] = ctx.city_label()  # the city's own row
         summary["name"] = [f"{n} {english.get(a, '')}".strip() for a, n in
                            zip(summary["adcode"], summary["name"], strict=True)]
     columns = ["adcode", "name", "population", "share_0_14", "share_15_59", "share_60plus",

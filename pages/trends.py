@@ -212,13 +212,10 @@ def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
                   facet_col_spacing=0.04, facet_row_spacing=0.09,
                   labels={"year": "", "value": ""}, markers=False,
                   color_discrete_sequence=["#1f6f8b"])
-    if ind.unit_en != "persons":  # the city's line in every panel, for reference
-        fig.add_scatter(x=city["year"], y=city["value"], mode="lines",
-                        line={"color": "#999999", "width": 1.2, "dash": "dot"},
-                        name=ctx.t("tr_city_line", city=ctx.city_label()), showlegend=False,
-                        row="all", col="all")
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_yaxes(matches=None if ind.unit_en == "persons" else "y", showticklabels=True)
+    only_panels(fig, city=None if ind.unit_en == "persons" else
+                (city["year"], city["value"], ctx.t("tr_city_line", city=ctx.city_label())))
     rows_needed = -(-n // wrap)
     fig.update_layout(title={"text": f"{ind.label(ctx.lang)}（{ind.unit(ctx.lang)}）"
                              if ctx.lang == "zh" else
@@ -229,6 +226,31 @@ def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
     table = table.rename(columns={"year": ctx.t("tr_col_year")})
     table.columns.name = None
     return charts.finish(fig, max(260, 190 * rows_needed + 60)), table
+
+
+def only_panels(fig, city=None) -> None:
+    """Draw only the panels of a facet grid that hold a district: the city's reference line
+    ``city = (x, y, name)`` in each of them, and the spare slots of the last row (13
+    districts in rows of 4 leave 3) without axes, so no panel reads as a district with no
+    data."""
+    used = sorted({(tr.xaxis, tr.yaxis) for tr in fig.data})
+    if city is not None:
+        x, y, name = city
+        for xa, ya in used:
+            fig.add_scatter(x=x, y=y, mode="lines", xaxis=xa, yaxis=ya, name=name,
+                            line={"color": "#999999", "width": 1.2, "dash": "dot"},
+                            showlegend=False)
+    ids = {a for pair in used for a in pair}
+    # a panel above a spare slot is the bottom of its column: it keeps its year labels
+    fig.for_each_xaxis(lambda ax: ax.update(visible=False) if _axis_id(ax) not in ids
+                       else ax.update(showticklabels=True))
+    fig.for_each_yaxis(lambda ax: ax.update(visible=False) if _axis_id(ax) not in ids else None)
+
+
+def _axis_id(axis) -> str:
+    """``x``, ``x2``, ``y13``: the id traces use for a layout axis (``xaxis13``)."""
+    name = axis.plotly_name
+    return name[0] + name[5:]
 
 
 def small_multiples(ctx) -> None:

@@ -201,10 +201,14 @@ def test_reconciliation_by_hand(store):
 
     60+ per cell is 6 x letter number: 270 in the city. The standard's 10 places per 1,000
     asks 2.7; 30 are open: a surplus of 27.3. Within 300 m (cells are 400 m apart) only A
-    (6) and E (30) are covered: 36 of 270, 13.3 %. Every covered resident has a place
-    (2SFCA 20/6 and 10/30 per person, above 0.01), so 234 are without one. The ratio is met
-    but most live too far: reason ``enough_but_far``. 滨江区 (C, F, I: 18 + 36 + 54 = 108)
-    has no open centre: a shortfall of 1.08 places and no one covered.
+    (6) and E (30) are covered: 36 of 270. Every covered resident has a place (2SFCA 20/6 and
+    10/30 per person, above 0.01), so the 234 beyond 300 m are all the unmet demand. The ratio
+    is met but most live too far: reason ``enough_but_far``. 滨江区 (C, F, I: 18 + 36 + 54 =
+    108) has no open centre: a shortfall of 1.08 places and no one covered.
+
+    The counts are the released ones: residents exact (published district totals), 36
+    covered rounded to 40 (14.8 %), beyond = 270 - 40 = 230, none near a full centre (0), so
+    unmet demand = 230 + 0 = 230: the same figure beyond and unmet, as they are the same people.
     """
     from analytics.planning.reconcile import reconcile
 
@@ -212,14 +216,39 @@ def test_reconciliation_by_hand(store):
     assert (city.residents, city.facilities, city.capacity) == (270, 2, 30.0)
     assert city.required == pytest.approx(2.7)
     assert (city.status, round(city.amount, 2)) == ("surplus", 27.3)
-    assert (city.covered, city.without_place, city.radius_m) == (36, 234, 300)
-    assert city.coverage_pct == pytest.approx(100 * 36 / 270)
+    assert (city.covered, city.beyond, city.near_but_full, city.without_place,
+            city.radius_m) == (40, 230, 0, 230, 300)
+    assert city.coverage_pct == pytest.approx(100 * 40 / 270)
     assert city.supply_pct == pytest.approx(100 * 30 / 2.7)
     assert city.reason == "enough_but_far"
     east = reconcile(store, "elderly_day_care", YEAR, district=330108)
-    assert (east.residents, east.capacity, east.covered) == (108, 0.0, 0)
+    assert (east.residents, east.capacity, east.covered, east.beyond, east.without_place) == \
+        (108, 0.0, 0, 108, 108)
     assert (east.status, round(east.amount, 2), east.reason) == ("shortfall", 1.08,
                                                                    "short_and_far")
+
+
+def test_released_summary_by_hand(store):
+    """Primary schools (see the 2SFCA test): 450 children, 350 within 500 m (A, C, D, E, F,
+    G, I), B (20) and H (80) beyond. The covered cells' 2SFCA shortfall is 5 + 24 + 20 + 15
+    + 48 + 35 + 72 = 219 (7 cells), released as 220; covered 350 stays 350. So: beyond
+    = 450 - 350 = 100, unmet = 100 + 220 = 320, one decision and one log line. 西湖区 (A, B,
+    D, E, G, H: 270, covered 170, shortfall 5 + 20 + 15 + 35 = 75 -> 80): beyond 100, unmet
+    180. 滨江区 (C, F, I: 180, all covered, shortfall 24 + 48 + 72 = 144 -> 140): unmet 140.
+    Beyond and unmet are never rounded on their own (two rounded parts of an exact total
+    would pin each other)."""
+    result = accessibility.analyse(store, "primary_school", YEAR)
+    table = accessibility.public_summary(store, result)
+    table = table.set_index(table["adcode"].fillna(0).astype(int))
+    cols = ["persons", "covered", "beyond", "near_full", "unmet"]
+    assert table.loc[0, cols].astype(int).tolist() == [450, 350, 100, 220, 320]
+    assert table.loc[330106, cols].astype(int).tolist() == [270, 170, 100, 80, 180]
+    assert table.loc[330108, cols].astype(int).tolist() == [180, 180, 0, 140, 140]
+    assert table.loc[0, "coverage_pct"] == pytest.approx(100 * 350 / 450)
+    # day care: nobody near a full centre, so unmet demand is the residents beyond 300 m
+    day = accessibility.public_summary(store, accessibility.analyse(store, "elderly_day_care",
+                                                                    YEAR))
+    assert day["unmet"].tolist() == day["beyond"].tolist() == [230, 122, 108]
 
 
 def test_one_sign_convention_for_gaps(store):

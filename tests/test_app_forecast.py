@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from forecast_helpers import store_file
+from forecast_helpers import CITY, store_file
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).parent.parent / "pages" / "forecast.py")
@@ -51,6 +51,16 @@ def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
     gap = at.dataframe[2].value
     assert list(gap.index)[0] == "2021" and list(gap.index)[-1] == "2031"
     assert "Elderly care home" in gap.columns
+    # gaps in words, not by sign: the library's signed gap (demand - capacity) of each cell
+    from analytics import forecast as fc
+    from analytics.store import Store
+
+    with Store.open(store_path) as store:
+        g = fc.gap(store, None, 2021, 10, "auto", "medium")
+    one = g[(g["type"] == "elderly_care_home") & (g["year"] == 2031)].iloc[0]
+    word = "shortfall" if one["gap"] > 0 else "surplus"
+    assert gap.loc["2031", "Elderly care home"] == f"{word} of {abs(one['gap']):,.0f} beds"
+    assert not any(str(v).startswith("-") for v in gap.to_numpy().ravel())
 
 
 def test_page_in_chinese_for_a_district(store_path, monkeypatch):
@@ -78,3 +88,23 @@ def test_the_cohort_models_fertility_path_is_stated(store_path, monkeypatch):
     captions = " ".join(c.value for c in at.caption)
     assert "China's birth-rate trend of 2018–2021 (-13.3% a year)" in captions
     assert "damped to 0.8 of itself" in captions
+
+
+def test_scenario_band_is_drawn_above_the_interval_and_named(store_path, monkeypatch):
+    """The low-high band (often far narrower than the 80 % interval) is drawn after the
+    interval, opaque enough to see, with solid edges; the caption gives both ranges at the
+    horizon, from the same forecasts as the chart."""
+    import json
+
+    at = _run(store_path, monkeypatch)
+    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
+    names = [t.get("name", "") for t in fig["data"]]
+    interval = next(i for i, n in enumerate(names) if n.endswith("80% interval"))
+    band = next(i for i, n in enumerate(names) if n.endswith("low–high scenarios"))
+    assert band > interval
+    trace = fig["data"][band]
+    alpha = float(trace["fillcolor"].rsplit(",", 1)[1].rstrip(")"))
+    assert alpha >= 0.4 and trace["line"]["width"] >= 1
+    low, high = (fig["data"][band + 1]["y"], fig["data"][band + 2]["y"])
+    note = next(c.value for c in at.caption if "low–high scenarios (orange)" in c.value)
+    assert f"scenarios {low[-1]:,.0f}–{high[-1]:,.0f}" in note

@@ -138,3 +138,23 @@ def test_overview_reconciles_the_ratio_with_walking_distance(store_file, monkeyp
     sentence = next(i.value for i in at.info if "300 m" in i.value)
     assert sentence.startswith("Why they differ") or sentence.startswith("Both fall short") \
         or sentence.startswith("The two agree")
+
+
+def test_overview_coverage_tile_is_the_panels_released_figure(store_file, monkeypatch):
+    """The headline tile '60+ within 300 m of day care' and the panel's walking coverage are
+    one released figure: covered residents rounded to 10 over the exact residents."""
+    from analytics.planning import accessibility
+
+    at = run_app(store_file, monkeypatch, lang="en")
+    no_exception(at)
+    at.selectbox(key="ov_rec_type").set_value("elderly_day_care").run()
+    no_exception(at)
+    with Store.open(store_file) as store:
+        cells = accessibility.analyse(store, "elderly_day_care", 2020).cells
+    covered = int(cells.loc[cells["covered"], "persons"].sum())
+    released = 10 * ((covered + 5) // 10)  # halves up, as published
+    pct = f"{100 * released / int(cells['persons'].sum()):.1f}%"
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Within a 300 m walk (cell level)"] == pct
+    tile = next(v for k, v in shown.items() if k.startswith("60+ within 300 m"))
+    assert tile == pct

@@ -56,8 +56,9 @@ def metric(at: AppTest, label_start: str) -> str:
 
 def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
     at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
-    # 60+ within 300 m of an open day-care centre: (6 + 30) / 270 = 13.3 % (hand-worked).
-    assert metric(at, "Covered within 300 m") == "13.3%"
+    # 60+ within 300 m of an open day-care centre: 6 + 30 = 36, released as 40 (rounded to
+    # 10, as every count below district level): 40 / 270 = 14.8 % (hand-worked).
+    assert metric(at, "Covered within 300 m") == "14.8%"
     assert metric(at, "Residents aged 60+") == "270"
     assert metric(at, "Facilities open") == "2"      # the centre at I closed in 2018
     spec = deck_spec(at)
@@ -74,19 +75,64 @@ def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
 
 def test_map_page_reconciles_the_ratio_with_walking_distance(store_path, monkeypatch):
     """By hand (tests/test_accessibility.py): 30 day-care places against 2.7 required
-    (1,111 % of the standard, a surplus of 27.3), yet 36 of 270 residents aged 60+ (13.3 %)
-    within 300 m; the sentence says the places stand elsewhere."""
+    (1,111 % of the standard, a surplus of 27.3), yet of 270 residents aged 60+ only 36
+    (released: 40, 14.8 %) within 300 m; the sentence says the places stand elsewhere."""
     at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
     assert metric(at, "Capacity ÷ the standard's need (district level)") == "1,111%"
-    assert metric(at, "Within a 300 m walk (cell level)") == "13.3%"
+    assert metric(at, "Within a 300 m walk (cell level)") == "14.8%"
     text = " ".join(m.value for m in at.markdown)
-    assert "surplus of 27.3 places" in text and "36 of 270 residents aged 60+ within reach" in text
+    assert "surplus of 27.3 places" in text
+    assert "Of 270 residents aged 60+, 40 live within 300 m and 230 beyond" in text
     sentence = next(i.value for i in at.info if i.value.startswith("Why they differ"))
     assert "enough elderly day-care centre capacity (1,111%)" in sentence
-    assert "234 residents aged 60+ live farther (13.3% covered)" in sentence
+    assert "230 residents aged 60+ live farther (14.8% covered)" in sentence
     # the supply tab says gaps in words: the city's primary schools are short by 450 - 131
     supply = next(df.value for df in at.dataframe if "Shortfall or surplus" in df.value.columns)
     assert "shortfall of 319 places" in set(supply["Shortfall or surplus"])
+
+
+def _unmet_parts(text: str) -> tuple[int, int, int]:
+    """(unmet, beyond, near a full facility) from the panel's unmet-demand line."""
+    import re
+
+    m = re.search(r"Unmet demand: ([\d,]+)\*\* have no .* = the ([\d,]+) beyond \d+ m \+ "
+                  r"([\d,]+) within reach", text)
+    assert m, text
+    return tuple(int(g.replace(",", "")) for g in m.groups())
+
+
+@pytest.mark.parametrize("params, figures", [
+    # day care, city: 270 aged 60+, 36 covered -> 40, beyond 230; nobody near a full
+    # centre: unmet 230 = 230 + 0
+    ({"pl_type": "elderly_day_care"}, (270, "14.8%", 40, 230, 0, 230)),
+    # primary schools in 西湖区: 270 children, 170 covered, beyond 100; the covered cells'
+    # 2SFCA shortfall 5 + 20 + 15 + 35 = 75 -> 80: unmet 100 + 80 = 180
+    ({"pl_type": "primary_school", "district": "330106"}, (270, "63.0%", 170, 100, 80, 180)),
+])
+def test_every_count_on_the_map_is_the_one_released_figure(store_path, monkeypatch, params,
+                                                           figures):
+    """The tiles, the reconciliation panel, its sentence and the district table show the
+    same released figures (worked by hand above), each under its own label: "beyond" and
+    "no place in reach" are different people, and the panel says how they add up."""
+    residents, pct, covered, beyond, near, unmet = figures
+    at = run(store_path, monkeypatch, MAP_PAGE, params)
+    radius = "300" if params["pl_type"] == "elderly_day_care" else "500"
+    assert metric(at, f"Covered within {radius} m") == pct
+    assert metric(at, f"Within a {radius} m walk") == pct
+    assert metric(at, "Residents aged") == f"{residents:,}"
+    assert metric(at, "Unmet: no place in reach") == f"{unmet:,}"
+    text = " ".join(m.value for m in at.markdown)
+    assert (f"Of {residents:,} residents" in text and f"{covered:,} live within {radius} m and "
+            f"{beyond:,} beyond" in text)
+    assert _unmet_parts(text) == (unmet, beyond, near)
+    sentence = next(i.value for i in at.info if "Why they differ" in i.value
+                    or "Both fall short" in i.value)
+    assert f"{beyond:,} residents" in sentence and pct in sentence
+    table = at.dataframe[0].value
+    area = table[table.iloc[:, 0] == ("Whole city" if "district" not in params
+                                      else "Xihu District")].iloc[0]
+    assert int(area.iloc[1]) == residents and int(area.iloc[2]) == covered
+    assert int(area.iloc[3]) == beyond and int(area["Unmet demand (residents)"]) == unmet
 
 
 def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
@@ -113,8 +159,9 @@ def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
 def test_map_page_radius_override_is_recorded(store_path, monkeypatch):
     at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care",
                                                   "pl_radius": "450"})
-    # 450 m: A covers A, B, D; E covers B, D, E, F, H -> 6 x 26 / 270 = 57.8 %
-    assert metric(at, "Covered within 450 m") == "57.8%"
+    # 450 m: A covers A, B, D; E covers B, D, E, F, H -> 6 x 26 = 156, released as 160:
+    # 160 / 270 = 59.3 %
+    assert metric(at, "Covered within 450 m") == "59.3%"
     assert any("450 m" in i.value and "300 m" in i.value for i in at.info)
 
 
@@ -352,3 +399,14 @@ def test_a_planners_own_basemap_is_a_setting_off_by_default(monkeypatch):
     finally:
         monkeypatch.delenv("CITYBRAIN_BASEMAP_STYLE")
         settings.cache_clear()
+
+
+def test_site_recommendation_starts_from_the_maps_released_coverage(store_path, monkeypatch):
+    """Coverage now on the site page is the planning map's (40 of 270 aged 60+, 14.81 %), and
+    the residents newly covered are the sum of the sites' released gains (multiples of 10)."""
+    at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "elderly_day_care", "pl_k": "2"})
+    assert metric(at, "Coverage now") == "14.81%"
+    newly = int(metric(at, "Residents newly covered").replace(",", ""))
+    gains = at.dataframe[0].value["Newly covered (residents)"].astype(int)
+    assert newly == gains.sum() and (gains % 10 == 0).all() and newly > 0
+    assert metric(at, "Coverage after") == f"{100 * (40 + newly) / 270:.2f}%"

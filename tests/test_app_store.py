@@ -54,3 +54,17 @@ def test_missing_store_shows_how_to_build(tmp_path, monkeypatch):
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception
     assert any("make store" in e.value for e in at.error)
+
+
+def test_store_page_in_english_names_the_city_in_english(app):
+    """The caption and the city's own row of the district table say Hangzhou (the districts
+    keep both forms); no Chinese-only name on the English page."""
+    app.query_params["lang"] = "en"
+    app.query_params["year"] = "2020"
+    app.run()
+    switch_page(app, PAGE).run()
+    assert not app.exception
+    shown = next(df.value for df in app.dataframe if "share_60plus" in df.value.columns)
+    assert shown["name"].iloc[0] == "杭州市 Hangzhou"
+    assert shown["name"].iloc[1] == "西湖区 Xihu District"
+    assert ": Hangzhou (330100)" in app.caption[0].value

@@ -87,3 +87,26 @@ def test_english_labels(store_file, monkeypatch):
     names = {t["name"] for t in figures(at)[1]["data"]}
     assert names == {"0-14", "15-59", "60-79", "80+"}
     assert [b.label for b in at.download_button][0] == "Download the data (CSV)"
+
+
+def test_small_multiples_draw_no_empty_panel():
+    """Five districts in rows of four leave three spare slots: those draw no axes and no
+    city line; each of the five panels has the city's dotted line and its year labels."""
+    import pandas as pd
+    import plotly.express as px
+
+    from pages.trends import only_panels
+
+    frame = pd.DataFrame({"year": [2020, 2021] * 5, "value": range(10),
+                          "district": [d for d in "ABCDE" for _ in range(2)]})
+    fig = px.line(frame, x="year", y="value", facet_col="district", facet_col_wrap=4)
+    only_panels(fig, city=([2020, 2021], [1.0, 2.0], "city"))
+    panels = {(t.xaxis, t.yaxis) for t in fig.data}
+    assert len(panels) == 5
+    city = [t for t in fig.data if t.name == "city"]
+    assert {(t.xaxis, t.yaxis) for t in city} == panels and len(city) == 5
+    shown_x = [a for a in fig.layout if a.startswith("xaxis") and fig.layout[a].visible is not False]
+    hidden = [a for a in fig.layout if a.startswith(("xaxis", "yaxis"))
+              and fig.layout[a].visible is False]
+    assert len(shown_x) == 5 and len(hidden) == 6      # 3 spare slots x (x and y axis)
+    assert all(fig.layout[a].showticklabels for a in shown_x)

@@ -135,7 +135,7 @@ def test_coverage_kpi_is_the_accessibility_coverage(store):
         assert len(got) == 1
         assert got.iloc[0] == pytest.approx(coverage_share(
             store, facility_type="elderly_day_care", group="60+", year=2020, radius_m=300,
-            district=district))
+            district=district, released=True))
     # by hand: the one day-care centre sits at 西湖's only cell (0 m), 滨江's cell is
     # about 11 km away: all 540 of 西湖's 60+ are covered, none of 滨江's 220
     assert ind.of_area(out, XIHU)["value"].iloc[0] == pytest.approx(100.0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -136,7 +137,39 @@ def test_quality_page_shows_freshness_and_history(city_path, monkeypatch):
     table = at.dataframe[0].value.set_index("title")
     assert table.loc["Bus stops", "freshness"] == "Fresh (0 d ago)"
     assert table.loc["Registered elderly care homes", "freshness"] == "Never loaded"
-    assert table.loc["Bus stops", "rows"] == 80
+    assert table.loc["Bus stops", "rows"] == "80"
     assert _text(at.error[0]).startswith("outside_city.csv: row 3, column lon/lat: (116.4, 39.9)")
     history = at.dataframe[1].value
     assert history["status"].tolist() == ["rejected"]
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def test_english_pages_name_departments_in_english(city_path, monkeypatch):
+    """A steward of 民政局 refused another department's dataset reads both departments by the
+    registry's English names; the quality table's departments are English too, and no
+    never-loaded dataset shows a raw None."""
+    token = _token(city_path, "min", "Red-apple-99")
+    at = _run("data_pooling.py", city_path, monkeypatch, lang="en", _session_token=token)
+    assert "data steward · Civil Affairs Bureau" in " ".join(c.value for c in at.caption)
+    at.selectbox(key="ingest_dataset").set_value("education_schools").run()
+    at.radio(key="ingest_source").set_value("example").run()
+    at.button(key="ingest_validate").click().run()
+    assert not at.exception
+    warning = next(w.value for w in at.warning if "may not load" in w.value)
+    assert warning == ("min is a data steward of Civil Affairs Bureau and may not load "
+                       "education_schools, which belongs to Education Bureau: ask that "
+                       "department's steward or an administrator")
+    shown = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success")
+             for e in getattr(at, kind)] + [s.value for s in at.selectbox]
+    assert not [s for s in shown if isinstance(s, str) and CJK.search(s)]
+    q = _run("data_quality.py", city_path, monkeypatch, lang="en")
+    table = q.dataframe[0].value
+    assert set(table["department"]) == {"Civil Affairs Bureau", "Education Bureau",
+                                        "Ecology and Environment Bureau", "Health Commission",
+                                        "Public Security Bureau", "Transport Bureau",
+                                        "Urban Management Bureau"}
+    assert not table.astype(str).apply(lambda c: c.str.contains(CJK)).any().any()
+    never = table[table["freshness"] == "Never loaded"]
+    assert (never["rows"] == "—").all() and (never["last_loaded"] == "—").all()

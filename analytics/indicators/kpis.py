@@ -118,19 +118,22 @@ def _coverage_60plus_daycare(store: Store, year: int, districts: list[int]
     """Percent of residents aged 60+ within the day-care centre's walking radius, for the
     city (key ``None``) and each of ``districts``.
 
-    This is :func:`analytics.planning.accessibility.coverage_share`; when districts are asked for,
+    This is :func:`analytics.planning.accessibility.coverage_share` from the covered residents
+    as released (rounded to 10, as the planning map and its tables show them); when districts
+    are asked for,
     the city and every district are read from one whole-city analysis (what
     ``coverage_share`` runs inside; a catchment crosses district lines), not one per area.
     """
     radius = standards.service_radius("elderly_day_care")
     if not districts:
         return {None: coverage_share(store, facility_type="elderly_day_care", group="60+",
-                                     year=year, radius_m=radius, district=None)}
+                                     year=year, radius_m=radius, district=None,
+                                     released=True)}
     result = analyse(store, "elderly_day_care", year, group="60+", radius_m=radius)
-    out: dict[int | None, float] = {None: result.coverage_pct(None)}
+    out: dict[int | None, float] = {None: result.coverage_pct(None, released=True)}
     present = set(result.cells["district_adcode"])
     for d in districts:
-        out[d] = result.coverage_pct(d) if d in present else np.nan
+        out[d] = result.coverage_pct(d, released=True) if d in present else np.nan
     return out
 
 

@@ -440,7 +440,8 @@ GRAINS = ("cell", "district")
 def release_counts(store: Store, frame: pd.DataFrame, counts: list[str] | tuple[str, ...], *,
                    source: str = "population_cells", grain: str = "cell",
                    actor: Actor = PUBLIC, channel: str = "api", fmt: str = "frame",
-                   parts: str | None = None) -> tuple[pd.DataFrame, privacy.DisclosureReport]:
+                   parts: str | dict[str, str] | None = None
+                   ) -> tuple[pd.DataFrame, privacy.DisclosureReport]:
     """A derived output that carries counts of people (an analysis table, a map's tooltips, a
     chart's CSV), released through the same decision, disclosure control and log as a download.
 
@@ -451,7 +452,7 @@ def release_counts(store: Store, frame: pd.DataFrame, counts: list[str] | tuple[
     (:func:`privacy.round_counts`), exactly as the cell table is published; a ``suppressed``
     column says which rows lost a count. ``parts`` names a column holding how many non-zero
     published counts each sum adds up (see :func:`privacy.round_counts`); it is not released.
-    The use is logged under ``source``.
+    A dict ``{count: column}`` gives each count its own. The use is logged under ``source``.
     """
     if grain not in GRAINS:
         raise ValueError(f"unknown grain {grain!r}; grains are {', '.join(GRAINS)}")
@@ -462,16 +463,16 @@ def release_counts(store: Store, frame: pd.DataFrame, counts: list[str] | tuple[
     report = privacy.DisclosureReport(dataset_id=source, rows_in=len(frame), rows_out=len(frame))
     out = frame.copy()
     blank = np.zeros(len(out), dtype=bool)
+    part_of = parts if isinstance(parts, dict) else {c: parts for c in counts if parts}
     for col in counts:
         values, suppressed, _ = privacy.round_counts(
             out[col].to_numpy(dtype="float64", na_value=np.nan),
-            parts=None if parts is None else out[parts].to_numpy(dtype="float64"))
+            parts=out[part_of[col]].to_numpy(dtype="float64") if col in part_of else None)
         report.primary_suppressed += suppressed
         blank |= np.isnan(values) & out[col].notna().to_numpy()
         out[col] = pd.array(values, dtype="Float64").round().astype("Int64")
     out["suppressed"] = blank
-    if parts is not None:
-        out = out.drop(columns=parts)
+    out = out.drop(columns=sorted(set(part_of.values())))
     report.notes.append(f"counts of people rounded to the nearest {privacy.ROUNDING_BASE}; "
                         f"counts of {privacy.SMALL_LOW}-{privacy.SMALL_HIGH} are blank")
     log(store, decision, fmt, len(out))

@@ -61,6 +61,27 @@ DEPARTMENTS: dict[str, tuple[str, str]] = {
     "water": ("{city}林业水利局", "Forestry and Water Bureau"),
 }
 
+
+def department_en(name: str) -> str | None:
+    """A department's English name (:data:`DEPARTMENTS`) from its code or its Chinese name,
+    with or without the city in front (``教育局``, ``杭州市教育局``, ``education``); None when
+    it is no department's.
+
+    >>> department_en("杭州市教育局"), department_en("民政局"), department_en("education")
+    ('Education Bureau', 'Civil Affairs Bureau', 'Education Bureau')
+    """
+    name = str(name).strip()
+    if name in DEPARTMENTS:
+        return DEPARTMENTS[name][1]
+    for zh, en in DEPARTMENTS.values():
+        bare = zh.replace("{city}", "")
+        if name == bare or (name.endswith(bare) and len(name) - len(bare) <= 8
+                            and name[:len(name) - len(bare)].endswith("市")):
+            return en
+        if name == en:
+            return en
+    return None
+
 #: Open-data domains (主题) with the EU data-theme code DCAT-AP uses for them.
 DOMAINS: dict[str, tuple[str, str, str]] = {
     "population": ("人口与社会", "Population and society", "SOCI"),

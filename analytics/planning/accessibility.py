@@ -28,7 +28,7 @@ from scipy.spatial import cKDTree
 from analytics import population
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC
-from analytics.opendata import access
+from analytics.opendata import access, privacy
 from analytics.standards import (
     FACILITY_TYPES,
     NURSERY_PLACES_PER_RESIDENT,
@@ -221,13 +221,19 @@ class Accessibility:
     def radius_overridden(self) -> bool:
         return self.radius_m != self.standard_radius_m
 
-    def coverage_pct(self, district: int | None = None) -> float:
+    def coverage_pct(self, district: int | None = None, released: bool = False) -> float:
+        """Percent of the group within the radius; ``released``: from the covered residents
+        rounded as published (:func:`public_summary`: nearest 10, 1-9 blank gives NaN), so a
+        headline share equals the one the tables and the planning map show."""
         cells = self.cells if district is None else \
             self.cells[self.cells["district_adcode"] == district]
         total = cells["persons"].sum()
         if total == 0:
             raise _no_residents(self.group, self.year, district)
-        return float(100.0 * cells.loc[cells["covered"], "persons"].sum() / total)
+        covered = float(cells.loc[cells["covered"], "persons"].sum())
+        if released:
+            covered = float(privacy.round_counts([covered])[0][0])
+        return float(100.0 * covered / total)
 
 
 def _no_residents(group: str, year: int, district: int | None) -> CityBrainError:
@@ -311,7 +317,8 @@ def analyse(store: Store, type_key: str, year: int, group: str | None = None,
 
 
 def coverage_share(store: Store, facility_type: str, group: str, year: int,
-                   radius_m: int | None = None, district: int | None = None) -> float:
+                   radius_m: int | None = None, district: int | None = None,
+                   released: bool = False) -> float:
     """Percent (0-100) of a group living within the radius of at least one open facility.
 
     E.g. the leadership KPI "share of 60+ within 300 m of an elderly day-care centre" is
@@ -340,7 +347,7 @@ def coverage_share(store: Store, facility_type: str, group: str, year: int,
     result = analyse(store, facility_type, year, group=group, radius_m=radius_m)
     if district is not None and district not in set(result.cells["district_adcode"]):
         raise _no_residents(group, year, district)
-    return result.coverage_pct(district)
+    return result.coverage_pct(district, released=released)
 
 
 def district_summary(result: Accessibility, names: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -435,13 +442,39 @@ def public_cells(store: Store, result: Accessibility, actor=None, channel: str =
 def public_summary(store: Store, result: Accessibility, names: pd.DataFrame | None = None,
                    actor=None, channel: str = "api", fmt: str = "coverage") -> pd.DataFrame:
     """:func:`district_summary` as it may be published: ``persons`` (a sum of published
-    district-by-age-group totals) stays exact; ``covered`` and ``unmet`` (sums over sets of
-    cells) are rounded to the nearest 10, 1-9 blank, and ``coverage_pct`` is computed from the
-    rounded ``covered``, so none of them pins a cell's count. Logged."""
+    district-by-age-group totals) stays exact; ``covered`` (a sum over a set of cells) is
+    rounded to the nearest 10, 1-9 blank, and ``coverage_pct`` is computed from the rounded
+    ``covered``, so none of them pins a cell's count. One decision, one line in the log.
+
+    ``beyond`` (residents with no facility within the radius) is ``persons - covered`` of the
+    released figures, never rounded on its own: two independently rounded parts of an exact
+    total would pin each other. ``near_full`` (with a capacity ratio: the 2SFCA shortfall of
+    the covered cells, residents within reach of facilities whose places are all taken) is
+    rounded like ``covered`` (blank when 1-9 from fewer than nine cells), and ``unmet`` is
+    ``beyond + near_full``: one figure, whose parts a page can name and which add up. For a
+    type without a ratio ``near_full`` is 0 and ``unmet`` *is* ``beyond``. Every figure a page
+    shows about these residents comes from this table."""
     table = district_summary(result, names)
-    out, _ = access.release_counts(store, table, ["covered", "unmet"],
-                                   source="population_districts", grain="district",
-                                   actor=actor or PUBLIC, channel=channel, fmt=fmt)
-    persons = out["persons"].where(out["persons"] > 0)
-    out["coverage_pct"] = (100.0 * out["covered"].astype("Float64") / persons).astype("Float64")
+    cells = result.cells
+    shortfall = np.where(cells["covered"], cells["unmet"], 0.0) if result.need_per_person \
+        else np.zeros(len(cells))
+    near = pd.DataFrame({"district_adcode": cells["district_adcode"].to_numpy(),
+                         "near_full": shortfall, "parts": (shortfall > 0).astype("int64")})
+    by = near.groupby("district_adcode")[["near_full", "parts"]].sum()
+    by.loc[0] = by.sum()
+    key = table["adcode"].fillna(0).astype("int64")
+    table = table.assign(near_full=by["near_full"].reindex(key).fillna(0.0).to_numpy(),
+                         parts=by["parts"].reindex(key).fillna(0).to_numpy())
+    released, _ = access.release_counts(store, table.drop(columns="unmet"),
+                                        ["covered", "near_full"],
+                                        source="population_districts", grain="district",
+                                        actor=actor or PUBLIC, channel=channel, fmt=fmt,
+                                        parts={"near_full": "parts"})
+    out = released
+    persons = out["persons"].astype("Int64")
+    out["coverage_pct"] = (100.0 * out["covered"].astype("Float64")
+                           / persons.where(persons > 0)).astype("Float64")
+    out.insert(out.columns.get_loc("covered") + 1, "beyond", (persons - out["covered"]))
+    out.insert(out.columns.get_loc("access_per_1000") + 1, "unmet",
+               (out["beyond"] + out["near_full"]).astype("Int64"))
     return out

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+import pandas as pd
 
+from analytics.identity import PUBLIC, Actor
 from analytics.planning import accessibility
 from analytics.planning.supply import supply_demand
 from analytics.standards import balance
@@ -50,15 +51,20 @@ class Reconciliation:
     year: int
     area: int                  # 0 for the whole city
     group: str
-    residents: int             # of the group the type serves, in the area
+    residents: int             # of the group the type serves, in the area (exact: a published
+                               # sum of district totals)
     facilities: int            # open in the area
     capacity: float            # their places or beds (facilities where not counted)
     required: float            # what the standard asks for (nan: no ratio)
     status: str                # shortfall | surplus | meets | no_standard
     amount: float              # the shortfall or surplus, never negative
     radius_m: int
-    covered: int               # residents with a facility within the radius
-    without_place: int         # residents without a place within reach (2SFCA), rounded
+    covered: int | None        # residents with a facility within the radius (released:
+                               # rounded to 10; None when 1-9, blank)
+    beyond: int | None         # residents with no facility within the radius (residents -
+                               # covered, of the released figures)
+    without_place: int | None  # unmet demand: residents without a place within reach
+                               # (2SFCA; = beyond for a type without a ratio), released
     reason: str                # a key of REASONS
 
     @property
@@ -67,16 +73,37 @@ class Reconciliation:
 
     @property
     def coverage_pct(self) -> float:
-        return 100.0 * self.covered / self.residents if self.residents else float("nan")
+        """Percent covered, from the released ``covered`` (as every table computes it)."""
+        if not self.residents or self.covered is None:
+            return float("nan")
+        return 100.0 * self.covered / self.residents
 
     @property
-    def uncovered(self) -> int:
-        return self.residents - self.covered
+    def near_but_full(self) -> int | None:
+        """Residents within the radius of a facility whose places are all taken: the part of
+        ``without_place`` that is not ``beyond`` (0 for a type without a ratio)."""
+        if self.without_place is None or self.beyond is None:
+            return None
+        return self.without_place - self.beyond
+
+    @property
+    def uncovered(self) -> int | None:
+        return self.beyond
+
+
+def _released(value) -> int | None:
+    return None if pd.isna(value) else int(value)
 
 
 def reconcile(store: Store, type_key: str, year: int, district: int | None = None,
-              result: accessibility.Accessibility | None = None) -> Reconciliation:
+              result: accessibility.Accessibility | None = None, *, actor: Actor = PUBLIC,
+              channel: str = "api") -> Reconciliation:
     """The standard's ratio and walking-distance coverage of one type, year and area.
+
+    The counts of people are the released ones: the row of
+    :func:`accessibility.public_summary` for the area (the access decision for
+    ``population_districts``, disclosure control, one line in the log), the same figures the
+    planning map's tiles and district table show.
 
     Parameters
     ----------
@@ -90,7 +117,11 @@ def reconcile(store: Store, type_key: str, year: int, district: int | None = Non
         A district's adcode, or None for the whole city.
     result : Accessibility, optional
         An :func:`accessibility.analyse` of the same type and year to reuse (the planning
-        map has one already).
+        map has one already, with its group and radius).
+    actor : Actor
+        Who asks (default: the public).
+    channel : str
+        Where the figures go, for the access log.
 
     Returns
     -------
@@ -101,26 +132,30 @@ def reconcile(store: Store, type_key: str, year: int, district: int | None = Non
     area = 0 if district is None else int(district)
     sd = supply_demand(store, int(year), [type_key])
     row = sd[sd["adcode"].isna()] if district is None else sd[sd["adcode"] == int(district)]
-    if row.empty:
+    summary = accessibility.public_summary(store, result, actor=actor, channel=channel,
+                                           fmt="reconcile")
+    released = summary[summary["adcode"].isna()] if district is None else \
+        summary[summary["adcode"] == int(district)]
+    if row.empty or released.empty:
         raise accessibility.CityBrainError(f"no district {district} in this store",
                                            code="no_district", district=district)
-    row = row.iloc[0]
-    cells = result.cells if district is None else \
-        result.cells[result.cells["district_adcode"] == int(district)]
-    residents = int(cells["persons"].sum())
-    covered = int(cells.loc[cells["covered"], "persons"].sum())
-    without = int(np.round(cells["unmet"].sum()))
+    row, released = row.iloc[0], released.iloc[0]
+    residents = int(released["persons"])
+    covered = _released(released["covered"])
+    beyond = _released(released["beyond"])
+    without = _released(released["unmet"])
     required = float(row["required"])
     status, amount = balance(float(row["capacity"]), required)
+    someone_far = beyond is None or beyond > 0
     if status == "no_standard":
         reason = "no_ratio"
     elif status == "shortfall":
-        reason = "short_and_far" if covered < residents else "near_but_short"
+        reason = "short_and_far" if someone_far else "near_but_short"
     else:
-        reason = "enough_but_far" if covered < residents or without > 0 else "agree"
+        reason = "enough_but_far" if someone_far or (without or 0) > 0 else "agree"
     return Reconciliation(type_key, int(year), area, result.group, residents,
                           int(row["facilities"]), float(row["capacity"]), required, status,
-                          amount, result.radius_m, covered, without, reason)
+                          amount, result.radius_m, covered, beyond, without, reason)
 
 
 __all__ = ["REASONS", "Reconciliation", "balance", "reconcile"]

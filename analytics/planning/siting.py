@@ -16,7 +16,7 @@ finds the same optimum as PySAL ``spopt``'s MCLP (PuLP/CBC) on a shared case.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +28,8 @@ from scipy.spatial import cKDTree
 
 from analytics.errors import CityBrainError
 from analytics.geo import DATUMS
+from analytics.identity import PUBLIC, Actor
+from analytics.opendata import access
 from analytics.planning import accessibility, places
 from analytics.pooling.points import CANDIDATE_SITES, read_points
 from analytics.standards import facility_type
@@ -541,3 +543,31 @@ def recommend_sites(store: Store, type_key: str, year: int, k: int, *, group: st
                         result.standard_radius_m, district, persons, covered_before,
                         sol.objective, sol, picked, len(cand), site_capacity, notes, codes,
                         int(demand_year) if demand_year is not None else int(year))
+
+
+def public_result(store: Store, result: SitingResult, actor: Actor = PUBLIC,
+                  channel: str = "api", fmt: str = "sites") -> SitingResult:
+    """``result`` as it may be shown or exported: the residents covered now and each site's
+    gain (sums over sets of cells) rounded to the nearest 10 with 1-9 blank, through the
+    access decision for ``population_districts`` and logged
+    (:func:`analytics.opendata.access.release_counts`), exactly as the planning map's
+    district table releases ``covered``; the residents in scope stay exact (a published
+    district total). Coverage before and after is computed from these figures, so "coverage
+    now" equals the planning map's coverage of the same area, type, group and year, and the
+    residents newly covered are the sum of the sites' released gains."""
+    scope = pd.DataFrame({"persons": [result.persons], "covered": [result.covered_before]})
+    sites = result.sites.assign(gain=result.sites["gain"].to_numpy(float))
+    frame = pd.concat([scope.assign(kind="scope"),
+                       sites[["gain"]].rename(columns={"gain": "covered"}).assign(kind="site")],
+                      ignore_index=True)
+    out, _ = access.release_counts(store, frame, ["covered"], source="population_districts",
+                                   grain="district", actor=actor, channel=channel, fmt=fmt)
+    covered = out.loc[out["kind"] == "scope", "covered"].iloc[0]
+    covered = float("nan") if pd.isna(covered) else float(covered)
+    gains = out.loc[out["kind"] == "site", "covered"].astype("Float64").to_numpy(
+        dtype=float, na_value=np.nan)
+    sites["gain"] = gains
+    sites["coverage_after_pct"] = 100.0 * (covered + np.nancumsum(gains)) / result.persons \
+        if result.persons else np.nan
+    return replace(result, covered_before=covered, newly_covered=float(np.nansum(gains)),
+                   sites=sites)

@@ -16,6 +16,7 @@ import streamlit as st
 from analytics.planning import accessibility
 from analytics.planning.reconcile import Reconciliation, reconcile
 from dashboard import planning as pl
+from dashboard.auth import current_actor
 from dashboard.i18n import translate
 
 STATUS_COLOUR = {"shortfall": "red", "surplus": "green", "meets": "green",
@@ -72,16 +73,35 @@ def show(rec: Reconciliation, lang: str, area: str, type_name: str, group: str,
                         else "—"))
     with right:
         st.metric(t("rec_walk_label", radius=f"{rec.radius_m:,}"),
-                  f"{rec.coverage_pct:.1f}%" if rec.residents else "—",
+                  f"{rec.coverage_pct:.1f}%" if rec.coverage_pct == rec.coverage_pct else "—",
                   help=t("rec_walk_help"))
-        st.markdown(t("rec_walk_detail", covered=f"{rec.covered:,}",
-                      residents=f"{rec.residents:,}", group=group,
-                      without=f"{rec.without_place:,}"))
+        st.markdown(t("rec_walk_detail", covered=count_text(rec.covered, lang),
+                      residents=f"{rec.residents:,}", group=group, radius=f"{rec.radius_m:,}",
+                      beyond=count_text(rec.beyond, lang)))
+    unmet_key = "rec_unmet_no_ratio" if rec.status == "no_standard" else "rec_unmet_ratio"
+    st.markdown(t(unmet_key, without=unmet_text(rec, lang),
+                  beyond=count_text(rec.beyond, lang), near=count_text(rec.near_but_full, lang),
+                  radius=f"{rec.radius_m:,}", unit=unit))
     st.info(t(f"rec_why_{rec.reason}", area=area, type=type_name, group=group,
               radius=f"{rec.radius_m:,}", supply_pct=f"{rec.supply_pct:,.0f}%"
               if rec.required == rec.required and rec.required > 0 else "—",
-              coverage_pct=f"{rec.coverage_pct:.1f}%" if rec.residents else "—",
-              uncovered=f"{rec.uncovered:,}"), icon=":material/balance:")
+              coverage_pct=f"{rec.coverage_pct:.1f}%"
+              if rec.coverage_pct == rec.coverage_pct else "—",
+              uncovered=count_text(rec.beyond, lang)), icon=":material/balance:")
+    st.caption(t("rec_counts_note"))
+
+
+def count_text(value: int | None, lang: str) -> str:
+    """A released count of people: ``1,234``; a blank (1-9, suppressed) says so."""
+    return translate("plan_suppressed", lang) if value is None else f"{value:,}"
+
+
+def unmet_text(rec: Reconciliation, lang: str) -> str:
+    """Unmet demand as released; where its part near full facilities is blank (1-9), the
+    range it lies in (the residents beyond the radius plus 1 to 9)."""
+    if rec.without_place is None and rec.beyond is not None:
+        return f"{rec.beyond + 1:,}–{rec.beyond + 9:,}"
+    return count_text(rec.without_place, lang)
 
 
 #: Facility types whose standard sets a capacity ratio, in the order planners ask about them.
@@ -90,17 +110,20 @@ RATIO_TYPES = ["kindergarten", "primary_school", "junior_middle_school", "nurser
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def measures(_store, key: str, type_key: str, year: int, district: int | None
+def measures(_store, key: str, type_key: str, year: int, district: int | None, _actor=None
              ) -> Reconciliation:
-    """Both measures for one type, year and area (the analysis is the planning map's, cached)."""
+    """Both measures for one type, year and area at the standard's group and radius (the
+    analysis is the planning map's, cached); the counts are the released ones."""
     result = pl.analyse(_store, key, type_key, year, accessibility.default_group(type_key), None)
-    return reconcile(_store, type_key, year, district, result=result)
+    return reconcile(_store, type_key, year, district, result=result, channel="page",
+                     **({"actor": _actor} if _actor is not None else {}))
 
 
 def section(ctx, type_key: str, rec: Reconciliation | None = None) -> None:
     """The heading, both figures and the sentence, for ``ctx``'s area and year."""
     if rec is None:
-        rec = measures(ctx.store, pl.store_key(ctx.store), type_key, ctx.year, ctx.district)
+        rec = measures(ctx.store, pl.store_key(ctx.store), type_key, ctx.year, ctx.district,
+                       _actor=current_actor(ctx.store))
     type_name = pl.type_name(type_key, ctx.lang)
     st.markdown("#### " + ctx.t("rec_heading", type=type_name, area=ctx.area_label(),
                                  year=ctx.year))
