@@ -328,6 +328,8 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                            lambda k=key, lab=label: choose(
                                page, runs, "Facility type", lab,
                                key_has(MAP.format(type=k, district="None"))))
+                if repeat % 2:  # back to the day-care centres (untimed)
+                    choose(page, runs, "Facility type", "Elderly day-care centre", day_care)
                 areas = [("330106", "Xihu District"), ("None", "Whole city")]
                 for i in range(2 * repeat):
                     code, label = areas[i % 2]
