@@ -3,7 +3,8 @@
 A first visitor otherwise pays for work every visitor shares: the spatial KPI of every year
 (one whole-city accessibility analysis per year), the planning map's analysis of every
 facility type in the latest year (so switching the type finds it ready), its supply table,
-look-ahead forecast and reconciliation, the district outlines, and the forecast backtest of
+look-ahead forecast and reconciliation (for the city and, for the default type, each
+district with its data sources), the district outlines, and the forecast backtest of
 the latest base year. These are the same cached calls the pages make, so the pages then find
 them ready. The server (``dashboard/server.py``) starts this as it starts (:func:`at_start`);
 a page run starts it too (:func:`start`) when the app runs without that server; either way it
@@ -26,7 +27,7 @@ from analytics.planning import accessibility
 from analytics.standards import FACILITY_TYPES
 from dashboard import planning as pl
 from dashboard import shell
-from dashboard.components import data, reconcile
+from dashboard.components import data, provenance, reconcile
 
 log = logging.getLogger(__name__)
 _started: set[tuple[str, str]] = set()
@@ -112,6 +113,11 @@ def _warm(store_key: tuple[str, str], years: tuple[int, ...],
         if type_key == default_type:
             _step("supply table", lambda: pl.supply_table(store, key, latest))
             _step("look-ahead", lambda: pl.ahead(store, key, default_type, latest))
+    for district in district_ids:  # what choosing a district on the planning map reads
+        _step(f"district {district}", lambda d=district: (
+            provenance._summary(store, key, "facilities", (default_type,), latest, d),
+            provenance._summary(store, key, "population_cells", None, latest, d),
+            reconcile.measures(store, key, default_type, latest, d)))
     _step("forecast backtest", lambda: forecast.evaluate(store, latest))
     done["all"] = time.perf_counter() - t0
     log.warning("caches warmed in %.1f s", done["all"])
