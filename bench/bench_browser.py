@@ -16,12 +16,17 @@ browser, not guessed:
   parses a map's layers and tessellates its hexagons in long tasks that change no DOM).
 
 The time reported is that of the last change (DOM mutation or end of a long task) before the
-quiet spell, on the browser's own clock; the quiet spell itself is not counted. Each
-interaction is repeated (``BENCH_REPEAT``, default 7) and reported as p50 and p95, beside the
-server-side time of the same rerun (Streamlit's ``AppTest`` on the same store, warm caches,
-median of 3) and the ratio browser p50 / server. First loads need a new server each:
-``BENCH_COLD`` (default 2) server starts. The machine's load average is printed with every
-row, since a shared machine's load moves the figures.
+quiet spell, on the browser's own clock; the quiet spell itself is not counted. Whether a run
+began and ended is read from Streamlit's websocket (its ``script_finished`` messages, parsed
+with Streamlit's own protobuf classes): the running indicator cannot say it, since it shows
+only for runs longer than half a second. Each interaction is repeated (``BENCH_REPEAT``,
+default 7) and reported as p50 and p95, beside the server's time for the same rerun (from the
+action to the run's ``script_finished`` message, on the same real server, median), the ratio
+of the two, and the number of script runs the action caused. First loads need a new server
+each: ``BENCH_COLD`` (default 2) server starts; the first visitor comes as soon as the server
+answers, or ``BENCH_FIRST_AFTER`` seconds later (a server started before anyone needs it);
+``BENCH_ONLY_COLD=1`` measures the first loads alone. The machine's load average is printed
+with every row, since a shared machine's load moves the figures.
 
 ``--compare ROOT`` (or ``BENCH_BASELINE=ROOT``) runs the same interactions first against the
 code tree at ROOT (e.g. a checkout of the main branch), then against this tree, and prints
@@ -274,6 +279,8 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
 
     repeat = int(os.environ.get("BENCH_REPEAT", "7"))
     cold = int(os.environ.get("BENCH_COLD", "2"))
+    first_after = float(os.environ.get("BENCH_FIRST_AFTER", "0"))
+    only_cold = os.environ.get("BENCH_ONLY_COLD", "") not in ("", "0")
     rows: dict[str, Row] = {}
 
     def record(name: str, kind: str, fn) -> None:
@@ -296,7 +303,9 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
         day_care = key_has(MAP.format(type="elderly_day_care", district="None"))
         for n in range(cold):
             with serve(root, store) as base:
-                # a first visitor right after start-up, with nothing in the browser's cache
+                # a first visitor right after start-up (or BENCH_FIRST_AFTER seconds later),
+                # with nothing in the browser's cache
+                time.sleep(first_after)
                 context, page, runs = fresh()
                 record("overview, first load after start", "load",
                        lambda: open_page(page, runs, f"{base}/?lang=en", OVERVIEW))
@@ -305,7 +314,7 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                 record("planning map, first load", "load", lambda: open_page(
                     page, runs, f"{base}/planning_map?lang=en", day_care))
                 context.close()
-                if n < cold - 1:
+                if n < cold - 1 or only_cold:
                     continue
                 context, page, runs = fresh()
                 url = f"{base}/?lang=en"
