@@ -1,22 +1,51 @@
 """Speed as a person feels it: the real server driven in headless Chromium.
 
-Each interaction (open a page, change the year, the facility type, the district, compute
-sites, ...) is timed from the click until the page is ready again: Streamlit's "running"
-indicator gone, no loading skeleton on screen, every table and chart drawn, and the page's
-element count steady for a short quiet spell (the quiet spell itself is not counted). Beside
-each, the server-side time of the same rerun (Streamlit's ``AppTest``, same store, warm
-caches) says how much of the wait is the script and how much the browser, the websocket and
-the drawing. Targets (issue 15): p95 <= 1 s for a widget change, <= 2 s for a first load.
+Each interaction the issue names (the overview's first and warm load, a change of year, the
+planning map's first and warm load, a switch of facility type, a choice of district,
+computing sites, the trends and forecast pages) is timed from the click (or, for a load, from
+the start of navigation) until the page has finished drawing. "Finished" is decided in the
+browser, not guessed:
 
-Run: ``python -m bench --store data/city.duckdb --only browser`` (Debian's chromium, driven
-by Python playwright; the browser is never downloaded). ``BENCH_PORT`` picks the server's
-port (default: a free one), ``BENCH_REPEAT`` the repeats per interaction (default 5).
+* the run has begun (Streamlit's running indicator appeared after the click, or the page's
+  expected element appeared where it was absent) and is over (the indicator is gone, nothing
+  on the page is stale, no loading skeleton, every table has its canvas, every chart its SVG);
+* the interaction's own expected element is present (e.g. the map of the chosen district,
+  the title naming the chosen year);
+* the page has been still for ``QUIET_MS``: no DOM change (a ``MutationObserver`` on the
+  whole document) and no long task on the main thread (a ``PerformanceObserver``; deck.gl
+  parses a map's layers and tessellates its hexagons in long tasks that change no DOM).
+
+The time reported is that of the last change (DOM mutation or end of a long task) before the
+quiet spell, on the browser's own clock; the quiet spell itself is not counted. Whether a run
+began and ended is read from Streamlit's websocket (its ``script_finished`` messages, parsed
+with Streamlit's own protobuf classes): the running indicator cannot say it, since it shows
+only for runs longer than half a second. Each interaction is repeated (``BENCH_REPEAT``,
+default 7) and reported as p50 and p95, beside the server's time for the same rerun (from the
+action to the run's ``script_finished`` message, on the same real server, median), the ratio
+of the two, and the number of script runs the action caused. First loads need a new server
+each: ``BENCH_COLD`` (default 2) server starts; the first visitor comes as soon as the server
+answers, or ``BENCH_FIRST_AFTER`` seconds later (a server started before anyone needs it);
+``BENCH_ONLY_COLD=1`` measures the first loads alone. The machine's load average is printed
+with every row, since a shared machine's load moves the figures.
+
+``--compare ROOT`` (or ``BENCH_BASELINE=ROOT``) runs the same interactions first against the
+code tree at ROOT (e.g. a checkout of the main branch), then against this tree, and prints
+both side by side with the ratio: a before/after in the same session on the same store.
+
+Run: ``python -m bench --store data/city.duckdb --only browser`` or
+``python bench/bench_browser.py STORE [--compare ROOT]`` (Debian's chromium driven by Python
+playwright; the browser is never downloaded). ``BENCH_PORT`` picks the server's port.
+Targets (issue 15): p95 <= 1 s for a widget change, <= 2 s for a first load.
 """
 
+# ruff: noqa: B023  (each lambda is called at once, in its own loop turn)
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -24,7 +53,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,17 +62,44 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
 WIDGET_TARGET_S, LOAD_TARGET_S = 1.0, 2.0
-QUIET_S = 0.4
-READY = """() => {
+QUIET_MS = 600
+TIMEOUT_S = 120.0
+
+#: Installed in every document before its own scripts: the time of the last DOM change or
+#: long task on the browser's clock.
+OBSERVER = """(() => {
+  const cb = window.__cb = {last: performance.now()};
+  new MutationObserver(() => { cb.last = performance.now(); }).observe(
+    document, {subtree: true, childList: true, attributes: true, characterData: true});
+  try {
+    new PerformanceObserver(list => {
+      for (const e of list.getEntries()) cb.last = Math.max(cb.last, e.startTime + e.duration);
+    }).observe({type: 'longtask', buffered: true});
+  } catch (e) { /* no long-task timing: DOM changes alone */ }
+})();"""
+
+#: Drawn and still? ``expect`` is the interaction's own condition (a JS expression).
+STATE = """([expect, quiet]) => {
+  const cb = window.__cb;
+  if (!cb) return {ok: false};
   const shown = sel => [...document.querySelectorAll(sel)].filter(e => {
     const r = e.getBoundingClientRect();
     return e.getClientRects().length && r.top < window.innerHeight && r.bottom > 0; });
-  return !document.querySelector('[data-testid="stStatusWidget"]')
+  const expected = !!(0, eval)(expect);
+  const drawn = !document.querySelector('[data-testid="stStatusWidget"]')
+    && !document.querySelector('[data-testid="stMain"] [data-stale="true"]')
     && shown('[data-testid="stSkeleton"]').length === 0
     && shown('[data-testid="stDataFrame"]').every(d => d.querySelector('canvas'))
-    && shown('.js-plotly-plot').every(p => p.querySelector('.main-svg'));
+    && shown('.js-plotly-plot').every(p => p.querySelector('.main-svg'))
+    && !!document.querySelector('[data-testid="stMain"] h1');
+  const now = performance.now();
+  return {ok: expected && drawn && now - cb.last >= quiet, expected, drawn, last: cb.last,
+          now};
 }"""
-COUNT = "() => document.querySelectorAll('[data-testid=\"stMain\"] *').length"
+
+
+def load_average() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def _free_port() -> int:
@@ -53,17 +109,17 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve(store: Path):
-    """The real app on ``store``; yields its base URL and stops it afterwards."""
+def serve(root: Path, store: Path):
+    """``make run``'s server (dashboard and API in one process, with its start-up) from the
+    code tree ``root`` on ``store``; yields its base URL and stops it afterwards."""
     port = int(os.environ.get("BENCH_PORT") or _free_port())
-    env = {**os.environ, "CITYBRAIN_STORE": str(store), "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "CITYBRAIN_STORE": str(store), "PYTHONPATH": str(root),
+           "CITYBRAIN_MQTT": "off"}
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [sys.executable, "-m", "dashboard.server", "--store", str(store), "--port", str(port),
+         "--host", "127.0.0.1"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -71,59 +127,91 @@ def serve(store: Path):
                 with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
                     if r.status == 200:
                         break
-            if proc.poll() is not None or time.perf_counter() - t0 > 120:
+            if proc.poll() is not None or time.perf_counter() - t0 > 180:
                 raise RuntimeError("the server did not start:\n"
                                    + Path(log.name).read_text()[-2000:])
-            time.sleep(0.2)
-        print(f"server up in {time.perf_counter() - t0:.1f} s", flush=True)
+            time.sleep(0.1)
+        print(f"  server up in {time.perf_counter() - t0:.1f} s (load {load_average()})",
+              flush=True)
         yield base
     finally:
         proc.terminate()
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        if os.environ.get("BENCH_SERVER_LOG"):
+            print(Path(log.name).read_text()[-3000:])
         log.close()
         Path(log.name).unlink(missing_ok=True)
 
 
-STARTED = """() => !!document.querySelector('[data-testid="stStatusWidget"]')"""
-BUSY_OR_EMPTY = """() => !document.querySelector(
-  '[data-testid="stMain"] [data-testid="stElementContainer"]')"""
+class Runs:
+    """The script runs of one browser tab, read from Streamlit's websocket: every
+    ``script_finished`` message, with its status and the time it arrived (Python clock)."""
+
+    def __init__(self, page):
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._msg, self.finished = ForwardMsg, []
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if not isinstance(payload, bytes | bytearray):
+            return
+        msg = self._msg()
+        with contextlib.suppress(Exception):
+            msg.ParseFromString(bytes(payload))
+            if msg.WhichOneof("type") == "script_finished":
+                self.finished.append((time.perf_counter(), msg.script_finished))
+
+    def since(self, t: float) -> list[tuple[float, int]]:
+        return [f for f in self.finished if f[0] >= t]
+
+    def done_since(self, t: float) -> float | None:
+        """Arrival of the first run that finished well after ``t`` (None: none yet)."""
+        ok = (self._msg.FINISHED_SUCCESSFULLY, self._msg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
+        return next((at for at, status in self.since(t) if status in ok), None)
 
 
-def settle(page, started: float, before: int | None = None, timeout_s: float = 180.0) -> float:
-    """Seconds from ``started`` until the page is ready and steady (quiet spell excluded).
+@dataclass
+class Sample:
+    seconds: float          # click (or navigation start) to the last change, browser clock
+    run: float | None       # click to the end of the script run, as the websocket said
+    reruns: int             # script runs the action caused
 
-    First the rerun must have begun: Streamlit's running indicator shows, or the page's
-    element count differs from ``before`` (a widget change), or the page has content at all
-    (a load). Then it must be READY with a steady element count for the quiet spell.
-    """
-    deadline = time.perf_counter() + timeout_s
-    begun_by = time.perf_counter() + 5.0
-    while time.perf_counter() < begun_by:
-        if page.evaluate(STARTED):
-            break
-        if before is None and not page.evaluate(BUSY_OR_EMPTY):
-            break
-        if before is not None and page.evaluate(COUNT) != before:
-            break
-        page.wait_for_timeout(20)
-    last, since = None, time.perf_counter()
+
+def settle(page, runs: Runs, expect: str, t0_browser: float | None, t0: float) -> Sample:
+    """Wait until a script run started after ``t0`` has finished successfully, and the page
+    is drawn, shows ``expect`` and has been still for ``QUIET_MS``."""
+    deadline = time.perf_counter() + TIMEOUT_S
+    state = {}
     while time.perf_counter() < deadline:
-        ready = page.evaluate(READY) and not page.evaluate(BUSY_OR_EMPTY)
-        count = page.evaluate(COUNT)
-        now = time.perf_counter()
-        if not ready or count != last:
-            last, since = count, now
-        elif now - since >= QUIET_S:
-            return since - started
-        page.wait_for_timeout(40)
-    raise RuntimeError("the page did not settle")
+        done = runs.done_since(t0)
+        if done is not None:
+            with contextlib.suppress(Exception):  # a navigation in flight has no context
+                state = page.evaluate(STATE, [expect, QUIET_MS])
+                if state.get("ok"):
+                    return Sample((state["last"] - (t0_browser or 0.0)) / 1000.0, done - t0,
+                                  len(runs.since(t0)))
+        page.wait_for_timeout(25)
+    raise RuntimeError(f"the page did not settle (last state {state})")
 
 
-def choose(page, label: str, option: str) -> float:
-    """Pick ``option`` in the selectbox labelled ``label``; seconds until ready."""
+def mark(page) -> tuple[float, float]:
+    """The browser's clock and Python's just before an action."""
+    return float(page.evaluate("() => performance.now()")), time.perf_counter()
+
+
+def open_page(page, runs: Runs, url: str, expect: str) -> Sample:
+    t0 = time.perf_counter()
+    page.goto(url, wait_until="commit", timeout=int(TIMEOUT_S * 1000))
+    return settle(page, runs, expect, None, t0)
+
+
+def choose(page, runs: Runs, label: str, option: str, expect: str) -> Sample:
+    """Pick ``option`` in the selectbox labelled ``label``; seconds until drawn."""
     box = page.locator('[data-testid="stSelectbox"]').filter(
         has=page.get_by_text(label, exact=True)).first
     target = page.get_by_role("option", name=option, exact=True).first
@@ -135,141 +223,201 @@ def choose(page, label: str, option: str) -> float:
         except Exception:  # noqa: BLE001
             page.keyboard.press("Escape")
             page.wait_for_timeout(300)
-    before = page.evaluate(COUNT)
-    started = time.perf_counter()
+    tb, t0 = mark(page)
     target.click()
-    return settle(page, started, before)
+    return settle(page, runs, expect, tb, t0)
 
 
-def press(page, name: str) -> float:
-    before = page.evaluate(COUNT)
-    started = time.perf_counter()
-    page.get_by_role("button", name=name).first.click()
-    return settle(page, started, before)
+def compute_sites(page, runs: Runs, k: int, expect: str) -> Sample:
+    """Ask for ``k`` sites and press the button; seconds until the answer is drawn."""
+    box = page.locator('[data-testid="stNumberInput"]').filter(
+        has=page.get_by_text("New sites k", exact=True)).first.locator("input")
+    box.fill(str(k))
+    tb, t0 = mark(page)
+    page.get_by_role("button", name="Recommend sites").first.click()
+    return settle(page, runs, expect, tb, t0)
 
 
-def open_page(page, url: str) -> float:
-    started = time.perf_counter()
-    page.goto(url, wait_until="commit", timeout=180_000)
-    return settle(page, started)
+def key_has(key: str, inner: str = "canvas") -> str:
+    """JS: the element with Streamlit key ``key`` holds ``inner``."""
+    return f"document.querySelector('.st-key-{key} {inner}')"
+
+
+def title_has(text: str) -> str:
+    return ("[...document.querySelectorAll('[data-testid=\"stMain\"] h1')]"
+            f".some(h => h.innerText.includes({json.dumps(text)}))")
+
+
+MAP = "pl_map_{type}_{district}"
+OVERVIEW = title_has("at a glance")
+SITES_MAP = "document.querySelector('[data-testid=\"stDeckGlJsonChart\"] canvas')"
 
 
 @dataclass
-class Interaction:
+class Row:
     name: str
-    kind: str                 # load | widget
-    browser: list[float]
-    server: float | None = None
+    kind: str                            # load | widget
+    samples: list[Sample] = field(default_factory=list)
+    loads: list[str] = field(default_factory=list)
 
-    def p95(self) -> float:
-        xs = sorted(self.browser)
-        return xs[min(len(xs) - 1, int(round(0.95 * (len(xs) - 1))))]
+    @property
+    def times(self) -> list[float]:
+        return [s.seconds for s in self.samples]
 
+    def p(self, q: float, xs: list[float] | None = None) -> float:
+        xs = sorted(self.times if xs is None else xs)
+        return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
-def server_time(store: Path, page: str, params: dict, action=None, repeat: int = 3) -> float:
-    """Median seconds of the same rerun on the server alone (AppTest, warm caches)."""
-    os.environ["CITYBRAIN_STORE"] = str(store)
-    from streamlit.testing.v1 import AppTest
-
-    runs = []
-    for n in range(repeat + 1):
-        at = AppTest.from_file(str(ROOT / "dashboard" / "app.py"), default_timeout=300)
-        for k, v in params.items():
-            at.query_params[k] = v
-        at.switch_page(str(ROOT / "pages" / page))
-        t0 = time.perf_counter()
-        at.run()
-        if action is not None:
-            t0 = time.perf_counter()
-            action(at)
-        if n:  # the first run warms the caches
-            runs.append(time.perf_counter() - t0)
-    return statistics.median(runs)
+    def server(self) -> float | None:
+        xs = [s.run for s in self.samples if s.run is not None]
+        return statistics.median(xs) if xs else None
 
 
-def main(store_path: Path) -> None:
+def run_browser(root: Path, store: Path) -> dict[str, Row]:
+    """Every interaction against the server of ``root``; rows by name."""
     from playwright.sync_api import sync_playwright
 
-    repeat = int(os.environ.get("BENCH_REPEAT", "5"))
-    results: list[Interaction] = []
-    with serve(store_path) as base, sync_playwright() as p:
+    repeat = int(os.environ.get("BENCH_REPEAT", "7"))
+    cold = int(os.environ.get("BENCH_COLD", "2"))
+    first_after = float(os.environ.get("BENCH_FIRST_AFTER", "0"))
+    only_cold = os.environ.get("BENCH_ONLY_COLD", "") not in ("", "0")
+    rows: dict[str, Row] = {}
+
+    def record(name: str, kind: str, fn) -> None:
+        row = rows.setdefault(name, Row(name, kind))
+        try:
+            row.samples.append(fn())
+            row.loads.append(load_average())
+        except Exception as exc:  # noqa: BLE001 - report and go on
+            print(f"    {name}: failed ({type(exc).__name__}: {str(exc)[:300]})", flush=True)
+
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1440, "height": 1000})
-        first = open_page(page, f"{base}/?lang=en")
-        results.append(Interaction("overview, first load after start-up", "load", [first]))
-        flip = {"year": "2025"}
 
-        def other_year() -> float:
-            flip["year"] = "2024" if flip["year"] == "2025" else "2025"
-            return choose(page, "Year", flip["year"])
+        def fresh():
+            context = browser.new_context(viewport={"width": 1440, "height": 1000})
+            context.add_init_script(OBSERVER)
+            page = context.new_page()
+            return context, page, Runs(page)
 
-        rows = {
-            "overview, warm load": ("load", lambda: open_page(page, f"{base}/?lang=en")),
-            "overview, change the year": (
-                "widget", other_year),
-            "planning map, load": (
-                "load", lambda: open_page(page, f"{base}/planning_map?lang=en&year=2025")),
-            "planning map, choose a district": (
-                "widget", lambda: choose(page, "Area", "Xihu District")),
-            "planning map, back to the whole city": (
-                "widget", lambda: choose(page, "Area", "Whole city")),
-            "trends, load": ("load", lambda: open_page(page, f"{base}/trends?lang=en")),
-            "forecast, load": ("load", lambda: open_page(page, f"{base}/forecast?lang=en")),
-            "site recommendation, load": (
-                "load", lambda: open_page(page, f"{base}/site_recommendation?lang=en")),
-            "catalog, load": ("load", lambda: open_page(page, f"{base}/catalog?lang=en")),
-        }
-        for name, (kind, act) in rows.items():
-            times = []
-            for n in range(repeat):
-                try:
-                    if name == "planning map, choose a district" and n:
-                        choose(page, "Area", "Whole city")     # untimed: back, to choose again
-                    elif name == "planning map, back to the whole city" and n:
-                        choose(page, "Area", "Xihu District")
-                    times.append(act())
-                except Exception as exc:  # noqa: BLE001 - report and go on
-                    print(f"  {name}: failed ({type(exc).__name__}: {str(exc)[:80]})")
-            if not times:
-                continue
-            results.append(Interaction(name, kind, times))
-            print(f"  {name}: " + ", ".join(f"{t:.2f}" for t in times), flush=True)
+        day_care = key_has(MAP.format(type="elderly_day_care", district="None"))
+        for n in range(cold):
+            with serve(root, store) as base:
+                # a first visitor right after start-up (or BENCH_FIRST_AFTER seconds later),
+                # with nothing in the browser's cache
+                time.sleep(first_after)
+                context, page, runs = fresh()
+                record("overview, first load after start", "load",
+                       lambda: open_page(page, runs, f"{base}/?lang=en", OVERVIEW))
+                context.close()
+                context, page, runs = fresh()
+                record("planning map, first load", "load", lambda: open_page(
+                    page, runs, f"{base}/planning_map?lang=en", day_care))
+                context.close()
+                if n < cold - 1 or only_cold:
+                    continue
+                context, page, runs = fresh()
+                url = f"{base}/?lang=en"
+                for _ in range(repeat):
+                    record("overview, warm load", "load",
+                           lambda: open_page(page, runs, url, OVERVIEW))
+                for i in range(repeat):
+                    year = ("2024", "2025")[i % 2]
+                    record("overview, change the year", "widget", lambda y=year: choose(
+                        page, runs, "Year", y, title_has(f", {y}")))
+                url = f"{base}/planning_map?lang=en&year=2025"
+                for _ in range(repeat):
+                    record("planning map, warm load", "load",
+                           lambda: open_page(page, runs, url, day_care))
+                types = [("kindergarten", "Kindergarten"),
+                         ("elderly_day_care", "Elderly day-care centre")]
+                for i in range(repeat):
+                    key, label = types[i % 2]
+                    record("planning map, switch facility type", "widget",
+                           lambda k=key, lab=label: choose(
+                               page, runs, "Facility type", lab,
+                               key_has(MAP.format(type=k, district="None"))))
+                if repeat % 2:  # back to the day-care centres (untimed)
+                    choose(page, runs, "Facility type", "Elderly day-care centre", day_care)
+                areas = [("330106", "Xihu District"), ("None", "Whole city")]
+                for i in range(2 * repeat):
+                    code, label = areas[i % 2]
+                    name = ("planning map, choose a district" if code != "None"
+                            else "planning map, back to the whole city")
+                    record(name, "widget", lambda c=code, lab=label: choose(
+                        page, runs, "Area", lab,
+                        key_has(MAP.format(type="elderly_day_care", district=c))))
+                open_page(page, runs, f"{base}/site_recommendation?lang=en&year=2025"
+                          "&district=city", title_has("ites"))
+                for i in range(repeat):
+                    record("site recommendation, compute sites (new k)", "widget",
+                           lambda k=5 + i: compute_sites(page, runs, k, SITES_MAP))
+                for name, path in (("trends", "trends"), ("forecast", "forecast")):
+                    url = f"{base}/{path}?lang=en"
+                    for _ in range(repeat):
+                        record(f"{name}, load", "load",
+                               lambda u=url: open_page(page, runs, u, "true"))
+                context.close()
         browser.close()
-    # the same reruns on the server alone
-    server = {
-        "overview, warm load": ("overview.py", {"lang": "en"}, None),
-        "overview, change the year": (
-            "overview.py", {"lang": "en"},
-            lambda at: at.selectbox(key="year").set_value(2024).run()),
-        "planning map, load": ("planning_map.py", {"lang": "en", "year": "2025"}, None),
-        "planning map, choose a district": (
-            "planning_map.py", {"lang": "en", "year": "2025"},
-            lambda at: at.selectbox(key="district").set_value("330106").run()),
-        "trends, load": ("trends.py", {"lang": "en"}, None),
-        "forecast, load": ("forecast.py", {"lang": "en"}, None),
-        "site recommendation, load": ("site_recommendation.py", {"lang": "en"}, None),
-        "catalog, load": ("catalog.py", {"lang": "en"}, None),
-    }
-    for r in results:
-        if r.name in server:
-            page_, params, action = server[r.name]
-            try:
-                r.server = server_time(store_path, page_, params, action)
-            except Exception as exc:  # noqa: BLE001 - a bench reports, it does not stop
-                print(f"  server time of {r.name!r} failed: {exc}")
-    print(f"\n{'interaction':42} {'median':>7} {'p95':>7} {'server':>7} {'ratio':>6} "
-          f"{'target':>7}")
-    for r in results:
+    for row in rows.values():
+        print(f"    {row.name}: " + ", ".join(f"{t:.2f}" for t in row.times), flush=True)
+    return rows
+
+
+def report(rows: dict[str, Row], label: str) -> None:
+    print(f"\n{label}\n{'interaction':44} {'n':>2} {'p50':>6} {'p95':>6} {'server':>7} "
+          f"{'p50/srv':>7} {'runs':>4} {'target':>6}       load average (1/5/15 min)")
+    for r in rows.values():
+        if not r.samples:
+            continue
         target = LOAD_TARGET_S if r.kind == "load" else WIDGET_TARGET_S
-        med = statistics.median(r.browser)
-        srv = f"{r.server:7.2f}" if r.server is not None else "      -"
-        ratio = f"{r.p95() / r.server:5.1f}x" if r.server else "     -"
-        flag = "ok" if r.p95() <= target else "OVER"
-        print(f"{r.name:42} {med:7.2f} {r.p95():7.2f} {srv} {ratio} {target:5.1f} s {flag}")
-    print("(seconds; browser = click to ready in headless Chromium, p95 over "
-          f"{repeat} repeats; server = the same rerun in AppTest, warm; ratio = browser p95 "
-          "/ server)")
+        srv = r.server()
+        ratio = f"{r.p(0.5) / srv:6.1f}x" if srv else "      -"
+        flag = "ok" if r.p(0.95) <= target else "OVER"
+        reruns = statistics.median(s.reruns for s in r.samples)
+        print(f"{r.name:44} {len(r.samples):2d} {r.p(0.5):6.2f} {r.p(0.95):6.2f} "
+              f"{srv if srv is not None else float('nan'):7.2f} {ratio} {reruns:4.0f} "
+              f"{target:4.1f} s {flag:4}  {r.loads[0]} .. {r.loads[-1]}")
+    print("(seconds. p50/p95: click, or start of navigation, to the page's last change before "
+          f"it was drawn and still for {QUIET_MS} ms, in headless Chromium; with fewer than 20 "
+          "runs p95 is the largest or next largest. server: median time from the click to the "
+          "end of the script run on the real server, read from its websocket; p50/srv: how "
+          "much longer the person waits than the script runs. runs: script runs per action.)")
+
+
+def compare(before: dict[str, Row], after: dict[str, Row]) -> None:
+    print(f"\n{'interaction':44} {'before p50':>10} {'p95':>6} {'after p50':>10} {'p95':>6} "
+          f"{'p50 ratio':>9} {'p95 ratio':>9}")
+    for name, a in after.items():
+        b = before.get(name)
+        if not a.samples or b is None or not b.samples:
+            continue
+        print(f"{name:44} {b.p(0.5):10.2f} {b.p(0.95):6.2f} {a.p(0.5):10.2f} {a.p(0.95):6.2f} "
+              f"{a.p(0.5) / b.p(0.5):8.2f}x {a.p(0.95) / b.p(0.95):8.2f}x")
+    print("(ratio = after / before, same store, same session; below 1 is faster)")
+
+
+def main(store_path: Path, baseline: Path | None = None) -> None:
+    baseline = baseline or (Path(os.environ["BENCH_BASELINE"])
+                            if os.environ.get("BENCH_BASELINE") else None)
+    with tempfile.TemporaryDirectory(prefix="citybrain-browser-") as tmp:
+        store = Path(tmp) / "city.duckdb"  # the server opens its store read-write
+        results = {}
+        for label, root in (("before", baseline), ("after", ROOT)):
+            if root is None:
+                continue
+            root = Path(root).resolve()
+            shutil.copyfile(store_path, store)
+            print(f"\n-- {label}: code tree {root.name} (load {load_average()})", flush=True)
+            results[label] = run_browser(root, store)
+            report(results[label], f"{label}: {root.name} (load at end {load_average()})")
+        if "before" in results:
+            compare(results["before"], results["after"])
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("store")
+    parser.add_argument("--compare", help="code tree to measure first, as the baseline")
+    args = parser.parse_args()
+    main(Path(args.store), Path(args.compare) if args.compare else None)

@@ -229,8 +229,8 @@ def hex_layer(data: pd.DataFrame, extruded: bool = False, layer_id: str = "cells
     elevation = float(np.nanmax(data["e"])) if extruded and len(data) else 0
     if not extruded:
         data = data.drop(columns=["e"], errors="ignore")
-    return pdk.Layer(
-        "H3HexagonLayer", data=data, id=layer_id, get_hexagon="h3", get_fill_color="c",
+    return _layer(
+        "H3HexagonLayer", data, id=layer_id, get_hexagon="h3", get_fill_color="c",
         pickable=True, auto_highlight=True, stroked=False, filled=True, extruded=extruded,
         get_elevation="e" if extruded else 0,
         elevation_scale=(3000.0 / elevation) if elevation > 0 else 1, opacity=0.85)
@@ -264,8 +264,8 @@ def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
 
 
 def facility_layer(data: pd.DataFrame, layer_id: str = "facilities") -> pdk.Layer:
-    return pdk.Layer(
-        "ScatterplotLayer", data=data, id=layer_id, get_position=["lon", "lat"],
+    return _layer(
+        "ScatterplotLayer", data, id=layer_id, get_position=["lon", "lat"],
         get_radius="r", radius_units="'meters'", radius_min_pixels=2.5, radius_max_pixels=10,
         get_fill_color=FACILITY_RGB + [230], get_line_color=[255, 255, 255, 255],
         stroked=True, line_width_min_pixels=1, pickable=True, auto_highlight=True)
@@ -275,8 +275,8 @@ def catchment_layer(points: pd.DataFrame, radius_m: float, rgb=CATCHMENT_RGB,
                     layer_id: str = "catchments") -> pdk.Layer:
     """Circles of the service radius around each point (not pickable: clicks pass through)."""
     data = points[["lon", "lat"]].round(6)
-    return pdk.Layer(
-        "ScatterplotLayer", data=data, id=layer_id, get_position=["lon", "lat"],
+    return _layer(
+        "ScatterplotLayer", data, id=layer_id, get_position=["lon", "lat"],
         get_radius=float(radius_m), radius_units="'meters'", filled=True, stroked=True,
         get_fill_color=list(rgb) + [22], get_line_color=list(rgb) + [150],
         line_width_min_pixels=1, pickable=False)
@@ -301,13 +301,13 @@ def district_layer(paths: pd.DataFrame, highlight: int | None = None,
                    layer_id: str = "districts") -> pdk.Layer:
     data = paths.assign(w=np.where(paths["adcode"] == highlight, 3.5, 1.6),
                         c=[OUTLINE_RGB + [230]] * len(paths))
-    return pdk.Layer("PathLayer", data=data, id=layer_id, get_path="path", get_width="w",
+    return _layer("PathLayer", data, id=layer_id, get_path="path", get_width="w",
                      width_units="'pixels'", get_color="c", pickable=False)
 
 
 def underserved_layer(h3_cells: list[str], layer_id: str = "underserved") -> pdk.Layer:
     data = pd.DataFrame({"h3": h3_cells})
-    return pdk.Layer("H3HexagonLayer", data=data, id=layer_id, get_hexagon="h3", filled=False,
+    return _layer("H3HexagonLayer", data, id=layer_id, get_hexagon="h3", filled=False,
                      stroked=True, get_line_color=UNDERSERVED_RGB + [255],
                      line_width_min_pixels=2.5, pickable=False, extruded=False)
 
@@ -323,11 +323,11 @@ def sites_layer(sites: pd.DataFrame, labels: dict[str, str], layer_id: str = "si
     data["d"] = (labels["gain"] + " " + sites["gain"].round().astype("int64").map(
         "{:,}".format).to_numpy() + " " + labels["persons_unit"])
     data["u"] = sites["site_id"].astype(str).to_numpy()
-    points = pdk.Layer("ScatterplotLayer", data=data, id=layer_id, get_position=["lon", "lat"],
+    points = _layer("ScatterplotLayer", data, id=layer_id, get_position=["lon", "lat"],
                        get_radius=60, radius_units="'meters'", radius_min_pixels=7,
                        get_fill_color=SITE_RGB + [255], get_line_color=[0, 0, 0, 255],
                        stroked=True, line_width_min_pixels=2, pickable=True)
-    text = pdk.Layer("TextLayer", data=data, id=f"{layer_id}_labels",
+    text = _layer("TextLayer", data, id=f"{layer_id}_labels",
                      get_position=["lon", "lat"], get_text="n", get_size=13,
                      get_color=[255, 255, 255, 255], get_alignment_baseline="'center'",
                      font_weight=700, pickable=False)
@@ -349,16 +349,45 @@ def view_for_bounds(min_lon: float, min_lat: float, max_lon: float, max_lat: flo
                          pitch=0, bearing=0)
 
 
+#: Decimals kept in a map's JSON: 1e-6 degree is about 0.1 m, far below a cell's 175 m.
+JSON_DECIMALS = 6
+
+
+def _layer(kind: str, data, **kwargs) -> pdk.Layer:
+    """A pydeck layer that keeps its frame as a frame (pydeck would turn it into a Python
+    dict per row at once); :class:`CompactDeck` writes it with pandas' C encoder."""
+    layer = pdk.Layer(kind, data=None, **kwargs)
+    layer._data = data
+    return layer
+
+
 class CompactDeck(pdk.Deck):
-    """A deck whose JSON has no indentation and keeps Chinese as UTF-8.
+    """A deck whose JSON has no indentation, keeps Chinese as UTF-8, and writes its layers'
+    frames with pandas' encoder (rounded to ``JSON_DECIMALS``).
 
     pydeck indents its JSON by two spaces per level, which more than doubles what a map of
-    tens of thousands of hexagons sends to the browser; the content is the same.
+    tens of thousands of hexagons sends to the browser, and builds a dict per row first; the
+    content is the same.
     """
 
     def to_json(self) -> str:
-        return json.dumps(self, sort_keys=True, default=json_tools.default_serialize,
-                          separators=(",", ":"), ensure_ascii=False)
+        frames = {}
+        for n, layer in enumerate(self.layers):
+            data = getattr(layer, "_data", None)
+            if isinstance(data, pd.DataFrame):
+                frames[f"__frame_{n}__"] = data
+                layer._data = f"__frame_{n}__"
+        try:
+            spec = json.dumps(self, sort_keys=True, default=json_tools.default_serialize,
+                              separators=(",", ":"), ensure_ascii=False)
+        finally:
+            for n, layer in enumerate(self.layers):
+                if f"__frame_{n}__" in frames:
+                    layer._data = frames[f"__frame_{n}__"]
+        for marker, frame in frames.items():
+            spec = spec.replace(json.dumps(marker), frame.to_json(
+                orient="records", double_precision=JSON_DECIMALS, force_ascii=False), 1)
+        return spec
 
 
 def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0,
@@ -375,6 +404,29 @@ def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0,
                            map_style=style, tooltip=TOOLTIP)
     return CompactDeck(layers=layers, initial_view_state=view, map_provider=None,
                        tooltip=TOOLTIP)
+
+
+class PreparedDeck:
+    """A deck already turned into its JSON (see :func:`prepare`), for ``st.pydeck_chart``.
+
+    A map of tens of thousands of hexagons takes a noticeable part of a second to turn into
+    JSON through pydeck (a Python dict per row); a prepared deck is made once per view and
+    cached, and reruns that show the same view send the same text (which Streamlit then
+    sends to the browser by reference rather than again).
+    """
+
+    layers: list = []       # nothing left for Streamlit to convert
+
+    def __init__(self, spec: str, tooltip: dict | None):
+        self._json, self._tooltip = spec, tooltip
+
+    def to_json(self) -> str:
+        return self._json
+
+
+def prepare(d: pdk.Deck) -> PreparedDeck:
+    """``d``'s JSON, made once: what a cached view hands to ``st.pydeck_chart``."""
+    return PreparedDeck(d.to_json(), getattr(d, "_tooltip", None))
 
 
 def payload_bytes(d: pdk.Deck) -> int:

@@ -19,6 +19,7 @@ from analytics.population import SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, facility_type
 from analytics.store import Store
 from dashboard import maps, shell
+from dashboard.components import provenance
 from dashboard.i18n import translate
 
 GROUPS = [*SERVICE_GROUPS, accessibility.ALL]
@@ -302,6 +303,45 @@ def hex_data(_store: Store, _result: accessibility.Accessibility, key: str, type
 @st.cache_data(show_spinner=False, max_entries=8)
 def district_paths(_store: Store, key: str) -> pd.DataFrame:
     return maps.district_paths(districts(_store, key))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type_key: str,
+             year: int, group: str, radius: int, metric: str, lang: str, district: int | None,
+             layers_on: tuple[str, ...], three_d: bool, _actor=None
+             ) -> tuple[maps.PreparedDeck, maps.Legend, int, pd.DataFrame]:
+    """The planning map of one view, as JSON ready to send, with its legend, the H3
+    resolution drawn and the underserved cells outlined (cached per view: a warm rerun, or a
+    return to a view seen before, neither rebuilds nor re-encodes tens of thousands of
+    hexagons). With a district chosen only its cells and facilities are sent."""
+    cells, fac = _result.cells, _result.facilities
+    if district is not None:
+        cells = cells[cells["district_adcode"] == district]
+        fac = fac[fac["district_adcode"] == district]
+    hexes, legend, res = hex_data(_store, _result, key, type_key, year, group, radius, metric,
+                                  lang, district, _actor=_actor)
+    labels = map_labels(lang, group, type_key)
+    layers = [maps.hex_layer(hexes, extruded=three_d and metric != "access")]
+    under = accessibility.underserved_cells(_result, n=50, district=district)
+    if "underserved" in layers_on and len(under):
+        layers.append(maps.underserved_layer(under["h3"].tolist()))
+    if "catchments" in layers_on and len(fac):
+        layers.append(maps.catchment_layer(fac, radius))
+    if "facilities" in layers_on and len(fac):
+        # each point's tooltip says where it comes from: a department's register or synthetic
+        ids = provenance.facility_sources_by_id(_store, key, type_key, year)
+        layers.append(maps.facility_layer(maps.facility_layer_data(
+            fac.assign(source=fac["facility_id"].astype(str).map(ids)),
+            type_name(type_key, lang), unit_name(type_key, lang),
+            {**labels, "source_synthetic": translate("source_tooltip_synthetic", lang),
+             "source_register": translate("source_tooltip_register", lang)})))
+    if "districts" in layers_on:
+        layers.append(maps.district_layer(district_paths(_store, key), highlight=district))
+    pad = 0.0 if district is None else 0.01
+    bounds = (cells["lon"].min() - pad, cells["lat"].min() - pad,
+              cells["lon"].max() + pad, cells["lat"].max() + pad)
+    deck = maps.deck(layers, maps.view_for_bounds(*bounds), pitch=45 if three_d else 0)
+    return maps.prepare(deck), legend, res, under
 
 
 def number_config(frame: pd.DataFrame) -> dict:

@@ -30,6 +30,7 @@ from analytics.server import session
 from analytics.server.state import ServerState, current, install
 from analytics.server.web import Api
 from analytics.store import store_path_from_env
+from dashboard import warm
 from dashboard.i18n import LANGUAGES, explain, translate
 
 APP_SCRIPT = Path(__file__).parent / "app.py"
@@ -44,6 +45,8 @@ async def lifespan(app):
     install(state)
     state.announce()
     state.publish_snapshot_later()
+    # the caches every visitor shares fill from now, not at the first visit
+    warm.at_start(path)
     feed = start_broker_feed(state)
     try:
         yield {}

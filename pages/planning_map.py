@@ -9,7 +9,6 @@ from analytics.opendata import access
 from analytics.planning import accessibility
 from analytics.planning import cells as planning_cells
 from analytics.standards import FACILITY_TYPES, FacilityType, facility_type
-from dashboard import maps
 from dashboard import planning as pl
 from dashboard.auth import current_actor
 from dashboard.components import provenance, reconcile
@@ -116,10 +115,18 @@ def looking_ahead(ctx: PageContext, pre: pl.Preamble, type_key: str, unit: str,
 
 
 def page(ctx: PageContext) -> None:
-    t = ctx.t
     pre = pl.preamble(ctx)
-    st.title(t("plan_map_title"))
-    st.caption(t("plan_map_caption"))
+    st.title(ctx.t("plan_map_title"))
+    st.caption(ctx.t("plan_map_caption"))
+    planner(ctx, pre)
+
+
+@st.fragment
+def planner(ctx: PageContext, pre: pl.Preamble) -> None:
+    """Everything that hangs on the map's own controls, as a fragment: changing the facility
+    type, group, measure, layers, radius or clicking the map reruns only this part (the
+    sidebar's year, area and language rerun the whole page)."""
+    t = ctx.t
     view = map_controls(ctx, pre)
     type_key, group, metric = view["pl_type"], view["pl_group"], view["pl_metric"]
     district = view["pl_district"]
@@ -171,33 +178,11 @@ def page(ctx: PageContext) -> None:
               help=t("plan_kpi_unmet_help", ratio=ft.ratio_label, radius=radius))
     reconcile.section(ctx, type_key, rec=rec)
 
-    # -- the map -------------------------------------------------------------------------------
-    hexes, legend, res = pl.hex_data(ctx.store, result, pre.key, type_key, ctx.year, group,
-                                     radius, metric, ctx.lang, district,
-                                     _actor=current_actor(ctx.store))
-    labels = pl.map_labels(ctx.lang, group, type_key)
-    layers = [maps.hex_layer(hexes, extruded=view["pl_3d"] and metric != "access")]
-    under = accessibility.underserved_cells(result, n=50, district=district)
-    if "underserved" in layers_on and len(under):
-        layers.append(maps.underserved_layer(under["h3"].tolist()))
-    if "catchments" in layers_on and len(fac):
-        layers.append(maps.catchment_layer(fac, radius))
-    if "facilities" in layers_on and len(fac):
-        ids = provenance.facility_sources_by_id(ctx.store, pre.key, type_key, ctx.year)
-        layers.append(maps.facility_layer(maps.facility_layer_data(
-            fac.assign(source=fac["facility_id"].astype(str).map(ids)),
-            pl.type_name(type_key, ctx.lang), unit,
-            {**labels, "source_synthetic": t("source_tooltip_synthetic"),
-             "source_register": t("source_tooltip_register")})))
-    paths = pl.district_paths(ctx.store, pre.key)
-    if "districts" in layers_on:
-        layers.append(maps.district_layer(paths, highlight=district))
-    if district is None:
-        bounds = cells["lon"].min(), cells["lat"].min(), cells["lon"].max(), cells["lat"].max()
-    else:
-        bounds = (cells["lon"].min() - 0.01, cells["lat"].min() - 0.01,
-                  cells["lon"].max() + 0.01, cells["lat"].max() + 0.01)
-    deck = maps.deck(layers, maps.view_for_bounds(*bounds), pitch=45 if view["pl_3d"] else 0)
+    # -- the map (made once per view and cached: reruns of the same view send the same JSON) ---
+    deck, legend, res, under = pl.map_deck(
+        ctx.store, result, pre.key, type_key, ctx.year, group, radius, metric, ctx.lang,
+        district, tuple(sorted(layers_on)), bool(view["pl_3d"]),
+        _actor=current_actor(ctx.store))
 
     left, right = st.columns([5, 1.25])
     with left:

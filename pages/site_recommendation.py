@@ -169,7 +169,7 @@ def page(ctx: PageContext) -> None:
                                 box["lat"].max())
     left, right = st.columns([5, 1.25])
     with left:
-        st.pydeck_chart(maps.deck(layers, view), height=560, key="pl_sites_map")
+        st.pydeck_chart(maps.prepare(maps.deck(layers, view)), height=560, key="pl_sites_map")
     with right:
         if legend is not None:
             st.markdown(legend.html(), unsafe_allow_html=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from forecast_helpers import CITY, store_file
+from forecast_helpers import store_file
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).parent.parent / "pages" / "forecast.py")

@@ -410,3 +410,60 @@ def test_site_recommendation_starts_from_the_maps_released_coverage(store_path, 
     gains = at.dataframe[0].value["Newly covered (residents)"].astype(int)
     assert newly == gains.sum() and (gains % 10 == 0).all() and newly > 0
     assert metric(at, "Coverage after") == f"{100 * (40 + newly) / 270:.2f}%"
+
+
+def test_map_json_is_pydecks_own_content():
+    """The deck written with pandas' encoder holds exactly what pydeck writes row by row
+    (pydeck's own serialisation of the same layers, given lists of dicts), rounded to
+    1e-6 degree; a prepared deck sends that same text."""
+    import math
+
+    import numpy as np
+    import pandas as pd
+    import pydeck as pdk
+    from pydeck.bindings import json_tools
+
+    from dashboard import maps
+
+    hexes = pd.DataFrame({"h3": ["8930e1d8c3bffff", "8930e1d8c37ffff"],
+                          "c": [[254, 204, 92, 190], [189, 0, 38, 190]],
+                          "t": ["60+ 岁居民 1,230", "60+ 岁居民 1-9"], "d": ["a", "b"],
+                          "u": ["x", "y"], "e": [1230.0, np.nan]})
+    points = pd.DataFrame({"lon": [120.1234564], "lat": [30.25], "r": [42.5]})
+    view = maps.view_for_bounds(120.0, 30.0, 120.3, 30.3)
+    ours = maps.deck([maps.hex_layer(hexes), maps.catchment_layer(points, 300)], view)
+    theirs = pdk.Deck(layers=[
+        pdk.Layer("H3HexagonLayer", data=hexes.drop(columns="e").to_dict("records"),
+                  id="cells", get_hexagon="h3", get_fill_color="c", pickable=True,
+                  auto_highlight=True, stroked=False, filled=True, extruded=False,
+                  get_elevation=0, elevation_scale=1, opacity=0.85),
+        pdk.Layer("ScatterplotLayer", data=[{"lon": 120.123456, "lat": 30.25}],
+                  id="catchments", get_position=["lon", "lat"], get_radius=300.0,
+                  radius_units="'meters'", filled=True, stroked=True,
+                  get_fill_color=[37, 99, 235, 22], get_line_color=[37, 99, 235, 150],
+                  line_width_min_pixels=1, pickable=False)],
+        initial_view_state=view, map_provider=None, tooltip=maps.TOOLTIP)
+    mine = json.loads(ours.to_json())
+    reference = json.loads(json.dumps(theirs, default=json_tools.default_serialize))
+    assert mine["layers"] == reference["layers"]
+    assert mine["layers"][0]["data"][0]["t"] == "60+ 岁居民 1,230"  # UTF-8, not escaped
+    assert math.isclose(mine["layers"][1]["data"][0]["lon"], 120.123456)
+    prepared = maps.prepare(ours)
+    assert prepared.to_json() == ours.to_json() and prepared._tooltip == maps.TOOLTIP
+
+
+def test_map_view_is_cached_and_switching_type_keeps_the_link(store_path, monkeypatch):
+    """Switching the facility type (a control of the map's fragment) redraws the map for the
+    new type, mirrors it in the link, and a second visit to the same view gets the same map
+    text (made once per view)."""
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    first = at.get("deck_gl_json_chart")[0].proto.json
+    at.selectbox(key="pl_type").set_value("primary_school").run()
+    assert not at.exception, at.exception
+    qp = at.query_params["pl_type"]
+    assert (qp[0] if isinstance(qp, list) else qp) == "primary_school"
+    kg = deck_spec(at)
+    assert kg["layers"][0]["id"] == "cells"
+    assert at.get("deck_gl_json_chart")[0].proto.json != first
+    again = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    assert again.get("deck_gl_json_chart")[0].proto.json == first

@@ -144,3 +144,27 @@ def test_warming_fills_the_shared_caches(store_file, monkeypatch):
     assert set(cov["district"].fillna(0).astype(int)) == {0, 330106, 330108}
     monkeypatch.setenv("CITYBRAIN_WARM", "0")
     assert warm.start((str(store_file), "other"), (2020,), ()) is None
+
+
+def test_warming_starts_from_the_store_path(store_file, monkeypatch):
+    """What the server calls as it starts: from the store's path alone, the analysis of every
+    facility type in the latest year is made (so a visitor who switches type finds it ready)."""
+    from analytics import population
+    from analytics.errors import CityBrainError
+    from analytics.planning import accessibility
+    from analytics.standards import FACILITY_TYPES
+    from dashboard import shell, warm
+
+    monkeypatch.setenv("CITYBRAIN_WARM", "1")
+    thread = warm.at_start(store_file)
+    assert thread is not None
+    thread.join(timeout=300)
+    store = shell.open_store(str(store_file))  # the process's one connection, as warmed
+    latest = max(population.years(store))
+    for k in FACILITY_TYPES:  # warmed, or a type this small store cannot analyse at all
+        if f"planning analysis: {k}" not in warm.done:
+            with pytest.raises(CityBrainError):
+                accessibility.analyse(store, k, latest, group=accessibility.default_group(k))
+    assert "all" in warm.done and "planning analysis: elderly_day_care" in warm.done
+    monkeypatch.setenv("CITYBRAIN_WARM", "0")
+    assert warm.at_start(store_file) is None

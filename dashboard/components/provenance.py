@@ -23,7 +23,7 @@ from dashboard.i18n import translate
 _KEYS = itertools.count()
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=128)  # small frames; two layers per district
 def _summary(_store: Store, key: str, layer: str, types: tuple[str, ...] | None,
              year: int | None, district: int | None) -> pd.DataFrame:
     return layers.source_summary(_store, layer, types=list(types) if types else None,
