@@ -48,13 +48,15 @@ def test_sign_in_lasts_across_reload_and_tabs_and_sign_out_ends_it(server, brows
     page.screenshot(path=str(shots / "server_sign_in_form_zh.png"))
     # The sign-in page has no password form of its own: its one way in is the link to the
     # server's form, which sets the lasting cookie and comes back to the page.
-    for lang, link in (("zh", "登录（刷新页面或打开新标签页后仍保持登录）"),
-                       ("en", "Sign in (stays signed in across reloads and new tabs)")):
+    links = {"zh": "登录（刷新页面或打开新标签页后仍保持登录）",
+             "en": "Sign in (stays signed in across reloads and new tabs)"}
+    for lang in ("zh", "en"):
         page.goto(f"{server.url}/sign_in?lang={lang}")
         _settle(page)
+        assert page.get_by_role("link", name=links[lang]).count() == 1
         assert page.locator('[data-testid="stApp"] input[type=password]').count() == 0
         page.screenshot(path=str(shots / f"server_sign_in_page_{lang}.png"))
-    page.get_by_role("link", name=link).click()
+    page.get_by_role("link", name=links["en"]).click()
     page.wait_for_url(f"{server.url}/auth/sign-in?lang=en&next=/sign_in", timeout=30000)
     page.screenshot(path=str(shots / "server_sign_in_form_en.png"))
     page.fill("#u", "li.wei")
