@@ -115,6 +115,24 @@ class ReleaseCache:
                 self._answers.popitem(last=False)
         return value
 
+    def peek(self, key: tuple):
+        """The answer under ``key`` if there is one (never builds), else None."""
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        return None
+
+    def held_catalog(self) -> tuple | None:
+        """(stamp, rows) of the catalog held, if it is still current (no store read)."""
+        import time
+
+        held = self._catalog
+        if held is None or held[1] != self.generation \
+                or time.monotonic() - held[0] >= CATALOG_TTL:
+            return None
+        return (held[0], held[1]), held[3]
+
     def catalog_stamp(self, store: Store) -> tuple:
         """What identifies the catalog now held (renewed after a load or ``CATALOG_TTL``)."""
         held = self._catalog_held(store, None)
@@ -651,7 +669,7 @@ def datastore_search(api: Call, params: dict) -> dict:
     release = _release(api, dataset_id)
     d = release.decision
     key = ("datastore_search", api.cache.dataset_generation(dataset_id), dataset_id,
-           d.application_id, d.fields, json.dumps(params, sort_keys=True, default=str))
+           d.application_id, d.fields, _params_key(params))
     def build():
         return _datastore_rows(api, release, rid, dataset_id, limit, offset, include_total,
                                filters, q, fields, sort)
@@ -760,6 +778,42 @@ CATALOG_ACTIONS = frozenset({"package_list", "package_search", "package_show",
                              "tag_list", "resource_show"})
 
 
+def _params_key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def held(api: Call, name: str, params: dict):
+    """The result of an identical earlier request when it can be given without the store,
+    else None (then :func:`call` runs). Only for a catalog action or a ``datastore_search``
+    of a public dataset, with the catalog held and current: the decision then needs no read,
+    and is made and logged for this request exactly as :func:`call` would."""
+    try:
+        if name in CATALOG_ACTIONS:
+            current = api.cache.held_catalog()
+            if current is None or not isinstance(params, dict):
+                return None
+            return api.cache.peek((name, current[0], api.base_url, _params_key(params)))
+        if name != "datastore_search" or not isinstance(params, dict):
+            return None
+        current = api.cache.held_catalog()
+        if current is None:
+            return None
+        dataset_id = _id_param(params, "resource_id", "id").split(".", 1)[0]
+        row = current[1].get(dataset_id)
+        if row is None or row["access_level"] != "public":
+            return None
+        d = access.decide(api.store, dataset_id, api.actor, "api", row=row)
+        if not d.allowed:
+            return None          # refusals are logged at once, by call()
+        out = api.cache.peek(("datastore_search", api.cache.dataset_generation(dataset_id),
+                              dataset_id, d.application_id, d.fields, _params_key(params)))
+        if out is not None:
+            api.log_use(d, "datastore", len(out["records"]))
+        return out
+    except CityBrainError:
+        return None
+
+
 def call(api: Call, name: str, params: dict) -> object:
     """Run action ``name``; :class:`ActionError` for an unknown action or bad parameters."""
     fn = ACTIONS.get(name)
@@ -769,8 +823,7 @@ def call(api: Call, name: str, params: dict) -> object:
     if not isinstance(params, dict):
         raise ActionError("Bad Request", "the request body must be a JSON object", status=400)
     if name in CATALOG_ACTIONS:
-        key = (name, api.cache.catalog_stamp(api.store), api.base_url,
-               json.dumps(params, sort_keys=True, default=str))
+        key = (name, api.cache.catalog_stamp(api.store), api.base_url, _params_key(params))
         return api.cache.answer(key, lambda: fn(api, params))
     return fn(api, params)
 

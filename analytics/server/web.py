@@ -203,7 +203,11 @@ class Api:
                     params.update(body)
         call = ckan.Call(self.state.store, actor, self.base_url(request), self.state.cache,
                          log=self.state.log)
-        result = await run_in_threadpool(ckan.call, call, name, params)
+        # An identical earlier request's result is given on the event loop, without a
+        # worker thread (decided and logged all the same); anything else runs in a thread.
+        result = ckan.held(call, name, params)
+        if result is None:
+            result = await run_in_threadpool(ckan.call, call, name, params)
         gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
         body, gzipped = self._encoded.get(name, result, gzip_ok)
         headers = {"Vary": "Accept-Encoding"}
