@@ -127,7 +127,17 @@ def _steward_loads(url: str, token: str, stop: threading.Event, counts: list) ->
             counts.append(r.status_code)
 
 
-def _api_latency(url: str, token: str) -> None:
+def _cpu_per_request(proc: subprocess.Popen, run) -> tuple[np.ndarray, float, float]:
+    """``run()``'s latencies, and the CPU milliseconds per request spent by the server and
+    by these client threads (which share the machine's cores with it)."""
+    server = psutil.Process(proc.pid)
+    s0, c0 = sum(server.cpu_times()[:2]), time.process_time()
+    lat = run()
+    s1, c1 = sum(server.cpu_times()[:2]), time.process_time()
+    return lat, (s1 - s0) / len(lat) * 1000, (c1 - c0) / len(lat) * 1000
+
+
+def _api_latency(url: str, token: str, proc: subprocess.Popen) -> None:
     cases = [("package_search p95, 50 clients, during loads", "package_search",
               {"q": "population", "rows": 10}),
              ("datastore_search 100 rows p95, 50 clients, loads", "datastore_search",
@@ -135,7 +145,8 @@ def _api_latency(url: str, token: str) -> None:
     for label, action, params in cases:
         endpoint = f"{url}/api/3/action/{action}"
         alone = _latencies(endpoint, params, 1, 60)
-        crowd = _latencies(endpoint, params, CLIENTS, PER_CLIENT)
+        crowd, server_ms, client_ms = _cpu_per_request(
+            proc, lambda: _latencies(endpoint, params, CLIENTS, PER_CLIENT))
         stop, loads = threading.Event(), []
         loader = threading.Thread(target=_steward_loads, args=(url, token, stop, loads))
         loader.start()
@@ -148,6 +159,9 @@ def _api_latency(url: str, token: str) -> None:
               "one client alone, no load", np.percentile(alone, 95) * 1000, "ms")
         print(f"    ({len(busy)} requests; median {np.median(busy) * 1000:.1f} ms; steward "
               f"pushes during the run: {len(loads)}, statuses {sorted(set(loads))})")
+        print(f"    CPU per request without loads: server {server_ms:.2f} ms, the client "
+              f"threads {client_ms:.2f} ms; {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f}")
 
 
 #: Fault readings put into each batch: covers lifted (displacement 60 mm), tilted (12°) or
@@ -337,7 +351,7 @@ def main(store_path: Path) -> None:
                 if snapshot.exists():
                     break
                 time.sleep(0.2)
-            _api_latency(url, made["admin"])
+            _api_latency(url, made["admin"], proc)
             _telemetry(url, made["gateway"], copy)
             _download(url, proc, snapshot)
         finally:
