@@ -146,7 +146,7 @@ def _api_latency(url: str, token: str, proc: subprocess.Popen) -> None:
         endpoint = f"{url}/api/3/action/{action}"
         alone = _latencies(endpoint, params, 1, 60)
         crowd, server_ms, client_ms = _cpu_per_request(
-            proc, lambda: _latencies(endpoint, params, CLIENTS, PER_CLIENT))
+            proc, lambda e=endpoint, p=params: _latencies(e, p, CLIENTS, PER_CLIENT))
         stop, loads = threading.Event(), []
         loader = threading.Thread(target=_steward_loads, args=(url, token, stop, loads))
         loader.start()
