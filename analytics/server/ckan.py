@@ -176,9 +176,12 @@ class ReleaseCache:
             for key in [k for k in self._items if k[1] == dataset_id]:
                 del self._items[key]
         # answers are keyed on the generations, so stale ones are never found again; drop
-        # them so they do not hold memory until pushed out
+        # them (the catalog's, and this dataset's rows) so they do not hold memory until
+        # pushed out. Other datasets' rows stay: a load of one leaves the others' answers.
         with self._lock:
-            self._answers.clear()
+            for key in [k for k in self._answers if k[0] in CATALOG_ACTIONS
+                        or (k[0] == "datastore_search" and k[2] == dataset_id)]:
+                del self._answers[key]
 
     def get(self, key: tuple, build: Callable[[], tuple[pa.Table, privacy.DisclosureReport]]):
         """The release under ``key = (dataset_id, ...)``, built once when missing."""
