@@ -24,6 +24,7 @@ Runs the real server (``python -m dashboard.server``) on a copy of the store, on
 
 from __future__ import annotations
 
+import http.client
 import os
 import shutil
 import socket
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -116,6 +118,31 @@ def _latencies(url: str, params: dict, clients: int, per_client: int) -> np.ndar
         return np.array([t for ts in pool.map(one_client, range(clients)) for t in ts])
 
 
+def _light_latencies(url: str, params: dict, clients: int, per_client: int) -> np.ndarray:
+    """As :func:`_latencies`, with the standard library's keep-alive ``http.client`` (a few
+    times less client CPU than ``requests``), to tell the clients' cost from the server's."""
+    parts = urllib.parse.urlsplit(url)
+    path = f"{parts.path}?{urllib.parse.urlencode(params)}"
+
+    def one_client(_):
+        con = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+        out = []
+        try:
+            for _ in range(per_client):
+                t0 = time.perf_counter()
+                con.request("GET", path, headers={"Accept-Encoding": "gzip"})
+                r = con.getresponse()
+                body = r.read()
+                out.append(time.perf_counter() - t0)
+                if r.status != 200:
+                    raise RuntimeError(body[:300])
+        finally:
+            con.close()
+        return out
+    with ThreadPoolExecutor(clients) as pool:
+        return np.array([t for ts in pool.map(one_client, range(clients)) for t in ts])
+
+
 def _steward_loads(url: str, token: str, stop: threading.Event, counts: list) -> None:
     example = ROOT / "data/examples/civil_affairs_care_homes_bd09.csv"
     with requests.Session() as s:
@@ -147,6 +174,8 @@ def _api_latency(url: str, token: str, proc: subprocess.Popen) -> None:
         alone = _latencies(endpoint, params, 1, 60)
         crowd, server_ms, client_ms = _cpu_per_request(
             proc, lambda e=endpoint, p=params: _latencies(e, p, CLIENTS, PER_CLIENT))
+        light, light_server_ms, light_client_ms = _cpu_per_request(
+            proc, lambda e=endpoint, p=params: _light_latencies(e, p, CLIENTS, PER_CLIENT))
         stop, loads = threading.Event(), []
         loader = threading.Thread(target=_steward_loads, args=(url, token, stop, loads))
         loader.start()
@@ -159,8 +188,11 @@ def _api_latency(url: str, token: str, proc: subprocess.Popen) -> None:
               "one client alone, no load", np.percentile(alone, 95) * 1000, "ms")
         print(f"    ({len(busy)} requests; median {np.median(busy) * 1000:.1f} ms; steward "
               f"pushes during the run: {len(loads)}, statuses {sorted(set(loads))})")
+        _line("    the same 50 clients without loads, http.client", np.percentile(light, 95)
+              * 1000, "one client alone, no load", np.percentile(alone, 95) * 1000, "ms")
         print(f"    CPU per request without loads: server {server_ms:.2f} ms, the client "
-              f"threads {client_ms:.2f} ms; {os.cpu_count()} cores, load average "
+              f"threads {client_ms:.2f} ms (http.client: server {light_server_ms:.2f} ms, "
+              f"clients {light_client_ms:.2f} ms); {os.cpu_count()} cores, load average "
               f"{os.getloadavg()[0]:.1f}")
 
 
