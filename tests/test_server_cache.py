@@ -9,6 +9,8 @@ from __future__ import annotations
 import io
 import shutil
 import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
@@ -136,3 +138,23 @@ def test_a_revoked_token_or_disabled_account_is_refused_by_the_next_request(serv
     assert _get(client, "/api/3/action/package_list", token).status_code == 200
     accounts.set_role(state.store, admin, "edu.steward", "analyst")
     assert tokens.verify(state.store, token).actor == Actor("edu.steward", "analyst")
+
+
+def test_many_asking_at_once_for_a_file_not_yet_written_make_one_export(served, monkeypatch):
+    state, client, made, actors = served
+    calls = []
+    real = exports._export
+
+    def counted(*args, **kwargs):
+        calls.append(args[1])
+        time.sleep(0.5)                       # long enough for the others to arrive
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "_export", counted)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: _get(client, "/api/download/facilities_schools.csv"),
+                            range(4)))
+    assert [r.status_code for r in got] == [200] * 4
+    assert len({r.content for r in got}) == 1 and calls == ["facilities_schools"]
+    assert len(_files(state, "facilities_schools")) == 1
+    assert _served_log(state, "facilities_schools", "public") == 4

@@ -36,6 +36,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,6 +105,14 @@ class Extracts:
 
     def __init__(self, folder: Path | str):
         self.folder = Path(folder)
+        self._gates: dict[str, threading.Lock] = {}
+        self._gates_lock = threading.Lock()
+
+    def gate(self, dataset_id: str, fmt: str, variant: str, version: str) -> threading.Lock:
+        """The lock of one file: whoever holds it is writing it."""
+        name = self.name(dataset_id, fmt, variant, version)
+        with self._gates_lock:
+            return self._gates.setdefault(name, threading.Lock())
 
     def _ensure(self) -> None:
         self.folder.mkdir(mode=0o700, exist_ok=True)

@@ -39,6 +39,8 @@ from analytics.server.state import ServerState, current
 HELP = "/api/3/action/help_show?name={name}"
 STREAM_CHUNK = 1 << 20
 FILE_CHUNK = 4 << 20
+#: Seconds a download waits for another request that is writing the same released file.
+GATE_WAIT = 120.0
 
 
 class _Refused(Exception):
@@ -233,7 +235,11 @@ class Api:
                 pipe.finish()
 
         threading.Thread(target=run, name="download", daemon=True).start()
-        first = await asyncio.to_thread(pipe.get)
+        try:
+            first = await asyncio.to_thread(pipe.get)
+        except BaseException:        # the client went away before the first bytes
+            pipe.abandon()
+            raise
         if first is None and errors:
             raise errors[0]
 
@@ -275,25 +281,38 @@ class Api:
                 store, dataset_id, fmt, out, actor, "download"))
             return StreamingResponse(body, media_type=media, headers=headers)
         variant, version = key
-        found = await run_in_threadpool(extracts.find, dataset_id, fmt, variant, version)
-        if found is not None:
-            try:
-                f = open(found.path, "rb")  # noqa: SIM115 - closed by the body's end
-            except OSError:                  # pruned since it was found: make it again
-                found = None
-        if found is not None:
-            headers["Content-Length"] = str(os.fstat(f.fileno()).st_size)
-            return StreamingResponse(self._file_body(f, decision, fmt, found.rows),
-                                     media_type=media, headers=headers)
+        gate = extracts.gate(dataset_id, fmt, variant, version)
+        while True:
+            found = await run_in_threadpool(extracts.find, dataset_id, fmt, variant, version)
+            if found is not None:
+                try:
+                    f = open(found.path, "rb")  # noqa: SIM115 - closed by the body's end
+                except OSError:              # pruned since it was found: make it again
+                    found = None
+            if found is not None:
+                headers["Content-Length"] = str(os.fstat(f.fileno()).st_size)
+                return StreamingResponse(self._file_body(f, decision, fmt, found.rows),
+                                         media_type=media, headers=headers)
+            if gate.acquire(blocking=False):
+                break                        # this request writes the file
+            # another request is writing this very file: wait for it, then stream it (one
+            # export at a time, however many ask at once); past GATE_WAIT, make our own
+            if not await asyncio.to_thread(_wait_for, gate, GATE_WAIT):
+                body = await self._stream(lambda out: exports.export(
+                    store, dataset_id, fmt, out, actor, "download"))
+                return StreamingResponse(body, media_type=media, headers=headers)
 
         def write(out):
             # The released file is written beside the stream; it becomes the extract only
             # when whole, and the download is logged as served once delivered.
-            with extracts.writing(dataset_id, fmt, variant, version) as (f, done):
-                result, release = exports._export(
-                    store, dataset_id, fmt, _Tee(f, out), actor, "download",
-                    decision.application_id)
-                done(result.rows)
+            try:
+                with extracts.writing(dataset_id, fmt, variant, version) as (f, done):
+                    result, release = exports._export(
+                        store, dataset_id, fmt, _Tee(f, out), actor, "download",
+                        decision.application_id)
+                    done(result.rows)
+            finally:
+                gate.release()
             access.log(store, release.decision, fmt, result.rows)
 
         body = await self._stream(write)
@@ -506,6 +525,14 @@ def parse_readings(raw: bytes, content_type: str) -> pd.DataFrame:
 
 def _json(doc: dict, media_type: str) -> Response:
     return json_response(doc, media_type=media_type)
+
+
+def _wait_for(gate: threading.Lock, seconds: float) -> bool:
+    """Wait until whoever holds ``gate`` lets it go (True), or ``seconds`` pass (False)."""
+    if not gate.acquire(timeout=seconds):
+        return False
+    gate.release()
+    return True
 
 
 class _Encoded:
