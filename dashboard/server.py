@@ -46,6 +46,7 @@ async def lifespan(app):
                                                   f"http://127.0.0.1:{port}"))
     install(state)
     state.announce()
+    state.prune_extracts_later()
     state.publish_snapshot_later()
     feed = start_broker_feed(state)
     try:

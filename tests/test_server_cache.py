@@ -7,6 +7,7 @@ a token read from the store), and with what must be refused."""
 from __future__ import annotations
 
 import io
+import os
 import shutil
 import stat
 import time
@@ -158,3 +159,21 @@ def test_many_asking_at_once_for_a_file_not_yet_written_make_one_export(served, 
     assert len({r.content for r in got}) == 1 and calls == ["facilities_schools"]
     assert len(_files(state, "facilities_schools")) == 1
     assert _served_log(state, "facilities_schools", "public") == 4
+
+
+def test_files_of_an_older_data_version_are_deleted_when_a_server_starts(served):
+    state, client, made, actors = served
+    assert _get(client, "/api/download/vital_events.parquet").status_code == 200
+    live = _files(state, "vital_events")
+    folder = state.extracts.folder
+    old = folder / "vital_events.0123456789abcdef.fedcba9876543210.csv"
+    old.write_bytes(b"from before a rebuild")
+    left = folder / ".vital_events.csv.x.partial"
+    left.write_bytes(b"half")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    fresh = folder / ".vital_events.csv.y.partial"   # being written now: kept
+    fresh.write_bytes(b"half")
+    gone = state.extracts.prune_stale(state.store)
+    assert old in gone and left in gone and not old.exists() and not left.exists()
+    assert len(live) == 1 and live[0].exists() and fresh.exists()
+    assert not any(p.name.startswith("vital_events.") and p != old for p in gone)

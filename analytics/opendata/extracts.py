@@ -37,11 +37,12 @@ import json
 import os
 import re
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from analytics.opendata import access, exports, privacy
+from analytics.opendata import access, exports, privacy, registry
 from analytics.opendata.access import Decision
 from analytics.opendata.registry import DatasetSpec
 from analytics.store import Store
@@ -56,6 +57,8 @@ def _code_digest() -> str:
 
 
 RULES = _code_digest()
+#: Seconds after which a partial file is taken as left by a stopped server.
+PARTIAL_AGE = 3600.0
 _NAME = re.compile(r"^(?P<dataset>[A-Za-z0-9_\-]+)\.(?P<variant>[0-9a-f]{16})\."
                    r"(?P<version>[0-9a-f]{16})\.(?P<suffix>[a-z.]+)$")
 
@@ -158,6 +161,28 @@ class Extracts:
             staged.unlink(missing_ok=True)
             staged.with_name(staged.name + ".json").unlink(missing_ok=True)
         self.prune(dataset_id, version)
+
+    def prune_stale(self, store: Store) -> list[Path]:
+        """Delete every file not of its dataset's current data version (a server starting on
+        a rebuilt or reloaded store), and any partial file left by a stopped server."""
+        gone = []
+        if not self.folder.exists():
+            return gone
+        current: dict[str, str | None] = {}
+        for path in self.folder.iterdir():
+            m = _NAME.match(path.name.removesuffix(".json"))
+            if m is None and path.name.startswith("."):
+                with contextlib.suppress(OSError):   # a partial file: only a stale one
+                    if time.time() - path.stat().st_mtime < PARTIAL_AGE:
+                        continue
+            if m is not None and m["dataset"] not in current:
+                s = registry.spec_of(store, m["dataset"])
+                current[m["dataset"]] = version_of(store, s) if cacheable(s) else None
+            if m is None or current[m["dataset"]] != m["version"]:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    gone.append(path)
+        return gone
 
     def prune(self, dataset_id: str, version: str) -> list[Path]:
         """Delete the files of ``dataset_id`` made from any other data version."""

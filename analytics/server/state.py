@@ -185,6 +185,18 @@ class ServerState:
 
         threading.Thread(target=run, name="snapshot", daemon=True).start()
 
+    def prune_extracts_later(self) -> None:
+        """Delete, in the background, released files of older data versions (left from
+        before a rebuild or a load while no server ran)."""
+        if self.extracts is None:
+            return
+
+        def run():
+            with contextlib.suppress(Exception):
+                self.extracts.prune_stale(self.store)
+
+        threading.Thread(target=run, name="prune-extracts", daemon=True).start()
+
     def snapshot_file(self) -> Path | None:
         return None if self.store.path is None else snapshot_path(self.store.path)
 
