@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -125,8 +126,6 @@ class ReleaseCache:
 
     def held_catalog(self) -> tuple | None:
         """(stamp, rows) of the catalog held, if it is still current (no store read)."""
-        import time
-
         held = self._catalog
         if held is None or held[1] != self.generation \
                 or time.monotonic() - held[0] >= CATALOG_TTL:
@@ -150,8 +149,6 @@ class ReleaseCache:
         return self._catalog_held(store, ttl)[3]
 
     def _catalog_held(self, store: Store, ttl: float | None):
-        import time
-
         ttl = CATALOG_TTL if ttl is None else ttl
         held = self._catalog
         now = time.monotonic()
@@ -673,6 +670,7 @@ def datastore_search(api: Call, params: dict) -> dict:
     d = release.decision
     key = ("datastore_search", api.cache.dataset_generation(dataset_id), dataset_id,
            d.application_id, d.fields, _params_key(params))
+
     def build():
         return _datastore_rows(api, release, rid, dataset_id, limit, offset, include_total,
                                filters, q, fields, sort)
