@@ -1,9 +1,12 @@
 """Who is using the app: the signed-in actor, kept in ``st.session_state["actor"]``.
 
-Anonymous visitors are :data:`analytics.identity.PUBLIC`. Staff sign in with a password
-(:mod:`analytics.opendata.accounts`: argon2 hashes, throttling, expiring sessions) or, when an
-identity provider is configured in ``.streamlit/secrets.toml`` (an ``[auth]`` section),
-with Streamlit's OIDC ``st.login``. Pages call :func:`current_actor` and pass the actor to
+Anonymous visitors are :data:`analytics.identity.PUBLIC`. Staff sign in with a password on
+the server's sign-in form (``/auth/sign-in``: :mod:`analytics.opendata.accounts` checks it
+with argon2 hashes, throttling and expiring sessions, and the server sets a signed HttpOnly
+session cookie, so a reload or a new tab stays signed in) or, when an identity provider is
+configured in ``.streamlit/secrets.toml`` (an ``[auth]`` section), with Streamlit's OIDC
+``st.login``. A session token put in ``st.session_state[TOKEN_KEY]`` (tests of the pages
+sign in that way, through real accounts) is honoured like the cookie. Pages call :func:`current_actor` and pass the actor to
 ``analytics``; permission decisions are made there, never here.
 """
 
@@ -74,15 +77,6 @@ def signed_in_by_cookie() -> bool:
         return bool(st.context.cookies.get(session.COOKIE)) and not st.session_state.get(TOKEN_KEY)
     except Exception:
         return False
-
-
-def sign_in(store: Store, username: str, password: str) -> Actor:
-    """Password sign-in; raises :class:`analytics.opendata.accounts.SignInRefused` when refused."""
-    result = accounts.sign_in(store, username, password)
-    st.session_state[TOKEN_KEY] = result.token
-    st.session_state["actor"] = result.actor
-    st.session_state.pop("_session_expired", None)
-    return result.actor
 
 
 def sign_out(store: Store) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import html
+import logging
 import os
 from pathlib import Path
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from urllib.parse import quote
 import streamlit as st
 import uvicorn
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -28,7 +30,7 @@ from analytics.opendata import accounts
 from analytics.sensors.feed import DEFAULT_PORT, BrokerFeed
 from analytics.server import session
 from analytics.server.state import ServerState, current, install
-from analytics.server.web import Api
+from analytics.server.web import Api, PlainDownloads
 from analytics.store import store_path_from_env
 from dashboard import warm
 from dashboard.i18n import LANGUAGES, explain, translate
@@ -40,10 +42,15 @@ APP_SCRIPT = Path(__file__).parent / "app.py"
 async def lifespan(app):
     path = store_path_from_env()
     port = os.environ.get("CITYBRAIN_PORT", "8501")
+    if os.environ.get("CITYBRAIN_ACCESS_LOG", "") != "1":
+        # Every data decision is logged in the store; the HTTP layer's line per request
+        # (which the dashboard's logging turns on) only when asked for.
+        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     state = ServerState.open(path, os.environ.get("CITYBRAIN_URL",
                                                   f"http://127.0.0.1:{port}"))
     install(state)
     state.announce()
+    state.prune_extracts_later()
     state.publish_snapshot_later()
     # the caches every visitor shares fill from now, not at the first visit
     warm.at_start(path)
@@ -204,7 +211,8 @@ ROUTES = [*Api().routes(),
           Route("/auth/sign-in", sign_in, methods=["GET", "POST"]),
           Route("/auth/sign-out", sign_out, methods=["GET", "POST"])]
 
-app = st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan)
+app = st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan,
+             middleware=[Middleware(PlainDownloads)])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     # from the working directory: serve from the project folder wherever it was started
     os.chdir(Path(__file__).resolve().parent.parent)
     uvicorn.run("dashboard.server:app", host=args.host, port=args.port, log_level="warning",
-                timeout_graceful_shutdown=5)
+                timeout_graceful_shutdown=5,
+                access_log=os.environ.get("CITYBRAIN_ACCESS_LOG", "") == "1")
     return 0
 
 

@@ -32,28 +32,18 @@ def page(ctx: PageContext) -> None:
             auth.sign_out(ctx.store)
             st.rerun()
     else:
+        st.subheader(t("od_signin_title"))
         st.caption(t("od_signin_intro"))
-        st.markdown(f'<a href="/auth/sign-in?lang={ctx.lang}" target="_self">'
-                    f'{t("srv_signin_lasting")}</a>', unsafe_allow_html=True)
+        # One way to sign in with a password: the server's form, which checks it, sets the
+        # signed session cookie (a reload or a new tab stays signed in) and comes back here.
+        st.markdown(f'<a href="/auth/sign-in?lang={ctx.lang}&amp;next=/sign_in" '
+                    f'target="_self" class="cb-sign-in">{t("srv_signin_lasting")}</a>',
+                    unsafe_allow_html=True)
         if auth.oidc_configured():
             if st.button(t("od_oidc_button"), icon=":material/badge:", type="primary"):
                 st.login()
         else:
             st.caption(t("od_oidc_off"))
-        st.caption(t("srv_signin_tab_only"))
-        with st.form("od_signin", border=True):
-            st.subheader(t("od_signin_title"))
-            username = st.text_input(t("od_username"), max_chars=64)
-            password = st.text_input(t("od_password"), type="password", max_chars=256)
-            submitted = st.form_submit_button(t("od_signin_button"), type="primary")
-        if submitted:
-            try:
-                who = auth.sign_in(ctx.store, username, password)
-            except CityBrainError as exc:
-                st.error(t("od_signin_refused", reason=ctx.reason(exc)))
-            else:
-                st.success(t("od_signin_ok", name=who.name, role=t(f"od_role_{who.role}")))
-                st.rerun()
 
     if actor.name != "public":
         token_ui.manage(ctx.store, actor, t, ctx.reason)

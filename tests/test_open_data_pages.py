@@ -12,6 +12,8 @@ from streamlit.testing.v1 import AppTest
 from analytics.identity import Actor
 from analytics.opendata import accounts, applications
 from analytics.store import Store
+from dashboard import auth
+from dashboard.shell import open_store
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -31,11 +33,17 @@ def store_path(tmp_path_factory):
     return path
 
 
-def page(store_path, monkeypatch, name: str, **params) -> AppTest:
+def page(store_path, monkeypatch, name: str, user: tuple[str, str] | None = None,
+         **params) -> AppTest:
+    """The page as a visitor, or signed in as ``(user, password)`` through real accounts
+    (the session the server's sign-in form would put in the cookie)."""
     monkeypatch.setenv("CITYBRAIN_STORE", str(store_path))
     at = AppTest.from_file(APP, default_timeout=60)
     for k, v in params.items():
         at.query_params[k] = v
+    if user is not None:
+        at.session_state[auth.TOKEN_KEY] = accounts.sign_in(
+            open_store(str(store_path)), *user).token
     switch_page(at, str(PAGES / name))
     return at.run()
 
@@ -85,11 +93,6 @@ def test_refusals_are_given_in_chinese_on_chinese_pages(store_path, monkeypatch)
     assert not at.exception
     refusal = next(e.value for e in at.error if "care_subsidy_registry" in e.value)
     assert "列入负面清单，不予开放" in refusal and "negative list" not in refusal
-    at = page(store_path, monkeypatch, "sign_in.py", lang="zh")
-    at.text_input[0].set_value("li.wei")
-    at.text_input[1].set_value("not-the-password")
-    at.button[0].click().run()
-    assert any("用户名或密码错误" in e.value for e in at.error)
 
 
 def test_public_dataset_page_shows_suppressed_preview(store_path, monkeypatch):
@@ -101,21 +104,22 @@ def test_public_dataset_page_shows_suppressed_preview(store_path, monkeypatch):
     assert any("100" in m.value or "/ 100" in m.value for m in at.metric)
 
 
-def test_sign_in_refuses_a_wrong_password(store_path, monkeypatch):
-    at = page(store_path, monkeypatch, "sign_in.py", lang="en")
-    at.text_input[0].set_value("li.wei")
-    at.text_input[1].set_value("not-the-password")
-    at.button[0].click().run()
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_only_password_sign_in_is_the_servers_form(store_path, monkeypatch, lang):
+    """No tab-only password form: the page links to the server's sign-in form (which sets
+    the lasting cookie and comes back here); refusals there are tested against the server."""
+    at = page(store_path, monkeypatch, "sign_in.py", lang=lang)
     assert not at.exception
-    assert any("Sign-in refused" in e.value for e in at.error)
+    assert len(at.text_input) == 0 and not any(b.label in ("Sign in", "登录") for b in at.button)
+    link = next(m.value for m in at.markdown if "/auth/sign-in" in m.value)
+    assert f'href="/auth/sign-in?lang={lang}&amp;next=/sign_in"' in link
+    assert ("Sign in (stays signed in" if lang == "en" else "刷新页面或打开新标签页后仍保持登录") \
+        in link
     assert at.session_state["actor"].is_public
 
 
 def test_steward_sees_pending_applications(store_path, monkeypatch):
-    at = page(store_path, monkeypatch, "sign_in.py", lang="en")
-    at.text_input[0].set_value("steward")
-    at.text_input[1].set_value("Green-tea-42")
-    at.button[0].click().run()
+    at = page(store_path, monkeypatch, "sign_in.py", ("steward", "Green-tea-42"), lang="en")
     assert at.session_state["actor"] == Actor("steward", "data_steward")
     switch_page(at, str(PAGES / "applications.py")).run()
     assert not at.exception
@@ -124,10 +128,7 @@ def test_steward_sees_pending_applications(store_path, monkeypatch):
 
 
 def test_administrator_sees_accounts_in_the_page_language(store_path, monkeypatch):
-    at = page(store_path, monkeypatch, "sign_in.py", lang="zh")
-    at.text_input[0].set_value("admin")
-    at.text_input[1].set_value("Root-pass-123")
-    at.button[0].click().run()
+    at = page(store_path, monkeypatch, "sign_in.py", ("admin", "Root-pass-123"), lang="zh")
     assert not at.exception
     users = next(df.value for df in at.dataframe if "角色" in df.value.columns)
     assert list(users.columns) == ["用户名", "姓名", "角色", "部门", "创建时间（UTC）", "创建人",

@@ -46,15 +46,25 @@ def test_sign_in_lasts_across_reload_and_tabs_and_sign_out_ends_it(server, brows
     page.goto(f"{server.url}/auth/sign-in?lang=zh")
     assert page.get_by_role("button", name="登录").count() == 1
     page.screenshot(path=str(shots / "server_sign_in_form_zh.png"))
-    page.goto(f"{server.url}/auth/sign-in?lang=en")
+    # The sign-in page has no password form of its own: its one way in is the link to the
+    # server's form, which sets the lasting cookie and comes back to the page.
+    links = {"zh": "登录（刷新页面或打开新标签页后仍保持登录）",
+             "en": "Sign in (stays signed in across reloads and new tabs)"}
+    for lang in ("zh", "en"):
+        page.goto(f"{server.url}/sign_in?lang={lang}")
+        _settle(page)
+        assert page.get_by_role("link", name=links[lang]).count() == 1
+        assert page.locator('[data-testid="stApp"] input[type=password]').count() == 0
+        page.screenshot(path=str(shots / f"server_sign_in_page_{lang}.png"))
+    page.get_by_role("link", name=links["en"]).click()
+    page.wait_for_url(f"{server.url}/auth/sign-in?lang=en&next=/sign_in", timeout=30000)
     page.screenshot(path=str(shots / "server_sign_in_form_en.png"))
     page.fill("#u", "li.wei")
     page.fill("#p", "Blue-river-7")
     page.click("button[type=submit]")
-    page.wait_for_url(f"{server.url}/?lang=en", timeout=30000)
+    page.wait_for_url(f"{server.url}/sign_in?lang=en", timeout=30000)
     cookie = next(c for c in context.cookies() if c["name"] == "citybrain_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["expires"] > 0
-    page.goto(f"{server.url}/sign_in?lang=en")
     _settle(page)
     assert _signed_in(page)
     page.reload()
@@ -98,6 +108,11 @@ def test_forms_refuse_a_cross_site_post(server):
                       data={"username": "li.wei", "password": "wrong-password-1", "csrf": "same"},
                       cookies={"citybrain_csrf": "same"}, allow_redirects=False)
     assert r.status_code == 401 and "citybrain_session" not in r.cookies
+    assert "Sign-in refused" in r.text
+    r = requests.post(f"{server.url}/auth/sign-in?lang=zh", timeout=30,
+                      data={"username": "li.wei", "password": "wrong-password-1", "csrf": "same"},
+                      cookies={"citybrain_csrf": "same"}, allow_redirects=False)
+    assert r.status_code == 401 and "用户名或密码错误" in r.text
 
 
 def test_api_page_in_both_languages(server, browser):

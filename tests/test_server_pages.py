@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.opendata import accounts, tokens
 from analytics.store import Store
+from dashboard import auth
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -60,10 +61,14 @@ def test_api_page_lists_every_endpoint_with_examples(store_path, monkeypatch, la
 
 
 def test_account_page_creates_shows_once_and_revokes_a_token(store_path, monkeypatch):
-    at = page(store_path, monkeypatch, "sign_in.py", lang="en")
-    at.text_input[0].set_value("li.wei")
-    at.text_input[1].set_value("Blue-river-7")
-    at.button[0].click().run()
+    monkeypatch.setenv("CITYBRAIN_STORE", str(store_path))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["lang"] = "en"
+    # signed in as the server's sign-in form would (the session its cookie carries)
+    at.session_state[auth.TOKEN_KEY] = accounts.sign_in(_app_store(), "li.wei",
+                                                        "Blue-river-7").token
+    switch_page(at, str(PAGES / "sign_in.py"))
+    at.run()
     assert not at.exception
     label = next(t for t in at.text_input if t.label == "Label")
     label.set_value("my notebook")

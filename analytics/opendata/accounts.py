@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, ROLES, Actor, require
-from analytics.opendata import privacy
+from analytics.opendata import privacy, tokens
 from analytics.pooling.contracts import departments
 from analytics.store import Store, named_query
 
@@ -109,6 +109,7 @@ def _insert(store: Store, username: str, display_name: str, role: str, password:
                   display_name=(display_name or username).strip(), role=role,
                   password_hash=_hasher.hash(password) if password is not None else None,
                   department=department, at=privacy.now_utc(), created_by=created_by)
+    tokens.forget()   # an identity-provider user's tokens now carry the account's role
     return Actor(username, role, department)
 
 
@@ -136,6 +137,7 @@ def set_disabled(store: Store, admin: Actor, username: str, disabled: bool) -> N
     with store.transaction() as cur:
         store.execute("open_data.set_disabled", cur=cur, username=username, disabled=disabled)
         store.execute("open_data.revoke_user_sessions", cur=cur, username=username)
+    tokens.forget()   # the account's tokens stop (or work again) with the next request
 
 
 def set_role(store: Store, admin: Actor, username: str, role: str,
@@ -153,6 +155,7 @@ def set_role(store: Store, admin: Actor, username: str, role: str,
         store.execute("open_data.set_role", cur=cur, username=username, role=role,
                       department=department)
         store.execute("open_data.revoke_user_sessions", cur=cur, username=username)
+    tokens.forget()   # the account's tokens act with the new role from the next request
     return Actor(username, role, department)
 
 

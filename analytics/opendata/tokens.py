@@ -24,6 +24,9 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -43,6 +46,10 @@ GATEWAY_ROLES = ("administrator", "data_steward")
 #: Tokens start with this, so a leaked one is recognisable in a log or a repository scan.
 PREFIX = "cbt_"
 _TOUCH_EVERY = timedelta(minutes=1)
+#: Seconds a looked-up token is trusted without asking the store again. Every change made
+#: through this process (a revocation, an account disabled or its role changed) forgets the
+#: lookups at once (:func:`forget`); this only bounds what another writer could change.
+LOOKUP_TTL = 30.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,39 @@ def create(store: Store, actor: Actor, label: str, *, days: int | None = None,
 
 
 _last_touch: dict[str, datetime] = {}
+#: store -> {token hash: (row or None, when looked up, generation)}; see :func:`forget`.
+_lookups: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_lookups_lock = threading.Lock()
+_generation = 0
+
+
+def forget() -> None:
+    """Drop every remembered token lookup: a token revoked or an account changed is seen by
+    the very next request."""
+    global _generation
+    with _lookups_lock:
+        _generation += 1
+        _lookups.clear()
+
+
+def _lookup(store: Store, digest: str) -> dict | None:
+    """The token's row (account role, department, disabled), remembered between requests
+    until :func:`forget` or ``LOOKUP_TTL`` seconds."""
+    now = time.monotonic()
+    with _lookups_lock:
+        generation = _generation
+        held = _lookups.get(store, {}).get(digest)
+    if held is not None and held[2] == generation and now - held[1] < LOOKUP_TTL:
+        return held[0]
+    rows = store.query("api.token", token_sha256=digest)
+    row = None if rows.empty else rows.iloc[0].to_dict()
+    with _lookups_lock:
+        if generation == _generation:     # nothing was forgotten while we asked
+            mine = _lookups.setdefault(store, {})
+            if len(mine) > 10_000:        # unknown tokens must not grow it without bound
+                mine.clear()
+            mine[digest] = (row, now, generation)
+    return row
 
 
 def verify(store: Store, token: str | None, now: datetime | None = None) -> TokenUse | None:
@@ -95,10 +135,9 @@ def verify(store: Store, token: str | None, now: datetime | None = None) -> Toke
     if not token or len(token) > 200:
         return None
     now = now or privacy.now_utc()
-    rows = store.query("api.token", token_sha256=_hash(token.strip()))
-    if rows.empty:
+    r = _lookup(store, _hash(token.strip()))
+    if r is None:
         return None
-    r = rows.iloc[0]
     if r["revoked"] or r["disabled"] or pd.Timestamp(r["expires_at"]) <= pd.Timestamp(now):
         return None
     last = _last_touch.get(r["token_id"])
@@ -118,6 +157,7 @@ def revoke(store: Store, actor: Actor, token_id: str) -> None:
     if owner != actor.name:
         require(actor, "administrator", action="revoke another account's token")
     store.execute("api.revoke_token", token_id=str(token_id))
+    forget()
 
 
 def tokens_of(store: Store, actor: Actor) -> pd.DataFrame:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ CACHE_ROWS = 2_000_000
 CACHE_BYTES = 768 << 20
 #: Seconds the catalog frame is reused between loads (download counts lag by at most this).
 CATALOG_TTL = 5.0
+#: Action results kept for identical requests (see :meth:`ReleaseCache.answer`).
+ANSWERS = 512
+#: Only pages of up to this many rows are kept as answers (bounded memory).
+ANSWER_ROWS = 1000
 
 
 class ActionError(CityBrainError):
@@ -91,6 +96,49 @@ class ReleaseCache:
         self.generation = 0                     # of the catalog (every change)
         self._generations: dict[str, int] = {}  # of each dataset
         self._catalog: tuple[float, int, pd.DataFrame, dict[str, dict]] | None = None
+        self._answers: OrderedDict[tuple, object] = OrderedDict()
+
+    def answer(self, key: tuple, build: Callable[[], object]) -> object:
+        """An action's result for ``key``, reused while nothing it depends on changes.
+
+        The key holds everything the result is made of (the action, its parameters, the
+        catalog's or dataset's generation, what the caller's decision lets through); the
+        caller decides and logs before asking, every time. Bounded by ``ANSWERS``.
+        """
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        value = build()
+        with self._lock:
+            self._answers[key] = value
+            while len(self._answers) > ANSWERS:
+                self._answers.popitem(last=False)
+        return value
+
+    def peek(self, key: tuple):
+        """The answer under ``key`` if there is one (never builds), else None."""
+        with self._lock:
+            if key in self._answers:
+                self._answers.move_to_end(key)
+                return self._answers[key]
+        return None
+
+    def held_catalog(self) -> tuple | None:
+        """(stamp, rows) of the catalog held, if it is still current (no store read)."""
+        held = self._catalog
+        if held is None or held[1] != self.generation \
+                or time.monotonic() - held[0] >= CATALOG_TTL:
+            return None
+        return (held[0], held[1]), held[3]
+
+    def catalog_stamp(self, store: Store) -> tuple:
+        """What identifies the catalog now held (renewed after a load or ``CATALOG_TTL``)."""
+        held = self._catalog_held(store, None)
+        return held[0], held[1]
+
+    def dataset_generation(self, dataset_id: str) -> int:
+        return self._generations.get(dataset_id, 0) + self._generations.get("", 0)
 
     def catalog(self, store: Store, ttl: float | None = None) -> pd.DataFrame:
         """The catalog frame, read again after a load or ``ttl`` seconds (download counts)."""
@@ -101,8 +149,6 @@ class ReleaseCache:
         return self._catalog_held(store, ttl)[3]
 
     def _catalog_held(self, store: Store, ttl: float | None):
-        import time
-
         ttl = CATALOG_TTL if ttl is None else ttl
         held = self._catalog
         now = time.monotonic()
@@ -121,10 +167,18 @@ class ReleaseCache:
                 self._items.clear()
                 self._generations = {k: v + 1 for k, v in self._generations.items()}
                 self._generations[""] = self._generations.get("", 0) + 1
+                self._answers.clear()
                 return
             self._generations[dataset_id] = self._generations.get(dataset_id, 0) + 1
             for key in [k for k in self._items if k[1] == dataset_id]:
                 del self._items[key]
+        # answers are keyed on the generations, so stale ones are never found again; drop
+        # them (the catalog's, and this dataset's rows) so they do not hold memory until
+        # pushed out. Other datasets' rows stay: a load of one leaves the others' answers.
+        with self._lock:
+            for key in [k for k in self._answers if k[0] in CATALOG_ACTIONS
+                        or (k[0] == "datastore_search" and k[2] == dataset_id)]:
+                del self._answers[key]
 
     def get(self, key: tuple, build: Callable[[], tuple[pa.Table, privacy.DisclosureReport]]):
         """The release under ``key = (dataset_id, ...)``, built once when missing."""
@@ -516,7 +570,8 @@ def resource_show(api: Call, params: dict) -> dict:
 def _release(api: Call, dataset_id: str) -> tuple[access.Release, pa.Table | None]:
     """Authorised (logs a refusal) -> the release, and its rows when small enough to keep."""
     try:
-        release = access.authorize(api.store, dataset_id, api.actor, "api", fmt="datastore")
+        release = access.authorize(api.store, dataset_id, api.actor, "api", fmt="datastore",
+                                   row=_rows(api).get(dataset_id))
     except access.AccessRefused as exc:
         if exc.code == "unknown_dataset":
             raise not_found(str(exc)) from None
@@ -615,6 +670,22 @@ def datastore_search(api: Call, params: dict) -> dict:
     if not isinstance(sort, str):
         raise invalid("sort", "sort is a text such as \"year desc, district\"")
     release = _release(api, dataset_id)
+    d = release.decision
+    key = ("datastore_search", api.cache.dataset_generation(dataset_id), dataset_id,
+           d.application_id, d.fields, _params_key(params))
+
+    def build():
+        return _datastore_rows(api, release, rid, dataset_id, limit, offset, include_total,
+                               filters, q, fields, sort)
+
+    out = api.cache.answer(key, build) if limit <= ANSWER_ROWS else build()
+    api.log_use(d, "datastore", len(out["records"]))
+    return out
+
+
+def _datastore_rows(api: Call, release: access.Release, rid: str, dataset_id: str, limit: int,
+                    offset: int, include_total: bool, filters: dict, q, fields, sort: str
+                    ) -> dict:
     row_count = int(_row(api, dataset_id)["row_count"])
     d = release.decision
 
@@ -675,7 +746,6 @@ def datastore_search(api: Call, params: dict) -> dict:
     records = _records(page)
     for i, rec in enumerate(records):
         rec["_id"] = offset + i + 1
-    api.log_use(d, "datastore", len(records))
     schema = page.schema
     out = {"resource_id": rid, "fields": [{"id": "_id", "type": "int"}] + [
         {"id": f.name, "type": _arrow_type_name(f.type)} for f in schema],
@@ -705,6 +775,49 @@ ACTIONS: dict[str, Callable[[Call, dict], object]] = {
 }
 
 
+#: Actions whose result is made of the catalog alone (open metadata, the same for every
+#: caller): identical requests share one result until the catalog is renewed.
+CATALOG_ACTIONS = frozenset({"package_list", "package_search", "package_show",
+                             "organization_list", "organization_show", "group_list",
+                             "tag_list", "resource_show"})
+
+
+def _params_key(params: dict) -> str:
+    return json.dumps(params, sort_keys=True, default=str)
+
+
+def held(api: Call, name: str, params: dict):
+    """The result of an identical earlier request when it can be given without the store,
+    else None (then :func:`call` runs). Only for a catalog action or a ``datastore_search``
+    of a public dataset, with the catalog held and current: the decision then needs no read,
+    and is made and logged for this request exactly as :func:`call` would."""
+    try:
+        if name in CATALOG_ACTIONS:
+            current = api.cache.held_catalog()
+            if current is None or not isinstance(params, dict):
+                return None
+            return api.cache.peek((name, current[0], api.base_url, _params_key(params)))
+        if name != "datastore_search" or not isinstance(params, dict):
+            return None
+        current = api.cache.held_catalog()
+        if current is None:
+            return None
+        dataset_id = _id_param(params, "resource_id", "id").split(".", 1)[0]
+        row = current[1].get(dataset_id)
+        if row is None or row["access_level"] != "public":
+            return None
+        d = access.decide(api.store, dataset_id, api.actor, "api", row=row)
+        if not d.allowed:
+            return None          # refusals are logged at once, by call()
+        out = api.cache.peek(("datastore_search", api.cache.dataset_generation(dataset_id),
+                              dataset_id, d.application_id, d.fields, _params_key(params)))
+        if out is not None:
+            api.log_use(d, "datastore", len(out["records"]))
+        return out
+    except CityBrainError:
+        return None
+
+
 def call(api: Call, name: str, params: dict) -> object:
     """Run action ``name``; :class:`ActionError` for an unknown action or bad parameters."""
     fn = ACTIONS.get(name)
@@ -713,6 +826,9 @@ def call(api: Call, name: str, params: dict) -> object:
                           f"{', '.join(ACTIONS)}", status=400)
     if not isinstance(params, dict):
         raise ActionError("Bad Request", "the request body must be a JSON object", status=400)
+    if name in CATALOG_ACTIONS:
+        key = (name, api.cache.catalog_stamp(api.store), api.base_url, _params_key(params))
+        return api.cache.answer(key, lambda: fn(api, params))
     return fn(api, params)
 
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analytics.opendata import access, privacy
+from analytics.opendata.extracts import Extracts, folder_of
 from analytics.sensors.pipeline import SensorPipeline
 from analytics.server.ckan import ReleaseCache
 from analytics.store import Store, snapshot_path
@@ -150,10 +151,14 @@ class ServerState:
     _sensors: object = None
     _sensors_lock: threading.Lock = field(default_factory=threading.Lock)
     log: LogBuffer | None = None
+    #: Released download files, beside the store (none for an in-memory store).
+    extracts: Extracts | None = None
 
     def __post_init__(self) -> None:
         if self.log is None:
             self.log = LogBuffer(self.store)
+        if self.extracts is None and self.store.path is not None:
+            self.extracts = Extracts(folder_of(self.store.path))
 
     def close(self) -> None:
         """Write the buffered log; the store stays open for whoever opened it."""
@@ -197,6 +202,18 @@ class ServerState:
                 self._snapshot_lock.release()
 
         threading.Thread(target=run, name="snapshot", daemon=True).start()
+
+    def prune_extracts_later(self) -> None:
+        """Delete, in the background, released files of older data versions (left from
+        before a rebuild or a load while no server ran)."""
+        if self.extracts is None:
+            return
+
+        def run():
+            with contextlib.suppress(Exception):
+                self.extracts.prune_stale(self.store)
+
+        threading.Thread(target=run, name="prune-extracts", daemon=True).start()
 
     def snapshot_file(self) -> Path | None:
         return None if self.store.path is None else snapshot_path(self.store.path)

@@ -9,13 +9,17 @@ CKAN-shaped JSON errors with the matching status.
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
+import os
 import queue
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
+import orjson
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,7 +28,8 @@ from starlette.routing import Route
 
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, PermissionDenied
-from analytics.opendata import access, catalog, exports, tokens
+from analytics.opendata import access, catalog, exports, registry, tokens
+from analytics.opendata import extracts as extracts_mod
 from analytics.pooling import ingest
 from analytics.pooling.contracts import contracts
 from analytics.sensors.model import OPERATOR_ROLES
@@ -33,6 +38,9 @@ from analytics.server.state import ServerState, current
 
 HELP = "/api/3/action/help_show?name={name}"
 STREAM_CHUNK = 1 << 20
+FILE_CHUNK = 4 << 20
+#: Seconds a download waits for another request that is writing the same released file.
+GATE_WAIT = 120.0
 
 
 class _Refused(Exception):
@@ -40,12 +48,22 @@ class _Refused(Exception):
         self.response = response
 
 
-def envelope_error(err: ckan.ActionError, name: str = "") -> JSONResponse:
+_ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def json_response(doc, status: int = 200, headers: dict | None = None,
+                  media_type: str = "application/json") -> Response:
+    """A JSON response encoded once, fast (NaN and infinities as null, as JSON has none)."""
+    return Response(orjson.dumps(doc, default=str, option=_ORJSON), status_code=status,
+                    headers=headers, media_type=media_type)
+
+
+def envelope_error(err: ckan.ActionError, name: str = "") -> Response:
     headers = {}
     if err.status == 429:
         headers["Retry-After"] = str(err.fields.pop("retry_after", 60))
-    return JSONResponse({"help": HELP.format(name=name), "success": False, "error": err.body()},
-                        status_code=err.status, headers=headers)
+    return json_response({"help": HELP.format(name=name), "success": False,
+                          "error": err.body()}, err.status, headers)
 
 
 def _error_for(exc: Exception) -> ckan.ActionError:
@@ -66,6 +84,7 @@ class Api:
 
     def __init__(self, state: ServerState | None = None):
         self._state = state
+        self._encoded = _Encoded()
 
     @property
     def state(self) -> ServerState:
@@ -186,8 +205,17 @@ class Api:
                     params.update(body)
         call = ckan.Call(self.state.store, actor, self.base_url(request), self.state.cache,
                          log=self.state.log)
-        result = await run_in_threadpool(ckan.call, call, name, params)
-        return JSONResponse({"help": HELP.format(name=name), "success": True, "result": result})
+        # An identical earlier request's result is given on the event loop, without a
+        # worker thread (decided and logged all the same); anything else runs in a thread.
+        result = ckan.held(call, name, params)
+        if result is None:
+            result = await run_in_threadpool(ckan.call, call, name, params)
+        gzip_ok = "gzip" in request.headers.get("accept-encoding", "")
+        body, gzipped = self._encoded.get(name, result, gzip_ok)
+        headers = {"Vary": "Accept-Encoding"}
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return Response(body, headers=headers, media_type="application/json")
 
     # -- downloads --------------------------------------------------------------------
     async def _stream(self, write: Callable[[object], object]):
@@ -207,7 +235,11 @@ class Api:
                 pipe.finish()
 
         threading.Thread(target=run, name="download", daemon=True).start()
-        first = await asyncio.to_thread(pipe.get)
+        try:
+            first = await asyncio.to_thread(pipe.get)
+        except BaseException:        # the client went away before the first bytes
+            pipe.abandon()
+            raise
         if first is None and errors:
             raise errors[0]
 
@@ -226,22 +258,84 @@ class Api:
         if fmt not in catalog.FORMATS:
             raise ckan.ActionError("Not Found Error", f"no format {fmt!r}; formats are "
                                    f"{', '.join(catalog.FORMATS)}")
-        store = self.state.store
+        store, cache = self.state.store, self.state.cache
+        rows = await run_in_threadpool(cache.catalog_rows, store)
         # Decide before the first byte, so a refusal is a proper error response.
-        release = await run_in_threadpool(access.decide, store, dataset_id, actor, "download")
-        if not release.allowed:
+        decision = await run_in_threadpool(access.decide, store, dataset_id, actor, "download",
+                                           row=rows.get(dataset_id))
+        if not decision.allowed:
             await run_in_threadpool(access.authorize, store, dataset_id, actor, "download",
                                     fmt=fmt)  # logs and raises
-        frame = await run_in_threadpool(catalog.datasets, store)
-        row = frame[frame["dataset_id"] == dataset_id].iloc[0]
+        row = rows[dataset_id]
         if fmt not in row["formats"].split(","):
             raise ckan.not_found(f"{dataset_id} is not offered as {fmt}; it is offered as "
                                  f"{row['formats'] or 'nothing'}")
-        body = await self._stream(lambda out: exports.export(store, dataset_id, fmt, out,
-                                                              actor, "download"))
         name = f"{dataset_id}.{exports.SUFFIX[fmt]}"
-        return StreamingResponse(body, media_type=catalog.MEDIA_TYPES[fmt], headers={
-            "Content-Disposition": f'attachment; filename="{name}"'})
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        media = catalog.MEDIA_TYPES[fmt]
+        extracts = self.state.extracts
+        key = None if extracts is None else await run_in_threadpool(
+            self._extract_key, decision, fmt, cache.dataset_generation(dataset_id))
+        if key is None:   # an in-memory store, or a live feed: made for every request
+            body = await self._stream(lambda out: exports.export(
+                store, dataset_id, fmt, out, actor, "download"))
+            return StreamingResponse(body, media_type=media, headers=headers)
+        variant, version = key
+        gate = extracts.gate(dataset_id, fmt, variant, version)
+        while True:
+            found = await run_in_threadpool(extracts.find, dataset_id, fmt, variant, version)
+            if found is not None:
+                try:
+                    f = open(found.path, "rb")  # noqa: SIM115 - closed by the body's end
+                except OSError:              # pruned since it was found: make it again
+                    found = None
+            if found is not None:
+                headers["Content-Length"] = str(os.fstat(f.fileno()).st_size)
+                return StreamingResponse(self._file_body(f, decision, fmt, found.rows),
+                                         media_type=media, headers=headers)
+            if gate.acquire(blocking=False):
+                break                        # this request writes the file
+            # another request is writing this very file: wait for it, then stream it (one
+            # export at a time, however many ask at once); past GATE_WAIT, make our own
+            if not await asyncio.to_thread(_wait_for, gate, GATE_WAIT):
+                body = await self._stream(lambda out: exports.export(
+                    store, dataset_id, fmt, out, actor, "download"))
+                return StreamingResponse(body, media_type=media, headers=headers)
+
+        def write(out):
+            # The released file is written beside the stream; it becomes the extract only
+            # when whole, and the download is logged as served once delivered.
+            try:
+                with extracts.writing(dataset_id, fmt, variant, version) as (f, done):
+                    result, release = exports._export(
+                        store, dataset_id, fmt, _Tee(f, out), actor, "download",
+                        decision.application_id)
+                    done(result.rows)
+            finally:
+                gate.release()
+            access.log(store, release.decision, fmt, result.rows)
+
+        body = await self._stream(write)
+        return StreamingResponse(body, media_type=media, headers=headers)
+
+    def _extract_key(self, decision: access.Decision, fmt: str, generation: int):
+        store = self.state.store
+        spec = registry.spec_of(store, decision.dataset_id)
+        if not extracts_mod.cacheable(spec):
+            return None
+        secret = access.masking_secret(store) if spec is not None and spec.masked else ""
+        return (extracts_mod.variant_of(decision, spec, fmt, secret),
+                extracts_mod.version_of(store, spec, generation))
+
+    async def _file_body(self, f, decision: access.Decision, fmt: str, rows: int):
+        """A released file's bytes, a large chunk at a time (flat memory); the download is
+        logged as served once the last byte is sent."""
+        try:
+            while chunk := await asyncio.to_thread(f.read, FILE_CHUNK):
+                yield chunk
+        finally:
+            f.close()
+        await run_in_threadpool(access.log, self.state.store, decision, fmt, rows)
 
     async def domain_zip(self, request: Request, actor: Actor, scope) -> Response:
         theme = request.path_params["theme"]
@@ -430,8 +524,104 @@ def parse_readings(raw: bytes, content_type: str) -> pd.DataFrame:
 
 
 def _json(doc: dict, media_type: str) -> Response:
-    return Response(json.dumps(doc, ensure_ascii=False, default=str).encode("utf-8"),
-                    media_type=media_type)
+    return json_response(doc, media_type=media_type)
+
+
+def _wait_for(gate: threading.Lock, seconds: float) -> bool:
+    """Wait until whoever holds ``gate`` lets it go (True), or ``seconds`` pass (False)."""
+    if not gate.acquire(timeout=seconds):
+        return False
+    gate.release()
+    return True
+
+
+class _Encoded:
+    """Action responses encoded (and gzipped) once per result object.
+
+    A result reused for identical requests (:meth:`ckan.ReleaseCache.answer`) is the same
+    object each time, so its bytes are kept beside it (a strong reference, so its id is not
+    reused while held). Gzip is done here, once, rather than for every response by the
+    server's compression layer, which skips a response that is already encoded."""
+
+    def __init__(self, size: int = 512, minimum: int = 1000):
+        self.size, self.minimum = size, minimum
+        self._items: OrderedDict[tuple, tuple[object, bytes, bytes | None]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, name: str, result, gzip_ok: bool) -> tuple[bytes, bool]:
+        key = (name, id(result))
+        with self._lock:
+            held = self._items.get(key)
+            if held is not None and held[0] is result:
+                self._items.move_to_end(key)
+        if held is None or held[0] is not result:
+            raw = orjson.dumps({"help": HELP.format(name=name), "success": True,
+                                "result": result}, default=str, option=_ORJSON)
+            held = (result, raw, None)
+        result_, raw, packed = held
+        if gzip_ok and len(raw) >= self.minimum and packed is None:
+            packed = gzip.compress(raw, compresslevel=5, mtime=0)
+        with self._lock:
+            self._items[key] = (result, raw, packed)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        if gzip_ok and packed is not None:
+            return packed, True
+        return raw, False
+
+
+class PlainDownloads:
+    """ASGI middleware: downloads are sent as they are, never gzipped on the fly.
+
+    Parquet, GeoParquet, XLSX and ZIP are compressed already, and compressing a whole
+    dataset in the server for every request would cost the CPU the API needs and hold the
+    stream back; the released files stream straight from disk instead."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope.get("path", "").startswith("/api/download/"):
+            scope = dict(scope)
+            scope["headers"] = [(k, v) for k, v in scope["headers"]
+                                if k.lower() != b"accept-encoding"]
+        await self.app(scope, receive, send)
+
+
+class _Tee:
+    """Writes to a file and to a pipe at once (the released file and the response)."""
+
+    def __init__(self, file, pipe: _Pipe):
+        self.file, self.pipe = file, pipe
+
+    def write(self, data) -> int:
+        self.file.write(data)
+        return self.pipe.write(data)
+
+    def tell(self) -> int:
+        return self.pipe.tell()
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, *args):
+        raise OSError("not seekable")
+
+    def flush(self) -> None:
+        pass
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+    @property
+    def closed(self) -> bool:
+        return False
 
 
 class _Pipe:

@@ -1,0 +1,179 @@
+"""What the server keeps between requests, in process (Starlette's test client over the API's
+routes): released download files per data version and release variant, and token lookups.
+
+Every check compares with what an uncached path gives (a fresh export for the same caller,
+a token read from the store), and with what must be refused."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import stat
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pandas as pd
+import pytest
+from server_helpers import EXTRACT_FIELDS, prepare
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from analytics.identity import Actor
+from analytics.opendata import accounts, applications, exports, tokens
+from analytics.opendata.extracts import folder_of
+from analytics.server.state import ServerState
+from analytics.server.web import Api
+
+#: A second applicant's approved fields: with the name, a pseudonym keyed by the application.
+OTHER_FIELDS = ["name", "sex", "age_band", "district_adcode"]
+
+
+@pytest.fixture(scope="module")
+def served(small_store_path, tmp_path_factory):
+    path = tmp_path_factory.mktemp("server_cache") / "city.duckdb"
+    shutil.copy(small_store_path, path)
+    made, actors = prepare(path)
+    state = ServerState.open(path, "http://testserver")
+    other = Actor("chen.jing@example.org", "public")
+    app = applications.apply(state.store, other, "care_subsidy_extract",
+                             "Pension take-up by district, a second approved study",
+                             OTHER_FIELDS, 30)
+    applications.decide(state.store, actors["civil_steward"], app, True, "ok")
+    actors["other_applicant"] = other
+    made["other_applicant"] = tokens.create(state.store, other, "tests").token
+    client = TestClient(Starlette(routes=Api(state).routes()))
+    yield state, client, made, actors
+    client.close()
+    state.close()
+    state.store.close()
+
+
+def _get(client, path, token=None):
+    return client.get(path, headers={"Authorization": token} if token else {})
+
+
+def _files(state, dataset_id):
+    return sorted(p for p in state.extracts.folder.iterdir()
+                  if p.name.startswith(f"{dataset_id}.") and not p.name.endswith(".json"))
+
+
+def _served_log(state, dataset_id, actor_name):
+    state.log.flush()
+    with state.store.cursor() as cur:
+        return cur.execute("SELECT count(*) FROM download_log WHERE dataset_id = ? AND actor = ? "
+                           "AND channel = 'download' AND outcome = 'served'",
+                           [dataset_id, actor_name]).fetchone()[0]
+
+
+def test_a_public_download_is_written_once_and_then_served_from_the_file(served):
+    state, client, made, actors = served
+    first = _get(client, "/api/download/population_districts.parquet")
+    assert first.status_code == 200
+    files = _files(state, "population_districts")
+    assert len(files) == 1 and files[0].read_bytes() == first.content
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert stat.S_IMODE(state.extracts.folder.stat().st_mode) == 0o700
+    assert state.extracts.folder == folder_of(state.store.path)
+    again = _get(client, "/api/download/population_districts.parquet")
+    assert again.content == first.content
+    assert again.headers["content-length"] == str(len(first.content))
+    # the bytes are the released extract: the same as a fresh export, counts rounded as published
+    fresh = exports.export_bytes(state.store, "population_districts", "parquet")[0]
+    assert pd.read_parquet(io.BytesIO(again.content)).equals(pd.read_parquet(io.BytesIO(fresh)))
+    # the decision and the log still run for every request (the export above logs one too)
+    assert _served_log(state, "population_districts", "public") == 3
+
+
+def test_each_release_variant_has_its_own_file_and_no_caller_gets_anothers(served):
+    state, client, made, actors = served
+    a1 = _get(client, "/api/download/care_subsidy_extract.csv", made["approved_applicant"])
+    b1 = _get(client, "/api/download/care_subsidy_extract.csv", made["other_applicant"])
+    a2 = _get(client, "/api/download/care_subsidy_extract.csv", made["approved_applicant"])
+    b2 = _get(client, "/api/download/care_subsidy_extract.csv", made["other_applicant"])
+    assert [r.status_code for r in (a1, b1, a2, b2)] == [200] * 4
+    assert len(_files(state, "care_subsidy_extract")) == 2
+    assert a2.content == a1.content and b2.content == b1.content and a1.content != b1.content
+    a = pd.read_csv(io.BytesIO(a1.content), encoding="utf-8-sig")
+    b = pd.read_csv(io.BytesIO(b1.content), encoding="utf-8-sig")
+    assert set(a.columns) == set(EXTRACT_FIELDS) and set(b.columns) == set(OTHER_FIELDS)
+    # each equals what a fresh export gives that caller under that application
+    for who, got in (("approved_applicant", a1), ("other_applicant", b1)):
+        app = applications.active_for(state.store, actors[who], "care_subsidy_extract")
+        fresh = exports.export_bytes(state.store, "care_subsidy_extract", "csv", actors[who],
+                                     application_id=app["application_id"])[0]
+        assert got.content == fresh
+    # callers the rules refuse get nothing, though released files of the dataset exist
+    for who in (None, "expired_applicant", "analyst", "admin"):
+        r = _get(client, "/api/download/care_subsidy_extract.csv", made.get(who))
+        assert r.status_code == 403 and b"sex" not in r.content
+
+
+def test_a_new_version_of_the_data_makes_a_new_file_and_drops_the_old(served):
+    state, client, made, actors = served
+    first = _get(client, "/api/download/districts.csv")
+    old = _files(state, "districts")
+    assert len(old) == 1
+    state.changed("districts")             # what a load through the server calls
+    again = _get(client, "/api/download/districts.csv")
+    new = _files(state, "districts")
+    assert again.content == first.content  # the same rows, written again for the new version
+    assert len(new) == 1 and new != old and not old[0].exists()
+
+
+def test_a_revoked_token_or_disabled_account_is_refused_by_the_next_request(served):
+    state, client, made, actors = served
+    admin = actors["admin"]
+    made_now = tokens.create(state.store, actors["analyst"], "soon revoked")
+    ok = _get(client, "/api/3/action/package_list", made_now.token)
+    assert ok.status_code == 200                     # looked up and held
+    tokens.revoke(state.store, actors["analyst"], made_now.token_id)
+    r = _get(client, "/api/3/action/package_list", made_now.token)
+    assert r.status_code == 403 and r.json()["error"]["__type"] == "Authorization Error"
+    # an account disabled, then enabled again; a role changed: seen at once
+    token = made["other_steward"]
+    assert tokens.verify(state.store, token).actor.role == "data_steward"
+    accounts.set_disabled(state.store, admin, "edu.steward", True)
+    assert _get(client, "/api/3/action/package_list", token).status_code == 403
+    accounts.set_disabled(state.store, admin, "edu.steward", False)
+    assert _get(client, "/api/3/action/package_list", token).status_code == 200
+    accounts.set_role(state.store, admin, "edu.steward", "analyst")
+    assert tokens.verify(state.store, token).actor == Actor("edu.steward", "analyst")
+
+
+def test_many_asking_at_once_for_a_file_not_yet_written_make_one_export(served, monkeypatch):
+    state, client, made, actors = served
+    calls = []
+    real = exports._export
+
+    def counted(*args, **kwargs):
+        calls.append(args[1])
+        time.sleep(0.5)                       # long enough for the others to arrive
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(exports, "_export", counted)
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda _: _get(client, "/api/download/facilities_schools.csv"),
+                            range(4)))
+    assert [r.status_code for r in got] == [200] * 4
+    assert len({r.content for r in got}) == 1 and calls == ["facilities_schools"]
+    assert len(_files(state, "facilities_schools")) == 1
+    assert _served_log(state, "facilities_schools", "public") == 4
+
+
+def test_files_of_an_older_data_version_are_deleted_when_a_server_starts(served):
+    state, client, made, actors = served
+    assert _get(client, "/api/download/vital_events.parquet").status_code == 200
+    live = _files(state, "vital_events")
+    folder = state.extracts.folder
+    old = folder / "vital_events.0123456789abcdef.fedcba9876543210.csv"
+    old.write_bytes(b"from before a rebuild")
+    left = folder / ".vital_events.csv.x.partial"
+    left.write_bytes(b"half")
+    os.utime(left, (time.time() - 7200, time.time() - 7200))
+    fresh = folder / ".vital_events.csv.y.partial"   # being written now: kept
+    fresh.write_bytes(b"half")
+    gone = state.extracts.prune_stale(state.store)
+    assert old in gone and left in gone and not old.exists() and not left.exists()
+    assert len(live) == 1 and live[0].exists() and fresh.exists()
+    assert not any(p.name.startswith("vital_events.") and p != old for p in gone)
