@@ -52,7 +52,7 @@ def register(sub) -> None:
     sc.add_argument("--threshold", type=float, default=series.THRESHOLD,
                     help=f"likelihood at which an alert is raised (default {series.THRESHOLD})")
     sc.add_argument("--holdoff", type=int, default=None,
-                    help="calm values after an alert before a new one (default: one day of "
+                    help="calm values after an alert before a new one (default: half a day of "
                     "values for sub-hourly readings, at least 100)")
     sc.set_defaults(func=run_score)
 

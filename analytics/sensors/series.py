@@ -83,8 +83,9 @@ BURST_LONG = 2000
 BURST_CAP = 6.0
 #: Least hold-off and warm-up, in values.
 HOLDOFF_MIN, WARMUP_MIN = 100, 50
-#: Hold-off in cycles of the shortest season.
-HOLDOFF_CYCLES = 1
+#: Hold-off in cycles of the shortest season (half a day: the benchmark's windows of one
+#: series can be that close).
+HOLDOFF_CYCLES = 0.5
 #: Judge the mean error of the long-run best forecaster too, after this many means.
 CONTEXT_MIN = 200
 #: Another forecaster takes the context over when its long-run error is this share or less.
@@ -172,7 +173,7 @@ class SeriesDetector:
     ``seasons``: candidate cycles in values (see :func:`seasons_for`); ``warmup``: values
     learned from before any alert (default two of the shortest cycle, at least
     ``WARMUP_MIN``); ``holdoff``: values after an alert during which no new alert is raised
-    (default two of the shortest cycle, at least ``HOLDOFF_MIN``).
+    (default half the shortest cycle, at least ``HOLDOFF_MIN``).
     """
 
     def __init__(self, seasons: tuple[int, ...] = (), *, threshold: float = THRESHOLD,
@@ -184,7 +185,7 @@ class SeriesDetector:
         shortest = self.seasons[0] if self.seasons else 0
         self.threshold = threshold
         self.warmup = warmup if warmup is not None else default_warmup(self.seasons)
-        self.holdoff = holdoff if holdoff is not None else max(HOLDOFF_CYCLES * shortest,
+        self.holdoff = holdoff if holdoff is not None else max(int(HOLDOFF_CYCLES * shortest),
                                                                HOLDOFF_MIN)
         # the forecaster is chosen online: one per level smoothing and cycle (none, the day,
         # the week) run side by side and the one with the smallest recent error speaks (a
