@@ -97,7 +97,7 @@ def score_series(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
                  holdoff: int | None = None) -> pd.DataFrame:
     """``timestamp, value, score, is_anomaly``: ``score`` is the anomaly likelihood in
     [0, 1] (6 decimals); ``is_anomaly`` is 1 on the value that raised an alert (after the
-    warm-up, at most one per hold-off)."""
+    probationary 15 % of the series, at most 750 values; at most one per hold-off)."""
     if not 0 < threshold < 1:
         raise CityBrainError(f"--threshold is a likelihood strictly between 0 and 1, got {threshold}")
     if holdoff is not None and holdoff < 0:
