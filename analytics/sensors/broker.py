@@ -143,11 +143,14 @@ class _RedeliveringHandler(BrokerProtocolHandler):
         try:
             app_message.puback_packet = await asyncio.wait_for(waiter, timeout=5)
         except TimeoutError:
-            raise TimeoutError(f"no PUBACK for packet {app_message.packet_id} yet; kept for "
-                               "redelivery") from None
+            # a subscriber that acknowledges after its commit may take longer: the message
+            # stays in flight (a late PUBACK removes it, a reconnect resends it). amqtt
+            # raised here, into a task nobody awaits, which logged one traceback per message
+            return None
         finally:
             self._puback_waiters.pop(app_message.packet_id, None)
         self.session.inflight_out.pop(app_message.packet_id, None)   # acknowledged
+        return None
 
     async def handle_puback(self, puback: PubackPacket) -> None:
         packet_id = puback.variable_header.packet_id if puback.variable_header else None
