@@ -34,7 +34,7 @@ def test_a_run_no_longer_than_earlier_runs_is_not_news():
 
 def test_a_long_incident_raises_one_alert():
     # 400 calm values, then 300 values twenty times as noisy: one alert at its start, none
-    # after the 100-value hold-off, because the hold-off counts calm values only
+    # after the 50-value hold-off, because the hold-off counts calm values only
     rng = np.random.default_rng(2)
     x = np.r_[rng.normal(0, 1, 400), rng.normal(0, 20, 300)]
     _, alert = detect(x)

@@ -53,7 +53,7 @@ def register(sub) -> None:
                     help=f"likelihood at which an alert is raised (default {series.THRESHOLD})")
     sc.add_argument("--holdoff", type=int, default=None,
                     help="calm values after an alert before a new one (default: half a day of "
-                    "values for sub-hourly readings, at least 100)")
+                    "values for sub-hourly readings, at least 50)")
     sc.set_defaults(func=run_score)
 
     nb = s.add_parser(

@@ -105,9 +105,9 @@ def score_series(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
     ts = pd.to_datetime(frame["timestamp"], format="mixed")
     step = series.median_step(ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9)
     seasons = series.seasons_for(step)
-    # the first values only teach (the benchmark's probationary period: 15 % of the
-    # series, at most 750 values), and never fewer than the detector's own warm-up
-    warmup = max(series.default_warmup(seasons), nab.probation(len(frame)))
+    # the first values only teach: the benchmark's probationary period (15 % of the
+    # series, at most 750 values), at least the detector's least warm-up
+    warmup = max(series.WARMUP_MIN, nab.probation(len(frame)))
     s, alert = series.detect(frame["value"].to_numpy(), seasons, threshold=threshold,
                              holdoff=holdoff, warmup=warmup)
     return pd.DataFrame({"timestamp": frame["timestamp"], "value": frame["value"],

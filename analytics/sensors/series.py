@@ -82,7 +82,7 @@ BURST_LONG = 2000
 #: Surprise (|z|) at which one value's contribution to the short mean is capped.
 BURST_CAP = 6.0
 #: Least hold-off and warm-up, in values.
-HOLDOFF_MIN, WARMUP_MIN = 100, 50
+HOLDOFF_MIN, WARMUP_MIN = 50, 50
 #: Hold-off in cycles of the shortest season (half a day: the benchmark's windows of one
 #: series can be that close).
 HOLDOFF_CYCLES = 0.5
@@ -292,8 +292,6 @@ class SeriesDetector:
                 self.n_ctx += 1
                 if self.n_ctx > CONTEXT_MIN:
                     z_ctx = abs(m_ctx) / s_ctx
-                self.abs_ctx.update(abs(m_ctx))
-                self.abs_ctx_tail.update(abs(m_ctx))
             z_burst = self._burst(z_point)
             if self.n > SHORT:
                 z_shift = abs(mean) / s_mean if len(self.recent) == SHORT else 0.0
@@ -305,6 +303,9 @@ class SeriesDetector:
             if len(self.recent) == SHORT:
                 self.abs_mean.update(abs(mean))
                 self.abs_mean_tail.update(abs(mean))
+            if len(self.recent_ctx) == SHORT:
+                self.abs_ctx.update(abs(m_ctx))
+                self.abs_ctx_tail.update(abs(m_ctx))
             # clip what an isolated outlier teaches; a departure that lasts (SHORT values
             # beyond the band on one side) is a new normal and is learned as it is
             clip = LEARN_CLIP * s
