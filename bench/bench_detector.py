@@ -6,7 +6,12 @@ copies, 2 anomalies each) and once with none inserted. Scored with the Numenta A
 Benchmark's published rules (standard profile; never-fires = 0, perfect = 100). Baselines
 measured in the same run: a detector that never fires, and the earlier robust z-score
 detector (threshold 6). Targets from the issue: >= 60 on the normalised scale, <= 0.1 false
-alarms per 1,000 values on series with nothing inserted.
+alarms per 1,000 values on series with nothing inserted. The same is then reported on the
+artificial group (:func:`analytics.sensors.corpus.artificial`): signals after the kinds of
+the benchmark's artificial series, with one anomaly each or none.
+
+A labelled folder in the benchmark's own layout is scored by
+``python -m analytics sensors benchmark DIR LABELS``.
 
     python -m bench --only detector
     python -m bench.bench_detector
@@ -52,6 +57,17 @@ def main(store_path: Path | None = None) -> None:
         results[name] = r
         print(f"{name:<40} {r.score:9.1f} {r.detected:>4}/{r.windows:<4} {r.false_positives:>5} "
               f"{r.false_alarms_per_1000:14.2f} {r.median_delay:15.1f} {dt:7.2f}")
+    # the artificial group (corpus.artificial): one anomaly each, and clean signals on which
+    # nothing may alert (a flat line, a square wave, a cycle without noise, counts, ...)
+    art_clean, art_anom = corpus.artificial()
+    n_art = sum(len(s.frame) for s in art_clean)
+    print(f"\nartificial 5-minute series: {len(art_anom)} with one anomaly, {len(art_clean)} "
+          f"clean ({n_art:,} values)")
+    print(f"{'detector':<40} {'NAB score':>9} {'found':>9} {'FP':>5} {'FA/1000 clean':>14}")
+    for name, fn in detectors().items():
+        r = run_corpus(name, fn, art_anom, art_clean)
+        print(f"{name:<40} {r.score:9.1f} {r.detected:>4}/{r.windows:<4} {r.false_positives:>5} "
+              f"{r.false_alarms_per_1000:14.2f}")
     ours, old = list(results.values())[:2]
     print(f"score: {ours.score:.1f} vs earlier detector {old.score:.1f} (target >= "
           f"{TARGET_SCORE:g}); false alarms per 1,000 clean values {ours.false_alarms_per_1000:.2f}"

@@ -52,8 +52,8 @@ def register(sub) -> None:
     sc.add_argument("--threshold", type=float, default=series.THRESHOLD,
                     help=f"likelihood at which an alert is raised (default {series.THRESHOLD})")
     sc.add_argument("--holdoff", type=int, default=None,
-                    help="values after an alert with no new alert (default: one day or week "
-                    "of values, at least 50)")
+                    help="calm values after an alert before a new one (default: half a day of "
+                    "values for sub-hourly readings, at least 50)")
     sc.set_defaults(func=run_score)
 
     nb = s.add_parser(

@@ -16,7 +16,9 @@ secret key (``HMAC-SHA256(key, gateway id)``), so the broker needs no password f
 gateway's password can be handed out or rotated (new key) without a database.
 
 :class:`EmbeddedBroker` runs ``amqtt`` (a pure-Python MQTT broker) in a background thread
-on 127.0.0.1 — the default, so ``make run`` needs nothing else. In production point the feed
+on 127.0.0.1 — the default, so ``make run`` needs nothing else. Its subscriber session is
+persistent and QoS 1 messages stay in flight until acknowledged, so a feed that crashes
+gets them again when it reconnects (as with mosquitto; see :class:`_RedeliveringHandler`). In production point the feed
 at any MQTT broker by URL (e.g. Debian's ``mosquitto``); :func:`mosquitto_files` writes its
 password and ACL files for the same gateways.
 """
@@ -35,7 +37,11 @@ from pathlib import Path
 import pandas as pd
 from amqtt.broker import Broker
 from amqtt.contexts import Action
+from amqtt.mqtt.constants import QOS_1
+from amqtt.mqtt.protocol.broker_handler import BrokerProtocolHandler
+from amqtt.mqtt.puback import PubackPacket
 from amqtt.plugins.base import BaseAuthPlugin, BaseTopicPlugin
+from amqtt.session import OUTGOING
 
 from analytics.errors import CityBrainError
 
@@ -104,6 +110,69 @@ class TelemetryACL(BaseTopicPlugin):
         return True  # receiving what one subscribed to
 
 
+class _RedeliveringHandler(BrokerProtocolHandler):
+    """amqtt's per-connection handler, keeping each QoS 1 message until it is acknowledged.
+
+    amqtt 0.12.1 removes an outgoing QoS 1 message from the session's in-flight store as
+    soon as its wait for PUBACK ends, whether the PUBACK came, the 5 s wait timed out or
+    the connection dropped (``_handle_qos1_message_flow`` in
+    ``amqtt/mqtt/protocol/handler.py`` pops it in a ``finally``). A subscriber that crashes
+    before acknowledging therefore never gets those messages again, although it keeps a
+    persistent session (``clean_session`` false). MQTT 3.1.1 (section 4.4, [MQTT-4.4.0-1])
+    wants them resent, with the DUP flag, when that client reconnects — which amqtt's own
+    ``_retry_deliveries`` does on reconnect for whatever is still in flight, and messages
+    published while the client is away are already queued for the session. So here a
+    message leaves the in-flight store only when its PUBACK arrives, also a late one.
+    Incoming messages and QoS 0 / 2 keep amqtt's behaviour.
+
+    Reported upstream as amqtt issue #401 (Yakifo/amqtt), with a fix proposed in pull
+    request #402, not in a release yet: drop this class once the pinned amqtt has it.
+    """
+
+    async def _handle_qos1_message_flow(self, app_message) -> None:
+        if app_message.direction != OUTGOING or app_message.qos != QOS_1 \
+                or app_message.puback_packet or self.session is None:
+            return await super()._handle_qos1_message_flow(app_message)
+        self.session.inflight_out.setdefault(app_message.packet_id, app_message)
+        # a message sent before (now on a new connection) goes again with DUP set
+        packet = app_message.build_publish_packet(dup=app_message.publish_packet is not None)
+        await self._send_packet(packet)
+        app_message.publish_packet = packet
+        waiter: asyncio.Future[PubackPacket] = asyncio.Future()
+        self._puback_waiters[app_message.packet_id] = waiter
+        try:
+            app_message.puback_packet = await asyncio.wait_for(waiter, timeout=5)
+        except TimeoutError:
+            # a subscriber that acknowledges after its commit may take longer: the message
+            # stays in flight (a late PUBACK removes it, a reconnect resends it). amqtt
+            # raised here, into a task nobody awaits, which logged one traceback per message
+            return None
+        finally:
+            self._puback_waiters.pop(app_message.packet_id, None)
+        self.session.inflight_out.pop(app_message.packet_id, None)   # acknowledged
+        return None
+
+    async def handle_puback(self, puback: PubackPacket) -> None:
+        packet_id = puback.variable_header.packet_id if puback.variable_header else None
+        if packet_id not in self._puback_waiters and self.session is not None \
+                and packet_id in self.session.inflight_out:
+            # acknowledged after the wait gave up: delivered, so never resent
+            self.session.inflight_out.pop(packet_id, None)
+            return
+        await super().handle_puback(puback)
+
+
+class _Broker(Broker):
+    """amqtt's broker with :class:`_RedeliveringHandler` for every client connection (amqtt
+    builds the handler inside ``_initialize_client_session`` through a module-level name,
+    so the class is set on the handler it returns; the subclass adds no state)."""
+
+    async def _initialize_client_session(self, *args, **kwargs):
+        handler, session = await super()._initialize_client_session(*args, **kwargs)
+        handler.__class__ = _RedeliveringHandler
+        return handler, session
+
+
 class EmbeddedBroker:
     """An ``amqtt`` broker on ``host:port`` in its own thread and event loop.
 
@@ -138,7 +207,7 @@ class EmbeddedBroker:
         asyncio.set_event_loop(loop)
 
         async def boot():
-            self._broker = Broker(self.config, loop=loop)
+            self._broker = _Broker(self.config, loop=loop)
             await self._broker.start()
 
         try:

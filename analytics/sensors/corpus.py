@@ -152,3 +152,62 @@ def labelled(copies: int = 3, seed: int = 17) -> list[Series]:
     base = load_real()
     return [insert_anomalies(s, seed * 1000 + c * 100 + i)
             for c in range(copies) for i, s in enumerate(base)]
+
+
+#: Length of an artificial series: 14 days of 5-minute values, the layout of the benchmark's
+#: artificial group.
+ART_N, ART_STEP = 4032, "5min"
+#: Index of the artificial anomaly: the start of day 11.
+ART_AT = 2880
+
+
+def artificial(seed: int = 5) -> tuple[list[Series], list[Series]]:
+    """Artificial 5-minute series after the kinds of the benchmark's artificial group,
+    generated here by formula (seeded): ``(clean, with_anomaly)``.
+
+    Clean (nothing may alert): a daily half-sine (``20 + 60 max(sin(2πt/288), 0)``) with
+    no noise and with Gaussian noise of 2, a square wave switching every half day between 20
+    and 80, a flat line, Gaussian noise (40 ± 10), a quantised daily cycle (rounded to
+    whole numbers) and Poisson counts with a daily rate of 3 or 5.
+
+    With one anomaly from value ``ART_AT`` (the start of day 11), on the noisy daily
+    half-sine unless said: for one day the cycle's amplitude jumps to 100 (``jumps_up``) or
+    drops to 30 (``jumps_down``), or it stays flat at 20 (``flat_middle``); on noise of 2
+    around 20, spikes of +60 become 25 times as frequent (``spike_density``, 0.2 % → 5 %
+    of the values), or 100 values get +30 ± 10 (``load_burst``).
+    """
+    n = ART_N
+    ts = pd.date_range("2014-04-01", periods=n, freq=ART_STEP)
+    t = np.arange(n)
+    rng = np.random.default_rng(seed)
+    day = np.sin(2 * np.pi * t / 288)
+    half = np.clip(day, 0, None)
+    clean = {
+        "daily_no_noise": 20 + 60 * half,
+        "square_wave": np.where((t // 144) % 2 == 0, 20.0, 80.0),
+        "daily_small_noise": 20 + 60 * half + rng.normal(0, 2, n),
+        "flatline": np.full(n, 42.0),
+        "noisy": 40 + rng.normal(0, 10, n),
+        "quantised": np.round(30 + 5 * day + rng.normal(0, 1, n)),
+        "counts": rng.poisson(3 + 2 * (day > 0), n).astype(float),
+    }
+    a, d = ART_AT, slice(ART_AT, ART_AT + 288)
+    noise = lambda size: rng.normal(0, 2, size)   # noqa: E731
+    anomalous = {}
+    x = 20 + 60 * half + noise(n)
+    x[d] = 20 + 100 * half[d] + noise(288)
+    anomalous["jumps_up"] = x
+    x = 20 + 60 * half + noise(n)
+    x[d] = 20 + 30 * half[d] + noise(288)
+    anomalous["jumps_down"] = x
+    x = 20 + 60 * half + noise(n)
+    x[d] = 20 + noise(288)
+    anomalous["flat_middle"] = x
+    x = 20 + noise(n)
+    x[rng.random(n) < np.where(t < a, 0.002, 0.05)] += 60
+    anomalous["spike_density"] = x
+    x = 20 + noise(n)
+    x[a:a + 100] += rng.normal(30, 10, 100)
+    anomalous["load_burst"] = x
+    return ([Series(k, "artificial", _frame(ts, v)) for k, v in clean.items()],
+            [Series(k, "artificial", _frame(ts, v), [ts[a]], [k]) for k, v in anomalous.items()])

@@ -21,7 +21,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
 from analytics.errors import CityBrainError
-from analytics.sensors import series
+from analytics.sensors import nab, series
 
 WINDOW = 60
 #: The earlier z-score detector's threshold (a baseline).
@@ -97,15 +97,19 @@ def score_series(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
                  holdoff: int | None = None) -> pd.DataFrame:
     """``timestamp, value, score, is_anomaly``: ``score`` is the anomaly likelihood in
     [0, 1] (6 decimals); ``is_anomaly`` is 1 on the value that raised an alert (after the
-    warm-up, at most one per hold-off)."""
+    probationary 15 % of the series, at most 750 values; at most one per hold-off)."""
     if not 0 < threshold < 1:
         raise CityBrainError(f"--threshold is a likelihood strictly between 0 and 1, got {threshold}")
     if holdoff is not None and holdoff < 0:
         raise CityBrainError(f"--holdoff must be 0 or more values, got {holdoff}")
     ts = pd.to_datetime(frame["timestamp"], format="mixed")
     step = series.median_step(ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9)
-    s, alert = series.detect(frame["value"].to_numpy(), series.seasons_for(step),
-                             threshold=threshold, holdoff=holdoff)
+    seasons = series.seasons_for(step)
+    # the first values only teach: the benchmark's probationary period (15 % of the
+    # series, at most 750 values), at least the detector's least warm-up
+    warmup = max(series.WARMUP_MIN, nab.probation(len(frame)))
+    s, alert = series.detect(frame["value"].to_numpy(), seasons, threshold=threshold,
+                             holdoff=holdoff, warmup=warmup)
     return pd.DataFrame({"timestamp": frame["timestamp"], "value": frame["value"],
                          "score": np.round(s, 6), "is_anomaly": alert.astype(int)})
 

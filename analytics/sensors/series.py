@@ -2,7 +2,8 @@
 
 Each value is compared with what the series' own recent past predicts, and the surprise is
 turned into a probability, so a threshold means the same on a water-flow meter, a CPU gauge
-or a traffic counter:
+or a traffic counter. Built not to cry wolf: an operator (and the Numenta Anomaly
+Benchmark, which charges every false alarm) wants few alerts, each early in an incident.
 
 1. **Expected value** — additive Holt-Winters forecasters from ``river`` (level plus a
    seasonal cycle, updated online), several side by side: no cycle, the daily cycle, the
@@ -10,22 +11,43 @@ or a traffic counter:
    the smallest recent error gives the forecast. The level follows level shifts. Values
    far off the forecast are clipped before they teach it, so a spike does not drag the
    level, while a lasting departure is learned as the new normal.
-2. **Normal spread** — the running median of absolute forecast errors over a window
-   (``river``'s ``RollingQuantile``), scaled to a standard deviation, with a floor tied to
-   the series' own spread and resolution, never to its level (a flat past at level zero no
-   longer gives a floor of 1e-9 and scores of 1e17).
-3. **Likelihood** — ``2 Φ(|z|) − 1`` of the error in units of that spread (the form of
-   ``river``'s ``GaussianScorer``), taken for the single value and for the mean of the
-   last few errors (scaled by the spread *that* mean has shown, so slowly wandering
-   series are not read as shifts). The score is the larger of the two, in [0, 1].
-4. **Alert** — when the score reaches ``threshold`` after a warm-up, and then not again
-   until ``holdoff`` values have passed: one alert per incident, not one per point.
+2. **Normal spread** — the running median of absolute forecast errors (``river``'s
+   ``RollingQuantile``), scaled to a standard deviation; where the series' errors have
+   heavier tails than a Gaussian, the spread is raised until the 99.9th percentile of its
+   own past errors sits where a Gaussian's would (|z| = 3.29), so a value must be about 1.5
+   times the series' ordinary extremes to alert (daily stock returns, poll jumps). A floor
+   tied to the series' own spread and resolution, never to its level, keeps a flat past
+   from giving scores of 1e17.
+3. **Likelihood** — ``2 Φ(z) − 1`` (the form of ``river``'s ``GaussianScorer``) of the
+   largest of four surprises, in [0, 1]; :attr:`Step.kind` says which one:
+
+   - ``value``: this value's error;
+   - ``shift``: the mean of the last few errors (a level shift), on the spread that mean
+     has shown;
+   - ``burst``: the mean surprise of the last ``BURST_SHORT`` values against the long-run
+     distribution of that mean — the anomaly likelihood of Ahmad, Lavin, Purdy & Agha,
+     "Unsupervised real-time anomaly detection for streaming data", Neurocomputing 262
+     (2017) — which finds noise bursts and spikes that come thicker;
+   - ``cycle``: the mean error of the forecaster with the best *long-run* record (usually
+     the one that knows the daily cycle), which a change of the cycle itself moves even
+     while a fast forecaster follows it value by value;
+
+   and, for a held value, ``stuck``: how unlikely a run this much longer than the series'
+   longest earlier run is, given how often it repeats values (a signal that holds its
+   value every night is not news).
+4. **Alert** — when the score reaches ``threshold`` (0.999999, |z| ≈ 4.9) after a
+   warm-up, and then not again until ``holdoff`` *calm* values (scoring below ``REARM``)
+   have passed: one alert per incident, and none for its end (the return to normal looks
+   like news to forecasters that have learned the anomaly). :func:`analytics.sensors.score.
+   score_series` also learns without alerting over the benchmark's probationary period
+   (15 % of the series, at most 750 values).
 
 Written here rather than taken whole from a library, and why: ``river`` supplies the
-forecaster, the rolling quantile and the Gaussian; it has no detector that forecasts with a
-season *and* scores the error on a robust learned spread (its ``PredictiveAnomalyDetection``
-scales by the running variance, which spikes inflate, and its Holt-Winters initialises an
-additive season as ratios, fixed below). The hold-off and the resolution floor are ours.
+forecaster, the rolling statistics and the Gaussian; it has no detector that forecasts with
+a season *and* scores the error on a robust, tail-aware learned spread (its
+``PredictiveAnomalyDetection`` scales by the running variance, which spikes inflate, and its
+Holt-Winters initialises an additive season as ratios, fixed below), nor the likelihood of
+Ahmad et al. The hold-off, the run rule and the resolution floor are ours.
 """
 
 from __future__ import annotations
@@ -36,7 +58,7 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-from river import stats, time_series
+from river import stats, time_series, utils
 
 MAD_TO_SIGMA = 1.4826
 #: Default alert level: an error this improbable under the learned spread (|z| ≈ 4.9).
@@ -47,14 +69,39 @@ SHORT = 6
 SPREAD_WINDOW = 500
 #: Clip learning at this many spreads from the forecast.
 LEARN_CLIP = 4.0
-#: Upper quantile of absolute errors, and |z| of that quantile under a Gaussian.
-TAIL_Q, TAIL_Z = 0.99, 2.5758
+#: Upper quantile of absolute errors, and |z| of that quantile under a Gaussian: where a
+#: series' errors have heavier tails than a Gaussian, the spread is raised until this
+#: quantile of its own past errors sits at this |z| (so its ordinary big days are not news).
+TAIL_Q, TAIL_Z = 0.999, 3.2905
+#: Window (values) of that tail quantile.
+TAIL_WINDOW = 2000
+#: Values in the short mean of surprises (the anomaly likelihood of Ahmad et al. 2017).
+BURST_SHORT = 10
+#: Window (values) of the long-run distribution of those short means.
+BURST_LONG = 2000
+#: Surprise (|z|) at which one value's contribution to the short mean is capped.
+BURST_CAP = 6.0
+#: Least hold-off and warm-up, in values.
+HOLDOFF_MIN, WARMUP_MIN = 50, 50
+#: Hold-off in cycles of the shortest season (half a day: the benchmark's windows of one
+#: series can be that close).
+HOLDOFF_CYCLES = 0.5
+#: Judge the mean error of the long-run best forecaster too, after this many means.
+CONTEXT_MIN = 200
+#: Another forecaster takes the context over when its long-run error is this share or less.
+CONTEXT_SWITCH = 0.9
+#: Values scoring below this count towards the hold-off after an alert.
+REARM = 0.999
+#: Least spread of the short mean of surprises.
+BURST_FLOOR = 0.1
 #: Longest cycle, in values, a forecaster keeps (a week of 5-minute readings).
 MAX_SEASON = 2016
 #: Level smoothings tried side by side.
 ALPHAS = (0.05, 0.2, 0.5, 0.9)
 #: Weight of the newest error in each forecaster's running error.
 MODEL_EW = 0.02
+#: The same, for the slow judgement of which forecaster knows the series' cycle.
+CONTEXT_EW = 0.002
 
 
 def seasons_for(step_s: float | None) -> tuple[int, ...]:
@@ -81,6 +128,13 @@ def median_step(ts_s: np.ndarray) -> float | None:
     return float(np.median(d)) if len(d) else None
 
 
+def default_warmup(seasons: tuple[int, ...]) -> int:
+    """Values learned from before any alert: two of the shortest cycle, at least
+    ``WARMUP_MIN``."""
+    cycles = [int(p) for p in seasons if p >= 2]
+    return max(2 * min(cycles), WARMUP_MIN) if cycles else WARMUP_MIN
+
+
 class _HoltWinters(time_series.HoltWinters):
     """``river``'s Holt-Winters with the additive season initialised as differences from
     the level (river 0.26 divides by the level for both forms, which is right only for the
@@ -102,21 +156,24 @@ class _HoltWinters(time_series.HoltWinters):
 
 @dataclass
 class Step:
-    """One value's outcome: the likelihood score in [0, 1], whether it raised an alert, and
-    the forecast it was compared with (NaN during the first values)."""
+    """One value's outcome: the likelihood score in [0, 1], whether it raised an alert, the
+    forecast it was compared with (NaN during the first values) and which test gave the
+    score (``value``: this value alone; ``shift``: the mean of the last few; ``burst``: the
+    mean surprise of the last few against its usual level; ``stuck``: a repeated value)."""
 
     score: float
     alert: bool
     expected: float
+    kind: str = ""      # which test gave the score: value, shift, burst or stuck
 
 
 class SeriesDetector:
     """Feed values in time order with :meth:`update`; each returns a :class:`Step`.
 
     ``seasons``: candidate cycles in values (see :func:`seasons_for`); ``warmup``: values
-    learned from before any alert (default two of the shortest cycle, at least 50);
-    ``holdoff``: values after an alert during which no new alert is raised (default one of
-    the shortest cycle, at least 50).
+    learned from before any alert (default two of the shortest cycle, at least
+    ``WARMUP_MIN``); ``holdoff``: values after an alert during which no new alert is raised
+    (default half the shortest cycle, at least ``HOLDOFF_MIN``).
     """
 
     def __init__(self, seasons: tuple[int, ...] = (), *, threshold: float = THRESHOLD,
@@ -127,8 +184,9 @@ class SeriesDetector:
         self.seasons = tuple(sorted({int(p) for p in seasons if p >= 2}))
         shortest = self.seasons[0] if self.seasons else 0
         self.threshold = threshold
-        self.warmup = warmup if warmup is not None else max(2 * shortest, 50)
-        self.holdoff = holdoff if holdoff is not None else max(shortest, 50)
+        self.warmup = warmup if warmup is not None else default_warmup(self.seasons)
+        self.holdoff = holdoff if holdoff is not None else max(int(HOLDOFF_CYCLES * shortest),
+                                                               HOLDOFF_MIN)
         # the forecaster is chosen online: one per level smoothing and cycle (none, the day,
         # the week) run side by side and the one with the smallest recent error speaks (a
         # noisy stationary series wants a small alpha, a random walk a large one; a weekly
@@ -136,12 +194,28 @@ class SeriesDetector:
         self.models = [self._model(a, beta, gamma, p) for p in (0, *self.seasons)
                        for a in alphas]
         self.model_err = [math.inf] * len(self.models)
+        self.model_err_slow = [math.inf] * len(self.models)
+        # the context: the forecaster with the smallest long-run error (often the one with
+        # the cycle), and the mean of its last errors, which a change of the cycle itself
+        # moves even where a fast forecaster follows it value by value
+        self.recent_ctx: deque[float] = deque(maxlen=SHORT)
+        self.n_ctx = 0
+        self.ctx: int | None = None
+        self.abs_ctx = stats.RollingQuantile(0.5, SPREAD_WINDOW)
+        self.abs_ctx_tail = stats.RollingQuantile(TAIL_Q, TAIL_WINDOW)
         self.abs_err = stats.RollingQuantile(0.5, SPREAD_WINDOW)
-        self.abs_err_tail = stats.RollingQuantile(TAIL_Q, SPREAD_WINDOW)
+        self.abs_err_tail = stats.RollingQuantile(TAIL_Q, TAIL_WINDOW)
         self.abs_mean = stats.RollingQuantile(0.5, SPREAD_WINDOW)
+        self.abs_mean_tail = stats.RollingQuantile(TAIL_Q, TAIL_WINDOW)
+        # the anomaly likelihood of Ahmad et al. (2017): the mean surprise of the last
+        # BURST_SHORT values against the long-run distribution of that mean
+        self.surprise: deque[float] = deque(maxlen=BURST_SHORT)
+        self.burst_mean = utils.Rolling(stats.Mean, window_size=BURST_LONG)
+        self.burst_var = utils.Rolling(stats.Var, window_size=BURST_LONG)
         self.beyond, self.side = 0, 1.0   # consecutive errors beyond the learning clip
         self.repeats = 0        # values equal to the one before, so far
         self.run = 0            # length of the current run of equal values
+        self.longest_run = 0    # longest finished run so far
         self.recent: deque[float] = deque(maxlen=SHORT)
         self.var = stats.Var()
         self.resolution = math.inf
@@ -161,6 +235,24 @@ class SeriesDetector:
         res = self.resolution if math.isfinite(self.resolution) else 0.0
         return max(0.01 * spread, 0.5 * res, 1e-9)
 
+    def _burst(self, z: float) -> float:
+        """How far the mean surprise of the last values stands above its own long-run
+        distribution, in its standard deviations (0 until that distribution is known)."""
+        self.surprise.append(min(z, BURST_CAP))
+        if len(self.surprise) < BURST_SHORT:
+            return 0.0
+        m = statistics.fmean(self.surprise)
+        out = 0.0
+        if self.burst_mean.n >= BURST_SHORT * 5:
+            sd = math.sqrt(max(self.burst_var.get() or 0.0, 0.0))
+            mu = self.burst_mean.get()
+            # a floor on the spread: a mean that never moved must still rise a whole
+            # surprise unit to count (quantised or perfectly predicted series)
+            out = max(0.0, (m - mu) / max(sd, BURST_FLOOR))
+        self.burst_mean.update(m)
+        self.burst_var.update(m)
+        return out
+
     def update(self, x: float) -> Step:
         x = float(x)
         self.n += 1
@@ -169,26 +261,51 @@ class SeriesDetector:
             forecasts = [m.forecast(1)[0] if m._initialized else math.nan for m in self.models]
             best = min(range(len(forecasts)), key=self.model_err.__getitem__)
             expected = forecasts[best]
+            # the context changes hands only to a clearly better forecaster (else it would
+            # pass, at the start of a change, to the one that follows the change fastest)
+            ctx = min(range(len(forecasts)), key=self.model_err_slow.__getitem__)
+            if self.ctx is not None and math.isfinite(self.model_err_slow[self.ctx]) and \
+                    self.model_err_slow[ctx] > CONTEXT_SWITCH * self.model_err_slow[self.ctx]:
+                ctx = self.ctx
+            self.ctx = ctx
         else:
             expected = math.nan
-        score = 0.0
+        score, kind = 0.0, ""
         if ready:
             err = x - expected
             floor = self._floor()
-            # the spread from the median error, or from the 99th percentile where the
-            # series' errors have heavier tails than a Gaussian (e.g. daily returns)
+            # the spread from the median error, or from a high quantile where the series'
+            # errors have heavier tails than a Gaussian (e.g. daily returns)
             s = max(MAD_TO_SIGMA * (self.abs_err.get() or 0.0),
                     (self.abs_err_tail.get() or 0.0) / TAIL_Z, floor)
             self.recent.append(err)
             mean = statistics.fmean(self.recent)
-            s_mean = max(MAD_TO_SIGMA * (self.abs_mean.get() or 0.0), floor / math.sqrt(SHORT))
+            s_mean = max(MAD_TO_SIGMA * (self.abs_mean.get() or 0.0),
+                         (self.abs_mean_tail.get() or 0.0) / TAIL_Z, floor / math.sqrt(SHORT))
+            z_point = abs(err) / s
+            z_ctx = 0.0
+            self.recent_ctx.append(x - forecasts[ctx])
+            if len(self.recent_ctx) == SHORT:
+                m_ctx = statistics.fmean(self.recent_ctx)
+                s_ctx = max(MAD_TO_SIGMA * (self.abs_ctx.get() or 0.0),
+                            (self.abs_ctx_tail.get() or 0.0) / TAIL_Z, floor)
+                self.n_ctx += 1
+                if self.n_ctx > CONTEXT_MIN:
+                    z_ctx = abs(m_ctx) / s_ctx
+            z_burst = self._burst(z_point)
             if self.n > SHORT:
-                z = max(abs(err) / s, abs(mean) / s_mean if len(self.recent) == SHORT else 0.0)
+                z_shift = abs(mean) / s_mean if len(self.recent) == SHORT else 0.0
+                z, kind = max((z_point, "value"), (z_shift, "shift"), (z_burst, "burst"),
+                              (z_ctx, "cycle"))
                 score = math.erf(z / math.sqrt(2))  # = 2 Φ(z) − 1
             self.abs_err.update(abs(err))
             self.abs_err_tail.update(abs(err))
             if len(self.recent) == SHORT:
                 self.abs_mean.update(abs(mean))
+                self.abs_mean_tail.update(abs(mean))
+            if len(self.recent_ctx) == SHORT:
+                self.abs_ctx.update(abs(m_ctx))
+                self.abs_ctx_tail.update(abs(m_ctx))
             # clip what an isolated outlier teaches; a departure that lasts (SHORT values
             # beyond the band on one side) is a new normal and is learned as it is
             clip = LEARN_CLIP * s
@@ -206,33 +323,47 @@ class SeriesDetector:
                     m.learn_one(y)
                     if m._initialized:   # a cycle just completed: it starts as the worst
                         self.model_err[j] = worst
+                        self.model_err_slow[j] = max(
+                            (e for e in self.model_err_slow if e < math.inf), default=0.0)
                     continue
                 e = abs(y - f)
                 self.model_err[j] = e if self.model_err[j] == math.inf else \
                     self.model_err[j] + MODEL_EW * (e - self.model_err[j])
+                self.model_err_slow[j] = e if self.model_err_slow[j] == math.inf else \
+                    self.model_err_slow[j] + CONTEXT_EW * (e - self.model_err_slow[j])
                 m.learn_one(y)
         else:
             for m in self.models:
                 m.learn_one(x)
         if self.prev is not None:
             if x == self.prev:
-                # a stuck value: how likely is a run this long, given how often this series
-                # has repeated a value so far (Laplace-smoothed)? p ** run
+                # a stuck value: how likely is a run this much longer than the longest run
+                # the series has shown before, given how often it has repeated a value so
+                # far (Laplace-smoothed)? p ** (run - longest). A signal that holds its
+                # value for hours every night has long runs in its past and is not news.
                 self.run += 1
                 p = (self.repeats + 1) / self.n   # n - 2 earlier pairs, smoothed
-                score = max(score, 1.0 - p ** self.run)
+                if self.run > self.longest_run:
+                    stuck = 1.0 - p ** (self.run - self.longest_run)
+                    if stuck > score:
+                        score, kind = stuck, "stuck"
                 self.repeats += 1
             else:
+                self.longest_run = max(self.longest_run, self.run)
                 self.run = 0
                 self.resolution = min(self.resolution, abs(x - self.prev))  # finest step
         self.var.update(x)
         self.prev = x
-        self.since_alert += 1
+        # the hold-off counts calm values only: an incident that goes on (or its end, a
+        # return to normal that looks like news to forecasters that learned the anomaly)
+        # raises no second alert
+        if score < REARM:
+            self.since_alert += 1
         alert = (score >= self.threshold and self.n > self.warmup
                  and self.since_alert > self.holdoff)
         if alert:
             self.since_alert = 0
-        return Step(score, alert, expected)
+        return Step(score, alert, expected, kind)
 
 
 def detect(values: np.ndarray, seasons: tuple[int, ...] = (),

@@ -1,0 +1,90 @@
+"""The series detector does not cry wolf: heavy tails, held values, long incidents, and the
+artificial signals of :func:`analytics.sensors.corpus.artificial`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from analytics.sensors import corpus, nab
+from analytics.sensors.score import score_series
+from analytics.sensors.series import THRESHOLD, SeriesDetector, detect
+
+
+def test_a_run_no_longer_than_earlier_runs_is_not_news():
+    # noise, a value held 30 times (29 repeats: the longest run so far), noise, then a value
+    # held 60 times. The second run scores 1 - p ** (run - 29), p = (repeats so far + 1) / n,
+    # so it alerts only once it is k values longer than the first, with 1 - p**k >= 0.999999
+    rng = np.random.default_rng(11)
+    x = np.r_[rng.normal(0, 1, 300), np.full(30, 0.5), rng.normal(0, 1, 300), np.full(60, 0.25)]
+    s, alert = detect(x)
+    start = 630                      # first value of the second run (its run length is 0)
+    expected = None
+    for r in range(1, 60):
+        i = start + r
+        p = (29 + (r - 1) + 1) / (i + 1)
+        if r > 29 and 1 - p ** (r - 29) >= THRESHOLD:
+            expected = i
+            break
+    assert expected is not None and expected > start + 29
+    assert s[start + 29] < THRESHOLD             # as long as the first run: no alert
+    assert np.flatnonzero(alert[start:]).tolist() == [expected - start]
+
+
+def test_a_long_incident_raises_one_alert():
+    # 400 calm values, then 300 values twenty times as noisy: one alert at its start, none
+    # after the 50-value hold-off, because the hold-off counts calm values only
+    rng = np.random.default_rng(2)
+    x = np.r_[rng.normal(0, 1, 400), rng.normal(0, 20, 300)]
+    _, alert = detect(x)
+    hits = np.flatnonzero(alert).tolist()
+    assert len(hits) == 1 and 400 <= hits[0] < 410
+
+
+def test_heavy_tails_are_learned_not_alerted():
+    # Student-t noise with 5 degrees of freedom: the spread is raised until the 99.9th
+    # percentile of past errors sits at |z| = 3.29, so an alert (|z| >= 4.89) needs a value
+    # 4.89 / 3.29 = 1.49 times that percentile. Expected count over 10 x 2,550 values:
+    # 25,500 x P(|t5| > 1.49 q) with q the 99.9th percentile of |t5| (about 3.9, so at most 9 allowed); the
+    # earlier spread (the 99th percentile at |z| = 2.58) gave 27
+    z_alert = stats.norm.isf((1 - THRESHOLD) / 2)
+    q = stats.t.isf(0.0005, 5)
+    lam = 25_500 * 2 * stats.t.sf(z_alert / 3.2905 * q, 5)
+    count = 0
+    for seed in range(10):
+        x = np.random.default_rng(seed).standard_t(5, 3000)
+        _, alert = detect(x, warmup=450)
+        count += int(alert.sum())
+    assert 3.5 < lam < 4.5
+    assert count <= lam + 3 * np.sqrt(lam)
+    # one value far beyond anything seen raises an alert there
+    y = np.random.default_rng(4).standard_t(5, 3000)
+    y[2000] = 10 * np.abs(y[:2000]).max()
+    _, alert = detect(y, warmup=450)
+    assert 2000 in np.flatnonzero(alert).tolist()
+
+
+def test_artificial_clean_signals_raise_nothing():
+    clean, _ = corpus.artificial()
+    for s in clean:
+        out = score_series(s.frame)
+        assert out["is_anomaly"].sum() == 0, s.name
+        assert out["score"].between(0, 1).all()
+
+
+def test_artificial_anomalies_are_found_in_their_windows():
+    _, anomalous = corpus.artificial()
+    for s in anomalous:
+        d = score_series(s.frame)["is_anomaly"].to_numpy()
+        r = nab.score_detections(s.frame["timestamp"], d, s.windows)
+        assert r.tp == 1, s.name
+
+
+def test_each_step_says_which_test_spoke():
+    det = SeriesDetector(warmup=50)
+    rng = np.random.default_rng(0)
+    for v in rng.normal(0, 1, 200):
+        det.update(v)
+    st = det.update(100.0)
+    assert st.alert and st.kind == "value" and st.score == pytest.approx(1.0)
