@@ -25,7 +25,7 @@ def app_table(t: Translate, apps: pd.DataFrame, with_requester: bool) -> pd.Data
         out[t("od_col_requester")] = apps["requester"]
     out |= {
         t("od_col_status"): [status_label(t, r) for _, r in apps.iterrows()],
-        t("od_col_expires"): apps["expires_at"].astype(str).str[:16].replace({"NaT": "", "None": ""}),
+        t("od_col_expires"): apps["expires_at"].astype(str).str[:16].fillna(""),
         t("od_col_purpose"): apps["purpose"],
         t("od_col_fields"): apps["fields_json"].map(lambda f: ", ".join(json.loads(f))),
         t("od_col_requested"): apps["requested_at"].astype(str).str[:16],

@@ -96,9 +96,16 @@ def prepare(path: Path) -> tuple[dict[str, str], dict[str, Actor]]:
 
 
 def start(source: Path, workdir: Path, env: dict | None = None) -> Running:
+    """The server on a copy of ``source`` with :func:`prepare`'s accounts and tokens."""
     path = workdir / "city.duckdb"
     shutil.copy(source, path)
     made, actors = prepare(path)
+    return serve(path, workdir, env, made, actors)
+
+
+def serve(path: Path, workdir: Path, env: dict | None = None, made: dict | None = None,
+          actors: dict | None = None) -> Running:
+    """The server (``python -m dashboard.server``) on the store file ``path`` as it is."""
     port = free_port()
     log = workdir / "server.log"
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "CITYBRAIN_ANONYMOUS_PER_MINUTE":
@@ -114,9 +121,20 @@ def start(source: Path, workdir: Path, env: dict | None = None) -> Running:
             raise RuntimeError(f"the server stopped: {log.read_text()[-2000:]}")
         try:
             if requests.get(f"{url}/api/health", timeout=2).status_code == 200:
-                return Running(url, path, proc, made, actors, log)
+                return Running(url, path, proc, made or {}, actors or {}, log)
         except requests.RequestException:
             pass
         time.sleep(0.3)
     proc.kill()
     raise RuntimeError(f"the server did not answer in 180 s: {log.read_text()[-2000:]}")
+
+
+def sign_in(page, url: str, user: str, password: str, lang: str = "en",
+            back: str = "/sign_in") -> None:
+    """Sign in through the server's form (the product's one sign-in) and come back to
+    ``back``, signed in by the lasting cookie."""
+    page.goto(f"{url}/auth/sign-in?lang={lang}&next={back}")
+    page.fill("#u", user)
+    page.fill("#p", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}{back}?lang={lang}", timeout=60000)

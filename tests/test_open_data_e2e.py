@@ -3,15 +3,12 @@ an approved applicant sees the masked extract, and nothing is fetched from outsi
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from open_data_store import tiny_store
+from server_helpers import serve, sign_in
 
 from analytics.identity import Actor
 from analytics.opendata import accounts, applications
@@ -23,17 +20,12 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("no Chromium at /usr/bin/chromium")
-    path = tmp_path_factory.mktemp("e2e") / "city.duckdb"
+    workdir = tmp_path_factory.mktemp("e2e")
+    path = workdir / "city.duckdb"
     s = tiny_store(path=path)
     admin = accounts.create_first_admin(s, "admin", "Root-pass-123")
     accounts.add_user(s, admin, "steward", "data_steward", "Green-tea-42")
@@ -43,21 +35,9 @@ def server(tmp_path_factory):
                              ["name", "id_number", "sex", "age_band", "district_adcode"], 30)
     applications.decide(s, Actor("steward", "data_steward"), app, True)
     s.close()
-    port = _free_port()
-    env = dict(os.environ, CITYBRAIN_STORE=str(path))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-                             "--server.port", str(port), "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.25)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
+    running = serve(path, workdir)
+    yield running.url
+    running.stop()
 
 
 def _settle(page, seconds: float = 4.0) -> None:
@@ -79,9 +59,7 @@ def test_pages_render_and_an_applicant_sees_the_masked_extract(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0, path
         page.screenshot(path=str(shots / f"e2e_{path.split('?')[0]}_{len(path)}.png"))
     assert page.get_by_text("Staff sign-in").count() == 1
-    page.get_by_role("textbox", name="User name").fill("li.wei")
-    page.get_by_role("textbox", name="Password").fill("Blue-river-7")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, server, "li.wei", "Blue-river-7")
     _settle(page)
     assert page.get_by_text("Signed in: li.wei").count() >= 1
     page.get_by_role("link", name="Data applications").click()

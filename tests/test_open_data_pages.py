@@ -125,6 +125,9 @@ def test_steward_sees_pending_applications(store_path, monkeypatch):
     assert not at.exception
     assert any("li.wei" in m.value for m in at.text)  # plain text: what people typed
     assert any(b.label == "Approve" for b in at.button)
+    # a pending application has no expiry yet: an empty cell, not a null shown as "None"
+    table = at.dataframe[-1].value.set_index("Application")
+    assert table.loc[table["Requester"] == "li.wei", "Expires"].tolist() == [""]
 
 
 def test_administrator_sees_accounts_in_the_page_language(store_path, monkeypatch):

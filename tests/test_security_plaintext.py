@@ -4,29 +4,26 @@ is shown as the characters the applicant typed."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from open_data_store import tiny_store
+from server_helpers import serve, sign_in
 
 from analytics.identity import Actor
 from analytics.opendata import accounts, applications
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
-PORT = 19017  # this suite's own port
 PURPOSE = ("Care planning ![x](http://203.0.113.9/track.png) please sign in again at "
            "[the portal](http://203.0.113.9/login) <img src=http://203.0.113.9/a.gif>")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, browser):
-    path = tmp_path_factory.mktemp("plain") / "city.duckdb"
+    workdir = tmp_path_factory.mktemp("plain")
+    path = workdir / "city.duckdb"
     s = tiny_store(path=path)
     admin = accounts.create_first_admin(s, "admin", "Root-pass-123")
     accounts.add_user(s, admin, "steward", "data_steward", "Green-tea-42")
@@ -34,20 +31,9 @@ def server(tmp_path_factory, browser):
     applications.apply(s, Actor("li.wei", "analyst"), "care_subsidy_extract", PURPOSE,
                        ["sex", "age_band"], 30)
     s.close()
-    env = dict(os.environ, CITYBRAIN_STORE=str(path))
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "dashboard/app.py",
-                             "--server.port", str(PORT), "--server.address", "127.0.0.1",
-                             "--server.headless", "true"],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(240):
-        try:
-            with socket.create_connection(("127.0.0.1", PORT), timeout=0.5):
-                break
-        except OSError:
-            time.sleep(0.25)
-    yield f"http://127.0.0.1:{PORT}"
-    proc.terminate()
-    proc.wait(timeout=20)
+    running = serve(path, workdir)
+    yield running.url
+    running.stop()
 
 
 def _settle(page, seconds: float = 4.0) -> None:
@@ -61,15 +47,9 @@ def test_a_markdown_purpose_makes_no_outside_request(server, browser, lang):
     page = browser.new_page(viewport={"width": 1400, "height": 1800})
     page.on("request", lambda r: outside.append(r.url)
             if not r.url.startswith(server) and not r.url.startswith("data:") else None)
-    page.goto(f"{server}/sign_in?lang={lang}")
+    sign_in(page, server, "steward", "Green-tea-42", lang)
     _settle(page)
-    labels = {"en": ("User name", "Password", "Sign in", "Data applications"),
-              "zh": ("用户名", "密码", "登录", "数据申请")}[lang]
-    page.get_by_role("textbox", name=labels[0]).fill("steward")
-    page.get_by_role("textbox", name=labels[1]).fill("Green-tea-42")
-    page.get_by_role("button", name=labels[2], exact=True).click()
-    _settle(page)
-    page.get_by_role("link", name=labels[3]).first.click()
+    page.get_by_role("link", name={"en": "Data applications", "zh": "数据申请"}[lang]).first.click()
     _settle(page, 6)
     assert page.locator('[data-testid="stException"]').count() == 0
     body = page.inner_text('[data-testid="stMain"]')
