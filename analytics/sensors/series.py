@@ -87,9 +87,9 @@ BURST_LONG = 2000
 BURST_CAP = 6.0
 #: Least hold-off and warm-up, in values.
 HOLDOFF_MIN, WARMUP_MIN = 50, 50
-#: Hold-off in cycles of the shortest season (half a day: the benchmark's windows of one
-#: series can be that close).
-HOLDOFF_CYCLES = 0.5
+#: Hold-off in cycles of the shortest season (a third of a day, 8 hours: the benchmark's
+#: windows of one short series can be less than a day apart).
+HOLDOFF_CYCLES = 1 / 3
 #: Judge the mean error of the long-run best forecaster too, after this many means.
 CONTEXT_MIN = 200
 #: Another forecaster takes the context over when its long-run error is this share or less.
@@ -183,7 +183,7 @@ class SeriesDetector:
     ``seasons``: candidate cycles in values (see :func:`seasons_for`); ``warmup``: values
     learned from before any alert (default two of the shortest cycle, at least
     ``WARMUP_MIN``); ``holdoff``: values after an alert during which no new alert is raised
-    (default half the shortest cycle, at least ``HOLDOFF_MIN``).
+    (default a third of the shortest cycle, at least ``HOLDOFF_MIN``).
     """
 
     def __init__(self, seasons: tuple[int, ...] = (), *, threshold: float = THRESHOLD,
