@@ -42,11 +42,13 @@ TARGET_SCORE = 60.0
 TARGET_FA_PER_1000 = 0.1
 #: The benchmark's excerpts shipped with the tests.
 NAB_SHIPPED = Path(__file__).resolve().parent.parent / "tests" / "data" / "nab"
-#: Series of the benchmark looked at while the detector was tuned; all others are held out.
+#: Series of the benchmark looked at while the detector was tuned (speed_t4013 was first held
+#: out, then inspected to find why its second incident was missed); all others are held out.
 TUNING = frozenset({
     "realTraffic/speed_7578.csv",
     "realTraffic/occupancy_6005.csv",
     "realAdExchange/exchange-3_cpc_results.csv",
+    "realTraffic/speed_t4013.csv",
 })
 
 
