@@ -7,6 +7,8 @@ a detection at a window's start earns σ(−1) / σ(−1) = 1.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ import pytest
 from analytics.cli import main
 from analytics.errors import CityBrainError
 from analytics.sensors import nab
+from analytics.sensors.score import read_series, score_series
 
 TS = pd.Series(pd.date_range("2024-01-01", periods=100, freq="min"))
 WINDOW = [(TS.iat[40], TS.iat[49])]
@@ -141,3 +144,29 @@ def test_corpus_insertion_follows_the_documented_rule():
     # windows: 10 % of 1000 / 2 anomalies = 50 values, centred
     for (w0, w1), p in zip(s.windows, pos, strict=True):
         assert (w0, w1) == (ts[p - 25], ts[p + 25])
+
+
+SHIPPED = Path(__file__).resolve().parent / "data" / "nab"
+
+
+def test_shipped_benchmark_excerpts_are_read_in_the_benchmark_layout(capsys):
+    # tests/data/nab/README.md: four excerpts of 439 + 444 + 434 + 695 = 2,012 values with
+    # 1 + 2 + 1 + 2 = 6 of the benchmark's windows
+    assert main(["sensors", "benchmark", str(SHIPPED),
+                 str(SHIPPED / "combined_windows.json")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("4 series, 2,012 values, 6 windows")
+    never = next(x for x in out.splitlines() if x.startswith("never fires"))
+    assert float(never.split()[3]) == 0.0
+
+
+def test_detector_finds_the_labelled_cost_per_click_spike_in_its_window():
+    # exchange-4: hourly cost per click near 0.05, then 1.938 at 2011-07-16 09:15, inside
+    # the benchmark's window 07-15 06:15 .. 07-17 12:15: one alert in the window, at the spike
+    frame = read_series(SHIPPED / "realAdExchange" / "exchange-4_cpc_results.csv")
+    out = score_series(frame)
+    ts = pd.to_datetime(out["timestamp"])
+    inside = (ts >= "2011-07-15 06:15:01") & (ts <= "2011-07-17 12:15:01")
+    alerts = ts[(out["is_anomaly"] == 1) & inside].tolist()
+    assert alerts == [pd.Timestamp("2011-07-16 09:15:01")]
+    assert out["score"].between(0, 1).all()

@@ -17,7 +17,11 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
    own past errors sits where a Gaussian's would (|z| = 3.29), so a value must be about 1.5
    times the series' ordinary extremes to alert (daily stock returns, poll jumps). A floor
    tied to the series' own spread and resolution, never to its level, keeps a flat past
-   from giving scores of 1e17.
+   from giving scores of 1e17. A single value is also judged against the recent volatility
+   (a fast running mean of absolute errors, ``FAST_EW``): a big move inside a turbulent
+   spell is less news than the same move out of calm (volatility comes in clusters). The
+   surprising values of an incident already alerted do not teach any of these spreads
+   (``FREEZE``), so one outage does not make the next one look ordinary.
 3. **Likelihood** — ``2 Φ(z) − 1`` (the form of ``river``'s ``GaussianScorer``) of the
    largest of four surprises, in [0, 1]; :attr:`Step.kind` says which one:
 
@@ -83,15 +87,21 @@ BURST_LONG = 2000
 BURST_CAP = 6.0
 #: Least hold-off and warm-up, in values.
 HOLDOFF_MIN, WARMUP_MIN = 50, 50
-#: Hold-off in cycles of the shortest season (half a day: the benchmark's windows of one
-#: series can be that close).
-HOLDOFF_CYCLES = 0.5
+#: Hold-off in cycles of the shortest season (a third of a day, 8 hours: the benchmark's
+#: windows of one short series can be less than a day apart).
+HOLDOFF_CYCLES = 1 / 3
 #: Judge the mean error of the long-run best forecaster too, after this many means.
 CONTEXT_MIN = 200
 #: Another forecaster takes the context over when its long-run error is this share or less.
 CONTEXT_SWITCH = 0.9
 #: Values scoring below this count towards the hold-off after an alert.
 REARM = 0.999
+#: Weight of the newest error in the fast running mean of absolute errors (the recent
+#: volatility), and how many of those fast spreads one value's test is at least judged on
+#: (0 turns it off): a big move in a turbulent spell is less news than the same from calm.
+FAST_EW, FAST_K = 0.1, 1.0
+#: Surprising values during an alerted incident do not teach the spreads.
+FREEZE = True
 #: Least spread of the short mean of surprises.
 BURST_FLOOR = 0.1
 #: Longest cycle, in values, a forecaster keeps (a week of 5-minute readings).
@@ -173,7 +183,7 @@ class SeriesDetector:
     ``seasons``: candidate cycles in values (see :func:`seasons_for`); ``warmup``: values
     learned from before any alert (default two of the shortest cycle, at least
     ``WARMUP_MIN``); ``holdoff``: values after an alert during which no new alert is raised
-    (default half the shortest cycle, at least ``HOLDOFF_MIN``).
+    (default a third of the shortest cycle, at least ``HOLDOFF_MIN``).
     """
 
     def __init__(self, seasons: tuple[int, ...] = (), *, threshold: float = THRESHOLD,
@@ -222,6 +232,7 @@ class SeriesDetector:
         self.prev: float | None = None
         self.n = 0
         self.since_alert = math.inf
+        self.fast: float | None = None
 
     @staticmethod
     def _model(alpha, beta, gamma, period):
@@ -235,12 +246,13 @@ class SeriesDetector:
         res = self.resolution if math.isfinite(self.resolution) else 0.0
         return max(0.01 * spread, 0.5 * res, 1e-9)
 
-    def _burst(self, z: float) -> float:
+    def _burst(self, z: float) -> tuple[float, float | None]:
         """How far the mean surprise of the last values stands above its own long-run
-        distribution, in its standard deviations (0 until that distribution is known)."""
+        distribution, in its standard deviations (0 until that distribution is known), and
+        that mean (None until there are ``BURST_SHORT`` values) for :meth:`_learn_burst`."""
         self.surprise.append(min(z, BURST_CAP))
         if len(self.surprise) < BURST_SHORT:
-            return 0.0
+            return 0.0, None
         m = statistics.fmean(self.surprise)
         out = 0.0
         if self.burst_mean.n >= BURST_SHORT * 5:
@@ -249,9 +261,12 @@ class SeriesDetector:
             # a floor on the spread: a mean that never moved must still rise a whole
             # surprise unit to count (quantised or perfectly predicted series)
             out = max(0.0, (m - mu) / max(sd, BURST_FLOOR))
-        self.burst_mean.update(m)
-        self.burst_var.update(m)
-        return out
+        return out, m
+
+    def _learn_burst(self, m: float | None) -> None:
+        if m is not None:
+            self.burst_mean.update(m)
+            self.burst_var.update(m)
 
     def update(self, x: float) -> Step:
         x = float(x)
@@ -283,6 +298,11 @@ class SeriesDetector:
             s_mean = max(MAD_TO_SIGMA * (self.abs_mean.get() or 0.0),
                          (self.abs_mean_tail.get() or 0.0) / TAIL_Z, floor / math.sqrt(SHORT))
             z_point = abs(err) / s
+            z_value = z_point
+            if FAST_K and self.fast is not None:
+                z_value = abs(err) / max(s, FAST_K * 1.2533 * self.fast)
+            self.fast = abs(err) if self.fast is None else self.fast + FAST_EW * (
+                abs(err) - self.fast)
             z_ctx = 0.0
             self.recent_ctx.append(x - forecasts[ctx])
             if len(self.recent_ctx) == SHORT:
@@ -292,18 +312,23 @@ class SeriesDetector:
                 self.n_ctx += 1
                 if self.n_ctx > CONTEXT_MIN:
                     z_ctx = abs(m_ctx) / s_ctx
-            z_burst = self._burst(z_point)
+            z_burst, m_burst = self._burst(z_point)
             if self.n > SHORT:
                 z_shift = abs(mean) / s_mean if len(self.recent) == SHORT else 0.0
-                z, kind = max((z_point, "value"), (z_shift, "shift"), (z_burst, "burst"),
+                z, kind = max((z_value, "value"), (z_shift, "shift"), (z_burst, "burst"),
                               (z_ctx, "cycle"))
                 score = math.erf(z / math.sqrt(2))  # = 2 Φ(z) − 1
-            self.abs_err.update(abs(err))
-            self.abs_err_tail.update(abs(err))
-            if len(self.recent) == SHORT:
+            # what the series does during an incident it was alerted to does not teach its
+            # normal spread (else one outage would make the next one look ordinary)
+            teach = not (FREEZE and self.since_alert <= self.holdoff and score >= REARM)
+            if teach:
+                self._learn_burst(m_burst)
+                self.abs_err.update(abs(err))
+                self.abs_err_tail.update(abs(err))
+            if teach and len(self.recent) == SHORT:
                 self.abs_mean.update(abs(mean))
                 self.abs_mean_tail.update(abs(mean))
-            if len(self.recent_ctx) == SHORT:
+            if teach and len(self.recent_ctx) == SHORT:
                 self.abs_ctx.update(abs(m_ctx))
                 self.abs_ctx_tail.update(abs(m_ctx))
             # clip what an isolated outlier teaches; a departure that lasts (SHORT values
