@@ -102,10 +102,16 @@ def age_group_figure(ctx) -> tuple[dict, pd.DataFrame]:
     label = {"0-14": ctx.t("tr_g_0_14"), "15-59": ctx.t("tr_g_15_59"),
              "60-79": ctx.t("tr_g_60_79"), "80+": ctx.t("tr_g_80plus")}
     frame = groups.assign(group=groups["group"].map(label))
-    fig = px.area(frame, x="year", y="persons", color="group",
-                  color_discrete_sequence=GROUP_COLOURS,
-                  labels={"year": ctx.t("tr_col_year"), "persons": ctx.t("tr_persons"),
-                          "group": ctx.t("tr_col_group")})
+    labels = {"year": ctx.t("tr_col_year"), "persons": ctx.t("tr_persons"),
+              "group": ctx.t("tr_col_group")}
+    if frame["year"].nunique() > 1:
+        fig = px.area(frame, x="year", y="persons", color="group",
+                      color_discrete_sequence=GROUP_COLOURS, labels=labels)
+    else:
+        # an area over one year has no width and draws nothing: one stacked bar instead
+        fig = px.bar(frame, x="year", y="persons", color="group",
+                     color_discrete_sequence=GROUP_COLOURS, labels=labels)
+        fig.update_layout(bargap=0.7)
     fig.update_layout(title={"text": ctx.t("tr_groups_title", area=ctx.area_label()),
                              "font": {"size": 15}})
     fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
@@ -116,9 +122,12 @@ def age_group_figure(ctx) -> tuple[dict, pd.DataFrame]:
     return charts.finish(fig), table
 
 
-def by_year(ctx, table: pd.DataFrame, layer: str) -> pd.DataFrame:
-    """A chart's CSV with the source of each year's figures (department data or synthetic)."""
-    sources = provenance.year_sources(ctx.store, str(ctx.store_key), layer, ctx.district)
+def by_year(ctx, table: pd.DataFrame, layer: str, city: bool = False) -> pd.DataFrame:
+    """A chart's CSV with the source of each year's figures (department data or synthetic);
+    ``city``: the chart shows every district whatever area is chosen, so each year's source
+    names the districts each source feeds where they differ."""
+    sources = provenance.year_sources(ctx.store, str(ctx.store_key), layer,
+                                      None if city else ctx.district)
     return provenance.with_source(table, sources, ctx.t("tr_col_year"), ctx.lang)
 
 
@@ -210,7 +219,7 @@ def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
     wrap = 4 if n > 4 else max(n, 1)
     fig = px.line(frame, x="year", y="value", facet_col="district", facet_col_wrap=wrap,
                   facet_col_spacing=0.04, facet_row_spacing=0.09,
-                  labels={"year": "", "value": ""}, markers=False,
+                  labels={"year": "", "value": ""}, markers=frame["year"].nunique() == 1,
                   color_discrete_sequence=["#1f6f8b"])
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_yaxes(matches=None if ind.unit_en == "persons" else "y", showticklabels=True)
@@ -257,8 +266,9 @@ def small_multiples(ctx) -> None:
     kpi_id = st.selectbox(ctx.t("tr_multiples_kpi"), SMALL_MULTIPLE_KPIS, key="tr_kpi",
                           format_func=lambda k: indicators.indicator(k).label(ctx.lang))
     ind = indicators.indicator(kpi_id)
-    charts.show(*multiples_figure(ctx, kpi_id), f"districts_{kpi_id}", ctx.t("csv_download"),
-                "multiples")
+    fig, table = multiples_figure(ctx, kpi_id)
+    charts.show(fig, by_year(ctx, table, "population_districts", city=True),
+                f"districts_{kpi_id}", ctx.t("csv_download"), "multiples")
     if ind.unit_en != "persons":
         st.caption(ctx.t("tr_multiples_note", city=ctx.city_label()))
 
