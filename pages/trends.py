@@ -169,7 +169,7 @@ def vital_figure(ctx) -> tuple[dict, pd.DataFrame] | None:
 
 @data.cached_view
 def ageing_figure(ctx) -> tuple[dict, pd.DataFrame]:
-    rates = data.vital_rates(*ctx.store_key, ctx.district)
+    rates = data.vital_rates(*ctx.store_key, ctx.district).dropna(subset=["population"])
     fig = go.Figure()
     fig.add_scatter(x=rates["year"], y=rates["ageing_index"], mode="lines+markers",
                     line={"color": "#6a4c93", "width": 2.4}, name=ctx.t("tr_ageing"))
@@ -223,6 +223,7 @@ def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
                   color_discrete_sequence=["#1f6f8b"])
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_yaxes(matches=None if ind.unit_en == "persons" else "y", showticklabels=True)
+    fig.update_xaxes(dtick=1 if frame["year"].nunique() <= 8 else 5)  # whole years only
     only_panels(fig, city=None if ind.unit_en == "persons" else
                 (city["year"], city["value"], ctx.t("tr_city_line", city=ctx.city_label())))
     rows_needed = -(-n // wrap)
