@@ -148,15 +148,17 @@ def vital_figure(ctx) -> tuple[dict, pd.DataFrame] | None:
                 marker_color="#219ebc")
     fig.add_bar(x=shown["year"], y=shown["deaths"], name=ctx.t("tr_deaths"),
                 marker_color="#adb5bd")
-    fig.add_scatter(x=shown["year"], y=shown["natural_increase_rate"], yaxis="y2",
-                    name=ctx.t("tr_ni_rate"), mode="lines+markers",
-                    line={"color": "#c8553d", "width": 2})
     fig.update_layout(
         barmode="group",
         title={"text": ctx.t("tr_vital_title", area=ctx.area_label()), "font": {"size": 15}},
-        yaxis={"title": ctx.t("tr_persons")},
-        yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y", "side": "right",
-                "showgrid": False, "tickformat": ".1f"})
+        yaxis={"title": ctx.t("tr_persons")})
+    # the rate needs the year's residents: births for years without them are bars only
+    if shown["natural_increase_rate"].notna().any():
+        fig.add_scatter(x=shown["year"], y=shown["natural_increase_rate"], yaxis="y2",
+                        name=ctx.t("tr_ni_rate"), mode="lines+markers",
+                        line={"color": "#c8553d", "width": 2})
+        fig.update_layout(yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y",
+                                  "side": "right", "showgrid": False, "tickformat": ".1f"})
     fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
     table = shown[["year", "births", "deaths", "natural_increase", "birth_rate",
                    "death_rate", "natural_increase_rate"]].rename(columns={
@@ -193,6 +195,8 @@ def vital_charts(ctx) -> None:
             charts.show(fig, by_year(ctx, table, "vital_events"),
                         f"vital_{ctx.district or ctx.city_adcode}", ctx.t("csv_download"),
                         "vital")
+            if table[ctx.t("tr_ni_rate")].isna().any():
+                st.caption(ctx.t("tr_no_rates"))
         # which years of births and deaths the store holds, and from whom
         provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "vital_events",
                                  ctx.district)

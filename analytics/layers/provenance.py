@@ -325,8 +325,8 @@ def missing_layers(store) -> pd.DataFrame:
 def grid_gap(store, year: int, district: int | None = None) -> dict | None:
     """How far the population grid's residents fall from the district table's in a year,
     where they differ by more than :data:`~analytics.pooling.quality.GRID_TOLERANCE` (the
-    check loading reports): cell-level figures (coverage, unmet demand) count only the
-    grid's residents, district-level figures (KPIs, the standard's ratio) the table's.
+    check loading reports): the planning figures (coverage, unmet demand, the standard's
+    ratio) count the grid's residents, the KPIs the table's.
 
     Parameters
     ----------
