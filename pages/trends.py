@@ -280,7 +280,8 @@ def small_multiples(ctx) -> None:
 
 def page(ctx: PageContext) -> None:
     st.title(ctx.t("tr_title", area=ctx.area_label()))
-    st.caption(ctx.t("tr_caption"))
+    own = ctx.store.meta().get("synthetic_layers") == "none"  # built --no-synthetic
+    st.caption(ctx.t("tr_caption_own" if own else "tr_caption"))
     provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "population_districts",
                              ctx.district)
 
