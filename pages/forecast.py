@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics import forecast as fc
 from analytics.errors import CityBrainError
-from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
+from analytics.forecast.cohort import DAMPING, FERTILITY_YEARS, fertility_trend, trend_points
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
 from analytics.standards import FACILITY_TYPES, balance
@@ -257,7 +257,8 @@ def page(ctx: PageContext) -> None:
             st.caption(ctx.t("fc_fertility_path", first=years_used[0], last=years_used[-1],
                              trend=f"{trend:+.1f}", damping=DAMPING))
             # births a department reports replace those the infants imply
-            births = provenance.births_text(ctx.store, key, ctx.lang, base_year, one)
+            births = provenance.births_text(ctx.store, key, ctx.lang,
+                                            base_year - FERTILITY_YEARS + 1, base_year, one)
             if births:
                 st.caption(births)
         all_f = pd.concat(frames, ignore_index=True)

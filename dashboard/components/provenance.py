@@ -179,13 +179,15 @@ def years_text(store: Store, key: str, lang: str, layer: str,
     return plain(name + translate("source_prefix", lang) + translate("source_sep", lang).join(parts))
 
 
-def births_text(store: Store, key: str, lang: str, base_year: int,
+def births_text(store: Store, key: str, lang: str, first_year: int, base_year: int,
                 district: int | None = None) -> str | None:
-    """What the cohort model's fertility rests on, where a department reports births up to
-    ``base_year`` (each dataset with its years); None where none does (the births are then
-    those the population's infants imply)."""
+    """What the cohort model's fertility rests on, where a department reports births for
+    the years it is measured on (``first_year`` to ``base_year``), each dataset with its
+    years; None where none does (the births are then those the population's infants
+    imply)."""
     frame = _years(store, key, "vital_events", district)
-    frame = frame[(frame["source"] != "synthetic") & (frame["year"] <= int(base_year))]
+    frame = frame[(frame["source"] != "synthetic")
+                  & frame["year"].between(int(first_year), int(base_year))]
     if frame.empty:
         return None
     known = {c.id: c for c in layers.feeds("vital_events")}
