@@ -304,7 +304,8 @@ def page(ctx: PageContext) -> None:
     if selected_id:
         dataset_page(ctx, actor, cat, selected_id)
     else:
-        st.caption(t("od_catalog_intro"))
+        own = ctx.store.meta().get("synthetic_layers") == "none"
+        st.caption(t("od_catalog_intro_own" if own else "od_catalog_intro"))
         tabs = st.tabs([t("od_tab_datasets"), t("od_tab_popular"), t("od_tab_negative"), t("od_tab_bulk")])
         with tabs[0]:
             listing(ctx, actor, cat)

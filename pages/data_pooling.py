@@ -71,9 +71,8 @@ def chosen_file(ctx: PageContext, contract, source, actor):
             st.info(t("ingest_no_example"))
             return None, None
         return ingest.example_path(name), name
-    if actor.role not in uploads.UPLOADER_ROLES:  # anonymous visitors upload nothing
-        st.info(t("ingest_signed_out"))
-        return None, None
+    if actor.role not in uploads.UPLOADER_ROLES:  # anonymous visitors upload nothing (the
+        return None, None                          # page's top says why, once)
     upload = st.file_uploader(t("ingest_upload"), key=f"ingest_upload_{contract.id}",
                               type=["csv", "txt", "tsv", "xlsx", "geojson", "json", "parquet",
                                     "geoparquet"])

@@ -11,6 +11,37 @@ from dashboard.auth import current_actor
 from dashboard.components import findings
 from dashboard.shell import PageContext, page_context
 
+#: The parts of the lineage log's message (written in English for the CLI and the API) that
+#: the history table words again in the page's language.
+_LOADED = re.compile(r"([\d,]+) rows loaded as version (\d+)")
+_DUPLICATES = re.compile(r"([\d,]+) exact duplicate rows dropped")
+_ENCODING = re.compile(r"encoding ([\w-]+)")
+_DATUM = re.compile(r"datum (\w+) -> wgs84")
+_ROLLED = re.compile(r"version (\d+) rolled back; (?:version (\d+)|no version) is current")
+
+
+def history_message(t, row) -> str:
+    """One load attempt's message in the page's language: what was loaded as which version
+    (with duplicates dropped, encoding and datum), what a rollback made current, or why a
+    file was refused (the refusal's own words, which name the file, row and column)."""
+    message = row["message"] if isinstance(row["message"], str) else ""
+    if row["status"] == "loaded":
+        parts = [t("dq_msg_loaded", rows=f"{int(row['rows_out']):,}",
+                   version=int(row["version"]))]
+        if m := _DUPLICATES.search(message):
+            parts.append(t("dq_msg_duplicates", n=m.group(1)))
+        if m := _ENCODING.search(message):
+            parts.append(t("dq_msg_encoding", encoding=m.group(1)))
+        if m := _DATUM.search(message):
+            parts.append(t("dq_msg_datum", datum=m.group(1)))
+        return t("dq_msg_sep").join(parts)
+    if row["status"] == "rolled_back" and (m := _ROLLED.search(message)):
+        return t("dq_msg_rolled_back", version=m.group(1)) + t("dq_msg_sep") + (
+            t("dq_msg_current", version=m.group(2)) if m.group(2) else t("dq_msg_no_current"))
+    if row["status"] == "rejected":
+        return t("dq_msg_rejected", message=message)
+    return message
+
 
 def page(ctx: PageContext) -> None:
     t = ctx.t
@@ -72,6 +103,7 @@ def page(ctx: PageContext) -> None:
         with st.container():
             st.dataframe(
                 history.assign(status=history["status"].map(lambda s: t(f"dq_status_{s}")),
+                               message=[history_message(t, r) for _, r in history.iterrows()],
                                file_sha256=history["file_sha256"].str.slice(0, 12)),
                 hide_index=True, width="stretch",
                 column_order=["logged_at", "actor", "file_name", "rows_in", "rows_out", "version",

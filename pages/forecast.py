@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics import forecast as fc
 from analytics.errors import CityBrainError
-from analytics.forecast.cohort import DAMPING, fertility_trend, trend_points
+from analytics.forecast.cohort import DAMPING, FERTILITY_YEARS, fertility_trend, trend_points
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
 from analytics.standards import FACILITY_TYPES, balance
@@ -256,6 +256,11 @@ def page(ctx: PageContext) -> None:
             trend = round(100 * fertility_trend(base_year), 1) + 0.0  # never "-0.0"
             st.caption(ctx.t("fc_fertility_path", first=years_used[0], last=years_used[-1],
                              trend=f"{trend:+.1f}", damping=DAMPING))
+            # births a department reports replace those the infants imply
+            births = provenance.births_text(ctx.store, key, ctx.lang,
+                                            base_year - FERTILITY_YEARS + 1, base_year, one)
+            if births:
+                st.caption(births)
         all_f = pd.concat(frames, ignore_index=True)
         # each area's history as of the base year: department data or synthetic
         all_f["source"] = [provenance.year_sources(

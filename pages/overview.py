@@ -126,6 +126,7 @@ def page(ctx: PageContext) -> None:
                                   district=ctx.district)
     type_key = st.selectbox(ctx.t("rec_type"), reconcile.RATIO_TYPES, key="ov_rec_type",
                             format_func=lambda k: pl.type_name(k, ctx.lang))
+    provenance.grid_gap_note(ctx.store, str(ctx.store_key), ctx.lang, ctx.year, ctx.district)
     reconcile.section(ctx, type_key)
 
     st.subheader(ctx.t("ov_districts_heading", year=ctx.year))

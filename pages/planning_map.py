@@ -145,6 +145,7 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
     for layer, types in (("facilities", [type_key]), ("population_cells", None)):
         provenance.source_caption(ctx.store, pre.key, ctx.lang, layer, types=types,
                                   year=ctx.year, district=district)
+    provenance.grid_gap_note(ctx.store, pre.key, ctx.lang, ctx.year, district)
     problem = pl.availability(ctx.store, pre.key, type_key, ctx.year)
     if problem:
         st.warning(t("plan_no_facilities", type=pl.type_name(type_key, ctx.lang), year=ctx.year)

@@ -86,6 +86,7 @@ def page(ctx: PageContext) -> None:
     for layer, types in (("facilities", [chosen]), ("population_cells", None)):
         provenance.source_caption(ctx.store, pre.key, ctx.lang, layer, types=types,
                                   year=ctx.year)
+    provenance.grid_gap_note(ctx.store, pre.key, ctx.lang, ctx.year)
     if ask is None:
         st.info(t("plan_sites_prompt"))
         st.stop()

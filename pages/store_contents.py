@@ -9,8 +9,10 @@ from dashboard.shell import PageContext, page_context
 def page(ctx: PageContext) -> None:
     meta = ctx.store.meta()
     st.title(ctx.t("page_store"))
-    st.caption(ctx.t("store_intro", path=ctx.store.path, city=ctx.city_label(), adcode=ctx.city_adcode,
-                     first=ctx.years[0], last=ctx.years[-1]))
+    own = meta.get("synthetic_layers") == "none"  # built --no-synthetic: departments' data only
+    years = f"{ctx.years[0]}" if ctx.years[0] == ctx.years[-1] else f"{ctx.years[0]}–{ctx.years[-1]}"
+    st.caption(ctx.t("store_intro_own" if own else "store_intro", path=ctx.store.path,
+                     city=ctx.city_label(), adcode=ctx.city_adcode, years=years))
 
     st.subheader(ctx.t("store_districts", year=ctx.year))
     summary = population.district_summary(ctx.store, ctx.year)

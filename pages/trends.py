@@ -102,10 +102,16 @@ def age_group_figure(ctx) -> tuple[dict, pd.DataFrame]:
     label = {"0-14": ctx.t("tr_g_0_14"), "15-59": ctx.t("tr_g_15_59"),
              "60-79": ctx.t("tr_g_60_79"), "80+": ctx.t("tr_g_80plus")}
     frame = groups.assign(group=groups["group"].map(label))
-    fig = px.area(frame, x="year", y="persons", color="group",
-                  color_discrete_sequence=GROUP_COLOURS,
-                  labels={"year": ctx.t("tr_col_year"), "persons": ctx.t("tr_persons"),
-                          "group": ctx.t("tr_col_group")})
+    labels = {"year": ctx.t("tr_col_year"), "persons": ctx.t("tr_persons"),
+              "group": ctx.t("tr_col_group")}
+    if frame["year"].nunique() > 1:
+        fig = px.area(frame, x="year", y="persons", color="group",
+                      color_discrete_sequence=GROUP_COLOURS, labels=labels)
+    else:
+        # an area over one year has no width and draws nothing: one stacked bar instead
+        fig = px.bar(frame, x="year", y="persons", color="group",
+                     color_discrete_sequence=GROUP_COLOURS, labels=labels)
+        fig.update_layout(bargap=0.7)
     fig.update_layout(title={"text": ctx.t("tr_groups_title", area=ctx.area_label()),
                              "font": {"size": 15}})
     fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
@@ -116,9 +122,12 @@ def age_group_figure(ctx) -> tuple[dict, pd.DataFrame]:
     return charts.finish(fig), table
 
 
-def by_year(ctx, table: pd.DataFrame, layer: str) -> pd.DataFrame:
-    """A chart's CSV with the source of each year's figures (department data or synthetic)."""
-    sources = provenance.year_sources(ctx.store, str(ctx.store_key), layer, ctx.district)
+def by_year(ctx, table: pd.DataFrame, layer: str, city: bool = False) -> pd.DataFrame:
+    """A chart's CSV with the source of each year's figures (department data or synthetic);
+    ``city``: the chart shows every district whatever area is chosen, so each year's source
+    names the districts each source feeds where they differ."""
+    sources = provenance.year_sources(ctx.store, str(ctx.store_key), layer,
+                                      None if city else ctx.district)
     return provenance.with_source(table, sources, ctx.t("tr_col_year"), ctx.lang)
 
 
@@ -139,15 +148,17 @@ def vital_figure(ctx) -> tuple[dict, pd.DataFrame] | None:
                 marker_color="#219ebc")
     fig.add_bar(x=shown["year"], y=shown["deaths"], name=ctx.t("tr_deaths"),
                 marker_color="#adb5bd")
-    fig.add_scatter(x=shown["year"], y=shown["natural_increase_rate"], yaxis="y2",
-                    name=ctx.t("tr_ni_rate"), mode="lines+markers",
-                    line={"color": "#c8553d", "width": 2})
     fig.update_layout(
         barmode="group",
         title={"text": ctx.t("tr_vital_title", area=ctx.area_label()), "font": {"size": 15}},
-        yaxis={"title": ctx.t("tr_persons")},
-        yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y", "side": "right",
-                "showgrid": False, "tickformat": ".1f"})
+        yaxis={"title": ctx.t("tr_persons")})
+    # the rate needs the year's residents: births for years without them are bars only
+    if shown["natural_increase_rate"].notna().any():
+        fig.add_scatter(x=shown["year"], y=shown["natural_increase_rate"], yaxis="y2",
+                        name=ctx.t("tr_ni_rate"), mode="lines+markers",
+                        line={"color": "#c8553d", "width": 2})
+        fig.update_layout(yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y",
+                                  "side": "right", "showgrid": False, "tickformat": ".1f"})
     fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
     table = shown[["year", "births", "deaths", "natural_increase", "birth_rate",
                    "death_rate", "natural_increase_rate"]].rename(columns={
@@ -160,7 +171,7 @@ def vital_figure(ctx) -> tuple[dict, pd.DataFrame] | None:
 
 @data.cached_view
 def ageing_figure(ctx) -> tuple[dict, pd.DataFrame]:
-    rates = data.vital_rates(*ctx.store_key, ctx.district)
+    rates = data.vital_rates(*ctx.store_key, ctx.district).dropna(subset=["population"])
     fig = go.Figure()
     fig.add_scatter(x=rates["year"], y=rates["ageing_index"], mode="lines+markers",
                     line={"color": "#6a4c93", "width": 2.4}, name=ctx.t("tr_ageing"))
@@ -184,6 +195,8 @@ def vital_charts(ctx) -> None:
             charts.show(fig, by_year(ctx, table, "vital_events"),
                         f"vital_{ctx.district or ctx.city_adcode}", ctx.t("csv_download"),
                         "vital")
+            if table[ctx.t("tr_ni_rate")].isna().any():
+                st.caption(ctx.t("tr_no_rates"))
         # which years of births and deaths the store holds, and from whom
         provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "vital_events",
                                  ctx.district)
@@ -210,10 +223,11 @@ def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
     wrap = 4 if n > 4 else max(n, 1)
     fig = px.line(frame, x="year", y="value", facet_col="district", facet_col_wrap=wrap,
                   facet_col_spacing=0.04, facet_row_spacing=0.09,
-                  labels={"year": "", "value": ""}, markers=False,
+                  labels={"year": "", "value": ""}, markers=frame["year"].nunique() == 1,
                   color_discrete_sequence=["#1f6f8b"])
     fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
     fig.update_yaxes(matches=None if ind.unit_en == "persons" else "y", showticklabels=True)
+    fig.update_xaxes(dtick=1 if frame["year"].nunique() <= 8 else 5)  # whole years only
     only_panels(fig, city=None if ind.unit_en == "persons" else
                 (city["year"], city["value"], ctx.t("tr_city_line", city=ctx.city_label())))
     rows_needed = -(-n // wrap)
@@ -257,15 +271,17 @@ def small_multiples(ctx) -> None:
     kpi_id = st.selectbox(ctx.t("tr_multiples_kpi"), SMALL_MULTIPLE_KPIS, key="tr_kpi",
                           format_func=lambda k: indicators.indicator(k).label(ctx.lang))
     ind = indicators.indicator(kpi_id)
-    charts.show(*multiples_figure(ctx, kpi_id), f"districts_{kpi_id}", ctx.t("csv_download"),
-                "multiples")
+    fig, table = multiples_figure(ctx, kpi_id)
+    charts.show(fig, by_year(ctx, table, "population_districts", city=True),
+                f"districts_{kpi_id}", ctx.t("csv_download"), "multiples")
     if ind.unit_en != "persons":
         st.caption(ctx.t("tr_multiples_note", city=ctx.city_label()))
 
 
 def page(ctx: PageContext) -> None:
     st.title(ctx.t("tr_title", area=ctx.area_label()))
-    st.caption(ctx.t("tr_caption"))
+    own = ctx.store.meta().get("synthetic_layers") == "none"  # built --no-synthetic
+    st.caption(ctx.t("tr_caption_own" if own else "tr_caption"))
     provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "population_districts",
                              ctx.district)
 

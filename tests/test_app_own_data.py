@@ -69,3 +69,59 @@ def test_planning_map_uses_the_registers(loaded, monkeypatch):
     assert len(homes) == 40 and set(homes["source"]) == {"civil_affairs_care_homes v1"}
     at = run_app(loaded, monkeypatch, page="planning_map.py", lang="en", year="2025")
     no_exception(at)
+
+
+def test_trends_on_one_year_of_residents(loaded, monkeypatch):
+    """The examples hold residents for 2025 only and births for 2023-2024: the age groups
+    are one stacked bar per group, and the births are drawn for their own years."""
+    import base64
+    import json
+
+    import numpy as np
+    import pandas as pd
+
+    def values(obj):
+        if isinstance(obj, dict) and "bdata" in obj:
+            return np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"]).tolist()
+        return list(obj)
+
+    residents = pd.read_parquet(contracts.contract("public_security_residents").example_path)
+    ages = residents["年龄" if "年龄" in residents else "age"].clip(upper=100)
+    persons = residents["人数" if "人数" in residents else "persons"]
+    expected = {"0-14": persons[ages <= 14].sum(), "15-59": persons[ages.between(15, 59)].sum(),
+                "60-79": persons[ages.between(60, 79)].sum(), "80+": persons[ages >= 80].sum()}
+    vital = pd.read_csv(contracts.contract("health_vital_events").example_path)
+    births = vital.groupby("年份")["出生人数"].sum()
+
+    at = run_app(loaded, monkeypatch, page="trends.py", lang="en")
+    no_exception(at)
+    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    groups = figs[1]["data"]
+    assert {t["type"] for t in groups} == {"bar"}
+    assert {t["name"]: values(t["y"]) for t in groups} == {k: [v] for k, v in expected.items()}
+    bars = figs[2]["data"][0]
+    assert dict(zip(values(bars["x"]), values(bars["y"]), strict=True)) == births.to_dict()
+    assert not any("No births" in i.value or "no births" in i.value for i in at.info)
+
+
+def test_pages_say_the_example_grid_is_not_the_district_table(loaded, monkeypatch):
+    """The example grid holds a sample of cells: its residents fall far short of the
+    district table's, and the pages whose figures mix the two say so."""
+    with Store.open(loaded) as store:
+        cells = store.table("population_cells")
+        table = store.table("population_districts")
+    grid, total = cells["persons"].sum(), table["persons"].sum()
+    assert grid < 0.98 * total
+    for page in ("overview", "planning_map.py"):
+        at = run_app(loaded, monkeypatch, page=None if page == "overview" else page,
+                     lang="en", year="2025")
+        no_exception(at)
+        assert any(f"holds {grid:,} residents, the district table {total:,}" in w.value
+                   for w in at.warning), [w.value for w in at.warning]
+
+
+def test_load_history_in_the_page_language(loaded, monkeypatch):
+    at = run_app(loaded, monkeypatch, page="data_quality.py", lang="zh")
+    no_exception(at)
+    history = at.dataframe[1].value  # the quality table, then the history of the first dataset
+    assert history["message"].tolist() == ["载入 40 行，为第 1 版；文本编码 utf-8；坐标由 bd09 转为 WGS-84"]

@@ -222,3 +222,31 @@ def test_trends_say_what_each_year_rests_on(city, monkeypatch):
     # the residents of every year are the synthetic layer here (no register of residents)
     assert "Residents by district, age and sex · Source: synthetic, calibrated to the 2020 " \
            "census, 2019–2020" in captions, captions
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("zh", ["第 2 版已回退；第 1 版为当前版本", "载入 2 行，为第 2 版；文本编码 utf-8",
+            "载入 1 行，为第 1 版；文本编码 utf-8"]),
+    ("en", ["version 2 rolled back; version 1 is current",
+            "2 rows loaded as version 2; encoding utf-8", "1 rows loaded as version 1; encoding utf-8"]),
+])
+def test_load_history_is_worded_in_the_page_language(tmp_path, lang, expected):
+    """The lineage log's messages (loads and a rollback) as the data-quality page shows them."""
+    from dash_fixture import make_store as fixture_store
+
+    from dashboard.i18n import translate
+    from pages.data_quality import history_message
+
+    store = fixture_store()
+    admin = Actor("ada", "administrator")
+    for n, rows in enumerate([[(2019, "西湖区", "M", 12, 4)],
+                              [(2019, "西湖区", "M", 12, 4), (2019, "西湖区", "F", 11, 3)]]):
+        path = tmp_path / f"vital{n}.csv"
+        pd.DataFrame(rows, columns=["年份", "区县", "性别", "出生人数", "死亡人数"]).to_csv(
+            path, index=False)
+        ingest.load(store, path, "health_vital_events", admin)
+    ingest.rollback(store, "health_vital_events", admin)
+    history = ingest.history(store, "health_vital_events")
+    store.close()
+    t = lambda key, **kw: translate(key, lang, **kw)  # noqa: E731
+    assert [history_message(t, r) for _, r in history.iterrows()] == expected

@@ -44,3 +44,27 @@ def test_pages_over_years_say_what_each_year_rests_on(store_file, monkeypatch, p
     captions = [c.value.replace("\\", "") for c in at.caption]
     for text in expected:
         assert text in captions, captions
+
+
+def test_forecast_names_the_registered_births_its_fertility_rests_on(tmp_path, monkeypatch):
+    import pandas as pd
+    from dash_fixture import make_store
+
+    from analytics.identity import Actor
+    from analytics.pooling import ingest
+
+    path = tmp_path / "city.duckdb"
+    store = make_store(path)
+    births = tmp_path / "vital.csv"
+    pd.DataFrame([(2020, "西湖区", "M", 16, 4), (2020, "西湖区", "F", 14, 3)],
+                 columns=["年份", "区县", "性别", "出生人数", "死亡人数"]).to_csv(births, index=False)
+    ingest.load(store, births, "health_vital_events", Actor("ada", "administrator"))
+    store.close()
+    at = run_app(path, monkeypatch, page="forecast", lang="en")
+    at.selectbox(key="fc_model").set_value("cohort").run()
+    no_exception(at)
+    captions = [c.value.replace("\\", "") for c in at.caption]
+    # the base year is the store's last (2020), and the cohort model measures fertility there
+    assert ("The cohort model's fertility is measured on registered births: Health Commission "
+            "· Births and deaths by district, year and sex v1, 2020; in districts without "
+            "them, births are those the infants of the population imply.") in captions, captions

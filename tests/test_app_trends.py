@@ -110,3 +110,53 @@ def test_small_multiples_draw_no_empty_panel():
               and fig.layout[a].visible is False]
     assert len(shown_x) == 5 and len(hidden) == 6      # 3 spare slots x (x and y axis)
     assert all(fig.layout[a].showticklabels for a in shown_x)
+
+
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """Every download button's file of the next runs, by file name (Streamlit keeps them in
+    its media storage, which AppTest gives an in-memory one)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    files: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        if filename and isinstance(path_or_data, bytes):
+            files[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return files
+
+
+def test_district_csv_says_where_each_years_figures_come_from(tmp_path, monkeypatch):
+    import io
+
+    import pandas as pd
+    from dash_fixture import make_store
+
+    from analytics.identity import Actor
+    from analytics.pooling import ingest
+
+    path = tmp_path / "city.duckdb"
+    store = make_store(path)
+    # the bureau's residents of 西湖区 for 2019: 1,000 at age 30 (half men, half women) and
+    # 100 aged 62 (50 + 50), so 100 / 1,100 = 9.0909 % are 60+
+    rows = [("2019-12-31", "西湖区", 30, "M", 500), ("2019-12-31", "西湖区", 30, "F", 500),
+            ("2019-12-31", "西湖区", 62, "M", 50), ("2019-12-31", "西湖区", 62, "F", 50)]
+    registered = tmp_path / "residents.csv"
+    pd.DataFrame(rows, columns=["as_of", "district", "age", "sex", "persons"]).to_csv(
+        registered, index=False)
+    ingest.load(store, registered, "public_security_residents", Actor("ada", "administrator"))
+    store.close()
+    files = downloads(monkeypatch)
+    at = run_app(path, monkeypatch, page="trends.py", lang="en", district="330106")
+    no_exception(at)
+    csv = pd.read_csv(io.BytesIO(files["districts_share_60plus.csv"]), encoding="utf-8-sig")
+    # the chart shows every district whatever area is chosen: so does its source column
+    assert list(csv.columns) == ["Year", "Xihu District", "Binjiang District", "source"]
+    by_year = csv.set_index("Year")
+    assert by_year.loc[2019, "Xihu District"] == pytest.approx(100 * 100 / 1100, abs=0.01)
+    assert by_year.loc[2019, "source"] == \
+        "public_security_residents v1 (330106); synthetic (330108)"
+    assert by_year.loc[2020, "source"] == "synthetic"

@@ -148,6 +148,17 @@ def test_a_grid_for_one_year_changes_that_year_only(store, tmp_path):
     # not refused
     found = report.findings.set_index("finding")
     assert found.loc["grid_vs_districts", "district_adcode"] == 330108
+    # and the pages say so beside the figures: the grid's 300 against the district table's
+    # residents of 330108, its synthetic 3,288 (the grid's 3 cells x 4 groups) and the 108
+    # aged 70 written above
+    synthetic = sum(10 * n + 5 * n + n + 1000 for n in (3, 6, 9))
+    assert synthetic == 3288
+    assert layers.grid_gap(store, YEAR, 330108) == {
+        "grid": 300, "table": 3288 + 108, "share": pytest.approx(300 / 3396)}
+    # 2019 keeps its synthetic grid: 3,288 against 3,396 is 3.2 % short, more than 2 %
+    assert layers.grid_gap(store, 2019, 330108)["grid"] == 3288
+    # no residents that year: nothing to say
+    assert layers.grid_gap(store, 2010, 330108) is None
 
 
 def test_sources_and_provenance_labels(store, tmp_path):

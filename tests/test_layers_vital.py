@@ -76,6 +76,12 @@ def test_commission_figures_replace_synthetic_per_year_and_district(store, tmp_p
     assert _events(store, 2019, 330106)[0]["births"] == 20
 
 
+def test_the_grid_and_the_district_table_agree_so_no_page_warns(store):
+    # the fixture's grid cells hold exactly the district table's residents (2,040 and 2,820
+    # in 2020), so no page warns that they disagree
+    assert layers.grid_gap(store, 2020) is None and layers.grid_gap(store, 2020, 330106) is None
+
+
 def test_a_future_year_is_refused_naming_file_row_and_column(store, tmp_path):
     late = date.today().year + 1  # within the column's range, but not over yet
     path = _file(tmp_path, [(2019, "西湖区", "M", 12, 4), (late, "西湖区", "F", 11, 3)],

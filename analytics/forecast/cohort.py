@@ -6,8 +6,10 @@ from its own history up to the base year and runs the step forward:
 
 * survival: the engine's Gompertz-Makeham life table for each projection year, consistent
   with the reference life expectancy;
-* fertility: the district's total fertility rate, measured as the year's births (infants at
-  age 0, brought back to births with the first-year survival) over the births the national
+* fertility: the district's total fertility rate, measured as the year's births (those a
+  department reports through the vital-events layer, e.g. the health commission's
+  ``health_vital_events``; else the infants at age 0, brought back to births with the
+  first-year survival) over the births the national
   age pattern would give its women at a TFR of 1, taken from the last
   :data:`FERTILITY_YEARS` year(s) and then moved along the fertility path: the national
   crude birth rate's trend over the last :data:`TREND_YEARS` years up to the base year (a
@@ -118,7 +120,8 @@ def rate_history(history: History,
                  ) -> tuple[np.ndarray, np.ndarray]:
     """Every year's ``(tfr[year, district], migrants[year, district, sex, age])``.
 
-    One row per transition ``years[i-1] -> years[i]``. Fertility: the year's infants, brought
+    One row per transition ``years[i-1] -> years[i]``. Fertility: the year's registered
+    births (``history.births``, where a department reports them), else its infants brought
     back to births with half the first-year death probability, over the births the national
     age pattern at a TFR of 1 gives the women of the start of the year. Migration: the
     population minus the survivors of the year before, by sex and age (infants who moved are
@@ -141,7 +144,9 @@ def rate_history(history: History,
             natural = demography.step_forward(before, q, zero_f, zero_m).population
             resid = after - natural
             resid[:, 0] = 0.0  # infants: counted as births
-            births = (after[:, 0] / (1 - q[:, 0] / 2)).sum()
+            registered = np.nan if history.births is None else history.births[i, d]
+            births = registered if np.isfinite(registered) \
+                else (after[:, 0] / (1 - q[:, 0] / 2)).sum()
             exposure = (unit * before[1]).sum()
             tfrs[i - 1, d] = births / exposure if exposure > 0 else 0.0
             migs[i - 1, d] = resid

@@ -34,6 +34,9 @@ class History:
     districts: np.ndarray    # [D] district adcodes
     persons: np.ndarray      # [Y, D, 2, 101] float
     city_adcode: int
+    #: [Y, D] births a department reports for the year and district (the vital-events layer
+    #: fed by a department dataset), NaN where none does; None: no registered births at all
+    births: np.ndarray | None = None
 
     @property
     def base_year(self) -> int:
@@ -42,7 +45,9 @@ class History:
     def until(self, year: int) -> History:
         """The same history cut at ``year`` (for rolling-origin backtests)."""
         keep = self.years <= year
-        return History(self.years[keep], self.districts, self.persons[keep], self.city_adcode)
+        births = None if self.births is None else self.births[keep]
+        return History(self.years[keep], self.districts, self.persons[keep], self.city_adcode,
+                       births)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -51,6 +56,8 @@ class History:
         h.update(self.years.tobytes())
         h.update(self.districts.tobytes())
         h.update(np.ascontiguousarray(self.persons).tobytes())
+        if self.births is not None:
+            h.update(np.ascontiguousarray(self.births).tobytes())
         return h.hexdigest()
 
 
@@ -136,7 +143,38 @@ def load_history(store: Store, base_year: int) -> History:
     si = (frame["sex"].to_numpy() == "F").astype(int)
     ai = frame["age"].to_numpy().astype(int)
     np.add.at(persons, (yi, di, si, ai), frame["persons"].to_numpy().astype(float))
-    return History(years, dists, persons, city_adcode(store))
+    return History(years, dists, persons, city_adcode(store),
+                   registered_births(store, years, dists))
+
+
+def registered_births(store: Store, years: np.ndarray, dists: np.ndarray) -> np.ndarray | None:
+    """``[year, district]`` births reported by a department (``health_vital_events``, through
+    the vital-events layer), NaN where the layer is synthetic or empty; None where no
+    department reports any.
+
+    The synthetic layer's births are not read: the synthetic population's infants are its
+    births already.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    years, dists : numpy.ndarray
+        The history's years and district adcodes.
+
+    Returns
+    -------
+    numpy.ndarray or None
+    """
+    frame = store.query("forecast.registered_births", base_year=int(years[-1]))
+    frame = frame[frame["year"].isin(years) & frame["district_adcode"].isin(dists)]
+    if frame.empty:
+        return None
+    out = np.full((len(years), len(dists)), np.nan)
+    out[np.searchsorted(years, frame["year"].to_numpy().astype(int)),
+        np.searchsorted(dists, frame["district_adcode"].to_numpy().astype(int))] = \
+        frame["births"].to_numpy().astype(float)
+    return out
 
 
 def check_area(history: History, district: int | None) -> int:

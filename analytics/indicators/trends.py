@@ -80,7 +80,9 @@ def vital_rates(store: Store, district: int | None = None,
     ageing index (residents 65+ per 100 aged 0-14).
 
     Columns ``year, population, births, deaths, natural_increase, birth_rate, death_rate,
-    natural_increase_rate, ageing_index``. Years without vital events have NaN there.
+    natural_increase_rate, ageing_index``. Years without vital events have NaN there; years
+    with vital events but no population (a health commission's file for years the residents
+    register does not cover) have their births and deaths and NaN population and rates.
     """
     b = _area_base(store, district, base)
     out = pd.DataFrame({"population": b["population"]})
@@ -90,7 +92,7 @@ def vital_rates(store: Store, district: int | None = None,
         vital = vital[vital["adcode"] == int(district)]
     events = vital.groupby("year")[["births", "deaths"]].sum()
     events.index = events.index.astype(int)
-    out = out.join(events, how="left")
+    out = out.join(events, how="outer")
     out["natural_increase"] = out["births"] - out["deaths"]
     previous = out["population"].shift(1)
     consecutive = pd.Series(out.index, index=out.index).diff() == 1

@@ -18,6 +18,7 @@ from analytics.layers.provenance import (
     YEAR_LAYERS,
     district_sources,
     facilities_list,
+    grid_gap,
     missing_layers,
     source_by_district,
     source_by_year,
@@ -29,6 +30,6 @@ from analytics.layers.provenance import (
 from analytics.pooling.feeds import LAYERS, Layer, LayerError, feeds, layer, layer_types
 
 __all__ = ["LAYERS", "YEAR_LAYERS", "Layer", "LayerError", "district_sources",
-           "facilities_list", "feeds", "layer", "layer_types", "missing_layers",
+           "facilities_list", "feeds", "grid_gap", "layer", "layer_types", "missing_layers",
            "source_by_district", "source_by_year", "source_summary", "sources",
            "split_source", "year_sources"]

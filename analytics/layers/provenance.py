@@ -14,6 +14,7 @@ import pandas as pd
 
 from analytics.pooling.contracts import contracts
 from analytics.pooling.feeds import LAYERS, feeds, layer_types
+from analytics.pooling.quality import GRID_TOLERANCE
 from analytics.standards import FACILITY_TYPES, facility_type
 
 SOURCE_COLUMNS = ["layer", "type", "district_adcode", "source", "dataset_id", "version",
@@ -319,3 +320,36 @@ def missing_layers(store) -> pd.DataFrame:
     columns = ["layer", "type", "dataset_id", "department", "department_en", "title",
                "title_en", "contract", "example"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def grid_gap(store, year: int, district: int | None = None) -> dict | None:
+    """How far the population grid's residents fall from the district table's in a year,
+    where they differ by more than :data:`~analytics.pooling.quality.GRID_TOLERANCE` (the
+    check loading reports): the planning figures (coverage, unmet demand, the standard's
+    ratio) count the grid's residents, the KPIs the table's.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    year : int
+        The year of the figures.
+    district : int or None
+        One district, or None for the whole city (the districts the grid covers).
+
+    Returns
+    -------
+    dict or None
+        ``{"grid": persons, "table": persons, "share": grid / table}`` over the districts
+        both layers have that year; None where they agree or either is empty.
+    """
+    grid = store.query("layers.grid_totals")
+    table = store.query("layers.district_totals")
+    both = grid.merge(table, on=["year", "district_adcode"], suffixes=("_grid", "_table"))
+    both = both[both["year"] == int(year)]
+    if district is not None:
+        both = both[both["district_adcode"] == int(district)]
+    g, t = float(both["table_persons_grid"].sum()), float(both["table_persons_table"].sum())
+    if not t or not g or abs(g / t - 1) <= GRID_TOLERANCE:
+        return None
+    return {"grid": int(g), "table": int(t), "share": g / t}

@@ -11,6 +11,15 @@ FROM population_districts
 WHERE year <= $base_year
 ORDER BY year, district_adcode, sex, age;
 
+-- name: registered_births
+-- Births a department reports (the vital-events layer where it is not synthetic), up to the
+-- base year: the cohort model's fertility reads them in place of the births implied by the
+-- infants of the population.
+SELECT year, district_adcode, births, source
+FROM vital_events
+WHERE year <= $base_year AND source <> 'synthetic' AND births IS NOT NULL
+ORDER BY year, district_adcode;
+
 -- name: districts
 -- The districts that have population, with their names where the districts table has them.
 SELECT p.district_adcode AS adcode,

@@ -77,7 +77,9 @@ def tile(data: dict, t, lang: str, previous_label: str, five_label: str, key: st
                   delta_description=previous_label if data["change_1y"] is not None else None,
                   chart_data=list(series.values) if len(series) > 1 else None,
                   chart_type="line", help=ind.formula(lang))
-        five = change_text(ind, data["change_5y"], lang) or "—"
+        five = change_text(ind, data["change_5y"], lang) or (
+            # a store without that year (one on its own data may hold a single year)
+            t("kpi_no_earlier") if data["value"] is not None else "—")
         unit = "" if ind.unit_en in ("%", "persons") else f"{ind.unit(lang)} · "
         span = data.get("span")
         line = t("kpi_line_span", start=span[0], end=span[1]) \

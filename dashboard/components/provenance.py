@@ -179,6 +179,33 @@ def years_text(store: Store, key: str, lang: str, layer: str,
     return plain(name + translate("source_prefix", lang) + translate("source_sep", lang).join(parts))
 
 
+def births_text(store: Store, key: str, lang: str, first_year: int, base_year: int,
+                district: int | None = None) -> str | None:
+    """What the cohort model's fertility rests on, where a department reports births for
+    the years it is measured on (``first_year`` to ``base_year``), each dataset with its
+    years; None where none does (the births are then those the population's infants
+    imply)."""
+    frame = _years(store, key, "vital_events", district)
+    frame = frame[(frame["source"] != "synthetic")
+                  & frame["year"].between(int(first_year), int(base_year))]
+    if frame.empty:
+        return None
+    known = {c.id: c for c in layers.feeds("vital_events")}
+    parts = []
+    for source in sorted(frame["source"].unique()):
+        dataset, version = layers.split_source(source)
+        c = known.get(dataset)
+        label = translate("source_dataset_short", lang,
+                          department=(c.department if lang == "zh" else c.department_en)
+                          if c else dataset,
+                          title=(c.title if lang == "zh" else c.title_en) if c else "",
+                          version=version)
+        years = frame.loc[frame["source"] == source, "year"].unique().tolist()
+        parts.append(label + translate("source_years", lang, years=_ranges(years)))
+    return plain(translate("fc_births_source", lang,
+                           sources=translate("source_sep", lang).join(parts)))
+
+
 def years_caption(store: Store, key: str, lang: str, layer: str,
                   district: int | None = None) -> None:
     st.caption(years_text(store, key, lang, layer, district))
@@ -216,6 +243,23 @@ def with_source(frame: pd.DataFrame, sources: dict, column: str, lang: str) -> p
     (a district adcode or a year): what a downloaded CSV rests on, row by row."""
     values = [sources.get(int(v), "") if pd.notna(v) else "" for v in frame[column]]
     return frame.assign(**{translate("source_column", lang): values})
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _grid_gap(_store: Store, key: str, year: int, district: int | None) -> dict | None:
+    return layers.grid_gap(_store, year, district)
+
+
+def grid_gap_note(store: Store, key: str, lang: str, year: int,
+                  district: int | None = None) -> None:
+    """A warning where the population grid holds far fewer (or more) residents than the
+    district table: the page's cell-level and district-level figures then count different
+    people, and the reader should know why they disagree."""
+    gap = _grid_gap(store, key, int(year), district)
+    if gap is None:
+        return
+    st.warning(translate("grid_gap", lang, grid=f"{gap['grid']:,}", table=f"{gap['table']:,}",
+                         share=f"{gap['share']:.0%}", year=year), icon=":material/grid_on:")
 
 
 def source_caption(store: Store, key: str, lang: str, layer: str, **where) -> None:
