@@ -232,10 +232,14 @@ class Store:
         with self.cursor() as cur:
             return cur.execute(sql, params or None).df()
 
-    def scalar(self, name: str, **params):
-        """The single value a named query returns (or ``None``)."""
-        with self.cursor() as cur:
+    def scalar(self, name: str, cur=None, **params):
+        """The single value a named query returns (or ``None``); inside ``cur``'s transaction
+        if given (to read what the transaction has written)."""
+        if cur is not None:
             row = cur.execute(named_query(name), params or None).fetchone()
+            return None if row is None else row[0]
+        with self.cursor() as own:
+            row = own.execute(named_query(name), params or None).fetchone()
         return None if row is None else row[0]
 
     def table(self, name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -17,7 +17,7 @@ import pytest
 from analytics import layers
 from analytics.identity import Actor
 from analytics.indicators import kpis
-from analytics.opendata import exports
+from analytics.opendata import catalog, exports
 from analytics.planning import accessibility
 from analytics.pooling import ingest
 from dashboard.format import source_label
@@ -244,3 +244,21 @@ def test_layer_downloads_say_where_each_row_comes_from(store, tmp_path, fmt):
     homes = frame[frame["type"] == "elderly_care_home"]
     assert dict(zip(homes["facility_id"], homes["source"], strict=True)) == {
         "R1": f"{HOMES} v1", "R2": f"{HOMES} v1", "R3": f"{HOMES} v1", "SH2": "synthetic"}
+
+
+def test_catalog_counts_follow_loads_and_rollbacks(store, tmp_path):
+    """The catalog's entry for care homes and day care (read from the facilities layer) counts
+    what the map shows: 2 synthetic homes; after the register for 西湖区, its 3 homes and
+    滨江区's synthetic one (4); after a rollback, 2 again. A load was not seen before (it
+    kept the build's count)."""
+    catalog.refresh(store)
+
+    def listed() -> int:
+        rows = store.query("open_data.datasets")
+        return int(rows.loc[rows["dataset_id"] == "facilities_elderly", "row_count"].iloc[0])
+
+    assert listed() == 2
+    ingest.load(store, _register(tmp_path), HOMES, ADMIN, datum="wgs84")
+    assert listed() == 4
+    ingest.rollback(store, HOMES, ADMIN)
+    assert listed() == 2

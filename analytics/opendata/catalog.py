@@ -32,6 +32,7 @@ from analytics.opendata.registry import (
     spec,
     undescribed_tables,
 )
+from analytics.pooling.load import AFTER_CHANGE
 from analytics.store import Store
 
 TABULAR_FORMATS = ("csv", "parquet", "xlsx")
@@ -427,6 +428,40 @@ def refresh(store: Store) -> pd.DataFrame:
         store.execute("open_data.delete_datasets", cur=cur)
         store.write("datasets", rows, cur=cur)
     return rows
+
+
+def recount_layer(store: Store, contract, cur) -> None:
+    """Renew the row count and years of the catalog entries that publish ``contract``'s layer
+    view (run by every load and rollback, inside its transaction: see
+    ``analytics.pooling.load.AFTER_CHANGE``).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    contract : Contract
+        The department dataset just loaded or rolled back.
+    cur : duckdb.DuckDBPyConnection
+        The load's transaction.
+    """
+    layer = (contract.layer or {}).get("name")
+    for s in DATASETS:
+        if layer is None or s.table != layer or s.aggregate:
+            continue
+        if s.type_filter:
+            rows = store.scalar("open_data.count_types", cur=cur, table=s.table,
+                                types=list(s.type_filter))
+        else:
+            rows = store.scalar("open_data.count_all", cur=cur, table=s.table)
+        start = end = None
+        if "year" in set(store.columns(s.table)["column"]) and not s.type_filter:
+            start = store.scalar("open_data.first_year", cur=cur, table=s.table)
+            end = store.scalar("open_data.last_year", cur=cur, table=s.table)
+        store.execute("ingest.set_layer_dataset_count", cur=cur, dataset_id=s.dataset_id,
+                      row_count=int(rows or 0), temporal_start=start, temporal_end=end)
+
+
+AFTER_CHANGE.append(recount_layer)
 
 
 def check_catalog(store: Store) -> list[str]:

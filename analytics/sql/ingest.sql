@@ -96,3 +96,8 @@ ORDER BY l.logged_at DESC, f.finding, f.district_adcode, f.type, f.year;
 
 -- name: findings_counts
 SELECT event_id, count(*) AS findings FROM ingest_findings GROUP BY event_id;
+
+-- name: set_layer_dataset_count
+UPDATE datasets SET row_count = $row_count, temporal_start = $temporal_start,
+    temporal_end = $temporal_end, modified = current_date
+WHERE dataset_id = $dataset_id;

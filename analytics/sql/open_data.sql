@@ -162,3 +162,9 @@ WHERE application_id = $application_id AND status = 'pending';
 -- name: withdraw_application
 UPDATE applications SET status = 'withdrawn', decided_at = $at
 WHERE application_id = $application_id AND status IN ('pending', 'approved');
+
+-- name: first_year
+SELECT min(year) FROM query_table($table);
+
+-- name: last_year
+SELECT max(year) FROM query_table($table);
