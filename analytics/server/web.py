@@ -22,9 +22,9 @@ from pathlib import Path
 import orjson
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import Match, Route, Router
 
 from analytics.errors import CityBrainError
