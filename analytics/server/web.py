@@ -152,7 +152,15 @@ class Api:
     def wrap(self, handler: Callable) -> Callable:
         async def endpoint(request: Request) -> Response:
             try:
-                actor, scope = self.caller(request)
+                if _bears_credentials(request):
+                    # A token's or a session's lookup may read the store, and a session's
+                    # use (a token's once a minute) is written: in a worker thread, never
+                    # on the event loop, where that write would wait for a load's
+                    # transaction with every other request behind it.
+                    actor, scope = await run_in_threadpool(self.caller, request)
+                else:
+                    _ = self.state                      # a 503 while the server starts
+                    actor, scope = PUBLIC, None
                 self.limit(request, actor, scope)
                 return await handler(request, actor, scope)
             except _Refused as refused:
@@ -494,6 +502,12 @@ class Api:
             Route("/api/sensors/readings", w(self.readings), methods=["POST"]),
             Route("/api/sensors/alerts", w(self.alerts), methods=["GET"]),
         ]
+
+
+def _bears_credentials(request: Request) -> bool:
+    """Whether a request carries a token or a cookie (which may be the session's)."""
+    headers = request.headers
+    return "authorization" in headers or "x-ckan-api-key" in headers or "cookie" in headers
 
 
 def report_json(report, validate_only: bool) -> dict:
