@@ -190,23 +190,31 @@ def _log_count(state, dataset_id, actor_name, outcome, channel="api"):
                            [dataset_id, actor_name, channel, outcome]).fetchone()[0]
 
 
-def test_a_shared_answer_is_renewed_by_a_load(served):
+def test_a_shared_answer_is_renewed_by_a_load(served, monkeypatch):
     """package_search / package_show answers are kept for identical requests; the load of a
-    dataset must renew them at once (its row count is the file's, worked out from the file)."""
+    dataset must renew them at once (its row count is the file's, worked out from the file),
+    made again by the load itself so the next request finds them ready."""
     state, client, made, actors = served
+    builds = []
+    real_search = ckan.ACTIONS["package_search"]
+    monkeypatch.setitem(ckan.ACTIONS, "package_search",
+                        lambda api, params: builds.append(1) or real_search(api, params))
     ds = "public_security_residents"
     search = f"/api/3/action/package_search?fq=name:{ds}"
     show = f"/api/3/action/package_show?id={ds}"
     first = _get(client, search).json()["result"]["results"][0]["row_count"]
     assert first == 0 and _get(client, show).json()["result"]["row_count"] == 0
     assert _get(client, search).json()["result"]["results"][0]["row_count"] == 0   # kept
+    assert len(builds) == 1
     raw = pd.read_parquet(ROOT / "data/examples/public_security_residents_2025-06.parquet")
     mine = raw[raw["district"].isin(["330106", "330108"])]   # the small store's two districts
     r = client.post(f"/api/pooling/{ds}", files={"file": ("r.csv", mine.to_csv(index=False))},
                     headers={"Authorization": made["police_steward"]})
     assert r.status_code == 200, r.text
+    assert len(builds) == 2                   # made again by the load, before anyone asks
     assert _get(client, search).json()["result"]["results"][0]["row_count"] == len(mine) \
         == 2 * 101 * 2
+    assert len(builds) == 2
     assert _get(client, show).json()["result"]["row_count"] == 2 * 101 * 2
 
 
@@ -325,10 +333,10 @@ def test_api_requests_are_dispatched_before_the_dashboards_app(served):
         doc = c.get("/catalog.jsonld", headers={"Accept-Encoding": "gzip"})
         assert doc.headers["content-encoding"] == "gzip" and "dcat:dataset" in doc.json()
         # the dashboard's paths, a path under /api/ no route takes, and a method the route
-        # does not take go to the dashboard's app, unchanged
-        for method, p in (("GET", "/"), ("GET", "/api/nothing"), ("DELETE", "/api/health"),
-                          ("GET", "/_stcore/health")):
+        # does not take go to the dashboard's app, unchanged; so does a path its path checks must see
+        paths = (("GET", "/"), ("GET", "/api/nothing"), ("DELETE", "/api/health"),
+                 ("GET", "/_stcore/health"), ("GET", "/api/download/..districts.csv"))
+        for method, p in paths:
             assert c.request(method, p).text == "<html>dashboard</html>"
-    assert [p for t, p in seen if t == "http"] == ["/", "/api/nothing", "/api/health",
-                                                   "/_stcore/health"]
+    assert [p for t, p in seen if t == "http"] == [p for _, p in paths]
     assert ("lifespan", None) in seen

@@ -15,6 +15,7 @@ compute to the released rows, against a whitelist of their column names.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -29,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.errors import CityBrainError
-from analytics.identity import Actor
+from analytics.identity import PUBLIC, Actor
 from analytics.opendata import access, catalog, privacy
 from analytics.opendata.registry import DOMAINS, SPECS
 from analytics.store import Store
@@ -49,6 +50,8 @@ CATALOG_TTL = 5.0
 ANSWERS = 512
 #: Only pages of up to this many rows are kept as answers (bounded memory).
 ANSWER_ROWS = 1000
+#: Catalog answers made again right after a load (the ones given last).
+RENEW_ANSWERS = 16
 
 
 class ActionError(CityBrainError):
@@ -215,6 +218,33 @@ class ReleaseCache:
             for key in [k for k in self._answers if k[0] in CATALOG_ACTIONS
                         or (k[0] == "datastore_search" and k[2] == dataset_id)]:
                 del self._answers[key]
+
+    def renew(self, store: Store, dataset_id: str | None = None,
+              answers: int = RENEW_ANSWERS) -> None:
+        """``dataset_id`` changed (a load): :meth:`bump`, with the catalog read again first
+        and installed with the change, and the catalog answers given last made again for
+        it, so the requests that follow find them ready instead of waiting for them. The
+        catalog actions' answers are the same for every caller (open metadata)."""
+        with self._catalog_lock:
+            before = self.generation
+            frame = catalog.datasets(store)
+            rows = {r["dataset_id"]: r for r in frame.to_dict("records")}
+            with self._lock:
+                recent = list(dict.fromkeys((k[0], k[2], k[3]) for k in reversed(self._answers)
+                                            if k[0] in CATALOG_ACTIONS))
+            self.bump(dataset_id)
+            with self._lock:
+                current = self.generation == before + 1   # no other change meanwhile
+                if current:
+                    self._catalog = (time.monotonic(), self.generation, frame, rows)
+        if not current:
+            return                                        # read when next asked for
+        stamp = (self._catalog[0], self._catalog[1])
+        for name, base_url, params_key in recent[:answers]:
+            api = Call(store, PUBLIC, base_url, self)
+            with contextlib.suppress(CityBrainError, ValueError):
+                self.answer((name, stamp, base_url, params_key), lambda a=api, n=name,
+                            k=params_key: ACTIONS[n](a, json.loads(k)))
 
     def get(self, key: tuple, build: Callable[[], tuple[pa.Table, privacy.DisclosureReport]]):
         """The release under ``key = (dataset_id, ...)``, built once when missing."""

@@ -593,6 +593,10 @@ class _Encoded:
         return raw, False
 
 
+#: Path patterns left to the dashboard's path checks (see :meth:`ApiFirst.takes`).
+_UNSAFE = ("..", "\\", "\x00", "//")
+
+
 class ApiFirst:
     """ASGI: requests for the API's routes go straight to them; all else to ``app``.
 
@@ -619,8 +623,11 @@ class ApiFirst:
                                       for r in self.routes}))
 
     def takes(self, scope) -> bool:
-        """Whether one of the routes matches this request (path and method)."""
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+        """Whether one of the routes matches this request (path and method). A path with
+        a pattern the dashboard's path checks refuse (``..``, a backslash, a NUL, ``//``)
+        is never taken: it goes through those checks."""
+        path = scope["path"] if scope["type"] == "http" else ""
+        if not path.startswith(self.prefixes) or any(bad in path for bad in _UNSAFE):
             return False
         return any(route.matches(scope)[0] is Match.FULL for route in self.routes)
 
