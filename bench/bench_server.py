@@ -104,15 +104,16 @@ def _start(path: Path) -> tuple[subprocess.Popen, str]:
     raise RuntimeError("the server did not start")
 
 
-def _settled(proc: subprocess.Popen, quiet: float = 0.15, most: float = 120.0) -> float:
+def _settled(proc: subprocess.Popen, quiet: float = 0.15, seconds: int = 3,
+             most: float = 120.0) -> float:
     """Wait until the server's start-up work (the dashboard's caches warmed, the first
-    snapshot) is over: its CPU below ``quiet`` of a core over a second, or ``most`` seconds
-    passed. Returns the seconds waited. The figures are of a server at work, not starting."""
+    snapshot) is over: its CPU below ``quiet`` of a core for ``seconds`` seconds in a row,
+    or ``most`` seconds passed. Returns the seconds waited. The figures are of a server at
+    work, not starting."""
     server = psutil.Process(proc.pid)
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < most:
-        if server.cpu_percent(interval=1.0) / 100 < quiet:
-            break
+    t0, calm = time.perf_counter(), 0
+    while time.perf_counter() - t0 < most and calm < seconds:
+        calm = calm + 1 if server.cpu_percent(interval=1.0) / 100 < quiet else 0
     return time.perf_counter() - t0
 
 
