@@ -30,7 +30,7 @@ from analytics.opendata import accounts
 from analytics.sensors.feed import DEFAULT_PORT, BrokerFeed
 from analytics.server import session
 from analytics.server.state import ServerState, current, install
-from analytics.server.web import Api, PlainDownloads
+from analytics.server.web import Api, ApiFirst, PlainDownloads
 from analytics.store import store_path_from_env
 from dashboard import warm
 from dashboard.i18n import LANGUAGES, explain, translate
@@ -207,12 +207,15 @@ async def sign_out(request: Request) -> Response:
     return response
 
 
-ROUTES = [*Api().routes(),
+API_ROUTES = Api().routes()
+ROUTES = [*API_ROUTES,
           Route("/auth/sign-in", sign_in, methods=["GET", "POST"]),
           Route("/auth/sign-out", sign_out, methods=["GET", "POST"])]
 
-app = st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan,
-             middleware=[Middleware(PlainDownloads)])
+# The API's requests are dispatched before the dashboard's middleware (see ApiFirst); the
+# st.App still lists its routes, for a path or method only it answers (such as a 405).
+app = ApiFirst(st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan,
+                      middleware=[Middleware(PlainDownloads)]), API_ROUTES)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from analytics.commands import ingest as ingest_command
 from analytics.errors import CityBrainError
 from analytics.identity import Actor, PermissionDenied
 from analytics.opendata import accounts
-from analytics.pooling import contracts, ingest
+from analytics.pooling import contracts, ingest, quality
 from analytics.store import Store
 
 ADMIN = Actor("ada", "administrator")
@@ -291,3 +291,26 @@ def test_cli_adds_a_steward_of_a_department(tmp_path, monkeypatch, capsys):
     assert "user min (data_steward, 民政局) added" in capsys.readouterr().out
     with Store.open(path) as s:
         assert accounts.sign_in(s, "min", "Green-tea-42").actor.department == "民政局"
+
+
+def test_facilities_in_cells_where_nobody_lives_are_found():
+    """Worked out by hand: in the grid's latest year (2024) only cell 101 has residents (102
+    has a row of 0; 103 had residents in 2023 only); a register with facilities in 101, 102,
+    103, an unknown cell 104 and one without a cell has three in empty cells."""
+    store = make_store()
+    grid = pd.DataFrame({"city_adcode": 330100, "year": [2024, 2024, 2023],
+                         "cell": np.array([101, 102, 103], dtype="uint64"),
+                         "district_adcode": 330106, "age_group": "18-59", "sex": "F",
+                         "persons": [5, 0, 7]})
+    register = pd.DataFrame({
+        "facility_id": ["f1", "f2", "f3", "f4", "f5"],
+        "type": ["kindergarten", "kindergarten", "kindergarten", "clinic", "clinic"],
+        "district_adcode": [330106, 330106, 330106, 330108, 330108],
+        "cell": pd.array([101, 102, 103, 104, None], dtype="UInt64")})
+    assert quality._empty_cells(store, register) == []      # no grid: nothing to say
+    store.write("population_cells", grid)
+    found = quality._empty_cells(store, register)
+    assert sorted((f["type"], f["district_adcode"], f["value"]) for f in found) == [
+        ("clinic", 330108, 1), ("kindergarten", 330106, 2)]
+    kinder = next(f for f in found if f["type"] == "kindergarten")
+    assert "(f2, f3)" in kinder["message"]

@@ -10,20 +10,22 @@ import io
 import os
 import shutil
 import stat
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
 import pytest
-from server_helpers import EXTRACT_FIELDS, prepare
+from server_helpers import EXTRACT_FIELDS, ROOT, prepare
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from analytics.identity import Actor
-from analytics.opendata import accounts, applications, exports, tokens
+from analytics.opendata import accounts, applications, catalog, exports, tokens
 from analytics.opendata.extracts import folder_of
+from analytics.server import ckan
 from analytics.server.state import ServerState
-from analytics.server.web import Api
+from analytics.server.web import Api, ApiFirst
 
 #: A second applicant's approved fields: with the name, a pseudonym keyed by the application.
 OTHER_FIELDS = ["name", "sex", "age_band", "district_adcode"]
@@ -177,3 +179,164 @@ def test_files_of_an_older_data_version_are_deleted_when_a_server_starts(served)
     assert old in gone and left in gone and not old.exists() and not left.exists()
     assert len(live) == 1 and live[0].exists() and fresh.exists()
     assert not any(p.name.startswith("vital_events.") and p != old for p in gone)
+
+
+# -- answers shared by identical requests ------------------------------------------------------
+def _log_count(state, dataset_id, actor_name, outcome, channel="api"):
+    state.log.flush()
+    with state.store.cursor() as cur:
+        return cur.execute("SELECT count(*) FROM download_log WHERE dataset_id = ? AND actor = ? "
+                           "AND channel = ? AND outcome = ?",
+                           [dataset_id, actor_name, channel, outcome]).fetchone()[0]
+
+
+def test_a_shared_answer_is_renewed_by_a_load(served, monkeypatch):
+    """package_search / package_show answers are kept for identical requests; the load of a
+    dataset must renew them at once (its row count is the file's, worked out from the file),
+    made again by the load itself so the next request finds them ready."""
+    state, client, made, actors = served
+    builds = []
+    real_search = ckan.ACTIONS["package_search"]
+    monkeypatch.setitem(ckan.ACTIONS, "package_search",
+                        lambda api, params: builds.append(1) or real_search(api, params))
+    ds = "public_security_residents"
+    search = f"/api/3/action/package_search?fq=name:{ds}"
+    show = f"/api/3/action/package_show?id={ds}"
+    first = _get(client, search).json()["result"]["results"][0]["row_count"]
+    assert first == 0 and _get(client, show).json()["result"]["row_count"] == 0
+    assert _get(client, search).json()["result"]["results"][0]["row_count"] == 0   # kept
+    assert len(builds) == 1
+    raw = pd.read_parquet(ROOT / "data/examples/public_security_residents_2025-06.parquet")
+    mine = raw[raw["district"].isin(["330106", "330108"])]   # the small store's two districts
+    r = client.post(f"/api/pooling/{ds}", files={"file": ("r.csv", mine.to_csv(index=False))},
+                    headers={"Authorization": made["police_steward"]})
+    assert r.status_code == 200, r.text
+    assert len(builds) == 2                   # made again by the load, before anyone asks
+    assert _get(client, search).json()["result"]["results"][0]["row_count"] == len(mine) \
+        == 2 * 101 * 2
+    assert len(builds) == 2
+    assert _get(client, show).json()["result"]["row_count"] == 2 * 101 * 2
+
+
+def test_a_refused_caller_stays_refused_when_an_answer_is_kept(served):
+    """An approved applicant's rows are kept as an answer; the same request from callers the
+    rules refuse is refused all the same (and each refusal logged), and the applicant's own
+    answer is logged as served each time it is given."""
+    state, client, made, actors = served
+    path = ("/api/3/action/datastore_search?resource_id=care_subsidy_extract&limit=5"
+            "&sort=monthly_yuan%20desc")
+    applicant = actors["approved_applicant"].name
+    served_before = _log_count(state, "care_subsidy_extract", applicant, "served")
+    first = _get(client, path, made["approved_applicant"])
+    again = _get(client, path, made["approved_applicant"])
+    assert first.status_code == again.status_code == 200
+    assert first.json()["result"]["records"] == again.json()["result"]["records"]
+    assert len(first.json()["result"]["records"]) == 5
+    assert _log_count(state, "care_subsidy_extract", applicant, "served") == served_before + 2
+    for who in ("expired_applicant", "analyst", "other_steward", None):
+        name = actors[who].name if who else "public"
+        refused_before = _log_count(state, "care_subsidy_extract", name, "refused")
+        r = _get(client, path, made[who] if who else None)
+        assert r.status_code == 403 and r.json()["error"]["__type"] == "Authorization Error"
+        assert "records" not in r.text
+        assert _log_count(state, "care_subsidy_extract", name, "refused") == refused_before + 1
+    assert _get(client, path, made["revoked"]).status_code == 403
+
+
+def test_many_asking_at_once_after_a_change_read_the_catalog_once(served, monkeypatch):
+    """After a change every caller waits for one read of the catalog (none gets the catalog
+    from before the change), and one build of an answer serves them all."""
+    state, client, made, actors = served
+    reads, builds = [], []
+    real_read, real_search = catalog.datasets, ckan.ACTIONS["package_search"]
+
+    def slow_read(store):
+        reads.append(1)
+        time.sleep(0.3)
+        return real_read(store)
+
+    def counted_search(api, params):
+        builds.append(1)
+        time.sleep(0.2)
+        return real_search(api, params)
+
+    monkeypatch.setattr(catalog, "datasets", slow_read)
+    monkeypatch.setitem(ckan.ACTIONS, "package_search", counted_search)
+    state.cache.bump("sensor_readings")      # what an accepted telemetry batch does
+    generation = state.cache.generation
+    with ThreadPoolExecutor(12) as pool:
+        got = list(pool.map(lambda _: _get(client, "/api/3/action/package_search?q=district"
+                                              "&rows=3"), range(12)))
+    assert all(r.status_code == 200 for r in got)
+    assert len({r.content for r in got}) == 1
+    assert len(reads) == 1 and len(builds) == 1
+    assert state.cache._catalog[1] == generation
+
+
+def test_a_catalog_past_its_time_is_read_by_one_caller_while_the_others_keep_it(served):
+    """Past CATALOG_TTL (the data unchanged: only download counts move) one caller reads the
+    catalog again and the others are given the one held meanwhile, without waiting."""
+    state, client, made, actors = served
+    cache = ckan.ReleaseCache()
+    reading, release = threading.Event(), threading.Event()
+
+    first = cache.catalog_rows(state.store)
+    real = catalog.datasets
+
+    def blocked(store):
+        reading.set()
+        release.wait(10)
+        return real(store)
+
+    cache._catalog = (time.monotonic() - ckan.CATALOG_TTL - 1, *cache._catalog[1:])
+    try:
+        catalog.datasets = blocked
+        reader = threading.Thread(target=cache.catalog_rows, args=(state.store,))
+        reader.start()
+        assert reading.wait(10)
+        t0 = time.perf_counter()
+        assert cache.catalog_rows(state.store) is first          # the held one, at once
+        assert cache.held_catalog() is not None                  # the event loop's view too
+        assert time.perf_counter() - t0 < 1
+        release.set()
+        reader.join(10)
+    finally:
+        catalog.datasets = real
+        release.set()
+    assert cache.catalog_rows(state.store) is not first          # the new read
+    # a change: the held catalog is no longer given, to anyone
+    cache.bump("districts")
+    assert cache.held_catalog() is None
+
+
+# -- the API's requests ahead of the dashboard's middleware ---------------------------------------
+def test_api_requests_are_dispatched_before_the_dashboards_app(served):
+    state, client, made, actors = served
+    seen = []
+
+    async def dashboard(scope, receive, send):
+        seen.append((scope["type"], scope.get("path")))
+        if scope["type"] == "lifespan":
+            for stage in ("startup", "shutdown"):
+                await receive()
+                await send({"type": f"lifespan.{stage}.complete"})
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": b"<html>dashboard</html>"})
+
+    app = ApiFirst(dashboard, Api(state).routes())
+    with TestClient(app) as c:
+        assert c.get("/api/3").json() == {"version": 3}
+        r = c.get("/api/3/action/package_show?id=districts", headers={"Accept-Encoding": "gzip"})
+        assert r.json()["result"]["name"] == "districts"
+        doc = c.get("/catalog.jsonld", headers={"Accept-Encoding": "gzip"})
+        assert doc.headers["content-encoding"] == "gzip" and "dcat:dataset" in doc.json()
+        # the dashboard's paths, a path under /api/ no route takes, and a method the route
+        # does not take go to the dashboard's app, unchanged; so does a path its path checks must see
+        paths = (("GET", "/"), ("GET", "/api/nothing"), ("DELETE", "/api/health"),
+                 ("GET", "/_stcore/health"), ("GET", "/api/download/..districts.csv"))
+        for method, p in paths:
+            assert c.request(method, p).text == "<html>dashboard</html>"
+    assert [p for t, p in seen if t == "http"] == [p for _, p in paths]
+    assert ("lifespan", None) in seen

@@ -4,6 +4,7 @@ slow to reach."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -154,3 +155,44 @@ def test_downloads_count_towards_most_downloaded(store, monkeypatch):
     assert after == before + 2
     top = client.get("/api/3/action/package_search?sort=downloads%20desc&rows=1").json()
     assert top["result"]["results"][0]["name"] == "districts"
+
+
+def test_a_callers_token_or_session_is_looked_up_off_the_event_loop(store, monkeypatch):
+    """Looking a token or a session up reads the store, and a session's use is written: that
+    must run in a worker thread (a write on the event loop would wait for a load's
+    transaction, and every request with it); an anonymous caller needs no store at all."""
+    seen = []
+    real_verify, real_cookie = tokens.verify, session.actor_from_cookie
+
+    def on_a_loop() -> bool:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        return True
+
+    def verify(*args, **kw):
+        use = real_verify(*args, **kw)
+        seen.append(("token", on_a_loop(), use.actor.name if use else None))
+        return use
+
+    def from_cookie(*args, **kw):
+        actor = real_cookie(*args, **kw)
+        seen.append(("cookie", on_a_loop(), actor.name if actor else None))
+        return actor
+
+    monkeypatch.setattr(tokens, "verify", verify)
+    monkeypatch.setattr(session, "actor_from_cookie", from_cookie)
+    made = tokens.create(store, Actor("li.wei", "analyst"), "off the loop")
+    client = _client(store, anonymous_per_minute=100, token_per_minute=100)
+    r = client.get("/api/3/action/status_show", headers={"Authorization": made.token})
+    assert r.status_code == 200
+    signed = accounts.sign_in(store, "li.wei", "Blue-river-7")
+    client.cookies.set(session.COOKIE, session.cookie_value(store, signed.token))
+    assert client.get("/api/3/action/status_show").status_code == 200
+    client.cookies.clear()
+    assert client.get("/api/3/action/status_show").status_code == 200   # anonymous
+    assert seen == [("token", False, "li.wei"), ("cookie", False, "li.wei")]
+    # a bad token is still refused
+    r = client.get("/api/3/action/package_list", headers={"Authorization": "nope"})
+    assert r.status_code == 403 and r.json()["error"]["__type"] == "Authorization Error"

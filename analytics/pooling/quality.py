@@ -169,10 +169,15 @@ def _capacity_drops(store, new: pd.DataFrame, dataset_id: str) -> list[dict]:
 
 
 def _empty_cells(store, new: pd.DataFrame) -> list[dict]:
-    lived = set(store.query("layers.lived_cells")["cell"].astype("uint64"))
-    if not lived:
-        return []
     cells = new["cell"].dropna().astype("uint64")
+    if cells.empty:
+        return []
+    # asked of the store for this file's cells alone (a join in DuckDB, not the grid's
+    # lived cells read out into a Python set: a load holds the server's interpreter less)
+    found = store.query("layers.lived_among", cells=[int(c) for c in cells.unique()])
+    if found.empty or not bool(found["grid_has_residents"].iloc[0]):
+        return []
+    lived = found.loc[found["lived"].astype(bool), "cell"].astype("uint64")
     empty = new.loc[cells.index[~cells.isin(lived)]]
     out = []
     for (ftype, district), group in empty.groupby(["type", "district_adcode"]):

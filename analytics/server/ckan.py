@@ -15,6 +15,7 @@ compute to the released rows, against a whitelist of their column names.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -29,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics.errors import CityBrainError
-from analytics.identity import Actor
+from analytics.identity import PUBLIC, Actor
 from analytics.opendata import access, catalog, privacy
 from analytics.opendata.registry import DOMAINS, SPECS
 from analytics.store import Store
@@ -49,6 +50,8 @@ CATALOG_TTL = 5.0
 ANSWERS = 512
 #: Only pages of up to this many rows are kept as answers (bounded memory).
 ANSWER_ROWS = 1000
+#: Catalog answers made again right after a load (the ones given last).
+RENEW_ANSWERS = 16
 
 
 class ActionError(CityBrainError):
@@ -96,25 +99,39 @@ class ReleaseCache:
         self.generation = 0                     # of the catalog (every change)
         self._generations: dict[str, int] = {}  # of each dataset
         self._catalog: tuple[float, int, pd.DataFrame, dict[str, dict]] | None = None
+        #: Held while one caller reads the catalog again (the others do not read it too).
+        self._catalog_lock = threading.Lock()
         self._answers: OrderedDict[tuple, object] = OrderedDict()
+        self._answering: dict[tuple, threading.Lock] = {}
 
     def answer(self, key: tuple, build: Callable[[], object]) -> object:
         """An action's result for ``key``, reused while nothing it depends on changes.
 
         The key holds everything the result is made of (the action, its parameters, the
         catalog's or dataset's generation, what the caller's decision lets through); the
-        caller decides and logs before asking, every time. Bounded by ``ANSWERS``.
+        caller decides and logs before asking, every time. Built once however many ask at
+        the same moment (the others wait for it). Bounded by ``ANSWERS``.
         """
         with self._lock:
             if key in self._answers:
                 self._answers.move_to_end(key)
                 return self._answers[key]
-        value = build()
-        with self._lock:
-            self._answers[key] = value
-            while len(self._answers) > ANSWERS:
-                self._answers.popitem(last=False)
-        return value
+            gate = self._answering.setdefault(key, threading.Lock())
+        with gate:
+            with self._lock:
+                if key in self._answers:
+                    self._answers.move_to_end(key)
+                    return self._answers[key]
+            try:
+                value = build()
+            finally:
+                with self._lock:
+                    self._answering.pop(key, None)
+            with self._lock:
+                self._answers[key] = value
+                while len(self._answers) > ANSWERS:
+                    self._answers.popitem(last=False)
+            return value
 
     def peek(self, key: tuple):
         """The answer under ``key`` if there is one (never builds), else None."""
@@ -125,10 +142,14 @@ class ReleaseCache:
         return None
 
     def held_catalog(self) -> tuple | None:
-        """(stamp, rows) of the catalog held, if it is still current (no store read)."""
+        """(stamp, rows) of the catalog held, if it is still current (no store read).
+
+        Past ``CATALOG_TTL`` (download counts only: the data has not changed) the catalog
+        held stays current while another caller is reading it again."""
         held = self._catalog
-        if held is None or held[1] != self.generation \
-                or time.monotonic() - held[0] >= CATALOG_TTL:
+        if held is None or held[1] != self.generation:
+            return None
+        if time.monotonic() - held[0] >= CATALOG_TTL and not self._catalog_lock.locked():
             return None
         return (held[0], held[1]), held[3]
 
@@ -149,15 +170,33 @@ class ReleaseCache:
         return self._catalog_held(store, ttl)[3]
 
     def _catalog_held(self, store: Store, ttl: float | None):
+        """The catalog, read again by one caller at a time: after a change every caller
+        waits for that one read (none is given the catalog from before the change); past
+        ``ttl`` alone, the others keep the catalog held until the read is done."""
         ttl = CATALOG_TTL if ttl is None else ttl
         held = self._catalog
-        now = time.monotonic()
-        if held is not None and held[1] == self.generation and now - held[0] < ttl:
+
+        def fresh(h) -> bool:
+            return h is not None and h[1] == self.generation and time.monotonic() - h[0] < ttl
+
+        if fresh(held):
             return held
-        frame = catalog.datasets(store)
-        rows = {r["dataset_id"]: r for r in frame.to_dict("records")}
-        self._catalog = (now, self.generation, frame, rows)
-        return self._catalog
+        if held is not None and held[1] == self.generation:
+            if not self._catalog_lock.acquire(blocking=False):
+                return held                   # being read again now; this one is current
+        else:
+            self._catalog_lock.acquire()
+        try:
+            held = self._catalog
+            if fresh(held):
+                return held                   # read by the caller this one waited for
+            generation = self.generation      # before the read: a change meanwhile bumps it
+            frame = catalog.datasets(store)
+            rows = {r["dataset_id"]: r for r in frame.to_dict("records")}
+            self._catalog = (time.monotonic(), generation, frame, rows)
+            return self._catalog
+        finally:
+            self._catalog_lock.release()
 
     def bump(self, dataset_id: str | None = None) -> None:
         """``dataset_id`` changed (None: anything may have): drop its releases."""
@@ -179,6 +218,33 @@ class ReleaseCache:
             for key in [k for k in self._answers if k[0] in CATALOG_ACTIONS
                         or (k[0] == "datastore_search" and k[2] == dataset_id)]:
                 del self._answers[key]
+
+    def renew(self, store: Store, dataset_id: str | None = None,
+              answers: int = RENEW_ANSWERS) -> None:
+        """``dataset_id`` changed (a load): :meth:`bump`, with the catalog read again first
+        and installed with the change, and the catalog answers given last made again for
+        it, so the requests that follow find them ready instead of waiting for them. The
+        catalog actions' answers are the same for every caller (open metadata)."""
+        with self._catalog_lock:
+            before = self.generation
+            frame = catalog.datasets(store)
+            rows = {r["dataset_id"]: r for r in frame.to_dict("records")}
+            with self._lock:
+                recent = list(dict.fromkeys((k[0], k[2], k[3]) for k in reversed(self._answers)
+                                            if k[0] in CATALOG_ACTIONS))
+            self.bump(dataset_id)
+            with self._lock:
+                current = self.generation == before + 1   # no other change meanwhile
+                if current:
+                    self._catalog = (time.monotonic(), self.generation, frame, rows)
+        if not current:
+            return                                        # read when next asked for
+        stamp = (self._catalog[0], self._catalog[1])
+        for name, base_url, params_key in recent[:answers]:
+            api = Call(store, PUBLIC, base_url, self)
+            with contextlib.suppress(CityBrainError, ValueError):
+                self.answer((name, stamp, base_url, params_key), lambda a=api, n=name,
+                            k=params_key: ACTIONS[n](a, json.loads(k)))
 
     def get(self, key: tuple, build: Callable[[], tuple[pa.Table, privacy.DisclosureReport]]):
         """The release under ``key = (dataset_id, ...)``, built once when missing."""

@@ -172,9 +172,14 @@ class ServerState:
 
     # -- after a write ----------------------------------------------------------------
     def changed(self, dataset_id: str | None = None) -> None:
-        """Data changed (a load of ``dataset_id``): drop its cached releases and republish
-        the snapshot once loads have settled."""
-        self.cache.bump(dataset_id)
+        """Data changed (a load of ``dataset_id``): drop its cached releases, read the
+        catalog again and make the last catalog answers again at once (in the loader's
+        thread, so the requests that follow find them ready instead of waiting for them)
+        and republish the snapshot once loads have settled."""
+        try:
+            self.cache.renew(self.store, dataset_id)
+        except Exception:       # the change is marked all the same; a request reads it
+            self.cache.bump(dataset_id)
         self.publish_snapshot_later(settle=SNAPSHOT_SETTLE)
 
     def publish_snapshot_later(self, settle: float = 0.0) -> None:

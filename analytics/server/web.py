@@ -22,9 +22,10 @@ from pathlib import Path
 import orjson
 import pandas as pd
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Match, Route, Router
 
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, PermissionDenied
@@ -49,6 +50,7 @@ class _Refused(Exception):
 
 
 _ORJSON = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+_API_ROOT = orjson.dumps({"version": ckan.API_VERSION})
 
 
 def json_response(doc, status: int = 200, headers: dict | None = None,
@@ -150,7 +152,15 @@ class Api:
     def wrap(self, handler: Callable) -> Callable:
         async def endpoint(request: Request) -> Response:
             try:
-                actor, scope = self.caller(request)
+                if _bears_credentials(request):
+                    # A token's or a session's lookup may read the store, and a session's
+                    # use (a token's once a minute) is written: in a worker thread, never
+                    # on the event loop, where that write would wait for a load's
+                    # transaction with every other request behind it.
+                    actor, scope = await run_in_threadpool(self.caller, request)
+                else:
+                    _ = self.state                      # a 503 while the server starts
+                    actor, scope = PUBLIC, None
                 self.limit(request, actor, scope)
                 return await handler(request, actor, scope)
             except _Refused as refused:
@@ -470,9 +480,16 @@ class Api:
         return JSONResponse({"success": True, "since": str(since), "count": len(records),
                              "alerts": records})
 
+    async def api_root(self, request: Request) -> Response:
+        """``GET /api/3`` (and ``/api``): the API's version, as CKAN answers it. Constant,
+        with no caller resolved and nothing read: the floor any API request stands on."""
+        return Response(_API_ROOT, media_type="application/json")
+
     def routes(self) -> list[Route]:
         w = self.wrap
         return [
+            Route("/api", self.api_root, methods=["GET"]),
+            Route("/api/3", self.api_root, methods=["GET"]),
             Route("/api/health", w(self.health), methods=["GET"]),
             Route("/api/3/action/{name}", w(self.action), methods=["GET", "POST"]),
             Route("/api/action/{name}", w(self.action), methods=["GET", "POST"]),
@@ -485,6 +502,12 @@ class Api:
             Route("/api/sensors/readings", w(self.readings), methods=["POST"]),
             Route("/api/sensors/alerts", w(self.alerts), methods=["GET"]),
         ]
+
+
+def _bears_credentials(request: Request) -> bool:
+    """Whether a request carries a token or a cookie (which may be the session's)."""
+    headers = request.headers
+    return "authorization" in headers or "x-ckan-api-key" in headers or "cookie" in headers
 
 
 def report_json(report, validate_only: bool) -> dict:
@@ -568,6 +591,52 @@ class _Encoded:
         if gzip_ok and packed is not None:
             return packed, True
         return raw, False
+
+
+#: Path patterns left to the dashboard's path checks (see :meth:`ApiFirst.takes`).
+_UNSAFE = ("..", "\\", "\x00", "//")
+
+
+class ApiFirst:
+    """ASGI: requests for the API's routes go straight to them; all else to ``app``.
+
+    The dashboard's application (``st.App``) puts every request through the dashboard's
+    middleware (path checks, its session cookie, compression) before its router. The API
+    needs none of it: its routes resolve the caller themselves (token or the signed cookie
+    of :mod:`analytics.server.session`), take no path that names a file, and encode their
+    JSON once (gzipped where asked, see :class:`_Encoded`). So a request whose path one of
+    ``routes`` matches (path and method) is dispatched here, first: action answers and
+    downloads as they are, the other routes' answers gzipped when large and asked for.
+    Everything else (the dashboard, its websocket, the app's lifespan, a path no route
+    takes) goes to ``app`` unchanged.
+    """
+
+    #: Paths whose answers are sent as they are (already encoded, or streamed files).
+    PLAIN = ("/api/3/action/", "/api/action/", "/api/download/")
+
+    def __init__(self, app, routes: list[Route], minimum_size: int = 1000):
+        self.app = app
+        self.routes = list(routes)
+        self._plain = Router(self.routes)
+        self._gzipped = GZipMiddleware(Router(self.routes), minimum_size=minimum_size)
+        self.prefixes = tuple(sorted({r.path.split("{", 1)[0].rstrip("/") or "/"
+                                      for r in self.routes}))
+
+    def takes(self, scope) -> bool:
+        """Whether one of the routes matches this request (path and method). A path with
+        a pattern the dashboard's path checks refuse (``..``, a backslash, a NUL, ``//``)
+        is never taken: it goes through those checks."""
+        path = scope["path"] if scope["type"] == "http" else ""
+        if not path.startswith(self.prefixes) or any(bad in path for bad in _UNSAFE):
+            return False
+        return any(route.matches(scope)[0] is Match.FULL for route in self.routes)
+
+    async def __call__(self, scope, receive, send):
+        if self.takes(scope):
+            plain = scope["path"].startswith(self.PLAIN)
+            await (self._plain if plain else self._gzipped)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class PlainDownloads:

@@ -68,6 +68,19 @@ FROM facilities WHERE closed_year IS NULL GROUP BY type, district_adcode;
 SELECT DISTINCT cell FROM population_cells
 WHERE persons > 0 AND year = (SELECT max(year) FROM population_cells);
 
+-- name: lived_among
+-- Which of the cells $cells have residents in the grid's latest year, and whether any cell
+-- has: the facilities' check without reading the whole grid out.
+WITH lived AS (
+    SELECT DISTINCT cell FROM population_cells
+    WHERE persons > 0 AND year = (SELECT max(year) FROM population_cells)
+), probe AS (
+    SELECT DISTINCT unnest($cells::UBIGINT[]) AS cell
+)
+SELECT probe.cell, probe.cell IN (SELECT cell FROM lived) AS lived,
+       (SELECT count(*) FROM lived) > 0 AS grid_has_residents
+FROM probe;
+
 -- name: open_capacity_of_others
 SELECT type, district_adcode, sum(capacity) AS capacity
 FROM dept_layer_facilities
