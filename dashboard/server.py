@@ -24,6 +24,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from streamlit import delta_generator
 
 from analytics.errors import CityBrainError
 from analytics.opendata import accounts
@@ -52,6 +53,10 @@ async def lifespan(app):
     state.announce()
     state.prune_extracts_later()
     state.publish_snapshot_later()
+    # Streamlit reads the whole call stack (with the source of every frame) at the first
+    # element a process draws, to warn when a script runs under plain `python`, which never
+    # happens under this server: the first visitor waited for it (a third of a second or more)
+    delta_generator._use_warning_has_been_displayed = True
     # the caches every visitor shares fill from now, not at the first visit
     warm.at_start(path)
     feed = start_broker_feed(state)
