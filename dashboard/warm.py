@@ -4,8 +4,10 @@ A first visitor otherwise pays for work every visitor shares: the spatial KPI of
 (one whole-city accessibility analysis per year), the planning map's analysis of every
 facility type in the latest year (so switching the type finds it ready), its supply table,
 look-ahead forecast and reconciliation (for the city and, for the default type, each
-district with its data sources), the district outlines, and the forecast backtest of
-the latest base year. These are the same cached calls the pages make, so the pages then find
+district with its data sources), the district outlines, the overview's reconciliation,
+source lines and district map, every page's module (the overview's brings plotly) and
+Altair (the site recommendation's bar charts), and the forecast backtest of the latest base
+year. These are the same cached calls the pages make, so the pages then find
 them ready. The server (``dashboard/server.py``) starts this as it starts (:func:`at_start`);
 a page run starts it too (:func:`start`) when the app runs without that server; either way it
 runs once per store build and process. Nothing here releases counts to anyone (no access
