@@ -35,6 +35,13 @@ both side by side with the ratio: a before/after in the same session on the same
 Run: ``python -m bench --store data/city.duckdb --only browser`` or
 ``python bench/bench_browser.py STORE [--compare ROOT]`` (Debian's chromium driven by Python
 playwright; the browser is never downloaded). ``BENCH_PORT`` picks the server's port.
+The framework's floor is measured in the same run: ``bench/floor_app.py`` (a title and one
+selectbox) served by the same Streamlit under the same ``st.App``, uvicorn and config, its
+first load (a new server each), warm load and a change of the selectbox. Each of the
+dashboard's rows is then set beside the floor's (ours/floor and the seconds that are ours),
+and a floor that alone is over a target is said so. ``BENCH_ONLY_FLOOR=1`` measures the floor
+alone.
+
 Targets (issue 15): p95 <= 1 s for a widget change, <= 2 s for a first load.
 """
 
@@ -108,18 +115,29 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+#: The floor's server: ``bench/floor_app.py`` under the dashboard's ``st.App`` and uvicorn.
+FLOOR_SERVER = ("import sys, streamlit as st, uvicorn; uvicorn.run(st.App(sys.argv[1]), "
+                "host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')")
+FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"
+
+
 @contextlib.contextmanager
-def serve(root: Path, store: Path):
+def serve(root: Path, store: Path | None):
     """``make run``'s server (dashboard and API in one process, with its start-up) from the
-    code tree ``root`` on ``store``; yields its base URL and stops it afterwards."""
+    code tree ``root`` on ``store``; yields its base URL and stops it afterwards. With no
+    store: the framework's floor (:data:`FLOOR_APP`), served the same way from ``root``
+    (so with the same ``.streamlit/config.toml``)."""
     port = int(os.environ.get("BENCH_PORT") or _free_port())
-    env = {**os.environ, "CITYBRAIN_STORE": str(store), "PYTHONPATH": str(root),
-           "CITYBRAIN_MQTT": "off"}
+    env = {**os.environ, "PYTHONPATH": str(root), "CITYBRAIN_MQTT": "off"}
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
     t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dashboard.server", "--store", str(store), "--port", str(port),
-         "--host", "127.0.0.1"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if store is None:
+        command = [sys.executable, "-c", FLOOR_SERVER, str(FLOOR_APP), str(port)]
+    else:
+        env["CITYBRAIN_STORE"] = str(store)
+        command = [sys.executable, "-m", "dashboard.server", "--store", str(store), "--port",
+                   str(port), "--host", "127.0.0.1"]
+    proc = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         while True:
@@ -248,6 +266,9 @@ def title_has(text: str) -> str:
             f".some(h => h.innerText.includes({json.dumps(text)}))")
 
 
+FLOOR_FIRST = "floor: first load after start"
+FLOOR_WARM = "floor: warm load"
+FLOOR_CHANGE = "floor: change the selectbox"
 MAP = "pl_map_{type}_{district}"
 OVERVIEW = title_has("at a glance")
 SITES_MAP = "document.querySelector('[data-testid=\"stDeckGlJsonChart\"] canvas')"
@@ -300,8 +321,25 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
             page = context.new_page()
             return context, page, Runs(page)
 
-        day_care = key_has(MAP.format(type="elderly_day_care", district="None"))
+        floor_title = title_has("Floor, ")
         for n in range(cold):
+            # the framework's floor, on a server of its own, the same way as the dashboard
+            with serve(root, None) as base:
+                time.sleep(first_after)
+                context, page, runs = fresh()
+                record(FLOOR_FIRST, "load",
+                       lambda: open_page(page, runs, f"{base}/", floor_title))
+                if n == cold - 1 and not only_cold:
+                    for _ in range(repeat):
+                        record(FLOOR_WARM, "load",
+                               lambda: open_page(page, runs, f"{base}/", floor_title))
+                    for i in range(repeat):
+                        year = ("2024", "2025")[i % 2]
+                        record(FLOOR_CHANGE, "widget", lambda y=year: choose(
+                            page, runs, "Year", y, title_has(f"Floor, {y}")))
+                context.close()
+        day_care = key_has(MAP.format(type="elderly_day_care", district="None"))
+        for n in range(0 if os.environ.get("BENCH_ONLY_FLOOR", "") not in ("", "0") else cold):
             with serve(root, store) as base:
                 # a first visitor right after start-up (or BENCH_FIRST_AFTER seconds later),
                 # with nothing in the browser's cache
@@ -385,6 +423,41 @@ def report(rows: dict[str, Row], label: str) -> None:
           "much longer the person waits than the script runs. runs: script runs per action.)")
 
 
+def floor_of(row: Row, rows: dict[str, Row]) -> Row | None:
+    """The floor's row that ``row`` is measured against: a first load against the floor's
+    first load, another load against its warm load, a widget change against its change."""
+    if row.name.startswith("floor:"):
+        return None
+    name = FLOOR_CHANGE if row.kind == "widget" else \
+        FLOOR_FIRST if "first load" in row.name else FLOOR_WARM
+    floor = rows.get(name)
+    return floor if floor is not None and floor.samples else None
+
+
+def report_floor(rows: dict[str, Row]) -> None:
+    """How much of each time is the framework's own floor on this machine, and how much ours."""
+    floors = [r for r in rows.values() if r.name.startswith("floor:") and r.samples]
+    if not floors:
+        return
+    print(f"\n{'against the floor':44} {'floor p50':>9} {'p95':>6} {'ours/floor p50':>14} "
+          f"{'p95':>6} {'ours-floor p50':>14}")
+    for r in rows.values():
+        floor = floor_of(r, rows)
+        if floor is None or not r.samples:
+            continue
+        print(f"{r.name:44} {floor.p(0.5):9.2f} {floor.p(0.95):6.2f} "
+              f"{r.p(0.5) / floor.p(0.5):13.1f}x {r.p(0.95) / floor.p(0.95):5.1f}x "
+              f"{r.p(0.5) - floor.p(0.5):14.2f}")
+    for f in floors:
+        target = LOAD_TARGET_S if f.kind == "load" else WIDGET_TARGET_S
+        if f.p(0.95) > target:
+            print(f"NOTE: the floor alone is over the target: {f.name} p95 {f.p(0.95):.2f} s > "
+                  f"{target:.1f} s (a trivial page under the same framework on this machine)")
+    print("(floor: a title and one selectbox under the same Streamlit, st.App and config; "
+          "a first load is set against the floor's first load, other loads against its warm "
+          "load, widget changes against its change. ours-floor: seconds that are ours.)")
+
+
 def compare(before: dict[str, Row], after: dict[str, Row]) -> None:
     print(f"\n{'interaction':44} {'before p50':>10} {'p95':>6} {'after p50':>10} {'p95':>6} "
           f"{'p50 ratio':>9} {'p95 ratio':>9}")
@@ -411,6 +484,7 @@ def main(store_path: Path, baseline: Path | None = None) -> None:
             print(f"\n-- {label}: code tree {root.name} (load {load_average()})", flush=True)
             results[label] = run_browser(root, store)
             report(results[label], f"{label}: {root.name} (load at end {load_average()})")
+            report_floor(results[label])
         if "before" in results:
             compare(results["before"], results["after"])
 

@@ -219,7 +219,12 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
                      labels["in_reach"] + " · " + access + " " + labels["access_unit"],
                      labels["no_access"])
     out["d"] = reach
-    out["u"] = (labels["unmet_label"] + " " + unmet + " " + labels["persons_unit"]).to_numpy()
+    # A cell that reaches no facility has all its residents unmet, as its second line says:
+    # its third line stays empty rather than repeat the first line's figure. Most of a
+    # city's cells reach none, and the browser parses every character of the map's JSON
+    # (a seventh of a whole city's map was this repetition).
+    out["u"] = np.where(frame["facilities_in_reach"] > 0,
+                        labels["unmet_label"] + " " + unmet + " " + labels["persons_unit"], "")
     out["e"] = np.nan_to_num(value) if metric in ("persons", "density", "unmet") else 0.0
     return out, legend, res
 

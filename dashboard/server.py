@@ -14,6 +14,7 @@ import contextlib
 import html
 import logging
 import os
+import threading
 from pathlib import Path
 from urllib.parse import quote
 
@@ -24,6 +25,7 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
+from streamlit import delta_generator
 
 from analytics.errors import CityBrainError
 from analytics.opendata import accounts
@@ -36,6 +38,8 @@ from dashboard import warm
 from dashboard.i18n import LANGUAGES, explain, translate
 
 APP_SCRIPT = Path(__file__).parent / "app.py"
+#: The longest the start-up snapshot waits for the caches to warm.
+SNAPSHOT_AFTER_WARM_S = 60.0
 
 
 @contextlib.asynccontextmanager
@@ -51,9 +55,14 @@ async def lifespan(app):
     install(state)
     state.announce()
     state.prune_extracts_later()
-    state.publish_snapshot_later()
+    # Streamlit reads the whole call stack (with the source of every frame) at the first
+    # element a process draws, to warn when a script runs under plain `python`, which never
+    # happens under this server: the first visitor waited for it (a third of a second or more)
+    delta_generator._use_warning_has_been_displayed = True
     # the caches every visitor shares fill from now, not at the first visit
-    warm.at_start(path)
+    warming = warm.at_start(path)
+    threading.Thread(target=_snapshot_after, args=(state, warming), name="snapshot-after-warm",
+                     daemon=True).start()
     feed = start_broker_feed(state)
     try:
         yield {}
@@ -67,6 +76,17 @@ async def lifespan(app):
         with contextlib.suppress(Exception):
             state.store.checkpoint()
         state.store.close()
+
+
+def _snapshot_after(state: ServerState, warming: threading.Thread | None) -> None:
+    """Publish the start-up snapshot once the shared caches are warm (at most a minute on).
+
+    The snapshot copies the whole store, with every core, for seconds; made at the same
+    time as the warming it slowed the first visitors' pages by as much. Without warming,
+    at once."""
+    if warming is not None:
+        warming.join(timeout=SNAPSHOT_AFTER_WARM_S)
+    state.publish_snapshot_later()
 
 
 def start_broker_feed(state: ServerState):

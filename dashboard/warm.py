@@ -4,8 +4,10 @@ A first visitor otherwise pays for work every visitor shares: the spatial KPI of
 (one whole-city accessibility analysis per year), the planning map's analysis of every
 facility type in the latest year (so switching the type finds it ready), its supply table,
 look-ahead forecast and reconciliation (for the city and, for the default type, each
-district with its data sources), the district outlines, and the forecast backtest of
-the latest base year. These are the same cached calls the pages make, so the pages then find
+district with its data sources), the district outlines, the overview's reconciliation,
+source lines and district map, every page's module (the overview's brings plotly) and
+Altair (the site recommendation's bar charts), and the forecast backtest of the latest base
+year. These are the same cached calls the pages make, so the pages then find
 them ready. The server (``dashboard/server.py``) starts this as it starts (:func:`at_start`);
 a page run starts it too (:func:`start`) when the app runs without that server; either way it
 runs once per store build and process. Nothing here releases counts to anyone (no access
@@ -16,6 +18,7 @@ AppTests measure the pages).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import threading
@@ -27,6 +30,7 @@ from analytics.standards import FACILITY_TYPES
 from dashboard import planning as pl
 from dashboard import shell
 from dashboard.components import data, provenance, reconcile
+from dashboard.navigation import PAGES
 
 log = logging.getLogger(__name__)
 _started: set[tuple[str, str]] = set()
@@ -88,6 +92,18 @@ def _step(name: str, fn) -> None:
         log.warning("warming %s failed", name, exc_info=True)
 
 
+def _overview(store, store_key: tuple[str, str], key: str, year: int) -> None:
+    """What the overview draws beside its tiles, for the whole city in ``year``: the
+    reconciliation of its first facility type, the source lines and the district map."""
+    reconcile.measures(store, key, reconcile.RATIO_TYPES[0], year, None)
+    for layer in ("population_districts", "facilities"):
+        provenance._summary(store, str(store_key), layer, None, year, None)
+        provenance._by_district(store, str(store_key), layer, None, year)
+        provenance.district_sources(store, str(store_key), layer, year)
+    data.district_geojson(*store_key)
+    data.district_label_points(*store_key)
+
+
 def _warm(store_key: tuple[str, str], years: tuple[int, ...],
           district_ids: tuple[int, ...]) -> None:
     t0 = time.perf_counter()
@@ -97,6 +113,12 @@ def _warm(store_key: tuple[str, str], years: tuple[int, ...],
     default_type = "elderly_day_care"
     # first what the first pages a visitor opens need: the overview, then the planning map
     _step("overview KPIs", lambda: data.kpi_values(store_key, latest, years, district_ids))
+    # the page modules load at their first run (the overview's brings plotly, about a
+    # second): load them now, the overview's and the planning map's first
+    first = ["overview", "planning_map"]
+    _step("overview page", lambda: importlib.import_module("pages.overview"))
+    _step("overview figures", lambda: _overview(store, store_key, key, latest))
+    _step("planning map page", lambda: importlib.import_module("pages.planning_map"))
     _step("district outlines", lambda: (pl.district_names(store, key),
                                         pl.district_paths(store, key)))
     types = [default_type, *(k for k in FACILITY_TYPES if k != default_type)]
@@ -117,6 +139,11 @@ def _warm(store_key: tuple[str, str], years: tuple[int, ...],
             provenance._summary(store, key, "facilities", (default_type,), latest, d),
             provenance._summary(store, key, "population_cells", None, latest, d),
             reconcile.measures(store, key, default_type, latest, d)))
+
+    for name in [p[1] for p in PAGES if p[1] not in first]:
+        _step(f"page {name}", lambda n=name: importlib.import_module(f"pages.{n}"))
+    # the bar charts of the site recommendation load Altair at their first use (seconds)
+    _step("chart library", lambda: importlib.import_module("altair"))
 
     def backtest():
         # deferred: the forecasters (scikit-learn, about 1 s) load in this thread only

@@ -228,6 +228,28 @@ def test_classes_and_parents():
     assert [h3.int_to_str(int(p)) for p in parents] == [h3.cell_to_parent(c, 8) for c in cells]
 
 
+def test_map_tooltip_says_unmet_once_for_cells_out_of_reach():
+    """A hexagon that reaches no day-care centre has all its residents unmet: its tooltip
+    says the centre is out of reach and leaves the unmet line empty (it would repeat the
+    residents' figure); a hexagon in reach says its unmet demand."""
+    from analytics.planning import accessibility
+    from dashboard import planning as pl
+
+    store = make_store()
+    result = accessibility.analyse(store, "elderly_day_care", YEAR)
+    rows, _, res = pl.hex_data.__wrapped__(store, result, "k", "elderly_day_care", YEAR,
+                                           "60+", 300, "persons", "en", None)
+    assert res == 9
+    reach = result.cells.set_index("h3")["facilities_in_reach"]
+    shown = rows.set_index("h3").loc[reach.index]
+    out, within = reach == 0, reach > 0
+    assert out.any() and within.any()
+    assert (shown.loc[out, "u"] == "").all()
+    assert shown.loc[out, "d"].str.startswith("Grey: no elderly day-care centre within").all()
+    assert shown.loc[within, "u"].str.match(r"^Unmet demand (\d[\d,]*|1-9 \(suppressed\)) ").all()
+    store.close()
+
+
 @pytest.mark.e2e
 def test_map_page_in_chromium(tmp_path, browser):
     """Real server, real browser: hexagons, facilities and outlines drawn; no outside request."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from app_helpers import PAGES, fixture_store_file, no_exception, run_app, switch_page
 
@@ -166,5 +168,10 @@ def test_warming_starts_from_the_store_path(store_file, monkeypatch):
             with pytest.raises(CityBrainError):
                 accessibility.analyse(store, k, latest, group=accessibility.default_group(k))
     assert "all" in warm.done and "planning analysis: elderly_day_care" in warm.done
+    # the overview's own figures, every page's module and the site recommendation's chart
+    # library were loaded before anyone asked
+    assert {"overview page", "overview figures", "planning map page",
+            "page site_recommendation", "page forecast", "chart library"} <= set(warm.done)
+    assert {"pages.overview", "pages.trends", "altair"} <= set(sys.modules)
     monkeypatch.setenv("CITYBRAIN_WARM", "0")
     assert warm.at_start(store_file) is None
