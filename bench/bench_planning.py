@@ -124,6 +124,9 @@ def main(store_path: Path) -> None:
 
     root = Path(__file__).resolve().parent.parent
     os.environ["CITYBRAIN_STORE"] = str(store_path)
+    # the page's own rerun is measured: no background warming (the server starts it,
+    # and it could still be inside DuckDB when this process exits)
+    os.environ["CITYBRAIN_WARM"] = "0"
     at = AppTest.from_file(str(root / "dashboard" / "app.py"), default_timeout=300)
     at.query_params["pl_type"] = "elderly_day_care"
     at.switch_page(str(root / "pages" / "planning_map.py"))
