@@ -21,6 +21,7 @@ def base_url() -> str:
 
 #: (method, path, description key) — the order a newcomer reads them in.
 ENDPOINTS = [
+    ("GET", "/api/3", "api_ep_version"),
     ("GET", "/api/health", "api_ep_health"),
     ("GET POST", "/api/3/action/package_search", "api_ep_package_search"),
     ("GET POST", "/api/3/action/package_show?id=ID", "api_ep_package_show"),
