@@ -76,11 +76,10 @@ def overview_pandas(pop: pd.DataFrame, fac: pd.DataFrame, year: int) -> pd.DataF
 
 
 def trends_analytics(store: Store, year: int, district: int | None) -> None:
-    base = indicators.base_frame(store)
     trends.pyramid(store, year, district)
     trends.pyramid(store, 2010, district)
-    trends.age_groups(store, district, base=base)
-    trends.vital_rates(store, district, base=base)
+    trends.age_groups(store, district)
+    trends.vital_rates(store, district)
 
 
 def trends_pandas(pop: pd.DataFrame, vital: pd.DataFrame, year: int,

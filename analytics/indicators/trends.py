@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 
 from analytics.identity import PUBLIC
-from analytics.indicators.kpis import base_frame
 from analytics.opendata import access, privacy
 from analytics.population import MAX_AGE
 from analytics.store import Store
@@ -49,7 +48,10 @@ def pyramid(store: Store, year: int, district: int | None = None) -> pd.DataFram
 
 
 def _area_base(store: Store, district: int | None, base: pd.DataFrame | None) -> pd.DataFrame:
-    base = base_frame(store) if base is None else base
+    # without the KPIs' base frame at hand, read only the residents (its capacities are not
+    # needed here, and reading the facilities layer would double the cost)
+    if base is None:
+        base = store.query("indicators.district_base").astype({"year": int, "adcode": int})
     if district is not None:
         base = base[base["adcode"] == int(district)]
     cols = [c for c in base.columns if c not in ("year", "adcode")]
