@@ -39,6 +39,23 @@ def test_village_and_town(store):
     assert row["distance_m"] == 0
 
 
+def test_the_sub_district_belongs_to_the_district_named_beside_it():
+    """A point at (260, 0) lies nearest cell F (140 m; E is 260 m), so in 滨江区 (330108).
+    The nearest facility is a kindergarten at (150, 0), 110 m away, across the line in 西湖区
+    and named for 明潮街道: it stays the landmark, but the sub-district must come from 滨江区's
+    own named facility, the nursery at C ((400, 400), 424 m): 宁信镇 富石村."""
+    k = facility("K9", "kindergarten", None, 60, xy=(150.0, 0.0))
+    k["name"] = "西湖区明潮街道第三幼儿园"
+    n1 = facility("N1", "nursery", "C", 20)
+    n1["name"] = "滨江区宁信镇富石村托育园"
+    own = make_store(SCHOOLS + [k, n1])
+    row = places.locate(own, *map(lambda v: [v], lonlat(260.0, 0.0)), year=YEAR).iloc[0]
+    assert row["district"] == "滨江区"
+    assert (row["subdistrict"], row["community"]) == ("宁信镇", "富石村")
+    assert row["landmark"] == "西湖区明潮街道第三幼儿园"
+    assert row["distance_m"] == pytest.approx(110, abs=1)
+
+
 def test_every_proposed_site_has_a_location(store):
     """One day-care centre for the 60+: the cells left uncovered are B, C, D, F, G, H, I; the
     site that covers most (300 m reaches only its own cell) is I (54 residents). DC3 stood

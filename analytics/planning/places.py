@@ -3,8 +3,9 @@
 A point is described by its district, the sub-district (街道 / 镇) and community (社区 /
 村) of the nearest named facility, that facility's name and distance, and its coordinates:
 "西湖区 明潮街道, 120 m from 西湖区明潮街道养老院, 30.2512° N 120.1523° E". Districts come
-from the nearest populated cell; the nearest facility is found with a KD-tree on the same
-local projection the accessibility code uses. Nothing is formatted here: the columns are
+from the nearest populated cell, and the sub-district from the nearest facility of that same
+district whose name gives one; facilities are found with KD-trees on the same local
+projection the accessibility code uses. Nothing is formatted here: the columns are
 words and numbers, the dashboard composes the sentence in the page language.
 
 >>> split_place("西湖区明潮街道第二居家养老服务照料中心", "西湖区")
@@ -67,7 +68,8 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
     nothing a visitor would find).
 
     Columns :data:`COLUMNS`: the district (from the nearest populated cell), the sub-district
-    and community of the nearest named facility, its name, type and distance in metres.
+    and community named by the nearest facility of that district whose name gives them, and
+    the nearest facility's name, type and distance in metres.
     """
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
     lat = np.atleast_1d(np.asarray(lat, dtype=float))
@@ -100,17 +102,35 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
         dist, mi = cKDTree(project(marks["lon"], marks["lat"], origin)).query(pts)
         near = marks.iloc[mi].reset_index(drop=True)
         for col, src in (("landmark", "name"), ("landmark_type", "type"),
-                         ("subdistrict", "subdistrict"), ("community", "community"),
-                         ("place_en", "place_en"), ("landmark_type_zh", "type_zh"),
-                         ("landmark_type_en", "type_en")):
+                         ("landmark_type_zh", "type_zh"), ("landmark_type_en", "type_en")):
             out[col] = near[src].to_numpy()
         out["distance_m"] = np.round(dist).astype("int64")
+        _name_places(out, pts, marks, origin)
     else:
         for col in ("landmark", "landmark_type", "subdistrict", "community", "place_en",
                     "landmark_type_zh", "landmark_type_en"):
             out[col] = ""
         out["distance_m"] = 0
     return out[COLUMNS]
+
+
+def _name_places(out: pd.DataFrame, pts: np.ndarray, marks: pd.DataFrame,
+                 origin: tuple[float, float]) -> None:
+    """Fill ``subdistrict, community, place_en`` of each point from the nearest facility
+    *of the point's own district* whose name says its sub-district. The nearest facility
+    overall may stand across a district line, and its sub-district would then contradict the
+    district named beside it ("上城区 东山街道" for a 拱墅区 street)."""
+    for col in ("subdistrict", "community", "place_en"):
+        out[col] = ""
+    named = marks[marks["subdistrict"] != ""]
+    for adcode, rows in out.groupby("district_adcode").indices.items():
+        pool = named[named["district_adcode"] == adcode]
+        if pool.empty:
+            continue
+        _, j = cKDTree(project(pool["lon"], pool["lat"], origin)).query(pts[rows])
+        chosen = pool.iloc[np.atleast_1d(j)]
+        for col in ("subdistrict", "community", "place_en"):
+            out.loc[out.index[rows], col] = chosen[col].to_numpy()
 
 
 __all__ = ["COLUMNS", "locate", "place_english", "split_place"]
