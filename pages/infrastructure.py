@@ -282,6 +282,8 @@ def series_figure(ctx, detail: views.AssetDetail) -> go.Figure:
         if t0 <= a.reading_ts <= t1:
             fig.add_vline(x=a.reading_ts, line_color="#d73027", line_dash="dot", row="all", col=1)
     fig.update_layout(height=560, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    if ctx.lang == "zh":  # Plotly names months in English; Chinese pages write dates in digits
+        fig.update_xaxes(tickformat="%-m月%-d日\n%H:%M", hoverformat="%Y年%-m月%-d日 %H:%M:%S")
     return fig
 
 

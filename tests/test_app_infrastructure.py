@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -92,6 +93,9 @@ def test_page_in_chinese(store_path):
     assert at.title[0].value == "井盖监测"
     assert metric(at, "未处理告警") == "2"
     assert "井盖被掀起" in set(at.dataframe[0].value["类型"])
+    # the cover's series: dates in digits (Plotly would name the months in English)
+    spec = json.loads(at.get("plotly_chart")[-1].proto.spec)
+    assert spec["layout"]["xaxis"]["tickformat"] == "%-m月%-d日\n%H:%M"
 
 
 def test_operator_starts_and_stops_the_simulated_feed(store_path):
