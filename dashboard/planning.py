@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -344,11 +345,32 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
     return maps.prepare(deck), legend, res, under
 
 
+def decimals_shown(values: pd.Series, most: int = 4) -> int:
+    """How many decimals a column of numbers needs so that every value in it is written with
+    the same number (8.0 beside 8.1, not 8): the fewest, up to ``most``, that lose nothing.
+
+    >>> decimals_shown(pd.Series([8.0, 8.1, 10.65])), decimals_shown(pd.Series([3.0, None]))
+    (2, 0)
+    """
+    finite = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    for places in range(most):
+        if np.allclose(finite, np.round(finite, places), rtol=0, atol=1e-9):
+            return places
+    return most
+
+
 def number_config(frame: pd.DataFrame) -> dict:
-    """Thousands separators for every numeric column of a table shown to planners."""
-    return {c: st.column_config.NumberColumn(format="localized")
-            for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
-            and not pd.api.types.is_bool_dtype(frame[c])}
+    """Thousands separators for every numeric column of a table shown to planners, and one
+    number of decimals per column (:func:`decimals_shown`)."""
+    out = {}
+    for c in frame.columns:
+        col = frame[c]
+        if not pd.api.types.is_numeric_dtype(col) or pd.api.types.is_bool_dtype(col):
+            continue
+        places = decimals_shown(col) if pd.api.types.is_float_dtype(col) else 0
+        out[c] = st.column_config.NumberColumn(
+            format="localized" if places == 0 else f"%,.{places}f")
+    return out
 
 
 def place_text(row, lang: str) -> str:
