@@ -8,7 +8,13 @@ import streamlit as st
 
 from analytics import forecast as fc
 from analytics.errors import CityBrainError
-from analytics.forecast.cohort import DAMPING, FERTILITY_YEARS, fertility_trend, trend_points
+from analytics.forecast.cohort import (
+    DAMPING,
+    FERTILITY_YEARS,
+    RECENT_YEARS,
+    fertility_trend,
+    trend_points,
+)
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
 from analytics.standards import FACILITY_TYPES, balance
@@ -261,6 +267,12 @@ def page(ctx: PageContext) -> None:
                                             base_year - FERTILITY_YEARS + 1, base_year, one)
             if births:
                 st.caption(births)
+            # deaths a department reports scale each district's life table
+            deaths = provenance.births_text(ctx.store, key, ctx.lang,
+                                            base_year - RECENT_YEARS + 1, base_year, one,
+                                            events="deaths")
+            if deaths:
+                st.caption(deaths)
         all_f = pd.concat(frames, ignore_index=True)
         # each area's history as of the base year: department data or synthetic
         all_f["source"] = [provenance.year_sources(

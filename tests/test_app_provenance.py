@@ -68,3 +68,7 @@ def test_forecast_names_the_registered_births_its_fertility_rests_on(tmp_path, m
     assert ("The cohort model's fertility is measured on registered births: Health Commission "
             "· Births and deaths by district, year and sex v1, 2020; in districts without "
             "them, births are those the infants of the population imply.") in captions, captions
+    # and the survival: the same register's deaths scale 西湖区's life table
+    assert any(c.startswith("The cohort model's survival is calibrated on registered deaths: "
+                            "Health Commission · Births and deaths by district, year and sex "
+                            "v1, 2020; each district's life table is scaled") for c in captions)

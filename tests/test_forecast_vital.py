@@ -1,4 +1,5 @@
-"""Registered births (the health commission's vital events) drive the cohort model's fertility.
+"""Registered births and deaths (the health commission's vital events) drive the cohort model:
+its fertility, and each district's life table.
 
 The store is ``dash_fixture``'s: 西湖区 (330106) has 500 women, all aged 30, in every year,
 and no infant (its youngest residents are 1), so the births its infants imply are 0 and its
@@ -18,9 +19,18 @@ import pytest
 from dash_fixture import make_store
 
 from analytics.forecast import load_history
-from analytics.forecast.cohort import CohortComponentForecaster, fertility_path, project
+from analytics.forecast.cohort import (
+    MORTALITY_SCALE_BOUNDS,
+    CohortComponentForecaster,
+    fertility_path,
+    mortality_scale,
+    project,
+    rate_history,
+)
+from analytics.forecast.data import History
 from analytics.identity import Actor
 from analytics.pooling import ingest
+from analytics.population import demography
 
 ADMIN = Actor("ada", "administrator")
 XIHU = 0  # index of 330106 among the history's districts (330106, 330108)
@@ -92,3 +102,65 @@ def test_births_of_other_years_do_not_move_the_base_years_fertility(store, tmp_p
     # cut at 2017, the 80 births are that year's: 80 over the same 27.008
     assert CohortComponentForecaster().fit(history.until(2017)).tfr_[XIHU] == pytest.approx(
         80 / EXPOSURE)
+
+
+def _ageing_history(deaths):
+    """One district of men, 1,000 aged 50 in 2019, who die at 15 % a year and never move:
+    850 aged 51 in 2020 and 722.5 aged 52 in 2021 (150 and 127.5 deaths)."""
+    persons = np.zeros((3, 1, 2, 101))
+    persons[0, 0, 0, 50], persons[1, 0, 0, 51], persons[2, 0, 0, 52] = 1000.0, 850.0, 722.5
+    return History(np.array([2019, 2020, 2021]), np.array([330106]), persons, 330100,
+                   deaths=deaths)
+
+
+def _table(year):
+    """A life table that says 10 % die a year at every age (the truth is 15 %)."""
+    return np.full((2, 101), 0.10)
+
+
+def test_registered_deaths_scale_the_life_table_and_move_deaths_out_of_migration():
+    history = _ageing_history(np.array([[np.nan], [150.0], [127.5]]))
+    # expected by the table: 1,000 x 0.1 = 100 and 850 x 0.1 = 85; registered 277.5 in all
+    scale = mortality_scale(history, _table)
+    assert scale.tolist() == [pytest.approx(277.5 / 185)] == [pytest.approx(1.5)]
+    # with the table alone, the residual method reads the extra deaths as emigrants:
+    # 850 - 1,000 x 0.9 = -50 at 51, and 722.5 - 850 x 0.9 = -42.5 at 52
+    _, migrants = rate_history(history, _table)
+    assert migrants[:, 0, 0, 51][0] == pytest.approx(-50) and \
+        migrants[:, 0, 0, 52][1] == pytest.approx(-42.5)
+    # scaled to the registered deaths (15 %), nobody moved
+    _, migrants = rate_history(history, _table, scale=scale)
+    assert np.abs(migrants).max() == pytest.approx(0, abs=1e-9)
+    # and the next year's 53-year-olds are 722.5 x 0.85 = 614.125
+    out = project(history.persons[-1], 2022, 1, np.zeros(1), np.zeros((1, 2, 101)), _table,
+                  scale=scale)
+    assert out[0, 0, 0, 53] == pytest.approx(614.125)
+
+
+def test_mortality_scale_is_bounded_and_one_without_registered_deaths():
+    assert mortality_scale(_ageing_history(None), _table).tolist() == [1.0]
+    tenfold = _ageing_history(np.array([[np.nan], [1000.0], [850.0]]))
+    assert mortality_scale(tenfold, _table).tolist() == [MORTALITY_SCALE_BOUNDS[1]]
+    none_died = _ageing_history(np.array([[np.nan], [0.0], [0.0]]))
+    assert mortality_scale(none_died, _table).tolist() == [MORTALITY_SCALE_BOUNDS[0]]
+
+
+def test_a_loaded_deaths_register_reaches_the_forecaster_and_leaves_with_a_rollback(
+        store, tmp_path):
+    # 7 deaths registered in 西湖区 in 2020: its scale is 7 over the deaths the engine's own
+    # one-year step counts among its residents of 2019 (it has no infants, so no births to
+    # add); 滨江区 has no registered deaths and keeps the table
+    ingest.load(store, _births_file(tmp_path, 16, 14), "health_vital_events", ADMIN)
+    history = load_history(store, 2020)
+    assert history.deaths[-1, XIHU] == 7 and np.isnan(history.deaths[-1, 1])
+    assert history.persons[-1, XIHU, :, 0].sum() == 0
+    q = demography.mortality(2020, history.city_adcode)
+    expected = demography.step_forward(history.persons[-2, XIHU], q, np.zeros(101),
+                                       np.zeros((2, 101))).deaths
+    model = CohortComponentForecaster().fit(history)
+    assert model.mortality_scale_.tolist() == [pytest.approx(7 / expected), 1.0]
+    assert 0.5 < 7 / expected < 2  # inside the bounds, so not clipped
+    ingest.rollback(store, "health_vital_events", ADMIN)
+    again = load_history(store, 2020)
+    assert again.deaths is None
+    assert CohortComponentForecaster().fit(again).mortality_scale_.tolist() == [1.0, 1.0]

@@ -5,7 +5,11 @@ schedule and the one-year step; this module estimates what is particular to each
 from its own history up to the base year and runs the step forward:
 
 * survival: the engine's Gompertz-Makeham life table for each projection year, consistent
-  with the reference life expectancy;
+  with the reference life expectancy; where a department reports a district's deaths
+  (the vital-events layer), the table is scaled for that district by its ratio of registered
+  to expected deaths over the last :data:`RECENT_YEARS` reported years (indirect
+  standardisation: the standardised mortality ratio), bounded by
+  :data:`MORTALITY_SCALE_BOUNDS`;
 * fertility: the district's total fertility rate, measured as the year's births (those a
   department reports through the vital-events layer, e.g. the health commission's
   ``health_vital_events``; else the infants at age 0, brought back to births with the
@@ -53,6 +57,10 @@ FERTILITY_YEARS = 1
 TREND_YEARS = 4
 #: Share of the fertility trend kept each further year (damped trend).
 DAMPING = 0.8
+#: Bounds on a district's mortality relative to the city's life table (its standardised
+#: mortality ratio from registered deaths): a register with a district's deaths half missing,
+#: or counted twice, moves its survival by no more than this.
+MORTALITY_SCALE_BOUNDS = (0.5, 2.0)
 #: Share of the gap between recent and long-run net migration that is left after each
 #: projected year: migration surges and slumps fade towards the district's long-run level.
 PERSISTENCE = 0.5
@@ -89,15 +97,16 @@ def project(pop: np.ndarray, first_year: int, horizon: int, tfr: np.ndarray,
             migrants: np.ndarray,
             mortality: Callable[[int], np.ndarray] = city_mortality,
             schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
-            ) -> np.ndarray:
+            scale: np.ndarray | None = None) -> np.ndarray:
     """Run the engine's step ``horizon`` times from ``pop[district, sex, age]``.
 
     ``first_year`` is the first projected year; ``tfr[district]`` the fertility held over the
     projection (or ``[horizon, district]``, one per projected year);
     ``migrants[district, sex, age]`` the net migrants of every year (or
-    ``[horizon, district, sex, age]``, one set per projected year). Returns
-    ``[horizon, district, sex, age]``. A cohort that net emigration would push below zero is
-    clipped at zero.
+    ``[horizon, district, sex, age]``, one set per projected year); ``scale[district]``
+    multiplies each district's death probabilities (:func:`mortality_scale`; 1 when None).
+    Returns ``[horizon, district, sex, age]``. A cohort that net emigration would push below
+    zero is clipped at zero.
     """
     out = np.empty((horizon,) + pop.shape)
     current = pop.astype(float)
@@ -107,17 +116,64 @@ def project(pop: np.ndarray, first_year: int, horizon: int, tfr: np.ndarray,
     for i in range(horizon):
         q = mortality(first_year + i)
         for d in range(pop.shape[0]):
-            step = demography.step_forward(current[d], q, schedule(float(tfrs[i, d])),
-                                           yearly[i, d])
+            step = demography.step_forward(current[d], _scaled(q, scale, d),
+                                           schedule(float(tfrs[i, d])), yearly[i, d])
             out[i, d] = np.clip(step.population, 0, None)
         current = out[i]
     return out
 
 
+def _scaled(q: np.ndarray, scale: np.ndarray | None, d: int) -> np.ndarray:
+    """District ``d``'s death probabilities: the city's ``q`` times its scale, at most 1."""
+    return q if scale is None or scale[d] == 1.0 else np.minimum(q * scale[d], 1.0)
+
+
+def mortality_scale(history: History,
+                    mortality: Callable[[int], np.ndarray] = city_mortality,
+                    recent: int = RECENT_YEARS) -> np.ndarray:
+    """``[district]``: registered deaths over the deaths the life table expects, per district.
+
+    Over the last ``recent`` years in which a department reports the district's deaths
+    (``history.deaths``), the expected deaths are the residents of the start of each year
+    times the year's death probabilities, plus the year's births (its infants brought back
+    with half the first-year probability) dying at half that probability, as
+    :func:`~analytics.population.demography.step_forward` counts them. The ratio is bounded
+    by :data:`MORTALITY_SCALE_BOUNDS`; 1 where no department reports deaths.
+
+    >>> import numpy as np
+    >>> from analytics.forecast.data import History
+    >>> persons = np.zeros((2, 1, 2, 101)); persons[:, 0, 0, 50] = 1000.0
+    >>> h = History(np.array([2020, 2021]), np.array([330106]), persons, 330100,
+    ...             deaths=np.array([[np.nan], [150.0]]))
+    >>> mortality_scale(h, lambda year: np.full((2, 101), 0.1)).tolist()  # 150 / 100
+    [1.5]
+    """
+    n_dist = len(history.districts)
+    scale = np.ones(n_dist)
+    if history.deaths is None:
+        return scale
+    observed, expected = np.zeros(n_dist), np.zeros(n_dist)
+    counted = np.zeros(n_dist, dtype=int)
+    for i in range(len(history.years) - 1, 0, -1):  # the latest years first
+        q = mortality(int(history.years[i]))
+        for d in range(n_dist):
+            reported = history.deaths[i, d]
+            if not np.isfinite(reported) or counted[d] >= recent:
+                continue
+            before, after = history.persons[i - 1, d], history.persons[i, d]
+            born = after[:, 0] / (1 - q[:, 0] / 2)
+            expected[d] += float((before * q).sum() + (born * q[:, 0] / 2).sum())
+            observed[d] += float(reported)
+            counted[d] += 1
+    have = (counted > 0) & (expected > 0)
+    scale[have] = np.clip(observed[have] / expected[have], *MORTALITY_SCALE_BOUNDS)
+    return scale
+
+
 def rate_history(history: History,
                  mortality: Callable[[int], np.ndarray] = city_mortality,
                  schedule: Callable[[float], np.ndarray] = demography.fertility_schedule,
-                 ) -> tuple[np.ndarray, np.ndarray]:
+                 scale: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Every year's ``(tfr[year, district], migrants[year, district, sex, age])``.
 
     One row per transition ``years[i-1] -> years[i]``. Fertility: the year's registered
@@ -125,7 +181,8 @@ def rate_history(history: History,
     back to births with half the first-year death probability, over the births the national
     age pattern at a TFR of 1 gives the women of the start of the year. Migration: the
     population minus the survivors of the year before, by sex and age (infants who moved are
-    in the births).
+    in the births). ``scale[district]`` multiplies each district's death probabilities, as in
+    :func:`project`.
     """
     persons = history.persons
     n = len(history.years)
@@ -138,8 +195,9 @@ def rate_history(history: History,
     tfrs = np.zeros((n - 1, persons.shape[1]))
     migs = np.zeros((n - 1,) + persons.shape[1:])
     for i in range(1, n):
-        q = mortality(int(history.years[i]))
+        q_city = mortality(int(history.years[i]))
         for d in range(persons.shape[1]):
+            q = _scaled(q_city, scale, d)
             before, after = persons[i - 1, d], persons[i, d]
             natural = demography.step_forward(before, q, zero_f, zero_m).population
             resid = after - natural
@@ -212,7 +270,8 @@ class CohortComponentForecaster(BaseEstimator):
     def fit(self, history: History) -> CohortComponentForecaster:
         variant = get_scenario(self.scenario)
         self.mortality_ = partial(city_mortality, adcode=history.city_adcode)
-        tfrs, migs = rate_history(history, self.mortality_)
+        self.mortality_scale_ = mortality_scale(history, self.mortality_, self.recent)
+        tfrs, migs = rate_history(history, self.mortality_, scale=self.mortality_scale_)
         recent, long_run = migs[-self.recent:].mean(axis=0), migs.mean(axis=0)
         self.tfr_ = tfrs[-self.fertility_years:].mean(axis=0) * variant.fertility
         self.fertility_trend_ = fertility_trend(history.base_year)
@@ -229,7 +288,7 @@ class CohortComponentForecaster(BaseEstimator):
         migrants = self.migrants_long_ + weight * (self.migrants_recent_ - self.migrants_long_)
         tfr = fertility_path(self.tfr_, self.fertility_trend_, horizon, self.damping)
         return project(self.base_population_, self.base_year_ + 1, horizon, tfr,
-                       migrants, self.mortality_)
+                       migrants, self.mortality_, scale=self.mortality_scale_)
 
     def predict(self, horizon: int):
         return from_district_counts(tg.group_counts(self.project(horizon)))

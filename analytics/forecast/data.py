@@ -37,6 +37,9 @@ class History:
     #: [Y, D] births a department reports for the year and district (the vital-events layer
     #: fed by a department dataset), NaN where none does; None: no registered births at all
     births: np.ndarray | None = None
+    #: [Y, D] deaths a department reports, as ``births``; the cohort model scales each
+    #: district's life table to them
+    deaths: np.ndarray | None = None
 
     @property
     def base_year(self) -> int:
@@ -46,8 +49,9 @@ class History:
         """The same history cut at ``year`` (for rolling-origin backtests)."""
         keep = self.years <= year
         births = None if self.births is None else self.births[keep]
+        deaths = None if self.deaths is None else self.deaths[keep]
         return History(self.years[keep], self.districts, self.persons[keep], self.city_adcode,
-                       births)
+                       births, deaths)
 
     @cached_property
     def fingerprint(self) -> str:
@@ -58,6 +62,9 @@ class History:
         h.update(np.ascontiguousarray(self.persons).tobytes())
         if self.births is not None:
             h.update(np.ascontiguousarray(self.births).tobytes())
+        if self.deaths is not None:
+            h.update(b"deaths")
+            h.update(np.ascontiguousarray(self.deaths).tobytes())
         return h.hexdigest()
 
 
@@ -144,16 +151,18 @@ def load_history(store: Store, base_year: int) -> History:
     ai = frame["age"].to_numpy().astype(int)
     np.add.at(persons, (yi, di, si, ai), frame["persons"].to_numpy().astype(float))
     return History(years, dists, persons, city_adcode(store),
-                   registered_births(store, years, dists))
+                   registered_births(store, years, dists),
+                   registered_births(store, years, dists, "deaths"))
 
 
-def registered_births(store: Store, years: np.ndarray, dists: np.ndarray) -> np.ndarray | None:
-    """``[year, district]`` births reported by a department (``health_vital_events``, through
-    the vital-events layer), NaN where the layer is synthetic or empty; None where no
-    department reports any.
+def registered_births(store: Store, years: np.ndarray, dists: np.ndarray,
+                      column: str = "births") -> np.ndarray | None:
+    """``[year, district]`` births (or, with ``column="deaths"``, deaths) reported by a
+    department (``health_vital_events``, through the vital-events layer), NaN where the
+    layer is synthetic or empty; None where no department reports any.
 
-    The synthetic layer's births are not read: the synthetic population's infants are its
-    births already.
+    The synthetic layer's events are not read: the synthetic population's infants are its
+    births already, and its deaths follow the life table the model uses.
 
     Parameters
     ----------
@@ -161,19 +170,24 @@ def registered_births(store: Store, years: np.ndarray, dists: np.ndarray) -> np.
         The city store.
     years, dists : numpy.ndarray
         The history's years and district adcodes.
+    column : {"births", "deaths"}
+        Which events.
 
     Returns
     -------
     numpy.ndarray or None
     """
+    if column not in ("births", "deaths"):
+        raise ValueError(f"column must be births or deaths, not {column!r}")
     frame = store.query("forecast.registered_births", base_year=int(years[-1]))
-    frame = frame[frame["year"].isin(years) & frame["district_adcode"].isin(dists)]
+    frame = frame[frame["year"].isin(years) & frame["district_adcode"].isin(dists)
+                  & frame[column].notna()]
     if frame.empty:
         return None
     out = np.full((len(years), len(dists)), np.nan)
     out[np.searchsorted(years, frame["year"].to_numpy().astype(int)),
         np.searchsorted(dists, frame["district_adcode"].to_numpy().astype(int))] = \
-        frame["births"].to_numpy().astype(float)
+        frame[column].to_numpy().astype(float)
     return out
 
 

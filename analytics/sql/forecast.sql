@@ -12,12 +12,14 @@ WHERE year <= $base_year
 ORDER BY year, district_adcode, sex, age;
 
 -- name: registered_births
--- Births a department reports (the vital-events layer where it is not synthetic), up to the
--- base year: the cohort model's fertility reads them in place of the births implied by the
--- infants of the population.
-SELECT year, district_adcode, births, source
+-- Births and deaths a department reports (the vital-events layer where it is not synthetic),
+-- up to the base year: the cohort model's fertility reads the births in place of those
+-- implied by the infants of the population, and scales each district's life table to the
+-- deaths.
+SELECT year, district_adcode, births, deaths, source
 FROM vital_events
-WHERE year <= $base_year AND source <> 'synthetic' AND births IS NOT NULL
+WHERE year <= $base_year AND source <> 'synthetic'
+  AND (births IS NOT NULL OR deaths IS NOT NULL)
 ORDER BY year, district_adcode;
 
 -- name: districts

@@ -180,11 +180,11 @@ def years_text(store: Store, key: str, lang: str, layer: str,
 
 
 def births_text(store: Store, key: str, lang: str, first_year: int, base_year: int,
-                district: int | None = None) -> str | None:
+                district: int | None = None, events: str = "births") -> str | None:
     """What the cohort model's fertility rests on, where a department reports births for
     the years it is measured on (``first_year`` to ``base_year``), each dataset with its
     years; None where none does (the births are then those the population's infants
-    imply)."""
+    imply). With ``events="deaths"``: what each district's life table is scaled to."""
     frame = _years(store, key, "vital_events", district)
     frame = frame[(frame["source"] != "synthetic")
                   & frame["year"].between(int(first_year), int(base_year))]
@@ -202,7 +202,7 @@ def births_text(store: Store, key: str, lang: str, first_year: int, base_year: i
                           version=version)
         years = frame.loc[frame["source"] == source, "year"].unique().tolist()
         parts.append(label + translate("source_years", lang, years=_ranges(years)))
-    return plain(translate("fc_births_source", lang,
+    return plain(translate(f"fc_{events}_source", lang,
                            sources=translate("source_sep", lang).join(parts)))
 
 
