@@ -70,6 +70,7 @@ def page(ctx: PageContext) -> None:
         last_loaded=[f"{pd.Timestamp(v):%Y-%m-%d}" if pd.notna(v) else "—"
                      for v in quality["last_loaded"]],
         rows=[f"{int(v):,}" if pd.notna(v) else "—" for v in quality["rows"]],
+        findings=[f"{int(v):,}" if pd.notna(v) else "—" for v in quality["findings"]],
     )
     st.dataframe(
         table[["title", "department", "update_frequency", "freshness", "last_loaded",
@@ -85,8 +86,7 @@ def page(ctx: PageContext) -> None:
             "completeness": st.column_config.ProgressColumn(t("dq_col_completeness"), format="percent",
                                                             min_value=0.0, max_value=1.0,
                                                             width="small"),
-            "findings": st.column_config.NumberColumn(t("dq_col_findings"), format="%d",
-                                                      width="small"),
+            "findings": st.column_config.TextColumn(t("dq_col_findings"), width="small"),
             "last_status": t("dq_col_last_result"),
         })
 
