@@ -4,12 +4,13 @@ artificial signals of :func:`analytics.sensors.corpus.artificial`."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
 from analytics.sensors import corpus, nab
 from analytics.sensors.score import score_series
-from analytics.sensors.series import THRESHOLD, SeriesDetector, detect
+from analytics.sensors.series import THRESHOLD, WARMUP_MIN, SeriesDetector, detect
 
 
 def test_a_run_no_longer_than_earlier_runs_is_not_news():
@@ -88,3 +89,17 @@ def test_each_step_says_which_test_spoke():
         det.update(v)
     st = det.update(100.0)
     assert st.alert and st.kind == "value" and st.score == pytest.approx(1.0)
+
+
+def test_a_short_series_is_watched_after_thirty_values():
+    # ten years of monthly values (120): the benchmark's probation is floor(0.15 x 120) = 18
+    # values, so the warm-up is the least one, WARMUP_MIN = 30 values; a spike of 12 sigma
+    # at value 40 alerts there and nowhere else (a least warm-up of 50 missed it)
+    assert WARMUP_MIN == 30 and nab.probation(120) == 18
+    x = np.random.default_rng(0).normal(0, 1, 120)
+    x[40] += 12
+    frame = pd.DataFrame({"timestamp": pd.date_range("2000-01-01", periods=120, freq="MS"),
+                          "value": x})
+    out = score_series(frame)
+    assert np.flatnonzero(out["is_anomaly"].to_numpy()).tolist() == [40]
+    assert np.flatnonzero(detect(x, warmup=50)[1]).tolist() == []

@@ -44,7 +44,7 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
    have passed: one alert per incident, and none for its end (the return to normal looks
    like news to forecasters that have learned the anomaly). :func:`analytics.sensors.score.
    score_series` also learns without alerting over the benchmark's probationary period
-   (15 % of the series, at most 750 values).
+   (15 % of the series, at most 750 values), and over at least ``WARMUP_MIN`` values.
 
 Written here rather than taken whole from a library, and why: ``river`` supplies the
 forecaster, the rolling statistics and the Gaussian; it has no detector that forecasts with
@@ -85,8 +85,11 @@ BURST_SHORT = 10
 BURST_LONG = 2000
 #: Surprise (|z|) at which one value's contribution to the short mean is capped.
 BURST_CAP = 6.0
-#: Least hold-off and warm-up, in values.
-HOLDOFF_MIN, WARMUP_MIN = 50, 50
+#: Least hold-off and least warm-up, in values. Thirty values are enough to learn a level
+#: and a spread (the forecasters start after one value, the error quantiles after a few); a
+#: longer least warm-up only blinds short series (quarterly or monthly data of 150-300
+#: values), whose probationary period is already shorter.
+HOLDOFF_MIN, WARMUP_MIN = 50, 30
 #: Hold-off in cycles of the shortest season (a third of a day, 8 hours: the benchmark's
 #: windows of one short series can be less than a day apart).
 HOLDOFF_CYCLES = 1 / 3
