@@ -138,3 +138,9 @@ def sign_in(page, url: str, user: str, password: str, lang: str = "en",
     page.fill("#p", password)
     page.click("button[type=submit]")
     page.wait_for_url(f"{url}{back}?lang={lang}", timeout=60000)
+
+
+def settle(page, seconds: float = 4.0) -> None:
+    """Wait for the Streamlit app to mount in ``page``, then for its first runs to draw."""
+    page.wait_for_selector('[data-testid="stApp"]', timeout=60000)
+    time.sleep(seconds)

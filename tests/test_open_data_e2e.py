@@ -3,12 +3,11 @@ an approved applicant sees the masked extract, and nothing is fetched from outsi
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from open_data_store import tiny_store
-from server_helpers import serve, sign_in
+from server_helpers import serve, settle, sign_in
 
 from analytics.identity import Actor
 from analytics.opendata import accounts, applications
@@ -40,10 +39,6 @@ def server(tmp_path_factory):
     running.stop()
 
 
-def _settle(page, seconds: float = 4.0) -> None:
-    page.wait_for_selector('[data-testid="stApp"]', timeout=60000)
-    time.sleep(seconds)
-
 
 def test_pages_render_and_an_applicant_sees_the_masked_extract(server, browser):
     shots = ROOT / "screenshots"
@@ -55,17 +50,17 @@ def test_pages_render_and_an_applicant_sees_the_masked_extract(server, browser):
     for path in ("catalog?lang=en", "catalog?lang=en&dataset=care_subsidy_registry",
                  "sign_in?lang=en"):
         page.goto(f"{server}/{path}")
-        _settle(page)
+        settle(page)
         assert page.locator('[data-testid="stException"]').count() == 0, path
         page.screenshot(path=str(shots / f"e2e_{path.split('?')[0]}_{len(path)}.png"))
     assert page.get_by_text("Staff sign-in").count() == 1
     sign_in(page, server, "li.wei", "Blue-river-7")
-    _settle(page)
+    settle(page)
     assert page.get_by_text("Signed in: li.wei").count() >= 1
     page.get_by_role("link", name="Data applications").click()
-    _settle(page)
+    settle(page)
     page.get_by_role("link", name="Open the dataset page: care_subsidy_extract").click()
-    _settle(page, 6)
+    settle(page, 6)
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_text("is approved until").count() == 1
     page.screenshot(path=str(shots / "e2e_extract_approved.png"))

@@ -4,12 +4,11 @@ is shown as the characters the applicant typed."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 from open_data_store import tiny_store
-from server_helpers import serve, sign_in
+from server_helpers import serve, settle, sign_in
 
 from analytics.identity import Actor
 from analytics.opendata import accounts, applications
@@ -36,10 +35,6 @@ def server(tmp_path_factory, browser):
     running.stop()
 
 
-def _settle(page, seconds: float = 4.0) -> None:
-    page.wait_for_selector('[data-testid="stApp"]', timeout=60000)
-    time.sleep(seconds)
-
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_a_markdown_purpose_makes_no_outside_request(server, browser, lang):
@@ -48,9 +43,9 @@ def test_a_markdown_purpose_makes_no_outside_request(server, browser, lang):
     page.on("request", lambda r: outside.append(r.url)
             if not r.url.startswith(server) and not r.url.startswith("data:") else None)
     sign_in(page, server, "steward", "Green-tea-42", lang)
-    _settle(page)
+    settle(page)
     page.get_by_role("link", name={"en": "Data applications", "zh": "数据申请"}[lang]).first.click()
-    _settle(page, 6)
+    settle(page, 6)
     assert page.locator('[data-testid="stException"]').count() == 0
     body = page.inner_text('[data-testid="stMain"]')
     assert "![x](http://203.0.113.9/track.png)" in body      # the characters, not an image

@@ -4,12 +4,11 @@ in both languages with no request leaving the machine."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
 import requests
-from server_helpers import ROOT, start
+from server_helpers import ROOT, settle, start
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
@@ -25,10 +24,6 @@ def server(small_store_path, tmp_path_factory):
     yield running
     running.stop()
 
-
-def _settle(page, seconds: float = 4.0) -> None:
-    page.wait_for_selector('[data-testid="stApp"]', timeout=60000)
-    time.sleep(seconds)
 
 
 def _signed_in(page) -> bool:
@@ -52,7 +47,7 @@ def test_sign_in_lasts_across_reload_and_tabs_and_sign_out_ends_it(server, brows
              "en": "Sign in (stays signed in across reloads and new tabs)"}
     for lang in ("zh", "en"):
         page.goto(f"{server.url}/sign_in?lang={lang}")
-        _settle(page)
+        settle(page)
         assert page.get_by_role("link", name=links[lang]).count() == 1
         assert page.locator('[data-testid="stApp"] input[type=password]').count() == 0
         page.screenshot(path=str(shots / f"server_sign_in_page_{lang}.png"))
@@ -65,15 +60,15 @@ def test_sign_in_lasts_across_reload_and_tabs_and_sign_out_ends_it(server, brows
     page.wait_for_url(f"{server.url}/sign_in?lang=en", timeout=30000)
     cookie = next(c for c in context.cookies() if c["name"] == "citybrain_session")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and cookie["expires"] > 0
-    _settle(page)
+    settle(page)
     assert _signed_in(page)
     page.reload()
-    _settle(page)
+    settle(page)
     assert _signed_in(page), "a reload keeps the sign-in"
     page.screenshot(path=str(shots / "server_account_tokens_en.png"), full_page=True)
     other = context.new_page()
     other.goto(f"{server.url}/sign_in?lang=zh")
-    _settle(other)
+    settle(other)
     assert other.get_by_text("已登录：li.wei").count() >= 1, "a new tab keeps the sign-in"
     other.screenshot(path=str(shots / "server_account_tokens_zh.png"), full_page=True)
     other.close()
@@ -82,10 +77,10 @@ def test_sign_in_lasts_across_reload_and_tabs_and_sign_out_ends_it(server, brows
     page.click("button[type=submit]")
     page.wait_for_url(f"{server.url}/?lang=en", timeout=30000)
     page.goto(f"{server.url}/sign_in?lang=en")
-    _settle(page)
+    settle(page)
     assert not _signed_in(page) and page.get_by_text("Staff sign-in").count() == 1
     page.reload()
-    _settle(page)
+    settle(page)
     assert not _signed_in(page)
     context.close()
     # the copied cookie of the revoked session signs nobody in
@@ -93,7 +88,7 @@ def test_sign_in_lasts_across_reload_and_tabs_and_sign_out_ends_it(server, brows
     replay.add_cookies([{k: cookie[k] for k in ("name", "value", "domain", "path")}])
     p2 = replay.new_page()
     p2.goto(f"{server.url}/sign_in?lang=en")
-    _settle(p2)
+    settle(p2)
     assert not _signed_in(p2)
     replay.close()
     assert not outside, outside
@@ -123,7 +118,7 @@ def test_api_page_in_both_languages(server, browser):
             if not r.url.startswith(server.url) and not r.url.startswith("data:") else None)
     for lang, title in (("en", "API"), ("zh", "开放接口（API）")):
         page.goto(f"{server.url}/open_api?lang={lang}")
-        _settle(page)
+        settle(page)
         # the examples are shown (the curl tab's code names the datastore action)
         page.wait_for_function("document.body.innerText.includes('--data-urlencode')",
                                timeout=60000)

@@ -162,13 +162,7 @@ def years_text(store: Store, key: str, lang: str, layer: str,
         if source == "synthetic":
             label = source_label({"source": "synthetic"}, lang)
         else:
-            dataset, version = layers.split_source(source)
-            c = known.get(dataset)
-            label = translate("source_dataset_short", lang,
-                              department=(c.department if lang == "zh" else c.department_en)
-                              if c else dataset,
-                              title=(c.title if lang == "zh" else c.title_en) if c else "",
-                              version=version)
+            label = _dataset_short(source, known, lang)
         label += translate("source_years", lang, years=_ranges(rows["year"].unique().tolist()))
         shared = rows[rows["year"].isin(mixed)]
         if len(shared) and district is None:
@@ -177,6 +171,18 @@ def years_text(store: Store, key: str, lang: str, layer: str,
                             source, lang)
         parts.append(label)
     return plain(name + translate("source_prefix", lang) + translate("source_sep", lang).join(parts))
+
+
+def _dataset_short(source: str, known: dict, lang: str) -> str:
+    """A department dataset's version (``source`` as the layers write it) in a few words:
+    department, title and version, from its contract in ``known`` (by dataset id)."""
+    dataset, version = layers.split_source(source)
+    c = known.get(dataset)
+    return translate("source_dataset_short", lang,
+                     department=(c.department if lang == "zh" else c.department_en)
+                     if c else dataset,
+                     title=(c.title if lang == "zh" else c.title_en) if c else "",
+                     version=version)
 
 
 def births_text(store: Store, key: str, lang: str, first_year: int, base_year: int,
@@ -193,13 +199,7 @@ def births_text(store: Store, key: str, lang: str, first_year: int, base_year: i
     known = {c.id: c for c in layers.feeds("vital_events")}
     parts = []
     for source in sorted(frame["source"].unique()):
-        dataset, version = layers.split_source(source)
-        c = known.get(dataset)
-        label = translate("source_dataset_short", lang,
-                          department=(c.department if lang == "zh" else c.department_en)
-                          if c else dataset,
-                          title=(c.title if lang == "zh" else c.title_en) if c else "",
-                          version=version)
+        label = _dataset_short(source, known, lang)
         years = frame.loc[frame["source"] == source, "year"].unique().tolist()
         parts.append(label + translate("source_years", lang, years=_ranges(years)))
     return plain(translate(f"fc_{events}_source", lang,
