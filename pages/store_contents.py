@@ -1,5 +1,7 @@
 """What is in the store: tables, row counts, build parameters, district populations."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from analytics import population
@@ -11,7 +13,8 @@ def page(ctx: PageContext) -> None:
     st.title(ctx.t("page_store"))
     own = meta.get("synthetic_layers") == "none"  # built --no-synthetic: departments' data only
     years = f"{ctx.years[0]}" if ctx.years[0] == ctx.years[-1] else f"{ctx.years[0]}–{ctx.years[-1]}"
-    st.caption(ctx.t("store_intro_own" if own else "store_intro", path=ctx.store.path,
+    # the file's name only: where it lies on the server is not the public's business
+    st.caption(ctx.t("store_intro_own" if own else "store_intro", path=Path(ctx.store.path).name,
                      city=ctx.city_label(), adcode=ctx.city_adcode, years=years))
 
     st.subheader(ctx.t("store_districts", year=ctx.year))

@@ -56,7 +56,7 @@ def test_missing_store_shows_how_to_build(tmp_path, monkeypatch):
     assert any("make store" in e.value for e in at.error)
 
 
-def test_store_page_in_english_names_the_city_in_english(app):
+def test_store_page_in_english_names_the_city_in_english(app, small_store_path):
     """The caption and the city's own row of the district table say Hangzhou (the districts
     keep both forms); no Chinese-only name on the English page."""
     app.query_params["lang"] = "en"
@@ -68,3 +68,6 @@ def test_store_page_in_english_names_the_city_in_english(app):
     assert shown["name"].iloc[0] == "杭州市 Hangzhou"
     assert shown["name"].iloc[1] == "西湖区 Xihu District"
     assert ": Hangzhou (330100)" in app.caption[0].value
+    # the store is named by its file only, not by where it lies on the server
+    assert app.caption[0].value.startswith(f"City store `{small_store_path.name}`:")
+    assert str(small_store_path.parent) not in app.caption[0].value
