@@ -284,8 +284,7 @@ def _curl_figures(curl: str, url: str, token: str, label: str, action: str | Non
     return figures
 
 
-def _api_latency(url: str, token: str, proc: subprocess.Popen) -> None:
-    curl = _curl()               # before anything is measured: fail at once without it
+def _api_latency(url: str, token: str, proc: subprocess.Popen, curl: str) -> None:
     # The floor: GET /api/3, a constant JSON answered by the same server (no caller, no
     # store), under the same 50 clients: what any request costs here before its own work.
     floor_url = f"{url}/api/3"
@@ -506,6 +505,7 @@ def _download(url: str, proc: subprocess.Popen, snapshot: Path) -> None:
 
 
 def main(store_path: Path) -> None:
+    curl = _curl()                 # before anything is set up: fail at once without it
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "city.duckdb"
         shutil.copy(store_path, path)
@@ -521,7 +521,7 @@ def main(store_path: Path) -> None:
                 time.sleep(0.2)
             waited = _settled(proc)
             print(f"(the server settled {waited:.0f} s after it answered: start-up work done)")
-            _api_latency(url, made["admin"], proc)
+            _api_latency(url, made["admin"], proc, curl)
             _telemetry(url, made["gateway"], copy)
             _download(url, proc, snapshot)
         finally:
