@@ -494,7 +494,11 @@ def _download(url: str, proc: subprocess.Popen, snapshot: Path) -> None:
         watcher.join()
         return elapsed, size / 1e6, base_rss, peak[0] - base_rss
 
-    first = fetch()      # writes the released file while streaming it
+    # the server releases the public Parquet files once its start-up work is done (and a
+    # dataset again after each load): whether this first download found its file ready
+    extracts = snapshot.with_name("city.duckdb.extracts")
+    ready = any(extracts.glob("population_cells.*.parquet")) if extracts.exists() else False
+    first = fetch()      # streams the released file, or writes it while streaming it
     again = fetch()      # streams the released file
     with tempfile.TemporaryDirectory() as tmp, Store.open(snapshot, read_only=True) as snap:
         t1 = time.perf_counter()
@@ -503,7 +507,8 @@ def _download(url: str, proc: subprocess.Popen, snapshot: Path) -> None:
         copy_mb = out.stat().st_size / 1e6
     _line("population_cells Parquet download, MB/s (released file)", again[1] / again[0],
           "DuckDB COPY TO (no disclosure control)", copy_mb / copy_s, "MB/s")
-    _line("    the first download (writes the released file)", first[1] / first[0],
+    _line("    the first download " + ("(file released ahead of it)" if ready else
+                                        "(writes the released file)"), first[1] / first[0],
           "DuckDB COPY TO (no disclosure control)", copy_mb / copy_s, "MB/s")
     for label, (secs, mb, base, grew) in (("first", first), ("again", again)):
         print(f"    {label}: {mb:.1f} MB in {secs:.2f} s; server memory grew "

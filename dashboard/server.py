@@ -79,7 +79,8 @@ async def lifespan(app):
 
 
 def _snapshot_after(state: ServerState, warming: threading.Thread | None) -> None:
-    """Publish the start-up snapshot once the shared caches are warm (at most a minute on).
+    """Publish the start-up snapshot, and write the public released files, once the shared
+    caches are warm (at most a minute on).
 
     The snapshot copies the whole store, with every core, for seconds; made at the same
     time as the warming it slowed the first visitors' pages by as much. Without warming,
@@ -87,6 +88,10 @@ def _snapshot_after(state: ServerState, warming: threading.Thread | None) -> Non
     if warming is not None:
         warming.join(timeout=SNAPSHOT_AFTER_WARM_S)
     state.publish_snapshot_later()
+    # the public released files (the bulk Parquet downloads), so that no first download
+    # waits for its file to be made; from now on each load releases its dataset again
+    state.prerelease = True
+    state.release_public_later()
 
 
 def start_broker_feed(state: ServerState):

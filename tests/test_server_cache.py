@@ -340,3 +340,45 @@ def test_api_requests_are_dispatched_before_the_dashboards_app(served):
             assert c.request(method, p).text == "<html>dashboard</html>"
     assert [p for t, p in seen if t == "http"] == [p for _, p in paths]
     assert ("lifespan", None) in seen
+
+
+def test_public_files_are_released_ahead_of_any_download(small_store_path, tmp_path):
+    path = tmp_path / "city.duckdb"
+    shutil.copy(small_store_path, path)
+    state = ServerState.open(path, "http://testserver")
+    client = TestClient(Starlette(routes=Api(state).routes()))
+    try:
+        written = state.release_public()
+        # public datasets are released; one that needs an application, one on the negative
+        # list and one a live feed appends to are not
+        assert "population_districts" in written and "districts" in written
+        assert not {"care_subsidy_extract", "care_subsidy_registry",
+                    "sensor_readings"} & set(written)
+        files = _files(state, "population_districts")
+        assert len(files) == 1 and files[0].suffix == ".parquet"
+        made = files[0].stat().st_mtime_ns
+        # writing a file serves no one: nothing is logged until a download is served
+        assert _served_log(state, "population_districts", "public") == 0
+        got = _get(client, "/api/download/population_districts.parquet")
+        assert got.status_code == 200 and got.content == files[0].read_bytes()
+        assert _files(state, "population_districts") == files
+        assert files[0].stat().st_mtime_ns == made  # streamed as it was, not made again
+        assert _served_log(state, "population_districts", "public") == 1
+        # the same bytes a fresh export gives the public (counts rounded as published)
+        fresh = exports.export_bytes(state.store, "population_districts", "parquet")[0]
+        assert pd.read_parquet(io.BytesIO(got.content)).equals(
+            pd.read_parquet(io.BytesIO(fresh)))
+        assert state.release_public() == []  # nothing left to write
+
+        # after a load (with the server's prerelease on) the new version is released at once
+        state.prerelease = True
+        state.changed("population_districts")
+        deadline = time.monotonic() + 60
+        while _files(state, "population_districts") == files and time.monotonic() < deadline:
+            time.sleep(0.1)
+        again = _files(state, "population_districts")
+        assert len(again) == 1 and again != files and not files[0].exists()
+    finally:
+        client.close()
+        state.close()
+        state.store.close()

@@ -19,8 +19,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analytics.opendata import access, privacy
-from analytics.opendata.extracts import Extracts, folder_of
+from analytics.identity import PUBLIC
+from analytics.opendata import access, exports, privacy, registry
+from analytics.opendata.extracts import Extracts, cacheable, folder_of, variant_of, version_of
 from analytics.sensors.pipeline import SensorPipeline
 from analytics.server.ckan import ReleaseCache
 from analytics.store import Store, snapshot_path
@@ -133,6 +134,10 @@ def server_file(store_path: Path | str) -> Path:
     return p.with_name(p.name + ".server.json")
 
 
+#: The format released ahead of any download: the bulk, machine-readable one.
+PRERELEASE_FORMAT = "parquet"
+
+
 @dataclass
 class ServerState:
     """The one server process's state: its store (the only writer), request limits, the
@@ -153,6 +158,11 @@ class ServerState:
     log: LogBuffer | None = None
     #: Released download files, beside the store (none for an in-memory store).
     extracts: Extracts | None = None
+    #: Write the public released files ahead of any download (:meth:`release_public`), at
+    #: start and after each load; the server turns it on.
+    prerelease: bool = False
+    _release_lock: threading.Lock = field(default_factory=threading.Lock)
+    _release_pending: set = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.log is None:
@@ -181,6 +191,88 @@ class ServerState:
         except Exception:       # the change is marked all the same; a request reads it
             self.cache.bump(dataset_id)
         self.publish_snapshot_later(settle=SNAPSHOT_SETTLE)
+        if self.prerelease:
+            self.release_public_later(None if dataset_id is None else [dataset_id])
+
+    # -- released files ---------------------------------------------------------------
+    def extract_key(self, decision: access.Decision, fmt: str,
+                    generation: int) -> tuple[str, str] | None:
+        """``(variant, version)`` of the released file a decision is served from, or None
+        where downloads are made for each request (a live table, an in-memory store)."""
+        if self.extracts is None:
+            return None
+        spec = registry.spec_of(self.store, decision.dataset_id)
+        if not cacheable(spec):
+            return None
+        secret = access.masking_secret(self.store) if spec is not None and spec.masked else ""
+        return (variant_of(decision, spec, fmt, secret),
+                version_of(self.store, spec, generation))
+
+    def release_public(self, dataset_ids: list[str] | None = None,
+                       fmt: str = PRERELEASE_FORMAT) -> list[str]:
+        """Write the released file, in ``fmt``, of every public dataset (or of
+        ``dataset_ids``) that has none yet for its current data version, so that the first
+        anonymous download streams a file instead of making it (a portal publishes its
+        released files; the 16.9 M-row cell table takes seconds to release).
+
+        The file is the one an anonymous download is served from (the same access decision,
+        disclosure control and release variant). Writing it serves no one, so no use is
+        logged: each download still makes its decision and is logged when served. A file a
+        download is writing at the same moment is left to it. Returns the datasets written.
+        """
+        if self.extracts is None:
+            return []
+        rows = self.cache.catalog_rows(self.store)
+        written = []
+        for dataset_id, row in rows.items():
+            if dataset_ids is not None and dataset_id not in dataset_ids:
+                continue
+            if fmt not in str(row.get("formats") or "").split(","):
+                continue
+            decision = access.decide(self.store, dataset_id, PUBLIC, "download", row=row)
+            if not decision.allowed:
+                continue
+            key = self.extract_key(decision, fmt, self.cache.dataset_generation(dataset_id))
+            if key is None or self.extracts.find(dataset_id, fmt, *key) is not None:
+                continue
+            gate = self.extracts.gate(dataset_id, fmt, *key)
+            if not gate.acquire(blocking=False):
+                continue                     # a download is writing this very file
+            try:
+                with self.extracts.writing(dataset_id, fmt, *key) as (f, done):
+                    result, _ = exports._export(self.store, dataset_id, fmt, f, PUBLIC,
+                                                "download", None)
+                    done(result.rows)
+                written.append(dataset_id)
+            except Exception:  # noqa: BLE001 - the first download makes it instead
+                continue
+            finally:
+                gate.release()
+        return written
+
+    def release_public_later(self, dataset_ids: list[str] | None = None) -> None:
+        """:meth:`release_public` in the background, one run at a time (what a load asks
+        for during a run is released right after it)."""
+        if self.extracts is None:
+            return
+        self._release_pending.add(None if dataset_ids is None else tuple(dataset_ids))
+        if not self._release_lock.acquire(blocking=False):
+            return
+
+        def run():
+            while True:
+                try:
+                    while self._release_pending:
+                        asked = self._release_pending.pop()
+                        with contextlib.suppress(Exception):
+                            self.release_public(None if asked is None else list(asked))
+                finally:
+                    self._release_lock.release()
+                # asked for after the last look but before the lock was let go: run again
+                if not self._release_pending or not self._release_lock.acquire(blocking=False):
+                    break
+
+        threading.Thread(target=run, name="release-public", daemon=True).start()
 
     def publish_snapshot_later(self, settle: float = 0.0) -> None:
         """Publish the snapshot in the background, ``settle`` seconds after the last call

@@ -29,8 +29,7 @@ from starlette.routing import Match, Route, Router
 
 from analytics.errors import CityBrainError
 from analytics.identity import PUBLIC, Actor, PermissionDenied
-from analytics.opendata import access, catalog, exports, registry, tokens
-from analytics.opendata import extracts as extracts_mod
+from analytics.opendata import access, catalog, exports, tokens
 from analytics.pooling import ingest
 from analytics.pooling.contracts import contracts
 from analytics.sensors.model import OPERATOR_ROLES
@@ -329,13 +328,7 @@ class Api:
         return StreamingResponse(body, media_type=media, headers=headers)
 
     def _extract_key(self, decision: access.Decision, fmt: str, generation: int):
-        store = self.state.store
-        spec = registry.spec_of(store, decision.dataset_id)
-        if not extracts_mod.cacheable(spec):
-            return None
-        secret = access.masking_secret(store) if spec is not None and spec.masked else ""
-        return (extracts_mod.variant_of(decision, spec, fmt, secret),
-                extracts_mod.version_of(store, spec, generation))
+        return self.state.extract_key(decision, fmt, generation)
 
     async def _file_body(self, f, decision: access.Decision, fmt: str, rows: int):
         """A released file's bytes, a large chunk at a time (flat memory); the download is
