@@ -156,3 +156,12 @@ def test_good_geojson_still_loads(store, tmp_path):
     assert len(json.loads(text)["features"]) > 0
     report = ingest.validate(store, EXAMPLES / "environment_air_quality_2025-06-30.geojson", AIR)
     assert report.ok
+
+
+@pytest.mark.parametrize("bad", ["1" + "0" * 30, "-9223372036854775808", "1e19"])
+def test_a_count_beyond_a_64_bit_integer_is_out_of_range(store, tmp_path, bad):
+    # it used to break the cast to integers with a TypeError naming no file, row or column
+    path = csv_file(tmp_path, "huge.csv", f"H2,滨江康养中心,滨江区,120.21,30.21,{bad},250,private,2012")
+    message = rejected(store, path, HOMES, datum="wgs84")
+    assert "row 3, column beds" in message and "out of range" in message
+    assert "1 more problem" not in message  # one problem, said once

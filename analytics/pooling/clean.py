@@ -337,6 +337,15 @@ def _convert(series: pd.Series, col, rows: pd.Series, problems: _Problems,
         _flag(problems, rows, series, bad, col.name,
                           f"type_{col.type}", lambda r, v: f"{v!r} is not {kind}: "
                           f"write {kind} ({col.unit or 'no unit'})")
+        if col.type == "integer":
+            # beyond what a 64-bit integer holds (1e30 deaths): a range problem of its own,
+            # before the column is made integers (which such a value would break)
+            huge = ~bad & values.notna() & (values.abs() >= 2.0 ** 63)
+            _flag(problems, rows, series, huge, col.name, "range",
+                  lambda r, v, c=col: f"{v} is out of range: {c.name} must be between "
+                  f"{-(2 ** 63) if c.min is None else c.min:g} and "
+                  f"{2 ** 63 - 1 if c.max is None else c.max:g}" + (f" {c.unit}" if c.unit else ""))
+            bad |= huge
         values = values.where(~bad)
         return values.round().astype("Int64") if col.type == "integer" else values
     # date
