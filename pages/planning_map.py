@@ -302,7 +302,8 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
                              "supply": t("plan_col_supply", unit=unit),
                              "access_per_1000": t("plan_col_access", unit=unit),
                              "unmet": t("plan_col_unmet")})
-        st.dataframe(shown.round(1), hide_index=True, width="stretch",
+        shown = shown.round(1)
+        st.dataframe(shown, hide_index=True, width="stretch",
                      column_config=pl.number_config(shown))
     with tab2:
         st.caption(t("plan_underserved_caption", ratio=ft.ratio_label))
@@ -318,8 +319,9 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
             "persons": t("plan_col_persons", group=pl.group_name(group, ctx.lang)),
             "facilities_in_reach": t("plan_col_in_reach"),
             "access_per_1000": t("plan_col_access", unit=unit), "unmet": t("plan_col_unmet")})
-        st.dataframe(table.round(1), hide_index=True, width="stretch",
-                     column_config=pl.number_config(table))
+        rounded = table.round(1)  # the table as shown; the CSV keeps the exact values
+        st.dataframe(rounded, hide_index=True, width="stretch",
+                     column_config=pl.number_config(rounded))
         # the CSV says, cell by cell, whether its residents and facilities are a department's
         # data or synthetic (by district)
         csv = table.assign(**{t(f"source_column_{layer}"): [

@@ -154,6 +154,12 @@ def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
     # the district summary table is the analytics' table (city row first)
     table = at.dataframe[0].value
     assert table.iloc[0, 0] == "Whole city" and int(table.iloc[0, 1]) == 450
+    # each column written with the decimals its shown values have (77.8 %, 291.1 places),
+    # not four (the format must be read from the table as shown, after rounding)
+    formats = {c: v["type_config"]["format"]
+               for c, v in json.loads(at.dataframe[0].proto.columns).items() if "type_config" in v}
+    assert formats["Coverage (%)"] == formats["Supply in reach (places per 1,000)"] == "%,.1f"
+    assert formats["Residents aged 6-11"] == "localized"
 
 
 def test_map_page_radius_override_is_recorded(store_path, monkeypatch):
