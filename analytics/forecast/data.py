@@ -151,15 +151,14 @@ def load_history(store: Store, base_year: int) -> History:
     ai = frame["age"].to_numpy().astype(int)
     np.add.at(persons, (yi, di, si, ai), frame["persons"].to_numpy().astype(float))
     return History(years, dists, persons, city_adcode(store),
-                   registered_births(store, years, dists),
-                   registered_births(store, years, dists, "deaths"))
+                   *registered_events(store, years, dists))
 
 
-def registered_births(store: Store, years: np.ndarray, dists: np.ndarray,
-                      column: str = "births") -> np.ndarray | None:
-    """``[year, district]`` births (or, with ``column="deaths"``, deaths) reported by a
-    department (``health_vital_events``, through the vital-events layer), NaN where the
-    layer is synthetic or empty; None where no department reports any.
+def registered_events(store: Store, years: np.ndarray, dists: np.ndarray
+                      ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """``(births, deaths)``, each ``[year, district]``, as a department reports them
+    (``health_vital_events``, through the vital-events layer): NaN where the layer is
+    synthetic or empty, and None where no department reports any.
 
     The synthetic layer's events are not read: the synthetic population's infants are its
     births already, and its deaths follow the life table the model uses.
@@ -170,25 +169,25 @@ def registered_births(store: Store, years: np.ndarray, dists: np.ndarray,
         The city store.
     years, dists : numpy.ndarray
         The history's years and district adcodes.
-    column : {"births", "deaths"}
-        Which events.
 
     Returns
     -------
-    numpy.ndarray or None
+    tuple of (numpy.ndarray or None)
     """
-    if column not in ("births", "deaths"):
-        raise ValueError(f"column must be births or deaths, not {column!r}")
-    frame = store.query("forecast.registered_births", base_year=int(years[-1]))
-    frame = frame[frame["year"].isin(years) & frame["district_adcode"].isin(dists)
-                  & frame[column].notna()]
-    if frame.empty:
-        return None
-    out = np.full((len(years), len(dists)), np.nan)
-    out[np.searchsorted(years, frame["year"].to_numpy().astype(int)),
-        np.searchsorted(dists, frame["district_adcode"].to_numpy().astype(int))] = \
-        frame[column].to_numpy().astype(float)
-    return out
+    frame = store.query("forecast.registered_events", base_year=int(years[-1]))
+    frame = frame[frame["year"].isin(years) & frame["district_adcode"].isin(dists)]
+    out = []
+    for column in ("births", "deaths"):
+        have = frame[frame[column].notna()]
+        if have.empty:
+            out.append(None)
+            continue
+        grid = np.full((len(years), len(dists)), np.nan)
+        grid[np.searchsorted(years, have["year"].to_numpy().astype(int)),
+             np.searchsorted(dists, have["district_adcode"].to_numpy().astype(int))] = \
+            have[column].to_numpy().astype(float)
+        out.append(grid)
+    return out[0], out[1]
 
 
 def check_area(history: History, district: int | None) -> int:

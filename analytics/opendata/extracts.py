@@ -162,6 +162,20 @@ class Extracts:
             staged.with_name(staged.name + ".json").unlink(missing_ok=True)
         self.prune(dataset_id, version)
 
+    def release(self, store: Store, dataset_id: str, fmt: str, variant: str, version: str,
+                actor, application_id: str | None = None, through=None):
+        """Export ``dataset_id`` for ``actor`` (the access decision and disclosure control of
+        :func:`~analytics.opendata.exports.export`) into its released file, which becomes
+        the extract when whole. ``through(file)`` may wrap the file, e.g. to stream the same
+        bytes to a response while they are written. Logs no use: the caller logs what it
+        serves. Returns ``(ExportResult, Release)``."""
+        with self.writing(dataset_id, fmt, variant, version) as (f, done):
+            result, release = exports._export(store, dataset_id, fmt,
+                                              f if through is None else through(f), actor,
+                                              "download", application_id)
+            done(result.rows)
+        return result, release
+
     def prune_stale(self, store: Store) -> list[Path]:
         """Delete every file not of its dataset's current data version (a server starting on
         a rebuilt or reloaded store), and any partial file left by a stopped server."""

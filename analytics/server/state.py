@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analytics.identity import PUBLIC
-from analytics.opendata import access, exports, privacy, registry
+from analytics.opendata import access, privacy, registry
 from analytics.opendata.extracts import Extracts, cacheable, folder_of, variant_of, version_of
 from analytics.sensors.pipeline import SensorPipeline
 from analytics.server.ckan import ReleaseCache
@@ -239,10 +239,7 @@ class ServerState:
             if not gate.acquire(blocking=False):
                 continue                     # a download is writing this very file
             try:
-                with self.extracts.writing(dataset_id, fmt, *key) as (f, done):
-                    result, _ = exports._export(self.store, dataset_id, fmt, f, PUBLIC,
-                                                "download", None)
-                    done(result.rows)
+                self.extracts.release(self.store, dataset_id, fmt, *key, PUBLIC)
                 written.append(dataset_id)
             except Exception:  # noqa: BLE001 - the first download makes it instead
                 continue

@@ -315,11 +315,9 @@ class Api:
             # The released file is written beside the stream; it becomes the extract only
             # when whole, and the download is logged as served once delivered.
             try:
-                with extracts.writing(dataset_id, fmt, variant, version) as (f, done):
-                    result, release = exports._export(
-                        store, dataset_id, fmt, _Tee(f, out), actor, "download",
-                        decision.application_id)
-                    done(result.rows)
+                result, release = extracts.release(
+                    store, dataset_id, fmt, variant, version, actor, decision.application_id,
+                    through=lambda f: _Tee(f, out))
             finally:
                 gate.release()
             access.log(store, release.decision, fmt, result.rows)

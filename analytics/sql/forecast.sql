@@ -11,7 +11,7 @@ FROM population_districts
 WHERE year <= $base_year
 ORDER BY year, district_adcode, sex, age;
 
--- name: registered_births
+-- name: registered_events
 -- Births and deaths a department reports (the vital-events layer where it is not synthetic),
 -- up to the base year: the cohort model's fertility reads the births in place of those
 -- implied by the infants of the population, and scales each district's life table to the
