@@ -22,9 +22,9 @@ import h3.api.numpy_int as h3int
 import numpy as np
 import pandas as pd
 import shapely
-from pypinyin import lazy_pinyin
 
 from analytics.errors import CityBrainError
+from analytics.placenames import pinyin_word
 
 H3_RESOLUTION = 9
 WGS84 = "EPSG:4326"
@@ -104,10 +104,9 @@ def english_name(name: str) -> str:
 
 
 def _pinyin(text: str) -> str:
-    """Joined pinyin with the apostrophe before a/o/e syllables (临安 -> Lin'an)."""
-    syllables = lazy_pinyin(text)
-    word = syllables[0] + "".join(("'" + s) if s[:1] in "aoe" else s for s in syllables[1:])
-    return word.capitalize()
+    """Joined pinyin with the apostrophe before a/o/e syllables (临安 -> Lin'an), read as a
+    place name (:func:`analytics.placenames.pinyin_word`: 长兴 -> Changxing)."""
+    return pinyin_word(text)
 
 
 # -- datums ------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ import streamlit as st
 
 from analytics.errors import CityBrainError
 from analytics.opendata import access
+from analytics.opendata.registry import department_en
+from analytics.placenames import both_forms, romanise
 from analytics.planning import accessibility, reconcile, siting, supply
 from analytics.population import SERVICE_GROUPS
 from analytics.standards import FACILITY_TYPES, facility_type
@@ -332,7 +334,8 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
         # each point's tooltip says where it comes from: a department's register or synthetic
         ids = provenance.facility_sources_by_id(_store, key, type_key, year)
         layers.append(maps.facility_layer(maps.facility_layer_data(
-            fac.assign(source=fac["facility_id"].astype(str).map(ids)),
+            fac.assign(source=fac["facility_id"].astype(str).map(ids),
+                       name=facility_names(fac["name"], lang)),
             type_name(type_key, lang), unit_name(type_key, lang),
             {**labels, "source_synthetic": translate("source_tooltip_synthetic", lang),
              "source_register": translate("source_tooltip_register", lang)})))
@@ -373,9 +376,30 @@ def number_config(frame: pd.DataFrame) -> dict:
     return out
 
 
+def facility_names(names: pd.Series, lang: str) -> pd.Series:
+    """Facility (or place) names as a page in ``lang`` shows them: as they are on Chinese
+    pages, in both forms on English ones ("Dongshan Subdistrict No. 3 Kindergarten
+    (东山街道第三幼儿园)"; see :mod:`analytics.placenames`)."""
+    names = names.fillna("").astype(str)
+    if lang == "zh":
+        return names
+    forms = {n: both_forms(n) for n in names.unique()}
+    return names.map(forms)
+
+
+def department_name(name, lang: str) -> str:
+    """A department as a page in ``lang`` names it: its English name on English pages (its
+    name in both forms where it is no department of the registry)."""
+    name = "" if name is None or (isinstance(name, float) and np.isnan(name)) else str(name)
+    if lang == "zh" or not name:
+        return name
+    return department_en(name) or both_forms(name)
+
+
 def place_text(row, lang: str) -> str:
     """Where a site is, in words: sub-district and community, the nearest open named facility
-    and its distance (from ``analytics.planning.places``; names given in both forms)."""
+    and its distance (from ``analytics.planning.places``; on English pages the facility's
+    name in both forms, its kind said only when the name does not already say it)."""
     get = row.get if hasattr(row, "get") else lambda k, d="": getattr(row, k, d)
     sub, com = get("subdistrict", "") or "", get("community", "") or ""
     mark, metres = get("landmark", "") or "", get("landmark_m", None)
@@ -384,7 +408,10 @@ def place_text(row, lang: str) -> str:
         near = f"，距{mark} {int(metres):,} 米" if mark and metres is not None else ""
         return place + near
     place = ", ".join(w for w in (get("place_en", ""), get("district_en", "")) if w)
+    english = get("landmark_en", "") or romanise(mark)
+    named = f"{english} ({mark})" if english and english != mark else mark
     kind = (get("landmark_type_en", "") or "").lower()
-    near = (f"; {int(metres):,} m from {mark}" + (f" ({kind})" if kind else "")
+    said = kind and kind in english.lower()
+    near = (f"; {int(metres):,} m from {named}" + (f" ({kind})" if kind and not said else "")
             if mark and metres is not None else "")
     return place + near

@@ -261,8 +261,9 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
             else:
                 r = row.iloc[0]
                 detail = pd.DataFrame({
-                    t("plan_col_name"): [r["name"]], t("plan_col_type"):
-                        [pl.type_name(type_key, ctx.lang)],
+                    t("plan_col_name"): pl.facility_names(row["name"].iloc[:1],
+                                                          ctx.lang).tolist(),
+                    t("plan_col_type"): [pl.type_name(type_key, ctx.lang)],
                     t("plan_col_district"): [pl.district_label(int(r["district_adcode"]), pre.names,
                                                                ctx.lang)],
                     t("plan_col_capacity", unit=unit): [int(r["capacity"])],
@@ -272,7 +273,8 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
                     t("plan_col_demand_in_reach", group=pl.group_name(group, ctx.lang)):
                         [round(float(r["demand_in_reach"]))],
                     t("plan_col_ratio", unit=unit): [round(float(r["ratio_per_1000"]), 1)],
-                    t("plan_col_department"): [r["owner_department"]],
+                    t("plan_col_department"): [pl.department_name(r["owner_department"],
+                                                                  ctx.lang)],
                 })
                 st.dataframe(detail, hide_index=True, width="stretch")
         if st.button(t("plan_clear_selection")):

@@ -158,7 +158,8 @@ def page(ctx: PageContext) -> None:
         fac = fac[fac["district_adcode"] == ask["district"]]
     if len(fac):
         layers.append(maps.facility_layer(maps.facility_layer_data(
-            fac, pl.type_name(ask["type"], ctx.lang), pl.unit_name(ask["type"], ctx.lang), labels)))
+            fac.assign(name=pl.facility_names(fac["name"], ctx.lang)),
+            pl.type_name(ask["type"], ctx.lang), pl.unit_name(ask["type"], ctx.lang), labels)))
     if len(res.sites):
         layers.append(maps.catchment_layer(res.sites, res.radius_m, rgb=maps.SITE_RGB,
                                            layer_id="site_catchments"))

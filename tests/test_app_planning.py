@@ -8,11 +8,12 @@ bad input shows a clear message instead of a traceback.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 from app_helpers import switch_page
-from planning_store import YEAR, cell_of, make_store
+from planning_store import DAY_CARE, SCHOOLS, YEAR, cell_of, make_store
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +196,8 @@ def test_sites_page_recommends_the_centre(store_path, monkeypatch):
     # a site a planner can name: its district and the nearest open facility (the day-care
     # centre DC2 stands in the same cell E)
     where = sites["Where (sub-district, community, nearest facility)"].iloc[0]
-    assert where == "Xihu District; 0 m from DC2 名称 (elderly day-care centre)"
+    # (the name in both forms: 名称 míng chēng)
+    assert where == "Xihu District; 0 m from DC2 Mingcheng (DC2 名称) (elderly day-care centre)"
     layers = {layer["id"] for layer in deck_spec(at)["layers"]}
     assert {"cells", "facilities", "sites", "site_catchments", "districts"} <= layers
 
@@ -495,3 +497,83 @@ def test_map_view_is_cached_and_switching_type_keeps_the_link(store_path, monkey
     assert at.get("deck_gl_json_chart")[0].proto.json != first
     again = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
     assert again.get("deck_gl_json_chart")[0].proto.json == first
+
+
+# -- names in both forms on English pages (issue 15) ---------------------------------------
+CJK = re.compile(r"[\u3400-\u9fff]")
+#: Facilities named as registers and the synthetic layer name them (D, F in 西湖区 / 滨江区;
+#: the day-care centre at E, where the primary-school site is proposed).
+NAMED = {"P1": "西湖区东山街道第三小学", "P2": "滨江区长河街道长河小学",
+         "DC1": "西湖区明潮街道翠苑社区居家养老服务照料中心",
+         "DC2": "西湖区明潮街道第二居家养老服务照料中心", "DC3": "滨江区长河街道敬老院"}
+#: Their English forms, worked out by hand (东山 dōng shān, 长河 cháng hé, 明潮 míng cháo,
+#: 翠苑 cuì yuàn; 第三 No. 3).
+NAMED_EN = {"P1": "Xihu District Dongshan Subdistrict No. 3 Primary School",
+            "P2": "Binjiang District Changhe Subdistrict Changhe Primary School",
+            "DC1": "Xihu District Mingchao Subdistrict Cuiyuan Community Home-based Elderly "
+                   "Day-care Centre",
+            "DC2": "Xihu District Mingchao Subdistrict No. 2 Home-based Elderly Day-care Centre",
+            "DC3": "Binjiang District Changhe Subdistrict Elderly Care Home"}
+
+
+@pytest.fixture(scope="module")
+def named_store_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("named") / "city.duckdb"
+    store = make_store([{**f, "name": NAMED[f["facility_id"]]} for f in SCHOOLS + DAY_CARE],
+                       path=path)
+    store.checkpoint()
+    store.close()
+    return path
+
+
+def chinese_only_in_both_forms(text: str) -> bool:
+    """True when every Chinese name in ``text`` stands in brackets right after its English
+    form (``English (中文)``), and no other Chinese is left."""
+    english = {v: k for k, v in NAMED_EN.items()}
+    for en, fid in english.items():
+        text = text.replace(f"{en} ({NAMED[fid]})", en)
+    return not CJK.search(text)
+
+
+def layer_data(at: AppTest, layer_id: str) -> list[dict]:
+    return next(layer["data"] for layer in deck_spec(at)["layers"] if layer["id"] == layer_id)
+
+
+def test_english_map_page_names_facilities_in_both_forms(named_store_path, monkeypatch):
+    at = run(named_store_path, monkeypatch, MAP_PAGE,
+             {"pl_type": "primary_school", "pl_layers": "facilities,districts",
+              "pl_sel": "fac:P1"})
+    tips = {d["facility_id"]: d["t"] for d in layer_data(at, "facilities")}
+    assert tips == {fid: f"{NAMED_EN[fid]} ({NAMED[fid]})" for fid in ("P1", "P2")}
+    # the clicked facility's details: its name in both forms, its department in English
+    detail = next(d.value for d in at.dataframe if "Name" in d.value.columns)
+    assert detail["Name"].iloc[0] == f"{NAMED_EN['P1']} ({NAMED['P1']})"
+    assert detail["Department"].iloc[0] == "Education Bureau"
+    for d in at.dataframe:
+        for value in [*map(str, d.value.to_numpy().ravel()), *map(str, d.value.columns)]:
+            assert chinese_only_in_both_forms(value), value
+    # Chinese pages keep the names as they are
+    zh = run(named_store_path, monkeypatch, MAP_PAGE,
+             {"lang": "zh", "pl_type": "primary_school", "pl_layers": "facilities"})
+    assert {d["t"] for d in layer_data(zh, "facilities")} == {NAMED["P1"], NAMED["P2"]}
+
+
+def test_english_sites_page_names_facilities_in_both_forms(named_store_path, monkeypatch):
+    at = run(named_store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school",
+                                                         "pl_k": "1"})
+    sites = at.dataframe[0].value
+    # the site at E is in 西湖区; the nearest named facility of 西湖区 is DC2 (in E itself),
+    # whose name gives the sub-district 明潮街道; its name says its kind, so no "(…)" kind
+    assert sites["Where (sub-district, community, nearest facility)"].iloc[0] == (
+        f"Mingchao Subdistrict, Xihu District; 0 m from {NAMED_EN['DC2']} ({NAMED['DC2']})")
+    tips = {d["facility_id"]: d["t"] for d in layer_data(at, "facilities")}
+    assert tips == {fid: f"{NAMED_EN[fid]} ({NAMED[fid]})" for fid in ("P1", "P2")}
+    site_tip = layer_data(at, "sites")[0]["t"]
+    assert site_tip.startswith("Proposed site 1 · Mingchao Subdistrict") and \
+        chinese_only_in_both_forms(site_tip)
+    for value in map(str, sites.to_numpy().ravel()):
+        assert chinese_only_in_both_forms(value), value
+    zh = run(named_store_path, monkeypatch, SITES_PAGE, {"lang": "zh", "pl_type": "primary_school",
+                                                         "pl_k": "1"})
+    assert zh.dataframe[0].value["位置（街道/社区，最近的设施）"].iloc[0] == \
+        f"西湖区明潮街道，距{NAMED['DC2']} 0 米"

@@ -26,6 +26,8 @@ def test_a_point_is_named_by_district_and_nearest_facility(store):
     assert (row["subdistrict"], row["community"]) == ("明潮街道", "")
     assert row["place_en"] == "Mingchao Subdistrict"
     assert row["landmark"] == "西湖区明潮街道第二幼儿园"
+    # its English form: 西湖 xī hú, 明潮 míng cháo, 第二 the second
+    assert row["landmark_en"] == "Xihu District Mingchao Subdistrict No. 2 Kindergarten"
     assert (row["landmark_type_zh"], row["landmark_type_en"]) == ("幼儿园", "Kindergarten")
     assert row["distance_m"] == pytest.approx(100, abs=1)
 
@@ -67,3 +69,4 @@ def test_every_proposed_site_has_a_location(store):
     assert site["landmark"] == "P2 名称" and site["landmark_m"] == pytest.approx(400, abs=1)
     props = result.geojson()["features"][0]["properties"]
     assert props["district"] == "滨江区" and props["nearest_facility"] == "P2 名称"
+    assert site["landmark_en"] == props["nearest_facility_en"] == "P2 Mingcheng"

@@ -14,28 +14,29 @@ words and numbers, the dashboard composes the sentence in the page language.
 ('宁信镇', '富石村')
 >>> place_english("宁信镇", "富石村")
 'Fushi Village, Ningxin Town'
+
+Every name also has its English form (:func:`analytics.placenames.romanise`): the nearest
+facility's is ``landmark_en`` ("Xihu District Mingchao Subdistrict No. 2 Home-based Elderly
+Day-care Centre"), so English pages can give the name in both forms.
 """
 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from analytics.geo import _pinyin
+from analytics.placenames import romanise
 from analytics.planning.accessibility import project
 from analytics.standards import FACILITY_TYPES
 from analytics.store import Store
 
 _PLACE = re.compile(r"^(?P<sub>..+?(?:街道|镇|乡))(?P<com>[^第]+?(?:社区|村))?")
-_SUFFIX_EN = (("街道", "Subdistrict"), ("镇", "Town"), ("乡", "Township"),
-              ("社区", "Community"), ("村", "Village"))
 
 COLUMNS = ["lon", "lat", "district_adcode", "district", "district_en", "subdistrict",
-           "community", "place_en", "landmark", "landmark_type", "landmark_type_zh",
+           "community", "place_en", "landmark", "landmark_en", "landmark_type", "landmark_type_zh",
            "landmark_type_en", "distance_m"]
 
 
@@ -48,17 +49,9 @@ def split_place(name: str, district: str) -> tuple[str, str]:
     return m.group("sub") or "", m.group("com") or ""
 
 
-@lru_cache(maxsize=65536)
-def _english_word(word: str) -> str:
-    for suffix, en in _SUFFIX_EN:
-        if word.endswith(suffix) and len(word) > len(suffix):
-            return f"{_pinyin(word[: -len(suffix)])} {en}"
-    return _pinyin(word) if word else ""
-
-
 def place_english(subdistrict: str, community: str) -> str:
     """``富石村, 宁信镇`` -> ``Fushi Village, Ningxin Town`` (smallest first, as addresses)."""
-    return ", ".join(w for w in (_english_word(community), _english_word(subdistrict)) if w)
+    return ", ".join(w for w in (romanise(community), romanise(subdistrict)) if w)
 
 
 def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
@@ -69,7 +62,7 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
 
     Columns :data:`COLUMNS`: the district (from the nearest populated cell), the sub-district
     and community named by the nearest facility of that district whose name gives them, and
-    the nearest facility's name, type and distance in metres.
+    the nearest facility's name (and its English form), type and distance in metres.
     """
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
     lat = np.atleast_1d(np.asarray(lat, dtype=float))
@@ -95,19 +88,21 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
         marks = marks.assign(
             subdistrict=[p[0] for p in parts], community=[p[1] for p in parts],
             place_en=[place_english(*p) for p in parts],
+            name_en=[romanise(n) for n in marks["name"]],
             type_zh=[FACILITY_TYPES[t].name_zh if t in FACILITY_TYPES else ""
                      for t in marks["type"]],
             type_en=[FACILITY_TYPES[t].name_en if t in FACILITY_TYPES else ""
                      for t in marks["type"]])
         dist, mi = cKDTree(project(marks["lon"], marks["lat"], origin)).query(pts)
         near = marks.iloc[mi].reset_index(drop=True)
-        for col, src in (("landmark", "name"), ("landmark_type", "type"),
+        for col, src in (("landmark", "name"), ("landmark_en", "name_en"),
+                         ("landmark_type", "type"),
                          ("landmark_type_zh", "type_zh"), ("landmark_type_en", "type_en")):
             out[col] = near[src].to_numpy()
         out["distance_m"] = np.round(dist).astype("int64")
         _name_places(out, pts, marks, origin)
     else:
-        for col in ("landmark", "landmark_type", "subdistrict", "community", "place_en",
+        for col in ("landmark", "landmark_en", "landmark_type", "subdistrict", "community", "place_en",
                     "landmark_type_zh", "landmark_type_en"):
             out[col] = ""
         out["distance_m"] = 0

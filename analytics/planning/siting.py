@@ -307,6 +307,7 @@ class SitingResult:
                                                         getattr(r, "community", "")) if w),
                            "place_en": getattr(r, "place_en", ""),
                            "nearest_facility": getattr(r, "landmark", ""),
+                           "nearest_facility_en": getattr(r, "landmark_en", ""),
                            "nearest_facility_m": int(getattr(r, "landmark_m", 0) or 0),
                            "locked": bool(r.locked),
                            "newly_covered": round(float(r.gain), 1),
@@ -322,7 +323,7 @@ class SitingResult:
 
 #: The location columns :func:`with_places` adds to sites (see :mod:`analytics.planning.places`).
 PLACE_COLUMNS = ["district", "district_en", "subdistrict", "community", "place_en", "landmark",
-                 "landmark_type_zh", "landmark_type_en", "landmark_m"]
+                 "landmark_en", "landmark_type_zh", "landmark_type_en", "landmark_m"]
 
 
 def with_places(store: Store, sites: pd.DataFrame, year: int | None = None) -> pd.DataFrame:
