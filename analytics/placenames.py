@@ -93,6 +93,7 @@ KINDS: dict[str, str] = {
 PLACE_READINGS: dict[str, str] = {
     "长": "chang", "朝": "chao", "重": "chong", "乐": "le", "柏": "bai", "单": "shan",
     "浒": "xu", "堡": "bao", "弄": "long", "会": "hui", "台": "tai", "六": "liu",
+    "都": "du", "浚": "xun", "曾": "zeng",
 }
 
 #: Place words read unlike the everyday word or unlike :data:`PLACE_READINGS`.
@@ -101,7 +102,8 @@ PLACE_WORDS: dict[str, tuple[str, ...]] = {
     "乐清": ("yue", "qing"), "乐亭": ("lao", "ting"), "长子": ("zhang", "zi"),
     "六安": ("lu", "an"), "六合": ("lu", "he"), "会稽": ("kuai", "ji"),
     "天台": ("tian", "tai"), "台州": ("tai", "zhou"), "十里堡": ("shi", "li", "pu"),
-    "吴堡": ("wu", "bu"), "柏林": ("bai", "lin"),
+    "吴堡": ("wu", "bu"), "柏林": ("bai", "lin"), "涡阳": ("guo", "yang"),
+    "筠连": ("jun", "lian"), "珲春": ("hun", "chun"), "洪洞": ("hong", "tong"),
 }
 
 _DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}

@@ -61,6 +61,11 @@ def test_names_in_english(name, english):
     # each specific is read alone: in 明潮街道长河社区 the 道 and 长 are two units' (read
     # together they would be 道长 dàozhǎng)
     ("明潮街道长河社区", "Mingchao Subdistrict Changhe Community"),
+    # 都 dū in place names (not dōu), 曾 zēng, 涡 guō in 涡阳, 珲 hún in 珲春
+    ("丽水市莲都区", "Lishui City Liandu District"),
+    ("随州市曾都区", "Suizhou City Zengdu District"),
+    ("涡阳县", "Guoyang County"),
+    ("珲春市", "Hunchun City"),
     # ü is kept: 吕 lǚ
     ("吕梁市", "Lüliang City"),
 ])
