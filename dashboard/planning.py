@@ -396,22 +396,42 @@ def department_name(name, lang: str) -> str:
     return department_en(name) or both_forms(name)
 
 
-def place_text(row, lang: str) -> str:
-    """Where a site is, in words: sub-district and community, the nearest open named facility
-    and its distance (from ``analytics.planning.places``; on English pages the facility's
-    name in both forms, its kind said only when the name does not already say it)."""
-    get = row.get if hasattr(row, "get") else lambda k, d="": getattr(row, k, d)
-    sub, com = get("subdistrict", "") or "", get("community", "") or ""
-    mark, metres = get("landmark", "") or "", get("landmark_m", None)
+def _getter(row):
+    return row.get if hasattr(row, "get") else lambda k, d="": getattr(row, k, d)
+
+
+def place_where(row, lang: str, district: bool = True) -> str:
+    """A site's (district,) sub-district and community (``analytics.planning.places``):
+    "西湖区明潮街道" or "Fushi Village, Ningxin Town, Jiande City"."""
+    get = _getter(row)
     if lang == "zh":
-        place = f"{get('district', '')}{sub}{com}"
-        near = f"，距{mark} {int(metres):,} 米" if mark and metres is not None else ""
-        return place + near
-    place = ", ".join(w for w in (get("place_en", ""), get("district_en", "")) if w)
+        return "".join(get(k, "") or "" for k in ("district", "subdistrict", "community")
+                       if district or k != "district")
+    return ", ".join(w for w in (get("place_en", ""), get("district_en", "") if district else "")
+                     if w)
+
+
+def nearest_name(row, lang: str) -> str:
+    """The nearest open named facility of a site as a page in ``lang`` names it: in both
+    forms on English pages, its kind added when the name does not already say it."""
+    get = _getter(row)
+    mark = get("landmark", "") or ""
+    if lang == "zh" or not mark:
+        return mark
     english = get("landmark_en", "") or romanise(mark)
     named = f"{english} ({mark})" if english and english != mark else mark
     kind = (get("landmark_type_en", "") or "").lower()
-    said = kind and kind in english.lower()
-    near = (f"; {int(metres):,} m from {named}" + (f" ({kind})" if kind and not said else "")
-            if mark and metres is not None else "")
-    return place + near
+    return named + (f" ({kind})" if kind and kind not in english.lower() else "")
+
+
+def place_text(row, lang: str) -> str:
+    """Where a site is, in one line (tooltips): :func:`place_where`, then the nearest open
+    named facility (:func:`nearest_name`) and its distance."""
+    get = _getter(row)
+    mark, metres = get("landmark", "") or "", get("landmark_m", None)
+    place, name = place_where(row, lang), nearest_name(row, lang)
+    if not mark or metres is None:
+        return place
+    if lang == "zh":
+        return f"{place}，距{name} {int(metres):,} 米"
+    return f"{place}; {int(metres):,} m from {name}"

@@ -181,13 +181,17 @@ def page(ctx: PageContext) -> None:
 
     # -- the sites, their marginal gains, exports ----------------------------------------------
     st.subheader(t("plan_sites_table"))
+    rows = [r for _, r in res.sites.iterrows()]
     table = res.sites.assign(
-        where=[pl.place_text(r, ctx.lang) for _, r in res.sites.iterrows()],
+        where=[pl.place_where(r, ctx.lang, district=False) for r in rows],
+        nearest=[pl.nearest_name(r, ctx.lang) for r in rows],
+        nearest_m=res.sites["landmark_m"],
         district=[pl.district_label(int(a), pre.names, ctx.lang) for a in res.sites["district_adcode"]])
-    shown = table[["order", "where", "district", "locked", "gain", "coverage_after_pct",
-                   "lon", "lat", "site_id"]].rename(columns={
+    shown = table[["order", "where", "nearest", "nearest_m", "district", "locked", "gain",
+                   "coverage_after_pct", "lon", "lat", "site_id"]].rename(columns={
                        "order": t("plan_col_order"), "site_id": t("plan_col_site_id"),
-                       "where": t("plan_col_where"), "district": t("plan_col_district"),
+                       "where": t("plan_col_where"), "nearest": t("plan_col_nearest"),
+                       "nearest_m": t("plan_col_nearest_m"), "district": t("plan_col_district"),
                        "locked": t("plan_col_locked"), "gain": t("plan_col_gain"),
                        "coverage_after_pct": t("plan_col_after_pct"), "lon": t("plan_col_lon"),
                        "lat": t("plan_col_lat")})

@@ -194,10 +194,13 @@ def test_sites_page_recommends_the_centre(store_path, monkeypatch):
     sites = at.dataframe[0].value
     assert sites["Site id"].iloc[0] == cell_of("E")
     # a site a planner can name: its district and the nearest open facility (the day-care
-    # centre DC2 stands in the same cell E)
-    where = sites["Where (sub-district, community, nearest facility)"].iloc[0]
-    # (the name in both forms: 名称 míng chēng)
-    assert where == "Xihu District; 0 m from DC2 Mingcheng (DC2 名称) (elderly day-care centre)"
+    # centre DC2 stands in the same cell E; no name of 西湖区's says its sub-district)
+    assert (sites["District"].iloc[0], sites["Where (sub-district, community)"].iloc[0]) == \
+        ("Xihu District", "")
+    # (the name in both forms: 名称 míng chēng; the name does not say its kind, so it is added)
+    assert sites["Nearest open facility"].iloc[0] == \
+        "DC2 Mingcheng (DC2 名称) (elderly day-care centre)"
+    assert sites["Distance to it (m)"].iloc[0] == 0
     layers = {layer["id"] for layer in deck_spec(at)["layers"]}
     assert {"cells", "facilities", "sites", "site_catchments", "districts"} <= layers
 
@@ -564,16 +567,19 @@ def test_english_sites_page_names_facilities_in_both_forms(named_store_path, mon
     sites = at.dataframe[0].value
     # the site at E is in 西湖区; the nearest named facility of 西湖区 is DC2 (in E itself),
     # whose name gives the sub-district 明潮街道; its name says its kind, so no "(…)" kind
-    assert sites["Where (sub-district, community, nearest facility)"].iloc[0] == (
-        f"Mingchao Subdistrict, Xihu District; 0 m from {NAMED_EN['DC2']} ({NAMED['DC2']})")
+    assert sites["Where (sub-district, community)"].iloc[0] == "Mingchao Subdistrict"
+    assert sites["Nearest open facility"].iloc[0] == f"{NAMED_EN['DC2']} ({NAMED['DC2']})"
     tips = {d["facility_id"]: d["t"] for d in layer_data(at, "facilities")}
     assert tips == {fid: f"{NAMED_EN[fid]} ({NAMED[fid]})" for fid in ("P1", "P2")}
-    site_tip = layer_data(at, "sites")[0]["t"]
-    assert site_tip.startswith("Proposed site 1 · Mingchao Subdistrict") and \
-        chinese_only_in_both_forms(site_tip)
+    # the site's tooltip says it all in one line
+    assert layer_data(at, "sites")[0]["t"] == (
+        f"Proposed site 1 · Mingchao Subdistrict, Xihu District; 0 m from {NAMED_EN['DC2']} "
+        f"({NAMED['DC2']})")
     for value in map(str, sites.to_numpy().ravel()):
         assert chinese_only_in_both_forms(value), value
     zh = run(named_store_path, monkeypatch, SITES_PAGE, {"lang": "zh", "pl_type": "primary_school",
                                                          "pl_k": "1"})
-    assert zh.dataframe[0].value["位置（街道/社区，最近的设施）"].iloc[0] == \
-        f"西湖区明潮街道，距{NAMED['DC2']} 0 米"
+    zh_sites = zh.dataframe[0].value
+    assert (zh_sites["位置（街道/社区）"].iloc[0], zh_sites["最近的开放设施"].iloc[0]) == \
+        ("明潮街道", NAMED["DC2"])
+    assert layer_data(zh, "sites")[0]["t"].endswith(f"西湖区明潮街道，距{NAMED['DC2']} 0 米")
