@@ -1,8 +1,9 @@
 """English forms of Chinese proper names: places and the facilities named after them.
 
-A name is written the way Chinese place names are romanised for use in English (GB/T 16159
-*Basic rules of the Chinese phonetic alphabet orthography* and the national rules for
-romanising place names): the specific part of each administrative unit in Hanyu Pinyin, as
+A name is written the way Chinese place names are romanised for use in English (GB/T
+16159-2012 *Basic rules of the Chinese phonetic alphabet orthography*; GB/T 30240.1-2013
+*Guidelines for the use of English in public service areas*, on names of public places and
+institutions): the specific part of each administrative unit in Hanyu Pinyin, as
 one capitalised word without tone marks (an apostrophe where a syllable starting with a, o
 or e would run into the one before it: 临安 Lin'an), and the generic part translated
 (街道 Subdistrict, 镇 Town, 社区 Community, 村 Village, 区 District, 县 County, 市 City, …).
@@ -16,13 +17,14 @@ The syllables come from ``pypinyin`` in phrase mode (its word list settles most 
 with several readings: 重庆 Chongqing, 厦门 Xiamen, 六安 Lu'an). Place names read some
 characters differently from everyday words, so a few readings take precedence: characters
 that in a place name almost always have one reading (长 chang as in 长兴 Changxing, 朝 chao,
-乐 le, 柏 bai, 单 shan, 浒 xu) and whole place words whose reading the everyday word list gets
+乐 le, 柏 bai, 单 shan, 都 du, 浒 xu) and whole place words whose reading the everyday word list gets
 wrong (朝阳 Chaoyang, 乐清 Yueqing, 长子 Zhangzi). Each specific is romanised on its own, so
 a word is never read across a unit boundary (…街道长庆… is not 道长 *daozhang*).
 
 A name that does not split into known parts (a department's register may hold anything)
-still gets a pinyin form: its words (as pypinyin cuts them) capitalised, other characters
-kept as they are.
+still gets a pinyin form: a run of up to four Chinese characters as one capitalised word, a
+longer run cut where pypinyin's word list knows a word, other characters kept as they are
+(浙江大学医学院附属第一医院 -> Zhejiangdaxue Yixueyuan Fushu No. 1 Hospital).
 
 >>> romanise("东山街道第三幼儿园")
 'Dongshan Subdistrict No. 3 Kindergarten'
