@@ -5,7 +5,8 @@ A name is written the way Chinese place names are romanised for use in English (
 *Guidelines for the use of English in public service areas*, on names of public places and
 institutions): the specific part of each administrative unit in Hanyu Pinyin, as
 one capitalised word without tone marks (an apostrophe where a syllable starting with a, o
-or e would run into the one before it: 临安 Lin'an), and the generic part translated
+or e would run into the one before it: 临安 Lin'an; a one-syllable specific keeps its generic
+in the pinyin: 单县 Shanxian County), and the generic part translated
 (街道 Subdistrict, 镇 Town, 社区 Community, 村 Village, 区 District, 县 County, 市 City, …).
 A facility's kind is translated as a whole (幼儿园 Kindergarten, 社区卫生服务中心 Community
 Health Service Centre, …) and an ordinal before it is numbered (第三 No. 3), so the words stay
@@ -113,6 +114,7 @@ _HAN = re.compile(r"[\u3400-\u9fff]")
 _HAN_RUN = re.compile(r"[\u3400-\u9fff]+|[^\u3400-\u9fff]+")
 _UNIT = re.compile(r"(?P<spec>[\u3400-\u9fff]{2,}?)(?P<gen>"
                    + "|".join(sorted(GENERICS, key=len, reverse=True)) + ")")
+_MONO = re.compile(r"^[\u3400-\u9fff](?P<gen>省|市|区|县|旗|镇|乡|村)$")
 _ORDINAL = re.compile(r"第(?P<n>[零一二两三四五六七八九十百]+|\d+)$")
 _KIND = sorted(KINDS, key=len, reverse=True)
 _PLACE_WORD_ORDER = sorted(PLACE_WORDS, key=len, reverse=True)
@@ -247,6 +249,10 @@ def romanise(name: str) -> str:
             break
         words.append(f"{pinyin_word(unit.group('spec'))} {GENERICS[unit.group('gen')]}")
         rest = rest[unit.end():]
+    mono = _MONO.match(rest)
+    if mono:  # a one-syllable specific keeps its generic in the pinyin: 单县 Shanxian County
+        words.append(f"{pinyin_word(rest)} {GENERICS[mono.group('gen')]}")
+        rest = ""
     if rest:
         words.append(_free_pinyin(rest) if len(rest) > 1 or not words else pinyin_word(rest))
     words.extend(w for w in (number, KINDS.get(kind, "")) if w)

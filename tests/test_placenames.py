@@ -36,6 +36,9 @@ CJK = re.compile(r"[\u3400-\u9fff]")
      "Gongshu District Mishixiang Subdistrict No. 2 Junior Middle School"),
     # 临安 lín ān: the apostrophe keeps the syllables apart (Lin'an, not Li-nan)
     ("临安区锦城街道托育园", "Lin'an District Jincheng Subdistrict Nursery"),
+    # a one-syllable specific keeps its generic in the pinyin (单 shàn in 单县)
+    ("单县", "Shanxian County"),
+    ("仁和街道石村托育园", "Renhe Subdistrict Shicun Village Nursery"),
     # 新市镇: 市 inside a specific is not the generic "City"
     ("德清县新市镇小学", "Deqing County Xinshi Town Primary School"),
     # an ordinal before a kind that is not a place's generic
