@@ -95,18 +95,31 @@ def main(store_path: Path | None = None) -> None:
           f"target <= {TARGET_FA_PER_1000:g})")
     print(f"per 10,000 clean values: {10 * ours.false_alarms_per_1000:.1f} (target <= "
           f"{10 * TARGET_FA_PER_1000:g})")
-    # per source: which series the remaining false alarms come from
+    # per source: which series the remaining false alarms come from, and each alarm: its
+    # date, the test that spoke, its surprise, and its move against the largest move the
+    # series made before (a move bigger than any before is a real event of that series)
     fn = detectors()[next(iter(results))]
     by_source: dict[str, list[int]] = {}
+    listed = []
     for s in clean:
-        d = fn(s.frame)
+        steps = scoring.score_steps(s.frame)
+        d = np.array([st.alert for st in steps], bool)
         first = nab.probation(len(d))
         acc = by_source.setdefault(s.source, [0, 0])
         acc[0] += len(d) - first
         acc[1] += int(d[first:].sum())
+        x = s.frame["value"].to_numpy(dtype=float)
+        moves = np.abs(np.diff(x))
+        for i in np.flatnonzero(d[first:]) + first:
+            listed.append((s.name, str(s.frame["timestamp"].iat[i])[:10], steps[i].kind,
+                           steps[i].z, x[i] - x[i - 1], moves[:i - 1].max()))
     print("false alarms on series with nothing inserted, by source:")
     for src, (pts, fa) in sorted(by_source.items()):
         print(f"  {src:<28} {fa:>3} in {pts:>6,} values = {1000 * fa / pts:5.2f} per 1,000")
+    print(f"  {'series':<28} {'date':<10} {'test':<6} {'z':>6} {'change':>8} "
+          f"{'largest earlier change':>23}")
+    for name, day, kind, z, move, largest in listed:
+        print(f"  {name:<28} {day:<10} {kind:<6} {z:6.2f} {move:8.2f} {largest:23.2f}")
     # kinds: which inserted anomalies are found
     found: dict[str, list[int]] = {}
     for s in labelled:

@@ -10,7 +10,7 @@ import pytest
 
 from analytics.cli import main
 from analytics.errors import CityBrainError
-from analytics.sensors.score import read_series, robust_scores
+from analytics.sensors.score import read_series, robust_scores, score_series
 from analytics.sensors.series import detect, seasons_for
 
 
@@ -94,6 +94,24 @@ def test_seasons_from_the_step():
     assert seasons_for(3600) == (24, 168)
     assert seasons_for(86_400) == (7,)              # daily: the week
     assert seasons_for(30 * 86_400) == ()           # monthly: none
+    assert seasons_for(86_400, business_days=True) == (5,)   # a market: 5 values a week
+    assert seasons_for(3600, business_days=True) == (24, 168)  # only daily values change
+
+
+def test_a_market_week_is_five_values():
+    # 800 working days (no Saturday or Sunday): every Monday is 8 above the other days
+    # (noise 1), and one Wednesday gets +8 too. Only a cycle of 5 values knows that +8 is
+    # Monday's: with the calendar week of 7 values (or none) the Monday peak drifts through
+    # the cycle, the Wednesday reads as an ordinary peak, and the forecasters, thrown off,
+    # alert 3 values late on a normal Monday (605) instead.
+    rng = np.random.default_rng(1)
+    days = pd.bdate_range("2015-01-05", periods=800)
+    x = 10 + 8 * (days.day_of_week == 0) + rng.normal(0, 1, 800)
+    wed = int(np.flatnonzero(days.day_of_week == 2)[120])
+    x[wed] += 8
+    frame = pd.DataFrame({"timestamp": days.strftime("%Y-%m-%d"), "value": x})
+    assert score_series(frame)["is_anomaly"].to_numpy().nonzero()[0].tolist() == [wed]
+    assert detect(x, (7,), warmup=120)[1].nonzero()[0].tolist() == [wed + 3]
 
 
 @pytest.mark.parametrize("text, message", [

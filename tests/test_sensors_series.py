@@ -89,6 +89,10 @@ def test_each_step_says_which_test_spoke():
         det.update(v)
     st = det.update(100.0)
     assert st.alert and st.kind == "value" and st.score == pytest.approx(1.0)
+    # the surprise behind the score: score = 2 Φ(z) − 1 (here z is about 100 spreads)
+    assert st.z > 50
+    st = det.update(0.3)
+    assert st.score == pytest.approx(2 * stats.norm.cdf(st.z) - 1, abs=1e-12)
 
 
 def test_a_short_series_is_watched_after_thirty_values():

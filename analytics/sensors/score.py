@@ -93,25 +93,42 @@ def robust_scores(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
     return scores
 
 
-def score_series(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
-                 holdoff: int | None = None) -> pd.DataFrame:
-    """``timestamp, value, score, is_anomaly``: ``score`` is the anomaly likelihood in
-    [0, 1] (6 decimals); ``is_anomaly`` is 1 on the value that raised an alert (after the
-    probationary 15 % of the series, at most 750 values; at most one per hold-off)."""
+def detector_for(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
+                 holdoff: int | None = None) -> series.SeriesDetector:
+    """The detector :func:`score_series` runs over ``frame``: its cycles from the readings'
+    step, its warm-up from the series' length."""
     if not 0 < threshold < 1:
         raise CityBrainError(f"--threshold is a likelihood strictly between 0 and 1, got {threshold}")
     if holdoff is not None and holdoff < 0:
         raise CityBrainError(f"--holdoff must be 0 or more values, got {holdoff}")
     ts = pd.to_datetime(frame["timestamp"], format="mixed")
     step = series.median_step(ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9)
-    seasons = series.seasons_for(step)
+    # a daily series with no value on any Saturday or Sunday (a market) has a week of 5
+    weekend = bool((ts.dt.day_of_week >= 5).any()) if len(ts) >= 14 else True
+    seasons = series.seasons_for(step, business_days=not weekend)
     # the first values only teach: the benchmark's probationary period (15 % of the
     # series, at most 750 values), at least the detector's least warm-up
     warmup = max(series.WARMUP_MIN, nab.probation(len(frame)))
-    s, alert = series.detect(frame["value"].to_numpy(), seasons, threshold=threshold,
-                             holdoff=holdoff, warmup=warmup)
+    return series.SeriesDetector(seasons, threshold=threshold, holdoff=holdoff, warmup=warmup)
+
+
+def score_steps(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
+                holdoff: int | None = None) -> list[series.Step]:
+    """Each value's :class:`~analytics.sensors.series.Step` (score, alert, which test spoke
+    and its surprise ``z``), as :func:`score_series` computes them."""
+    det = detector_for(frame, threshold, holdoff)
+    return [det.update(v) for v in frame["value"].to_numpy(dtype=float).tolist()]
+
+
+def score_series(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
+                 holdoff: int | None = None) -> pd.DataFrame:
+    """``timestamp, value, score, is_anomaly``: ``score`` is the anomaly likelihood in
+    [0, 1] (6 decimals); ``is_anomaly`` is 1 on the value that raised an alert (after the
+    probationary 15 % of the series, at most 750 values; at most one per hold-off)."""
+    steps = score_steps(frame, threshold, holdoff)
     return pd.DataFrame({"timestamp": frame["timestamp"], "value": frame["value"],
-                         "score": np.round(s, 6), "is_anomaly": alert.astype(int)})
+                         "score": np.round([st.score for st in steps], 6),
+                         "is_anomaly": np.array([st.alert for st in steps], dtype=int)})
 
 
 def zscore_detections(values: np.ndarray, window: int = WINDOW,

@@ -117,12 +117,15 @@ MODEL_EW = 0.02
 CONTEXT_EW = 0.002
 
 
-def seasons_for(step_s: float | None) -> tuple[int, ...]:
+def seasons_for(step_s: float | None, business_days: bool = False) -> tuple[int, ...]:
     """Candidate cycles, in values, for readings ``step_s`` seconds apart: the day (for
     sub-hourly data) and the week (for data up to daily, at most ``MAX_SEASON`` values);
-    none for monthly, yearly or irregular series."""
+    none for monthly, yearly or irregular series. ``business_days``: daily values on
+    working days only (a stock market), whose week is 5 values, not 7."""
     if not step_s or step_s <= 0 or not math.isfinite(step_s):
         return ()
+    if business_days and abs(step_s - 86_400.0) < 1e-6:
+        return (5,)
     out = []
     for period, longest_step in ((86_400.0, 3600.0), (604_800.0, 86_400.0)):
         k = period / step_s
@@ -178,6 +181,7 @@ class Step:
     alert: bool
     expected: float
     kind: str = ""      # which test gave the score: value, shift, burst or stuck
+    z: float = 0.0      # the largest surprise of the four tests, in standard deviations
 
 
 class SeriesDetector:
@@ -288,7 +292,7 @@ class SeriesDetector:
             self.ctx = ctx
         else:
             expected = math.nan
-        score, kind = 0.0, ""
+        score, kind, z = 0.0, "", 0.0
         if ready:
             err = x - expected
             floor = self._floor()
@@ -391,7 +395,7 @@ class SeriesDetector:
                  and self.since_alert > self.holdoff)
         if alert:
             self.since_alert = 0
-        return Step(score, alert, expected, kind)
+        return Step(score, alert, expected, kind, z)
 
 
 def detect(values: np.ndarray, seasons: tuple[int, ...] = (),
