@@ -129,9 +129,12 @@ class Store:
     version) and :meth:`create` for a new one. Reads return pandas DataFrames.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None):
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path | None,
+                 read_only: bool = False):
         self._con = con
         self.path = path
+        #: Opened read-only (a notebook's or the CLI's view): nothing may be written.
+        self.read_only = read_only
         self._lock = threading.RLock()
         # Inside Jupyter DuckDB refuses this setting unless ipywidgets is present (duckdb#7590).
         with contextlib.suppress(duckdb.InvalidInputException):
@@ -188,7 +191,7 @@ class Store:
                              code="store_unreadable", path=str(path)) from None
         if not read_only:
             protect_file(path)
-        store = cls(con, path)
+        store = cls(con, path, read_only=read_only)
         try:
             version = store.meta().get("schema_version")
         except duckdb.Error:
@@ -499,7 +502,7 @@ class Store:
         ``tables`` maps a table name to its hive-partitioned files; partition columns come back from the directory names with ``hive_types``.
         """
         con = duckdb.connect(":memory:")
-        store = cls(con, None)
+        store = cls(con, None, read_only=True)
         with store.cursor() as cur:
             cur.execute("CREATE TABLE meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
             cur.executemany("INSERT INTO meta VALUES (?, ?)", [(k, str(v)) for k, v in meta.items()])

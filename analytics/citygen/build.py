@@ -18,12 +18,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from analytics import geo, reference
+from analytics import geo, indicators, reference
 from analytics.citygen import assets, boundaries, facilities, population, registry
 from analytics.citygen import catalog as catalog_stage
 from analytics.citygen.context import DATA_VINTAGE, FIRST_YEAR, LAST_YEAR, BuildConfig, BuildContext
 from analytics.errors import CityBrainError
 from analytics.opendata.registry import contract_tables
+from analytics.population import years as population_years
 from analytics.store import SCHEMA_VERSION, Store, StoreError
 
 
@@ -132,6 +133,7 @@ def build(config: BuildConfig, progress: Callable[[str], None] | None = None) ->
         _run_stages(ctx, store, tmp, timings)
         if keep:
             _carry_over(config.out, tmp, say)
+        _keep_indicators(tmp, say, timings)
         os.replace(tmp, config.out)
     except BaseException:
         store.close()
@@ -184,6 +186,24 @@ def _carry_over(out: Path, tmp: Path, say: Callable[[str], None]) -> None:
         new.checkpoint()
     kept = ", ".join(f"{t} {n:,}" for t, n in copied.items() if n)
     say(f"[keep] accounts, applications, logs and department data: {kept or 'none yet'}")
+
+
+def _keep_indicators(tmp: Path, say: Callable[[str], None], timings: dict[str, float]) -> None:
+    """Every headline indicator of every year, computed once the store is complete (with
+    what a rebuild kept) and kept in it, so a server starting on it has them at hand."""
+    t0 = time.perf_counter()
+    with Store.open(tmp) as store:
+        if not population_years(store):
+            say("[indicators] none kept: the store holds no population yet")
+            return
+        try:
+            kept = indicators.store_values(store)
+        except CityBrainError as exc:  # a page computes them, and says why, when it can
+            say(f"[indicators] none kept: {exc}")
+            return
+        store.checkpoint()
+    timings["indicators"] = time.perf_counter() - t0
+    say(f"[indicators] {len(kept):,} values kept in {timings['indicators']:.1f} s")
 
 
 def _remove_stale(out: Path) -> None:

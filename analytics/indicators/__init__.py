@@ -22,6 +22,8 @@ from analytics.indicators.kpis import (
     Band,
     Indicator,
     Standard,
+    VALUE_COLUMNS,
+    all_values,
     available,
     base_frame,
     computed_values,
@@ -33,10 +35,14 @@ from analytics.indicators.kpis import (
     of_area,
     of_districts,
     ratio_values,
+    store_values,
+    stored_values,
     tile,
+    values,
 )
 
 __all__ = ["AGEING_SOURCE", "BASE_COUNTS", "CAPACITY_TYPES", "CHILD_SHARE_SOURCE",
-           "INDICATORS", "Band", "Indicator", "Standard", "available", "base_frame",
-           "computed_values", "district_shapes", "district_table", "districts",
-           "indicator", "kpis", "largest_movers", "of_area", "of_districts", "ratio_values", "tile", "trends"]
+           "INDICATORS", "VALUE_COLUMNS", "Band", "Indicator", "Standard", "all_values",
+           "available", "base_frame", "computed_values", "district_shapes", "district_table",
+           "districts", "indicator", "kpis", "largest_movers", "of_area", "of_districts",
+           "ratio_values", "store_values", "stored_values", "tile", "trends", "values"]

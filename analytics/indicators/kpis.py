@@ -14,13 +14,14 @@ Facilities count towards a year when they are open at its end: ``opened_year <= 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from analytics import standards
+from analytics import population, standards
 from analytics.errors import CityBrainError, lookup
 from analytics.planning.accessibility import analyse, coverage_share
 from analytics.store import Store
@@ -392,6 +393,147 @@ def computed_values(store: Store, years: list[int], districts: list[int] | None 
                              float(value)))
     out = pd.DataFrame(rows, columns=["indicator", "year", "district", "value"])
     return out.astype({"district": "Int64"})
+
+
+#: One computation of the stored KPIs at a time per process: a second caller (the server's
+#: refresh after a load, the dashboard's warm-up, a page) waits for it and then reads it.
+_STORING = threading.Lock()
+#: Columns of the long KPI frame, as :func:`ratio_values` gives them.
+VALUE_COLUMNS = ["indicator", "year", "district", "value"]
+
+
+def all_values(store: Store) -> pd.DataFrame:
+    """Every KPI for every year of the store, for the city and each district, computed now.
+
+    The ratio KPIs (:func:`ratio_values`) and then the spatial ones (:func:`computed_values`,
+    one whole-city analysis per year), one row per indicator, year and area.
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``indicator, year, district, value`` (``district`` missing for the whole city).
+
+    Examples
+    --------
+    >>> v = all_values(store)
+    >>> sorted(set(v["indicator"])) == sorted(INDICATORS)
+    True
+    """
+    years = population.years(store)
+    areas = [int(a) for a in districts(store)["adcode"]]
+    frames = [ratio_values(store), computed_values(store, years, areas)]
+    out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
+    return out.drop_duplicates(["indicator", "year", "district"], keep="first") \
+        .reset_index(drop=True)
+
+
+def stored_values(store: Store, generation: str | None = None) -> pd.DataFrame | None:
+    """The KPIs kept in the store for its current data (``generation``: its
+    :meth:`~analytics.store.Store.vintage`), or None when none are kept for it (the data
+    changed since they were computed, or they never were).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+    generation : str, optional
+        The vintage to read (default: the store's current one).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        As :func:`all_values`, in the order it gave them.
+
+    Examples
+    --------
+    >>> stored_values(store, generation="a build that never was") is None
+    True
+    """
+    generation = store.vintage() if generation is None else generation
+    if "kpi_values" not in store.tables():
+        return None
+    frame = store.query("indicators.stored_values", generation=generation)
+    if frame.empty:
+        return None
+    return frame[VALUE_COLUMNS].astype({"year": "int64", "district": "Int64",
+                                        "value": "float64"}).reset_index(drop=True)
+
+
+def store_values(store: Store) -> pd.DataFrame:
+    """Compute every KPI (:func:`all_values`) and keep them in the store under its current
+    generation, in place of any kept before; returns them.
+
+    The build calls it once the store is complete, and the server after each department
+    load; a reader (:func:`values`) then finds the series ready instead of computing one
+    whole-city analysis per year. Values computed while a load changed the data are not
+    kept (they belong to no generation); they are returned all the same.
+
+    Parameters
+    ----------
+    store : Store
+        The city store (writable).
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`all_values`.
+
+    Examples
+    --------
+    >>> kept = store_values(store)
+    >>> stored_values(store).equals(kept)
+    True
+    """
+    generation = store.vintage()
+    frame = all_values(store)
+    rows = frame.assign(generation=generation, position=range(len(frame)))
+    if "kpi_values" not in store.tables():
+        store.ensure_tables()  # a store built before indicators were kept
+    with store.transaction() as cur:
+        # kept only if the data is still the data they were computed from
+        if store.vintage() == generation:
+            store.execute("indicators.clear_stored", cur=cur)
+            store.write("kpi_values", rows[["generation", "position", *VALUE_COLUMNS]],
+                        cur=cur)
+    return frame
+
+
+def values(store: Store) -> pd.DataFrame:
+    """Every KPI for every year, city and district: as kept in the store for its current
+    data, else computed now (and kept, where the store is writable).
+
+    Parameters
+    ----------
+    store : Store
+        The city store.
+
+    Returns
+    -------
+    pandas.DataFrame
+        As :func:`all_values`; the same values whether read or computed.
+
+    Examples
+    --------
+    >>> v = values(store)
+    >>> city = of_area(v, None)
+    >>> int(city[(city["indicator"] == "population") & (city["year"] == 2020)]["value"].iloc[0]) > 0
+    True
+    """
+    kept = stored_values(store)
+    if kept is not None:
+        return kept
+    with _STORING:
+        kept = stored_values(store)  # made by another caller while this one waited
+        if kept is not None:
+            return kept
+        if store.read_only:
+            return all_values(store)
+        return store_values(store)
 
 
 def available(values: pd.DataFrame) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
 import threading
@@ -19,12 +20,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from analytics import indicators
 from analytics.identity import PUBLIC
 from analytics.opendata import access, privacy, registry
 from analytics.opendata.extracts import Extracts, cacheable, folder_of, variant_of, version_of
 from analytics.sensors.pipeline import SensorPipeline
 from analytics.server.ckan import ReleaseCache
 from analytics.store import Store, snapshot_path
+
+log = logging.getLogger(__name__)
 
 #: Seconds without a load before the snapshot is copied again.
 SNAPSHOT_SETTLE = 5.0
@@ -185,14 +189,30 @@ class ServerState:
         """Data changed (a load of ``dataset_id``): drop its cached releases, read the
         catalog again and make the last catalog answers again at once (in the loader's
         thread, so the requests that follow find them ready instead of waiting for them)
-        and republish the snapshot once loads have settled."""
+        and republish the snapshot once loads have settled. The headline indicators of the new
+        data are computed and kept in the store in the background."""
         try:
             self.cache.renew(self.store, dataset_id)
         except Exception:       # the change is marked all the same; a request reads it
             self.cache.bump(dataset_id)
+        self.refresh_indicators_later()
         self.publish_snapshot_later(settle=SNAPSHOT_SETTLE)
         if self.prerelease:
             self.release_public_later(None if dataset_id is None else [dataset_id])
+
+    def refresh_indicators_later(self) -> threading.Thread:
+        """Keep every headline indicator of the store's current data in the store, in the
+        background (one whole-city analysis per year for the spatial ones), so the overview's
+        next visitor reads the series instead of waiting for it; returns the thread."""
+        def run():
+            try:
+                indicators.values(self.store)
+            except Exception:  # noqa: BLE001 - the overview computes them when it is opened
+                log.warning("the indicators of the new data were not kept", exc_info=True)
+
+        thread = threading.Thread(target=run, name="indicators", daemon=True)
+        thread.start()
+        return thread
 
     # -- released files ---------------------------------------------------------------
     def extract_key(self, decision: access.Decision, fmt: str,

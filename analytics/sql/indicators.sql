@@ -46,3 +46,15 @@ ORDER BY adcode;
 SELECT adcode, name, name_en, geometry
 FROM districts
 ORDER BY adcode;
+
+-- name: stored_values
+-- The KPIs kept for one generation of the data (see schema/60_derived.sql), in the order
+-- they were computed.
+SELECT indicator, year, district, value
+FROM kpi_values
+WHERE generation = $generation
+ORDER BY position;
+
+-- name: clear_stored
+-- Drop the kept KPIs (before those of a new generation are written).
+DELETE FROM kpi_values;

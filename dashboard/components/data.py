@@ -27,22 +27,23 @@ def ratio_values(path: str, vintage: str) -> pd.DataFrame:
     return indicators.ratio_values(open_store(path))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def computed_values(path: str, vintage: str, years: tuple[int, ...],
-                    districts: tuple[int, ...] = ()) -> pd.DataFrame:
-    return indicators.computed_values(open_store(path), list(years), list(districts))
+@st.cache_data(show_spinner=False, max_entries=8)
+def all_kpis(path: str, vintage: str) -> pd.DataFrame:
+    """Every KPI of every year, city and district, as the store keeps them for its data
+    (computed and kept when it has none for this vintage)."""
+    return indicators.values(open_store(path))
 
 
 def kpi_values(key: tuple[str, str], year: int, years: tuple[int, ...],
                district_ids: tuple[int, ...]) -> pd.DataFrame:
     """All KPI values the overview needs: every ratio KPI for every year and area, and the
     spatial KPIs for the city and every district in every year, so a district's tiles have
-    their changes and their history too (``year`` is kept for the cache key's callers)."""
-    # a spatial KPI costs one whole-city analysis per year (about 0.1 s), which yields the
-    # city and every district at once: paid once per store, cached
-    frames = [ratio_values(*key), computed_values(*key, tuple(years), district_ids)]
-    out = pd.concat([f for f in frames if not f.empty], ignore_index=True)
-    return out.drop_duplicates(["indicator", "year", "district"], keep="first")
+    their changes and their history too (``year``, ``years`` and ``district_ids`` are kept for
+    the callers: the series covers every year and district of the store).
+
+    A spatial KPI costs one whole-city analysis per year: the build keeps the series in the
+    store, and the server keeps it again after each department load, so a page reads it."""
+    return all_kpis(*key)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
