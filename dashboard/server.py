@@ -3,7 +3,12 @@
 Run it with ``python -m dashboard.server --store data/city.duckdb --port 8501`` (what
 ``make run`` does). On start it opens the store read-write (it is then the store's only
 writer), publishes a read-only snapshot for notebooks and the CLI, and writes a server file
-next to the store so the CLI sends its writes here. The routes of :mod:`analytics.server.web`
+next to the store so the CLI sends its writes here. The API answers at once; the dashboard
+is served once what its landing pages (the overview and the planning map) need is made
+(:mod:`dashboard.warm`, a few seconds), so its first visitor does not wait for that work
+twice over: until then a page says the dashboard is starting and reloads itself,
+Streamlit's health check (``/_stcore/health``) answers 503 and ``/api/health`` says
+``"dashboard": "starting"``. The routes of :mod:`analytics.server.web`
 serve programs; the sign-in and sign-out forms here set and clear the session cookie.
 """
 
@@ -15,6 +20,7 @@ import html
 import logging
 import os
 import threading
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -52,6 +58,7 @@ async def lifespan(app):
         logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     state = ServerState.open(path, os.environ.get("CITYBRAIN_URL",
                                                   f"http://127.0.0.1:{port}"))
+    state.readiness = warm.status
     install(state)
     state.announce()
     state.prune_extracts_later()
@@ -59,8 +66,11 @@ async def lifespan(app):
     # element a process draws, to warn when a script runs under plain `python`, which never
     # happens under this server: the first visitor waited for it (a third of a second or more)
     delta_generator._use_warning_has_been_displayed = True
-    # the caches every visitor shares fill from now, not at the first visit
+    # the caches every visitor shares fill from now, not at the first visit; the dashboard
+    # is served once its landing pages are ready (the API at once)
     warming = warm.at_start(path)
+    threading.Thread(target=_say_ready, args=(state.base_url,), name="say-ready",
+                     daemon=True).start()
     threading.Thread(target=_snapshot_after, args=(state, warming), name="snapshot-after-warm",
                      daemon=True).start()
     feed = start_broker_feed(state)
@@ -78,6 +88,54 @@ async def lifespan(app):
         state.store.close()
 
 
+def _say_ready(url: str) -> None:
+    """Say in the server's log when the dashboard is served (``make run`` shows it)."""
+    t0 = time.perf_counter()
+    if not warm.ready.is_set():
+        print(f"dashboard: preparing the overview and the planning map (the API at {url}/api/ "
+              "answers already) …", flush=True)
+    warm.ready.wait()
+    print(f"dashboard: ready at {url} (its landing pages prepared in "
+          f"{time.perf_counter() - t0:.1f} s)", flush=True)
+
+
+class WhenReady:
+    """ASGI: the dashboard is served once its landing pages are ready (:data:`warm.ready`);
+    the API's routes from the start.
+
+    Before that, a page (or any other dashboard path) is answered 503 with ``Retry-After``
+    and a small page, in both languages, that says the dashboard is starting and reloads
+    itself each second; the dashboard's websocket is refused (try again later) and
+    Streamlit's health check answers 503, so whatever waits for the dashboard (a browser, a
+    load balancer, the benchmark, the tests) waits for it to be ready, not merely listening.
+    """
+
+    def __init__(self, app: ApiFirst):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "lifespan" or self.app.takes(scope):
+            await self.app(scope, receive, send)
+            return
+        if warm.ready.is_set():
+            warm.touch()  # a page run is coming: the background warming waits
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] == "websocket":
+            await receive()  # the connect message
+            await send({"type": "websocket.close", "code": 1013})  # try again later
+            return
+        await _STARTING(scope, receive, send)
+
+
+_STARTING = HTMLResponse(
+    """<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="1">
+<title>城市数据大脑 · City data brain</title><style>body{font-family:sans-serif;
+background:#f6f8fa;color:#1f6f8b;text-align:center;margin-top:20vh}</style></head><body>
+<h1>正在启动，请稍候…</h1><p>Starting: the dashboard opens in a moment.</p></body></html>""",
+    status_code=503, headers={"Retry-After": "1", "Cache-Control": "no-store"})
+
+
 def _snapshot_after(state: ServerState, warming: threading.Thread | None) -> None:
     """Publish the start-up snapshot, and write the public released files, once the shared
     caches are warm (at most a minute on).
@@ -87,6 +145,7 @@ def _snapshot_after(state: ServerState, warming: threading.Thread | None) -> Non
     at once."""
     if warming is not None:
         warming.join(timeout=SNAPSHOT_AFTER_WARM_S)
+    warm.give_way()  # and when no page is running
     state.publish_snapshot_later()
     # the public released files (the bulk Parquet downloads), so that no first download
     # waits for its file to be made; from now on each load releases its dataset again
@@ -239,8 +298,8 @@ ROUTES = [*API_ROUTES,
 
 # The API's requests are dispatched before the dashboard's middleware (see ApiFirst); the
 # st.App still lists its routes, for a path or method only it answers (such as a 405).
-app = ApiFirst(st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan,
-                      middleware=[Middleware(PlainDownloads)]), API_ROUTES)
+app = WhenReady(ApiFirst(st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan,
+                               middleware=[Middleware(PlainDownloads)]), API_ROUTES))
 
 
 def main(argv: list[str] | None = None) -> int:

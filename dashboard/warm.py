@@ -1,23 +1,35 @@
 """Warm the shared caches once per server process, in the background, from server start.
 
-A first visitor otherwise pays for work every visitor shares: the spatial KPI of every year
-(one whole-city accessibility analysis per year), the planning map's analysis of every
-facility type in the latest year (so switching the type finds it ready), its supply table,
-look-ahead forecast and reconciliation (for the city and, for the default type, each
-district with its data sources), the district outlines, the overview's reconciliation,
-source lines and district map, every page's module (the overview's brings plotly) and
-Altair (the site recommendation's bar charts), and the forecast backtest of the latest base
-year. These are the same cached calls the pages make, so the pages then find
-them ready. The server (``dashboard/server.py``) starts this as it starts (:func:`at_start`);
-a page run starts it too (:func:`start`) when the app runs without that server; either way it
-runs once per store build and process. Nothing here releases counts to anyone (no access
-log entry is written): the per-view map layers, which pass the access decision, are made
-when a visitor asks. Set ``CITYBRAIN_WARM=0`` to turn it off (the test suite does, so
-AppTests measure the pages).
+A first visitor otherwise pays for work every visitor shares. The warming runs in two parts:
+
+1. **The landing pages** (:data:`ready` is set when they are done): what the overview and
+   the planning map draw in their opening view (the whole city, the latest year, the
+   default facility type), in the order their first run asks for it: the store's facts and
+   headline indicators (kept in the store, see :func:`analytics.indicators.values`), the
+   two page modules with their chart libraries (plotly; pydeck and its widget), the
+   overview's reconciliation, source lines, grid note and district map, then the planning
+   map's analysis, availability, reconciliation, supply table, look-ahead and sources. The
+   server (``dashboard/server.py``) serves the dashboard once this part is done (at most
+   :data:`LANDING_TIMEOUT_S` on), so no visitor's first page competes with it; the API
+   answers from the start.
+2. **The rest**, which gives way to visitors (:func:`visit`): before each step it waits
+   until no page run is under way, so a page opened at any moment runs alone, and the
+   warming goes on between runs. The planning map's analysis of every other facility type
+   (so switching the type finds it ready), each district's sources and reconciliation,
+   every other page's module, Altair (the site recommendation's bar charts) and the
+   forecast backtest of the latest base year.
+
+These are the same cached calls the pages make, so the pages then find them ready. The server
+starts this as it starts (:func:`at_start`); a page run starts it too (:func:`start`) when
+the app runs without that server, or after a load changed the data (a new store vintage);
+either way it runs once per store vintage and process. The per-view map layers, which pass
+the access decision, are made when a visitor asks. Set ``CITYBRAIN_WARM=0`` to turn it off
+(the test suite does, so AppTests measure the pages); the dashboard is then served at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import os
@@ -25,11 +37,13 @@ import threading
 import time
 from pathlib import Path
 
+from analytics import indicators, population
 from analytics.planning import accessibility
 from analytics.standards import FACILITY_TYPES
 from dashboard import planning as pl
 from dashboard import shell
 from dashboard.components import data, provenance, reconcile
+from dashboard.i18n import LANGUAGES
 from dashboard.navigation import PAGES
 
 log = logging.getLogger(__name__)
@@ -37,18 +51,91 @@ _started: set[tuple[str, str]] = set()
 _lock = threading.Lock()
 #: What warmed and how long it took, for the server log and the browser benchmark.
 done: dict[str, float] = {}
+#: Set once what the landing pages need is made (or warming is off, or could not start,
+#: or :data:`LANDING_TIMEOUT_S` passed): the server serves the dashboard from then on.
+ready = threading.Event()
+#: The longest the dashboard waits for its landing pages before it is served all the same.
+LANDING_TIMEOUT_S = 60.0
+#: Where the warming is, for ``/api/health``: ``landing`` (the landing pages), ``rest``,
+#: ``done`` or ``off``; the step under way and seconds since start.
+progress: dict[str, object] = {"phase": "landing", "step": None, "since": time.time()}
+#: The facility type the planning map opens on (``dashboard.planning.preamble``).
+DEFAULT_TYPE = "elderly_day_care"
+#: The pages a first visitor opens (warmed in the first part).
+LANDING_PAGES = ("overview", "planning_map")
+
+#: Seconds the dashboard must have been asked nothing (and run nothing) before background
+#: work goes on: a browser loading a page asks for its scripts, parses them, then opens its
+#: websocket; after a run it draws what it was sent.
+QUIET_S = 1.5
+_touched = 0.0
+_visits = 0
+_visits_lock = threading.Lock()
+_idle = threading.Event()
+_idle.set()
 
 
 def enabled() -> bool:
     return os.environ.get("CITYBRAIN_WARM", "1") not in ("0", "false", "no")
 
 
+@contextlib.contextmanager
+def visit():
+    """Around a page run (``dashboard/app.py``): while any run is under way, the second part
+    of the warming waits (it goes on once no page is running)."""
+    global _visits
+    with _visits_lock:
+        _visits += 1
+        _idle.clear()
+    try:
+        yield
+    finally:
+        touch()  # the browser draws what the run sent: give it that moment too
+        with _visits_lock:
+            _visits -= 1
+            if _visits == 0:
+                _idle.set()
+
+
+def touch() -> None:
+    """A browser asked the dashboard for something (a page, its scripts, its websocket):
+    a page run is about to start, so the background work waits a moment longer."""
+    global _touched
+    _touched = time.monotonic()
+
+
+def give_way() -> None:
+    """Wait until no page run is under way, nor about to start (nothing asked of the
+    dashboard for :data:`QUIET_S`): the turn of work in the background."""
+    while True:
+        _idle.wait()
+        quiet = time.monotonic() - _touched
+        if quiet >= QUIET_S and _idle.is_set():
+            return
+        time.sleep(max(0.05, QUIET_S - quiet))
+
+
+def status() -> dict:
+    """What ``/api/health`` says of the dashboard: ``starting`` until the landing pages are
+    ready, then ``ready``; and where the warming is."""
+    return {"dashboard": "ready" if ready.is_set() else "starting",
+            "warming": progress.get("phase"), "warming_step": progress.get("step"),
+            "landing_ready_s": done.get("landing"), "warmed_s": done.get("all")}
+
+
 def at_start(path: Path) -> threading.Thread | None:
     """From the server's start-up: open the store as the pages do and warm it, all in the
-    background (the server answers at once; a visitor who comes before the warming is over
-    waits only for what is still being made, never for it twice)."""
+    background. The server serves the dashboard once :data:`ready` is set (the landing
+    pages made); a visitor who comes before sees that it is starting."""
+    progress.update(phase="landing", step=None, since=time.time())
     if not enabled():
+        progress["phase"] = "off"
+        ready.set()
         return None
+    # never more than a minute without the dashboard, whatever the warming meets
+    timer = threading.Timer(LANDING_TIMEOUT_S, ready.set)
+    timer.daemon = True
+    timer.start()
 
     def run() -> None:
         try:
@@ -57,10 +144,13 @@ def at_start(path: Path) -> threading.Thread | None:
             facts = shell._store_facts(*key)
         except Exception:  # noqa: BLE001 - a store that cannot open says so on the page
             log.warning("warming: the store did not open", exc_info=True)
+            ready.set()
             return
         thread = start(key, facts["years"], tuple(int(a) for a in facts["districts"]["adcode"]))
-        if thread is not None:
-            thread.join()
+        if thread is None:
+            ready.set()
+            return
+        thread.join()
 
     thread = threading.Thread(target=run, name="citybrain-warm-start", daemon=True)
     thread.start()
@@ -69,7 +159,7 @@ def at_start(path: Path) -> threading.Thread | None:
 
 def start(store_key: tuple[str, str], years: tuple[int, ...],
           district_ids: tuple[int, ...]) -> threading.Thread | None:
-    """Start warming for this store build, once per process; returns the thread (or None)."""
+    """Start warming for this store vintage, once per process; returns the thread (or None)."""
     if not enabled() or not years:
         return None
     with _lock:
@@ -82,7 +172,10 @@ def start(store_key: tuple[str, str], years: tuple[int, ...],
     return thread
 
 
-def _step(name: str, fn) -> None:
+def _step(name: str, fn, after_visits: bool = False) -> None:
+    if after_visits:
+        give_way()
+    progress["step"] = name
     t0 = time.perf_counter()
     try:
         fn()
@@ -92,58 +185,95 @@ def _step(name: str, fn) -> None:
         log.warning("warming %s failed", name, exc_info=True)
 
 
+def _sources(store, key: str, layer: str, types: tuple[str, ...] | None, year: int,
+             *by_district) -> None:
+    """A layer's source line as a page writes it (the sources, and by district where
+    several feed the layer) and its sources district by district (the CSVs'), called with
+    the arguments the page gives (``by_district``: the facility types, where it passes
+    them; a cached call is found again only with the same arguments)."""
+    frame = provenance._summary(store, key, layer, types, year, None)
+    if len(frame) > 1:
+        provenance._by_district(store, key, layer, types, year)
+    provenance.district_sources(store, key, layer, year, *by_district)
+
+
 def _overview(store, store_key: tuple[str, str], key: str, year: int) -> None:
     """What the overview draws beside its tiles, for the whole city in ``year``: the
-    reconciliation of its first facility type, the source lines and the district map."""
-    reconcile.measures(store, key, reconcile.RATIO_TYPES[0], year, None)
+    reconciliation of its first facility type, the source lines, the grid note and the
+    district map (of its first KPI, in both languages)."""
+    skey = str(store_key)
     for layer in ("population_districts", "facilities"):
-        provenance._summary(store, str(store_key), layer, None, year, None)
-        provenance._by_district(store, str(store_key), layer, None, year)
-        provenance.district_sources(store, str(store_key), layer, year)
+        _sources(store, skey, layer, None, year)
+    provenance._grid_gap(store, skey, year, None)
+    reconcile.measures(store, key, reconcile.RATIO_TYPES[0], year, None)
     data.district_geojson(*store_key)
     data.district_label_points(*store_key)
+    overview = importlib.import_module("pages.overview")
+    values = data.all_kpis(*store_key)
+    facts = shell._store_facts(*store_key)
+    for lang in LANGUAGES:
+        ctx = shell.PageContext(
+            store=store, city_adcode=facts["city_adcode"], city_name=facts["city_name"],
+            year=year, years=facts["years"], lang=lang, district=None,
+            districts=facts["districts"], store_key=store_key,
+            city_name_en=facts["city_name_en"])
+        overview.map_figure(ctx, values, indicators.available(values)[0])
 
 
-def _warm(store_key: tuple[str, str], years: tuple[int, ...],
-          district_ids: tuple[int, ...]) -> None:
-    t0 = time.perf_counter()
-    latest = int(years[-1])
-    store = shell.open_store(store_key[0])
-    key = pl.store_key(store)
-    default_type = "elderly_day_care"
-    # first what the first pages a visitor opens need: the overview, then the planning map
-    _step("overview KPIs", lambda: data.kpi_values(store_key, latest, years, district_ids))
-    # the page modules load at their first run (the overview's brings plotly, about a
-    # second): load them now, the overview's and the planning map's first
-    first = ["overview", "planning_map"]
+def _planning_map(store, key: str, year: int) -> None:
+    """What the planning map draws around its map on opening (the default type, the whole
+    city in ``year``; its analysis is made before), but the layers and released figures of
+    the view itself, which pass the access decision when a visitor asks."""
+    pl.district_names(store, key)
+    pl.district_paths(store, key)
+    for layer, types in (("facilities", (DEFAULT_TYPE,)), ("population_cells", None)):
+        _sources(store, key, layer, types, year, types)
+    provenance._grid_gap(store, key, year, None)
+    provenance.facility_sources_by_id(store, key, DEFAULT_TYPE, year)  # the map's tooltips
+    pl.availability(store, key, DEFAULT_TYPE, year)
+    reconcile.measures(store, key, DEFAULT_TYPE, year, None)
+    pl.supply_table(store, key, year)
+    pl.ahead(store, key, DEFAULT_TYPE, year)
+
+
+def _landing(store, store_key: tuple[str, str], key: str, years: tuple[int, ...]) -> None:
+    """The first part: what the overview and the planning map need on opening."""
+    year = population.default_year(years)
+    _step("overview KPIs", lambda: data.all_kpis(*store_key))
+    # the page modules load at their first run (the overview's brings plotly, the planning
+    # map's pydeck, whose widget brings ipywidgets: about a second each)
     _step("overview page", lambda: importlib.import_module("pages.overview"))
-    _step("overview figures", lambda: _overview(store, store_key, key, latest))
-    _step("planning map page", lambda: importlib.import_module("pages.planning_map"))
-    _step("district outlines", lambda: (pl.district_names(store, key),
-                                        pl.district_paths(store, key)))
-    types = [default_type, *(k for k in FACILITY_TYPES if k != default_type)]
-    for type_key in types:
+    _step("overview figures", lambda: _overview(store, store_key, key, year))
+    _step("planning map page", lambda: [importlib.import_module(m) for m in (
+        "pages.planning_map", "pydeck.widget",  # the map's widget (ipywidgets)
+        "pandas.io.formats.style")])             # the supply table's colours
+    _step(f"planning analysis: {DEFAULT_TYPE}", lambda: pl.analyse(
+        store, key, DEFAULT_TYPE, year, accessibility.default_group(DEFAULT_TYPE), None))
+    _step("planning map figures", lambda: _planning_map(store, key, year))
+
+
+def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
+          district_ids: tuple[int, ...]) -> None:
+    """The second part, step by step, each when no page is running."""
+    latest = int(years[-1])
+    for type_key in (k for k in FACILITY_TYPES if k != DEFAULT_TYPE):
         group = accessibility.default_group(type_key)
         _step(f"planning analysis: {type_key}",
-              lambda t=type_key, g=group: pl.analyse(store, key, t, latest, g, None))
+              lambda t=type_key, g=group: pl.analyse(store, key, t, latest, g, None), True)
         _step(f"availability: {type_key}",
-              lambda t=type_key: pl.availability(store, key, t, latest))
+              lambda t=type_key: pl.availability(store, key, t, latest), True)
         if type_key in reconcile.RATIO_TYPES:
             _step(f"reconciliation: {type_key}",
-                  lambda t=type_key: reconcile.measures(store, key, t, latest, None))
-        if type_key == default_type:
-            _step("supply table", lambda: pl.supply_table(store, key, latest))
-            _step("look-ahead", lambda: pl.ahead(store, key, default_type, latest))
+                  lambda t=type_key: reconcile.measures(store, key, t, latest, None), True)
     for district in district_ids:  # what choosing a district on the planning map reads
         _step(f"district {district}", lambda d=district: (
-            provenance._summary(store, key, "facilities", (default_type,), latest, d),
+            provenance._summary(store, key, "facilities", (DEFAULT_TYPE,), latest, d),
             provenance._summary(store, key, "population_cells", None, latest, d),
-            reconcile.measures(store, key, default_type, latest, d)))
-
-    for name in [p[1] for p in PAGES if p[1] not in first]:
-        _step(f"page {name}", lambda n=name: importlib.import_module(f"pages.{n}"))
+            reconcile.measures(store, key, DEFAULT_TYPE, latest, d)), True)
+    for name in [p[1] for p in PAGES if p[1] not in LANDING_PAGES]:
+        _step(f"page {name}", lambda n=name: importlib.import_module(f"pages.{n}"), True)
     # the bar charts of the site recommendation load Altair at their first use (seconds)
-    _step("chart library", lambda: importlib.import_module("altair"))
+    _step("chart library", lambda: importlib.import_module("altair"), True)
 
     def backtest():
         # deferred: the forecasters (scikit-learn, about 1 s) load in this thread only
@@ -151,6 +281,23 @@ def _warm(store_key: tuple[str, str], years: tuple[int, ...],
 
         forecast.evaluate(store, latest)
 
-    _step("forecast backtest", backtest)
+    _step("forecast backtest", backtest, True)
+
+
+def _warm(store_key: tuple[str, str], years: tuple[int, ...],
+          district_ids: tuple[int, ...]) -> None:
+    t0 = time.perf_counter()
+    store = shell.open_store(store_key[0])
+    key = pl.store_key(store)
+    try:
+        _landing(store, store_key, key, years)
+    finally:
+        if not ready.is_set():
+            done["landing"] = time.perf_counter() - t0
+            log.warning("landing pages ready in %.1f s", done["landing"])
+        ready.set()
+    progress["phase"] = "rest"
+    _rest(store, store_key, key, years, district_ids)
+    progress.update(phase="done", step=None)
     done["all"] = time.perf_counter() - t0
     log.warning("caches warmed in %.1f s", done["all"])

@@ -17,6 +17,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -167,6 +168,11 @@ class ServerState:
     prerelease: bool = False
     _release_lock: threading.Lock = field(default_factory=threading.Lock)
     _release_pending: set = field(default_factory=set)
+    #: What the server's front end says of its own readiness, for ``/api/health`` (the
+    #: dashboard sets it: whether its landing pages are ready yet).
+    readiness: Callable[[], dict] | None = None
+    #: The last background refresh of the headline indicators (after a load).
+    indicators_thread: threading.Thread | None = None
 
     def __post_init__(self) -> None:
         if self.log is None:
@@ -212,6 +218,7 @@ class ServerState:
 
         thread = threading.Thread(target=run, name="indicators", daemon=True)
         thread.start()
+        self.indicators_thread = thread
         return thread
 
     # -- released files ---------------------------------------------------------------

@@ -185,7 +185,8 @@ class Api:
             "schema_version": meta.get("schema_version"), "city_adcode": meta.get("city_adcode"),
             "generation": self.state.cache.generation,
             "snapshot": snap.name if snap is not None and snap.exists() else None,
-            "snapshot_at": self.state.snapshot_at})
+            "snapshot_at": self.state.snapshot_at,
+            **(self.state.readiness() if self.state.readiness is not None else {})})
 
     async def action(self, request: Request, actor: Actor, scope) -> Response:
         name = request.path_params["name"]
