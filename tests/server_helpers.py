@@ -104,8 +104,10 @@ def start(source: Path, workdir: Path, env: dict | None = None) -> Running:
 
 
 def serve(path: Path, workdir: Path, env: dict | None = None, made: dict | None = None,
-          actors: dict | None = None) -> Running:
-    """The server (``python -m dashboard.server``) on the store file ``path`` as it is."""
+          actors: dict | None = None, dashboard: bool = True) -> Running:
+    """The server (``python -m dashboard.server``) on the store file ``path`` as it is, once
+    it answers: its API, and (``dashboard``) its dashboard too (served once its landing
+    pages are warmed, when the warm-up is on)."""
     port = free_port()
     log = workdir / "server.log"
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "CITYBRAIN_ANONYMOUS_PER_MINUTE":
@@ -120,7 +122,9 @@ def serve(path: Path, workdir: Path, env: dict | None = None, made: dict | None 
         if proc.poll() is not None:
             raise RuntimeError(f"the server stopped: {log.read_text()[-2000:]}")
         try:
-            if requests.get(f"{url}/api/health", timeout=2).status_code == 200:
+            health = requests.get(f"{url}/api/health", timeout=2)
+            if health.status_code == 200 and (
+                    not dashboard or health.json().get("dashboard") == "ready"):
                 return Running(url, path, proc, made or {}, actors or {}, log)
         except requests.RequestException:
             pass

@@ -168,6 +168,9 @@ def test_warming_starts_from_the_store_path(store_file, monkeypatch):
             with pytest.raises(CityBrainError):
                 accessibility.analyse(store, k, latest, group=accessibility.default_group(k))
     assert "all" in warm.done and "planning analysis: elderly_day_care" in warm.done
+    # the landing pages' part first: the dashboard is served from then on
+    assert warm.ready.is_set() and warm.done["landing"] <= warm.done["all"]
+    assert warm.progress["phase"] == "done"
     # the overview's own figures, every page's module and the site recommendation's chart
     # library were loaded before anyone asked
     assert {"overview page", "overview figures", "planning map page",

@@ -61,6 +61,8 @@ def test_health_reports_the_store_vintage(server):
         meta = snap.meta()
     assert health["status"] == "ok" and health["store"] == "city.duckdb"
     assert health["vintage"] == meta["data_vintage"] and health["built_at"] == meta["built_at"]
+    # the test servers do not warm (CITYBRAIN_WARM=0): the dashboard is served at once
+    assert health["dashboard"] == "ready" and health["warming"] == "off"
 
 
 def test_package_list_and_show_match_the_catalog(server):
