@@ -25,9 +25,11 @@ store: $(STORE)
 rebuild: $(VENV)/.installed
 	$(PY) -m analytics build --city $(CITY) --out $(STORE)
 
-# One process serves the dashboard at / and the API under /api/, and owns the store.
+# One process serves the dashboard at / and the API under /api/, and owns the store. The API
+# answers at once; the dashboard once its landing pages are prepared ("dashboard: ready at").
 PORT   ?= 8501
 run: $(VENV)/.installed $(STORE)
+	@echo "Starting: the API answers at once, the dashboard once its landing pages are prepared."
 	$(PY) -m dashboard.server --store $(STORE) --port $(PORT)
 
 # JupyterLab on 127.0.0.1 with the paired notebooks, reading the data the server serves (its

@@ -59,6 +59,7 @@ async def lifespan(app):
     state = ServerState.open(path, os.environ.get("CITYBRAIN_URL",
                                                   f"http://127.0.0.1:{port}"))
     state.readiness = warm.status
+    state.give_way = warm.give_way  # the snapshot and the released files wait for page runs
     install(state)
     state.announce()
     state.prune_extracts_later()
@@ -142,10 +143,10 @@ def _snapshot_after(state: ServerState, warming: threading.Thread | None) -> Non
 
     The snapshot copies the whole store, with every core, for seconds; made at the same
     time as the warming it slowed the first visitors' pages by as much. Without warming,
-    at once."""
+    at once. Each copy and each released file waits until no page is running
+    (``state.give_way``)."""
     if warming is not None:
         warming.join(timeout=SNAPSHOT_AFTER_WARM_S)
-    warm.give_way()  # and when no page is running
     state.publish_snapshot_later()
     # the public released files (the bulk Parquet downloads), so that no first download
     # waits for its file to be made; from now on each load releases its dataset again

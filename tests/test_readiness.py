@@ -121,3 +121,28 @@ def test_a_warming_server_serves_its_dashboard_once_ready(small_store_path, tmp_
         assert "dashboard: ready at" in running.log.read_text()
     finally:
         running.stop()
+
+
+def test_the_snapshot_waits_for_page_runs(tmp_path, monkeypatch):
+    """Background copies of the store give way to a page run: the snapshot is published only
+    once the run is over."""
+    from analytics.server.state import ServerState
+    from tests.planning_store import make_store
+
+    monkeypatch.setattr(warm, "QUIET_S", 0.05)
+    store = make_store(path=tmp_path / "city.duckdb")
+    state = ServerState(store, "http://127.0.0.1:1", give_way=warm.give_way)
+    snapshot = state.snapshot_file()
+    try:
+        with warm.visit():
+            state.publish_snapshot_later()
+            time.sleep(0.5)
+            assert not snapshot.exists()  # a page is running: no copy yet
+        for _ in range(200):
+            if snapshot.exists():
+                break
+            time.sleep(0.05)
+        assert snapshot.exists()
+    finally:
+        state.close()
+        store.close()

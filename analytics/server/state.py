@@ -173,6 +173,9 @@ class ServerState:
     readiness: Callable[[], dict] | None = None
     #: The last background refresh of the headline indicators (after a load).
     indicators_thread: threading.Thread | None = None
+    #: Called before each piece of background work (a snapshot copy, a released file):
+    #: returns when it may go on (the dashboard sets it: when no page is running).
+    give_way: Callable[[], None] | None = None
 
     def __post_init__(self) -> None:
         if self.log is None:
@@ -262,6 +265,8 @@ class ServerState:
             key = self.extract_key(decision, fmt, self.cache.dataset_generation(dataset_id))
             if key is None or self.extracts.find(dataset_id, fmt, *key) is not None:
                 continue
+            if self.give_way is not None:
+                self.give_way()
             gate = self.extracts.gate(dataset_id, fmt, *key)
             if not gate.acquire(blocking=False):
                 continue                     # a download is writing this very file
@@ -314,6 +319,8 @@ class ServerState:
                     while time.monotonic() - self._last_change < self._settle:
                         time.sleep(0.2)
                     self._snapshot_again = False
+                    if self.give_way is not None:
+                        self.give_way()
                     with contextlib.suppress(Exception):
                         self.store.publish_snapshot()
                         self.snapshot_at = time.time()
