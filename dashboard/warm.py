@@ -294,6 +294,7 @@ def _warm(store_key: tuple[str, str], years: tuple[int, ...],
     finally:
         done["landing"] = time.perf_counter() - t0
         log.info("landing pages ready in %.1f s", done["landing"])
+        touch()  # the first visitors come now: the rest waits for them
         ready.set()
     progress["phase"] = "rest"
     _rest(store, store_key, key, years, district_ids)

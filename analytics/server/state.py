@@ -215,6 +215,8 @@ class ServerState:
         next visitor reads the series instead of waiting for it; returns the thread."""
         def run():
             try:
+                if self.give_way is not None:
+                    self.give_way()
                 indicators.values(self.store)
             except Exception:  # noqa: BLE001 - the overview computes them when it is opened
                 log.warning("the indicators of the new data were not kept", exc_info=True)
