@@ -119,7 +119,10 @@ class WhenReady:
             await self.app(scope, receive, send)
             return
         if warm.ready.is_set():
-            warm.touch()  # a page run is coming: the background warming waits
+            # a page run is coming: the background warming waits (a browser asking for a
+            # page, which it then runs, says it takes HTML)
+            warm.touch(page=scope["type"] == "http" and b"text/html" in dict(
+                scope.get("headers") or []).get(b"accept", b""))
             await self.app(scope, receive, send)
             return
         if scope["type"] == "websocket":

@@ -68,7 +68,12 @@ LANDING_PAGES = ("overview", "planning_map")
 #: work goes on: a browser loading a page asks for its scripts, parses them, then opens its
 #: websocket; after a run it draws what it was sent.
 QUIET_S = 1.5
+#: The longest a page asked for counts as a run about to start (a page a program fetched,
+#: with no browser to run it, never has one).
+EXPECT_S = 15.0
 _touched = 0.0
+_expected = 0
+_expected_at = 0.0
 _visits = 0
 _visits_lock = threading.Lock()
 _idle = threading.Event()
@@ -83,7 +88,7 @@ def enabled() -> bool:
 def visit():
     """Around a page run (``dashboard/app.py``): while any run is under way, the second part
     of the warming waits (it goes on once no page is running)."""
-    global _visits
+    global _visits, _expected
     with _visits_lock:
         _visits += 1
         _idle.clear()
@@ -92,27 +97,38 @@ def visit():
     finally:
         touch()  # the browser draws what the run sent: give it that moment too
         with _visits_lock:
+            _expected = max(0, _expected - 1)  # a page asked for has had its run
             _visits -= 1
             if _visits == 0:
                 _idle.set()
 
 
-def touch() -> None:
-    """A browser asked the dashboard for something (a page, its scripts, its websocket):
-    a page run is about to start, so the background work waits a moment longer."""
-    global _touched
+def touch(page: bool = False) -> None:
+    """A browser asked the dashboard for something (its scripts, its websocket; ``page``: a
+    page itself): a page run is about to start, so the background work waits. A page asked
+    for counts as a run under way until a run ends (or :data:`EXPECT_S` passes): between
+    the page and its run the browser loads and parses its scripts, for seconds on a busy
+    machine."""
+    global _touched, _expected, _expected_at
     _touched = time.monotonic()
+    if page:
+        with _visits_lock:
+            _expected += 1
+            _expected_at = _touched
 
 
 def give_way() -> None:
-    """Wait until no page run is under way, nor about to start (nothing asked of the
-    dashboard for :data:`QUIET_S`): the turn of work in the background."""
+    """Wait until no page run is under way, nor about to start (no page asked for whose run
+    has not ended, nothing asked of the dashboard for :data:`QUIET_S`): the turn of work in
+    the background."""
     while True:
         _idle.wait()
-        quiet = time.monotonic() - _touched
-        if quiet >= QUIET_S and _idle.is_set():
+        now = time.monotonic()
+        quiet = now - _touched
+        coming = _expected > 0 and now - _expected_at < EXPECT_S
+        if quiet >= QUIET_S and _idle.is_set() and not coming:
             return
-        time.sleep(max(0.05, QUIET_S - quiet))
+        time.sleep(0.1 if coming else max(0.05, QUIET_S - quiet))
 
 
 def status() -> dict:

@@ -146,3 +146,23 @@ def test_the_snapshot_waits_for_page_runs(tmp_path, monkeypatch):
     finally:
         state.close()
         store.close()
+
+
+def test_a_page_asked_for_holds_background_work_until_its_run(gate, monkeypatch):
+    """Between a page and its run the browser loads its scripts: the warming waits for the
+    run, not only for a quiet moment."""
+    monkeypatch.setattr(warm, "QUIET_S", 0.05)
+    monkeypatch.setattr(warm, "_expected", 0)
+    warm.ready.set()
+    gate.get("/static/js/index.js", headers={"Accept": "*/*"})  # a script: no run expected
+    assert warm._expected == 0
+    gate.get("/?lang=en", headers={"Accept": "text/html,application/xhtml+xml"})
+    assert warm._expected == 1
+    went_on = threading.Event()
+    t = threading.Thread(target=lambda: (warm.give_way(), went_on.set()), daemon=True)
+    t.start()
+    assert not went_on.wait(0.5)  # the page's run has not come yet
+    with warm.visit():
+        pass
+    assert went_on.wait(10) and warm._expected == 0
+    t.join(timeout=10)
