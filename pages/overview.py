@@ -17,11 +17,26 @@ MOVER_KPIS = ["population", "share_60plus", "care_beds_per_1000_60plus",
 SCALES = {"higher_better": "Greens", "lower_better": "OrRd", "neutral": "Blues"}
 
 
+def kpi_values(ctx) -> pd.DataFrame:
+    """Every KPI of every area and year (cached frames, joined on each call: the views below
+    cache what the page draws from it, so a warm run does not read it at all)."""
+    return data.kpi_values(ctx.store_key, ctx.year, ctx.years,
+                           tuple(int(a) for a in ctx.districts["adcode"]))
+
+
 @data.cached_view
-def map_figure(ctx, _values: pd.DataFrame, chosen: str) -> tuple[dict, pd.DataFrame]:
-    """The district map of one KPI and its data (``_values`` is fixed by the store)."""
+def tile_view(ctx) -> tuple[list[str], list[dict]]:
+    """The KPIs the store holds and each one's tile for the chosen area and year."""
+    values = kpi_values(ctx)
+    kpis = indicators.available(values)
+    return kpis, [indicators.tile(values, k, ctx.year, ctx.district) for k in kpis]
+
+
+@data.cached_view
+def map_figure(ctx, chosen: str) -> tuple[dict, pd.DataFrame]:
+    """The district map of one KPI and its data."""
     ind = indicators.indicator(chosen)
-    map_frame = indicators.district_table(_values, ctx.year)[[chosen]].reset_index()
+    map_frame = indicators.district_table(kpi_values(ctx), ctx.year)[[chosen]].reset_index()
     map_frame["name"] = [ctx.district_name(a) for a in map_frame["adcode"]]
     label = ind.unit(ctx.lang)
     short = {a: short_name(ctx.district_name(a)) for a in map_frame["adcode"]}
@@ -50,22 +65,23 @@ def ranking_controls(ctx, kpis: list[str]) -> str:
                         format_func=lambda k: indicators.indicator(k).label(ctx.lang))
 
 
-def tiles(ctx, values: pd.DataFrame, kpis: list[str], district: int | None) -> None:
+def tiles(ctx, kpis: list[str], shown: list[dict]) -> None:
     previous = ctx.t("ov_vs_year", year=ctx.year - 1)
     five = ctx.t("ov_change_5y", year=ctx.year - 5)
     for start in range(0, len(kpis), TILES_PER_ROW):
         cols = st.columns(TILES_PER_ROW)
-        for col, kpi_id in zip(cols, kpis[start:start + TILES_PER_ROW], strict=False):
+        for col, kpi_id, data_ in zip(cols, kpis[start:start + TILES_PER_ROW],
+                                      shown[start:start + TILES_PER_ROW], strict=False):
             with col:
-                kpi.tile(indicators.tile(values, kpi_id, ctx.year, district), ctx.t, ctx.lang,
-                         previous, five, key=kpi_id)
+                kpi.tile(data_, ctx.t, ctx.lang, previous, five, key=kpi_id)
 
 
-def ranking(ctx, values: pd.DataFrame, kpis: list[str], chosen: str):
+@data.cached_view
+def ranking(ctx, kpis: list[str], chosen: str):
     """The district table for the year, sorted by the chosen KPI, with people's headings;
     returns the table and its column formats."""
     ind = indicators.indicator(chosen)
-    table = indicators.district_table(values, ctx.year)
+    table = indicators.district_table(kpi_values(ctx), ctx.year)
     table = table.sort_values(chosen, ascending=ind.direction == "lower_better")
     out = pd.DataFrame({ctx.t("ov_col_district"): [ctx.district_name(a) for a in table.index]})
     config = {}
@@ -85,12 +101,17 @@ def ranking(ctx, values: pd.DataFrame, kpis: list[str], chosen: str):
     return out, config
 
 
-def movers(ctx, values: pd.DataFrame) -> None:
+@data.cached_view
+def largest_movers(ctx, span: int) -> pd.DataFrame:
+    return indicators.largest_movers(kpi_values(ctx), ctx.year, MOVER_KPIS, span=span)
+
+
+def movers(ctx) -> None:
     span = 5 if ctx.year - 5 in ctx.years else 1
     if ctx.year - span not in ctx.years:
         st.info(ctx.t("ov_no_movers"))
         return
-    found = indicators.largest_movers(values, ctx.year, MOVER_KPIS, span=span)
+    found = largest_movers(ctx, span)
     for row in found.itertuples():
         ind = indicators.indicator(row.indicator)
         with st.container(border=True):
@@ -116,11 +137,9 @@ def with_sources(ctx, frame: pd.DataFrame, column: str) -> pd.DataFrame:
 
 def page(ctx: PageContext) -> None:
     st.title(ctx.t("ov_title", city=ctx.area_label(), year=ctx.year))
-    values = data.kpi_values(ctx.store_key, ctx.year, ctx.years,
-                             tuple(int(a) for a in ctx.districts["adcode"]))
-    kpis = indicators.available(values)
+    kpis, shown = tile_view(ctx)
     st.caption(ctx.t("ov_caption", area=ctx.area_label(), year=ctx.year))
-    tiles(ctx, values, kpis, ctx.district)
+    tiles(ctx, kpis, shown)
     for layer in ("population_districts", "facilities"):
         provenance.source_caption(ctx.store, str(ctx.store_key), ctx.lang, layer, year=ctx.year,
                                   district=ctx.district)
@@ -131,7 +150,7 @@ def page(ctx: PageContext) -> None:
 
     st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
     chosen = ranking_controls(ctx, kpis)
-    table, config = ranking(ctx, values, kpis, chosen)
+    table, config = ranking(ctx, kpis, chosen)
     st.dataframe(table, hide_index=True, width="stretch", column_config=config,
                  height=min(35 * (len(table) + 1) + 3, 560))
     csv = with_sources(ctx, table.rename_axis("adcode").reset_index(), "adcode") \
@@ -142,13 +161,13 @@ def page(ctx: PageContext) -> None:
                        key="csv_ranking")
     left, right = st.columns([3, 2])
     with left:
-        fig, csv = map_figure(ctx, values, chosen)
+        fig, csv = map_figure(ctx, chosen)
         charts.show(fig, with_sources(ctx, csv, ctx.t("ov_col_adcode")),
                     f"map_{chosen}_{ctx.year}", ctx.t("csv_download"), "map")
         st.caption(ctx.t("ov_map_note"))
     with right:
         st.markdown(f"#### {ctx.t('ov_movers_heading')}")
-        movers(ctx, values)
+        movers(ctx)
 
 
 if __name__ == "__main__":  # `streamlit run pages/<this file>` runs the page alone

@@ -158,3 +158,32 @@ def test_overview_coverage_tile_is_the_panels_released_figure(store_file, monkey
     assert shown["Within a 300 m walk (cell level)"] == pct
     tile = next(v for k, v in shown.items() if k.startswith("60+ within 300 m"))
     assert tile == pct
+
+
+def test_sparkline_is_drawn_at_the_years_and_marks_the_year_shown():
+    """The tile's sparkline (an SVG picture, not a Vega chart per tile): x at each year's
+    true place, y from the lowest to the highest value, a dot on the year shown. Worked out
+    by hand in the 240 x 44 box with a 4-unit margin (232 x 36 inside)."""
+    import pandas as pd
+
+    from dashboard.components.kpi import sparkline_markdown, sparkline_svg
+
+    svg = sparkline_svg(pd.Series({2015: 1.0, 2017: 3.0, 2019: None, 2020: 2.0}))
+    # 2015 -> x 4; 2017 -> 4 + 2/5 x 232 = 96.8; 2020 -> 236. 1 -> y 40, 3 -> 4, 2 -> 22
+    assert 'points="4.0,40.0 96.8,4.0 236.0,22.0"' in svg
+    assert '<circle cx="236.0" cy="22.0"' in svg
+    assert sparkline_svg(pd.Series({2020: 2.0, 2021: None})) is None  # one point: no line
+    flat = sparkline_svg(pd.Series({2019: 5.0, 2020: 5.0}))
+    assert 'points="4.0,22.0 236.0,22.0"' in flat  # a flat series runs through the middle
+    assert sparkline_markdown(pd.Series({2019: 1.0, 2020: 2.0}), "line 2019–2020") \
+        .startswith("![line 2019–2020](data:image/svg+xml;base64,")
+
+
+def test_tiles_draw_light_sparklines(store_file, monkeypatch):
+    """Every tile with a history has its sparkline as a picture, none as a metric chart."""
+    at = run_app(store_file, monkeypatch, lang="en")
+    no_exception(at)
+    assert all(not m.proto.chart_data for m in at.metric)
+    pictures = [m.value for m in at.markdown if "data:image/svg+xml" in m.value]
+    # the population tile's line runs 2015-2020 (the fixture's years), its alt text says so
+    assert any(p.startswith("![line 2015–2020](") for p in pictures), pictures[:2]

@@ -1,7 +1,15 @@
 """KPI tiles: value, change on one and five years, a sparkline, the colour of the standard,
-and the definition (formula, source datasets, standard and its source) one click away."""
+and the definition (formula, source datasets, standard and its source) one click away.
+
+A tile is a few light elements: the sparkline is a small SVG picture drawn here (a line
+over the years, a dot at the year shown) in one Markdown element rather than the metric's
+own chart (a Vega-Lite view per tile: a dozen of them cost the browser a quarter of a second
+on every load and change of year), and the definition is one Markdown text.
+"""
 
 from __future__ import annotations
+
+import base64
 
 import streamlit as st
 
@@ -11,6 +19,8 @@ from dashboard.format import format_value
 #: Band status -> badge colour (worst is red).
 STATUS_COLOUR = {"good": "green", "fair": "yellow", "poor": "orange", "alert": "red"}
 DELTA_COLOUR = {"higher_better": "normal", "lower_better": "inverse", "neutral": "off"}
+#: The sparkline's colour (the theme's primary colour) and its drawing box in SVG units.
+SPARK_COLOUR, SPARK_W, SPARK_H, SPARK_PAD = "#1f6f8b", 240.0, 44.0, 4.0
 
 
 def value_text(ind: Indicator, value: float | None, lang: str) -> str:
@@ -37,21 +47,22 @@ def change_text(ind: Indicator, change: float | None, lang: str) -> str | None:
     return text
 
 
-def definition(ind: Indicator, t, lang: str) -> None:
-    """The KPI's definition: formula, datasets, standard with source, colour bands."""
-    st.markdown(f"**{ind.label(lang)}**（{ind.unit(lang)}）" if lang == "zh"
-                else f"**{ind.label(lang)}** ({ind.unit(lang)})")
+def definition(ind: Indicator, t, lang: str) -> str:
+    """The KPI's definition as one Markdown text (one element in the tile's popover, not
+    one per line): formula, datasets, standard with source, colour bands."""
+    parts = [f"**{ind.label(lang)}**（{ind.unit(lang)}）" if lang == "zh"
+             else f"**{ind.label(lang)}** ({ind.unit(lang)})"]
     colon = "：" if lang == "zh" else ": "
-    st.markdown(f"{t('kpi_formula')}{colon}{ind.formula(lang)}")
+    parts.append(f"{t('kpi_formula')}{colon}{ind.formula(lang)}")
     sources = "、".join(t(f"src_{s}") for s in ind.sources) if lang == "zh" else \
         ", ".join(t(f"src_{s}") for s in ind.sources)
-    st.markdown(f"{t('kpi_sources')}{colon}{sources}")
+    parts.append(f"{t('kpi_sources')}{colon}{sources}")
     if ind.standard:
         text = ind.standard.text_zh if lang == "zh" else ind.standard.text_en
-        st.markdown(f"{t('kpi_standard')}{colon}{text}")
-        st.caption(f"{t('kpi_standard_source')}{colon}{ind.standard.source}")
+        parts.append(f"{t('kpi_standard')}{colon}{text}  \n"
+                     f":gray[:small[{t('kpi_standard_source')}{colon}{ind.standard.source}]]")
     else:
-        st.markdown(f"{t('kpi_standard')}{colon}{t('kpi_no_standard')}")
+        parts.append(f"{t('kpi_standard')}{colon}{t('kpi_no_standard')}")
     if ind.bands:
         lines = []
         for i, b in enumerate(ind.bands):
@@ -63,7 +74,41 @@ def definition(ind: Indicator, t, lang: str) -> None:
                     else f"{lo}{pct} – {hi}{pct}")
             name = b.label_zh if lang == "zh" else b.label_en
             lines.append(f"- :{STATUS_COLOUR[b.status]}-badge[{name}] {span}")
-        st.markdown(t("kpi_bands") + "\n" + "\n".join(lines))
+        parts.append(t("kpi_bands") + "\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
+def sparkline_svg(series) -> str | None:
+    """A sparkline of ``series`` (values by year, gaps left out) as an SVG picture: the line
+    over the years at their true spacing, and a dot on the last point, the year shown. None
+    for fewer than two points."""
+    points = [(float(x), float(y)) for x, y in series.dropna().items()]
+    if len(points) < 2:
+        return None
+    x0, x1 = points[0][0], points[-1][0]
+    lo, hi = min(y for _, y in points), max(y for _, y in points)
+    inner_w, inner_h = SPARK_W - 2 * SPARK_PAD, SPARK_H - 2 * SPARK_PAD
+
+    def xy(x: float, y: float) -> str:
+        px = SPARK_PAD + (x - x0) / (x1 - x0) * inner_w
+        py = SPARK_PAD + (0.5 if hi == lo else (hi - y) / (hi - lo)) * inner_h
+        return f"{px:.1f},{py:.1f}"
+
+    line = " ".join(xy(x, y) for x, y in points)
+    cx, cy = xy(*points[-1]).split(",")
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {SPARK_W:g} {SPARK_H:g}" '
+            f'width="{SPARK_W:g}" height="{SPARK_H:g}">'
+            f'<polyline points="{line}" fill="none" stroke="{SPARK_COLOUR}" stroke-width="2" '
+            'stroke-linejoin="round" stroke-linecap="round"/>'
+            f'<circle cx="{cx}" cy="{cy}" r="3.5" fill="{SPARK_COLOUR}"/></svg>')
+
+
+def sparkline_markdown(series, alt: str) -> str | None:
+    """The sparkline as a Markdown picture (an SVG data URI): one light element."""
+    svg = sparkline_svg(series)
+    if svg is None:
+        return None
+    return f"![{alt}](data:image/svg+xml;base64,{base64.b64encode(svg.encode()).decode()})"
 
 
 def tile(data: dict, t, lang: str, previous_label: str, five_label: str, key: str) -> None:
@@ -75,15 +120,17 @@ def tile(data: dict, t, lang: str, previous_label: str, five_label: str, key: st
                   delta=change_text(ind, data["change_1y"], lang),
                   delta_color=DELTA_COLOUR[ind.direction],
                   delta_description=previous_label if data["change_1y"] is not None else None,
-                  chart_data=list(series.values) if len(series) > 1 else None,
-                  chart_type="line", help=ind.formula(lang))
+                  help=ind.formula(lang))
+        span = data.get("span")
+        line = t("kpi_line_span", start=span[0], end=span[1]) \
+            if span and len(series) > 1 else ""
+        spark = sparkline_markdown(series, line)
+        if spark is not None:
+            st.markdown(spark)
         five = change_text(ind, data["change_5y"], lang) or (
             # a store without that year (one on its own data may hold a single year)
             t("kpi_no_earlier") if data["value"] is not None else "—")
         unit = "" if ind.unit_en in ("%", "persons") else f"{ind.unit(lang)} · "
-        span = data.get("span")
-        line = t("kpi_line_span", start=span[0], end=span[1]) \
-            if span and len(series) > 1 else ""
         st.caption(f"{unit}{five_label} {five}" + (f" · {line}" if line else ""))
         band = data["band"]
         with st.container(horizontal=True, vertical_alignment="center", gap="small"):
@@ -96,4 +143,4 @@ def tile(data: dict, t, lang: str, previous_label: str, five_label: str, key: st
                 st.badge(t("kpi_context"), color="gray")
             with st.popover(t("kpi_definition"), icon=":material/info:", key=f"def_{key}",
                             type="tertiary"):
-                definition(ind, t, lang)
+                st.markdown(definition(ind, t, lang))

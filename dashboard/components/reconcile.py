@@ -122,7 +122,7 @@ def measures(_store, key: str, type_key: str, year: int, district: int | None, _
 def section(ctx, type_key: str, rec: Reconciliation | None = None) -> None:
     """The heading, both figures and the sentence, for ``ctx``'s area and year."""
     if rec is None:
-        rec = measures(ctx.store, pl.store_key(ctx.store), type_key, ctx.year, ctx.district,
+        rec = measures(ctx.store, "|".join(ctx.store_key), type_key, ctx.year, ctx.district,
                        _actor=current_actor(ctx.store))
     type_name = pl.type_name(type_key, ctx.lang)
     st.markdown("#### " + ctx.t("rec_heading", type=type_name, area=ctx.area_label(),
