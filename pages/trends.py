@@ -239,7 +239,11 @@ def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
                               sort=False).round(ind.digits).reset_index()
     table = table.rename(columns={"year": ctx.t("tr_col_year")})
     table.columns.name = None
-    return charts.finish(fig, max(260, 190 * rows_needed + 60)), table
+    fig.update_xaxes(automargin=False)
+    fig.update_yaxes(automargin=False)
+    out = charts.finish(fig, max(260, 190 * rows_needed + 60))
+    out["layout"]["margin"].update(l=44, r=28, b=28)
+    return out, table
 
 
 def only_panels(fig, city=None) -> None:
