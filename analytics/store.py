@@ -315,12 +315,11 @@ class Store:
         'b1|0'
         >>> s.close()
         """
-        with self.cursor() as cur:
-            build = cur.execute(
-                "SELECT coalesce(max(value) FILTER (WHERE key = 'build_id'), "
-                "max(value) FILTER (WHERE key = 'built_at'), '') FROM meta").fetchone()[0]
-            loads, last = cur.execute(
-                "SELECT count(*), max(logged_at) FROM ingest_log WHERE status <> 'rejected'"
+        with self.cursor() as cur:  # one statement: every page run asks, several times
+            build, loads, last = cur.execute(
+                "SELECT (SELECT coalesce(max(value) FILTER (WHERE key = 'build_id'), "
+                "max(value) FILTER (WHERE key = 'built_at'), '') FROM meta), "
+                "count(*), max(logged_at) FROM ingest_log WHERE status <> 'rejected'"
             ).fetchone()
         return f"{build}|{loads}" + ("" if last is None else f"|{last:%Y-%m-%dT%H:%M:%S.%f}")
 

@@ -59,6 +59,11 @@ def _gap(_store, key: str, district: int | None, base_year: int, horizon: int, m
     return fc.gap(_store, district, base_year, horizon, model, scenario)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def _districts(_store, key: str) -> pd.DataFrame:
+    return districts(_store)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def _chosen(_store, key: str, target: str, base_year: int, horizon: int) -> str:
     return fc.evaluate(_store, base_year).choose(target, horizon)
@@ -220,7 +225,7 @@ def page(ctx: PageContext) -> None:
         # a city on its own data may hold one year of residents: nothing to fit a model on
         st.info(ctx.t("fc_short_history", n=len(ctx.years), minimum=MIN_HISTORY))
         return
-    names = districts(ctx.store)
+    names = _districts(ctx.store, key)
     name_col = "name" if ctx.lang == "zh" else "name_en"
     area_names = {ctx.city_adcode:
                   f"{ctx.city_label() or ctx.city_adcode}{ctx.t('fc_city_suffix')}"}
