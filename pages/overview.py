@@ -143,12 +143,25 @@ def page(ctx: PageContext) -> None:
     for layer in ("population_districts", "facilities"):
         provenance.source_caption(ctx.store, str(ctx.store_key), ctx.lang, layer, year=ctx.year,
                                   district=ctx.district)
+    reconciliation(ctx)
+    st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
+    districts_section(ctx, kpis)
+
+
+@st.fragment
+def reconciliation(ctx: PageContext) -> None:
+    """The standard's ratio beside walking coverage for one type: a change of type reruns
+    this part alone."""
     type_key = st.selectbox(ctx.t("rec_type"), reconcile.RATIO_TYPES, key="ov_rec_type",
                             format_func=lambda k: pl.type_name(k, ctx.lang))
     provenance.grid_gap_note(ctx.store, str(ctx.store_key), ctx.lang, ctx.year, ctx.district)
     reconcile.section(ctx, type_key)
 
-    st.subheader(ctx.t("ov_districts_heading", year=ctx.year))
+
+@st.fragment
+def districts_section(ctx: PageContext, kpis: list[str]) -> None:
+    """The ranking, the map and the movers: a change of the ranking's KPI reruns this part
+    alone (the tiles above do not depend on it)."""
     chosen = ranking_controls(ctx, kpis)
     table, config = ranking(ctx, kpis, chosen)
     st.dataframe(table, hide_index=True, width="stretch", column_config=config,
