@@ -89,6 +89,18 @@ def test_english_labels(store_file, monkeypatch):
     assert [b.label for b in at.download_button][0] == "Download the data (CSV)"
 
 
+def test_small_multiples_are_laid_out_once(store_file, monkeypatch):
+    """The districts' grid is drawn without automatic margins (with them Plotly laid its
+    axes out again for each panel's labels): every axis says so, and the fixed margins leave
+    room for the left column's values and the last year on the right."""
+    at = run_app(store_file, monkeypatch, page="trends.py", lang="en")
+    no_exception(at)
+    grid = figures(at)[-1]["layout"]
+    axes = [k for k in grid if k.startswith(("xaxis", "yaxis"))]
+    assert axes and all(grid[k].get("automargin") is False for k in axes)
+    assert grid["margin"]["l"] >= 40 and grid["margin"]["r"] >= 20 and grid["margin"]["b"] >= 20
+
+
 def test_small_multiples_draw_no_empty_panel():
     """Five districts in rows of four leave three spare slots: those draw no axes and no
     city line; each of the five panels has the city's dotted line and its year labels."""
