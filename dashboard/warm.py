@@ -51,6 +51,8 @@ _started: set[tuple[str, str]] = set()
 _lock = threading.Lock()
 #: What warmed and how long it took, for the server log and the browser benchmark.
 done: dict[str, float] = {}
+#: Steps that failed and why (warming is best effort: the page then computes on demand).
+failed: dict[str, str] = {}
 #: Set once what the landing pages need is made (or warming is off, or could not start,
 #: or :data:`LANDING_TIMEOUT_S` passed): the server serves the dashboard from then on.
 ready = threading.Event()
@@ -197,7 +199,8 @@ def _step(name: str, fn, after_visits: bool = False) -> None:
         fn()
         done[name] = time.perf_counter() - t0
         log.info("warmed %s in %.2f s", name, done[name])
-    except Exception:  # noqa: BLE001 - warming is best effort; the page computes on demand
+    except Exception as exc:  # noqa: BLE001 - warming is best effort; the page computes on demand
+        failed[name] = f"{type(exc).__name__}: {exc}"
         log.warning("warming %s failed", name, exc_info=True)
 
 
@@ -233,7 +236,8 @@ def _overview(store, store_key: tuple[str, str], key: str, year: int) -> None:
             year=year, years=facts["years"], lang=lang, district=None,
             districts=facts["districts"], store_key=store_key,
             city_name_en=facts["city_name_en"])
-        overview.map_figure(ctx, values, indicators.available(values)[0])
+        overview.tile_view(ctx)
+        overview.map_figure(ctx, indicators.available(values)[0])
 
 
 def _planning_map(store, key: str, year: int) -> None:
