@@ -9,6 +9,7 @@ few megabytes; details of a clicked object are looked up on the server.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -229,16 +230,42 @@ def hex_layer_data(cells: pd.DataFrame, metric: str, labels: dict[str, str],
     return out, legend, res
 
 
+def rows_id(base: str, keys) -> str:
+    """A layer id that names the rows it draws: ``base`` and a digest of ``keys`` (each row's
+    identity, in order).
+
+    The map keeps one chart across changes of view; a click's selection is kept by the
+    browser as (layer id, row index). A layer whose rows differ gets another id, so a
+    selection made on other rows is dropped rather than moved onto whatever row now has its
+    index; the same rows keep their id and their selection."""
+    digest = hashlib.blake2b("\n".join(map(str, keys)).encode("utf-8"), digest_size=5)
+    return f"{base}-{digest.hexdigest()}"
+
+
+def base_id(layer_id: str) -> str:
+    """The kind of a layer id made by :func:`rows_id` (``cells-1a2b3c4d5e`` -> ``cells``)."""
+    head, _, tail = layer_id.rpartition("-")
+    return head if head and len(tail) == 10 else layer_id
+
+
+#: H3 layers are drawn as polygons (deck.gl's ``highPrecision``). Drawn the other way (one
+#: hexagon's shape repeated), deck.gl works the shape out again whenever the view moves and
+#: draws the map a second time after each change of area; as polygons, a change of view
+#: moves what is drawn and nothing is worked out again.
+H3_HIGH_PRECISION = True
+
+
 def hex_layer(data: pd.DataFrame, extruded: bool = False, layer_id: str = "cells"
               ) -> pdk.Layer:
     elevation = float(np.nanmax(data["e"])) if extruded and len(data) else 0
     if not extruded:
         data = data.drop(columns=["e"], errors="ignore")
     return _layer(
-        "H3HexagonLayer", data, id=layer_id, get_hexagon="h3", get_fill_color="c",
-        pickable=True, auto_highlight=True, stroked=False, filled=True, extruded=extruded,
-        get_elevation="e" if extruded else 0,
-        elevation_scale=(3000.0 / elevation) if elevation > 0 else 1, opacity=0.85)
+        "H3HexagonLayer", data, id=rows_id(layer_id, data["h3"]), get_hexagon="h3",
+        get_fill_color="c", pickable=True, auto_highlight=True, stroked=False, filled=True,
+        extruded=extruded, get_elevation="e" if extruded else 0,
+        elevation_scale=(3000.0 / elevation) if elevation > 0 else 1, opacity=0.85,
+        high_precision=H3_HIGH_PRECISION)
 
 
 def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
@@ -270,7 +297,8 @@ def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
 
 def facility_layer(data: pd.DataFrame, layer_id: str = "facilities") -> pdk.Layer:
     return _layer(
-        "ScatterplotLayer", data, id=layer_id, get_position=["lon", "lat"],
+        "ScatterplotLayer", data, id=rows_id(layer_id, data["facility_id"]),
+        get_position=["lon", "lat"],
         get_radius="r", radius_units="'meters'", radius_min_pixels=2.5, radius_max_pixels=10,
         get_fill_color=FACILITY_RGB + [230], get_line_color=[255, 255, 255, 255],
         stroked=True, line_width_min_pixels=1, pickable=True, auto_highlight=True)
@@ -313,8 +341,9 @@ def district_layer(paths: pd.DataFrame, highlight: int | None = None,
 def underserved_layer(h3_cells: list[str], layer_id: str = "underserved") -> pdk.Layer:
     data = pd.DataFrame({"h3": h3_cells})
     return _layer("H3HexagonLayer", data, id=layer_id, get_hexagon="h3", filled=False,
-                     stroked=True, get_line_color=UNDERSERVED_RGB + [255],
-                     line_width_min_pixels=2.5, pickable=False, extruded=False)
+                  stroked=True, get_line_color=UNDERSERVED_RGB + [255],
+                  line_width_min_pixels=2.5, pickable=False, extruded=False,
+                  high_precision=H3_HIGH_PRECISION)
 
 
 def sites_layer(sites: pd.DataFrame, labels: dict[str, str], layer_id: str = "sites"
@@ -352,6 +381,22 @@ def view_for_bounds(min_lon: float, min_lat: float, max_lon: float, max_lat: flo
     return pdk.ViewState(longitude=round((min_lon + max_lon) / 2, 5),
                          latitude=round(lat_mid, 5), zoom=round(max(zoom - 0.1, 3), 2),
                          pitch=0, bearing=0)
+
+
+def view_for_area(districts: pd.DataFrame, district: int | None = None, pad_deg: float = 0.0
+                  ) -> pdk.ViewState:
+    """The view that fits the chosen district's outline (``district``), or the whole city's
+    (every row of ``districts``, a frame with ``adcode`` and WKB ``geometry``), widened by
+    ``pad_deg``.
+
+    It depends on the area alone: switching the facility type, group or measure keeps the
+    view, so the browser only redraws the layers; the map moves when the area changes."""
+    rows = districts if district is None else districts[districts["adcode"] == district]
+    if rows.empty:
+        rows = districts
+    bounds = np.array([shapely.from_wkb(bytes(g)).bounds for g in rows["geometry"]])
+    return view_for_bounds(bounds[:, 0].min() - pad_deg, bounds[:, 1].min() - pad_deg,
+                           bounds[:, 2].max() + pad_deg, bounds[:, 3].max() + pad_deg)
 
 
 #: Decimals kept in a map's JSON: 1e-6 degree is about 0.1 m, far below a cell's 175 m.
@@ -422,8 +467,16 @@ class PreparedDeck:
 
     layers: list = []       # nothing left for Streamlit to convert
 
-    def __init__(self, spec: str, tooltip: dict | None):
+    def __init__(self, spec: str, tooltip: dict | None, layer_ids: dict[str, str] | None = None):
         self._json, self._tooltip = spec, tooltip
+        #: the kind of each layer (``cells``, ``facilities``...) -> its id in this deck
+        self.layer_ids = dict(layer_ids or {})
+
+    def picked(self, objects: dict, kind: str) -> list:
+        """The objects of a map click's selection (``objects``: layer id -> rows) on this
+        deck's layer of ``kind``; a selection on a layer this deck no longer draws (rows of
+        another view, still held by the browser when the view changed) is none."""
+        return list(objects.get(self.layer_ids.get(kind, kind)) or [])
 
     def to_json(self) -> str:
         return self._json
@@ -431,7 +484,8 @@ class PreparedDeck:
 
 def prepare(d: pdk.Deck) -> PreparedDeck:
     """``d``'s JSON, made once: what a cached view hands to ``st.pydeck_chart``."""
-    return PreparedDeck(d.to_json(), getattr(d, "_tooltip", None))
+    return PreparedDeck(d.to_json(), getattr(d, "_tooltip", None),
+                        {base_id(layer.id): layer.id for layer in d.layers})
 
 
 def payload_bytes(d: pdk.Deck) -> int:

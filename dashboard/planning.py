@@ -317,9 +317,8 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
     resolution drawn and the underserved cells outlined (cached per view: a warm rerun, or a
     return to a view seen before, neither rebuilds nor re-encodes tens of thousands of
     hexagons). With a district chosen only its cells and facilities are sent."""
-    cells, fac = _result.cells, _result.facilities
+    fac = _result.facilities
     if district is not None:
-        cells = cells[cells["district_adcode"] == district]
         fac = fac[fac["district_adcode"] == district]
     hexes, legend, res = hex_data(_store, _result, key, type_key, year, group, radius, metric,
                                   lang, district, _actor=_actor)
@@ -341,10 +340,10 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
              "source_register": translate("source_tooltip_register", lang)})))
     if "districts" in layers_on:
         layers.append(maps.district_layer(district_paths(_store, key), highlight=district))
-    pad = 0.0 if district is None else 0.01
-    bounds = (cells["lon"].min() - pad, cells["lat"].min() - pad,
-              cells["lon"].max() + pad, cells["lat"].max() + pad)
-    deck = maps.deck(layers, maps.view_for_bounds(*bounds), pitch=45 if three_d else 0)
+    # the view fits the area (not this type's cells), so a change of type keeps it
+    view = maps.view_for_area(districts(_store, key), district,
+                              pad_deg=0.0 if district is None else 0.01)
+    deck = maps.deck(layers, view, pitch=45 if three_d else 0)
     return maps.prepare(deck), legend, res, under
 
 

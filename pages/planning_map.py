@@ -185,10 +185,15 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
         district, tuple(sorted(layers_on)), bool(view["pl_3d"]),
         _actor=current_actor(ctx.store))
 
+    # One chart under one key for every view: a new key would be a new chart in the browser,
+    # with a new WebGL context whose shaders are all compiled again (seconds on a machine
+    # drawing in software). The view follows the area (deck.gl applies a changed initial view
+    # state), and a click's selection is dropped with the rows it was made on (layer ids
+    # name their rows, see maps.rows_id).
     left, right = st.columns([5, 1.25])
     with left:
         event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
-                                key=f"pl_map_{type_key}_{district}", height=600)
+                                key="pl_map", height=600)
     with right:
         st.markdown(legend.html(), unsafe_allow_html=True)
         extra = []
@@ -219,10 +224,10 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
     # -- details of the clicked object --------------------------------------------------------
     selected = None
     objects = (event.selection.get("objects") or {}) if event else {}
-    if objects.get("cells"):
-        selected = "cell:" + objects["cells"][0]["h3"]
-    elif objects.get("facilities"):
-        selected = "fac:" + objects["facilities"][0]["facility_id"]
+    if picked := deck.picked(objects, "cells"):
+        selected = "cell:" + picked[0]["h3"]
+    elif picked := deck.picked(objects, "facilities"):
+        selected = "fac:" + picked[0]["facility_id"]
     elif "pl_sel" in st.query_params and "pl_sel" not in st.session_state:
         selected = st.query_params["pl_sel"]
     if selected:

@@ -166,9 +166,10 @@ def page(ctx: PageContext) -> None:
         layers.extend(maps.sites_layer(res.sites.assign(
             name=[pl.place_text(r, ctx.lang) for _, r in res.sites.iterrows()]), labels))
     layers.append(maps.district_layer(pl.district_paths(ctx.store, pre.key), highlight=ask["district"]))
-    box = cells if len(cells) else result_acc.cells
-    view = maps.view_for_bounds(box["lon"].min(), box["lat"].min(), box["lon"].max(),
-                                box["lat"].max())
+    # the view fits the area, whatever the type or the number of sites: a new answer redraws
+    # the layers in place
+    view = maps.view_for_area(pl.districts(ctx.store, pre.key), ask["district"],
+                              pad_deg=0.0 if ask["district"] is None else 0.01)
     left, right = st.columns([5, 1.25])
     with left:
         st.pydeck_chart(maps.prepare(maps.deck(layers, view)), height=560, key="pl_sites_map")

@@ -16,6 +16,8 @@ from app_helpers import switch_page
 from planning_store import DAY_CARE, SCHOOLS, YEAR, cell_of, make_store
 from streamlit.testing.v1 import AppTest
 
+from dashboard import maps
+
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
 MAP_PAGE = str(ROOT / "pages" / "planning_map.py")
@@ -63,7 +65,7 @@ def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
     assert metric(at, "Residents aged 60+") == "270"
     assert metric(at, "Facilities open") == "2"      # the centre at I closed in 2018
     spec = deck_spec(at)
-    layers = {layer["id"]: layer for layer in spec["layers"]}
+    layers = {maps.base_id(layer["id"]): layer for layer in spec["layers"]}
     assert {"cells", "facilities", "districts", "underserved"} <= set(layers)
     assert len(layers["cells"]["data"]) == 9
     assert len(layers["facilities"]["data"]) == 2
@@ -143,7 +145,7 @@ def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
     # 330106: children 6-11 in A, B, D, E, G, H = 270; covered A, D, E, G = 170 -> 63.0 %.
     assert metric(at, "Covered within 500 m") == "63.0%"
     assert metric(at, "Residents aged 6-11") == "270"
-    layers = {layer["id"] for layer in deck_spec(at)["layers"]}
+    layers = {maps.base_id(layer["id"]) for layer in deck_spec(at)["layers"]}
     assert layers == {"cells", "facilities", "catchments", "districts"}
     legend = next(m.value for m in at.markdown if "planning-legend" in m.value)
     # 2SFCA by hand: P1 (85 places) reaches A, D, G, E (170 children): 0.5 each; P2 (46)
@@ -201,7 +203,7 @@ def test_sites_page_recommends_the_centre(store_path, monkeypatch):
     assert sites["Nearest open facility"].iloc[0] == \
         "DC2 Mingcheng (DC2 名称) (elderly day-care centre)"
     assert sites["Distance to it (m)"].iloc[0] == 0
-    layers = {layer["id"] for layer in deck_spec(at)["layers"]}
+    layers = {maps.base_id(layer["id"]) for layer in deck_spec(at)["layers"]}
     assert {"cells", "facilities", "sites", "site_catchments", "districts"} <= layers
 
 
@@ -449,6 +451,7 @@ def test_map_json_is_pydecks_own_content():
     """The deck written with pandas' encoder holds exactly what pydeck writes row by row
     (pydeck's own serialisation of the same layers, given lists of dicts), rounded to
     1e-6 degree; a prepared deck sends that same text."""
+    import hashlib
     import math
 
     import numpy as np
@@ -465,11 +468,13 @@ def test_map_json_is_pydecks_own_content():
     points = pd.DataFrame({"lon": [120.1234564], "lat": [30.25], "r": [42.5]})
     view = maps.view_for_bounds(120.0, 30.0, 120.3, 30.3)
     ours = maps.deck([maps.hex_layer(hexes), maps.catchment_layer(points, 300)], view)
+    # the layer's id names its rows: "cells-" and a 5-byte BLAKE2b digest of the hexagons
+    rows = hashlib.blake2b(b"8930e1d8c3bffff\n8930e1d8c37ffff", digest_size=5).hexdigest()
     theirs = pdk.Deck(layers=[
         pdk.Layer("H3HexagonLayer", data=hexes.drop(columns="e").to_dict("records"),
-                  id="cells", get_hexagon="h3", get_fill_color="c", pickable=True,
+                  id=f"cells-{rows}", get_hexagon="h3", get_fill_color="c", pickable=True,
                   auto_highlight=True, stroked=False, filled=True, extruded=False,
-                  get_elevation=0, elevation_scale=1, opacity=0.85),
+                  get_elevation=0, elevation_scale=1, opacity=0.85, high_precision=True),
         pdk.Layer("ScatterplotLayer", data=[{"lon": 120.123456, "lat": 30.25}],
                   id="catchments", get_position=["lon", "lat"], get_radius=300.0,
                   radius_units="'meters'", filled=True, stroked=True,
@@ -496,7 +501,7 @@ def test_map_view_is_cached_and_switching_type_keeps_the_link(store_path, monkey
     qp = at.query_params["pl_type"]
     assert (qp[0] if isinstance(qp, list) else qp) == "primary_school"
     kg = deck_spec(at)
-    assert kg["layers"][0]["id"] == "cells"
+    assert maps.base_id(kg["layers"][0]["id"]) == "cells"
     assert at.get("deck_gl_json_chart")[0].proto.json != first
     again = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
     assert again.get("deck_gl_json_chart")[0].proto.json == first
