@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from app_helpers import switch_page
-from planning_store import DAY_CARE, SCHOOLS, YEAR, cell_of, make_store
+from planning_store import DAY_CARE, SCHOOLS, YEAR, cell_of, lonlat, make_store
 from streamlit.testing.v1 import AppTest
 
 from dashboard import maps
@@ -272,6 +272,7 @@ def test_map_page_in_chromium(tmp_path, browser):
     import time
     import urllib.request
 
+    import numpy as np
     from PIL import Image
 
     # a store file of its own: the AppTests above keep theirs open in this process, and
@@ -299,6 +300,13 @@ def test_map_page_in_chromium(tmp_path, browser):
             except OSError:
                 time.sleep(0.5)
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
+        page.add_init_script("""(() => { window.__webgl = 0;
+          const get = HTMLCanvasElement.prototype.getContext;
+          HTMLCanvasElement.prototype.getContext = function (kind, ...rest) {
+            const made = this.__made; const ctx = get.call(this, kind, ...rest);
+            if (ctx && String(kind).startsWith('webgl') && !made) {
+              this.__made = true; window.__webgl += 1; }
+            return ctx; }; })();""")
         errors, outside, missing = [], [], []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
@@ -332,6 +340,43 @@ def test_map_page_in_chromium(tmp_path, browser):
         print(f"picked at dx={dx} after {time.time() - t_click:.1f} s")
         assert details.count() == 1, "clicking the map showed no details"
         assert "pl_sel=" in page.url
+
+        def choose(key: str, option: str, option_zh: str, param: str) -> None:
+            """Pick ``option`` (in either language) in the selectbox of Streamlit key ``key``;
+            wait for the run and the redraw."""
+            target = page.get_by_role("option", name=option, exact=True).or_(
+                page.get_by_role("option", name=option_zh, exact=True)).first
+            for _ in range(5):  # a click during a rerun can miss: open until the list shows
+                page.locator(f".st-key-{key} [data-testid='stSelectbox']").first.click()
+                try:
+                    target.wait_for(state="visible", timeout=3000)
+                    break
+                except Exception:  # noqa: BLE001
+                    page.keyboard.press("Escape")
+                    time.sleep(0.5)
+            target.click()
+            page.wait_for_url(f"**{param}**", timeout=60000)
+            page.wait_for_function("!document.querySelector('[data-testid=\"stStatusWidget\"]')"
+                                   " && !document.querySelector('[data-stale=\"true\"]')",
+                                   timeout=60000)
+            page.mouse.move(0, 0)   # no hover highlight or tooltip on the map
+            time.sleep(3)
+
+        # one chart for every view: a change of type, then of area, draws into the same
+        # WebGL context (a new one compiles every shader again), and the view moves to the
+        # chosen district as a fresh load of that district's link shows it
+        choose("pl_type", "Elderly day-care centre", "老年人日间照料中心", "pl_type=elderly_day_care")
+        choose("district", "Xihu District", "西湖区", "district=330106")
+        assert page.evaluate("() => window.__webgl") == 1
+        chart.screenshot(path=str(shots / "e2e_planning_map_district_changed.png"))
+        fresh = browser.new_page(viewport={"width": 1400, "height": 1200})
+        fresh.goto(f"http://127.0.0.1:{port}/planning_map?lang=en&pl_type=elderly_day_care"
+                   "&pl_layers=facilities,districts,catchments&district=330106")
+        fresh.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=60000)
+        time.sleep(5)
+        fresh.locator("[data-testid='stDeckGlJsonChart']").screenshot(
+            path=str(shots / "e2e_planning_map_district_link.png"))
+        fresh.close()
         page.close()
     finally:
         server.terminate()
@@ -353,6 +398,11 @@ def test_map_page_in_chromium(tmp_path, browser):
     assert near((60, 60, 60)), "no district outlines drawn"
     assert near((5, 90, 141), tol=90) or near((43, 140, 190), tol=90) or near((253, 141, 60)), \
         "no classed hexagons drawn"
+    # the district chosen on the page is drawn as its own link draws it: same view, same map
+    changed, linked = (np.asarray(Image.open(shots / f"e2e_planning_map_district_{n}.png")
+                                  .convert("L"), dtype=float) for n in ("changed", "link"))
+    assert changed.shape == linked.shape
+    assert np.mean(np.abs(changed - linked) > 24) < 0.02, "the view did not follow the area"
 
 
 @pytest.fixture()
@@ -507,6 +557,85 @@ def test_map_view_is_cached_and_switching_type_keeps_the_link(store_path, monkey
     assert again.get("deck_gl_json_chart")[0].proto.json == first
 
 
+def _extent(corners: list[tuple[float, float]]) -> tuple[float, float, float, float]:
+    lons, lats = [c[0] for c in corners], [c[1] for c in corners]
+    return min(lons), min(lats), max(lons), max(lats)
+
+
+def _shows(view: dict, box: tuple[float, float, float, float]) -> bool:
+    """Whether a web-Mercator view (deck.gl: 512 px per 360 degrees at zoom 0) of the map's
+    820 x 520 px holds the box around its centre."""
+    import math
+
+    deg_per_px = 360 / (512 * 2 ** view["zoom"])
+    half_w = 820 / 2 * deg_per_px
+    half_h = 520 / 2 * deg_per_px * math.cos(math.radians(view["latitude"]))
+    return (view["longitude"] - half_w <= box[0] and box[2] <= view["longitude"] + half_w
+            and view["latitude"] - half_h <= box[1] and box[3] <= view["latitude"] + half_h)
+
+
+def test_map_keeps_one_chart_and_its_view_follows_the_area(store_path, monkeypatch):
+    """The map is one chart (one key, so one WebGL context in the browser) through changes
+    of facility type and of area. Its view is the area's: the same for every type (a type
+    with other residents redraws only the layers), centred on the chosen district's outline
+    and holding it, and back on the whole city's when the area goes back to the city."""
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    chart = at.get("deck_gl_json_chart")[0].proto.id
+    city = deck_spec(at)["initialViewState"]
+    # the city: three districts side by side, x from -600 to 1,400 m, y from -600 to 600 m
+    # (the third has no residents, so a view fitted to the cells would leave it out)
+    box = _extent([lonlat(x, y) for x in (-600, 1400) for y in (-600, 600)])
+    assert city["longitude"] == pytest.approx((box[0] + box[2]) / 2, abs=1e-5)
+    assert city["latitude"] == pytest.approx((box[1] + box[3]) / 2, abs=1e-5)
+    assert _shows(city, box)
+    at.selectbox(key="pl_type").set_value("primary_school").run()  # children: other cells
+    assert not at.exception, at.exception
+    assert deck_spec(at)["initialViewState"] == city
+    assert at.get("deck_gl_json_chart")[0].proto.id == chart
+    # Xihu District (330106): x from -600 to 200 m, padded by 0.01 degree on each side
+    at.selectbox(key="district").set_value(330106).run()
+    assert not at.exception, at.exception
+    xihu = deck_spec(at)["initialViewState"]
+    box = _extent([lonlat(x, y) for x in (-600, 200) for y in (-600, 600)])
+    assert xihu["longitude"] == pytest.approx((box[0] + box[2]) / 2, abs=1e-5)
+    assert xihu["latitude"] == pytest.approx((box[1] + box[3]) / 2, abs=1e-5)
+    assert _shows(xihu, box) and xihu["longitude"] != city["longitude"]
+    assert at.get("deck_gl_json_chart")[0].proto.id == chart
+    at.selectbox(key="district").set_value("city").run()
+    assert deck_spec(at)["initialViewState"] == city
+    assert at.get("deck_gl_json_chart")[0].proto.id == chart
+
+
+def test_a_selection_is_kept_with_its_rows_and_dropped_with_them():
+    """A click's selection is held by the browser as (layer id, row index). A layer's id
+    names its rows, so the same rows keep their id (the selection stays on its object) and
+    other rows get another (the browser drops the selection instead of moving it onto
+    whatever row now has its index); the page reads only the selection on layers the map
+    now draws."""
+    import pandas as pd
+
+    def deck_of(h3_cells, facility_ids):
+        hexes = pd.DataFrame({"h3": h3_cells, "c": [[0, 0, 0, 190]] * len(h3_cells),
+                              "t": "", "d": "", "u": ""})
+        fac = pd.DataFrame({"facility_id": facility_ids, "lon": 120.1, "lat": 30.2,
+                            "r": 20.0, "t": "", "d": "", "u": ""})
+        return maps.prepare(maps.deck([maps.hex_layer(hexes, layer_id="cells"),
+                                       maps.facility_layer(fac)],
+                                      maps.view_for_bounds(120.0, 30.0, 120.3, 30.3)))
+
+    ab, ab_again, abc = (deck_of(cells, ["F1"]) for cells in (
+        [cell_of("A"), cell_of("B")], [cell_of("A"), cell_of("B")],
+        [cell_of("A"), cell_of("B"), cell_of("C")]))
+    assert ab.layer_ids["cells"] == ab_again.layer_ids["cells"]
+    assert ab.layer_ids["cells"] != abc.layer_ids["cells"]
+    assert ab.layer_ids["facilities"] == abc.layer_ids["facilities"]   # the same one point
+    assert {maps.base_id(i) for i in abc.layer_ids.values()} == {"cells", "facilities"}
+    clicked = {ab.layer_ids["cells"]: [{"h3": cell_of("B")}]}
+    assert ab_again.picked(clicked, "cells") == [{"h3": cell_of("B")}]
+    assert abc.picked(clicked, "cells") == []        # made on other rows: none
+    assert abc.picked(clicked, "facilities") == []
+
+
 # -- names in both forms on English pages (issue 15) ---------------------------------------
 CJK = re.compile(r"[\u3400-\u9fff]")
 #: Facilities named as registers and the synthetic layer name them (D, F in 西湖区 / 滨江区;
@@ -544,7 +673,8 @@ def chinese_only_in_both_forms(text: str) -> bool:
 
 
 def layer_data(at: AppTest, layer_id: str) -> list[dict]:
-    return next(layer["data"] for layer in deck_spec(at)["layers"] if layer["id"] == layer_id)
+    return next(layer["data"] for layer in deck_spec(at)["layers"]
+                if maps.base_id(layer["id"]) == layer_id)
 
 
 def test_english_map_page_names_facilities_in_both_forms(named_store_path, monkeypatch):
