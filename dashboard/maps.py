@@ -255,8 +255,11 @@ def base_id(layer_id: str) -> str:
 H3_HIGH_PRECISION = True
 
 
-def hex_layer(data: pd.DataFrame, extruded: bool = False, layer_id: str = "cells"
-              ) -> pdk.Layer:
+def hex_layer(data: pd.DataFrame, extruded: bool = False, layer_id: str = "cells",
+              high_precision: bool = H3_HIGH_PRECISION) -> pdk.Layer:
+    """Classed hexagons (``data`` from :func:`hex_layer_data`). ``high_precision=False``
+    suits a map whose view never changes between answers (the site recommendation): a new
+    answer then updates the repeated shape's colours without working out polygons again."""
     elevation = float(np.nanmax(data["e"])) if extruded and len(data) else 0
     if not extruded:
         data = data.drop(columns=["e"], errors="ignore")
@@ -265,7 +268,7 @@ def hex_layer(data: pd.DataFrame, extruded: bool = False, layer_id: str = "cells
         get_fill_color="c", pickable=True, auto_highlight=True, stroked=False, filled=True,
         extruded=extruded, get_elevation="e" if extruded else 0,
         elevation_scale=(3000.0 / elevation) if elevation > 0 else 1, opacity=0.85,
-        high_precision=H3_HIGH_PRECISION)
+        high_precision=high_precision)
 
 
 def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,

@@ -152,7 +152,7 @@ def page(ctx: PageContext) -> None:
                                          parts="parts" if "parts" in frame else None)[0]
 
         hexes, legend, _ = maps.hex_layer_data(uncovered, "persons", labels, release=release)
-        layers.append(maps.hex_layer(hexes))
+        layers.append(maps.hex_layer(hexes, high_precision=False))
     fac = result_acc.facilities
     if ask["district"] is not None:
         fac = fac[fac["district_adcode"] == ask["district"]]
