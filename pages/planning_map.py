@@ -85,9 +85,9 @@ def looking_ahead(ctx: PageContext, pre: pl.Preamble, type_key: str, unit: str,
             wide[("demand_lo", y10)], wide[("demand_hi", y10)], strict=True)],
         "capacity": wide[("capacity", y10)], "gap5": wide[("gap", y5)],
         "gap10": wide[("gap", y10)]})
-    city = table["area"] == int(ctx.city_adcode)
     if district is not None:
-        table = table[(table["area"] == district) | city]
+        table = table[table["area"].isin([district, int(ctx.city_adcode)])]
+    city = table["area"] == int(ctx.city_adcode)
     table = pd.concat([table[city], table[~city].sort_values("gap10", ascending=False)])
     # one convention: a shortfall is said as a shortfall (red), a surplus as a surplus
     statuses = {}
