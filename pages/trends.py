@@ -69,6 +69,8 @@ def pyramid_figure(ctx, year: int, compare: int | None, share: bool) -> tuple[di
             table[f"{ctx.t(sex)} {compare} ({unit})"] = values.round(3)
         fig.data[-2].name = ctx.t("tr_compare_legend", year=compare)
     peak = max(male.max(), female.max(), 1e-9)
+    if previous is not None:  # the comparison's outline is drawn whole, never at the frame
+        peak = max(peak, pm.max(), pf.max())
     ticks = [v for v in _nice_ticks(peak)]
     fig.update_layout(barmode="overlay", bargap=0.08,
                       title={"text": ctx.t("tr_pyramid_title", area=ctx.area_label(),
@@ -76,7 +78,7 @@ def pyramid_figure(ctx, year: int, compare: int | None, share: bool) -> tuple[di
     fig.update_xaxes(tickvals=[-t for t in ticks[::-1]] + ticks[1:],
                      ticktext=[_tick(t, share) for t in ticks[::-1]]
                      + [_tick(t, share) for t in ticks[1:]],
-                     title=ctx.t("tr_pyramid_x", unit=unit))
+                     title=ctx.t("tr_pyramid_x", unit=unit), range=[-1.06 * peak, 1.06 * peak])
     fig.update_yaxes(title=ctx.t("tr_col_age"), categoryorder="array",
                      categoryarray=list(current["band"]))
     return charts.finish(fig, 520), table

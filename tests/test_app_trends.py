@@ -49,6 +49,11 @@ def test_pyramid_shares_and_comparison(store_file, monkeypatch):
     # 50 + 50 (西湖, age 4: 100) + 100 + 100 = 300 of 4,460
     assert len(compare) == 2
     assert -compare[0]["x"][0] == pytest.approx(100 * 300 / 4460)
+    # the axis is symmetric and holds every bar and both outlines whole
+    low, high = pyramid["layout"]["xaxis"]["range"]
+    assert low == pytest.approx(-high)
+    widest = max(abs(x) for trace in pyramid["data"] for x in seq(trace["x"]))
+    assert widest < high
     at.selectbox(key="tr_compare").select_index(0).run()
     assert len(figures(at)[0]["data"]) == 2
     at.toggle(key="tr_share").set_value(False).run()  # persons, not shares
