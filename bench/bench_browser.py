@@ -24,9 +24,24 @@ quiet spell, on the browser's own clock; the quiet spell itself is not counted. 
 began and ended is read from Streamlit's websocket (its ``script_finished`` messages, parsed
 with Streamlit's own protobuf classes): the running indicator cannot say it, since it shows
 only for runs longer than half a second. Each interaction is repeated (``BENCH_REPEAT``,
-default 7) and reported as p50 and p95, beside the server's time for the same rerun (from the
-action to the run's ``script_finished`` message, on the same real server, median), the ratio
-of the two, and the number of script runs the action caused. First loads need a new server
+default 7) and reported as p50 and p95, beside the server's time for the same action and the
+ratio of the two.
+
+The server's time is measured in the server: the bench starts it with ``CITYBRAIN_RUN_LOG``
+naming a file, and the server (:mod:`dashboard.runlog`) appends each script run's start, end
+and duration to it, timed from Streamlit's own "script started" to "script stopped" events,
+for full runs and fragment runs alike. After each action the bench reads the runs that started
+after the click: "server" is their durations summed (an action that causes two runs, e.g. a
+widget whose callback reruns the page, costs the server both), with their number beside it,
+and "srv end" the time from the click to the last run's end on the machine's clock. It is not
+read from the websocket, because what the browser reports of its websocket is handed over by
+its main thread: while that thread draws the previous message (deck.gl parsing a map's layers,
+say), the following messages wait, then arrive in a burst. A change of the planning map's
+facility type showed its ``script_finished`` 0.8 s after the click for a run the server did in
+0.1 s, which put the browser's drawing on the server's account and split "ours" from "the
+browser's" wrongly. That websocket time is still shown ("ws seen", with the number of runs the
+browser saw), since it is when the page could know the run was over; the gap between it and
+"srv end" is time the message waited in the browser. First loads need a new server
 each: ``BENCH_COLD`` (default 2) server starts; the first visitor comes as soon as the server
 answers, or ``BENCH_FIRST_AFTER`` seconds later (a server started before anyone needs it);
 ``BENCH_ONLY_COLD=1`` measures the first loads alone. The machine's load average is printed
@@ -73,6 +88,8 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dashboard import runlog
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -134,24 +151,33 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-#: The floor's server: ``bench/floor_app.py`` under the dashboard's ``st.App`` and uvicorn.
-FLOOR_SERVER = ("import sys, streamlit as st, uvicorn; uvicorn.run(st.App(sys.argv[1]), "
+#: The module that records each script run on the server's clock (``CITYBRAIN_RUN_LOG``).
+RUNLOG = ROOT / "dashboard" / "runlog.py"
+#: The floor's server: ``bench/floor_app.py`` under the dashboard's ``st.App`` and uvicorn,
+#: with its runs recorded by this tree's :data:`RUNLOG` (loaded from its file, so that a
+#: baseline tree without it serves its floor the same way).
+FLOOR_SERVER = ("import sys, importlib.util as u, streamlit as st, uvicorn; "
+                "s = u.spec_from_file_location('runlog', sys.argv[3]); m = u.module_from_spec(s); "
+                "s.loader.exec_module(m); m.install(); uvicorn.run(st.App(sys.argv[1]), "
                 "host='127.0.0.1', port=int(sys.argv[2]), log_level='warning')")
 FLOOR_APP = Path(__file__).resolve().parent / "floor_app.py"
 
 
 @contextlib.contextmanager
-def serve(root: Path, store: Path | None):
+def serve(root: Path, store: Path | None, app: Path = FLOOR_APP):
     """``make run``'s server (dashboard and API in one process, with its start-up) from the
-    code tree ``root`` on ``store``; yields its base URL and stops it afterwards. With no
-    store: the framework's floor (:data:`FLOOR_APP`), served the same way from ``root``
-    (so with the same ``.streamlit/config.toml``)."""
+    code tree ``root`` on ``store``; yields its base URL, the start and start-up time, and
+    the record of its script runs (:class:`ServerRuns`), and stops it afterwards. With no
+    store: the framework's floor (``app``, by default :data:`FLOOR_APP`), served the same
+    way from ``root`` (so with the same ``.streamlit/config.toml``)."""
     port = int(os.environ.get("BENCH_PORT") or _free_port())
-    env = {**os.environ, "PYTHONPATH": str(root), "CITYBRAIN_MQTT": "off"}
     log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
+    runs = Path(log.name).with_suffix(".runs")
+    env = {**os.environ, "PYTHONPATH": str(root), "CITYBRAIN_MQTT": "off",
+           runlog.SETTING: str(runs)}
     t0 = time.perf_counter()
     if store is None:
-        command = [sys.executable, "-c", FLOOR_SERVER, str(FLOOR_APP), str(port)]
+        command = [sys.executable, "-c", FLOOR_SERVER, str(app), str(port), str(RUNLOG)]
     else:
         env["CITYBRAIN_STORE"] = str(store)
         command = [sys.executable, "-m", "dashboard.server", "--store", str(store), "--port",
@@ -171,7 +197,7 @@ def serve(root: Path, store: Path | None):
         up = time.perf_counter() - t0
         print(f"  server up (dashboard served) in {up:.1f} s (load {load_average()})",
               flush=True)
-        yield base, t0, up
+        yield base, t0, up, ServerRuns(runs)
     finally:
         proc.terminate()
         try:
@@ -183,6 +209,7 @@ def serve(root: Path, store: Path | None):
             print(Path(log.name).read_text()[-3000:])
         log.close()
         Path(log.name).unlink(missing_ok=True)
+        runs.unlink(missing_ok=True)
 
 
 class Runs:
@@ -213,16 +240,35 @@ class Runs:
         return next((at for at, status in self.since(t) if status in ok), None)
 
 
+class ServerRuns:
+    """The script runs of one server as the server itself timed them: the lines its run
+    record (``CITYBRAIN_RUN_LOG``, :mod:`dashboard.runlog`) gained, read as they come."""
+
+    def __init__(self, path: Path):
+        self.path, self.offset, self.runs = path, 0, []
+
+    def since(self, t_wall: float) -> list[dict]:
+        """Runs that started at or after ``t_wall`` (wall clock) and have ended."""
+        new, self.offset = runlog.read(self.path, self.offset)
+        self.runs.extend(new)
+        return [r for r in self.runs if r["start"] >= t_wall]
+
+
 @dataclass
 class Sample:
-    seconds: float          # click (or navigation start) to the last change, browser clock
-    run: float | None       # click to the end of the script run, as the websocket said
-    reruns: int             # script runs the action caused
+    seconds: float               # click (or navigation start) to the last change, browser clock
+    run: float | None            # click to the run's script_finished, as the browser saw it
+    reruns: int                  # script runs the action caused, as the browser saw them
+    server: float | None = None  # the server's time of those runs (summed), its own clock
+    server_runs: int = 0         # script runs the server recorded for the action
+    server_done: float | None = None  # click to the end of the last of them, wall clock
 
 
-def settle(page, runs: Runs, expect: str, t0_browser: float | None, t0: float) -> Sample:
+def settle(page, runs: Runs, expect: str, t0_browser: float | None, t0: float,
+           t0_wall: float | None = None, server: ServerRuns | None = None) -> Sample:
     """Wait until a script run started after ``t0`` has finished successfully, and the page
-    is drawn, shows ``expect`` and has been still for ``QUIET_MS``."""
+    is drawn, shows ``expect`` and has been still for ``QUIET_MS``. The server's own record
+    of the runs that started after ``t0_wall`` gives their time on the server."""
     deadline = time.perf_counter() + TIMEOUT_S
     state = {}
     while time.perf_counter() < deadline:
@@ -231,24 +277,39 @@ def settle(page, runs: Runs, expect: str, t0_browser: float | None, t0: float) -
             with contextlib.suppress(Exception):  # a navigation in flight has no context
                 state = page.evaluate(STATE, [expect, QUIET_MS])
                 if state.get("ok"):
-                    return Sample((state["last"] - (t0_browser or 0.0)) / 1000.0, done - t0,
-                                  len(runs.since(t0)))
+                    sample = Sample((state["last"] - (t0_browser or 0.0)) / 1000.0, done - t0,
+                                    len(runs.since(t0)))
+                    if server is not None and t0_wall is not None:
+                        on_server(sample, server.since(t0_wall), t0_wall)
+                    return sample
         page.wait_for_timeout(25)
     raise RuntimeError(f"the page did not settle (last state {state})")
 
 
-def mark(page) -> tuple[float, float]:
-    """The browser's clock and Python's just before an action."""
-    return float(page.evaluate("() => performance.now()")), time.perf_counter()
+def on_server(sample: Sample, runs: list[dict], t0_wall: float) -> Sample:
+    """Set the server's side of ``sample`` from the runs it recorded for the action: the sum
+    of their durations, their number, and the time from the action to the last one's end."""
+    if runs:
+        sample.server = sum(r["seconds"] for r in runs)
+        sample.server_runs = len(runs)
+        sample.server_done = max(r["end"] for r in runs) - t0_wall
+    return sample
 
 
-def open_page(page, runs: Runs, url: str, expect: str) -> Sample:
-    t0 = time.perf_counter()
+def mark(page) -> tuple[float, float, float]:
+    """The browser's clock, Python's and the wall clock just before an action."""
+    return float(page.evaluate("() => performance.now()")), time.perf_counter(), time.time()
+
+
+def open_page(page, runs: Runs, url: str, expect: str,
+              server: ServerRuns | None = None) -> Sample:
+    t0, t0_wall = time.perf_counter(), time.time()
     page.goto(url, wait_until="commit", timeout=int(TIMEOUT_S * 1000))
-    return settle(page, runs, expect, None, t0)
+    return settle(page, runs, expect, None, t0, t0_wall, server)
 
 
-def choose(page, runs: Runs, label: str, option: str, expect: str) -> Sample:
+def choose(page, runs: Runs, label: str, option: str, expect: str,
+           server: ServerRuns | None = None) -> Sample:
     """Pick ``option`` in the selectbox labelled ``label``; seconds until drawn."""
     box = page.locator('[data-testid="stSelectbox"]').filter(
         has=page.get_by_text(label, exact=True)).first
@@ -261,19 +322,20 @@ def choose(page, runs: Runs, label: str, option: str, expect: str) -> Sample:
         except Exception:  # noqa: BLE001
             page.keyboard.press("Escape")
             page.wait_for_timeout(300)
-    tb, t0 = mark(page)
+    tb, t0, t0_wall = mark(page)
     target.click()
-    return settle(page, runs, expect, tb, t0)
+    return settle(page, runs, expect, tb, t0, t0_wall, server)
 
 
-def compute_sites(page, runs: Runs, k: int, expect: str) -> Sample:
+def compute_sites(page, runs: Runs, k: int, expect: str,
+                  server: ServerRuns | None = None) -> Sample:
     """Ask for ``k`` sites and press the button; seconds until the answer is drawn."""
     box = page.locator('[data-testid="stNumberInput"]').filter(
         has=page.get_by_text("New sites k", exact=True)).first.locator("input")
     box.fill(str(k))
-    tb, t0 = mark(page)
+    tb, t0, t0_wall = mark(page)
     page.get_by_role("button", name="Recommend sites").first.click()
-    return settle(page, runs, expect, tb, t0)
+    return settle(page, runs, expect, tb, t0, t0_wall, server)
 
 
 def key_has(key: str, inner: str = "canvas") -> str:
@@ -321,9 +383,14 @@ class Row:
         xs = sorted(self.times if xs is None else xs)
         return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
 
-    def server(self) -> float | None:
-        xs = [s.run for s in self.samples if s.run is not None]
+    def median(self, attribute: str) -> float | None:
+        xs = [getattr(s, attribute) for s in self.samples]
+        xs = [x for x in xs if x is not None]
         return statistics.median(xs) if xs else None
+
+    def server(self) -> float | None:
+        """The server's time of the runs an action caused (summed), on its clock: median."""
+        return self.median("server")
 
 
 def run_browser(root: Path, store: Path) -> dict[str, Row]:
@@ -356,23 +423,23 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
         floor_title = title_has("Floor, ")
         for n in range(cold):
             # the framework's floor, on a server of its own, the same way as the dashboard
-            with serve(root, None) as (base, _, _):
+            with serve(root, None) as (base, _, _, srv):
                 time.sleep(first_after)
                 context, page, runs = fresh()
                 record(FLOOR_FIRST, "load",
-                       lambda: open_page(page, runs, f"{base}/", floor_title))
+                       lambda: open_page(page, runs, f"{base}/", floor_title, srv))
                 if n == cold - 1 and not only_cold:
                     for _ in range(repeat):
                         record(FLOOR_WARM, "load",
-                               lambda: open_page(page, runs, f"{base}/", floor_title))
+                               lambda: open_page(page, runs, f"{base}/", floor_title, srv))
                     for i in range(repeat):
                         year = ("2024", "2025")[i % 2]
                         record(FLOOR_CHANGE, "widget", lambda y=year: choose(
-                            page, runs, "Year", y, title_has(f"Floor, {y}")))
+                            page, runs, "Year", y, title_has(f"Floor, {y}"), srv))
                 context.close()
         day_care = map_shows("elderly_day_care", "None")
         for n in range(0 if os.environ.get("BENCH_ONLY_FLOOR", "") not in ("", "0") else cold):
-            with serve(root, store) as (base, started, up):
+            with serve(root, store) as (base, started, up, srv):
                 # a first visitor right after start-up (or BENCH_FIRST_AFTER seconds later),
                 # with nothing in the browser's cache
                 time.sleep(first_after)
@@ -381,7 +448,7 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                        lambda: Sample(up, None, 0))
                 opened = time.perf_counter() - started
                 record("overview, first load after start", "load",
-                       lambda: open_page(page, runs, f"{base}/?lang=en", OVERVIEW))
+                       lambda: open_page(page, runs, f"{base}/?lang=en", OVERVIEW, srv))
                 first = rows["overview, first load after start"]
                 if len(first.samples) == len(rows["server: start to dashboard served"].samples):
                     record("overview, first drawn from process start", "start",
@@ -389,7 +456,7 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                 context.close()
                 context, page, runs = fresh()
                 record("planning map, first load", "load", lambda: open_page(
-                    page, runs, f"{base}/planning_map?lang=en", day_care))
+                    page, runs, f"{base}/planning_map?lang=en", day_care, srv))
                 context.close()
                 if n < cold - 1 or only_cold:
                     continue
@@ -397,15 +464,15 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                 url = f"{base}/?lang=en"
                 for _ in range(repeat):
                     record("overview, warm load", "load",
-                           lambda: open_page(page, runs, url, OVERVIEW))
+                           lambda: open_page(page, runs, url, OVERVIEW, srv))
                 for i in range(repeat):
                     year = ("2024", "2025")[i % 2]
                     record("overview, change the year", "widget", lambda y=year: choose(
-                        page, runs, "Year", y, title_has(f", {y}")))
+                        page, runs, "Year", y, title_has(f", {y}"), srv))
                 url = f"{base}/planning_map?lang=en&year=2025"
                 for _ in range(repeat):
                     record("planning map, warm load", "load",
-                           lambda: open_page(page, runs, url, day_care))
+                           lambda: open_page(page, runs, url, day_care, srv))
                 types = [("kindergarten", "Kindergarten"),
                          ("elderly_day_care", "Elderly day-care centre")]
                 for i in range(repeat):
@@ -413,7 +480,7 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                     record("planning map, switch facility type", "widget",
                            lambda k=key, lab=label: choose(
                                page, runs, "Facility type", lab,
-                               map_shows(k, "None")))
+                               map_shows(k, "None"), srv))
                 if repeat % 2:  # back to the day-care centres (untimed)
                     choose(page, runs, "Facility type", "Elderly day-care centre", day_care)
                 areas = [("330106", "Xihu District"), ("None", "Whole city")]
@@ -423,17 +490,17 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                             else "planning map, back to the whole city")
                     record(name, "widget", lambda c=code, lab=label: choose(
                         page, runs, "Area", lab,
-                        map_shows("elderly_day_care", c)))
+                        map_shows("elderly_day_care", c), srv))
                 open_page(page, runs, f"{base}/site_recommendation?lang=en&year=2025"
                           "&district=city", title_has("ites"))
                 for i in range(repeat):
                     record("site recommendation, compute sites (new k)", "widget",
-                           lambda k=5 + i: compute_sites(page, runs, k, SITES_MAP))
+                           lambda k=5 + i: compute_sites(page, runs, k, SITES_MAP, srv))
                 for name, path in (("trends", "trends"), ("forecast", "forecast")):
                     url = f"{base}/{path}?lang=en"
                     for _ in range(repeat):
                         record(f"{name}, load", "load",
-                               lambda u=url: open_page(page, runs, u, "true"))
+                               lambda u=url: open_page(page, runs, u, "true", srv))
                 context.close()
         browser.close()
     for row in rows.values():
@@ -441,9 +508,14 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
     return rows
 
 
+def _num(x: float | None, width: int, digits: int = 2) -> str:
+    return f"{x:{width}.{digits}f}" if x is not None else f"{'-':>{width}}"
+
+
 def report(rows: dict[str, Row], label: str) -> None:
-    print(f"\n{label}\n{'interaction':44} {'n':>2} {'p50':>6} {'p95':>6} {'server':>7} "
-          f"{'p50/srv':>7} {'runs':>4} {'target':>6}       load average (1/5/15 min)")
+    print(f"\n{label}\n{'interaction':44} {'n':>2} {'p50':>6} {'p95':>6} {'server':>6} "
+          f"{'runs':>4} {'srv end':>7} {'ws seen':>7} {'ws runs':>7} {'p50/srv':>7} "
+          f"{'target':>6}       load average (1/5/15 min)")
     for r in rows.values():
         if not r.samples:
             continue
@@ -452,17 +524,24 @@ def report(rows: dict[str, Row], label: str) -> None:
         ratio = f"{r.p(0.5) / srv:6.1f}x" if srv else "      -"
         flag = "ok" if r.p(0.95) <= target else "OVER"
         reruns = statistics.median(s.reruns for s in r.samples)
+        server_runs = r.median("server_runs") if srv is not None else None
         aim = f"{target:4.1f} s {flag:4}" if r.kind != "start" else f"{'-':>6} {'':4}"
         print(f"{r.name:44} {len(r.samples):2d} {r.p(0.5):6.2f} {r.p(0.95):6.2f} "
-              f"{srv if srv is not None else float('nan'):7.2f} {ratio} {reruns:4.0f} "
-              f"{aim}  {r.loads[0]} .. {r.loads[-1]}")
+              f"{_num(srv, 6, 3)} {f'{server_runs:4g}' if server_runs is not None else '   -'} "
+              f"{_num(r.median('server_done'), 7)} {_num(r.median('run'), 7)} "
+              f"{reruns:7.0f} {ratio} {aim}  {r.loads[0]} .. {r.loads[-1]}")
     print("(seconds. p50/p95: click, or start of navigation, to the page's last change before "
           f"it was drawn and still for {QUIET_MS} ms, in headless Chromium; with fewer than 20 "
-          "runs p95 is the largest or next largest. server: median time from the click to the "
-          "end of the script run on the real server, read from its websocket; p50/srv: how "
-          "much longer the person waits than the script runs. runs: script runs per action. "
-          "server: start to dashboard served, overview, first drawn from process start: seconds "
-          "from the server process's start, no target.)")
+          "runs p95 is the largest or next largest. server: the server's own time of the "
+          "script runs the action caused, summed when there were several (runs: how many, "
+          "median), timed in the server process from each run's start to its end; median. "
+          "srv end: click to the end of the last of those runs, on the machine's clock (the "
+          "server's time plus the click's way to it). ws seen: click to the browser handing "
+          "over the run's script_finished message, read from its websocket (ws runs: how many "
+          "it handed over), late by whatever kept the browser's main thread busy: not the "
+          "server's time. p50/srv: how much longer the person waits than the server works. "
+          "server: start to dashboard served, overview, first drawn from process start: "
+          "seconds from the server process's start, no target.)")
 
 
 def floor_of(row: Row, rows: dict[str, Row]) -> Row | None:

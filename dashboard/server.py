@@ -40,7 +40,7 @@ from analytics.server import session
 from analytics.server.state import ServerState, current, install
 from analytics.server.web import Api, ApiFirst, PlainDownloads
 from analytics.store import store_path_from_env
-from dashboard import warm
+from dashboard import runlog, warm
 from dashboard.i18n import LANGUAGES, explain, translate
 
 APP_SCRIPT = Path(__file__).parent / "app.py"
@@ -300,6 +300,9 @@ ROUTES = [*API_ROUTES,
           Route("/auth/sign-in", sign_in, methods=["GET", "POST"]),
           Route("/auth/sign-out", sign_out, methods=["GET", "POST"])]
 
+# each script run's time on the server's clock, for the browser benchmark: only when
+# CITYBRAIN_RUN_LOG names a file (off by default; see dashboard/runlog.py)
+runlog.install()
 # The API's requests are dispatched before the dashboard's middleware (see ApiFirst); the
 # st.App still lists its routes, for a path or method only it answers (such as a 405).
 app = WhenReady(ApiFirst(st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan,
