@@ -10,6 +10,9 @@ twice over: until then a page says the dashboard is starting and reloads itself,
 Streamlit's health check (``/_stcore/health``) answers 503 and ``/api/health`` says
 ``"dashboard": "starting"``. The routes of :mod:`analytics.server.web`
 serve programs; the sign-in and sign-out forms here set and clear the session cookie.
+With ``CITYBRAIN_RUN_LOG`` naming a file, each script run's start, end and duration on the
+server's clock is appended to it (:mod:`dashboard.runlog`, for the browser benchmark; off by
+default).
 """
 
 from __future__ import annotations
