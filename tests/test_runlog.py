@@ -6,6 +6,9 @@ target."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -123,3 +126,15 @@ def test_the_bench_reads_the_servers_time_of_each_action(tmp_path, browser):
             assert changed.server < SLEEP_S
         finally:
             context.close()
+
+
+def test_the_dashboards_server_records_when_asked(tmp_path):
+    """``dashboard.server`` (what ``make run`` and the bench serve) installs the record when
+    the setting names a file (unset, :func:`runlog.install` does nothing: see above)."""
+    probe = ("import dashboard.server; from streamlit.runtime.scriptrunner import ScriptRunner; "
+             "print(ScriptRunner.__init__.__module__)")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "CITYBRAIN_WARM": "0",
+           runlog.SETTING: str(tmp_path / "runs.jsonl")}
+    on = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True,
+                        env=env, text=True, check=True)
+    assert on.stdout.split()[-1] == "dashboard.runlog"
