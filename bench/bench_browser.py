@@ -12,8 +12,9 @@ browser, not guessed:
 * the interaction's own expected element is present (e.g. the map of the chosen district,
   the title naming the chosen year);
 * the page has been still for ``QUIET_MS``: no DOM change (a ``MutationObserver`` on the
-  whole document) and no long task on the main thread (a ``PerformanceObserver``; deck.gl
-  parses a map's layers and tessellates its hexagons in long tasks that change no DOM). A
+  whole document), no long task on the main thread (a ``PerformanceObserver``; deck.gl
+  parses a map's layers and tessellates its hexagons in long tasks that change no DOM) and
+  no resource arriving (a map's layer rows fetched by URL). A
   long task's entry reaches the observer only after the check that the task held up has
   run, so a heartbeat (every 50 ms) counts a main thread blocked until the check as busy
   until then: without it, a map whose frame kept the main thread waiting for the GPU for
@@ -118,6 +119,12 @@ OBSERVER = """(() => {
       for (const e of list.getEntries()) cb.last = Math.max(cb.last, e.startTime + e.duration);
     }).observe({type: 'longtask', buffered: true});
   } catch (e) { /* no long-task timing: DOM changes alone */ }
+  try {
+    // a map's layer rows fetched by URL: their arrival is a change (deck.gl draws them next)
+    new PerformanceObserver(list => {
+      for (const e of list.getEntries()) cb.last = Math.max(cb.last, e.responseEnd);
+    }).observe({type: 'resource'});
+  } catch (e) { /* no resource timing */ }
 })();"""
 
 #: Drawn and still? ``expect`` is the interaction's own condition (a JS expression).

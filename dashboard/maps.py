@@ -23,6 +23,7 @@ from pydeck.bindings import json_tools
 
 from analytics.planning import cells as planning_cells
 from analytics.settings import settings
+from dashboard import layerdocs
 
 #: ColorBrewer sequential schemes (5 classes), colour-blind safe.
 PALETTES = {
@@ -423,7 +424,9 @@ class CompactDeck(pdk.Deck):
     content is the same.
     """
 
-    def to_json(self) -> str:
+    def encode(self) -> tuple[str, dict[str, str]]:
+        """The deck's JSON with each layer's frame left out, and the frames' JSON: the JSON
+        string ``"__frame_<n>__"`` stands where layer ``n``'s rows go."""
         frames = {}
         for n, layer in enumerate(self.layers):
             data = getattr(layer, "_data", None)
@@ -437,10 +440,20 @@ class CompactDeck(pdk.Deck):
             for n, layer in enumerate(self.layers):
                 if f"__frame_{n}__" in frames:
                     layer._data = frames[f"__frame_{n}__"]
-        for marker, frame in frames.items():
-            spec = spec.replace(json.dumps(marker), frame.to_json(
-                orient="records", double_precision=JSON_DECIMALS, force_ascii=False), 1)
-        return spec
+        return spec, {marker: frame.to_json(orient="records", double_precision=JSON_DECIMALS,
+                                            force_ascii=False)
+                      for marker, frame in frames.items()}
+
+    def to_json(self) -> str:
+        spec, rows = self.encode()
+        return _fill(spec, rows)
+
+
+def _fill(spec: str, rows: dict[str, str]) -> str:
+    """``spec`` with each marker's JSON string replaced by its rows (or a URL, quoted)."""
+    for marker, text in rows.items():
+        spec = spec.replace(json.dumps(marker), text, 1)
+    return spec
 
 
 def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0,
@@ -459,19 +472,32 @@ def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0,
                        tooltip=TOOLTIP)
 
 
+#: A layer whose rows' JSON is at least this long is sent by URL where the dashboard's
+#: server serves it (:mod:`dashboard.layerdocs`); smaller ones stay in the map's JSON (a
+#: request of its own would cost more than it saves).
+BY_URL_BYTES = 16_000
+
+
 class PreparedDeck:
     """A deck already turned into its JSON (see :func:`prepare`), for ``st.pydeck_chart``.
 
     A map of tens of thousands of hexagons takes a noticeable part of a second to turn into
     JSON through pydeck (a Python dict per row); a prepared deck is made once per view and
-    cached, and reruns that show the same view send the same text (which Streamlit then
-    sends to the browser by reference rather than again).
+    cached, and reruns that show the same view send the same text.
+
+    Its big layers' rows (``documents``: marker -> (token, JSON bytes)) go by URL where the
+    dashboard's server serves them (:mod:`dashboard.layerdocs`): the text sent is then the
+    view, the layers' properties and the rows' URLs, and every sending puts the rows back
+    among the served documents. Elsewhere (Streamlit's AppTest, a plain ``streamlit run``)
+    the rows are in the text, as pydeck would write them.
     """
 
     layers: list = []       # nothing left for Streamlit to convert
 
-    def __init__(self, spec: str, tooltip: dict | None, layer_ids: dict[str, str] | None = None):
+    def __init__(self, spec: str, tooltip: dict | None, layer_ids: dict[str, str] | None = None,
+                 documents: dict[str, tuple[str, bytes]] | None = None):
         self._json, self._tooltip = spec, tooltip
+        self._documents = dict(documents or {})
         #: the kind of each layer (``cells``, ``facilities``...) -> its id in this deck
         self.layer_ids = dict(layer_ids or {})
 
@@ -482,21 +508,67 @@ class PreparedDeck:
         return list(objects.get(self.layer_ids.get(kind, kind)) or [])
 
     def to_json(self) -> str:
-        return self._json
+        """The text for the browser: with the big layers' URLs where they are served (and
+        their documents held from now), else with their rows."""
+        if not self._documents:
+            return self._json
+        if layerdocs.serving():
+            for tok, body in self._documents.values():
+                layerdocs.keep(tok, body)
+            return _fill(self._json, {m: json.dumps(layerdocs.url(tok))
+                                      for m, (tok, _) in self._documents.items()})
+        return self.inline_json()
+
+    def inline_json(self) -> str:
+        """The text with every layer's rows in it (what pydeck would send)."""
+        return _fill(self._json, {m: body.decode("utf-8")
+                                  for m, (_, body) in self._documents.items()})
 
 
-def prepare(d: pdk.Deck) -> PreparedDeck:
-    """``d``'s JSON, made once: what a cached view hands to ``st.pydeck_chart``."""
-    return PreparedDeck(d.to_json(), getattr(d, "_tooltip", None),
-                        {base_id(layer.id): layer.id for layer in d.layers})
+def prepare(d: pdk.Deck, by_url_bytes: int | None = None) -> PreparedDeck:
+    """``d``'s JSON, made once: what a cached view hands to ``st.pydeck_chart``. Layers whose
+    rows' JSON is ``by_url_bytes`` (default :data:`BY_URL_BYTES`) or longer are kept apart,
+    to go by URL when served."""
+    by_url_bytes = BY_URL_BYTES if by_url_bytes is None else by_url_bytes
+    ids = {base_id(layer.id): layer.id for layer in d.layers}
+    if not isinstance(d, CompactDeck):
+        return PreparedDeck(d.to_json(), getattr(d, "_tooltip", None), ids)
+    spec, rows = d.encode()
+    inline = {m: text for m, text in rows.items() if len(text) < by_url_bytes}
+    documents = {}
+    for marker, text in rows.items():
+        if marker not in inline:
+            body = text.encode("utf-8")
+            documents[marker] = (layerdocs.token(body), body)
+    return PreparedDeck(_fill(spec, inline), getattr(d, "_tooltip", None), ids, documents)
 
 
 def payload_bytes(d: pdk.Deck) -> int:
-    """Size of what the browser receives for this map (the deck's JSON)."""
+    """Size of the map's JSON with every layer's rows in it (what the browser receives
+    inline; served, the big layers' rows come by URL instead)."""
     return len(d.to_json().encode("utf-8"))
+
+
+def layer_rows(layer: dict) -> list:
+    """A layer's rows from a map's JSON (a layer of ``json.loads(deck.to_json())["layers"]``):
+    its ``data`` as it stands, or, for a URL of :mod:`dashboard.layerdocs`, the rows of the
+    document this process serves under it (what the browser fetches)."""
+    data = layer.get("data", [])
+    if isinstance(data, str):
+        body = layerdocs.rows_bytes(data)
+        if body is None:
+            raise KeyError(f"no served document at {data!r}")
+        return json.loads(body)
+    return data
+
+
+def resolved(spec: dict) -> dict:
+    """A map's JSON (parsed) with each layer's URL replaced by its rows (:func:`layer_rows`)."""
+    return {**spec, "layers": [{**layer, "data": layer_rows(layer)}
+                               for layer in spec.get("layers", [])]}
 
 
 def deck_summary(d: pdk.Deck) -> dict[str, int]:
     """Layer id -> number of rows, for tests and the page's caption."""
     spec = json.loads(d.to_json())
-    return {layer["id"]: len(layer.get("data", [])) for layer in spec["layers"]}
+    return {layer["id"]: len(layer_rows(layer)) for layer in spec["layers"]}

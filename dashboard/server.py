@@ -43,7 +43,7 @@ from analytics.server import session
 from analytics.server.state import ServerState, current, install
 from analytics.server.web import Api, ApiFirst, PlainDownloads
 from analytics.store import store_path_from_env
-from dashboard import runlog, warm
+from dashboard import layerdocs, runlog, warm
 from dashboard.i18n import LANGUAGES, explain, translate
 
 APP_SCRIPT = Path(__file__).parent / "app.py"
@@ -64,6 +64,7 @@ async def lifespan(app):
     state.readiness = warm.status
     state.give_way = warm.give_way  # the snapshot and the released files wait for page runs
     install(state)
+    layerdocs.serve()  # maps send their big layers' rows by URL (dashboard.layerdocs)
     state.announce()
     state.prune_extracts_later()
     # Streamlit reads the whole call stack (with the source of every frame) at the first
@@ -85,6 +86,7 @@ async def lifespan(app):
             with contextlib.suppress(Exception):
                 await feed.astop()
         state.withdraw()
+        layerdocs.serve(False)
         install(None)
         state.close()
         with contextlib.suppress(Exception):
@@ -299,17 +301,22 @@ async def sign_out(request: Request) -> Response:
 
 
 API_ROUTES = Api().routes()
-ROUTES = [*API_ROUTES,
+#: The API's routes and the maps' layer documents (dashboard.layerdocs: gzipped once each,
+#: by the route itself).
+FIRST_ROUTES = [*API_ROUTES, layerdocs.ROUTE]
+ROUTES = [*FIRST_ROUTES,
           Route("/auth/sign-in", sign_in, methods=["GET", "POST"]),
           Route("/auth/sign-out", sign_out, methods=["GET", "POST"])]
 
 # each script run's time on the server's clock, for the browser benchmark: only when
 # CITYBRAIN_RUN_LOG names a file (off by default; see dashboard/runlog.py)
 runlog.install()
-# The API's requests are dispatched before the dashboard's middleware (see ApiFirst); the
-# st.App still lists its routes, for a path or method only it answers (such as a 405).
+# The API's requests (and the maps' layer documents) are dispatched before the dashboard's
+# middleware (see ApiFirst); the st.App still lists their routes, for a path or method only
+# it answers (such as a 405).
 app = WhenReady(ApiFirst(st.App(APP_SCRIPT, routes=ROUTES, lifespan=lifespan,
-                               middleware=[Middleware(PlainDownloads)]), API_ROUTES))
+                               middleware=[Middleware(PlainDownloads)]), FIRST_ROUTES,
+                         plain=(layerdocs.PREFIX,)))
 
 
 def main(argv: list[str] | None = None) -> int:

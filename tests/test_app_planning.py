@@ -14,9 +14,12 @@ from pathlib import Path
 import pytest
 from app_helpers import switch_page
 from planning_store import DAY_CARE, SCHOOLS, YEAR, cell_of, lonlat, make_store
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
-from dashboard import maps
+from dashboard import layerdocs, maps
+from dashboard import planning as pl
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -45,9 +48,11 @@ def run(store_path, monkeypatch, page: str, params: dict[str, str]) -> AppTest:
 
 
 def deck_spec(at: AppTest, n: int = 0) -> dict:
+    """The map's JSON as the browser gets it, each layer's rows in it (a layer sent by URL
+    has the rows the server serves under that URL)."""
     charts = at.get("deck_gl_json_chart")
     assert charts, "no map on the page"
-    return json.loads(charts[n].proto.json)
+    return maps.resolved(json.loads(charts[n].proto.json))
 
 
 def metric(at: AppTest, label_start: str) -> str:
@@ -718,3 +723,72 @@ def test_english_sites_page_names_facilities_in_both_forms(named_store_path, mon
     assert (zh_sites["位置（街道/社区）"].iloc[0], zh_sites["最近的开放设施"].iloc[0]) == \
         ("明潮街道", NAMED["DC2"])
     assert layer_data(zh, "sites")[0]["t"].endswith(f"西湖区明潮街道，距{NAMED['DC2']} 0 米")
+
+
+# -- big layers by URL (dashboard.layerdocs) -----------------------------------------------
+@pytest.fixture
+def served(monkeypatch):
+    """Maps as the dashboard's server sends them: every layer's rows by URL (the 3 x 3
+    store's layers are small, so the size from which a layer goes by URL is set to 0)."""
+    monkeypatch.setattr(maps, "BY_URL_BYTES", 0)
+    pl.map_deck.clear()  # decks cached inline by other tests
+    layerdocs.serve()
+    yield layerdocs
+    layerdocs.serve(False)
+    pl.map_deck.clear()
+
+
+def test_served_map_sends_rows_by_url_and_the_route_serves_the_released_rows(
+        store_path, monkeypatch, served):
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care",
+                                                 "pl_layers": "facilities,districts"})
+    sent = at.get("deck_gl_json_chart")[0].proto.json
+    spec = json.loads(sent)
+    urls = {maps.base_id(layer["id"]): layer["data"] for layer in spec["layers"]}
+    assert set(urls) == {"cells", "facilities", "districts"}
+    assert all(re.fullmatch(r"/map-data/[0-9a-f]{32}\.json", u) for u in urls.values()), urls
+    # what goes through the websocket names no cell and no facility: only their URLs
+    assert cell_of("E") not in sent and "DC1" not in sent and spec["initialViewState"]
+
+    client = TestClient(Starlette(routes=[served.ROUTE]))
+    answer = client.get(urls["cells"])
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("application/json")
+    assert answer.headers["cache-control"] == "private, max-age=31536000, immutable"
+    rows = answer.json()
+    # 60+ per cell is 6 x the letter's number (A=1 .. I=9); a map shows each count as
+    # released: rounded to 10, 1-9 suppressed (worked out by hand, never the raw 12, 18 ...)
+    released = {"A": "1-9 (suppressed)", "B": "10", "C": "20", "D": "20", "E": "30",
+                "F": "40", "G": "40", "H": "50", "I": "50"}
+    shown = {r["h3"]: r["t"].split(" residents")[0] for r in rows}
+    assert shown == {cell_of(letter): n for letter, n in released.items()}
+    # the same rows the page's own look-up gives (what AppTests read), and the same as inline
+    assert maps.layer_rows(spec["layers"][0]) == rows
+    assert client.get(urls["facilities"]).json() == maps.resolved(spec)["layers"][
+        [maps.base_id(layer["id"]) for layer in spec["layers"]].index("facilities")]["data"]
+    # gzipped when the browser takes it (the client unzips it)
+    zipped = client.get(urls["cells"], headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip" and zipped.json() == rows
+    # a token this process never made, or no token at all: nothing
+    for wrong in ("/map-data/" + "0" * 32 + ".json", "/map-data/abc.json",
+                  urls["cells"].replace(".json", "0.json")):
+        missing = client.get(wrong)
+        assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
+    # the token is a keyed digest of the content: another process (another secret) makes
+    # another one for the same rows
+    body = client.get(urls["cells"]).content
+    tok = served.token_of(urls["cells"])
+    assert served.token(body) == tok
+    monkeypatch.setattr(served, "_SECRET", b"another process" * 2)
+    assert served.token(body) != tok
+
+
+def test_unserved_map_keeps_its_rows_inline(store_path, monkeypatch, served):
+    """Without the server (a plain ``streamlit run``), the same map carries its rows."""
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    by_url = maps.resolved(json.loads(at.get("deck_gl_json_chart")[0].proto.json))
+    served.serve(False)
+    again = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    inline = json.loads(again.get("deck_gl_json_chart")[0].proto.json)
+    assert all(isinstance(layer["data"], list) for layer in inline["layers"])
+    assert inline == by_url

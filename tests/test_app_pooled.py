@@ -211,7 +211,7 @@ def test_map_legend_says_which_districts_are_department_data(city, monkeypatch, 
     # each point's tooltip says whether it is a register's or synthetic
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     points = {d["facility_id"]: d["u"] for layer in deck["layers"]
-              if maps.base_id(layer["id"]) == "facilities" for d in layer["data"]}
+              if maps.base_id(layer["id"]) == "facilities" for d in maps.layer_rows(layer)}
     said = ("synthetic, not a department's register", "department data: ") if lang == "en" \
         else ("合成数据，非部门名录", "部门数据： ")
     assert points["SH2"].endswith(" · " + said[0]), points

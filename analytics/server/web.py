@@ -600,15 +600,18 @@ class ApiFirst:
     ``routes`` matches (path and method) is dispatched here, first: action answers and
     downloads as they are, the other routes' answers gzipped when large and asked for.
     Everything else (the dashboard, its websocket, the app's lifespan, a path no route
-    takes) goes to ``app`` unchanged.
+    takes) goes to ``app`` unchanged. ``plain``: more path prefixes whose answers are sent
+    as they are (routes that encode their answers themselves).
     """
 
     #: Paths whose answers are sent as they are (already encoded, or streamed files).
     PLAIN = ("/api/3/action/", "/api/action/", "/api/download/")
 
-    def __init__(self, app, routes: list[Route], minimum_size: int = 1000):
+    def __init__(self, app, routes: list[Route], minimum_size: int = 1000,
+                 plain: tuple[str, ...] = ()):
         self.app = app
         self.routes = list(routes)
+        self.plain = self.PLAIN + tuple(plain)
         self._plain = Router(self.routes)
         self._gzipped = GZipMiddleware(Router(self.routes), minimum_size=minimum_size)
         self.prefixes = tuple(sorted({r.path.split("{", 1)[0].rstrip("/") or "/"
@@ -625,7 +628,7 @@ class ApiFirst:
 
     async def __call__(self, scope, receive, send):
         if self.takes(scope):
-            plain = scope["path"].startswith(self.PLAIN)
+            plain = scope["path"].startswith(self.plain)
             await (self._plain if plain else self._gzipped)(scope, receive, send)
             return
         await self.app(scope, receive, send)
