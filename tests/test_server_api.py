@@ -300,6 +300,16 @@ def _rows(server, dataset: str) -> int:
     return ckan(server, None).action.package_show(id=dataset)["row_count"]
 
 
+def test_map_data_answers_only_the_tokens_this_server_made(server):
+    """The maps' layer rows are served by the server itself (``/map-data/<token>.json``,
+    dashboard.layerdocs): a token it never made is a 404 that no cache keeps, where any other
+    path the dashboard does not know is its page (200)."""
+    answer = get(server, "/map-data/" + "0" * 32 + ".json")
+    assert answer.status_code == 404 and answer.headers["Cache-Control"] == "no-store"
+    assert get(server, "/map-data/not-a-token.json").status_code == 404
+    assert get(server, "/no-such-page").status_code == 200
+
+
 def test_push_validates_loads_and_refuses(server):
     from server_helpers import ROOT
 
