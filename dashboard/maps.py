@@ -334,12 +334,24 @@ def district_paths(districts: pd.DataFrame, tolerance_deg: float = 0.0004) -> pd
     return pd.DataFrame(rows, columns=["adcode", "t", "d", "path"])
 
 
-def district_layer(paths: pd.DataFrame, highlight: int | None = None,
-                   layer_id: str = "districts") -> pdk.Layer:
-    data = paths.assign(w=np.where(paths["adcode"] == highlight, 3.5, 1.6),
-                        c=[OUTLINE_RGB + [230]] * len(paths))
-    return _layer("PathLayer", data, id=layer_id, get_path="path", get_width="w",
-                     width_units="'pixels'", get_color="c", pickable=False)
+def district_layers(paths: pd.DataFrame, highlight: int | None = None,
+                    layer_id: str = "districts") -> list[pdk.Layer]:
+    """Every district's outline, and the chosen district's (``highlight``) drawn thicker
+    over it as a layer of its own (``<layer_id>_highlight``).
+
+    The outlines' rows are the same whatever the view, so sent by URL they keep their URL:
+    the browser fetches and lays them out once, and a change of district sends only the
+    chosen one's outline."""
+    colour = [OUTLINE_RGB + [230]]
+    layers = [_layer("PathLayer", paths.assign(c=colour * len(paths)), id=layer_id,
+                     get_path="path", get_width=1.6, width_units="'pixels'", get_color="c",
+                     pickable=False)]
+    chosen = paths[paths["adcode"] == highlight]
+    if highlight is not None and len(chosen):
+        layers.append(_layer("PathLayer", chosen.assign(c=colour * len(chosen)),
+                             id=f"{layer_id}_highlight", get_path="path", get_width=3.5,
+                             width_units="'pixels'", get_color="c", pickable=False))
+    return layers
 
 
 def underserved_layer(h3_cells: list[str], layer_id: str = "underserved") -> pdk.Layer:
@@ -473,9 +485,11 @@ def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0,
 
 
 #: A layer whose rows' JSON is at least this long is sent by URL where the dashboard's
-#: server serves it (:mod:`dashboard.layerdocs`); smaller ones stay in the map's JSON (a
-#: request of its own would cost more than it saves).
-BY_URL_BYTES = 16_000
+#: server serves it (:mod:`dashboard.layerdocs`); smaller ones stay in the map's JSON. The
+#: map's JSON is parsed at about 10 ms per 100 kB in the browser (JSON5, headless Chromium),
+#: while a layer by URL costs a request and, arriving on its own, a redraw of the map of its
+#: own (a fifth of a second or more where the map is drawn in software).
+BY_URL_BYTES = 100_000
 
 
 class PreparedDeck:

@@ -339,7 +339,7 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
             {**labels, "source_synthetic": translate("source_tooltip_synthetic", lang),
              "source_register": translate("source_tooltip_register", lang)})))
     if "districts" in layers_on:
-        layers.append(maps.district_layer(district_paths(_store, key), highlight=district))
+        layers.extend(maps.district_layers(district_paths(_store, key), highlight=district))
     # the view fits the area (not this type's cells), so a change of type keeps it
     view = maps.view_for_area(districts(_store, key), district,
                               pad_deg=0.0 if district is None else 0.01)

@@ -165,7 +165,7 @@ def page(ctx: PageContext) -> None:
                                            layer_id="site_catchments"))
         layers.extend(maps.sites_layer(res.sites.assign(
             name=[pl.place_text(r, ctx.lang) for _, r in res.sites.iterrows()]), labels))
-    layers.append(maps.district_layer(pl.district_paths(ctx.store, pre.key), highlight=ask["district"]))
+    layers.extend(maps.district_layers(pl.district_paths(ctx.store, pre.key), highlight=ask["district"]))
     # the view fits the area, whatever the type or the number of sites: a new answer redraws
     # the layers in place
     view = maps.view_for_area(pl.districts(ctx.store, pre.key), ask["district"],

@@ -151,7 +151,8 @@ def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
     assert metric(at, "Covered within 500 m") == "63.0%"
     assert metric(at, "Residents aged 6-11") == "270"
     layers = {maps.base_id(layer["id"]) for layer in deck_spec(at)["layers"]}
-    assert layers == {"cells", "facilities", "catchments", "districts"}
+    # the chosen district's outline is drawn thicker over every district's
+    assert layers == {"cells", "facilities", "catchments", "districts", "districts_highlight"}
     legend = next(m.value for m in at.markdown if "planning-legend" in m.value)
     # 2SFCA by hand: P1 (85 places) reaches A, D, G, E (170 children): 0.5 each; P2 (46)
     # reaches C, F, I, E (230): 0.2; so A, D, G have 500 and E 700 places per 1,000
