@@ -343,9 +343,11 @@ def district_layers(paths: pd.DataFrame, highlight: int | None = None,
     the browser fetches and lays them out once, and a change of district sends only the
     chosen one's outline."""
     colour = [OUTLINE_RGB + [230]]
-    layers = [_layer("PathLayer", paths.assign(c=colour * len(paths)), id=layer_id,
-                     get_path="path", get_width=1.6, width_units="'pixels'", get_color="c",
-                     pickable=False)]
+    outlines = _layer("PathLayer", paths.assign(c=colour * len(paths)), id=layer_id,
+                      get_path="path", get_width=1.6, width_units="'pixels'", get_color="c",
+                      pickable=False)
+    outlines._by_url = True   # the same rows in every view: fetched once, whatever their size
+    layers = [outlines]
     chosen = paths[paths["adcode"] == highlight]
     if highlight is not None and len(chosen):
         layers.append(_layer("PathLayer", chosen.assign(c=colour * len(chosen)),
@@ -440,6 +442,8 @@ class CompactDeck(pdk.Deck):
         """The deck's JSON with each layer's frame left out, and the frames' JSON: the JSON
         string ``"__frame_<n>__"`` stands where layer ``n``'s rows go."""
         frames = {}
+        # a mark of ours on a layer (see prepare), not one of deck.gl's properties
+        marked = [layer for layer in self.layers if layer.__dict__.pop("_by_url", False)]
         for n, layer in enumerate(self.layers):
             data = getattr(layer, "_data", None)
             if isinstance(data, pd.DataFrame):
@@ -452,6 +456,8 @@ class CompactDeck(pdk.Deck):
             for n, layer in enumerate(self.layers):
                 if f"__frame_{n}__" in frames:
                     layer._data = frames[f"__frame_{n}__"]
+            for layer in marked:
+                layer._by_url = True
         return spec, {marker: frame.to_json(orient="records", double_precision=JSON_DECIMALS,
                                             force_ascii=False)
                       for marker, frame in frames.items()}
@@ -485,11 +491,13 @@ def deck(layers: list[pdk.Layer], view: pdk.ViewState, pitch: float = 0,
 
 
 #: A layer whose rows' JSON is at least this long is sent by URL where the dashboard's
-#: server serves it (:mod:`dashboard.layerdocs`); smaller ones stay in the map's JSON. The
-#: map's JSON is parsed at about 10 ms per 100 kB in the browser (JSON5, headless Chromium),
-#: while a layer by URL costs a request and, arriving on its own, a redraw of the map of its
-#: own (a fifth of a second or more where the map is drawn in software).
-BY_URL_BYTES = 100_000
+#: server serves it (:mod:`dashboard.layerdocs`); smaller ones stay in the map's JSON (as do
+#: a district's hexagons, half a megabyte), unless their rows are the same in every view
+#: (the district outlines). The map's JSON is parsed at about 10 ms per 100 kB in the
+#: browser (JSON5, headless Chromium), while a layer of new rows by URL arrives after the
+#: map has been drawn without it, so the map is drawn once more (a tenth of a second or more
+#: where it is drawn in software); a whole city's hexagons (1-2 MB) are worth it.
+BY_URL_BYTES = 600_000
 
 
 class PreparedDeck:
@@ -541,14 +549,17 @@ class PreparedDeck:
 
 def prepare(d: pdk.Deck, by_url_bytes: int | None = None) -> PreparedDeck:
     """``d``'s JSON, made once: what a cached view hands to ``st.pydeck_chart``. Layers whose
-    rows' JSON is ``by_url_bytes`` (default :data:`BY_URL_BYTES`) or longer are kept apart,
-    to go by URL when served."""
+    rows' JSON is ``by_url_bytes`` (default :data:`BY_URL_BYTES`) or longer, and layers
+    marked ``_by_url`` (rows that never change), are kept apart, to go by URL when served."""
     by_url_bytes = BY_URL_BYTES if by_url_bytes is None else by_url_bytes
     ids = {base_id(layer.id): layer.id for layer in d.layers}
     if not isinstance(d, CompactDeck):
         return PreparedDeck(d.to_json(), getattr(d, "_tooltip", None), ids)
     spec, rows = d.encode()
-    inline = {m: text for m, text in rows.items() if len(text) < by_url_bytes}
+    kept = {f"__frame_{n}__" for n, layer in enumerate(d.layers)
+            if getattr(layer, "_by_url", False)}
+    inline = {m: text for m, text in rows.items()
+              if len(text) < by_url_bytes and m not in kept}
     documents = {}
     for marker, text in rows.items():
         if marker not in inline:
