@@ -6,8 +6,9 @@ import streamlit as st
 
 from analytics import indicators
 from dashboard import planning as pl
-from dashboard.components import charts, data, kpi, provenance, reconcile
-from dashboard.components.choropleth import district_map
+from dashboard.components import data, kpi, provenance, reconcile
+from dashboard.components.choropleth import district_svg
+from dashboard.format import format_value
 from dashboard.shell import PageContext, page_context
 
 TILES_PER_ROW = 4
@@ -33,23 +34,23 @@ def tile_view(ctx) -> tuple[list[str], list[dict]]:
 
 
 @data.cached_view
-def map_figure(ctx, chosen: str) -> tuple[dict, pd.DataFrame]:
-    """The district map of one KPI and its data."""
+def map_figure(ctx, chosen: str) -> tuple[str, pd.DataFrame]:
+    """The district map of one KPI (an SVG picture) and its data."""
     ind = indicators.indicator(chosen)
     map_frame = indicators.district_table(kpi_values(ctx), ctx.year)[[chosen]].reset_index()
     map_frame["name"] = [ctx.district_name(a) for a in map_frame["adcode"]]
     label = ind.unit(ctx.lang)
     short = {a: short_name(ctx.district_name(a)) for a in map_frame["adcode"]}
-    fig = district_map(map_frame, data.district_geojson(*ctx.store_key), chosen, "name",
-                       SCALES[ind.direction], label, f",.{ind.digits}f",
+    title = (f"{ind.label(ctx.lang)}（{label}）" if ctx.lang == "zh"
+             else f"{ind.label(ctx.lang)} ({label})")
+    svg = district_svg(map_frame, data.district_geojson(*ctx.store_key), chosen, "name",
+                       SCALES[ind.direction], label, f",.{ind.digits}f", title=title,
                        label_points=data.district_label_points(*ctx.store_key),
-                       short_names=short)
-    fig.update_layout(title={"text": f"{ind.label(ctx.lang)}（{label}）" if ctx.lang == "zh"
-                             else f"{ind.label(ctx.lang)} ({label})", "font": {"size": 15}})
+                       short_names=short, tick_text=lambda v: format_value(ind, v, ctx.lang))
     csv = map_frame[["adcode", "name", chosen]].rename(columns={
         "adcode": ctx.t("ov_col_adcode"), "name": ctx.t("ov_col_district"),
         chosen: f"{ind.label(ctx.lang)} ({label})"})
-    return charts.finish(fig, 480), csv
+    return svg, csv
 
 
 def short_name(name: str) -> str:
@@ -174,9 +175,17 @@ def districts_section(ctx: PageContext, kpis: list[str]) -> None:
                        key="csv_ranking")
     left, right = st.columns([3, 2])
     with left:
-        fig, csv = map_figure(ctx, chosen)
-        charts.show(fig, with_sources(ctx, csv, ctx.t("ov_col_adcode")),
-                    f"map_{chosen}_{ctx.year}", ctx.t("csv_download"), "map")
+        svg, csv = map_figure(ctx, chosen)
+        st.markdown(svg, unsafe_allow_html=True)
+        name = f"map_{chosen}_{ctx.year}"
+        with st.container(horizontal=True, gap="small"):
+            st.download_button(ctx.t("csv_download"), with_sources(
+                ctx, csv, ctx.t("ov_col_adcode")).to_csv(index=False).encode("utf-8-sig"),
+                file_name=f"{name}.csv", mime="text/csv", key="csv_map",
+                icon=":material/download:", type="tertiary", on_click="ignore")
+            st.download_button(ctx.t("ov_map_svg"), svg.encode("utf-8"),
+                               file_name=f"{name}.svg", mime="image/svg+xml", key="svg_map",
+                               icon=":material/download:", type="tertiary", on_click="ignore")
         st.caption(ctx.t("ov_map_note"))
     with right:
         st.markdown(f"#### {ctx.t('ov_movers_heading')}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from app_helpers import fixture_store_file, no_exception, run_app
 
@@ -187,3 +189,20 @@ def test_tiles_draw_light_sparklines(store_file, monkeypatch):
     pictures = [m.value for m in at.markdown if "data:image/svg+xml" in m.value]
     # the population tile's line runs 2015-2020 (the fixture's years), its alt text says so
     assert any(p.startswith("![line 2015–2020](") for p in pictures), pictures[:2]
+
+
+def test_district_map_is_one_picture_with_each_districts_value(store_file, monkeypatch):
+    """The map is an SVG picture drawn by the server, not a chart library's figure: each
+    district is a path whose hover title gives its name and value (by hand, from the
+    fixture: 滨江 2,820 and 西湖 2,040 residents in 2020); the largest gets the darkest
+    colour of the scale (ColorBrewer Blues: #08306b), the smallest the lightest (#f7fbff)."""
+    at = run_app(store_file, monkeypatch)
+    no_exception(at)
+    assert not at.get("plotly_chart")
+    svg = next(m.value for m in at.markdown if m.value.startswith("<svg"))
+    assert svg.count('<path class="district"') == 2
+    assert "<title>滨江区&#58; 2,820</title>" in svg and "<title>西湖区&#58; 2,040</title>" in svg
+    fills = dict(re.findall(r'fill="(rgb\([^)]*\))"[^>]*><title>(\S+)&#58;', svg))
+    assert {v: k for k, v in fills.items()} == {"滨江区": "rgb(8, 48, 107)",
+                                                "西湖区": "rgb(247, 251, 255)"}
+    assert "下载地图（SVG）" in [b.label for b in at.download_button]
