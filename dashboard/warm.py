@@ -16,8 +16,10 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
    until no page run is under way, so a page opened at any moment runs alone, and the
    warming goes on between runs. The planning map's analysis of every other facility type
    (so switching the type finds it ready), each district's sources and reconciliation,
-   every other page's module, Altair (the site recommendation's bar charts) and the
-   forecast backtest of the latest base year.
+   every other page's module, Altair (the site recommendation's bar charts), the
+   forecast backtest of the latest base year, then the overview of the year before the
+   latest (the first other year a visitor picks) and the trends and forecast pages as they
+   open.
 
 These are the same cached calls the pages make, so the pages then find them ready. The server
 starts this as it starts (:func:`at_start`); a page run starts it too (:func:`start`) when
@@ -228,16 +230,65 @@ def _overview(store, store_key: tuple[str, str], key: str, year: int) -> None:
     data.district_geojson(*store_key)
     data.district_label_points(*store_key)
     overview = importlib.import_module("pages.overview")
-    values = data.all_kpis(*store_key)
-    facts = shell._store_facts(*store_key)
+    kpis = indicators.available(data.all_kpis(*store_key))
     for lang in LANGUAGES:
-        ctx = shell.PageContext(
-            store=store, city_adcode=facts["city_adcode"], city_name=facts["city_name"],
-            year=year, years=facts["years"], lang=lang, district=None,
-            districts=facts["districts"], store_key=store_key,
-            city_name_en=facts["city_name_en"])
+        ctx = _context(store, store_key, year, lang)
         overview.tile_view(ctx)
-        overview.map_figure(ctx, indicators.available(values)[0])
+        overview.map_figure(ctx, kpis[0])
+        overview.ranking(ctx, kpis, kpis[0])
+        span = 5 if year - 5 in ctx.years else 1
+        if year - span in ctx.years:
+            overview.largest_movers(ctx, span)
+
+
+def _context(store, store_key: tuple[str, str], year: int, lang: str) -> shell.PageContext:
+    """The context a page run has for the whole city in ``year`` and ``lang``."""
+    facts = shell._store_facts(*store_key)
+    return shell.PageContext(
+        store=store, city_adcode=facts["city_adcode"], city_name=facts["city_name"],
+        year=year, years=facts["years"], lang=lang, district=None,
+        districts=facts["districts"], store_key=store_key, city_name_en=facts["city_name_en"])
+
+
+def _year_before(store, store_key: tuple[str, str], key: str, year: int) -> None:
+    """The overview of the year before the latest, the first other year a visitor picks
+    (its tiles, ranking, map, reconciliation and sources, as for the latest)."""
+    _overview(store, store_key, key, year)
+
+
+def _trends(store, store_key: tuple[str, str], year: int) -> None:
+    """The trends page as it opens (the whole city; the pyramid of ``year`` against the
+    first year, as shares; the first indicator of the districts' grid), in both languages,
+    with the sources its charts' CSVs name."""
+    trends = importlib.import_module("pages.trends")
+    skey = str(store_key)
+    for lang in LANGUAGES:
+        ctx = _context(store, store_key, year, lang)
+        first = ctx.years[0] if ctx.years[0] != year else None
+        trends.pyramid_figure(ctx, year, first, True)
+        trends.age_group_figure(ctx)
+        trends.vital_figure(ctx)
+        trends.ageing_figure(ctx)
+        trends.multiples_figure(ctx, trends.SMALL_MULTIPLE_KPIS[0])
+    for layer in ("population_districts", "vital_events"):
+        provenance.year_sources(store, skey, layer, None)
+
+
+def _forecast(store, store_key: tuple[str, str], years: tuple[int, ...]) -> None:
+    """The forecast page as it opens (its default target for the whole city from the latest
+    base year, every scenario, the backtest's choice and the facilities' gap)."""
+    forecast = importlib.import_module("pages.forecast")
+    skey, base = str(store_key), int(years[-1])
+    if len(years) < forecast.MIN_HISTORY:
+        return
+    target, horizon, model = forecast.DEFAULT_TARGET, forecast.DEFAULT_HORIZON, "auto"
+    forecast._districts(store, skey)
+    for scenario in ("medium", "low", "high"):
+        forecast._forecast(store, skey, target, None, base, horizon, model, scenario)
+    forecast._history(store, skey, target, None, base)
+    forecast._backtest(store, skey, target, base)
+    forecast._chosen(store, skey, target, base, horizon)
+    forecast._gap(store, skey, None, base, horizon, model, "medium")
 
 
 def _planning_map(store, key: str, year: int) -> None:
@@ -302,6 +353,14 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
         forecast.evaluate(store, latest)
 
     _step("forecast backtest", backtest, True)
+    # the first visit of the other pages a person opens from the overview, and the first
+    # other year on the overview: their figures, made before anyone asks
+    if len(years) > 1:
+        _step("overview, the year before", lambda: _year_before(
+            store, store_key, key, int(years[-2])), True)
+    _step("trends page", lambda: _trends(store, store_key, population.default_year(years)),
+          True)
+    _step("forecast page", lambda: _forecast(store, store_key, years), True)
 
 
 def _warm(store_key: tuple[str, str], years: tuple[int, ...],

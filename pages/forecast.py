@@ -23,6 +23,8 @@ from dashboard.shell import PageContext, page_context
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 LEVEL = 80
+#: What the page opens on: residents aged 60+, ten years ahead.
+DEFAULT_TARGET, DEFAULT_HORIZON = "pop_60plus", 10
 #: The scenario bands' colours (one per area, distinct from the lines').
 BAND_COLORS = ["#fd8d3c", "#fdae6b", "#fdd0a2", "#e6550d", "#a63603", "#f16913"]
 
@@ -105,7 +107,7 @@ def controls(ctx, area_names: dict[int, str]):
     valid_years = list(ctx.years[MIN_HISTORY - 1:])
     c1, c2, c3 = st.columns([2, 3, 1])
     target = c1.selectbox(ctx.t("fc_target"), list(TARGETS), key="fc_target",
-                          index=list(TARGETS).index("pop_60plus"),
+                          index=list(TARGETS).index(DEFAULT_TARGET),
                           format_func=lambda n: target_label(ctx, n))
     # the sidebar's district (or the city) is the first choice
     default = ctx.district if ctx.district in area_names else ctx.city_adcode
@@ -114,7 +116,8 @@ def controls(ctx, area_names: dict[int, str]):
     base_year = c3.selectbox(ctx.t("fc_base_year"), valid_years, key="fc_base_year",
                              index=len(valid_years) - 1)
     c4, c5, c6 = st.columns([2, 2, 2])
-    horizon = c4.slider(ctx.t("fc_horizon"), 1, fc.MAX_HORIZON, 10, key="fc_horizon")
+    horizon = c4.slider(ctx.t("fc_horizon"), 1, fc.MAX_HORIZON, DEFAULT_HORIZON,
+                        key="fc_horizon")
     model = c5.selectbox(ctx.t("fc_model"), ["auto", *fc.MODELS], key="fc_model",
                          format_func=lambda m: ctx.t(f"fc_model_{m}"))
     scenario = c6.radio(ctx.t("fc_scenario"), list(fc.SCENARIOS), index=1, horizontal=True,
@@ -210,8 +213,7 @@ def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, targe
     table.index = table.index.astype(str).rename(ctx.t("fc_year"))
     statuses.index = table.index
     st.markdown(ctx.t("fc_gap_table"))
-    st.dataframe(reconcile.colour_gaps(table, order, {c: statuses[c] for c in order}),
-                 width="stretch", height=36 * (len(table) + 1) + 4)
+    st.table(reconcile.colour_gaps(table, order, {c: statuses[c] for c in order}))
     st.download_button(ctx.t("fc_download_gap"), g.to_csv(index=False).encode("utf-8"),
                        file_name=f"gap_{area}_{base_year}.csv", mime="text/csv",
                        key="fc_dl_gap")
@@ -290,8 +292,13 @@ def page(ctx: PageContext) -> None:
                                       "year": ctx.t("fc_year"), "value": ctx.t("fc_value"),
                                       "lo": ctx.t("fc_col_lo"), "hi": ctx.t("fc_col_hi"),
                                       "model": ctx.t("fc_col_model")})
-        with st.expander(ctx.t("fc_table_title")):
-            st.dataframe(shown, hide_index=True, width="stretch")
+        # the table is made only once opened (a closed expander's table was drawn all the
+        # same, on every load): the CSV below holds the same rows at any time
+        table_box = st.expander(ctx.t("fc_table_title"), key="fc_table_open",
+                                on_change="rerun")
+        if table_box.open:
+            with table_box:
+                st.dataframe(shown, hide_index=True, width="stretch")
         st.download_button(ctx.t("fc_download_forecast"),
                            all_f.to_csv(index=False).encode("utf-8"),
                            file_name=f"forecast_{target}_{base_year}.csv", mime="text/csv",
@@ -304,7 +311,8 @@ def page(ctx: PageContext) -> None:
         view = backtest_view(ctx, bt_table, horizon, chosen)
         formats = {c: "{:.2f}" for c in view.columns[1:]}
         formats[ctx.t("fc_col_coverage")] = "{:.0f}"
-        st.dataframe(view.style.format(formats, na_rep="–"), hide_index=True, width="stretch")
+        # a few rows: a plain table (a data grid costs the browser a script and a canvas)
+        st.table(view.style.format(formats, na_rep="–").hide(axis="index"))
         st.download_button(ctx.t("fc_download_backtest"),
                            bt_table.to_csv(index=False).encode("utf-8"),
                            file_name=f"backtest_{target}_{base_year}.csv", mime="text/csv",

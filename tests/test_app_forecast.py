@@ -38,7 +38,11 @@ def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
     assert len(at.get("plotly_chart")) >= 2
     captions = " ".join(c.value for c in at.caption)
     assert "Model used:" in captions and "nominal coverage 80%" in captions
-    backtest = at.dataframe[1].value
+    # the forecast's own table is made once its expander is opened (its CSV is there
+    # anyway); the backtest and the gap are plain tables
+    assert len(at.dataframe) == 0 and at.expander[0].label == "Forecast"
+    assert "Download forecast (CSV)" in [b.label for b in at.download_button]
+    backtest = at.table[0].value
     models = list(backtest["Model"])
     assert len(models) == 4 and models[0] == "Naive (last value held)"
     assert sum(m.endswith("✓ chosen") for m in models) == 1
@@ -48,7 +52,7 @@ def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
     cover = backtest["Interval coverage %"]
     assert ((cover >= 0) & (cover <= 100)).all()
     assert at.subheader[1].value == "Facility demand and gap: Ceshi (city)"  # pinyin of 测试市
-    gap = at.dataframe[2].value
+    gap = at.table[1].value
     assert list(gap.index)[0] == "2021" and list(gap.index)[-1] == "2031"
     assert "Elderly care home" in gap.columns
     # gaps in words, not by sign: the library's signed gap (demand - capacity) of each cell
@@ -65,7 +69,7 @@ def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
 
 def test_page_in_chinese_for_a_district(store_path, monkeypatch):
     at = _run(store_path, monkeypatch, lang="zh", fc_areas=[330106, 330108],
-              fc_target="pop_3_5", fc_horizon=5)
+              fc_target="pop_3_5", fc_horizon=5, fc_table_open=True)
     assert not at.exception, at.exception
     assert at.title[0].value == "人口与需求预测"
     table = at.dataframe[0].value
