@@ -312,7 +312,7 @@ def page(ctx: PageContext) -> None:
         formats = {c: "{:.2f}" for c in view.columns[1:]}
         formats[ctx.t("fc_col_coverage")] = "{:.0f}"
         # a few rows: a plain table (a data grid costs the browser a script and a canvas)
-        st.table(view.style.format(formats, na_rep="–").hide(axis="index"))
+        st.table(view.style.format(formats, na_rep="–"), hide_index=True)
         st.download_button(ctx.t("fc_download_backtest"),
                            bt_table.to_csv(index=False).encode("utf-8"),
                            file_name=f"backtest_{target}_{base_year}.csv", mime="text/csv",
