@@ -7,7 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import indicators
-from dashboard.components import charts, data, provenance
+from dashboard.components import charts, data, multiples, provenance
+from dashboard.format import format_value
 from dashboard.shell import PageContext, page_context
 
 MALE, FEMALE = "#2a6f97", "#c8553d"
@@ -211,7 +212,10 @@ def vital_charts(ctx) -> None:
 
 
 @data.cached_view
-def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
+def multiples_figure(ctx, kpi_id: str) -> tuple[str, pd.DataFrame]:
+    """Every district's line of one KPI, one small panel each (an SVG picture), with the
+    city's line in each for reference (not for counts of persons, whose panels have each
+    their own scale); and the table it draws."""
     ind = indicators.indicator(kpi_id)
     values = data.ratio_values(*ctx.store_key)
     rows = indicators.of_districts(values)
@@ -219,67 +223,38 @@ def multiples_figure(ctx, kpi_id: str) -> tuple[dict, pd.DataFrame]:
     frame = pd.DataFrame({"year": rows["year"].astype(int),
                           "district": [ctx.district_name(int(a)) for a in rows["district"]],
                           "value": rows["value"]})
+    persons = ind.unit_en == "persons"
     city = indicators.of_area(values)
-    city = city[city["indicator"] == kpi_id]
-    n = frame["district"].nunique()
-    wrap = 4 if n > 4 else max(n, 1)
-    fig = px.line(frame, x="year", y="value", facet_col="district", facet_col_wrap=wrap,
-                  facet_col_spacing=0.04, facet_row_spacing=0.09,
-                  labels={"year": "", "value": ""}, markers=frame["year"].nunique() == 1,
-                  color_discrete_sequence=["#1f6f8b"])
-    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
-    fig.update_yaxes(matches=None if ind.unit_en == "persons" else "y", showticklabels=True)
-    fig.update_xaxes(dtick=1 if frame["year"].nunique() <= 8 else 5)  # whole years only
-    only_panels(fig, city=None if ind.unit_en == "persons" else
-                (city["year"], city["value"], ctx.t("tr_city_line", city=ctx.city_label())))
-    rows_needed = -(-n // wrap)
-    fig.update_layout(title={"text": f"{ind.label(ctx.lang)}（{ind.unit(ctx.lang)}）"
-                             if ctx.lang == "zh" else
-                             f"{ind.label(ctx.lang)} ({ind.unit(ctx.lang)})",
-                             "font": {"size": 15}}, showlegend=False)
+    city = city[city["indicator"] == kpi_id].set_index("year")["value"]
+    title = (f"{ind.label(ctx.lang)}（{ind.unit(ctx.lang)}）" if ctx.lang == "zh"
+             else f"{ind.label(ctx.lang)} ({ind.unit(ctx.lang)})")
+    svg = multiples.grid_svg(
+        frame, title, lambda v: format_value(ind, v, ctx.lang),
+        city=None if persons else city, city_name=ctx.t("tr_city_line", city=ctx.city_label()),
+        shared=not persons, tick_text=(lambda v: format_value(ind, v, ctx.lang))
+        if persons else None)
     table = frame.pivot_table(index="year", columns="district", values="value",
                               sort=False).round(ind.digits).reset_index()
     table = table.rename(columns={"year": ctx.t("tr_col_year")})
     table.columns.name = None
-    fig.update_xaxes(automargin=False)
-    fig.update_yaxes(automargin=False)
-    out = charts.finish(fig, max(260, 190 * rows_needed + 60))
-    out["layout"]["margin"].update(l=44, r=28, b=28)
-    return out, table
-
-
-def only_panels(fig, city=None) -> None:
-    """Draw only the panels of a facet grid that hold a district: the city's reference line
-    ``city = (x, y, name)`` in each of them, and the spare slots of the last row (13
-    districts in rows of 4 leave 3) without axes, so no panel reads as a district with no
-    data."""
-    used = sorted({(tr.xaxis, tr.yaxis) for tr in fig.data})
-    if city is not None:
-        x, y, name = city
-        for xa, ya in used:
-            fig.add_scatter(x=x, y=y, mode="lines", xaxis=xa, yaxis=ya, name=name,
-                            line={"color": "#999999", "width": 1.2, "dash": "dot"},
-                            showlegend=False)
-    ids = {a for pair in used for a in pair}
-    # a panel above a spare slot is the bottom of its column: it keeps its year labels
-    fig.for_each_xaxis(lambda ax: ax.update(visible=False) if _axis_id(ax) not in ids
-                       else ax.update(showticklabels=True))
-    fig.for_each_yaxis(lambda ax: ax.update(visible=False) if _axis_id(ax) not in ids else None)
-
-
-def _axis_id(axis) -> str:
-    """``x``, ``x2``, ``y13``: the id traces use for a layout axis (``xaxis13``)."""
-    name = axis.plotly_name
-    return name[0] + name[5:]
+    return svg, table
 
 
 def small_multiples(ctx) -> None:
     kpi_id = st.selectbox(ctx.t("tr_multiples_kpi"), SMALL_MULTIPLE_KPIS, key="tr_kpi",
                           format_func=lambda k: indicators.indicator(k).label(ctx.lang))
     ind = indicators.indicator(kpi_id)
-    fig, table = multiples_figure(ctx, kpi_id)
-    charts.show(fig, by_year(ctx, table, "population_districts", city=True),
-                f"districts_{kpi_id}", ctx.t("csv_download"), "multiples")
+    svg, table = multiples_figure(ctx, kpi_id)
+    st.markdown(svg, unsafe_allow_html=True)
+    name = f"districts_{kpi_id}"
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(ctx.t("csv_download"), by_year(
+            ctx, table, "population_districts", city=True).to_csv(index=False).encode(
+            "utf-8-sig"), file_name=f"{name}.csv", mime="text/csv", key="csv_multiples",
+            icon=":material/download:", type="tertiary", on_click="ignore")
+        st.download_button(ctx.t("tr_svg_download"), svg.encode("utf-8"),
+                           file_name=f"{name}.svg", mime="image/svg+xml", key="svg_multiples",
+                           icon=":material/download:", type="tertiary", on_click="ignore")
     if ind.unit_en != "persons":
         st.caption(ctx.t("tr_multiples_note", city=ctx.city_label()))
 

@@ -76,13 +76,13 @@ def test_groups_vital_and_multiples(store_file, monkeypatch):
     assert seq(rate["y"])[-1] == pytest.approx(1000 * 10 / 2000)
     ageing = figs[3]["data"][0]
     assert seq(ageing["y"])[-1] == pytest.approx(100 * 340 / 500)  # 65+ per 100 aged 0-14
-    multiples = figs[4]
-    assert multiples["layout"]["title"]["text"] == "60岁及以上人口占比（%）"
-    panels = {a["text"] for a in multiples["layout"]["annotations"]}
-    assert panels == {"西湖区", "滨江区"}
-    xihu = next(t for t in multiples["data"] if t.get("xaxis", "x") == "x" and
-                t["line"].get("dash") != "dot")
-    assert seq(xihu["y"])[-1] == pytest.approx(100 * 540 / 2040)
+    # the districts' grid: one picture (no fifth figure), a panel per district with its
+    # name, each point's value on hover: 西湖 2020 540 / 2040 aged 60+
+    assert len(figs) == 4
+    grid = next(m.value for m in at.markdown if m.value.startswith("<svg"))
+    assert ">60岁及以上人口占比（%）</text>" in grid
+    assert ">西湖区</text>" in grid and ">滨江区</text>" in grid
+    assert f"<title>西湖区 2020&#58; {100 * 540 / 2040:.2f}</title>" in grid
 
 
 def test_english_labels(store_file, monkeypatch):
@@ -94,39 +94,26 @@ def test_english_labels(store_file, monkeypatch):
     assert [b.label for b in at.download_button][0] == "Download the data (CSV)"
 
 
-def test_small_multiples_are_laid_out_once(store_file, monkeypatch):
-    """The districts' grid is drawn without automatic margins (with them Plotly laid its
-    axes out again for each panel's labels): every axis says so, and the fixed margins leave
-    room for the left column's values and the last year on the right."""
-    at = run_app(store_file, monkeypatch, page="trends.py", lang="en")
-    no_exception(at)
-    grid = figures(at)[-1]["layout"]
-    axes = [k for k in grid if k.startswith(("xaxis", "yaxis"))]
-    assert axes and all(grid[k].get("automargin") is False for k in axes)
-    assert grid["margin"]["l"] >= 40 and grid["margin"]["r"] >= 20 and grid["margin"]["b"] >= 20
-
-
 def test_small_multiples_draw_no_empty_panel():
-    """Five districts in rows of four leave three spare slots: those draw no axes and no
-    city line; each of the five panels has the city's dotted line and its year labels."""
+    """Five districts in rows of four: five panels (a name, a frame, the district's line and
+    the city's dotted line each), nothing in the three spare slots; on one shared scale,
+    by hand: values 0..9 and the city's 1..2 padded by 5 % of 9 (-0.45 .. 9.45), so each
+    panel's 120 units of height put 0 at 120 x 9.45 / 9.9 = 114.5 below its top."""
     import pandas as pd
-    import plotly.express as px
 
-    from pages.trends import only_panels
+    from dashboard.components.multiples import grid_svg
 
     frame = pd.DataFrame({"year": [2020, 2021] * 5, "value": range(10),
                           "district": [d for d in "ABCDE" for _ in range(2)]})
-    fig = px.line(frame, x="year", y="value", facet_col="district", facet_col_wrap=4)
-    only_panels(fig, city=([2020, 2021], [1.0, 2.0], "city"))
-    panels = {(t.xaxis, t.yaxis) for t in fig.data}
-    assert len(panels) == 5
-    city = [t for t in fig.data if t.name == "city"]
-    assert {(t.xaxis, t.yaxis) for t in city} == panels and len(city) == 5
-    shown_x = [a for a in fig.layout if a.startswith("xaxis") and fig.layout[a].visible is not False]
-    hidden = [a for a in fig.layout if a.startswith(("xaxis", "yaxis"))
-              and fig.layout[a].visible is False]
-    assert len(shown_x) == 5 and len(hidden) == 6      # 3 spare slots x (x and y axis)
-    assert all(fig.layout[a].showticklabels for a in shown_x)
+    svg = grid_svg(frame, "T", lambda v: f"{v:.1f}",
+                   city=pd.Series([1.0, 2.0], index=[2020, 2021]), city_name="city")
+    assert svg.count("<rect") == 5
+    assert svg.count('class="district"') == 5 and svg.count('class="city"') == 5
+    assert [f">{d}</text>" in svg for d in "ABCDE"] == [True] * 5
+    # two rows: 32 for the title, then 22 + 120 + 20 + 14 a row
+    assert 'viewBox="0 0 1000 384"' in svg
+    # panel A: from y = 32 + 22 = 54; A's 2020 value 0 at 54 + 114.5 = 168.5
+    assert '<circle cx="46.0" cy="168.5" r="4" fill="transparent"><title>A 2020&#58; 0.0' in svg
 
 
 def downloads(monkeypatch) -> dict[str, bytes]:

@@ -38,7 +38,7 @@ FONT = "Microsoft YaHei, PingFang SC, Noto Sans CJK SC, WenQuanYi Micro Hei, san
 _MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "*_[]~`$:\\#|\"'"})
 
 
-def _text(value: str) -> str:
+def svg_text(value: str) -> str:
     """``value`` as SVG text or attribute: HTML-escaped (quotes too), and safe from
     Markdown's syntax."""
     return html.escape(str(value), quote=False).translate(_MARKDOWN)
@@ -115,8 +115,8 @@ def district_svg(frame: pd.DataFrame, geojson: dict, value: str, name: str,
     uid = hashlib.sha1(f"{value}{colorscale}{lo}{hi}{title}".encode()).hexdigest()[:10]
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH:g} {height:.0f}" '
            f'width="100%" role="img" class="cb-map-{uid}" font-family="{FONT}" '
-           f'aria-label="{_text(title)}">',
-           f'<text x="{PAD}" y="22" font-size="15" fill="#262730">{_text(title)}</text>']
+           f'aria-label="{svg_text(title)}">',
+           f'<text x="{PAD}" y="22" font-size="15" fill="#262730">{svg_text(title)}</text>']
     for adcode, rings in features:
         d = "".join("M" + "L".join("{:.1f} {:.1f}".format(*xy(p[0], p[1])) for p in ring)
                     + "Z" for ring in rings)
@@ -125,7 +125,7 @@ def district_svg(frame: pd.DataFrame, geojson: dict, value: str, name: str,
                                                     else format(v, number_format))
         out.append(f'<path class="district" d="{d}" fill="{colour(colorscale, v, lo, hi)}" '
                    f'fill-rule="evenodd" stroke="#444444" stroke-width="0.8">'
-                   f"<title>{_text(text)}</title></path>")
+                   f"<title>{svg_text(text)}</title></path>")
     for adcode, (lon, lat, share) in (label_points or {}).items():
         if share >= LABEL_MIN_SHARE and short_names:
             v = float(values.get(adcode, np.nan))
@@ -134,7 +134,7 @@ def district_svg(frame: pd.DataFrame, geojson: dict, value: str, name: str,
             out.append(f'<text x="{x:.1f}" y="{y:.1f}" font-size="12" text-anchor="middle" '
                        f'dominant-baseline="middle" pointer-events="none" '
                        f'fill="{"#ffffff" if dark else "#222222"}">'
-                       f"{_text(short_names.get(adcode, ''))}</text>")
+                       f"{svg_text(short_names.get(adcode, ''))}</text>")
     out.append(_colour_bar(uid, colorscale, lo, hi, label, number_format,
                            WIDTH - BAR_ROOM + 10, TITLE_ROOM + PAD,
                            height - TITLE_ROOM - 2 * PAD, tick_text))
@@ -153,7 +153,7 @@ def _colour_bar(uid: str, colorscale: str, lo: float, hi: float, label: str,
     out = [f'<defs><linearGradient id="bar-{uid}" x1="0" y1="0" x2="0" y2="1">{stops}'
            "</linearGradient></defs>",
            f'<text x="{x:.1f}" y="{top + 10:.1f}" font-size="13" fill="#262730">'
-           f"{_text(label)}</text>",
+           f"{svg_text(label)}</text>",
            f'<rect x="{x:.1f}" y="{bar_top:.1f}" width="{width}" height="{bar_h:.1f}" '
            f'fill="url(#bar-{uid})" stroke="#cccccc" stroke-width="0.5"/>']
     span = hi - lo if hi > lo else 1.0
@@ -166,6 +166,6 @@ def _colour_bar(uid: str, colorscale: str, lo: float, hi: float, label: str,
         out.append(f'<line x1="{x + width:.1f}" x2="{x + width + 4:.1f}" y1="{ty:.1f}" '
                    f'y2="{ty:.1f}" stroke="#666666" stroke-width="0.8"/>'
                    f'<text x="{x + width + 6:.1f}" y="{ty:.1f}" font-size="12" '
-                   f'dominant-baseline="middle" fill="#444444">{_text(text)}</text>')
+                   f'dominant-baseline="middle" fill="#444444">{svg_text(text)}</text>')
     return "".join(out)
 
