@@ -14,12 +14,11 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
    answers from the start.
 2. **The rest**, which gives way to visitors (:func:`visit`): before each step it waits
    until no page run is under way, so a page opened at any moment runs alone, and the
-   warming goes on between runs. The planning map's analysis of every other facility type
-   (so switching the type finds it ready), each district's sources and reconciliation,
-   every other page's module, Altair (the site recommendation's bar charts), the
-   forecast backtest of the latest base year, then the overview of the year before the
-   latest (the first other year a visitor picks) and the trends and forecast pages as they
-   open.
+   warming goes on between runs. The overview of the year before the latest (the first
+   other year a visitor picks), the planning map's analysis of every other facility type
+   (so switching the type finds it ready), the trends and forecast pages as they open,
+   each district's sources and reconciliation, every other page's module, Altair (the site
+   recommendation's bar charts) and the forecast backtest of the latest base year.
 
 These are the same cached calls the pages make, so the pages then find them ready. The server
 starts this as it starts (:func:`at_start`); a page run starts it too (:func:`start`) when
@@ -327,6 +326,12 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
           district_ids: tuple[int, ...]) -> None:
     """The second part, step by step, each when no page is running."""
     latest = int(years[-1])
+    # first what a visitor of the landing pages most likely asks next: the overview's other
+    # year (the year before the latest), then each other facility type of the planning map,
+    # then the trends and forecast pages as they open
+    if len(years) > 1:
+        _step("overview, the year before", lambda: _year_before(
+            store, store_key, key, int(years[-2])), True)
     for type_key in (k for k in FACILITY_TYPES if k != DEFAULT_TYPE):
         group = accessibility.default_group(type_key)
         _step(f"planning analysis: {type_key}",
@@ -336,6 +341,9 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
         if type_key in reconcile.RATIO_TYPES:
             _step(f"reconciliation: {type_key}",
                   lambda t=type_key: reconcile.measures(store, key, t, latest, None), True)
+    _step("trends page", lambda: _trends(store, store_key, population.default_year(years)),
+          True)
+    _step("forecast page", lambda: _forecast(store, store_key, years), True)
     for district in district_ids:  # what choosing a district on the planning map reads
         _step(f"district {district}", lambda d=district: (
             provenance._summary(store, key, "facilities", (DEFAULT_TYPE,), latest, d),
@@ -353,14 +361,6 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
         forecast.evaluate(store, latest)
 
     _step("forecast backtest", backtest, True)
-    # the first visit of the other pages a person opens from the overview, and the first
-    # other year on the overview: their figures, made before anyone asks
-    if len(years) > 1:
-        _step("overview, the year before", lambda: _year_before(
-            store, store_key, key, int(years[-2])), True)
-    _step("trends page", lambda: _trends(store, store_key, population.default_year(years)),
-          True)
-    _step("forecast page", lambda: _forecast(store, store_key, years), True)
 
 
 def _warm(store_key: tuple[str, str], years: tuple[int, ...],
