@@ -16,8 +16,8 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
    until no page run is under way, so a page opened at any moment runs alone, and the
    warming goes on between runs. The overview of the year before the latest (the first
    other year a visitor picks), the planning map's analysis of every other facility type
-   (so switching the type finds it ready), the trends and forecast pages as they open,
-   each district's sources and reconciliation, every other page's module, Altair (the site
+   (so switching the type finds it ready) and each district's sources and reconciliation,
+   the trends and forecast pages as they open, every other page's module, Altair (the site
    recommendation's bar charts) and the forecast backtest of the latest base year.
 
 These are the same cached calls the pages make, so the pages then find them ready. The server
@@ -327,8 +327,8 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
     """The second part, step by step, each when no page is running."""
     latest = int(years[-1])
     # first what a visitor of the landing pages most likely asks next: the overview's other
-    # year (the year before the latest), then each other facility type of the planning map,
-    # then the trends and forecast pages as they open
+    # year (the year before the latest), then each other facility type and each district of
+    # the planning map, then the trends and forecast pages as they open
     if len(years) > 1:
         _step("overview, the year before", lambda: _year_before(
             store, store_key, key, int(years[-2])), True)
@@ -341,14 +341,14 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
         if type_key in reconcile.RATIO_TYPES:
             _step(f"reconciliation: {type_key}",
                   lambda t=type_key: reconcile.measures(store, key, t, latest, None), True)
-    _step("trends page", lambda: _trends(store, store_key, population.default_year(years)),
-          True)
-    _step("forecast page", lambda: _forecast(store, store_key, years), True)
     for district in district_ids:  # what choosing a district on the planning map reads
         _step(f"district {district}", lambda d=district: (
             provenance._summary(store, key, "facilities", (DEFAULT_TYPE,), latest, d),
             provenance._summary(store, key, "population_cells", None, latest, d),
             reconcile.measures(store, key, DEFAULT_TYPE, latest, d)), True)
+    _step("trends page", lambda: _trends(store, store_key, population.default_year(years)),
+          True)
+    _step("forecast page", lambda: _forecast(store, store_key, years), True)
     for name in [p[1] for p in PAGES if p[1] not in LANDING_PAGES]:
         _step(f"page {name}", lambda n=name: importlib.import_module(f"pages.{n}"), True)
     # the bar charts of the site recommendation load Altair at their first use (seconds)
