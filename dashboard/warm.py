@@ -217,7 +217,8 @@ def _sources(store, key: str, layer: str, types: tuple[str, ...] | None, year: i
     provenance.district_sources(store, key, layer, year, *by_district)
 
 
-def _overview(store, store_key: tuple[str, str], key: str, year: int) -> None:
+def _overview(store, store_key: tuple[str, str], key: str, year: int,
+              langs: tuple[str, ...] = LANGUAGES) -> None:
     """What the overview draws beside its tiles, for the whole city in ``year``: the
     reconciliation of its first facility type, the source lines, the grid note and the
     district map (of its first KPI, in both languages)."""
@@ -230,7 +231,7 @@ def _overview(store, store_key: tuple[str, str], key: str, year: int) -> None:
     data.district_label_points(*store_key)
     overview = importlib.import_module("pages.overview")
     kpis = indicators.available(data.all_kpis(*store_key))
-    for lang in LANGUAGES:
+    for lang in langs:
         ctx = _context(store, store_key, year, lang)
         overview.tile_view(ctx)
         overview.map_figure(ctx, kpis[0])
@@ -249,10 +250,11 @@ def _context(store, store_key: tuple[str, str], year: int, lang: str) -> shell.P
         districts=facts["districts"], store_key=store_key, city_name_en=facts["city_name_en"])
 
 
-def _year_before(store, store_key: tuple[str, str], key: str, year: int) -> None:
+def _year_before(store, store_key: tuple[str, str], key: str, year: int, lang: str) -> None:
     """The overview of the year before the latest, the first other year a visitor picks
-    (its tiles, ranking, map, reconciliation and sources, as for the latest)."""
-    _overview(store, store_key, key, year)
+    (its tiles, ranking, map, reconciliation and sources, as for the latest), in ``lang``
+    (one step a language: a page run waits for no more than one short step)."""
+    _overview(store, store_key, key, year, (lang,))
 
 
 def _trends(store, store_key: tuple[str, str], year: int) -> None:
@@ -329,9 +331,9 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
     # first what a visitor of the landing pages most likely asks next: the overview's other
     # year (the year before the latest), then each other facility type and each district of
     # the planning map, then the trends and forecast pages as they open
-    if len(years) > 1:
-        _step("overview, the year before", lambda: _year_before(
-            store, store_key, key, int(years[-2])), True)
+    for lang in LANGUAGES if len(years) > 1 else ():
+        _step(f"overview, the year before ({lang})", lambda lang=lang: _year_before(
+            store, store_key, key, int(years[-2]), lang), True)
     for type_key in (k for k in FACILITY_TYPES if k != DEFAULT_TYPE):
         group = accessibility.default_group(type_key)
         _step(f"planning analysis: {type_key}",

@@ -179,7 +179,8 @@ def test_warming_starts_from_the_store_path(store_file, monkeypatch):
     assert {"overview page", "overview figures", "planning map page",
             "page site_recommendation", "page forecast", "chart library"} <= set(warm.done)
     # and the first visit of the trends and forecast pages and of the year before the latest
-    assert {"overview, the year before", "trends page", "forecast page"} <= set(warm.done)
+    assert {"overview, the year before (zh)", "overview, the year before (en)", "trends page",
+            "forecast page"} <= set(warm.done)
     assert {"pages.overview", "pages.trends", "altair"} <= set(sys.modules)
     monkeypatch.setenv("CITYBRAIN_WARM", "0")
     assert warm.at_start(store_file) is None
