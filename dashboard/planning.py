@@ -102,14 +102,16 @@ def availability(_store: Store, key: str, type_key: str, year: int) -> str | Non
 def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: str,
               radius: int | None, district: int | None, candidates: pd.DataFrame | None,
               lock: tuple[str, ...], exclude: tuple[str, ...], site_capacity: float | None,
-              demand_year: int | None = None, _actor=None):
+              demand_year: int | None = None, _actor=None,
+              _analysis: accessibility.Accessibility | None = None):
     """The sites and their coverage as released (counts of people rounded to 10 through the
     access decision; see ``siting.public_result``), so the page and its exports show the same
-    figures as the planning map."""
+    figures as the planning map. ``_analysis``: the view's coverage analysis (``analyse``
+    with the same type, year, group and radius), which the page holds already."""
     res = siting.recommend_sites(_store, type_key, year, k, group=group, radius_m=radius,
                                  district=district, candidates=candidates, lock=list(lock),
                                  exclude=list(exclude), site_capacity=site_capacity,
-                                 demand_year=demand_year)
+                                 demand_year=demand_year, analysis=_analysis)
     return siting.public_result(_store, res, channel="page",
                                 **({"actor": _actor} if _actor is not None else {}))
 

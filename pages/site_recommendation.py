@@ -115,7 +115,8 @@ def page(ctx: PageContext) -> None:
             res = pl.recommend(ctx.store, pre.key, ask["type"], ctx.year, ask["k"],
                                pre.group, ask["radius"],
                                ask["district"], candidates, ask["lock"], ask["exclude"],
-                               site_capacity, ask["demand_year"], _actor=actor)
+                               site_capacity, ask["demand_year"], _actor=actor,
+                               _analysis=result_acc)
             cells = result_acc.cells if ask["demand_year"] is None else pl.future_cells(
                 ctx.store, pre.key, ask["type"], ctx.year, pre.group,
                 ask["radius"], ask["demand_year"])

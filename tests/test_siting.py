@@ -49,6 +49,23 @@ def test_lock_and_exclude(store):
     assert letter_of(result.sites["site_id"].iloc[0]) in {"G", "H", "I"}
 
 
+def test_a_given_analysis_is_used_only_when_it_is_of_the_question(store):
+    from analytics.planning import accessibility
+
+    held = accessibility.analyse(store, "primary_school", YEAR)
+    result = siting.recommend_sites(store, "primary_school", YEAR, k=1, analysis=held)
+    assert [letter_of(s) for s in result.sites["site_id"]] == ["E"]
+    assert result.newly_covered == pytest.approx(100)
+    # an analysis of another radius (or type) is not the question asked: refused
+    wide = accessibility.analyse(store, "primary_school", YEAR, radius_m=900)
+    with pytest.raises(ValueError, match="900"):
+        siting.recommend_sites(store, "primary_school", YEAR, k=1, analysis=wide)
+    # at 900 m the schools at D and F reach every cell (cells 400 m apart)
+    wider = siting.recommend_sites(store, "primary_school", YEAR, k=1, radius_m=900,
+                                   analysis=wide)
+    assert (wider.before_pct, wider.newly_covered) == (pytest.approx(100), 0)
+
+
 def test_capacity_aware(store):
     # A new school of 50 places serves at most 50 children at 1 place per child.
     result = siting.recommend_sites(store, "primary_school", YEAR, k=1, site_capacity=50)
@@ -176,9 +193,17 @@ def test_geojson_export(store):
 def test_candidate_pool_keeps_the_optimum(store, monkeypatch):
     """With the model limited to a few sites the answer is still the true optimum."""
     full = siting.recommend_sites(store, "elderly_care_home", YEAR, k=2, radius_m=450)
-    monkeypatch.setattr(siting, "MAX_MODEL_SITES", 3)
+    monkeypatch.setattr(siting, "FIRST_POOL_SITES", 3)
     small = siting.recommend_sites(store, "elderly_care_home", YEAR, k=2, radius_m=450)
     assert small.newly_covered == pytest.approx(full.newly_covered)
+    # a pool of one grows until it can hold an optimum
+    monkeypatch.setattr(siting, "FIRST_POOL_SITES", 1)
+    for k in (1, 2, 3):
+        unpooled = siting.recommend_sites(store, "elderly_care_home", YEAR, k=k, radius_m=450)
+        monkeypatch.setattr(siting, "FIRST_POOL_SITES", 10_000)
+        assert siting.recommend_sites(store, "elderly_care_home", YEAR, k=k, radius_m=450
+                                      ).newly_covered == pytest.approx(unpooled.newly_covered)
+        monkeypatch.setattr(siting, "FIRST_POOL_SITES", 1)
     assert small.solution.gap_pct == pytest.approx(0)
     assert any("strongest" in n for n in small.notes)
 
@@ -188,7 +213,7 @@ def test_notes_have_words_in_both_languages(store, monkeypatch):
 
     result = siting.recommend_sites(store, "elderly_care_home", YEAR, k=1, radius_m=450)
     assert ("no_facilities", {"year": YEAR}) in result.note_codes
-    monkeypatch.setattr(siting, "MAX_MODEL_SITES", 3)
+    monkeypatch.setattr(siting, "FIRST_POOL_SITES", 3)
     small = siting.recommend_sites(store, "elderly_care_home", YEAR, k=2, radius_m=450)
     codes = {c for c, _ in small.note_codes}
     assert "pool_exact" in codes or "pool_bound" in codes

@@ -23,6 +23,8 @@ Day-care Centre"), so English pages can give the name in both forms.
 from __future__ import annotations
 
 import re
+import threading
+import weakref
 
 import numpy as np
 import pandas as pd
@@ -69,9 +71,7 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
     out = pd.DataFrame({"lon": lon, "lat": lat})
     if len(out) == 0:
         return pd.DataFrame(columns=COLUMNS)
-    cells = store.query("planning.cell_points")
-    marks = store.query("planning.landmarks", year=None if year is None else int(year))
-    names = store.query("planning.district_names").set_index("adcode")
+    cells, marks, names = _references(store, year)
     origin = (float(np.median(lon)), float(np.median(lat)))
     pts = project(lon, lat, origin)
     if len(cells):
@@ -82,17 +82,6 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
     out["district"] = out["district_adcode"].map(names["name"]).fillna("")
     out["district_en"] = out["district_adcode"].map(names["name_en"]).fillna("")
     if len(marks):
-        # describe each landmark once (a few thousand), then index by the nearest one
-        mark_district = marks["district_adcode"].map(names["name"]).fillna("")
-        parts = [split_place(n, d) for n, d in zip(marks["name"], mark_district, strict=True)]
-        marks = marks.assign(
-            subdistrict=[p[0] for p in parts], community=[p[1] for p in parts],
-            place_en=[place_english(*p) for p in parts],
-            name_en=[romanise(n) for n in marks["name"]],
-            type_zh=[FACILITY_TYPES[t].name_zh if t in FACILITY_TYPES else ""
-                     for t in marks["type"]],
-            type_en=[FACILITY_TYPES[t].name_en if t in FACILITY_TYPES else ""
-                     for t in marks["type"]])
         dist, mi = cKDTree(project(marks["lon"], marks["lat"], origin)).query(pts)
         near = marks.iloc[mi].reset_index(drop=True)
         for col, src in (("landmark", "name"), ("landmark_en", "name_en"),
@@ -107,6 +96,44 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
             out[col] = ""
         out["distance_m"] = 0
     return out[COLUMNS]
+
+
+#: What :func:`locate` reads and works out once per store, data vintage and year: the
+#: populated cells, the landmarks described in words (a few thousand names split and
+#: romanised) and the district names. A site recommendation asks for them on every answer.
+_REFERENCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_REFERENCES_LOCK = threading.Lock()
+
+
+def _references(store: Store, year: int | None
+                ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """``(cells, landmarks, district names)`` for ``locate``, kept per store and vintage."""
+    key = (store.vintage(), None if year is None else int(year))
+    with _REFERENCES_LOCK:
+        kept = _REFERENCES.setdefault(store, {})
+        if key in kept:
+            return kept[key]
+    cells = store.query("planning.cell_points")
+    marks = store.query("planning.landmarks", year=key[1])
+    names = store.query("planning.district_names").set_index("adcode")
+    if len(marks):
+        # describe each landmark once (a few thousand), then index by the nearest one
+        mark_district = marks["district_adcode"].map(names["name"]).fillna("")
+        parts = [split_place(n, d) for n, d in zip(marks["name"], mark_district, strict=True)]
+        marks = marks.assign(
+            subdistrict=[p[0] for p in parts], community=[p[1] for p in parts],
+            place_en=[place_english(*p) for p in parts],
+            name_en=[romanise(n) for n in marks["name"]],
+            type_zh=[FACILITY_TYPES[t].name_zh if t in FACILITY_TYPES else ""
+                     for t in marks["type"]],
+            type_en=[FACILITY_TYPES[t].name_en if t in FACILITY_TYPES else ""
+                     for t in marks["type"]])
+    with _REFERENCES_LOCK:
+        kept = _REFERENCES.setdefault(store, {})
+        if len(kept) >= 8:  # years asked of one vintage; an old vintage is never asked again
+            kept.clear()
+        kept[key] = (cells, marks, names)
+    return cells, marks, names
 
 
 def _name_places(out: pd.DataFrame, pts: np.ndarray, marks: pd.DataFrame,
