@@ -92,6 +92,19 @@ def main(store_path: Path) -> None:
         print(f"{key:24s} MCLP {secs:6.2f} s  +{result.newly_covered:,.0f} residents  "
               f"gap {result.solution.gap_pct:.3f} % ({result.solution.status})  | greedy "
               f"{g_secs:5.2f} s  +{greedy:,.0f}  (MCLP/greedy {result.newly_covered / max(greedy, 1):.4f})")
+    # the pool the model starts from, against the 2,000 strongest (the earlier fixed pool)
+    analysis = accessibility.analyse(store, "elderly_day_care", year)
+    secs, small = _timed(siting.recommend_sites, store, "elderly_day_care", year, 10,
+                         analysis=analysis, repeat=3)
+    first, siting.FIRST_POOL_SITES = siting.FIRST_POOL_SITES, 2000
+    try:
+        b_secs, big = _timed(siting.recommend_sites, store, "elderly_day_care", year, 10,
+                             analysis=analysis, repeat=3)
+    finally:
+        siting.FIRST_POOL_SITES = first
+    print(f"elderly_day_care k = 10, analysis held: first pool {first} {secs:5.2f} s vs pool "
+          f"2,000 {b_secs:5.2f} s (ratio {b_secs / max(secs, 1e-9):.1f}x; "
+          f"+{small.newly_covered:,.0f} vs +{big.newly_covered:,.0f} residents)")
     kg = accessibility.open_facilities(store, "kindergarten", year)
     cap = float(kg["capacity"].median()) if len(kg) else 100.0
     secs, result = _timed(siting.recommend_sites, store, "kindergarten", year, 10,
