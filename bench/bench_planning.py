@@ -121,7 +121,7 @@ def main(store_path: Path) -> None:
     t_build, (hexes, _, resol) = _timed(maps.hex_layer_data, res.cells, "persons", labels)
     fac_data = maps.facility_layer_data(res.facilities, "type", "places", labels)
     d = maps.deck([maps.hex_layer(hexes), maps.facility_layer(fac_data),
-                   maps.district_layer(paths)], maps.view_for_bounds(119, 29, 121, 31))
+                   *maps.district_layers(paths)], maps.view_for_bounds(119, 29, 121, 31))
     t_json, payload = _timed(maps.payload_bytes, d)
     full, _, _ = maps.hex_layer_data(res.cells, "persons", labels, max_hexes=10**9)
     full_bytes = maps.payload_bytes(maps.deck([maps.hex_layer(full)],
