@@ -305,9 +305,12 @@ def hex_data(_store: Store, _result: accessibility.Accessibility, key: str, type
                                standard_per_1000=1000.0 * need if need else None)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def district_paths(_store: Store, key: str) -> pd.DataFrame:
-    return maps.district_paths(districts(_store, key))
+@st.cache_data(show_spinner=False, max_entries=16)
+def district_paths(_store: Store, key: str, tolerance_deg: float = maps.FINEST_OUTLINE_DEG
+                   ) -> pd.DataFrame:
+    """The district outlines simplified to ``tolerance_deg`` (a view's
+    :func:`~dashboard.maps.outline_tolerance`)."""
+    return maps.district_paths(districts(_store, key), tolerance_deg)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -340,11 +343,12 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
             type_name(type_key, lang), unit_name(type_key, lang),
             {**labels, "source_synthetic": translate("source_tooltip_synthetic", lang),
              "source_register": translate("source_tooltip_register", lang)})))
-    if "districts" in layers_on:
-        layers.extend(maps.district_layers(district_paths(_store, key), highlight=district))
     # the view fits the area (not this type's cells), so a change of type keeps it
     view = maps.view_for_area(districts(_store, key), district,
                               pad_deg=0.0 if district is None else 0.01)
+    if "districts" in layers_on:
+        layers.extend(maps.district_layers(
+            district_paths(_store, key, maps.outline_tolerance(view)), highlight=district))
     deck = maps.deck(layers, view, pitch=45 if three_d else 0)
     return maps.prepare(deck), legend, res, under
 

@@ -793,3 +793,45 @@ def test_unserved_map_keeps_its_rows_inline(store_path, monkeypatch, served):
     inline = json.loads(again.get("deck_gl_json_chart")[0].proto.json)
     assert all(isinstance(layer["data"], list) for layer in inline["layers"])
     assert inline == by_url
+
+
+def test_outlines_are_drawn_to_within_a_pixel_of_the_view(small_store_path):
+    """The district outlines a view draws lie within a pixel of the real boundaries at that
+    view's zoom, or within the finest outline drawn (measured in web-Mercator metres with
+    pyproj, not with the tolerance's own formula), and no view draws more vertices than the
+    finest outlines hold."""
+    import math
+
+    import numpy as np
+    import shapely
+    from pyproj import Transformer
+
+    from analytics.store import Store
+
+    mercator = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    with Store.open(small_store_path, read_only=True) as store:
+        districts = store.query("planning.districts")
+    vertices = {}
+    for adcode in (None, *districts["adcode"]):
+        view = maps.view_for_area(districts, adcode, pad_deg=0.0 if adcode is None else 0.01)
+        paths = maps.district_paths(districts, maps.outline_tolerance(view))
+        metres_per_px = 2 * math.pi * 6378137 / (512 * 2 ** view.zoom)
+        worst = 0.0
+        for row in districts.itertuples():
+            real = shapely.from_wkb(bytes(row.geometry))
+            real = shapely.transform(real, lambda xy: np.column_stack(
+                mercator.transform(xy[:, 0], xy[:, 1])))
+            for ring in paths.loc[paths["adcode"] == row.adcode, "path"]:
+                drawn = np.asarray(ring)
+                line = shapely.LineString(np.column_stack(mercator.transform(drawn[:, 0],
+                                                                             drawn[:, 1])))
+                part = min(real.geoms if hasattr(real, "geoms") else [real],
+                           key=lambda p: p.exterior.distance(line.centroid))
+                worst = max(worst, part.exterior.hausdorff_distance(line) / metres_per_px)
+        # within a pixel, or (a small district seen whole) within the finest outline drawn:
+        # 0.0004 degrees, about 52 Mercator metres at 30.5 N
+        finest_px = 0.0004 * 111_319.5 / math.cos(math.radians(30.5)) / metres_per_px
+        assert worst <= max(1.05, 1.01 * finest_px), (adcode, worst, finest_px)
+        vertices[adcode] = int(paths["path"].map(len).sum())
+    finest = int(maps.district_paths(districts, maps.FINEST_OUTLINE_DEG)["path"].map(len).sum())
+    assert max(vertices.values()) <= finest
