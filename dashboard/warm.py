@@ -17,8 +17,8 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
    warming goes on between runs. The overview of the year before the latest (the first
    other year a visitor picks), the planning map's analysis of every other facility type
    (so switching the type finds it ready) and each district's sources and reconciliation,
-   the trends and forecast pages as they open, every other page's module, Altair (the site
-   recommendation's bar charts) and the forecast backtest of the latest base year.
+   the trends and forecast pages as they open, every other page's module and the forecast
+   backtest of the latest base year.
 
 These are the same cached calls the pages make, so the pages then find them ready. The server
 starts this as it starts (:func:`at_start`); a page run starts it too (:func:`start`) when
@@ -354,8 +354,6 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
     _step("forecast page", lambda: _forecast(store, store_key, years), True)
     for name in [p[1] for p in PAGES if p[1] not in LANDING_PAGES]:
         _step(f"page {name}", lambda n=name: importlib.import_module(f"pages.{n}"), True)
-    # the bar charts of the site recommendation load Altair at their first use (seconds)
-    _step("chart library", lambda: importlib.import_module("altair"), True)
 
     def backtest():
         # deferred: the forecasters (scikit-learn, about 1 s) load in this thread only

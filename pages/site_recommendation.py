@@ -12,7 +12,7 @@ from analytics.standards import FACILITY_TYPES, facility_type
 from dashboard import maps
 from dashboard import planning as pl
 from dashboard.auth import current_actor
-from dashboard.components import provenance
+from dashboard.components import bars, provenance
 from dashboard.shell import PageContext, page_context
 
 DATUMS = ["", "wgs84", "gcj02", "bd09"]
@@ -203,10 +203,11 @@ def page(ctx: PageContext) -> None:
     config = pl.number_config(shown.drop(columns=[t("plan_col_lon"), t("plan_col_lat")]))
     st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
     if len(res.sites):
-        # in the order the sites were chosen (sorting the labels would put 10 before 2)
-        st.bar_chart(pd.DataFrame({t("plan_col_gain"): res.sites["gain"].to_numpy()},
-                                  index=res.sites["order"].astype(str)), height=220, sort=False,
-                     x_label=t("plan_col_order"), y_label=t("plan_col_gain"))
+        # in the order the sites were chosen; drawn by the server (no chart library to load)
+        st.markdown(bars.bars_svg(res.sites["order"].astype(str).tolist(),
+                                  res.sites["gain"].to_numpy(float).tolist(),
+                                  t("plan_col_order"), t("plan_col_gain"),
+                                  "{:,.0f}".format), unsafe_allow_html=True)
     stem = f"sites_{ask['type']}_{ctx.year}_k{ask['k']}"
     # what each site's gain rests on, by its district: a department's data or synthetic
     sources = {col: provenance.district_sources(ctx.store, pre.key, layer, ctx.year, types)

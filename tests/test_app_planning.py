@@ -211,6 +211,31 @@ def test_sites_page_recommends_the_centre(store_path, monkeypatch):
     assert sites["Distance to it (m)"].iloc[0] == 0
     layers = {maps.base_id(layer["id"]) for layer in deck_spec(at)["layers"]}
     assert {"cells", "facilities", "sites", "site_catchments", "districts"} <= layers
+    # the site's gain as a bar drawn by the server: one bar, its 100 residents written on it
+    pictures = [m.value for m in at.markdown if 'class="bar"' in m.value]
+    assert len(pictures) == 1 and pictures[0].count('<rect class="bar"') == 1
+    assert ">100</text>" in pictures[0]
+    assert not at.get("arrow_vega_lite_chart")  # no chart library to load for it
+
+
+def test_bars_are_drawn_to_scale_from_zero():
+    """Bars of 300 and 100 on a 0-300 axis: heights 3 to 1, both standing on the axis; a
+    value that is not a number gets its label and no bar; text is escaped."""
+    import re
+
+    from dashboard.components.bars import ABOVE, PLOT_H, bars_svg
+
+    svg = bars_svg(["1", "2", "<3>"], [300.0, 100.0, float("nan")], "Rank", "Gain",
+                   "{:,.0f}".format)
+    bars = [dict(zip(("y", "h"), map(float, m), strict=True)) for m in
+            re.findall(r'<rect class="bar" x="[\d.]+" y="([\d.]+)" width="[\d.]+" '
+                       r'height="([\d.]+)"', svg)]
+    assert len(bars) == 2
+    assert bars[0]["h"] == pytest.approx(PLOT_H, abs=0.1)  # 300 is the axis' top tick
+    assert bars[0]["h"] / bars[1]["h"] == pytest.approx(3.0, rel=1e-3)
+    assert all(b["y"] + b["h"] == pytest.approx(ABOVE + PLOT_H, abs=0.1) for b in bars)
+    assert "&lt;3&gt;" in svg and "<3>" not in svg
+    assert bars_svg([], [], "Rank", "Gain", str) == ""
 
 
 def test_sites_page_k_too_large(store_path, monkeypatch):

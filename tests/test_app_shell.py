@@ -174,13 +174,12 @@ def test_warming_starts_from_the_store_path(store_file, monkeypatch):
     # the landing pages' part first: the dashboard is served from then on
     assert warm.ready.is_set() and warm.done["landing"] <= warm.done["all"]
     assert warm.progress["phase"] == "done"
-    # the overview's own figures, every page's module and the site recommendation's chart
-    # library were loaded before anyone asked
+    # the overview's own figures and every page's module were loaded before anyone asked
     assert {"overview page", "overview figures", "planning map page",
-            "page site_recommendation", "page forecast", "chart library"} <= set(warm.done)
+            "page site_recommendation", "page forecast"} <= set(warm.done)
     # and the first visit of the trends and forecast pages and of the year before the latest
     assert {"overview, the year before (zh)", "overview, the year before (en)", "trends page",
             "forecast page"} <= set(warm.done)
-    assert {"pages.overview", "pages.trends", "altair"} <= set(sys.modules)
+    assert {"pages.overview", "pages.trends"} <= set(sys.modules)
     monkeypatch.setenv("CITYBRAIN_WARM", "0")
     assert warm.at_start(store_file) is None
