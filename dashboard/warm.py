@@ -17,8 +17,8 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
    warming goes on between runs. The overview of the year before the latest (the first
    other year a visitor picks), the planning map's analysis of every other facility type
    (so switching the type finds it ready) and each district's sources and reconciliation,
-   the trends and forecast pages as they open, every other page's module and the forecast
-   backtest of the latest base year.
+   the trends and forecast pages as they open, the landmarks that name proposed sites, every
+   other page's module and the forecast backtest of the latest base year.
 
 These are the same cached calls the pages make, so the pages then find them ready. The server
 starts this as it starts (:func:`at_start`); a page run starts it too (:func:`start`) when
@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 from analytics import indicators, population
-from analytics.planning import accessibility
+from analytics.planning import accessibility, places
 from analytics.standards import FACILITY_TYPES
 from dashboard import maps, shell
 from dashboard import planning as pl
@@ -352,6 +352,8 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
     _step("trends page", lambda: _trends(store, store_key, population.default_year(years)),
           True)
     _step("forecast page", lambda: _forecast(store, store_key, years), True)
+    # the first sites a planner asks for are named at once (a few thousand landmarks described)
+    _step("site names", lambda: places.prepare(store, latest), True)
     for name in [p[1] for p in PAGES if p[1] not in LANDING_PAGES]:
         _step(f"page {name}", lambda n=name: importlib.import_module(f"pages.{n}"), True)
 

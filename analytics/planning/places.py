@@ -136,6 +136,12 @@ def _references(store: Store, year: int | None
     return cells, marks, names
 
 
+def prepare(store: Store, year: int | None = None) -> None:
+    """Read and describe what :func:`locate` needs for ``year`` now (a server warming up),
+    so the first site named does not wait for it."""
+    _references(store, year)
+
+
 def _name_places(out: pd.DataFrame, pts: np.ndarray, marks: pd.DataFrame,
                  origin: tuple[float, float]) -> None:
     """Fill ``subdistrict, community, place_en`` of each point from the nearest facility
@@ -155,4 +161,4 @@ def _name_places(out: pd.DataFrame, pts: np.ndarray, marks: pd.DataFrame,
             out.loc[out.index[rows], col] = chosen[col].to_numpy()
 
 
-__all__ = ["COLUMNS", "locate", "place_english", "split_place"]
+__all__ = ["COLUMNS", "locate", "place_english", "prepare", "split_place"]
