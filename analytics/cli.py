@@ -11,6 +11,7 @@ import importlib
 import sys
 
 from analytics.errors import CityBrainError
+from analytics.textsafe import printable
 
 COMMAND_MODULES = [
     "analytics.commands.build",
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except CityBrainError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc)}", file=sys.stderr)  # what a person typed, inert
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

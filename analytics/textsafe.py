@@ -26,6 +26,16 @@ _PLAIN_SIGNED_NUMBER = re.compile(r"^[+-]\d[\d ,.]*(?:[eE][+-]?\d+)?$")
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
+def printable(text) -> str:
+    r"""The text with each control character written as an escape, so a terminal or a page
+    shows it instead of obeying it (a colour change, a cursor move, a cleared screen).
+
+    >>> printable("id\x1b[2J\x00")
+    'id\\x1b[2J\\x00'
+    """
+    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
+
+
 def normalise(text: str) -> str:
     """The text with leading whitespace of every kind (NBSP, ideographic space, line breaks,
     zero-width spaces and BOMs) removed: what a spreadsheet looks at."""
@@ -76,4 +86,4 @@ def control_mask(series: pd.Series) -> pd.Series:
 
 
 __all__ = ["CONTROL", "TRIGGERS", "control_mask", "formula_mask", "is_formula", "neutralise",
-           "neutralise_frame", "normalise"]
+           "neutralise_frame", "normalise", "printable"]

@@ -8,6 +8,22 @@ import numpy as np
 import pandas as pd
 
 from analytics.indicators import Indicator
+from analytics.textsafe import printable
+
+#: Markdown's own characters (and Streamlit's ``$`` for formulas): escaped, text shows as
+#: written, never as a link, an image, emphasis, a heading or HTML.
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def plain(text) -> str:
+    r"""Text shown as written where the page renders Markdown (file content, a refusal that
+    repeats what a person typed); control characters are shown as escapes (``\x1b``).
+
+    >>> print(plain("[x](http://e.example) **b**\x1b"))
+    \[x\]\(http\://e\.example\) \*\*b\*\*\\x1b
+    """
+    return _MARKDOWN.sub(r"\\\1", printable(text))
+
 
 #: Sensor map statuses (:data:`analytics.sensors.views.STATUSES`, worst first) and their
 #: colours (RGB): red, orange, grey, green, light grey.

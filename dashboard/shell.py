@@ -26,7 +26,7 @@ from analytics.geo import english_name
 from analytics.server import current
 from analytics.store import Store, StoreError, store_path_from_env
 from dashboard.components import provenance
-from dashboard.format import vintage_label
+from dashboard.format import plain, vintage_label
 from dashboard.i18n import LANGUAGES, explain, translate
 
 #: How the link and the area menu spell "the whole city" (``district=city``); a page gets
@@ -105,8 +105,10 @@ class PageContext:
         return translate(key, self.lang, **fmt)
 
     def reason(self, exc: Exception) -> str:
-        """Why the analytics library refused, in the page language."""
-        return explain(exc, self.lang)
+        """Why the analytics library refused, in the page language, shown as written: a
+        refusal may repeat what a person typed or a file held (a site id, a column name),
+        which must not render as Markdown or a link."""
+        return plain(explain(exc, self.lang))
 
     def city_label(self) -> str:
         return self.city_name if self.lang == "zh" else (self.city_name_en or self.city_name)

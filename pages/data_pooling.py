@@ -1,6 +1,5 @@
 """Data pooling: a department's steward validates a file against its contract, then loads it."""
 
-import re
 
 import streamlit as st
 
@@ -10,6 +9,7 @@ from analytics.pooling import ingest, uploads
 from analytics.pooling.contracts import contracts, departments
 from dashboard.auth import current_actor
 from dashboard.components import findings
+from dashboard.format import plain
 from dashboard.i18n import Translate
 from dashboard.shell import PageContext, page_context
 
@@ -81,13 +81,8 @@ def chosen_file(ctx: PageContext, contract, source, actor):
     try:
         return uploads.save(actor, upload.getvalue(), upload.name), upload.name
     except CityBrainError as exc:
-        st.error(plain(ctx.reason(exc)))
+        st.error(ctx.reason(exc))
         return None, None
-
-
-def plain(text: str) -> str:
-    """A message shown as written: file content must not render as Markdown or links."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", text)
 
 
 def show_report(t: Translate, report: ingest.Report, ctx: PageContext | None = None) -> None:
@@ -139,7 +134,7 @@ def page(ctx: PageContext) -> None:
                     ctx.store, path, contract.id, datum=datum, encoding=encoding, file_name=name))
             except CityBrainError as exc:
                 st.session_state.pop("ingest_report", None)
-                st.error(plain(ctx.reason(exc)))
+                st.error(ctx.reason(exc))
         stored = st.session_state.get("ingest_report")
         if stored and stored[0] == key and st.session_state.get("ingest_load"):
             # the Load button of the previous run was pressed: load before drawing anything
@@ -155,10 +150,10 @@ def page(ctx: PageContext) -> None:
                              rows=f"{done.rows_out:,}"))
                 findings.show(done.findings, ctx.lang, ctx.district_name, key="ingest_loaded_f")
             except ingest.IngestRejected as exc:
-                st.error(plain(ctx.reason(exc)))
+                st.error(ctx.reason(exc))
                 show_report(t, exc.report, ctx)
             except CityBrainError as exc:
-                st.error(plain(ctx.reason(exc)))
+                st.error(ctx.reason(exc))
         if stored and stored[0] == key:
             report = stored[1]
             show_report(t, report, ctx)

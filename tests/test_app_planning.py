@@ -243,6 +243,21 @@ def test_sites_page_k_too_large(store_path, monkeypatch):
     assert any("k = 10 but there are only 9 candidate sites" in e.value for e in at.error)
 
 
+def test_a_typed_site_id_is_repeated_as_written_not_as_markdown(store_path, monkeypatch):
+    """A planner's typed lock list comes back in the refusal as text: no link, no bold, no
+    terminal escape, but every character still there for them to read."""
+    typed = "[x](http://evil.example) **b** \x1b[2J"
+    at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school"})
+    at.text_input(key="pl_lock").set_value(typed)
+    next(b for b in at.button if b.label == "Recommend sites").click()
+    at.run()
+    refusal = next(e.value for e in at.error if "not among the candidate sites" in e.value)
+    assert "](http" not in refusal and "**" not in refusal and "\x1b" not in refusal
+    # Markdown drops the backslash before punctuation: what is read is what was typed
+    assert "locked site(s) " + typed.replace("\x1b", "\\x1b") in re.sub(
+        r"\\(.)", r"\1", refusal)
+
+
 def test_classes_and_parents():
     """Legend classes and the vectorised H3 parent agree with hand values and with h3."""
     import h3

@@ -91,7 +91,7 @@ def test_a_steward_of_another_department_may_validate_but_not_load(city_path, mo
     at.radio(key="ingest_source").set_value("example").run()
     at.button(key="ingest_validate").click().run()
     assert not at.exception
-    assert any("min 是民政局的数据管理员，不能加载教育局的数据集 education_schools" in w.value
+    assert any("min 是民政局的数据管理员，不能加载教育局的数据集 education_schools" in _text(w)
                for w in at.warning)
     assert at.button(key="ingest_load").disabled
 
@@ -157,7 +157,7 @@ def test_english_pages_name_departments_in_english(city_path, monkeypatch):
     at.radio(key="ingest_source").set_value("example").run()
     at.button(key="ingest_validate").click().run()
     assert not at.exception
-    warning = next(w.value for w in at.warning if "may not load" in w.value)
+    warning = next(_text(w) for w in at.warning if "may not load" in w.value)
     assert warning == ("min is a data steward of Civil Affairs Bureau and may not load "
                        "education_schools, which belongs to Education Bureau: ask that "
                        "department's steward or an administrator")

@@ -245,6 +245,11 @@ def test_cli_plan_coverage_and_sites(tmp_path, capsys):
     assert main(["plan", "coverage", "--store", str(path), "--type", "elderly_care_home",
                  "--year", str(YEAR)]) == 2
     assert "no elderly care home facilities" in capsys.readouterr().err
+    # a typed id that would clear the screen is written out, not obeyed
+    assert main(["plan", "sites", "--store", str(path), "--type", "primary_school", "--year",
+                 str(YEAR), "--k", "1", "--lock", "\x1b[2Jx"]) == 2
+    err = capsys.readouterr().err
+    assert "locked site(s) \\x1b[2Jx are not among" in err and "\x1b" not in err
 
 
 def test_siting_for_forecast_demand_grows_each_district_by_its_forecast(small_store):

@@ -7,7 +7,6 @@ The library says which dataset (or the synthetic default) feeds each layer
 from __future__ import annotations
 
 import itertools
-import re
 
 import pandas as pd
 import streamlit as st
@@ -16,7 +15,7 @@ from analytics import layers
 from analytics.settings import settings
 from analytics.standards import FACILITY_TYPES
 from analytics.store import Store
-from dashboard.format import source_label
+from dashboard.format import plain, source_label
 from dashboard.i18n import translate
 
 #: Widget keys of the panel's download buttons: unique even when a page shows it twice.
@@ -40,11 +39,6 @@ def _by_district(_store: Store, key: str, layer: str, types: tuple[str, ...] | N
                  year: int | None) -> pd.DataFrame:
     return layers.district_sources(_store, layer, types=list(types) if types else None,
                                    year=year)
-
-
-def plain(text: str) -> str:
-    """Text from the store shown as written (no Markdown, no links)."""
-    return re.sub(r"([\\`*_{}\[\]()#+\-.!|<>~:])", r"\\\1", str(text))
 
 
 def _districts_of(store: Store, key: str, lang: str, layer: str, types, year) -> dict:
