@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pydeck as pdk
 import streamlit as st
 
 from analytics.errors import CityBrainError
@@ -313,6 +314,21 @@ def district_paths(_store: Store, key: str, tolerance_deg: float = maps.FINEST_O
     return maps.district_paths(districts(_store, key), tolerance_deg)
 
 
+def area_view(_store: Store, key: str, district: int | None) -> pdk.ViewState:
+    """The view that fits the area (the whole city, or a district with a margin): it depends
+    on the area alone, so a change of type, group, measure or answer keeps it and the
+    browser only redraws the layers."""
+    return maps.view_for_area(districts(_store, key), district,
+                              pad_deg=0.0 if district is None else 0.01)
+
+
+def outline_layers(_store: Store, key: str, view: pdk.ViewState, highlight: int | None
+                   ) -> list[pdk.Layer]:
+    """The district outlines drawn to ``view``'s pixel, the ``highlight`` district thicker."""
+    return maps.district_layers(district_paths(_store, key, maps.outline_tolerance(view)),
+                                highlight=highlight)
+
+
 @st.cache_data(show_spinner=False, max_entries=32)
 def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type_key: str,
              year: int, group: str, radius: int, metric: str, lang: str, district: int | None,
@@ -343,12 +359,9 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
             type_name(type_key, lang), unit_name(type_key, lang),
             {**labels, "source_synthetic": translate("source_tooltip_synthetic", lang),
              "source_register": translate("source_tooltip_register", lang)})))
-    # the view fits the area (not this type's cells), so a change of type keeps it
-    view = maps.view_for_area(districts(_store, key), district,
-                              pad_deg=0.0 if district is None else 0.01)
+    view = area_view(_store, key, district)  # not this type's cells: a change of type keeps it
     if "districts" in layers_on:
-        layers.extend(maps.district_layers(
-            district_paths(_store, key, maps.outline_tolerance(view)), highlight=district))
+        layers.extend(outline_layers(_store, key, view, district))
     deck = maps.deck(layers, view, pitch=45 if three_d else 0)
     return maps.prepare(deck), legend, res, under
 

@@ -41,8 +41,8 @@ from pathlib import Path
 from analytics import indicators, population
 from analytics.planning import accessibility, places
 from analytics.standards import FACILITY_TYPES
-from dashboard import maps, shell
 from dashboard import planning as pl
+from dashboard import shell
 from dashboard.components import data, provenance, reconcile
 from dashboard.i18n import LANGUAGES
 from dashboard.navigation import PAGES
@@ -297,8 +297,7 @@ def _planning_map(store, key: str, year: int) -> None:
     city in ``year``; its analysis is made before), but the layers and released figures of
     the view itself, which pass the access decision when a visitor asks."""
     pl.district_names(store, key)
-    city_view = maps.view_for_area(pl.districts(store, key))
-    pl.district_paths(store, key, maps.outline_tolerance(city_view))
+    pl.outline_layers(store, key, pl.area_view(store, key, None), None)
     for layer, types in (("facilities", (DEFAULT_TYPE,)), ("population_cells", None)):
         _sources(store, key, layer, types, year, types)
     provenance._grid_gap(store, key, year, None)

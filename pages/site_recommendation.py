@@ -168,11 +168,8 @@ def page(ctx: PageContext) -> None:
             name=[pl.place_text(r, ctx.lang) for _, r in res.sites.iterrows()]), labels))
     # the view fits the area, whatever the type or the number of sites: a new answer redraws
     # the layers in place
-    view = maps.view_for_area(pl.districts(ctx.store, pre.key), ask["district"],
-                              pad_deg=0.0 if ask["district"] is None else 0.01)
-    layers.extend(maps.district_layers(
-        pl.district_paths(ctx.store, pre.key, maps.outline_tolerance(view)),
-        highlight=ask["district"]))
+    view = pl.area_view(ctx.store, pre.key, ask["district"])
+    layers.extend(pl.outline_layers(ctx.store, pre.key, view, ask["district"]))
     left, right = st.columns([5, 1.25])
     with left:
         st.pydeck_chart(maps.prepare(maps.deck(layers, view)), height=560, key="pl_sites_map")

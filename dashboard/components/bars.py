@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from dashboard.components.choropleth import FONT, nice_ticks, svg_text
+from dashboard.components.svg import FONT, nice_ticks, svg_text
 
 #: the picture's width in SVG units (drawn at the width of the page), the plotting height,
 #: the room for the value ticks on the left, below for the labels and the axis name, above

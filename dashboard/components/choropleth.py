@@ -15,13 +15,14 @@ the scale.
 from __future__ import annotations
 
 import hashlib
-import html
 import math
 from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 from plotly.colors import sample_colorscale
+
+from dashboard.components.svg import FONT, nice_ticks, svg_text, tick_decimals
 
 #: districts smaller than this share of the drawing's area get no label (it would overlap)
 LABEL_MIN_SHARE = 0.015
@@ -31,17 +32,6 @@ WIDTH = 560.0
 BAR_ROOM, TITLE_ROOM, PAD = 92.0, 34.0, 8.0
 #: a district with no value
 NO_DATA = "#e9ecef"
-FONT = "Microsoft YaHei, PingFang SC, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"
-
-
-#: characters Markdown (where the picture is written) would read as its own syntax in text
-_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "*_[]~`$:\\#|\"'"})
-
-
-def svg_text(value: str) -> str:
-    """``value`` as SVG text or attribute: HTML-escaped (quotes too), and safe from
-    Markdown's syntax."""
-    return html.escape(str(value), quote=False).translate(_MARKDOWN)
 
 
 def _rings(geometry: dict):
@@ -50,22 +40,6 @@ def _rings(geometry: dict):
         geometry["coordinates"]
     for poly in polys:
         yield from poly
-
-
-def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
-    """Round values from ``lo`` to ``hi`` (both included when they are round), at most
-    ``most`` of them: steps of 1, 2 or 5 times a power of ten."""
-    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
-        return [lo] if math.isfinite(lo) else []
-    raw = (hi - lo) / (most - 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
-    first = math.ceil(lo / step - 1e-9) * step
-    ticks, k = [], 0
-    while first + k * step <= hi + 1e-9 * step:
-        ticks.append(round(first + k * step, 12))
-        k += 1
-    return ticks
 
 
 def colour(colorscale: str, value: float, lo: float, hi: float) -> str:
@@ -158,8 +132,7 @@ def _colour_bar(uid: str, colorscale: str, lo: float, hi: float, label: str,
            f'fill="url(#bar-{uid})" stroke="#cccccc" stroke-width="0.5"/>']
     span = hi - lo if hi > lo else 1.0
     ticks = nice_ticks(lo, hi)
-    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if 0 < step < 1 else 0
+    decimals = tick_decimals(ticks)
     for tick in ticks:
         ty = bar_top + (1 - (tick - lo) / span) * bar_h
         text = tick_text(tick) if tick_text else f"{tick:,.{decimals}f}"

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from dashboard.components.choropleth import FONT, nice_ticks, svg_text
+from dashboard.components.svg import FONT, nice_ticks, svg_text, tick_decimals
 
 #: the picture's width in SVG units (drawn at the width of the page)
 WIDTH = 1000.0
@@ -83,8 +83,7 @@ def grid_svg(frame: pd.DataFrame, title: str, value_text: Callable[[float], str]
         out.append(f'<rect x="{left:.1f}" y="{top:.1f}" width="{panel_w:.1f}" '
                    f'height="{PANEL_H:g}" fill="none" stroke="#e6e6e6"/>')
         ticks = nice_ticks(lo, hi, most=4)
-        step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
-        decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if 0 < step < 1 else 0
+        decimals = tick_decimals(ticks)
         for tick in ticks:
             _, ty = xy(x0, tick)
             label = tick_text(tick) if tick_text else f"{tick:,.{decimals}f}"

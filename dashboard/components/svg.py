@@ -1,0 +1,50 @@
+"""What the server-drawn SVG pictures share (the district map, the small multiples, the
+bars): the font, text made safe for the page, and round ticks for a value axis.
+
+>>> nice_ticks(0, 4710, most=5), tick_decimals([0.0, 0.2, 0.4]), tick_decimals([0, 0.05])
+([0, 2000, 4000], 1, 2)
+>>> svg_text("<b>*x*</b>")
+'&lt;b&gt;&#42;x&#42;&lt;/b&gt;'
+"""
+
+from __future__ import annotations
+
+import html
+import math
+
+FONT = "Microsoft YaHei, PingFang SC, Noto Sans CJK SC, WenQuanYi Micro Hei, sans-serif"
+
+#: characters Markdown (where the picture is written) would read as its own syntax in text
+_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "*_[]~`$:\\#|\"'"})
+
+
+def svg_text(value: str) -> str:
+    """``value`` as SVG text or attribute: HTML-escaped (quotes too), and safe from
+    Markdown's syntax."""
+    return html.escape(str(value), quote=False).translate(_MARKDOWN)
+
+
+def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
+    """Round values from ``lo`` to ``hi`` (both included when they are round), at most
+    ``most`` of them: steps of 1, 2 or 5 times a power of ten."""
+    if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo:
+        return [lo] if math.isfinite(lo) else []
+    raw = (hi - lo) / (most - 1)
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    first = math.ceil(lo / step - 1e-9) * step
+    ticks, k = [], 0
+    while first + k * step <= hi + 1e-9 * step:
+        ticks.append(round(first + k * step, 12))
+        k += 1
+    return ticks
+
+
+def tick_decimals(ticks: list[float]) -> int:
+    """Decimals that write ``ticks`` (from :func:`nice_ticks`) exactly: as many as their
+    step has (0 for a step of 1 or more)."""
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    return max(0, -math.floor(math.log10(step) + 1e-9)) if 0 < step < 1 else 0
+
+
+__all__ = ["FONT", "nice_ticks", "svg_text", "tick_decimals"]
