@@ -17,6 +17,7 @@ from planning_store import YEAR, cell_of, letter_of, lonlat, make_store
 
 from analytics.errors import CityBrainError
 from analytics.planning import siting
+from analytics.store import Store
 
 
 @pytest.fixture(scope="module")
@@ -239,6 +240,10 @@ def test_cli_plan_coverage_and_sites(tmp_path, capsys):
                  str(YEAR), "--k", "1", "--format", "geojson", "--out", str(out)]) == 0
     feature = json.loads(out.read_text(encoding="utf-8"))["features"][0]
     assert feature["properties"]["site_id"] == cell_of("E")
+    # its residents left through the access decision, logged as the command line's release
+    with Store.open(path, read_only=True) as logged:
+        log = logged.query("open_data.usage_of_actor", actor="public", n=100)
+    assert (log["channel"] == "cli").sum() == 2  # the coverage table, then the sites
     assert main(["plan", "sites", "--store", str(path), "--type", "primary_school", "--year",
                  str(YEAR), "--k", "10"]) == 2
     assert "error: k = 10 but there are only 9 candidate sites" in capsys.readouterr().err

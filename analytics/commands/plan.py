@@ -146,7 +146,8 @@ def run_coverage(args) -> int:
 
 
 def run_sites(args) -> int:
-    with _open(args.store) as store:
+    # read-write: the residents each site covers leave through the access decision (logged)
+    with _open(args.store, read_only=False) as store:
         candidates = None
         if args.candidates is not None:
             if not args.candidates.exists():
@@ -157,6 +158,8 @@ def run_sites(args) -> int:
             store, args.type, args.year, args.k, group=args.group, radius_m=args.radius,
             district=args.district, candidates=candidates, lock=args.lock,
             exclude=args.exclude, site_capacity=args.site_capacity, time_limit=args.time_limit)
+        # as the page and its downloads show them: rounded to 10, 1-9 blank
+        result = siting.public_result(store, result, channel="cli")
     for note in result.notes:
         print(f"note: {note}", file=sys.stderr)
     print(f"coverage of {result.group} {result.before_pct:.2f}% -> {result.after_pct:.2f}% "
