@@ -24,6 +24,7 @@ from analytics.standards import FACILITY_TYPES, facility_type
 from analytics.store import Store
 from dashboard import maps, shell
 from dashboard.components import provenance
+from dashboard.components.table import decimals_shown  # noqa: F401  (one rule for every table)
 from dashboard.i18n import translate
 
 GROUPS = [*SERVICE_GROUPS, accessibility.ALL]
@@ -364,20 +365,6 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
         layers.extend(outline_layers(_store, key, view, district))
     deck = maps.deck(layers, view, pitch=45 if three_d else 0)
     return maps.prepare(deck), legend, res, under
-
-
-def decimals_shown(values: pd.Series, most: int = 4) -> int:
-    """How many decimals a column of numbers needs so that every value in it is written with
-    the same number (8.0 beside 8.1, not 8): the fewest, up to ``most``, that lose nothing.
-
-    >>> decimals_shown(pd.Series([8.0, 8.1, 10.65])), decimals_shown(pd.Series([3.0, None]))
-    (2, 0)
-    """
-    finite = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
-    for places in range(most):
-        if np.allclose(finite, np.round(finite, places), rtol=0, atol=1e-9):
-            return places
-    return most
 
 
 def number_config(frame: pd.DataFrame) -> dict:

@@ -7,6 +7,7 @@ import streamlit as st
 from analytics import indicators
 from dashboard import planning as pl
 from dashboard.components import data, kpi, provenance, reconcile
+from dashboard.components import table as tables
 from dashboard.components.choropleth import district_svg
 from dashboard.format import format_value
 from dashboard.shell import PageContext, page_context
@@ -80,26 +81,22 @@ def tiles(ctx, kpis: list[str], shown: list[dict]) -> None:
 @data.cached_view
 def ranking(ctx, kpis: list[str], chosen: str):
     """The district table for the year, sorted by the chosen KPI, with people's headings;
-    returns the table and its column formats."""
+    returns the table, each column's decimals and each heading's formula (shown on hover)."""
     ind = indicators.indicator(chosen)
     table = indicators.district_table(kpi_values(ctx), ctx.year)
     table = table.sort_values(chosen, ascending=ind.direction == "lower_better")
     out = pd.DataFrame({ctx.t("ov_col_district"): [ctx.district_name(a) for a in table.index]})
-    config = {}
+    decimals, helps = {}, {}
     for kpi_id in kpis:
         if kpi_id in table.columns:
             k = indicators.indicator(kpi_id)
             head = (f"{k.label(ctx.lang)}（{k.unit(ctx.lang)}）" if ctx.lang == "zh"
                     else f"{k.label(ctx.lang)} ({k.unit(ctx.lang)})")
             out[head] = table[kpi_id].round(k.digits).values
-            config[head] = st.column_config.NumberColumn(
-                head, format="localized" if k.digits == 0 else f"%.{k.digits}f",
-                help=k.formula(ctx.lang), pinned=kpi_id == chosen)
+            decimals[head], helps[head] = k.digits, k.formula(ctx.lang)
     out.index = table.index  # the adcodes (not shown): the CSV's sources are looked up by them
     out.insert(0, ctx.t("ov_col_rank"), range(1, len(out) + 1))
-    config[ctx.t("ov_col_rank")] = st.column_config.NumberColumn(width="small", pinned=True)
-    config[ctx.t("ov_col_district")] = st.column_config.TextColumn(pinned=True)
-    return out, config
+    return out, decimals, helps
 
 
 @data.cached_view
@@ -164,9 +161,8 @@ def districts_section(ctx: PageContext, kpis: list[str]) -> None:
     """The ranking, the map and the movers: a change of the ranking's KPI reruns this part
     alone (the tiles above do not depend on it)."""
     chosen = ranking_controls(ctx, kpis)
-    table, config = ranking(ctx, kpis, chosen)
-    st.dataframe(table, hide_index=True, width="stretch", column_config=config,
-                 height=min(35 * (len(table) + 1) + 3, 560))
+    table, decimals, helps = ranking(ctx, kpis, chosen)
+    tables.show(table, decimals=decimals, helps=helps, pinned=2)
     csv = with_sources(ctx, table.rename_axis("adcode").reset_index(), "adcode") \
         .drop(columns="adcode")
     st.download_button(ctx.t("csv_download"), csv.to_csv(index=False).encode("utf-8-sig"),

@@ -12,6 +12,7 @@ from analytics.standards import FACILITY_TYPES, FacilityType, facility_type
 from dashboard import planning as pl
 from dashboard.auth import current_actor
 from dashboard.components import provenance, reconcile
+from dashboard.components import table as tables
 from dashboard.shell import PageContext, page_context
 
 
@@ -105,9 +106,7 @@ def looking_ahead(ctx: PageContext, pre: pl.Preamble, type_key: str, unit: str,
         "capacity": t("plan_ahead_capacity", year=y10),
         "gap5": t("plan_ahead_gap", year=y5), "gap10": t("plan_ahead_gap", year=y10)})
     shown = shown.round(0)
-    st.dataframe(reconcile.colour_gaps(shown, list(statuses), statuses), hide_index=True,
-                 width="stretch", height=35 * (len(shown) + 1) + 3,
-                 column_config=pl.number_config(shown))
+    tables.show(shown, styles=reconcile.gap_styles(statuses), max_height_px=None)
     st.caption(t("plan_ahead_caption", base=y0, ratio=ft.ratio_label))
     st.download_button(t("plan_download_csv"), frame.to_csv(index=False).encode("utf-8-sig"),
                        file_name=f"ahead_{type_key}_{y0}.csv", mime="text/csv",
@@ -258,7 +257,7 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
                     t("plan_col_access", unit=unit): [figures["access_per_1000"]],
                     t("plan_col_unmet"): [figures["unmet"]],
                 })
-                st.dataframe(detail, hide_index=True, width="stretch")
+                tables.show(detail, pinned=0, max_height_px=None)
         elif kind == "fac":
             row = result.facilities[result.facilities["facility_id"] == ident]
             if row.empty:
@@ -281,7 +280,7 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
                     t("plan_col_department"): [pl.department_name(r["owner_department"],
                                                                   ctx.lang)],
                 })
-                st.dataframe(detail, hide_index=True, width="stretch")
+                tables.show(detail, pinned=0, max_height_px=None)
         if st.button(t("plan_clear_selection")):
             st.session_state.pop("pl_sel", None)
             pl.write_url({"pl_sel": None})
@@ -310,8 +309,7 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
                              "access_per_1000": t("plan_col_access", unit=unit),
                              "unmet": t("plan_col_unmet")})
         shown = shown.round(1)
-        st.dataframe(shown, hide_index=True, width="stretch",
-                     column_config=pl.number_config(shown))
+        tables.show(shown)
     with tab2:
         st.caption(t("plan_underserved_caption", ratio=ft.ratio_label))
         under = under.assign(suppressed=False) if under.empty else accessibility.public_cells(
@@ -327,8 +325,7 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
             "facilities_in_reach": t("plan_col_in_reach"),
             "access_per_1000": t("plan_col_access", unit=unit), "unmet": t("plan_col_unmet")})
         rounded = table.round(1)  # the table as shown; the CSV keeps the exact values
-        st.dataframe(rounded, hide_index=True, width="stretch",
-                     column_config=pl.number_config(rounded))
+        tables.show(rounded)
         # the CSV says, cell by cell, whether its residents and facilities are a department's
         # data or synthetic (by district)
         csv = table.assign(**{t(f"source_column_{layer}"): [
@@ -364,9 +361,8 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
                         "supply_pct": t("plan_col_supply_pct")})
         shown = shown.round(1)
         gap_col = t("plan_col_gap")
-        st.dataframe(reconcile.colour_gaps(shown, [gap_col], {gap_col: pd.Series(
-                         sd["status"].to_numpy(), index=shown.index)}),
-                     hide_index=True, width="stretch", column_config=pl.number_config(shown))
+        tables.show(shown, styles=reconcile.gap_styles({gap_col: sd["status"]}),
+                    max_height_px=None)
         looking_ahead(ctx, pre, type_key, unit, ft)
 
 

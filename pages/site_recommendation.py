@@ -13,6 +13,7 @@ from dashboard import maps
 from dashboard import planning as pl
 from dashboard.auth import current_actor
 from dashboard.components import bars, provenance
+from dashboard.components import table as tables
 from dashboard.shell import PageContext, page_context
 
 DATUMS = ["", "wgs84", "gcj02", "bd09"]
@@ -197,8 +198,10 @@ def page(ctx: PageContext) -> None:
                        "coverage_after_pct": t("plan_col_after_pct"), "lon": t("plan_col_lon"),
                        "lat": t("plan_col_lat")})
     shown = shown.round({t("plan_col_gain"): 0, t("plan_col_after_pct"): 2})
-    config = pl.number_config(shown.drop(columns=[t("plan_col_lon"), t("plan_col_lat")]))
-    st.dataframe(shown, hide_index=True, width="stretch", column_config=config)
+    shown[t("plan_col_locked")] = ["✓" if v else "" for v in shown[t("plan_col_locked")]]
+    # coordinates to 1e-5 degree (about a metre); the site id names the cell exactly
+    tables.show(shown, decimals={t("plan_col_lon"): 5, t("plan_col_lat"): 5,
+                                 t("plan_col_after_pct"): 2}, pinned=2)
     if len(res.sites):
         # in the order the sites were chosen; drawn by the server (no chart library to load)
         st.markdown(bars.bars_svg(res.sites["order"].astype(str).tolist(),

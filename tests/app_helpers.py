@@ -47,3 +47,11 @@ def run_app(store: Path, monkeypatch, page: str | None = None, **params) -> AppT
 
 def no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
+
+
+def shown_tables(at: AppTest) -> list:
+    """The tables a page wrote as HTML (:mod:`dashboard.components.table`), in page order,
+    read back by the standard library's HTML parser as a reader sees them."""
+    from dashboard.components.table import read_tables
+
+    return [t for m in at.markdown if "<table" in m.value for t in read_tables(m.value)]

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 import pytest
-from app_helpers import switch_page
+from app_helpers import shown_tables, switch_page
 from planning_store import DAY_CARE, SCHOOLS, YEAR, cell_of, lonlat, make_store
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
@@ -95,7 +95,7 @@ def test_map_page_reconciles_the_ratio_with_walking_distance(store_path, monkeyp
     assert "enough elderly day-care centre capacity (1,111%)" in sentence
     assert "230 residents aged 60+ live farther (14.8% covered)" in sentence
     # the supply tab says gaps in words: the city's primary schools are short by 450 - 131
-    supply = next(df.value for df in at.dataframe if "Shortfall or surplus" in df.value.columns)
+    supply = next(df for df in shown_tables(at) if "Shortfall or surplus" in df.columns)
     assert "shortfall of 319 places" in set(supply["Shortfall or surplus"])
 
 
@@ -136,7 +136,7 @@ def test_every_count_on_the_map_is_the_one_released_figure(store_path, monkeypat
     sentence = next(i.value for i in at.info if "Why they differ" in i.value
                     or "Both fall short" in i.value)
     assert f"{beyond:,} residents" in sentence and pct in sentence
-    table = at.dataframe[0].value
+    table = shown_tables(at)[0]
     area = table[table.iloc[:, 0] == ("Whole city" if "district" not in params
                                       else "Xihu District")].iloc[0]
     assert int(area.iloc[1]) == residents and int(area.iloc[2]) == covered
@@ -161,14 +161,14 @@ def test_map_page_schools_district_and_url_view(store_path, monkeypatch):
     assert "500 – 700 · half the standard to the standard" in legend
     assert "0 – 500 · below half the standard" in legend and "≥" not in legend
     # the district summary table is the analytics' table (city row first)
-    table = at.dataframe[0].value
+    table = shown_tables(at)[0]
     assert table.iloc[0, 0] == "Whole city" and int(table.iloc[0, 1]) == 450
     # each column written with the decimals its shown values have (77.8 %, 291.1 places),
     # not four (the format must be read from the table as shown, after rounding)
-    formats = {c: v["type_config"]["format"]
-               for c, v in json.loads(at.dataframe[0].proto.columns).items() if "type_config" in v}
-    assert formats["Coverage (%)"] == formats["Supply in reach (places per 1,000)"] == "%,.1f"
-    assert formats["Residents aged 6-11"] == "localized"
+    markup = next(m.value for m in at.markdown if "<table" in m.value)
+    row = re.search(r"Whole city</th>(.*?)</tr>", markup).group(1)
+    cells = re.findall(r">([^<>]*)</td>", row)
+    assert cells[:2] == ["450", "350"] and "77.8" in cells and "291.1" in cells
 
 
 def test_map_page_radius_override_is_recorded(store_path, monkeypatch):
@@ -199,7 +199,7 @@ def test_sites_page_recommends_the_centre(store_path, monkeypatch):
     assert metric(at, "Coverage after") == "100.00%"
     assert metric(at, "Residents newly covered") == "100"
     assert metric(at, "Optimality gap") == "0.00%"
-    sites = at.dataframe[0].value
+    sites = shown_tables(at)[0]
     assert sites["Site id"].iloc[0] == cell_of("E")
     # a site a planner can name: its district and the nearest open facility (the day-care
     # centre DC2 stands in the same cell E; no name of 西湖区's says its sub-district)
@@ -474,7 +474,7 @@ def test_map_page_looks_ten_years_ahead_on_a_real_build(real_copy, monkeypatch):
     at.run()
     assert not at.exception, at.exception
     assert any(s.value.startswith("Looking ahead: Kindergarten needed") for s in at.subheader)
-    table = next(df.value for df in at.dataframe if "Gap 2035" in df.value.columns)
+    table = next(df for df in shown_tables(at) if "Gap 2035" in df.columns)
     assert len(table) == 3
     with Store.open(real_copy) as store:
         expected = forecast.district_gaps(store, 2025, (5, 10), ["kindergarten"])
@@ -538,7 +538,7 @@ def test_site_recommendation_starts_from_the_maps_released_coverage(store_path, 
     at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "elderly_day_care", "pl_k": "2"})
     assert metric(at, "Coverage now") == "14.81%"
     newly = int(metric(at, "Residents newly covered").replace(",", ""))
-    gains = at.dataframe[0].value["Newly covered (residents)"].astype(int)
+    gains = shown_tables(at)[0]["Newly covered (residents)"].astype(int)
     assert newly == gains.sum() and (gains % 10 == 0).all() and newly > 0
     assert metric(at, "Coverage after") == f"{100 * (40 + newly) / 270:.2f}%"
 
@@ -730,11 +730,11 @@ def test_english_map_page_names_facilities_in_both_forms(named_store_path, monke
     tips = {d["facility_id"]: d["t"] for d in layer_data(at, "facilities")}
     assert tips == {fid: f"{NAMED_EN[fid]} ({NAMED[fid]})" for fid in ("P1", "P2")}
     # the clicked facility's details: its name in both forms, its department in English
-    detail = next(d.value for d in at.dataframe if "Name" in d.value.columns)
+    detail = next(d for d in shown_tables(at) if "Name" in d.columns)
     assert detail["Name"].iloc[0] == f"{NAMED_EN['P1']} ({NAMED['P1']})"
     assert detail["Department"].iloc[0] == "Education Bureau"
-    for d in at.dataframe:
-        for value in [*map(str, d.value.to_numpy().ravel()), *map(str, d.value.columns)]:
+    for d in [*shown_tables(at), *(d.value for d in at.dataframe)]:
+        for value in [*map(str, d.to_numpy().ravel()), *map(str, d.columns)]:
             assert chinese_only_in_both_forms(value), value
     # Chinese pages keep the names as they are
     zh = run(named_store_path, monkeypatch, MAP_PAGE,
@@ -745,7 +745,7 @@ def test_english_map_page_names_facilities_in_both_forms(named_store_path, monke
 def test_english_sites_page_names_facilities_in_both_forms(named_store_path, monkeypatch):
     at = run(named_store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school",
                                                          "pl_k": "1"})
-    sites = at.dataframe[0].value
+    sites = shown_tables(at)[0]
     # the site at E is in 西湖区; the nearest named facility of 西湖区 is DC2 (in E itself),
     # whose name gives the sub-district 明潮街道; its name says its kind, so no "(…)" kind
     assert sites["Where (sub-district, community)"].iloc[0] == "Mingchao Subdistrict"
@@ -760,7 +760,7 @@ def test_english_sites_page_names_facilities_in_both_forms(named_store_path, mon
         assert chinese_only_in_both_forms(value), value
     zh = run(named_store_path, monkeypatch, SITES_PAGE, {"lang": "zh", "pl_type": "primary_school",
                                                          "pl_k": "1"})
-    zh_sites = zh.dataframe[0].value
+    zh_sites = shown_tables(zh)[0]
     assert (zh_sites["位置（街道/社区）"].iloc[0], zh_sites["最近的开放设施"].iloc[0]) == \
         ("明潮街道", NAMED["DC2"])
     assert layer_data(zh, "sites")[0]["t"].endswith(f"西湖区明潮街道，距{NAMED['DC2']} 0 米")

@@ -45,6 +45,17 @@ def gap_column(frame: pd.DataFrame, status: str, amount: str, unit: str, lang: s
                       zip(frame[status], frame[amount], strict=True)], index=frame.index)
 
 
+def gap_styles(statuses: dict[str, pd.Series]) -> dict[str, list[str]]:
+    """Per gap column, each row's text colour by its status (for
+    :func:`dashboard.components.table.html_table`).
+
+    >>> gap_styles({"gap": pd.Series(["shortfall", "meets"])})["gap"][1]
+    'color: #1b7837'
+    """
+    return {col: [CELL_COLOUR.get(s, "") for s in status.to_numpy()]
+            for col, status in statuses.items()}
+
+
 def colour_gaps(shown: pd.DataFrame, columns: list[str], statuses: dict[str, pd.Series]):
     """A Styler colouring each gap column by its status (red shortfall, green surplus)."""
     def paint(col: pd.Series) -> list[str]:
