@@ -151,11 +151,14 @@ SHIPPED = Path(__file__).resolve().parent / "data" / "nab"
 
 def test_shipped_benchmark_excerpts_are_read_in_the_benchmark_layout(capsys):
     # tests/data/nab/README.md: four excerpts of 439 + 444 + 434 + 695 = 2,012 values with
-    # 1 + 2 + 1 + 2 = 6 of the benchmark's windows
+    # 1 + 2 + 1 + 2 = 6 of the benchmark's windows inside them, and eleven of 1,461 x 7 +
+    # 926 + 944 + 706 + 715 = 13,518 values with one window inside each: 15,530 values and
+    # 17 windows to score (the labels list 30, the others after the excerpts' ends)
     assert main(["sensors", "benchmark", str(SHIPPED),
                  str(SHIPPED / "combined_windows.json")]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("4 series, 2,012 values, 6 windows")
+    assert out.splitlines()[0].startswith("15 series, 15,530 values, 30 windows")
+    assert "detected 0/17" in next(x for x in out.splitlines() if x.startswith("never fires"))
     never = next(x for x in out.splitlines() if x.startswith("never fires"))
     assert float(never.split()[3]) == 0.0
 
