@@ -317,8 +317,7 @@ def _landing(store, store_key: tuple[str, str], key: str, years: tuple[int, ...]
     _step("overview page", lambda: importlib.import_module("pages.overview"))
     _step("overview figures", lambda: _overview(store, store_key, key, year))
     _step("planning map page", lambda: [importlib.import_module(m) for m in (
-        "pages.planning_map", "pydeck.widget",  # the map's widget (ipywidgets)
-        "pandas.io.formats.style")])             # the supply table's colours
+        "pages.planning_map", "pydeck.widget")])  # the map's widget (ipywidgets)
     _step(f"planning analysis: {DEFAULT_TYPE}", lambda: pl.analyse(
         store, key, DEFAULT_TYPE, year, accessibility.default_group(DEFAULT_TYPE), None))
     _step("planning map figures", lambda: _planning_map(store, key, year))

@@ -2,12 +2,10 @@
 natural increase and the ageing index, and every district side by side."""
 
 import pandas as pd
-import plotly.express as px
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import indicators
-from dashboard.components import charts, data, multiples, provenance
+from dashboard.components import data, multiples, provenance, timechart
 from dashboard.format import format_value
 from dashboard.shell import PageContext, page_context
 
@@ -35,7 +33,7 @@ def pyramid_controls(ctx) -> tuple[int, int | None, bool]:
 
 
 @data.cached_view
-def pyramid_figure(ctx, year: int, compare: int | None, share: bool) -> tuple[dict, pd.DataFrame]:
+def pyramid_figure(ctx, year: int, compare: int | None, share: bool) -> tuple[str, pd.DataFrame]:
     current = data.pyramid(*ctx.store_key, year, ctx.district)
     previous = data.pyramid(*ctx.store_key, compare, ctx.district) if compare else None
 
@@ -48,41 +46,29 @@ def pyramid_figure(ctx, year: int, compare: int | None, share: bool) -> tuple[di
         return frame["male"] * factor, frame["female"] * factor
 
     male, female = scaled(current)
-    fig = go.Figure()
     unit = "%" if share else ctx.t("tr_persons")
-    hover = "%{customdata:,.2f}" + ("%" if share else "") if share else "%{customdata:,.0f}"
-    fig.add_bar(y=current["band"], x=-male, orientation="h", name=f"{ctx.t('tr_male')} {year}",
-                marker_color=MALE, customdata=male, hovertemplate=hover)
-    fig.add_bar(y=current["band"], x=female, orientation="h",
-                name=f"{ctx.t('tr_female')} {year}", marker_color=FEMALE, customdata=female,
-                hovertemplate=hover)
+    names = (f"{ctx.t('tr_male')} {year}", f"{ctx.t('tr_female')} {year}")
     table = pd.DataFrame({ctx.t("tr_col_age"): current["band"],
-                          f"{ctx.t('tr_male')} {year} ({unit})": male.round(3),
-                          f"{ctx.t('tr_female')} {year} ({unit})": female.round(3)})
+                          f"{names[0]} ({unit})": male.round(3),
+                          f"{names[1]} ({unit})": female.round(3)})
+    outline = None
+    peak = max(male.max(), female.max(), 1e-9)
     if previous is not None:
         pm, pf = scaled(previous)
-        for values, sign, sex in [(pm, -1, "tr_male"), (pf, 1, "tr_female")]:
-            fig.add_scatter(y=previous["band"], x=sign * values, mode="lines",
-                            line={"color": "#222222", "width": 1.6, "shape": "vh"},
-                            name=f"{ctx.t(sex)} {compare}", customdata=values,
-                            hovertemplate=hover, legendgroup="compare",
-                            showlegend=sex == "tr_male")
-            table[f"{ctx.t(sex)} {compare} ({unit})"] = values.round(3)
-        fig.data[-2].name = ctx.t("tr_compare_legend", year=compare)
-    peak = max(male.max(), female.max(), 1e-9)
-    if previous is not None:  # the comparison's outline is drawn whole, never at the frame
+        # the comparison's outline is drawn whole, never at the frame
         peak = max(peak, pm.max(), pf.max())
-    ticks = [v for v in _nice_ticks(peak)]
-    fig.update_layout(barmode="overlay", bargap=0.08,
-                      title={"text": ctx.t("tr_pyramid_title", area=ctx.area_label(),
-                                           year=year), "font": {"size": 15}})
-    fig.update_xaxes(tickvals=[-t for t in ticks[::-1]] + ticks[1:],
-                     ticktext=[_tick(t, share) for t in ticks[::-1]]
-                     + [_tick(t, share) for t in ticks[1:]],
-                     title=ctx.t("tr_pyramid_x", unit=unit), range=[-1.06 * peak, 1.06 * peak])
-    fig.update_yaxes(title=ctx.t("tr_col_age"), categoryorder="array",
-                     categoryarray=list(current["band"]))
-    return charts.finish(fig, 520), table
+        outline = (pm.tolist(), pf.tolist(),
+                   (f"{ctx.t('tr_male')} {compare}", f"{ctx.t('tr_female')} {compare}"))
+        for values, sex in ((pm, "tr_male"), (pf, "tr_female")):
+            table[f"{ctx.t(sex)} {compare} ({unit})"] = values.round(3)
+    svg = timechart.pyramid_svg(
+        current["band"].tolist(), male.tolist(), female.tolist(), names, (MALE, FEMALE),
+        ctx.t("tr_pyramid_title", area=ctx.area_label(), year=year),
+        ctx.t("tr_pyramid_x", unit=unit), ctx.t("tr_col_age"), _nice_ticks(peak),
+        lambda t: _tick(t, share, ctx.lang),
+        (lambda v: f"{v:,.2f}%") if share else (lambda v: f"{v:,.0f}"), compare=outline,
+        compare_legend=ctx.t("tr_compare_legend", year=compare) if compare else "")
+    return svg, table
 
 
 def _nice_ticks(peak: float) -> list[float]:
@@ -93,36 +79,44 @@ def _nice_ticks(peak: float) -> list[float]:
     return [0.0] + [step * i for i in range(1, 4) if step * i <= peak * 1.05]
 
 
-def _tick(value: float, share: bool) -> str:
+def _tick(value: float, share: bool, lang: str = "zh") -> str:
+    """A tick of a count or share axis as people write it (1.5万 on Chinese pages, 15k on
+    English ones).
+
+    >>> _tick(15000, False), _tick(15000, False, "en"), _tick(2.5, True), _tick(800, False)
+    ('1.5万', '15k', '2.5%', '800')
+    """
     if share:
         return f"{value:g}%"
-    return f"{value / 1e4:g}万" if value >= 1e4 else f"{value:,.0f}"
+    if lang == "zh":
+        return f"{value / 1e4:g}万" if value >= 1e4 else f"{value:,.0f}"
+    if value >= 1e6:
+        return f"{value / 1e6:g}M"
+    return f"{value / 1e3:g}k" if value >= 1e3 else f"{value:,.0f}"
+
+
+def _count(v: float) -> str:
+    return f"{v:,.0f}"
 
 
 @data.cached_view
-def age_group_figure(ctx) -> tuple[dict, pd.DataFrame]:
+def age_group_figure(ctx) -> tuple[str, pd.DataFrame]:
     groups = data.age_groups(*ctx.store_key, ctx.district)
     label = {"0-14": ctx.t("tr_g_0_14"), "15-59": ctx.t("tr_g_15_59"),
              "60-79": ctx.t("tr_g_60_79"), "80+": ctx.t("tr_g_80plus")}
     frame = groups.assign(group=groups["group"].map(label))
-    labels = {"year": ctx.t("tr_col_year"), "persons": ctx.t("tr_persons"),
-              "group": ctx.t("tr_col_group")}
-    if frame["year"].nunique() > 1:
-        fig = px.area(frame, x="year", y="persons", color="group",
-                      color_discrete_sequence=GROUP_COLOURS, labels=labels)
-    else:
-        # an area over one year has no width and draws nothing: one stacked bar instead
-        fig = px.bar(frame, x="year", y="persons", color="group",
-                     color_discrete_sequence=GROUP_COLOURS, labels=labels)
-        fig.update_layout(bargap=0.7)
-    fig.update_layout(title={"text": ctx.t("tr_groups_title", area=ctx.area_label()),
-                             "font": {"size": 15}})
-    fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
     table = frame.pivot_table(index="year", columns="group", values="persons",
                               aggfunc="sum", sort=False).reset_index()
+    years = table["year"].astype(int).tolist()
+    series = [timechart.Series(name, table[name].tolist(), colour, "area")
+              for name, colour in zip([c for c in table.columns if c != "year"],
+                                      GROUP_COLOURS, strict=False)]
+    svg = timechart.series_svg(years, series, ctx.t("tr_groups_title", area=ctx.area_label()),
+                               ctx.t("tr_persons"), _count,
+                               tick_text=lambda t: _tick(t, False, ctx.lang))
     table = table.rename(columns={"year": ctx.t("tr_col_year")})
     table.columns.name = None
-    return charts.finish(fig), table
+    return svg, table
 
 
 def by_year(ctx, table: pd.DataFrame, layer: str, city: bool = False) -> pd.DataFrame:
@@ -134,57 +128,63 @@ def by_year(ctx, table: pd.DataFrame, layer: str, city: bool = False) -> pd.Data
     return provenance.with_source(table, sources, ctx.t("tr_col_year"), ctx.lang)
 
 
+def picture(ctx, svg: str, table: pd.DataFrame, name: str, key: str) -> None:
+    """A chart drawn by the server, with its data as CSV and the picture as SVG below it (the
+    CSV UTF-8 with a byte-order mark, so Excel opens Chinese headings)."""
+    st.markdown(svg, unsafe_allow_html=True)
+    with st.container(horizontal=True, gap="small"):
+        st.download_button(ctx.t("csv_download"), table.to_csv(index=False).encode("utf-8-sig"),
+                           file_name=f"{name}.csv", mime="text/csv", key=f"csv_{key}",
+                           icon=":material/download:", type="tertiary", on_click="ignore")
+        st.download_button(ctx.t("tr_svg_download"), svg.encode("utf-8"),
+                           file_name=f"{name}.svg", mime="image/svg+xml", key=f"svg_{key}",
+                           icon=":material/download:", type="tertiary", on_click="ignore")
+
+
 def age_group_chart(ctx) -> None:
-    fig, table = age_group_figure(ctx)
-    charts.show(fig, by_year(ctx, table, "population_districts"), f"age_groups_{ctx.district or ctx.city_adcode}",
-                ctx.t("csv_download"), "groups")
+    svg, table = age_group_figure(ctx)
+    picture(ctx, svg, by_year(ctx, table, "population_districts"),
+            f"age_groups_{ctx.district or ctx.city_adcode}", "groups")
 
 
 @data.cached_view
-def vital_figure(ctx) -> tuple[dict, pd.DataFrame] | None:
+def vital_figure(ctx) -> tuple[str, pd.DataFrame] | None:
     rates = data.vital_rates(*ctx.store_key, ctx.district)
     shown = rates.dropna(subset=["births"])
     if shown.empty:
         return None
-    fig = go.Figure()
-    fig.add_bar(x=shown["year"], y=shown["births"], name=ctx.t("tr_births"),
-                marker_color="#219ebc")
-    fig.add_bar(x=shown["year"], y=shown["deaths"], name=ctx.t("tr_deaths"),
-                marker_color="#adb5bd")
-    fig.update_layout(
-        barmode="group",
-        title={"text": ctx.t("tr_vital_title", area=ctx.area_label()), "font": {"size": 15}},
-        yaxis={"title": ctx.t("tr_persons")})
+    series = [timechart.Series(ctx.t("tr_births"), shown["births"].tolist(), "#219ebc", "bar"),
+              timechart.Series(ctx.t("tr_deaths"), shown["deaths"].tolist(), "#adb5bd", "bar")]
     # the rate needs the year's residents: births for years without them are bars only
     if shown["natural_increase_rate"].notna().any():
-        fig.add_scatter(x=shown["year"], y=shown["natural_increase_rate"], yaxis="y2",
-                        name=ctx.t("tr_ni_rate"), mode="lines+markers",
-                        line={"color": "#c8553d", "width": 2})
-        fig.update_layout(yaxis2={"title": ctx.t("tr_permille"), "overlaying": "y",
-                                  "side": "right", "showgrid": False, "tickformat": ".1f"})
-    fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
+        series.append(timechart.Series(ctx.t("tr_ni_rate"),
+                                       shown["natural_increase_rate"].tolist(), "#c8553d",
+                                       "line", right=True))
+    svg = timechart.series_svg(
+        shown["year"].astype(int).tolist(), series,
+        ctx.t("tr_vital_title", area=ctx.area_label()), ctx.t("tr_persons"), _count,
+        right_label=ctx.t("tr_permille"), right_text=lambda v: f"{v:.1f}", width=440.0,
+        tick_text=lambda t: _tick(t, False, ctx.lang))
     table = shown[["year", "births", "deaths", "natural_increase", "birth_rate",
                    "death_rate", "natural_increase_rate"]].rename(columns={
         "year": ctx.t("tr_col_year"), "births": ctx.t("tr_births"),
         "deaths": ctx.t("tr_deaths"), "natural_increase": ctx.t("tr_ni"),
         "birth_rate": ctx.t("tr_birth_rate"), "death_rate": ctx.t("tr_death_rate"),
         "natural_increase_rate": ctx.t("tr_ni_rate")}).round(3)
-    return charts.finish(fig), table
+    return svg, table
 
 
 @data.cached_view
-def ageing_figure(ctx) -> tuple[dict, pd.DataFrame]:
+def ageing_figure(ctx) -> tuple[str, pd.DataFrame]:
     rates = data.vital_rates(*ctx.store_key, ctx.district).dropna(subset=["population"])
-    fig = go.Figure()
-    fig.add_scatter(x=rates["year"], y=rates["ageing_index"], mode="lines+markers",
-                    line={"color": "#6a4c93", "width": 2.4}, name=ctx.t("tr_ageing"))
-    fig.update_layout(showlegend=False, title={
-        "text": ctx.t("tr_ageing_title", area=ctx.area_label()), "font": {"size": 15}})
-    fig.update_yaxes(title=ctx.t("tr_ageing_unit"))
-    fig.update_xaxes(dtick=1 if len(ctx.years) <= 8 else 2)
+    svg = timechart.series_svg(
+        rates["year"].astype(int).tolist(),
+        [timechart.Series(ctx.t("tr_ageing"), rates["ageing_index"].tolist(), "#6a4c93")],
+        ctx.t("tr_ageing_title", area=ctx.area_label()), ctx.t("tr_ageing_unit"),
+        lambda v: f"{v:,.1f}", width=440.0, legend=False)
     table = rates[["year", "ageing_index"]].rename(columns={
         "year": ctx.t("tr_col_year"), "ageing_index": ctx.t("tr_ageing")}).round(2)
-    return charts.finish(fig), table
+    return svg, table
 
 
 def vital_charts(ctx) -> None:
@@ -194,20 +194,18 @@ def vital_charts(ctx) -> None:
         if built is None:
             st.info(ctx.t("tr_no_vital"))
         else:
-            fig, table = built
-            charts.show(fig, by_year(ctx, table, "vital_events"),
-                        f"vital_{ctx.district or ctx.city_adcode}", ctx.t("csv_download"),
-                        "vital")
+            svg, table = built
+            picture(ctx, svg, by_year(ctx, table, "vital_events"),
+                    f"vital_{ctx.district or ctx.city_adcode}", "vital")
             if table[ctx.t("tr_ni_rate")].isna().any():
                 st.caption(ctx.t("tr_no_rates"))
         # which years of births and deaths the store holds, and from whom
         provenance.years_caption(ctx.store, str(ctx.store_key), ctx.lang, "vital_events",
                                  ctx.district)
     with right:
-        fig, table = ageing_figure(ctx)
-        charts.show(fig, by_year(ctx, table, "population_districts"),
-                    f"ageing_index_{ctx.district or ctx.city_adcode}", ctx.t("csv_download"),
-                    "ageing")
+        svg, table = ageing_figure(ctx)
+        picture(ctx, svg, by_year(ctx, table, "population_districts"),
+                f"ageing_index_{ctx.district or ctx.city_adcode}", "ageing")
         st.caption(ctx.t("tr_ageing_note"))
 
 
@@ -268,12 +266,11 @@ def page(ctx: PageContext) -> None:
 
     st.subheader(ctx.t("tr_pyramid_heading"))
     year, compare, share = pyramid_controls(ctx)
-    fig, table = pyramid_figure(ctx, year, compare, share)
+    svg, table = pyramid_figure(ctx, year, compare, share)
     sources = provenance.year_sources(ctx.store, str(ctx.store_key), "population_districts",
                                       ctx.district)
-    charts.show(fig, table.assign(**{ctx.t("source_column"): sources.get(year, "")}),
-                f"pyramid_{ctx.district or ctx.city_adcode}_{year}", ctx.t("csv_download"),
-                "pyramid")
+    picture(ctx, svg, table.assign(**{ctx.t("source_column"): sources.get(year, "")}),
+            f"pyramid_{ctx.district or ctx.city_adcode}_{year}", "pyramid")
 
     st.subheader(ctx.t("tr_groups_heading"))
     age_group_chart(ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from pathlib import Path
 
 from dash_fixture import make_store
@@ -55,3 +56,37 @@ def shown_tables(at: AppTest) -> list:
     from dashboard.components.table import read_tables
 
     return [t for m in at.markdown if "<table" in m.value for t in read_tables(m.value)]
+
+
+class _Marks(HTMLParser):
+    """Each mark of a server-drawn chart: its series, position and value (its ``data-``
+    attributes) and its place (the bounds of a bar or a line)."""
+
+    def __init__(self):
+        super().__init__()
+        self.marks = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if a.get("class") == "mark":
+            self.marks.append({**a, "tag": tag})
+
+
+def server_charts(at) -> list[list[dict]]:
+    """The marks of each chart drawn with :mod:`dashboard.components.timechart`, in page
+    order (the pyramid, age groups, births and deaths, the ageing index)."""
+    out = []
+    for m in at.markdown:
+        if m.value.startswith("<svg") and 'class="mark"' in m.value:
+            p = _Marks()
+            p.feed(m.value)
+            out.append(p.marks)
+    return out
+
+
+def chart_series(marks: list[dict]) -> dict[str, dict[str, float]]:
+    """Series name -> {position (year or age band): value}, series in the order drawn."""
+    out: dict[str, dict[str, float]] = {}
+    for m in marks:
+        out.setdefault(m["data-series"], {})[m["data-x"]] = float(m["data-value"])
+    return out

@@ -74,16 +74,8 @@ def test_planning_map_uses_the_registers(loaded, monkeypatch):
 def test_trends_on_one_year_of_residents(loaded, monkeypatch):
     """The examples hold residents for 2025 only and births for 2023-2024: the age groups
     are one stacked bar per group, and the births are drawn for their own years."""
-    import base64
-    import json
-
-    import numpy as np
     import pandas as pd
-
-    def values(obj):
-        if isinstance(obj, dict) and "bdata" in obj:
-            return np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"]).tolist()
-        return list(obj)
+    from app_helpers import chart_series, server_charts
 
     residents = pd.read_parquet(contracts.contract("public_security_residents").example_path)
     ages = residents["年龄" if "年龄" in residents else "age"].clip(upper=100)
@@ -95,12 +87,12 @@ def test_trends_on_one_year_of_residents(loaded, monkeypatch):
 
     at = run_app(loaded, monkeypatch, page="trends.py", lang="en")
     no_exception(at)
-    figs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
-    groups = figs[1]["data"]
-    assert {t["type"] for t in groups} == {"bar"}
-    assert {t["name"]: values(t["y"]) for t in groups} == {k: [v] for k, v in expected.items()}
-    bars = figs[2]["data"][0]
-    assert dict(zip(values(bars["x"]), values(bars["y"]), strict=True)) == births.to_dict()
+    drawn = server_charts(at)
+    # one year of residents: a stacked bar per group (an area over one year has no width)
+    assert {m["tag"] for m in drawn[1]} == {"rect"}
+    assert chart_series(drawn[1]) == {k: {"2025": v} for k, v in expected.items()}
+    births_drawn = chart_series(drawn[2])["Births"]
+    assert {int(y): v for y, v in births_drawn.items()} == births.to_dict()
     assert not any("No births" in i.value or "no births" in i.value for i in at.info)
 
 

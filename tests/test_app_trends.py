@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
-
-import numpy as np
 import pytest
+from app_helpers import chart_series as series
 from app_helpers import fixture_store_file, no_exception, run_app
+from app_helpers import server_charts as charts
 
 
 @pytest.fixture(scope="module")
@@ -15,71 +13,60 @@ def store_file(tmp_path_factory):
     return fixture_store_file(tmp_path_factory.mktemp("trends"))
 
 
-def _decode(obj):
-    """Plotly sends numeric arrays as ``{"dtype", "bdata"}`` (base64); make them lists."""
-    if isinstance(obj, dict):
-        if "bdata" in obj and "dtype" in obj:
-            return np.frombuffer(base64.b64decode(obj["bdata"]), dtype=obj["dtype"]).tolist()
-        return {k: _decode(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_decode(v) for v in obj]
-    return obj
-
-
-def figures(at) -> list[dict]:
-    return [_decode(json.loads(c.proto.spec)) for c in at.get("plotly_chart")]
-
-
-def seq(values) -> list:
-    return list(values)
-
-
 def test_pyramid_shares_and_comparison(store_file, monkeypatch):
     at = run_app(store_file, monkeypatch, page="trends.py")
     no_exception(at)
     assert at.title[0].value == "人口趋势 · 杭州市"
-    pyramid = figures(at)[0]
-    male, female, *compare = pyramid["data"]
-    bands = seq(male["y"])
+    assert not at.get("plotly_chart")   # drawn by the server: no chart library to load
+    pyramid = charts(at)[0]
+    (male_name, male), (female_name, female), *compare = series(pyramid).items()
+    assert (male_name, female_name) == ("男 2020", "女 2020")
+    bands = list(male)
     # city 2020, ages 0-4: males 50 + 100 (西湖) + 100 + 100 (滨江) = 350 of 4,860 residents
     assert bands[0] == "0-4" and bands[-1] == "100+"
-    assert -male["x"][0] == pytest.approx(100 * 350 / 4860)
-    assert female["x"][bands.index("85-89")] == pytest.approx(100 * 80 / 4860)  # 70 + 10
-    # compared with the first year (2015): two outline traces; 2015 ages 0-4 males:
+    assert male["0-4"] == pytest.approx(100 * 350 / 4860)
+    assert female["85-89"] == pytest.approx(100 * 80 / 4860)  # 70 + 10
+    # compared with the first year (2015): two outlines; 2015 ages 0-4 males:
     # 50 + 50 (西湖, age 4: 100) + 100 + 100 = 300 of 4,460
-    assert len(compare) == 2
-    assert -compare[0]["x"][0] == pytest.approx(100 * 300 / 4460)
-    # the axis is symmetric and holds every bar and both outlines whole
-    low, high = pyramid["layout"]["xaxis"]["range"]
-    assert low == pytest.approx(-high)
-    widest = max(abs(x) for trace in pyramid["data"] for x in seq(trace["x"]))
-    assert widest < high
+    assert [name for name, _ in compare] == ["男 2015", "女 2015"]
+    assert compare[0][1]["0-4"] == pytest.approx(100 * 300 / 4460)
+    # males left of the middle, females right, every bar and outline inside the plot
+    # (x from 64 to 984 in the picture's units), the longest bar short of the edge
+    middle = (64 + 984) / 2
+    for m in pyramid:
+        if m["tag"] == "rect":
+            x0, x1 = float(m["x"]), float(m["x"]) + float(m["width"])
+            assert 64 <= x0 and x1 <= 984
+            edge = x1 if m["data-series"].startswith("男") else x0
+            assert edge == pytest.approx(middle, abs=0.1)
+        else:
+            assert 64 <= float(m["x1"]) <= 984
     at.selectbox(key="tr_compare").select_index(0).run()
-    assert len(figures(at)[0]["data"]) == 2
+    assert len(series(charts(at)[0])) == 2
     at.toggle(key="tr_share").set_value(False).run()  # persons, not shares
-    assert -figures(at)[0]["data"][0]["x"][0] == pytest.approx(350)
+    assert series(charts(at)[0])["男 2020"]["0-4"] == 350
 
 
 def test_groups_vital_and_multiples(store_file, monkeypatch):
     at = run_app(store_file, monkeypatch, page="trends.py", district="330106")
     no_exception(at)
-    figs = figures(at)
-    groups = {t["name"]: dict(zip(seq(t["x"]), seq(t["y"]), strict=True))
-              for t in figs[1]["data"]}
+    drawn = charts(at)
+    groups = series(drawn[1])
     # 西湖 2020: 0-14 = 100 + 200 + 200; 60-79 = 200 + 200; 80+ = 140
-    assert groups["0–14 岁"][2020] == 500
-    assert groups["60–79 岁"][2020] == 400
-    assert groups["80 岁及以上"][2020] == 140
-    births, deaths, rate = figs[2]["data"]
-    assert seq(births["y"])[-1] == 20 and seq(deaths["y"])[-1] == 10
+    assert groups["0–14 岁"]["2020"] == 500
+    assert groups["60–79 岁"]["2020"] == 400
+    assert groups["80 岁及以上"]["2020"] == 140
+    births, deaths, rate = series(drawn[2]).values()
+    assert births["2020"] == 20 and deaths["2020"] == 10
     # natural increase 10 over the mean of 1,960 and 2,040 residents, per 1,000
-    assert seq(rate["y"])[-1] == pytest.approx(1000 * 10 / 2000)
-    ageing = figs[3]["data"][0]
-    assert seq(ageing["y"])[-1] == pytest.approx(100 * 340 / 500)  # 65+ per 100 aged 0-14
-    # the districts' grid: one picture (no fifth figure), a panel per district with its
-    # name, each point's value on hover: 西湖 2020 540 / 2040 aged 60+
-    assert len(figs) == 4
-    grid = next(m.value for m in at.markdown if m.value.startswith("<svg"))
+    assert rate["2020"] == pytest.approx(1000 * 10 / 2000)
+    (ageing,) = series(drawn[3]).values()
+    assert ageing["2020"] == pytest.approx(100 * 340 / 500)  # 65+ per 100 aged 0-14
+    # the districts' grid: one more picture, a panel per district with its name, each
+    # point's value on hover: 西湖 2020 540 / 2040 aged 60+
+    assert len(drawn) == 4
+    grid = next(m.value for m in at.markdown
+                if m.value.startswith("<svg") and 'class="mark"' not in m.value)
     assert ">60岁及以上人口占比（%）</text>" in grid
     assert ">西湖区</text>" in grid and ">滨江区</text>" in grid
     assert f"<title>西湖区 2020&#58; {100 * 540 / 2040:.2f}</title>" in grid
@@ -89,8 +76,7 @@ def test_english_labels(store_file, monkeypatch):
     at = run_app(store_file, monkeypatch, page="trends.py", lang="en")
     no_exception(at)
     assert at.title[0].value == "Population trends · Hangzhou"
-    names = {t["name"] for t in figures(at)[1]["data"]}
-    assert names == {"0-14", "15-59", "60-79", "80+"}
+    assert set(series(charts(at)[1])) == {"0-14", "15-59", "60-79", "80+"}
     assert [b.label for b in at.download_button][0] == "Download the data (CSV)"
 
 

@@ -1,2 +1,2 @@
-"""Shared UI pieces: KPI tiles, charts with their data download, the district choropleth,
+"""Shared UI pieces: KPI tiles, charts and tables drawn by the server, the district choropleth,
 and cached loaders of what the pages show."""

@@ -44,6 +44,7 @@ _CELL = "padding:0.3rem 0.6rem;border-bottom:1px solid #e6e9ef;white-space:nowra
 _HEAD = ("position:sticky;top:0;z-index:2;background:#f7f8fa;font-weight:600;"
          "border-bottom:1px solid #c9ced6;")
 _NUMBER = "text-align:right;font-variant-numeric:tabular-nums;"
+_WRAP = "white-space:normal;min-width:7em;max-width:22em;"
 _HELP = "text-decoration:underline dotted #8a94a3;cursor:help;"
 #: One em of pinned column per character: wide (CJK) characters take a full em, others about
 #: 0.6; plus the cell's padding.
@@ -138,6 +139,8 @@ def html_table(frame: pd.DataFrame, *, decimals: Mapping[str, int] | None = None
         cells = []
         for c in columns:
             style = _CELL + (_NUMBER if numeric[c] else "") + sticky(c, False)
+            if not numeric[c] and c not in lefts:
+                style += _WRAP  # long names wrap rather than push the numbers out of view
             extra = styles.get(c)
             if extra is not None and extra[i]:
                 style += html.escape(str(extra[i]).rstrip(";"), quote=True) + ";"
