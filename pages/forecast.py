@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import forecast as fc
@@ -18,7 +17,7 @@ from analytics.forecast.cohort import (
 from analytics.forecast.data import MIN_HISTORY, districts
 from analytics.forecast.targets import TARGETS
 from analytics.standards import FACILITY_TYPES, balance
-from dashboard.components import provenance, reconcile
+from dashboard.components import provenance, reconcile, timechart
 from dashboard.shell import PageContext, page_context
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
@@ -27,11 +26,6 @@ LEVEL = 80
 DEFAULT_TARGET, DEFAULT_HORIZON = "pop_60plus", 10
 #: The scenario bands' colours (one per area, distinct from the lines').
 BAND_COLORS = ["#fd8d3c", "#fdae6b", "#fdd0a2", "#e6550d", "#a63603", "#f16913"]
-
-
-def _rgba(hex_color: str, alpha: float) -> str:
-    r, g, b = (int(hex_color[i:i + 2], 16) for i in (1, 3, 5))
-    return f"rgba({r},{g},{b},{alpha})"
 
 
 def district_of(ctx, area: int) -> int | None:
@@ -126,43 +120,39 @@ def controls(ctx, area_names: dict[int, str]):
     return target, areas, int(base_year), int(horizon), model, scenario
 
 
-def chart(ctx, target, lines):
-    """One figure: per area, history, forecast, interval and the low-high scenario band."""
-    fig = go.Figure()
+def chart(ctx, target, lines) -> str:
+    """One picture (SVG): per area, history, forecast, interval and the low-high scenario
+    band."""
+    years = sorted({int(y) for _, hist, f, _ in lines for y in [*hist["year"], *f["year"]]})
+    digits = 2 if TARGETS[target].share else 0
+    series = []
     for i, (name, hist, f, band) in enumerate(lines):
         color = COLORS[i % len(COLORS)]
-        years = list(f["year"])
-        fig.add_trace(go.Scatter(x=years + years[::-1], y=list(f["hi"]) + list(f["lo"])[::-1],
-                                 fill="toself", fillcolor=_rgba(color, 0.15),
-                                 line=dict(width=0), hoverinfo="skip",
-                                 name=f"{name} · {ctx.t('fc_interval', level=LEVEL)}"))
+        at = {int(y): k for k, y in enumerate(f["year"])}
+        past = dict(zip(hist["year"].astype(int), hist["value"], strict=True))
+
+        def ahead(values, at=at):
+            return [float(values[at[y]]) if y in at else None for y in years]
+        series.append(timechart.Series(f"{name} · {ctx.t('fc_interval', level=LEVEL)}",
+                                       ahead(f["hi"].to_numpy()), color, "band",
+                                       lower=ahead(f["lo"].to_numpy()), opacity=0.15))
         # the scenario band on top of the interval, in its own colour and with solid edges:
         # it is often much narrower than the interval, and a faint fill under it vanished
-        band_color = BAND_COLORS[i % len(BAND_COLORS)]
-        fig.add_trace(go.Scatter(x=years + years[::-1],
-                                 y=list(band["high"]) + list(band["low"])[::-1],
-                                 fill="toself", fillcolor=_rgba(band_color, 0.45),
-                                 line=dict(color=band_color, width=1.5),
-                                 name=f"{name} · {ctx.t('fc_band')}", hoverinfo="skip"))
-        for edge in ("low", "high"):  # the scenarios' values in the hover
-            fig.add_trace(go.Scatter(x=years, y=list(band[edge]), mode="lines",
-                                     line=dict(width=0, color=band_color), showlegend=False,
-                                     name=f"{name} · {ctx.t(f'fc_scenario_{edge}')}"))
-        fig.add_trace(go.Scatter(x=hist["year"], y=hist["value"], mode="lines+markers",
-                                 line=dict(color=color, width=2), marker=dict(size=4),
-                                 name=f"{name} · {ctx.t('fc_history')}"))
-        join_x = [hist["year"].iloc[-1], *years]
-        join_y = [hist["value"].iloc[-1], *f["value"]]
-        fig.add_trace(go.Scatter(x=join_x, y=join_y, mode="lines+markers",
-                                 line=dict(color=color, width=2, dash="dash"),
-                                 marker=dict(size=4),
-                                 name=f"{name} · {ctx.t('fc_forecast')}"))
-    fig.update_layout(title=ctx.t("fc_chart_title", target=target_label(ctx, target)),
-                      xaxis_title=ctx.t("fc_year"), yaxis_title=target_label(ctx, target),
-                      height=480, margin=dict(l=10, r=10, t=50, b=10),
-                      legend=dict(orientation="h", yanchor="top", y=-0.15),
-                      hovermode="x unified")
-    return fig
+        series.append(timechart.Series(f"{name} · {ctx.t('fc_band')}", ahead(band["high"]),
+                                       BAND_COLORS[i % len(BAND_COLORS)], "band",
+                                       lower=ahead(band["low"]), opacity=0.45, edges=True))
+        series.append(timechart.Series(f"{name} · {ctx.t('fc_history')}",
+                                       [past.get(y) for y in years], color))
+        # the forecast line starts at the last year of history
+        last = int(hist["year"].iloc[-1])
+        joined = [past[y] if y == last else None for y in years]
+        forecast = ahead(f["value"].to_numpy())
+        series.append(timechart.Series(f"{name} · {ctx.t('fc_forecast')}",
+                                       [a if b is None else b for a, b in
+                                        zip(forecast, joined, strict=True)], color, dash=True))
+    return timechart.series_svg(
+        years, series, ctx.t("fc_chart_title", target=target_label(ctx, target)),
+        target_label(ctx, target), lambda v: f"{v:,.{digits}f}")
 
 
 def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, target):
@@ -185,18 +175,16 @@ def gap_section(ctx, area, area_name, base_year, horizon, model, scenario, targe
     for col, key in zip(cols, related[:2], strict=False):
         one = g[g["type"] == key]
         unit = ctx.t(f"fc_unit_{FACILITY_TYPES[key].capacity_unit}")
-        fig = go.Figure()
-        fig.add_trace(go.Bar(x=one["year"], y=one["capacity"], name=ctx.t("fc_capacity"),
-                             marker_color="#9ecae1"))
-        fig.add_trace(go.Scatter(x=one["year"], y=one["demand"], name=ctx.t("fc_demand"),
-                                 mode="lines+markers", line=dict(color="#d62728"),
-                                 error_y=dict(type="data", symmetric=False,
-                                              array=one["demand_hi"] - one["demand"],
-                                              arrayminus=one["demand"] - one["demand_lo"])))
-        fig.update_layout(title=ctx.t("fc_gap_chart", type=type_name[key], unit=unit),
-                          height=340, margin=dict(l=10, r=10, t=50, b=10),
-                          legend=dict(orientation="h", yanchor="top", y=-0.12))
-        col.plotly_chart(fig, width="stretch")
+        years = one["year"].astype(int).tolist()
+        svg = timechart.series_svg(years, [
+            timechart.Series(ctx.t("fc_capacity"), one["capacity"].tolist(), "#9ecae1", "bar"),
+            timechart.Series(f"{ctx.t('fc_demand')} · {ctx.t('fc_interval', level=LEVEL)}",
+                             one["demand_hi"].tolist(), "#d62728", "band",
+                             lower=one["demand_lo"].tolist(), opacity=0.15),
+            timechart.Series(ctx.t("fc_demand"), one["demand"].tolist(), "#d62728")],
+            ctx.t("fc_gap_chart", type=type_name[key], unit=unit), unit,
+            lambda v: f"{v:,.0f}", width=440.0)
+        col.markdown(svg, unsafe_allow_html=True)
         if not (one["capacity"] > 0).any():
             col.caption(ctx.t("fc_no_capacity", type=type_name[key]))
     # one sign convention: a shortfall is said as a shortfall (red), a surplus as a surplus
@@ -251,7 +239,7 @@ def page(ctx: PageContext) -> None:
             lines.append((area_names[area], hist, f, band))
             frames.append(f.assign(area=area, area_name=area_names[area], target=target,
                                    scenario=scenario, base_year=base_year))
-        st.plotly_chart(chart(ctx, target, lines), width="stretch")
+        st.markdown(chart(ctx, target, lines), unsafe_allow_html=True)
         digits = 2 if TARGETS[target].share else 0
         last = [(n, b["low"][-1], b["high"][-1], f["lo"].iloc[-1], f["hi"].iloc[-1])
                 for n, _, f, b in lines]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from app_helpers import chart_series, server_charts
 from forecast_helpers import store_file
 from streamlit.testing.v1 import AppTest
 
@@ -34,8 +36,14 @@ def test_page_shows_forecast_backtest_and_gap(store_path, monkeypatch):
     assert at.title[0].value == "Population and demand forecast"
     assert at.selectbox(key="fc_target").value == "pop_60plus"
     assert at.selectbox(key="fc_base_year").value == 2021
-    # the chart: history, forecast, interval and band per area
-    assert len(at.get("plotly_chart")) >= 2
+    # the chart: history, forecast, interval and band per area, and a gap chart per type,
+    # drawn by the server (no chart library for the browser to load)
+    assert not at.get("plotly_chart")
+    drawn = server_charts(at)
+    assert len(drawn) == 3
+    names = list(chart_series(drawn[0]))
+    assert [n.split(" · ")[1] for n in names] == [
+        "80% interval", "low–high scenarios", "history", "forecast"]
     captions = " ".join(c.value for c in at.caption)
     assert "Model used:" in captions and "nominal coverage 80%" in captions
     # the forecast's own table is made once its expander is opened (its CSV is there
@@ -98,17 +106,18 @@ def test_scenario_band_is_drawn_above_the_interval_and_named(store_path, monkeyp
     """The low-high band (often far narrower than the 80 % interval) is drawn after the
     interval, opaque enough to see, with solid edges; the caption gives both ranges at the
     horizon, from the same forecasts as the chart."""
-    import json
-
     at = _run(store_path, monkeypatch)
-    fig = json.loads(at.get("plotly_chart")[0].proto.spec)
-    names = [t.get("name", "") for t in fig["data"]]
+    svg = next(m.value for m in at.markdown if m.value.startswith("<svg"))
+    polygons = re.findall(r'<polygon [^>]*fill-opacity="([\d.]+)" ([^>]*)><title>([^<]*)</title>',
+                          svg)
+    names = [name for _, _, name in polygons]
     interval = next(i for i, n in enumerate(names) if n.endswith("80% interval"))
     band = next(i for i, n in enumerate(names) if n.endswith("low–high scenarios"))
-    assert band > interval
-    trace = fig["data"][band]
-    alpha = float(trace["fillcolor"].rsplit(",", 1)[1].rstrip(")"))
-    assert alpha >= 0.4 and trace["line"]["width"] >= 1
-    low, high = (fig["data"][band + 1]["y"], fig["data"][band + 2]["y"])
+    assert band > interval            # drawn after (over) the interval
+    alpha, edge, _ = polygons[band]
+    assert float(alpha) >= 0.4 and 'stroke-width="1.5"' in edge
+    marks = [m for m in server_charts(at)[0] if m["data-series"] == names[band]]
+    last = max(marks, key=lambda m: int(m["data-x"]))
+    low, high = float(last["data-lower"]), float(last["data-value"])
     note = next(c.value for c in at.caption if "low–high scenarios (orange)" in c.value)
-    assert f"scenarios {low[-1]:,.0f}–{high[-1]:,.0f}" in note
+    assert f"scenarios {low:,.0f}–{high:,.0f}" in note

@@ -33,14 +33,21 @@ GRID, AXIS, MUTED, INK = "#eeeeee", "#999999", "#666666", "#262730"
 @dataclass(frozen=True)
 class Series:
     """One series of a chart: ``values`` one per year (NaN or None: no value), drawn as
-    ``kind`` ``"line"``, ``"bar"`` (bars side by side per year) or ``"area"`` (areas stacked
-    in the order given); ``right``: a line on the value axis on the right."""
+    ``kind`` ``"line"``, ``"bar"`` (bars side by side per year), ``"area"`` (areas stacked
+    in the order given) or ``"band"`` (the range from ``lower`` up to ``values``, e.g. an
+    interval, drawn under the lines); ``right``: a line on the value axis on the right;
+    ``dash``: a dashed line (a forecast); ``opacity`` of a band's fill, ``edges``: a band's
+    edges drawn solid."""
 
     name: str
     values: Sequence[float | None]
     colour: str
     kind: str = "line"
     right: bool = False
+    lower: Sequence[float | None] | None = None
+    dash: bool = False
+    opacity: float = 0.2
+    edges: bool = False
 
 
 def _num(v) -> float:
@@ -77,23 +84,30 @@ def _span(values: list[float], from_zero: bool) -> tuple[float, float, list[floa
     return lo, hi, ticks
 
 
-def _legend(items: list[tuple[str, str, str]], x0: float, y: float, size: float) -> list[str]:
-    """Swatches and names in a row: ``(name, colour, kind)``."""
-    out, x = [], x0
+def _legend(items: list[tuple[str, str, str]], x0: float, x_max: float, y: float,
+            size: float) -> tuple[list[str], int]:
+    """Swatches and names, ``(name, colour, kind)``, in rows from ``y`` that wrap before
+    ``x_max``; the markup and the number of rows."""
+    out, x, rows = [], x0, 1
     for name, colour, kind in items:
-        if kind == "line":
+        width = 21 + _text_em(name) * size + 18
+        if x > x0 and x + width - 18 > x_max:
+            x, y, rows = x0, y + LEGEND_H, rows + 1
+        if kind in ("line", "dash"):
+            dash = ' stroke-dasharray="5 3"' if kind == "dash" else ""
             out.append(f'<line x1="{x:.1f}" x2="{x + 16:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
-                       f'stroke="{colour}" stroke-width="2.4"/>')
+                       f'stroke="{colour}" stroke-width="2.4"{dash}/>')
         elif kind == "outline":
             out.append(f'<rect x="{x:.1f}" y="{y - 5:.1f}" width="16" height="10" '
                        f'fill="none" stroke="{colour}" stroke-width="1.6"/>')
         else:
+            opacity = kind.partition(":")[2] if kind.startswith("band:") else "1"
             out.append(f'<rect x="{x:.1f}" y="{y - 5:.1f}" width="16" height="10" '
-                       f'fill="{colour}"/>')
+                       f'fill="{colour}" fill-opacity="{opacity}"/>')
         out.append(f'<text x="{x + 21:.1f}" y="{y:.1f}" font-size="{size:g}" fill="{INK}" '
                    f'dominant-baseline="middle">{svg_text(name)}</text>')
-        x += 21 + _text_em(name) * size + 18
-    return out
+        x += width
+    return out, rows
 
 
 def _mark(tag: str, series: str, at, value: float, hover: str, attrs: str) -> str:
@@ -129,13 +143,21 @@ def series_svg(years: Sequence[int], series: list[Series], title: str, y_label: 
                    for a, v in zip(stacked, s.values, strict=True)]
         tops.append(list(stacked))
     left_values = [v for s in left_series if s.kind != "area" for v in map(_num, s.values)]
+    left_values += [v for s in left_series if s.lower is not None for v in map(_num, s.lower)]
     left_values += [v for t in tops for v in t]
     lo, hi, ticks = _span(left_values, from_zero=bool(areas or bars))
     rlo, rhi, rticks = _span([_num(v) for s in right_series for v in s.values], False) \
         if right_series else (0.0, 1.0, [])
-    plot_l = SIDE
+    # room on the left for the widest tick and the axis name beside it
+    plot_l = max(SIDE, 30.0 + (font - 1) * max((_text_em(tick_text(t)) for t in ticks),
+                                               default=0.0))
     plot_r = width - (SIDE if right_series else 16.0)
-    top = TITLE_H + LEGEND_H + 8
+    swatches = [(s.name, s.colour, "dash" if s.dash else
+                 (f"band:{max(s.opacity, 0.3):g}" if s.kind == "band" else s.kind))
+                for s in series]
+    legend_marks, legend_rows = _legend(swatches, plot_l, plot_r, TITLE_H + LEGEND_H / 2, font) \
+        if legend else ([], 1)
+    top = TITLE_H + LEGEND_H * legend_rows + 8
     bottom = top + PLOT_H
     height = bottom + BELOW
     slot = (plot_r - plot_l) / n
@@ -151,9 +173,7 @@ def series_svg(years: Sequence[int], series: list[Series], title: str, y_label: 
            f'width="100%" role="img" font-family="{FONT}" aria-label="{svg_text(title)}">',
            f'<text x="{plot_l:.1f}" y="17" font-size="{font + 3:g}" fill="{INK}">'
            f"{svg_text(title)}</text>"]
-    if legend:
-        out += _legend([(s.name, s.colour, s.kind) for s in series], plot_l,
-                       TITLE_H + LEGEND_H / 2, font)
+    out += legend_marks
     for t in ticks:
         ty = y_at(t)
         out.append(f'<line x1="{plot_l:.1f}" x2="{plot_r:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" '
@@ -200,6 +220,26 @@ def series_svg(years: Sequence[int], series: list[Series], title: str, y_label: 
                                      f'cx="{x_at(i):.1f}" cy="{y_at(upper[i]):.1f}" r="3.5" '
                                      f'fill="{s.colour}"'))
         below = upper
+    # bands (an interval, a range of scenarios) under the bars and lines
+    for s in [s for s in left_series if s.kind == "band"]:
+        upper = [_num(v) for v in s.values]
+        lower = [_num(v) for v in (s.lower if s.lower is not None else s.values)]
+        have = [i for i in range(n) if math.isfinite(upper[i]) and math.isfinite(lower[i])]
+        if not have:
+            continue
+        pts = [f"{x_at(i):.1f},{y_at(upper[i]):.1f}" for i in have]
+        pts += [f"{x_at(i):.1f},{y_at(lower[i]):.1f}" for i in reversed(have)]
+        edge = f'stroke="{s.colour}" stroke-width="1.5"' if s.edges else 'stroke="none"'
+        out.append(f'<polygon points="{" ".join(pts)}" fill="{s.colour}" '
+                   f'fill-opacity="{s.opacity:g}" {edge}><title>{svg_text(s.name)}</title>'
+                   "</polygon>")
+        for i in have:   # each year's range, for hover and for readers of the markup
+            hover = f"{s.name} {years[i]}: {value_text(lower[i])}–{value_text(upper[i])}"
+            out.append(f'<circle class="mark" data-series="{svg_text(s.name)}" '
+                       f'data-x="{years[i]}" data-value="{upper[i]:.10g}" '
+                       f'data-lower="{lower[i]:.10g}" cx="{x_at(i):.1f}" '
+                       f'cy="{y_at(upper[i]):.1f}" r="5" fill-opacity="0">'
+                       f"<title>{svg_text(hover)}</title></circle>")
     # bars side by side within each year's slot
     if bars:
         group = min(slot * 0.8, 120.0)
@@ -225,8 +265,9 @@ def series_svg(years: Sequence[int], series: list[Series], title: str, y_label: 
                 run.append(f"{x_at(i):.1f},{y_at(v, a, b):.1f}")
                 continue
             if len(run) > 1:
+                dash = ' stroke-dasharray="7 4"' if s.dash else ""
                 out.append(f'<polyline points="{" ".join(run)}" fill="none" '
-                           f'stroke="{s.colour}" stroke-width="2.2"/>')
+                           f'stroke="{s.colour}" stroke-width="2.2"{dash}/>')
             run = []
         for i, v in enumerate(values):
             if math.isfinite(v):
@@ -285,7 +326,7 @@ def pyramid_svg(bands: Sequence[str], male: Sequence[float], female: Sequence[fl
     legend = [(names[0], colours[0], "bar"), (names[1], colours[1], "bar")]
     if compare is not None:
         legend.append((compare_legend or compare[2][0], "#222222", "outline"))
-    out += _legend(legend, left, TITLE_H + LEGEND_H / 2, font)
+    out += _legend(legend, left, right, TITLE_H + LEGEND_H / 2, font)[0]
     for t in sorted({abs(t) for t in ticks}):
         for sign in ((1,) if t == 0 else (-1, 1)):
             tx = x_at(sign * t)
