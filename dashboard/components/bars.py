@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-from dashboard.components.svg import FONT, nice_ticks, svg_text
+from dashboard.components.svg import nice_ticks, svg_open, svg_text, value_gridline
 
 #: the picture's width in SVG units (drawn at the width of the page), the plotting height,
 #: the room for the value ticks on the left, below for the labels and the axis name, above
@@ -45,14 +45,8 @@ def bars_svg(labels: Sequence[str], values: Sequence[float], x_label: str, y_lab
     def y(value: float) -> float:
         return ABOVE + (1.0 - value / hi) * PLOT_H
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH:g} {height:.0f}" '
-           f'width="100%" role="img" font-family="{FONT}" aria-label="{svg_text(y_label)}">']
-    for tick in ticks:
-        ty = y(tick)
-        out.append(f'<line x1="{LEFT:.1f}" x2="{WIDTH - 8:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" '
-                   f'stroke="#eeeeee"/><text x="{LEFT - 6:.1f}" y="{ty:.1f}" font-size="11" '
-                   f'text-anchor="end" dominant-baseline="middle" fill="#666666">'
-                   f"{svg_text(value_text(tick))}</text>")
+    out = [svg_open(WIDTH, height, y_label)]
+    out += [value_gridline(y(tick), LEFT, WIDTH - 8, value_text(tick)) for tick in ticks]
     out.append(f'<text x="12" y="{ABOVE + PLOT_H / 2:.1f}" font-size="12" fill="#666666" '
                f'text-anchor="middle" transform="rotate(-90 12 {ABOVE + PLOT_H / 2:.1f})">'
                f"{svg_text(y_label)}</text>")

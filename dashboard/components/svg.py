@@ -48,3 +48,23 @@ def tick_decimals(ticks: list[float]) -> int:
 
 
 __all__ = ["FONT", "nice_ticks", "svg_text", "tick_decimals"]
+
+
+def svg_open(width: float, height: float, label: str) -> str:
+    """The opening tag of a picture drawn at the width of its column, named ``label`` for
+    screen readers."""
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:.0f}" '
+            f'width="100%" role="img" font-family="{FONT}" aria-label="{svg_text(label)}">')
+
+
+def value_gridline(y: float, left: float, right: float, text: str, size: float = 11.0) -> str:
+    """A light horizontal line across the plot at ``y`` with its value ``text`` left of it.
+
+    >>> line = value_gridline(10, 50, 100, "1,000")
+    >>> line.count(">1,000</text>"), 'y1="10.0" y2="10.0"' in line
+    (1, True)
+    """
+    return (f'<line x1="{left:.1f}" x2="{right:.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+            f'stroke="#eeeeee"/><text x="{left - 6:.1f}" y="{y:.1f}" font-size="{size:g}" '
+            f'text-anchor="end" dominant-baseline="middle" fill="#666666">'
+            f"{svg_text(text)}</text>")

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dashboard.components.svg import FONT, nice_ticks, svg_text
+from dashboard.components.svg import nice_ticks, svg_open, svg_text, value_gridline
 
 #: room for the title and the legend above, for the value ticks on each side, for the years
 #: below; a plot's height
@@ -169,17 +169,11 @@ def series_svg(years: Sequence[int], series: list[Series], title: str, y_label: 
     def y_at(v: float, a: float = lo, b: float = hi) -> float:
         return bottom - (v - a) / (b - a) * PLOT_H
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:.0f}" '
-           f'width="100%" role="img" font-family="{FONT}" aria-label="{svg_text(title)}">',
+    out = [svg_open(width, height, title),
            f'<text x="{plot_l:.1f}" y="17" font-size="{font + 3:g}" fill="{INK}">'
            f"{svg_text(title)}</text>"]
     out += legend_marks
-    for t in ticks:
-        ty = y_at(t)
-        out.append(f'<line x1="{plot_l:.1f}" x2="{plot_r:.1f}" y1="{ty:.1f}" y2="{ty:.1f}" '
-                   f'stroke="{GRID}"/><text x="{plot_l - 6:.1f}" y="{ty:.1f}" '
-                   f'font-size="{font - 1:g}" text-anchor="end" dominant-baseline="middle" '
-                   f'fill="{MUTED}">{svg_text(tick_text(t))}</text>')
+    out += [value_gridline(y_at(t), plot_l, plot_r, tick_text(t), font - 1) for t in ticks]
     for t in rticks:
         ty = y_at(t, rlo, rhi)
         out.append(f'<text x="{plot_r + 6:.1f}" y="{ty:.1f}" font-size="{font - 1:g}" '
@@ -319,8 +313,7 @@ def pyramid_svg(bands: Sequence[str], male: Sequence[float], female: Sequence[fl
     def y_row(i: int) -> float:    # top of band i's row (band 0 at the bottom)
         return bottom - (i + 1) * row_h
 
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:g} {height:.0f}" '
-           f'width="100%" role="img" font-family="{FONT}" aria-label="{svg_text(title)}">',
+    out = [svg_open(width, height, title),
            f'<text x="{left:.1f}" y="17" font-size="{font + 3:g}" fill="{INK}">'
            f"{svg_text(title)}</text>"]
     legend = [(names[0], colours[0], "bar"), (names[1], colours[1], "bar")]
