@@ -41,6 +41,15 @@ def test_numbers_are_written_as_people_read_them():
     assert table["床位"].isna().tolist() == [False, True]
 
 
+def test_missing_values_of_every_kind_are_a_dash():
+    frame = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"),
+                          "s": pd.array(["a", None], dtype="string"),
+                          "t": pd.to_datetime(["2020-01-01", None])})
+    markup = html_table(frame)
+    assert markup.count(">—<") == 3
+    assert "NaT" not in markup and "&lt;NA&gt;" not in markup and "nan" not in markup
+
+
 def test_decimals_can_be_given():
     markup = html_table(pd.DataFrame({"x": [0.5, 12.0]}), decimals={"x": 1})
     assert ">0.5<" in markup and ">12.0<" in markup

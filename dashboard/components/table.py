@@ -78,6 +78,20 @@ def number_text(value, places: int) -> str:
     return f"{float(value):,.{places}f}"
 
 
+def _cell_text(value) -> str:
+    """A text cell: a dash for any missing value (None, NaN, NaT, pandas' NA).
+
+    >>> [_cell_text(v) for v in ("a", None, pd.NA, pd.NaT, float("nan"), True)]
+    ['a', '—', '—', '—', '—', 'True']
+    """
+    try:
+        if pd.isna(value):
+            return MISSING
+    except (TypeError, ValueError):   # a list or an array in a cell: written as it is
+        pass
+    return str(value)
+
+
 def _text(value) -> str:
     """Text for a cell or an attribute: escaped (:func:`svg_text`), line breaks as character
     references, so the markup stays one line and Markdown one block."""
@@ -112,8 +126,7 @@ def html_table(frame: pd.DataFrame, *, decimals: Mapping[str, int] | None = None
     places = {c: decimals.get(c, decimals_shown(frame[c]) if pd.api.types.is_float_dtype(
         frame[c]) else 0) for c in columns if numeric[c]}
     texts = {c: ([number_text(v, places[c]) for v in frame[c]] if numeric[c] else
-                 [MISSING if (v is None or (isinstance(v, float) and math.isnan(v)))
-                  else str(v) for v in frame[c]]) for c in columns}
+                 [_cell_text(v) for v in frame[c]]) for c in columns}
     lefts, left = {}, 0.0
     for c in columns[:pinned]:
         lefts[c] = left
