@@ -24,7 +24,7 @@ from analytics.standards import FACILITY_TYPES, facility_type
 from analytics.store import Store
 from dashboard import maps, shell
 from dashboard.components import provenance
-from dashboard.components.table import decimals_shown  # noqa: F401  (one rule for every table)
+from dashboard.components.table import decimals_shown
 from dashboard.i18n import translate
 
 GROUPS = [*SERVICE_GROUPS, accessibility.ALL]

@@ -57,14 +57,11 @@ def gap_styles(statuses: dict[str, pd.Series]) -> dict[str, list[str]]:
 
 
 def colour_gaps(shown: pd.DataFrame, columns: list[str], statuses: dict[str, pd.Series]):
-    """A Styler colouring each gap column by its status (red shortfall, green surplus)."""
-    def paint(col: pd.Series) -> list[str]:
-        status = statuses.get(col.name)
-        if status is None:
-            return [""] * len(col)
-        return [CELL_COLOUR.get(s, "") for s in status.to_numpy()]
-
-    return shown.style.apply(paint, subset=columns, axis=0)
+    """A Styler colouring each gap column by its status (red shortfall, green surplus), with
+    the colours of :func:`gap_styles`."""
+    styles = gap_styles(statuses)
+    return shown.style.apply(lambda col: styles.get(col.name, [""] * len(col)),
+                             subset=columns, axis=0)
 
 
 def show(rec: Reconciliation, lang: str, area: str, type_name: str, group: str,

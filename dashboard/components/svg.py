@@ -1,5 +1,6 @@
-"""What the server-drawn SVG pictures share (the district map, the small multiples, the
-bars): the font, text made safe for the page, and round ticks for a value axis.
+"""What the server-drawn pictures and tables share (the district map, the small multiples,
+the bars, the trends and forecast charts, the HTML tables): the font, text made safe for the
+page, the width text takes, round ticks for a value axis, the opening tag and a gridline.
 
 >>> nice_ticks(0, 4710, most=5), tick_decimals([0.0, 0.2, 0.4]), tick_decimals([0, 0.05])
 ([0, 2000, 4000], 1, 2)
@@ -22,6 +23,16 @@ def svg_text(value: str) -> str:
     """``value`` as SVG text or attribute: HTML-escaped (quotes too), and safe from
     Markdown's syntax."""
     return html.escape(str(value), quote=False).translate(_MARKDOWN)
+
+
+def text_em(text) -> float:
+    """Width of ``text`` in ems, near enough to lay out labels and columns: a wide (CJK)
+    character one em, any other about 0.6.
+
+    >>> text_em("西湖区"), text_em("1,000")
+    (3.0, 3.0)
+    """
+    return sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in str(text))
 
 
 def nice_ticks(lo: float, hi: float, most: int = 6) -> list[float]:
@@ -47,9 +58,6 @@ def tick_decimals(ticks: list[float]) -> int:
     return max(0, -math.floor(math.log10(step) + 1e-9)) if 0 < step < 1 else 0
 
 
-__all__ = ["FONT", "nice_ticks", "svg_text", "tick_decimals"]
-
-
 def svg_open(width: float, height: float, label: str) -> str:
     """The opening tag of a picture drawn at the width of its column, named ``label`` for
     screen readers."""
@@ -68,3 +76,7 @@ def value_gridline(y: float, left: float, right: float, text: str, size: float =
             f'stroke="#eeeeee"/><text x="{left - 6:.1f}" y="{y:.1f}" font-size="{size:g}" '
             f'text-anchor="end" dominant-baseline="middle" fill="#666666">'
             f"{svg_text(text)}</text>")
+
+
+__all__ = ["FONT", "nice_ticks", "svg_open", "svg_text", "text_em", "tick_decimals",
+           "value_gridline"]

@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from dashboard.components.svg import nice_ticks, svg_open, svg_text, value_gridline
+from dashboard.components.svg import nice_ticks, svg_open, svg_text, text_em, value_gridline
 
 #: room for the title and the legend above, for the value ticks on each side, for the years
 #: below; a plot's height
@@ -58,11 +58,6 @@ def _num(v) -> float:
     return v if math.isfinite(v) else math.nan
 
 
-def _text_em(text: str) -> float:
-    """Width of ``text`` in ems (wide characters one em, others about 0.55)."""
-    return sum(1.0 if ord(ch) > 0x2E7F else 0.55 for ch in str(text))
-
-
 def _span(values: list[float], from_zero: bool) -> tuple[float, float, list[float]]:
     """The value axis: its ends and round ticks. From zero for bars and areas (and up to the
     next round value above the highest); padded by 8 % each side for lines."""
@@ -90,7 +85,7 @@ def _legend(items: list[tuple[str, str, str]], x0: float, x_max: float, y: float
     ``x_max``; the markup and the number of rows."""
     out, x, rows = [], x0, 1
     for name, colour, kind in items:
-        width = 21 + _text_em(name) * size + 18
+        width = 21 + text_em(name) * size + 18
         if x > x0 and x + width - 18 > x_max:
             x, y, rows = x0, y + LEGEND_H, rows + 1
         if kind in ("line", "dash"):
@@ -149,7 +144,7 @@ def series_svg(years: Sequence[int], series: list[Series], title: str, y_label: 
     rlo, rhi, rticks = _span([_num(v) for s in right_series for v in s.values], False) \
         if right_series else (0.0, 1.0, [])
     # room on the left for the widest tick and the axis name beside it
-    plot_l = max(SIDE, 30.0 + (font - 1) * max((_text_em(tick_text(t)) for t in ticks),
+    plot_l = max(SIDE, 30.0 + (font - 1) * max((text_em(tick_text(t)) for t in ticks),
                                                default=0.0))
     plot_r = width - (SIDE if right_series else 16.0)
     swatches = [(s.name, s.colour, "dash" if s.dash else
