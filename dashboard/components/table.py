@@ -33,7 +33,7 @@ from html.parser import HTMLParser
 import numpy as np
 import pandas as pd
 
-from dashboard.components.svg import svg_text
+from dashboard.components.svg import svg_text, text_em
 
 #: Written where a table has no value.
 MISSING = "—"
@@ -46,8 +46,7 @@ _HEAD = ("position:sticky;top:0;z-index:2;background:#f7f8fa;font-weight:600;"
 _NUMBER = "text-align:right;font-variant-numeric:tabular-nums;"
 _WRAP = "white-space:normal;min-width:7em;max-width:22em;"
 _HELP = "text-decoration:underline dotted #8a94a3;cursor:help;"
-#: One em of pinned column per character: wide (CJK) characters take a full em, others about
-#: 0.6; plus the cell's padding.
+#: A pinned column is as wide as its longest text (:func:`text_em`) plus the cell's padding.
 _PAD_EM = 1.4
 
 
@@ -99,8 +98,7 @@ def _text(value) -> str:
 
 
 def _width_em(texts) -> float:
-    return _PAD_EM + max((sum(1.0 if ord(ch) > 0x2E7F else 0.6 for ch in str(t))
-                          for t in texts), default=1.0)
+    return _PAD_EM + max((text_em(t) for t in texts), default=1.0)
 
 
 def _is_number(col: pd.Series) -> bool:
@@ -145,6 +143,8 @@ def html_table(frame: pd.DataFrame, *, decimals: Mapping[str, int] | None = None
         if c in helps:
             label = (f'<span title="{_text(helps[c])}" style="{_HELP}">{label}</span>')
         align = _NUMBER if numeric[c] else "text-align:left;"
+        if numeric[c]:   # a long heading over numbers wraps: more columns fit in view
+            align += "white-space:normal;min-width:5em;"
         head.append(f'<th scope="col" style="{_CELL}{_HEAD}{align}{sticky(c, True)}">'
                     f"{label}</th>")
     body = []
