@@ -372,7 +372,8 @@ def map_shows(type_key: str, district: str) -> str:
             f"&& (p.get('district') || 'city') === {json.dumps(area)})"
             "(new URLSearchParams(location.search)))")
 OVERVIEW = title_has("at a glance")
-SITES_MAP = "document.querySelector('[data-testid=\"stDeckGlJsonChart\"] canvas')"
+SITES_MAP = ("document.querySelector('.st-key-pl_sites_map canvas') || "
+             "document.querySelector('[data-testid=\"stDeckGlJsonChart\"] canvas')")
 
 
 @dataclass

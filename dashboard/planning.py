@@ -20,10 +20,11 @@ from analytics.opendata.registry import department_en
 from analytics.placenames import both_forms, romanise
 from analytics.planning import accessibility, reconcile, siting, supply
 from analytics.population import SERVICE_GROUPS
+from analytics.settings import settings
 from analytics.standards import FACILITY_TYPES, facility_type
 from analytics.store import Store
 from dashboard import maps, shell
-from dashboard.components import provenance
+from dashboard.components import canvasmap, provenance
 from dashboard.components.table import decimals_shown
 from dashboard.i18n import translate
 
@@ -333,12 +334,16 @@ def outline_layers(_store: Store, key: str, view: pdk.ViewState, highlight: int 
 @st.cache_data(show_spinner=False, max_entries=32)
 def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type_key: str,
              year: int, group: str, radius: int, metric: str, lang: str, district: int | None,
-             layers_on: tuple[str, ...], three_d: bool, _actor=None
-             ) -> tuple[maps.PreparedDeck, maps.Legend, int, pd.DataFrame]:
+             layers_on: tuple[str, ...], three_d: bool, canvas: bool = True, _actor=None
+             ) -> tuple[maps.PreparedDeck | canvasmap.CanvasMap, maps.Legend, int, pd.DataFrame]:
     """The planning map of one view, as JSON ready to send, with its legend, the H3
     resolution drawn and the underserved cells outlined (cached per view: a warm rerun, or a
     return to a view seen before, neither rebuilds nor re-encodes tens of thousands of
-    hexagons). With a district chosen only its cells and facilities are sent."""
+    hexagons). With a district chosen only its cells and facilities are sent.
+
+    With ``canvas`` (see :func:`on_canvas`) a flat map is drawn on a 2D canvas
+    (:mod:`dashboard.components.canvasmap`); else deck.gl draws it (the 3D view, a map over
+    the city's own basemap)."""
     fac = _result.facilities
     if district is not None:
         fac = fac[fac["district_adcode"] == district]
@@ -363,8 +368,17 @@ def map_deck(_store: Store, _result: accessibility.Accessibility, key: str, type
     view = area_view(_store, key, district)  # not this type's cells: a change of type keeps it
     if "districts" in layers_on:
         layers.extend(outline_layers(_store, key, view, district))
-    deck = maps.deck(layers, view, pitch=45 if three_d else 0)
+    if canvas and not three_d:
+        return canvasmap.build(layers, view, label=legend.title), legend, res, under
+    deck = maps.deck(layers, view, pitch=45)
     return maps.prepare(deck), legend, res, under
+
+
+def on_canvas(three_d: bool = False) -> bool:
+    """Whether a map is drawn on the 2D canvas: a flat map with no basemap. The 3D view
+    (extruded hexagons) and a map over the city's own tiles (``CITYBRAIN_BASEMAP_STYLE``,
+    drawn by MapLibre under deck.gl's layers) need WebGL."""
+    return not three_d and not settings().basemap_style
 
 
 def number_config(frame: pd.DataFrame) -> dict:

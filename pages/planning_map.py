@@ -11,7 +11,7 @@ from analytics.planning import cells as planning_cells
 from analytics.standards import FACILITY_TYPES, FacilityType, facility_type
 from dashboard import planning as pl
 from dashboard.auth import current_actor
-from dashboard.components import provenance, reconcile
+from dashboard.components import canvasmap, provenance, reconcile
 from dashboard.components import table as tables
 from dashboard.shell import PageContext, page_context
 
@@ -182,17 +182,26 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
     deck, legend, res, under = pl.map_deck(
         ctx.store, result, pre.key, type_key, ctx.year, group, radius, metric, ctx.lang,
         district, tuple(sorted(layers_on)), bool(view["pl_3d"]),
-        _actor=current_actor(ctx.store))
+        canvas=pl.on_canvas(bool(view["pl_3d"])), _actor=current_actor(ctx.store))
 
-    # One chart under one key for every view: a new key would be a new chart in the browser,
-    # with a new WebGL context whose shaders are all compiled again (seconds on a machine
-    # drawing in software). The view follows the area (deck.gl applies a changed initial view
-    # state), and a click's selection is dropped with the rows it was made on (layer ids
-    # name their rows, see maps.rows_id).
+    # One map under one key for every view: the browser keeps the map it has and redraws its
+    # layers (the view follows the area; a same area keeps the reader's pan and zoom). A
+    # click's selection is dropped with the rows it was made on (layer ids name their rows,
+    # see maps.rows_id). The flat map is drawn on a 2D canvas, the 3D view by deck.gl.
     left, right = st.columns([5, 1.25])
     with left:
-        event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
-                                key="pl_map", height=600)
+        if isinstance(deck, canvasmap.CanvasMap):
+            click = canvasmap.show(deck, key="pl_map", height=600)
+
+            def picked(kind: str) -> list:
+                return deck.picked(click, kind)
+        else:
+            event = st.pydeck_chart(deck, on_select="rerun", selection_mode="single-object",
+                                    key="pl_map_3d", height=600)
+            objects = (event.selection.get("objects") or {}) if event else {}
+
+            def picked(kind: str) -> list:
+                return deck.picked(objects, kind)
     with right:
         st.markdown(legend.html(), unsafe_allow_html=True)
         extra = []
@@ -222,11 +231,10 @@ def planner(ctx: PageContext, pre: pl.Preamble) -> None:
 
     # -- details of the clicked object --------------------------------------------------------
     selected = None
-    objects = (event.selection.get("objects") or {}) if event else {}
-    if picked := deck.picked(objects, "cells"):
-        selected = "cell:" + picked[0]["h3"]
-    elif picked := deck.picked(objects, "facilities"):
-        selected = "fac:" + picked[0]["facility_id"]
+    if chosen := picked("cells"):
+        selected = "cell:" + chosen[0]["h3"]
+    elif chosen := picked("facilities"):
+        selected = "fac:" + chosen[0]["facility_id"]
     elif "pl_sel" in st.query_params and "pl_sel" not in st.session_state:
         selected = st.query_params["pl_sel"]
     if selected:

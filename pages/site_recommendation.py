@@ -12,7 +12,7 @@ from analytics.standards import FACILITY_TYPES, facility_type
 from dashboard import maps
 from dashboard import planning as pl
 from dashboard.auth import current_actor
-from dashboard.components import bars, provenance
+from dashboard.components import bars, canvasmap, provenance
 from dashboard.components import table as tables
 from dashboard.shell import PageContext, page_context
 
@@ -173,7 +173,12 @@ def page(ctx: PageContext) -> None:
     layers.extend(pl.outline_layers(ctx.store, pre.key, view, ask["district"]))
     left, right = st.columns([5, 1.25])
     with left:
-        st.pydeck_chart(maps.prepare(maps.deck(layers, view)), height=560, key="pl_sites_map")
+        if pl.on_canvas():
+            canvasmap.show(canvasmap.build(layers, view, label=t("plan_sites_table")),
+                           height=560, key="pl_sites_map")
+        else:   # over the city's own basemap: deck.gl
+            st.pydeck_chart(maps.prepare(maps.deck(layers, view)), height=560,
+                            key="pl_sites_map_deck")
     with right:
         if legend is not None:
             st.markdown(legend.html(), unsafe_allow_html=True)

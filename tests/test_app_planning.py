@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from dashboard import layerdocs, maps
 from dashboard import planning as pl
+from dashboard.components import canvasmap
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "dashboard" / "app.py")
@@ -47,12 +48,24 @@ def run(store_path, monkeypatch, page: str, params: dict[str, str]) -> AppTest:
     return at
 
 
+def map_element(at: AppTest, n: int = 0):
+    """The page's flat map (the canvas map component), as AppTest holds it."""
+    found = at.get("bidi_component")
+    assert found, "no map on the page"
+    return found[n]
+
+
+def map_text(at: AppTest, n: int = 0) -> str:
+    """The map's spec as the browser gets it (JSON text)."""
+    return json.loads(map_element(at, n).proto.json)["spec"]
+
+
 def deck_spec(at: AppTest, n: int = 0) -> dict:
-    """The map's JSON as the browser gets it, each layer's rows in it (a layer sent by URL
-    has the rows the server serves under that URL)."""
-    charts = at.get("deck_gl_json_chart")
-    assert charts, "no map on the page"
-    return maps.resolved(json.loads(charts[n].proto.json))
+    """The flat map as the browser gets it, in deck.gl's terms: its view as
+    ``initialViewState`` and each layer's rows (turned back from columns) as ``data``."""
+    spec = json.loads(map_text(at, n))
+    return {"initialViewState": spec["view"],
+            "layers": [{**layer, "data": canvasmap.rows(layer)} for layer in spec["layers"]]}
 
 
 def metric(at: AppTest, label_start: str) -> str:
@@ -74,7 +87,8 @@ def test_map_page_day_care_kpi_layers_legend(store_path, monkeypatch):
     assert {"cells", "facilities", "districts", "underserved"} <= set(layers)
     assert len(layers["cells"]["data"]) == 9
     assert len(layers["facilities"]["data"]) == 2
-    assert spec.get("mapProvider") is None  # no basemap service: nothing leaves the machine
+    # drawn on the page's own canvas, over no basemap: nothing leaves the machine
+    assert not at.get("deck_gl_json_chart") and set(spec) == {"initialViewState", "layers"}
     legend = [m.value for m in at.markdown if "planning-legend" in m.value]
     assert legend and "Residents aged 60+ (per cell)" in legend[0]
     assert at.query_params["pl_type"] == ["elderly_day_care"] or \
@@ -362,10 +376,10 @@ def test_map_page_in_chromium(tmp_path, browser):
         page.goto(f"http://127.0.0.1:{port}/planning_map?lang=en&pl_type=primary_school"
                   "&pl_layers=facilities,districts,catchments")
         print(f"server up after {time.time() - t_start:.1f} s")
-        page.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=60000)
+        page.wait_for_selector(".st-key-pl_map canvas", timeout=60000)
         print(f"map drawn after {time.time() - t_start:.1f} s")
         time.sleep(5)
-        chart = page.locator("[data-testid='stDeckGlJsonChart']")
+        chart = page.locator(".st-key-pl_map")
         chart.screenshot(path=str(shots / "e2e_planning_map_chart.png"))
         page.screenshot(path=str(shots / "e2e_planning_map.png"), full_page=True)
         assert page.locator("[data-testid='stException']").count() == 0
@@ -408,19 +422,20 @@ def test_map_page_in_chromium(tmp_path, browser):
             page.mouse.move(0, 0)   # no hover highlight or tooltip on the map
             time.sleep(3)
 
-        # one chart for every view: a change of type, then of area, draws into the same
-        # WebGL context (a new one compiles every shader again), and the view moves to the
-        # chosen district as a fresh load of that district's link shows it
+        # one map for every view: a change of type, then of area, redraws the same canvas
+        # (the flat map needs no WebGL at all), and the view moves to the chosen district as
+        # a fresh load of that district's link shows it
         choose("pl_type", "Elderly day-care centre", "老年人日间照料中心", "pl_type=elderly_day_care")
         choose("district", "Xihu District", "西湖区", "district=330106")
-        assert page.evaluate("() => window.__webgl") == 1
+        assert page.evaluate("() => window.__webgl") == 0
+        assert int(page.eval_on_selector(".st-key-pl_map .cm-root", "e => e.dataset.drawn")) > 0
         chart.screenshot(path=str(shots / "e2e_planning_map_district_changed.png"))
         fresh = browser.new_page(viewport={"width": 1400, "height": 1200})
         fresh.goto(f"http://127.0.0.1:{port}/planning_map?lang=en&pl_type=elderly_day_care"
                    "&pl_layers=facilities,districts,catchments&district=330106")
-        fresh.wait_for_selector("[data-testid='stDeckGlJsonChart'] canvas", timeout=60000)
+        fresh.wait_for_selector(".st-key-pl_map canvas", timeout=60000)
         time.sleep(5)
-        fresh.locator("[data-testid='stDeckGlJsonChart']").screenshot(
+        fresh.locator(".st-key-pl_map").screenshot(
             path=str(shots / "e2e_planning_map_district_link.png"))
         fresh.close()
         page.close()
@@ -518,6 +533,7 @@ def test_a_planners_own_basemap_is_a_setting_off_by_default(monkeypatch):
     monkeypatch.delenv("CITYBRAIN_BASEMAP_STYLE", raising=False)
     settings.cache_clear()
     spec = json.loads(maps.deck([], view).to_json())
+    assert pl.on_canvas() and not pl.on_canvas(three_d=True)
     # pydeck's placeholder style, which the dashboard drops when no provider is set
     assert spec.get("mapProvider") is None and spec.get("mapStyle") in (None, "__MAP_STYLE__")
     monkeypatch.setenv("CITYBRAIN_BASEMAP_STYLE", "http://tiles.city.example/style.json")
@@ -525,6 +541,7 @@ def test_a_planners_own_basemap_is_a_setting_off_by_default(monkeypatch):
     try:
         spec = json.loads(maps.deck([], view).to_json())
         assert spec["mapStyle"] == "http://tiles.city.example/style.json"
+        assert not pl.on_canvas()   # MapLibre draws the tiles under deck.gl's layers
         with pytest.raises(CityBrainError, match="CITYBRAIN_BASEMAP_STYLE"):
             Settings(settings().data_dir, settings().store_path, "javascript:alert(1)")
     finally:
@@ -591,16 +608,16 @@ def test_map_view_is_cached_and_switching_type_keeps_the_link(store_path, monkey
     new type, mirrors it in the link, and a second visit to the same view gets the same map
     text (made once per view)."""
     at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
-    first = at.get("deck_gl_json_chart")[0].proto.json
+    first = map_text(at)
     at.selectbox(key="pl_type").set_value("primary_school").run()
     assert not at.exception, at.exception
     qp = at.query_params["pl_type"]
     assert (qp[0] if isinstance(qp, list) else qp) == "primary_school"
     kg = deck_spec(at)
     assert maps.base_id(kg["layers"][0]["id"]) == "cells"
-    assert at.get("deck_gl_json_chart")[0].proto.json != first
+    assert map_text(at) != first
     again = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
-    assert again.get("deck_gl_json_chart")[0].proto.json == first
+    assert map_text(again) == first
 
 
 def _extent(corners: list[tuple[float, float]]) -> tuple[float, float, float, float]:
@@ -626,7 +643,7 @@ def test_map_keeps_one_chart_and_its_view_follows_the_area(store_path, monkeypat
     with other residents redraws only the layers), centred on the chosen district's outline
     and holding it, and back on the whole city's when the area goes back to the city."""
     at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
-    chart = at.get("deck_gl_json_chart")[0].proto.id
+    chart = map_element(at).proto.id
     city = deck_spec(at)["initialViewState"]
     # the city: three districts side by side, x from -600 to 1,400 m, y from -600 to 600 m
     # (the third has no residents, so a view fitted to the cells would leave it out)
@@ -637,7 +654,7 @@ def test_map_keeps_one_chart_and_its_view_follows_the_area(store_path, monkeypat
     at.selectbox(key="pl_type").set_value("primary_school").run()  # children: other cells
     assert not at.exception, at.exception
     assert deck_spec(at)["initialViewState"] == city
-    assert at.get("deck_gl_json_chart")[0].proto.id == chart
+    assert map_element(at).proto.id == chart
     # Xihu District (330106): x from -600 to 200 m, padded by 0.01 degree on each side
     at.selectbox(key="district").set_value(330106).run()
     assert not at.exception, at.exception
@@ -646,10 +663,10 @@ def test_map_keeps_one_chart_and_its_view_follows_the_area(store_path, monkeypat
     assert xihu["longitude"] == pytest.approx((box[0] + box[2]) / 2, abs=1e-5)
     assert xihu["latitude"] == pytest.approx((box[1] + box[3]) / 2, abs=1e-5)
     assert _shows(xihu, box) and xihu["longitude"] != city["longitude"]
-    assert at.get("deck_gl_json_chart")[0].proto.id == chart
+    assert map_element(at).proto.id == chart
     at.selectbox(key="district").set_value("city").run()
     assert deck_spec(at)["initialViewState"] == city
-    assert at.get("deck_gl_json_chart")[0].proto.id == chart
+    assert map_element(at).proto.id == chart
 
 
 def test_a_selection_is_kept_with_its_rows_and_dropped_with_them():
@@ -781,7 +798,8 @@ def served(monkeypatch):
 
 def test_served_map_sends_rows_by_url_and_the_route_serves_the_released_rows(
         store_path, monkeypatch, served):
-    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care",
+    # the 3D view is drawn by deck.gl, whose big layers go by URL
+    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care", "pl_3d": "1",
                                                  "pl_layers": "facilities,districts"})
     sent = at.get("deck_gl_json_chart")[0].proto.json
     spec = json.loads(sent)
@@ -825,11 +843,12 @@ def test_served_map_sends_rows_by_url_and_the_route_serves_the_released_rows(
 
 
 def test_unserved_map_keeps_its_rows_inline(store_path, monkeypatch, served):
-    """Without the server (a plain ``streamlit run``), the same map carries its rows."""
-    at = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    """Without the server (a plain ``streamlit run``), the same 3D map carries its rows."""
+    view = {"pl_type": "elderly_day_care", "pl_3d": "1"}
+    at = run(store_path, monkeypatch, MAP_PAGE, view)
     by_url = maps.resolved(json.loads(at.get("deck_gl_json_chart")[0].proto.json))
     served.serve(False)
-    again = run(store_path, monkeypatch, MAP_PAGE, {"pl_type": "elderly_day_care"})
+    again = run(store_path, monkeypatch, MAP_PAGE, view)
     inline = json.loads(again.get("deck_gl_json_chart")[0].proto.json)
     assert all(isinstance(layer["data"], list) for layer in inline["layers"])
     assert inline == by_url

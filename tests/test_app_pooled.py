@@ -25,6 +25,7 @@ from analytics.planning import accessibility
 from analytics.pooling import ingest
 from analytics.store import Store
 from dashboard import maps
+from dashboard.components import canvasmap
 from tests.app_helpers import switch_page
 from tests.planning_store import CELLS, XY, YEAR, facility, lonlat, make_store
 
@@ -209,9 +210,9 @@ def test_map_legend_says_which_districts_are_department_data(city, monkeypatch, 
     full = [c for c in captions if c.startswith(("Facilities · ", "服务设施 · "))]
     assert full and ("(Xihu District)" in full[0] or "（西湖区）" in full[0]), full
     # each point's tooltip says whether it is a register's or synthetic
-    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
-    points = {d["facility_id"]: d["u"] for layer in deck["layers"]
-              if maps.base_id(layer["id"]) == "facilities" for d in maps.layer_rows(layer)}
+    drawn = json.loads(json.loads(at.get("bidi_component")[0].proto.json)["spec"])
+    points = {d["facility_id"]: d["u"] for layer in drawn["layers"]
+              if maps.base_id(layer["id"]) == "facilities" for d in canvasmap.rows(layer)}
     said = ("synthetic, not a department's register", "department data: ") if lang == "en" \
         else ("合成数据，非部门名录", "部门数据： ")
     assert points["SH2"].endswith(" · " + said[0]), points
