@@ -6,9 +6,9 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
    the planning map draw in their opening view (the whole city, the latest year, the
    default facility type), in the order their first run asks for it: the store's facts and
    headline indicators (kept in the store, see :func:`analytics.indicators.values`), the
-   two page modules with their chart libraries (plotly; pydeck and its widget), the
-   overview's reconciliation, source lines, grid note and district map, then the planning
-   map's analysis, availability, reconciliation, supply table, look-ahead and sources. The
+   two page modules, the overview's reconciliation, source lines, grid note and district
+   map, then the planning map's analysis, availability, reconciliation, supply table,
+   look-ahead and sources. The
    server (``dashboard/server.py``) serves the dashboard once this part is done (at most
    :data:`LANDING_TIMEOUT_S` on), so no visitor's first page competes with it; the API
    answers from the start.
@@ -312,12 +312,10 @@ def _landing(store, store_key: tuple[str, str], key: str, years: tuple[int, ...]
     """The first part: what the overview and the planning map need on opening."""
     year = population.default_year(years)
     _step("overview KPIs", lambda: data.all_kpis(*store_key))
-    # the page modules load at their first run (the overview's brings plotly, the planning
-    # map's pydeck, whose widget brings ipywidgets: about a second each)
+    # the page modules load at their first run
     _step("overview page", lambda: importlib.import_module("pages.overview"))
     _step("overview figures", lambda: _overview(store, store_key, key, year))
-    _step("planning map page", lambda: [importlib.import_module(m) for m in (
-        "pages.planning_map", "pydeck.widget")])  # the map's widget (ipywidgets)
+    _step("planning map page", lambda: importlib.import_module("pages.planning_map"))
     _step(f"planning analysis: {DEFAULT_TYPE}", lambda: pl.analyse(
         store, key, DEFAULT_TYPE, year, accessibility.default_group(DEFAULT_TYPE), None))
     _step("planning map figures", lambda: _planning_map(store, key, year))
@@ -354,6 +352,9 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
     _step("site names", lambda: places.prepare(store, latest), True)
     for name in [p[1] for p in PAGES if p[1] not in LANDING_PAGES]:
         _step(f"page {name}", lambda n=name: importlib.import_module(f"pages.{n}"), True)
+    # deck.gl's widget (it brings ipywidgets, about a second): only the 3D view and a map
+    # over a city's own basemap use it (flat maps are drawn on a canvas)
+    _step("3D map widget", lambda: importlib.import_module("pydeck.widget"), True)
 
     def backtest():
         # deferred: the forecasters (scikit-learn, about 1 s) load in this thread only

@@ -176,7 +176,8 @@ def test_warming_starts_from_the_store_path(store_file, monkeypatch):
     assert warm.progress["phase"] == "done"
     # the overview's own figures and every page's module were loaded before anyone asked
     assert {"overview page", "overview figures", "planning map page",
-            "page site_recommendation", "page forecast", "site names"} <= set(warm.done)
+            "page site_recommendation", "page forecast", "site names",
+            "3D map widget"} <= set(warm.done)
     # and the first visit of the trends and forecast pages and of the year before the latest
     assert {"overview, the year before (zh)", "overview, the year before (en)", "trends page",
             "forecast page"} <= set(warm.done)
