@@ -120,6 +120,30 @@ def recommend(_store: Store, key: str, type_key: str, year: int, k: int, group: 
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
+def uncovered_hexes(_store: Store, _cells: pd.DataFrame, key: str, type_key: str, year: int,
+                    group: str, radius: int | None, district: int | None,
+                    demand_year: int | None, lang: str, legend_title: str, _actor=None
+                    ) -> tuple[pd.DataFrame, maps.Legend | None, canvasmap.EncodedLayer | None]:
+    """The site recommendation's map of the residents out of reach (``_cells``: the view's
+    cells, those not covered drawn), released through the access decision, with its legend
+    and the layer encoded for the canvas. Made once per view: each new answer (another
+    number of sites) redraws only the sites over it."""
+    uncovered = _cells[~_cells["covered"]]
+    if uncovered.empty:
+        return uncovered, None, None
+    labels = map_labels(lang, group, type_key)
+    labels["legend_persons"] = legend_title
+
+    def release(frame: pd.DataFrame) -> pd.DataFrame:  # cell counts as published
+        return access.release_counts(_store, frame, ["persons", "unmet"], channel="page",
+                                     fmt="map", parts="parts" if "parts" in frame else None,
+                                     **({"actor": _actor} if _actor is not None else {}))[0]
+
+    hexes, legend, _ = maps.hex_layer_data(uncovered, "persons", labels, release=release)
+    return hexes, legend, canvasmap.encode(maps.hex_layer(hexes, high_precision=False))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
 def future_cells(_store: Store, key: str, type_key: str, year: int, group: str,
                  radius: int | None, demand_year: int) -> pd.DataFrame:
     """The analysis' cells grown to ``demand_year`` (see ``siting.future_cells``)."""

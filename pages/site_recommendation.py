@@ -2,11 +2,9 @@
 
 import json
 
-import pandas as pd
 import streamlit as st
 
 from analytics.errors import CityBrainError
-from analytics.opendata import access
 from analytics.planning import siting
 from analytics.standards import FACILITY_TYPES, facility_type
 from dashboard import maps
@@ -142,19 +140,15 @@ def page(ctx: PageContext) -> None:
     # -- map: who is not covered, existing facilities, the proposed sites ----------------------
     if ask["district"] is not None:
         cells = cells[cells["district_adcode"] == ask["district"]]
-    uncovered = cells[~cells["covered"]]
     labels = pl.map_labels(ctx.lang, res.group, ask["type"])
-    labels["legend_persons"] = t("plan_legend_uncovered", group=group)
+    hexes, legend, encoded = pl.uncovered_hexes(
+        ctx.store, cells, pre.key, ask["type"], ctx.year, res.group, ask["radius"],
+        ask["district"], ask["demand_year"], ctx.lang,
+        t("plan_legend_uncovered", group=group), _actor=actor)
+    canvas = pl.on_canvas()
     layers = []
-    legend = None
-    if len(uncovered):
-        def release(frame: pd.DataFrame) -> pd.DataFrame:  # cell counts as published
-            return access.release_counts(ctx.store, frame, ["persons", "unmet"],
-                                         channel="page", fmt="map", actor=actor,
-                                         parts="parts" if "parts" in frame else None)[0]
-
-        hexes, legend, _ = maps.hex_layer_data(uncovered, "persons", labels, release=release)
-        layers.append(maps.hex_layer(hexes, high_precision=False))
+    if len(hexes):
+        layers.append(encoded if canvas else maps.hex_layer(hexes, high_precision=False))
     fac = result_acc.facilities
     if ask["district"] is not None:
         fac = fac[fac["district_adcode"] == ask["district"]]
@@ -173,7 +167,7 @@ def page(ctx: PageContext) -> None:
     layers.extend(pl.outline_layers(ctx.store, pre.key, view, ask["district"]))
     left, right = st.columns([5, 1.25])
     with left:
-        if pl.on_canvas():
+        if canvas:
             canvasmap.show(canvasmap.build(layers, view, label=t("plan_sites_table")),
                            height=560, key="pl_sites_map")
         else:   # over the city's own basemap: deck.gl

@@ -196,3 +196,19 @@ def test_canvas_map_in_chromium(browser):
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_a_layer_encoded_once_is_the_same_map_text():
+    """A page may send a big layer it encoded before (cached) beside layers it makes anew:
+    the map is the same JSON as one made of the layers themselves, in the same order."""
+    fac = pd.DataFrame({"facility_id": ["F1"], "lon": [120.0], "lat": [30.0], "r": [25.0],
+                        "t": ["养老院 \"A\""], "d": [""], "u": [""]})
+    cells = pd.DataFrame({"h3": [h3.latlng_to_cell(30.0, 120.0, 9)], "c": [[1, 2, 3, 190]],
+                          "t": ["x"], "d": [""], "u": [""]})
+    view = pdk.ViewState(longitude=120.0, latitude=30.0, zoom=12)
+    layers = [maps.hex_layer(cells), maps.facility_layer(fac)]
+    whole = canvasmap.build(layers, view, label="map")
+    parts = canvasmap.build([canvasmap.encode(layers[0]), layers[1]], view, label="map")
+    assert json.loads(parts.text) == json.loads(whole.text) == canvasmap.spec(layers, view, "map")
+    assert parts.layer_ids == whole.layer_ids == {"cells": layers[0].id,
+                                                  "facilities": layers[1].id}

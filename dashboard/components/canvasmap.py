@@ -37,6 +37,7 @@ H3 (``cell_to_boundary``): the browser has no H3 library.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import h3
@@ -191,10 +192,33 @@ def layer_spec(layer: pdk.Layer) -> dict | None:
 def spec(layers: list[pdk.Layer], view: pdk.ViewState, label: str = "") -> dict:
     """The canvas map of ``layers`` framed by ``view`` (see the module's doc); ``label``
     names the map for screen readers."""
-    return {"view": {"longitude": float(view.longitude), "latitude": float(view.latitude),
-                     "zoom": float(view.zoom)},
-            "tooltip": list(TOOLTIP_FIELDS), "label": label,
+    return {"view": _view(view), "tooltip": list(TOOLTIP_FIELDS), "label": label,
             "layers": [s for s in (layer_spec(layer) for layer in layers) if s is not None]}
+
+
+def _view(view: pdk.ViewState) -> dict:
+    return {"longitude": float(view.longitude), "latitude": float(view.latitude),
+            "zoom": float(view.zoom)}
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+@dataclass(frozen=True)
+class EncodedLayer:
+    """A layer already written as the JSON the browser gets (see :func:`encode`)."""
+
+    id: str
+    text: str
+
+
+def encode(layer: pdk.Layer) -> EncodedLayer | None:
+    """``layer`` as the canvas draws it, written once: a page that redraws the same big
+    layer beside others that change (a whole city's uncovered cells under each new answer's
+    sites) caches this and sends the same text again without working it out."""
+    found = layer_spec(layer)
+    return None if found is None else EncodedLayer(found["id"], _dumps(found))
 
 
 def rows(layer: dict) -> list[dict]:
@@ -218,10 +242,22 @@ class CanvasMap:
     """
 
     def __init__(self, map_spec: dict):
-        self.text = json.dumps(map_spec, ensure_ascii=False, separators=(",", ":"),
-                               allow_nan=False)
+        self.text = _dumps(map_spec)
         #: the kind of each layer (``cells``, ``facilities``...) -> its id in this map
         self.layer_ids = {base_id(layer["id"]): layer["id"] for layer in map_spec["layers"]}
+
+    @classmethod
+    def of(cls, layers: list[pdk.Layer | EncodedLayer], view: pdk.ViewState,
+           label: str = "") -> CanvasMap:
+        """The map of ``layers`` (pydeck layers, or layers encoded before) in ``view``."""
+        parts = [layer if isinstance(layer, EncodedLayer) else encode(layer)
+                 for layer in layers]
+        parts = [p for p in parts if p is not None]
+        head = {"view": _view(view), "tooltip": list(TOOLTIP_FIELDS), "label": label}
+        made = cls.__new__(cls)
+        made.text = _dumps(head)[:-1] + ',"layers":[' + ",".join(p.text for p in parts) + "]}"
+        made.layer_ids = {base_id(p.id): p.id for p in parts}
+        return made
 
     @property
     def spec(self) -> dict:
@@ -240,9 +276,11 @@ class CanvasMap:
         return [found[index]] if isinstance(index, int) and 0 <= index < len(found) else []
 
 
-def build(layers: list[pdk.Layer], view: pdk.ViewState, label: str = "") -> CanvasMap:
-    """:func:`spec` of ``layers`` in ``view``, ready to send."""
-    return CanvasMap(spec(layers, view, label))
+def build(layers: list[pdk.Layer | EncodedLayer], view: pdk.ViewState,
+          label: str = "") -> CanvasMap:
+    """:func:`spec` of ``layers`` in ``view``, ready to send (a layer may be one encoded
+    before, see :func:`encode`)."""
+    return CanvasMap.of(layers, view, label)
 
 
 _component = None
