@@ -264,7 +264,7 @@ def hex_layer(data: pd.DataFrame, extruded: bool = False, layer_id: str = "cells
     elevation = float(np.nanmax(data["e"])) if extruded and len(data) else 0
     if not extruded:
         data = data.drop(columns=["e"], errors="ignore")
-    return _layer(
+    return frame_layer(
         "H3HexagonLayer", data, id=rows_id(layer_id, data["h3"]), get_hexagon="h3",
         get_fill_color="c", pickable=True, auto_highlight=True, stroked=False, filled=True,
         extruded=extruded, get_elevation="e" if extruded else 0,
@@ -300,7 +300,7 @@ def facility_layer_data(fac: pd.DataFrame, type_name: str, unit_label: str,
 
 
 def facility_layer(data: pd.DataFrame, layer_id: str = "facilities") -> pdk.Layer:
-    return _layer(
+    return frame_layer(
         "ScatterplotLayer", data, id=rows_id(layer_id, data["facility_id"]),
         get_position=["lon", "lat"],
         get_radius="r", radius_units="'meters'", radius_min_pixels=2.5, radius_max_pixels=10,
@@ -312,7 +312,7 @@ def catchment_layer(points: pd.DataFrame, radius_m: float, rgb=CATCHMENT_RGB,
                     layer_id: str = "catchments") -> pdk.Layer:
     """Circles of the service radius around each point (not pickable: clicks pass through)."""
     data = points[["lon", "lat"]].round(6)
-    return _layer(
+    return frame_layer(
         "ScatterplotLayer", data, id=layer_id, get_position=["lon", "lat"],
         get_radius=float(radius_m), radius_units="'meters'", filled=True, stroked=True,
         get_fill_color=list(rgb) + [22], get_line_color=list(rgb) + [150],
@@ -368,14 +368,14 @@ def district_layers(paths: pd.DataFrame, highlight: int | None = None,
     the browser fetches and lays them out once, and a change of district sends only the
     chosen one's outline."""
     colour = [OUTLINE_RGB + [230]]
-    outlines = _layer("PathLayer", paths.assign(c=colour * len(paths)), id=layer_id,
+    outlines = frame_layer("PathLayer", paths.assign(c=colour * len(paths)), id=layer_id,
                       get_path="path", get_width=1.6, width_units="'pixels'", get_color="c",
                       pickable=False)
     outlines._by_url = True   # the same rows in every view: fetched once, whatever their size
     layers = [outlines]
     chosen = paths[paths["adcode"] == highlight]
     if highlight is not None and len(chosen):
-        layers.append(_layer("PathLayer", chosen.assign(c=colour * len(chosen)),
+        layers.append(frame_layer("PathLayer", chosen.assign(c=colour * len(chosen)),
                              id=f"{layer_id}_highlight", get_path="path", get_width=3.5,
                              width_units="'pixels'", get_color="c", pickable=False))
     return layers
@@ -383,7 +383,7 @@ def district_layers(paths: pd.DataFrame, highlight: int | None = None,
 
 def underserved_layer(h3_cells: list[str], layer_id: str = "underserved") -> pdk.Layer:
     data = pd.DataFrame({"h3": h3_cells})
-    return _layer("H3HexagonLayer", data, id=layer_id, get_hexagon="h3", filled=False,
+    return frame_layer("H3HexagonLayer", data, id=layer_id, get_hexagon="h3", filled=False,
                   stroked=True, get_line_color=UNDERSERVED_RGB + [255],
                   line_width_min_pixels=2.5, pickable=False, extruded=False,
                   high_precision=H3_HIGH_PRECISION)
@@ -400,11 +400,11 @@ def sites_layer(sites: pd.DataFrame, labels: dict[str, str], layer_id: str = "si
     data["d"] = (labels["gain"] + " " + sites["gain"].round().astype("int64").map(
         "{:,}".format).to_numpy() + " " + labels["persons_unit"])
     data["u"] = sites["site_id"].astype(str).to_numpy()
-    points = _layer("ScatterplotLayer", data, id=layer_id, get_position=["lon", "lat"],
+    points = frame_layer("ScatterplotLayer", data, id=layer_id, get_position=["lon", "lat"],
                        get_radius=60, radius_units="'meters'", radius_min_pixels=7,
                        get_fill_color=SITE_RGB + [255], get_line_color=[0, 0, 0, 255],
                        stroked=True, line_width_min_pixels=2, pickable=True)
-    text = _layer("TextLayer", data, id=f"{layer_id}_labels",
+    text = frame_layer("TextLayer", data, id=f"{layer_id}_labels",
                      get_position=["lon", "lat"], get_text="n", get_size=13,
                      get_color=[255, 255, 255, 255], get_alignment_baseline="'center'",
                      font_weight=700, pickable=False)
@@ -446,7 +446,7 @@ def view_for_area(districts: pd.DataFrame, district: int | None = None, pad_deg:
 JSON_DECIMALS = 6
 
 
-def _layer(kind: str, data, **kwargs) -> pdk.Layer:
+def frame_layer(kind: str, data, **kwargs) -> pdk.Layer:
     """A pydeck layer that keeps its frame as a frame (pydeck would turn it into a Python
     dict per row at once); :class:`CompactDeck` writes it with pandas' C encoder."""
     layer = pdk.Layer(kind, data=None, **kwargs)

@@ -23,8 +23,8 @@ from analytics.sensors import views
 from analytics.sensors.history import DAYS, HistoryJob
 from analytics.sensors.model import OPERATOR_ROLES
 from analytics.sensors.pipeline import SimulatedFeed, acknowledge_incident, resolve_incident
-from dashboard import auth
-from dashboard.components import provenance
+from dashboard import auth, maps
+from dashboard.components import canvasmap, provenance
 from dashboard.format import STATUS_COLOURS
 from dashboard.shell import PageContext, page_context
 
@@ -166,20 +166,24 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
     frame["color"] = frame["status"].map(lambda s: list(STATUS_COLOURS[s]))
     order = {s: i for i, s in enumerate(reversed(views.STATUSES))}
     frame = frame.sort_values("status", key=lambda s: s.map(order))
-    frame = frame[["asset_id", "lon", "lat", "color", "radius", "status_label", "type_label",
-                   "kinds_label", "age_label"]]
+    frame["status_line"] = (frame["status_label"] + " " + frame["kinds_label"]).str.strip()
+    frame = frame[["asset_id", "lon", "lat", "color", "radius", "type_label", "status_line",
+                   "age_label"]]
     layers = [
-        pdk.Layer("PathLayer", districts, id="districts", get_path="path", get_color=[60, 60, 60],
-                  width_min_pixels=1.5, get_width=2),
-        pdk.Layer("ScatterplotLayer", frame, id="covers", get_position=["lon", "lat"], get_fill_color="color",
-                  get_radius="radius", radius_units="'pixels'", pickable=True, stroked=True,
-                  get_line_color=[255, 255, 255], line_width_min_pixels=1, opacity=1.0),
+        maps.frame_layer("PathLayer", districts, id="districts", get_path="path",
+                         get_color=[60, 60, 60], width_min_pixels=1.5, get_width=2),
+        maps.frame_layer("ScatterplotLayer", frame, id="covers", get_position=["lon", "lat"],
+                         get_fill_color="color", get_radius="radius", radius_units="'pixels'",
+                         pickable=True, stroked=True, get_line_color=[255, 255, 255],
+                         line_width_min_pixels=1, opacity=1.0),
     ]
     view = pdk.data_utils.compute_view(frame[["lon", "lat"]].to_numpy().tolist(),
                                        view_proportion=0.95)
-    tooltip = {"text": "{asset_id}\n{type_label}\n{status_label} {kinds_label}\n{age_label}"}
-    st.pydeck_chart(pdk.Deck(layers=layers, initial_view_state=view, map_provider=None,
-                             tooltip=tooltip), height=460, key="sensors_map")
+    # drawn on the page's canvas (no WebGL: a control room's PC may have no GPU)
+    canvasmap.show(canvasmap.build(layers, view, label=ctx.t("sensors_map_header"),
+                                   tooltip=("asset_id", "type_label", "status_line",
+                                            "age_label")),
+                   key="sensors_map", height=460)
 
 
 def incident_table(ctx, inc: pd.DataFrame, names: dict) -> None:

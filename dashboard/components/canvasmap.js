@@ -245,6 +245,25 @@ function draw(st) {
         const px = layer.radiusUnits === "pixels" ? r : r * Math.cosh(layer.y[i] / R) * s;
         return Math.max(layer.minPx, Math.min(layer.maxPx, px));
       };
+      if (layer.line) {
+        // each point filled and outlined in turn, as deck.gl draws them: outlines drawn
+        // after every fill would cover the points in a dense cluster
+        ctx.lineWidth = layer.lineWidthPx;
+        for (let i = 0; i < n; i++) {
+          const x0 = sx(layer.x[i]), y0 = sy(layer.y[i]), r = radius(i);
+          if (x0 < -r || y0 < -r || x0 > st.w + r || y0 > st.h + r) continue;
+          ctx.beginPath();
+          ctx.arc(x0, y0, r, 0, 2 * Math.PI);
+          if (layer.fill) {
+            ctx.fillStyle = rgba(colourOf(layer.fill, i), op);
+            ctx.fill();
+          }
+          ctx.strokeStyle = rgba(colourOf(layer.line, i), op);
+          ctx.stroke();
+          drawn++;
+        }
+        continue;
+      }
       const groups = layer._groups || new Map([[-1, [...Array(n).keys()]]]);
       for (const [key, rows] of groups) {
         ctx.beginPath();
@@ -258,11 +277,6 @@ function draw(st) {
         if (layer.fill) {
           ctx.fillStyle = rgba(Array.isArray(layer.fill) ? layer.fill : layer.fill.palette[key], op);
           ctx.fill();
-        }
-        if (layer.line) {
-          ctx.strokeStyle = rgba(colourOf(layer.line, rows[0]), op);
-          ctx.lineWidth = layer.lineWidthPx;
-          ctx.stroke();
         }
       }
     } else if (layer.kind === "paths") {

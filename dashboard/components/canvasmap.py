@@ -174,9 +174,14 @@ def layer_spec(layer: pdk.Layer) -> dict | None:
             pts = np.asarray(path, dtype=float)
             px, py = mercator(pts[:, 0], pts[:, 1])
             paths.append(np.column_stack([px, py]).ravel().tolist())
+        # a width in metres (deck.gl's default unit) is drawn at its least width in pixels:
+        # the widths in metres on these maps (a few metres) are below a pixel at a city's zoom
+        in_pixels = _unquote(kw.get("width_units", "meters")) == "pixels"
+        width = float(kw.get("get_width", 1)) if in_pixels else float(
+            kw.get("width_min_pixels", 1))
         return {**base, "kind": "paths", "paths": paths,
                 "line": _colour(kw.get("get_color", [0, 0, 0, 255]), frame),
-                "lineWidthPx": float(kw.get("get_width", 1)),
+                "lineWidthPx": width,
                 "columns": _columns(frame, {"path"})}
     if kind == "TextLayer":
         lon_col, lat_col = kw.get("get_position", ["lon", "lat"])
@@ -189,10 +194,12 @@ def layer_spec(layer: pdk.Layer) -> dict | None:
     return None
 
 
-def spec(layers: list[pdk.Layer], view: pdk.ViewState, label: str = "") -> dict:
+def spec(layers: list[pdk.Layer], view: pdk.ViewState, label: str = "",
+         tooltip: tuple[str, ...] = TOOLTIP_FIELDS) -> dict:
     """The canvas map of ``layers`` framed by ``view`` (see the module's doc); ``label``
-    names the map for screen readers."""
-    return {"view": _view(view), "tooltip": list(TOOLTIP_FIELDS), "label": label,
+    names the map for screen readers; ``tooltip``: the rows' properties a tooltip shows, one
+    line each (the first in bold), in this order."""
+    return {"view": _view(view), "tooltip": list(tooltip), "label": label,
             "layers": [s for s in (layer_spec(layer) for layer in layers) if s is not None]}
 
 
@@ -248,12 +255,13 @@ class CanvasMap:
 
     @classmethod
     def of(cls, layers: list[pdk.Layer | EncodedLayer], view: pdk.ViewState,
-           label: str = "") -> CanvasMap:
-        """The map of ``layers`` (pydeck layers, or layers encoded before) in ``view``."""
+           label: str = "", tooltip: tuple[str, ...] = TOOLTIP_FIELDS) -> CanvasMap:
+        """The map of ``layers`` (pydeck layers, or layers encoded before) in ``view`` (see
+        :func:`spec`)."""
         parts = [layer if isinstance(layer, EncodedLayer) else encode(layer)
                  for layer in layers]
         parts = [p for p in parts if p is not None]
-        head = {"view": _view(view), "tooltip": list(TOOLTIP_FIELDS), "label": label}
+        head = {"view": _view(view), "tooltip": list(tooltip), "label": label}
         made = cls.__new__(cls)
         made.text = _dumps(head)[:-1] + ',"layers":[' + ",".join(p.text for p in parts) + "]}"
         made.layer_ids = {base_id(p.id): p.id for p in parts}
@@ -277,10 +285,10 @@ class CanvasMap:
 
 
 def build(layers: list[pdk.Layer | EncodedLayer], view: pdk.ViewState,
-          label: str = "") -> CanvasMap:
+          label: str = "", tooltip: tuple[str, ...] = TOOLTIP_FIELDS) -> CanvasMap:
     """:func:`spec` of ``layers`` in ``view``, ready to send (a layer may be one encoded
     before, see :func:`encode`)."""
-    return CanvasMap.of(layers, view, label)
+    return CanvasMap.of(layers, view, label, tooltip)
 
 
 _component = None
