@@ -302,6 +302,10 @@ def _planning_map(store, key: str, year: int) -> None:
         _sources(store, key, layer, types, year, types)
     provenance._grid_gap(store, key, year, None)
     provenance.facility_sources_by_id(store, key, DEFAULT_TYPE, year)  # the map's tooltips
+    # the English form of each facility's name, which English pages show (names, not counts)
+    facilities = pl.analyse(store, key, DEFAULT_TYPE, year,
+                            accessibility.default_group(DEFAULT_TYPE), None).facilities
+    pl.facility_names(facilities["name"], "en")
     pl.availability(store, key, DEFAULT_TYPE, year)
     reconcile.measures(store, key, DEFAULT_TYPE, year, None)
     pl.supply_table(store, key, year)
