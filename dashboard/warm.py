@@ -16,7 +16,7 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
    until no page run is under way, so a page opened at any moment runs alone, and the
    warming goes on between runs. The overview of the year before the latest (the first
    other year a visitor picks), the planning map's analysis of every other facility type
-   (so switching the type finds it ready) and each district's sources and reconciliation,
+   and its facilities' names in English (so switching the type finds them ready) and each district's sources and reconciliation,
    the trends and forecast pages as they open, the landmarks that name proposed sites, every
    other page's module and the forecast backtest of the latest base year.
 
@@ -339,6 +339,9 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
         group = accessibility.default_group(type_key)
         _step(f"planning analysis: {type_key}",
               lambda t=type_key, g=group: pl.analyse(store, key, t, latest, g, None), True)
+        _step(f"facility names in English: {type_key}",   # what its map's tooltips say
+              lambda t=type_key, g=group: pl.facility_names(
+                  pl.analyse(store, key, t, latest, g, None).facilities["name"], "en"), True)
         _step(f"availability: {type_key}",
               lambda t=type_key: pl.availability(store, key, t, latest), True)
         if type_key in reconcile.RATIO_TYPES:
