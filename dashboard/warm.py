@@ -15,8 +15,9 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
 2. **The rest**, which gives way to visitors (:func:`visit`): before each step it waits
    until no page run is under way, so a page opened at any moment runs alone, and the
    warming goes on between runs. The overview of the year before the latest (the first
-   other year a visitor picks), the planning map's analysis of every other facility type
-   and its facilities' names in English (so switching the type finds them ready) and each district's sources and reconciliation,
+   other year a visitor picks), the planning map's analysis of every other facility type,
+   its facilities' names in English, its sources and its look ahead (so switching the type
+   finds them ready), each district's sources and reconciliation,
    the trends and forecast pages as they open, the landmarks that name proposed sites, every
    other page's module and the forecast backtest of the latest base year.
 
@@ -39,6 +40,7 @@ import time
 from pathlib import Path
 
 from analytics import indicators, population
+from analytics.forecast import DEMAND_TYPES
 from analytics.planning import accessibility, places
 from analytics.standards import FACILITY_TYPES
 from dashboard import planning as pl
@@ -344,6 +346,13 @@ def _rest(store, store_key: tuple[str, str], key: str, years: tuple[int, ...],
                   pl.analyse(store, key, t, latest, g, None).facilities["name"], "en"), True)
         _step(f"availability: {type_key}",
               lambda t=type_key: pl.availability(store, key, t, latest), True)
+        _step(f"facility sources: {type_key}",   # its source line, CSV and tooltips
+              lambda t=type_key: (_sources(store, key, "facilities", (t,), latest, (t,)),
+                                  provenance.facility_sources_by_id(store, key, t, latest)),
+              True)
+        if type_key in DEMAND_TYPES:   # need against capacity in 5 and 10 years
+            _step(f"looking ahead: {type_key}",
+                  lambda t=type_key: pl.ahead(store, key, t, latest), True)
         if type_key in reconcile.RATIO_TYPES:
             _step(f"reconciliation: {type_key}",
                   lambda t=type_key: reconcile.measures(store, key, t, latest, None), True)

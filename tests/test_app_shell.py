@@ -168,6 +168,13 @@ def test_warming_starts_from_the_store_path(store_file, monkeypatch):
             with pytest.raises(CityBrainError):
                 accessibility.analyse(store, k, latest, group=accessibility.default_group(k))
     assert "all" in warm.done and "planning analysis: elderly_day_care" in warm.done
+    # and, for every other type analysed, what its page draws beside the map (its sources;
+    # its need in 5 and 10 years where the type has a demand ratio)
+    from analytics.forecast import DEMAND_TYPES
+    for k in FACILITY_TYPES:
+        if k != warm.DEFAULT_TYPE and f"planning analysis: {k}" in warm.done:
+            assert f"facility sources: {k}" in warm.done
+            assert (f"looking ahead: {k}" in warm.done) == (k in DEMAND_TYPES)
     # every step ran as the pages call it (a page's changed signature fails here, not
     # silently at the first visit); only the types this small store cannot analyse refuse
     assert all(why.startswith("CityBrainError: no residents") for why in warm.failed.values())
