@@ -75,6 +75,32 @@ def site_controls(ctx: PageContext, pre: pl.Preamble) -> dict | None:
             "demand_year": ctx.year + ahead if ahead else None}
 
 
+def facility_layers(ctx: PageContext, type_key: str, facilities, district: int | None,
+                    labels: dict) -> list:
+    """The existing facilities of ``type_key`` in the area (all the city's when ``district`` is
+    None), named in the page's language: a layer, or none where there are none."""
+    if district is not None:
+        facilities = facilities[facilities["district_adcode"] == district]
+    if not len(facilities):
+        return []
+    return [maps.facility_layer(maps.facility_layer_data(
+        facilities.assign(name=pl.facility_names(facilities["name"], ctx.lang)),
+        pl.type_name(type_key, ctx.lang), pl.unit_name(type_key, ctx.lang), labels))]
+
+
+def sites_map(ctx: PageContext, pre: pl.Preamble, layers: list, district: int | None) -> None:
+    """``layers`` over the area's outlines, framed on the area whatever the type or the number
+    of sites (so a new answer redraws the layers in place, the reader's view kept)."""
+    view = pl.area_view(ctx.store, pre.key, district)
+    layers = [*layers, *pl.outline_layers(ctx.store, pre.key, view, district)]
+    if pl.on_canvas():
+        canvasmap.show(canvasmap.build(layers, view, label=ctx.t("plan_sites_table")),
+                       height=560, key="pl_sites_map")
+    else:   # over the city's own basemap: deck.gl
+        st.pydeck_chart(maps.prepare(maps.deck(layers, view)), height=560,
+                        key="pl_sites_map_deck")
+
+
 def page(ctx: PageContext) -> None:
     t = ctx.t
     pre = pl.preamble(ctx)
@@ -86,56 +112,68 @@ def page(ctx: PageContext) -> None:
         provenance.source_caption(ctx.store, pre.key, ctx.lang, layer, types=types,
                                   year=ctx.year)
     provenance.grid_gap_note(ctx.store, pre.key, ctx.lang, ctx.year)
-    if ask is None:
-        st.info(t("plan_sites_prompt"))
+    # the answer's place, then the map's: the map keeps its place whether sites were asked
+    # for or not, so it is mounted once and an answer only changes what it draws
+    answer = st.container()
+    left, right = st.columns([5, 1.25])
+    if ask is None:   # the facilities there are now
+        answer.info(t("plan_sites_prompt"))
+        existing = pl.analyse(ctx.store, pre.key, chosen, ctx.year, pre.group, None).facilities
+        with left:
+            sites_map(ctx, pre, facility_layers(ctx, chosen, existing, pre.district, pl.map_labels(
+                ctx.lang, pre.group, chosen)), pre.district)
+        right.caption(t("plan_sites_existing_note", type=pl.type_name(chosen, ctx.lang)))
         st.stop()
 
-    ft = facility_type(ask["type"]).localized(ctx.lang)
-    try:
-        candidates = None
-        if ask["source"] == "upload":
-            if ask["upload"] is None:
-                st.warning(t("plan_upload_needed"))
-                st.stop()
-            candidates = siting.parse_candidates(ask["upload"].getvalue(), ask["upload"].name,
-                                                 ask["datum"] or None, ctx.store)
-        result_acc = pl.analyse(ctx.store, pre.key, ask["type"], ctx.year,
-                                pre.group, ask["radius"])
-        site_capacity = None
-        if ask["cap_on"]:
-            if result_acc.need_per_person:
-                site_capacity = float(ask["cap"]) if ask["cap"] else float(
-                    result_acc.facilities["capacity"].median()
-                    if len(result_acc.facilities) else 100.0)
-            else:
-                st.info(t("plan_capacity_na"))
-        actor = current_actor(ctx.store)
-        with st.spinner("…"):
-            res = pl.recommend(ctx.store, pre.key, ask["type"], ctx.year, ask["k"],
-                               pre.group, ask["radius"],
-                               ask["district"], candidates, ask["lock"], ask["exclude"],
-                               site_capacity, ask["demand_year"], _actor=actor,
-                               _analysis=result_acc)
-            cells = result_acc.cells if ask["demand_year"] is None else pl.future_cells(
-                ctx.store, pre.key, ask["type"], ctx.year, pre.group,
-                ask["radius"], ask["demand_year"])
-    except CityBrainError as exc:
-        st.error(ctx.reason(exc))
-        st.stop()
+    with answer:
+        ft = facility_type(ask["type"]).localized(ctx.lang)
+        try:
+            candidates = None
+            if ask["source"] == "upload":
+                if ask["upload"] is None:
+                    st.warning(t("plan_upload_needed"))
+                    st.stop()
+                candidates = siting.parse_candidates(
+                    ask["upload"].getvalue(), ask["upload"].name, ask["datum"] or None,
+                    ctx.store)
+            result_acc = pl.analyse(ctx.store, pre.key, ask["type"], ctx.year,
+                                    pre.group, ask["radius"])
+            site_capacity = None
+            if ask["cap_on"]:
+                if result_acc.need_per_person:
+                    site_capacity = float(ask["cap"]) if ask["cap"] else float(
+                        result_acc.facilities["capacity"].median()
+                        if len(result_acc.facilities) else 100.0)
+                else:
+                    st.info(t("plan_capacity_na"))
+            actor = current_actor(ctx.store)
+            with st.spinner("…"):
+                res = pl.recommend(ctx.store, pre.key, ask["type"], ctx.year, ask["k"],
+                                   pre.group, ask["radius"],
+                                   ask["district"], candidates, ask["lock"], ask["exclude"],
+                                   site_capacity, ask["demand_year"], _actor=actor,
+                                   _analysis=result_acc)
+                cells = result_acc.cells if ask["demand_year"] is None else pl.future_cells(
+                    ctx.store, pre.key, ask["type"], ctx.year, pre.group,
+                    ask["radius"], ask["demand_year"])
+        except CityBrainError as exc:
+            st.error(ctx.reason(exc))
+            st.stop()
 
-    for code, values in res.note_codes:
-        st.caption(t("plan_note_prefix") + t(f"plan_note_{code}", **values))
-    group = pl.group_name(res.group, ctx.lang)
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric(t("plan_before"), f"{res.before_pct:.2f}%")
-    m2.metric(t("plan_after"), f"{res.after_pct:.2f}%", delta=f"{res.after_pct - res.before_pct:+.2f}")
-    m3.metric(t("plan_newly"), f"{res.newly_covered:,.0f}", help=t("plan_newly_help"))
-    m4.metric(t("plan_gap"), f"{res.solution.gap_pct:.2f}%",
-              help=t("plan_gap_help", status=res.solution.status,
-                     seconds=f"{res.solution.seconds:.1f}", n=f"{res.n_candidates:,}"))
-    if site_capacity:
-        st.caption(t("plan_site_capacity", unit=pl.unit_name(ask["type"], ctx.lang))
-                   + f": {site_capacity:,.0f}")
+        for code, values in res.note_codes:
+            st.caption(t("plan_note_prefix") + t(f"plan_note_{code}", **values))
+        group = pl.group_name(res.group, ctx.lang)
+        m1, m2, m3, m4 = st.columns(4)
+        m1.metric(t("plan_before"), f"{res.before_pct:.2f}%")
+        m2.metric(t("plan_after"), f"{res.after_pct:.2f}%",
+                  delta=f"{res.after_pct - res.before_pct:+.2f}")
+        m3.metric(t("plan_newly"), f"{res.newly_covered:,.0f}", help=t("plan_newly_help"))
+        m4.metric(t("plan_gap"), f"{res.solution.gap_pct:.2f}%",
+                  help=t("plan_gap_help", status=res.solution.status,
+                         seconds=f"{res.solution.seconds:.1f}", n=f"{res.n_candidates:,}"))
+        if site_capacity:
+            st.caption(t("plan_site_capacity", unit=pl.unit_name(ask["type"], ctx.lang))
+                       + f": {site_capacity:,.0f}")
 
     # -- map: who is not covered, existing facilities, the proposed sites ----------------------
     if ask["district"] is not None:
@@ -149,30 +187,15 @@ def page(ctx: PageContext) -> None:
     layers = []
     if len(hexes):
         layers.append(encoded if canvas else maps.hex_layer(hexes, high_precision=False))
-    fac = result_acc.facilities
-    if ask["district"] is not None:
-        fac = fac[fac["district_adcode"] == ask["district"]]
-    if len(fac):
-        layers.append(maps.facility_layer(maps.facility_layer_data(
-            fac.assign(name=pl.facility_names(fac["name"], ctx.lang)),
-            pl.type_name(ask["type"], ctx.lang), pl.unit_name(ask["type"], ctx.lang), labels)))
+    layers.extend(facility_layers(ctx, ask["type"], result_acc.facilities, ask["district"],
+                                  labels))
     if len(res.sites):
         layers.append(maps.catchment_layer(res.sites, res.radius_m, rgb=maps.SITE_RGB,
                                            layer_id="site_catchments"))
         layers.extend(maps.sites_layer(res.sites.assign(
             name=[pl.place_text(r, ctx.lang) for _, r in res.sites.iterrows()]), labels))
-    # the view fits the area, whatever the type or the number of sites: a new answer redraws
-    # the layers in place
-    view = pl.area_view(ctx.store, pre.key, ask["district"])
-    layers.extend(pl.outline_layers(ctx.store, pre.key, view, ask["district"]))
-    left, right = st.columns([5, 1.25])
     with left:
-        if canvas:
-            canvasmap.show(canvasmap.build(layers, view, label=t("plan_sites_table")),
-                           height=560, key="pl_sites_map")
-        else:   # over the city's own basemap: deck.gl
-            st.pydeck_chart(maps.prepare(maps.deck(layers, view)), height=560,
-                            key="pl_sites_map_deck")
+        sites_map(ctx, pre, layers, ask["district"])
     with right:
         if legend is not None:
             st.markdown(legend.html(), unsafe_allow_html=True)
