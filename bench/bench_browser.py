@@ -372,8 +372,11 @@ def map_shows(type_key: str, district: str) -> str:
             f"&& (p.get('district') || 'city') === {json.dumps(area)})"
             "(new URLSearchParams(location.search)))")
 OVERVIEW = title_has("at a glance")
-SITES_MAP = ("document.querySelector('.st-key-pl_sites_map canvas') || "
-             "document.querySelector('[data-testid=\"stDeckGlJsonChart\"] canvas')")
+#: The site recommendation's answer: its figures, and its map (which the page may draw
+#: before any sites are asked for, with the facilities there are now).
+SITES_MAP = ("(document.querySelector('.st-key-pl_sites_map canvas') || "
+             "document.querySelector('[data-testid=\"stDeckGlJsonChart\"] canvas')) && "
+             "!!document.querySelector('[data-testid=\"stMetric\"]')")
 
 
 @dataclass
