@@ -84,10 +84,11 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
     if len(marks):
         dist, mi = cKDTree(project(marks["lon"], marks["lat"], origin)).query(pts)
         near = marks.iloc[mi].reset_index(drop=True)
-        for col, src in (("landmark", "name"), ("landmark_en", "name_en"),
-                         ("landmark_type", "type"),
+        for col, src in (("landmark", "name"), ("landmark_type", "type"),
                          ("landmark_type_zh", "type_zh"), ("landmark_type_en", "type_en")):
             out[col] = near[src].to_numpy()
+        # romanised for the points asked about only (a few sites, not thousands of names)
+        out["landmark_en"] = [romanise(n) for n in out["landmark"]]
         out["distance_m"] = np.round(dist).astype("int64")
         _name_places(out, pts, marks, origin)
     else:
@@ -99,8 +100,9 @@ def locate(store: Store, lon, lat, year: int | None = None) -> pd.DataFrame:
 
 
 #: What :func:`locate` reads and works out once per store, data vintage and year: the
-#: populated cells, the landmarks described in words (a few thousand names split and
-#: romanised) and the district names. A site recommendation asks for them on every answer.
+#: populated cells, the landmarks with the sub-district and community their names give (a
+#: few thousand names split) and the district names. A site recommendation asks for them on
+#: every answer; only the names of the landmarks it picks are romanised.
 _REFERENCES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _REFERENCES_LOCK = threading.Lock()
 
@@ -122,8 +124,6 @@ def _references(store: Store, year: int | None
         parts = [split_place(n, d) for n, d in zip(marks["name"], mark_district, strict=True)]
         marks = marks.assign(
             subdistrict=[p[0] for p in parts], community=[p[1] for p in parts],
-            place_en=[place_english(*p) for p in parts],
-            name_en=[romanise(n) for n in marks["name"]],
             type_zh=[FACILITY_TYPES[t].name_zh if t in FACILITY_TYPES else ""
                      for t in marks["type"]],
             type_en=[FACILITY_TYPES[t].name_en if t in FACILITY_TYPES else ""
@@ -148,7 +148,7 @@ def _name_places(out: pd.DataFrame, pts: np.ndarray, marks: pd.DataFrame,
     *of the point's own district* whose name says its sub-district. The nearest facility
     overall may stand across a district line, and its sub-district would then contradict the
     district named beside it ("上城区 东山街道" for a 拱墅区 street)."""
-    for col in ("subdistrict", "community", "place_en"):
+    for col in ("subdistrict", "community"):
         out[col] = ""
     named = marks[marks["subdistrict"] != ""]
     for adcode, rows in out.groupby("district_adcode").indices.items():
@@ -157,8 +157,10 @@ def _name_places(out: pd.DataFrame, pts: np.ndarray, marks: pd.DataFrame,
             continue
         _, j = cKDTree(project(pool["lon"], pool["lat"], origin)).query(pts[rows])
         chosen = pool.iloc[np.atleast_1d(j)]
-        for col in ("subdistrict", "community", "place_en"):
+        for col in ("subdistrict", "community"):
             out.loc[out.index[rows], col] = chosen[col].to_numpy()
+    out["place_en"] = [place_english(sub, com)
+                       for sub, com in zip(out["subdistrict"], out["community"], strict=True)]
 
 
 __all__ = ["COLUMNS", "locate", "place_english", "prepare", "split_place"]
