@@ -515,7 +515,9 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                 context.close()
         browser.close()
     for row in rows.values():
-        print(f"    {row.name}: " + ", ".join(f"{t:.2f}" for t in row.times), flush=True)
+        print(f"    {row.name}: " + ", ".join(f"{t:.2f}" for t in row.times)
+              + " (server: " + ", ".join(_num(x.server, 0) for x in row.samples) + ")",
+              flush=True)
     return rows
 
 
