@@ -3,6 +3,7 @@ applications and API tokens for every kind of caller of the leak matrix."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -131,6 +132,41 @@ def serve(path: Path, workdir: Path, env: dict | None = None, made: dict | None 
         time.sleep(0.3)
     proc.kill()
     raise RuntimeError(f"the server did not answer in 180 s: {log.read_text()[-2000:]}")
+
+
+@contextlib.contextmanager
+def streamlit_app(script: str | Path, env: dict | None = None, port: int | None = None):
+    """``streamlit run script`` on 127.0.0.1 (``port``, or a free one), headless; yields its
+    base URL once Streamlit's health check answers, and stops it when the block ends."""
+    port = port or free_port()
+    environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(script), "--server.port", str(port),
+         "--server.headless", "true", "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"streamlit run {script} stopped ({proc.returncode})")
+            try:
+                if requests.get(f"{url}/_stcore/health", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.3)
+        else:
+            raise RuntimeError(f"streamlit run {script} did not answer in 60 s")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def sign_in(page, url: str, user: str, password: str, lang: str = "en",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from app_helpers import shown_tables, switch_page
 from planning_store import DAY_CARE, SCHOOLS, YEAR, cell_of, lonlat, make_store
+from server_helpers import streamlit_app
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 from streamlit.testing.v1 import AppTest
@@ -349,11 +350,7 @@ def test_map_tooltip_says_unmet_once_for_cells_out_of_reach():
 @pytest.mark.e2e
 def test_map_page_in_chromium(tmp_path, browser):
     """Real server, real browser: hexagons, facilities and outlines drawn; no outside request."""
-    import socket
-    import subprocess
-    import sys
     import time
-    import urllib.request
 
     import numpy as np
     from PIL import Image
@@ -362,26 +359,13 @@ def test_map_page_in_chromium(tmp_path, browser):
     # DuckDB lets one process at a time hold a file
     store_path = tmp_path / "e2e.duckdb"
     make_store(path=store_path).close()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = None
     if __import__("os").environ.get("CITYBRAIN_TEST_PORT"):  # the e2e server holds that one
         port = int(__import__("os").environ["CITYBRAIN_TEST_PORT"]) + 1
-    env = {**__import__("os").environ, "CITYBRAIN_STORE": str(store_path)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     shots = ROOT / "screenshots"
     shots.mkdir(exist_ok=True)
     t_start = time.time()
-    try:
-        for _ in range(60):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with streamlit_app(APP, {"CITYBRAIN_STORE": str(store_path)}, port) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1200})
         page.add_init_script("""(() => { window.__webgl = 0;
           const get = HTMLCanvasElement.prototype.getContext;
@@ -394,9 +378,9 @@ def test_map_page_in_chromium(tmp_path, browser):
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
         page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
         page.on("request", lambda r: outside.append(r.url) if not r.url.startswith(
-            (f"http://127.0.0.1:{port}", f"http://localhost:{port}", "data:", "blob:"))
+            (url, url.replace("127.0.0.1", "localhost"), "data:", "blob:"))
             else None)
-        page.goto(f"http://127.0.0.1:{port}/planning_map?lang=en&pl_type=primary_school"
+        page.goto(f"{url}/planning_map?lang=en&pl_type=primary_school"
                   "&pl_layers=facilities,districts,catchments")
         print(f"server up after {time.time() - t_start:.1f} s")
         page.wait_for_selector(".st-key-pl_map canvas", timeout=60000)
@@ -454,7 +438,7 @@ def test_map_page_in_chromium(tmp_path, browser):
         assert int(page.eval_on_selector(".st-key-pl_map .cm-root", "e => e.dataset.drawn")) > 0
         chart.screenshot(path=str(shots / "e2e_planning_map_district_changed.png"))
         fresh = browser.new_page(viewport={"width": 1400, "height": 1200})
-        fresh.goto(f"http://127.0.0.1:{port}/planning_map?lang=en&pl_type=elderly_day_care"
+        fresh.goto(f"{url}/planning_map?lang=en&pl_type=elderly_day_care"
                    "&pl_layers=facilities,districts,catchments&district=330106")
         fresh.wait_for_selector(".st-key-pl_map canvas", timeout=60000)
         time.sleep(5)
@@ -462,9 +446,6 @@ def test_map_page_in_chromium(tmp_path, browser):
             path=str(shots / "e2e_planning_map_district_link.png"))
         fresh.close()
         page.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
     # Streamlit's front end first probes /<page>/_stcore/health and host-config on a deep
     # link (404) and then the root; those are its own, every other failure counts.
     probes = [u for u in missing if u.endswith(("/_stcore/health", "/_stcore/host-config"))]

@@ -4,11 +4,7 @@ component drawn, hovered and clicked in Chromium."""
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import h3
@@ -17,6 +13,7 @@ import pandas as pd
 import pydeck as pdk
 import pytest
 from pyproj import Transformer
+from server_helpers import streamlit_app
 
 from dashboard import maps
 from dashboard.components import canvasmap
@@ -93,12 +90,6 @@ def test_a_click_chooses_only_rows_the_map_still_draws():
     assert m.picked(None, "facilities") == [] and m.picked("junk", "facilities") == []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _pixel(page, x: float, y: float) -> tuple[int, int, int]:
     """The colour on screen at page coordinates (x, y)."""
     import io
@@ -115,20 +106,7 @@ def test_canvas_map_in_chromium(browser):
     sys.path.insert(0, str(Path(__file__).parent))
     from canvasmap_app import HOSTILE
 
-    port = _free_port()
-    env = {**__import__("os").environ, "PYTHONPATH": str(ROOT)}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "tests" / "canvasmap_app.py"),
-         "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(60):
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
+    with streamlit_app(ROOT / "tests" / "canvasmap_app.py") as url:
         page = browser.new_page(viewport={"width": 1000, "height": 800})
         page.add_init_script("""(() => { window.__webgl = 0;
           const get = HTMLCanvasElement.prototype.getContext;
@@ -137,7 +115,7 @@ def test_canvas_map_in_chromium(browser):
             return get.call(this, kind, ...rest); }; })();""")
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"http://127.0.0.1:{port}/")
+        page.goto(f"{url}/")
         page.wait_for_function(
             "document.querySelector('.st-key-test_map .cm-root')?.dataset.drawn === '2'",
             timeout=60000)
@@ -193,9 +171,6 @@ def test_canvas_map_in_chromium(browser):
         assert _pixel(page, cx, cy) == pytest.approx((247, 247, 245), abs=3)
         assert not errors, errors
         page.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 def test_a_layer_encoded_once_is_the_same_map_text():
