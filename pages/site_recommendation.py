@@ -88,6 +88,23 @@ def facility_layers(ctx: PageContext, type_key: str, facilities, district: int |
         pl.type_name(type_key, ctx.lang), pl.unit_name(type_key, ctx.lang), labels))]
 
 
+def uncovered_layer(ctx: PageContext, pre: pl.Preamble, type_key: str, cells,
+                    group: str, radius: int | None, district: int | None,
+                    demand_year: int | None) -> tuple[list, object]:
+    """The residents of ``group`` out of reach of the facilities there are (``cells``: the
+    analysis' cells), in the area, as released: a layer (or none) and its legend. The same
+    view before and after an answer is released and encoded once."""
+    if district is not None:
+        cells = cells[cells["district_adcode"] == district]
+    hexes, legend, encoded = pl.uncovered_hexes(
+        ctx.store, cells, pre.key, type_key, ctx.year, group, radius, district, demand_year,
+        ctx.lang, ctx.t("plan_legend_uncovered", group=pl.group_name(group, ctx.lang)),
+        _actor=current_actor(ctx.store))
+    if not len(hexes):
+        return [], legend
+    return [encoded if pl.on_canvas() else maps.hex_layer(hexes, high_precision=False)], legend
+
+
 def sites_map(ctx: PageContext, pre: pl.Preamble, layers: list, district: int | None) -> None:
     """``layers`` over the area's outlines, framed on the area whatever the type or the number
     of sites (so a new answer redraws the layers in place, the reader's view kept)."""
@@ -116,13 +133,20 @@ def page(ctx: PageContext) -> None:
     # for or not, so it is mounted once and an answer only changes what it draws
     answer = st.container()
     left, right = st.columns([5, 1.25])
-    if ask is None:   # the facilities there are now
+    if ask is None:   # who is out of reach of the facilities there are now
         answer.info(t("plan_sites_prompt"))
-        existing = pl.analyse(ctx.store, pre.key, chosen, ctx.year, pre.group, None).facilities
+        now = pl.analyse(ctx.store, pre.key, chosen, ctx.year, pre.group, None)
+        gaps, legend = uncovered_layer(ctx, pre, chosen, now.cells, pre.group, None,
+                                       pre.district, None)
         with left:
-            sites_map(ctx, pre, facility_layers(ctx, chosen, existing, pre.district, pl.map_labels(
-                ctx.lang, pre.group, chosen)), pre.district)
-        right.caption(t("plan_sites_existing_note", type=pl.type_name(chosen, ctx.lang)))
+            sites_map(ctx, pre, gaps + facility_layers(
+                ctx, chosen, now.facilities, pre.district,
+                pl.map_labels(ctx.lang, pre.group, chosen)), pre.district)
+        with right:
+            if legend is not None:
+                st.markdown(legend.html(), unsafe_allow_html=True)
+            st.caption(t("plan_sites_existing_note", group=pl.group_name(pre.group, ctx.lang),
+                         type=pl.type_name(chosen, ctx.lang)))
         st.stop()
 
     with answer:
@@ -176,17 +200,9 @@ def page(ctx: PageContext) -> None:
                        + f": {site_capacity:,.0f}")
 
     # -- map: who is not covered, existing facilities, the proposed sites ----------------------
-    if ask["district"] is not None:
-        cells = cells[cells["district_adcode"] == ask["district"]]
     labels = pl.map_labels(ctx.lang, res.group, ask["type"])
-    hexes, legend, encoded = pl.uncovered_hexes(
-        ctx.store, cells, pre.key, ask["type"], ctx.year, res.group, ask["radius"],
-        ask["district"], ask["demand_year"], ctx.lang,
-        t("plan_legend_uncovered", group=group), _actor=actor)
-    canvas = pl.on_canvas()
-    layers = []
-    if len(hexes):
-        layers.append(encoded if canvas else maps.hex_layer(hexes, high_precision=False))
+    layers, legend = uncovered_layer(ctx, pre, ask["type"], cells, res.group, ask["radius"],
+                                     ask["district"], ask["demand_year"])
     layers.extend(facility_layers(ctx, ask["type"], result_acc.facilities, ask["district"],
                                   labels))
     if len(res.sites):

@@ -255,19 +255,23 @@ def test_bars_are_drawn_to_scale_from_zero():
 
 def test_sites_page_shows_the_existing_facilities_before_it_is_asked(store_path, monkeypatch):
     """Before any sites are asked for, the map already shows where the type's facilities are
-    (the two primary schools, at D and at F, in cells 400 m apart) and nothing computed: no
-    residents left uncovered, no proposed sites; the map is the one an answer then redraws
+    (the two primary schools, at D and at F, 400 m either side of E) and who is out of their
+    500 m reach: the cells B and H (566 m from both schools; A, C, G and I are 400 m from
+    one, E 400 m from both), no proposed sites yet; the map is the one an answer then redraws
     (the same key), the prompt above it."""
     at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school"})
     assert any("press “Recommend sites”" in i.value for i in at.info)
     assert not at.metric and len(at.get("bidi_component")) == 1
     before = map_element(at).proto.id
     layers = {maps.base_id(layer["id"]): layer for layer in deck_spec(at)["layers"]}
-    assert set(layers) == {"facilities", "districts"}
+    assert set(layers) == {"cells", "facilities", "districts"}
+    assert sorted(r["h3"] for r in layers["cells"]["data"]) == sorted([cell_of("B"),
+                                                                        cell_of("H")])
     where = sorted((round(r["lon"], 6), round(r["lat"], 6)) for r in layers["facilities"]["data"])
     assert where == sorted((round(lon, 6), round(lat, 6))
                            for lon, lat in (lonlat(-400.0, 0.0), lonlat(400.0, 0.0)))
-    assert any("existing facilities (Primary school)" in c.value for c in at.caption)
+    assert any("beyond the reach of the existing facilities (Primary school)" in c.value
+               for c in at.caption)
     # asked: the same map (one, under the same id) now also draws who is left and the site
     next(b for b in at.button if b.label == "Recommend sites").click()
     at.run()
