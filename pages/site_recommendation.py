@@ -135,9 +135,13 @@ def page(ctx: PageContext) -> None:
     left, right = st.columns([5, 1.25])
     if ask is None:   # who is out of reach of the facilities there are now
         answer.info(t("plan_sites_prompt"))
-        now = pl.analyse(ctx.store, pre.key, chosen, ctx.year, pre.group, None)
-        gaps, legend = uncovered_layer(ctx, pre, chosen, now.cells, pre.group, None,
-                                       pre.district, None)
+        try:
+            now = pl.analyse(ctx.store, pre.key, chosen, ctx.year, pre.group, None)
+            gaps, legend = uncovered_layer(ctx, pre, chosen, now.cells, pre.group, None,
+                                           pre.district, None)
+        except CityBrainError as exc:
+            answer.error(ctx.reason(exc))
+            st.stop()
         with left:
             sites_map(ctx, pre, gaps + facility_layers(
                 ctx, chosen, now.facilities, pre.district,

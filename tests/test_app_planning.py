@@ -280,6 +280,17 @@ def test_sites_page_shows_the_existing_facilities_before_it_is_asked(store_path,
     assert {"cells", "facilities", "sites", "districts"} <= layers
 
 
+def test_sites_page_says_why_before_it_is_asked_when_a_type_cannot_be_analysed(
+        store_path, monkeypatch):
+    """A type whose residents the store lacks (no child aged 3-5 in the fixture) is said so
+    at once, in words, where the map of the existing facilities would be."""
+    at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "kindergarten"})
+    # (shown as text: Markdown's punctuation escaped)
+    assert any("no residents of group 3-5 in the city" in re.sub(r"\\(.)", r"\1", e.value)
+               for e in at.error)
+    assert not at.get("bidi_component")
+
+
 def test_sites_page_k_too_large(store_path, monkeypatch):
     at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school", "pl_k": "10"})
     assert any("k = 10 but there are only 9 candidate sites" in e.value for e in at.error)
