@@ -568,6 +568,34 @@ def test_a_planners_own_basemap_is_a_setting_off_by_default(monkeypatch):
         settings.cache_clear()
 
 
+def test_sites_page_over_a_city_basemap_draws_with_deckgl_before_and_after(store_path,
+                                                                          monkeypatch):
+    """With the city's own basemap set, the site page's one map is deck.gl's, before an
+    answer (who is out of reach, the schools) and after it (the site added)."""
+    from analytics.settings import settings
+
+    monkeypatch.setenv("CITYBRAIN_BASEMAP_STYLE", "http://tiles.city.example/style.json")
+    settings.cache_clear()
+    try:
+        at = run(store_path, monkeypatch, SITES_PAGE, {"pl_type": "primary_school"})
+
+        def layer_ids():
+            charts = at.get("deck_gl_json_chart")
+            assert len(charts) == 1 and not at.get("bidi_component")
+            return {maps.base_id(layer["id"])
+                    for layer in json.loads(charts[0].proto.json)["layers"]}
+
+        assert {"cells", "facilities", "districts"} <= layer_ids()
+        assert "sites" not in layer_ids()
+        next(b for b in at.button if b.label == "Recommend sites").click()
+        at.run()
+        assert not at.exception, at.exception
+        assert {"cells", "facilities", "sites", "districts"} <= layer_ids()
+    finally:
+        monkeypatch.delenv("CITYBRAIN_BASEMAP_STYLE")
+        settings.cache_clear()
+
+
 def test_site_recommendation_starts_from_the_maps_released_coverage(store_path, monkeypatch):
     """Coverage now on the site page is the planning map's (40 of 270 aged 60+, 14.81 %), and
     the residents newly covered are the sum of the sites' released gains (multiples of 10)."""
