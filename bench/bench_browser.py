@@ -2,8 +2,9 @@
 
 Each interaction the issue names (the overview's first and warm load, a change of year, the
 planning map's first and warm load, a switch of facility type, a choice of district, the
-site recommendation's load and computing sites, the trends and forecast pages) is timed from the click (or, for a load, from
-the start of navigation) until the page has finished drawing. "Finished" is decided in the
+site recommendation's load and computing sites, the trends and forecast pages) is timed
+from the click (or, for a load, from the start of navigation) until the page has finished
+drawing. "Finished" is decided in the
 browser, not guessed:
 
 * the run has begun (Streamlit's running indicator appeared after the click, or the page's
@@ -504,10 +505,10 @@ def run_browser(root: Path, store: Path) -> dict[str, Row]:
                         map_shows("elderly_day_care", c), srv))
                 # the site page as it opens (its map of who is out of reach drawn, where the
                 # code draws one before sites are asked for)
+                asked = "!!document.querySelector('[data-testid=\"stAlert\"]')"   # the prompt
                 record("site recommendation, load", "load", lambda: open_page(
                     page, runs, f"{base}/site_recommendation?lang=en&year=2025&district=city",
-                    f"{title_has('ites')} && !!document.querySelector('[data-testid=\"stAlert\"]')",
-                    srv))
+                    f"{title_has('ites')} && {asked}", srv))
                 for i in range(repeat):
                     record("site recommendation, compute sites (new k)", "widget",
                            lambda k=5 + i: compute_sites(page, runs, k, SITES_MAP, srv))

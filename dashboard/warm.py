@@ -17,8 +17,9 @@ A first visitor otherwise pays for work every visitor shares. The warming runs i
    warming goes on between runs. The overview of the year before the latest (the first
    other year a visitor picks), the planning map's analysis of every other facility type,
    its facilities' names in English, its sources and its look ahead (so switching the type
-   finds them ready), each district's sources and reconciliation,
-   the trends and forecast pages as they open, every other page's module and the forecast backtest of the latest base year.
+   finds them ready), each district's sources and reconciliation, the trends and forecast
+   pages as they open, every other page's module and the forecast backtest of the latest
+   base year.
 
 These are the same cached calls the pages make, so the pages then find them ready. The server
 starts this as it starts (:func:`at_start`); a page run starts it too (:func:`start`) when

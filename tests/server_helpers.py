@@ -46,13 +46,18 @@ class Running:
     log: Path | None = None
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """End a server process: asked to stop, killed if it has not within ``timeout`` s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def prepare(path: Path) -> tuple[dict[str, str], dict[str, Actor]]:
@@ -161,12 +166,7 @@ def streamlit_app(script: str | Path, env: dict | None = None, port: int | None 
             raise RuntimeError(f"streamlit run {script} did not answer in 60 s")
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 def sign_in(page, url: str, user: str, password: str, lang: str = "en",
