@@ -20,6 +20,9 @@ being changed) and a **held-out** half (all others), reported separately, each a
 earlier z-score detector and a detector that never fires; series listed with no window
 count false alarms per 10,000 values.
 
+Last, the detector at other alert levels (``THRESHOLDS``): what a lower threshold gains on
+labelled series against what it costs in false alarms on clean ones.
+
 A labelled folder in the benchmark's own layout is scored by
 ``python -m analytics sensors benchmark DIR LABELS``.
 
@@ -186,6 +189,32 @@ def main(store_path: Path | None = None) -> None:
     print("inserted anomalies found, by kind: " + ", ".join(
         f"{k} {a}/{b}" for k, (a, b) in sorted(found.items())))
     nab_halves()
+    threshold_tradeoff(labelled, clean)
+
+
+#: Alert levels compared in :func:`threshold_tradeoff` (the default is 0.999999).
+THRESHOLDS = (0.9999, 0.99999, 0.999999, 0.9999999)
+
+
+def threshold_tradeoff(labelled, clean) -> None:
+    """The same detector at other alert levels: what a lower threshold gains on the labelled
+    series and what it costs in false alarms on the clean ones (an operator's choice of
+    ``--threshold``)."""
+    items = nab_series()
+    halves = {"tuning": [x for x in items if x[0] in TUNING and x[2]],
+              "held-out": [x for x in items if x[0] not in TUNING and x[2]]}
+    print("\nthe detector at other thresholds (our corpus, its clean series, the benchmark's halves)")
+    print(f"{'threshold':>10} {'corpus':>7} {'found':>8} {'FA/10k clean':>13} "
+          f"{'NAB tuning':>11} {'NAB held-out':>13}")
+    for thr in THRESHOLDS:
+        fn = lambda f, t=thr: scoring.score_series(f, threshold=t)["is_anomaly"].to_numpy()  # noqa: E731
+        r = run_corpus(f"{thr}", fn, labelled, clean)
+        nab_scores = {half: nab.normalised([nab.score_detections(f["timestamp"], fn(f), w)
+                                            for _, f, w in group]) if group else float("nan")
+                      for half, group in halves.items()}
+        print(f"{thr:>10} {r.score:7.1f} {r.detected:>4}/{r.windows:<3} "
+              f"{10 * r.false_alarms_per_1000:13.1f} {nab_scores['tuning']:11.1f} "
+              f"{nab_scores['held-out']:13.1f}")
 
 
 def nab_series() -> list[tuple[str, object, list]]:
