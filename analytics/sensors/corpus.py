@@ -168,7 +168,8 @@ def artificial(seed: int = 5) -> tuple[list[Series], list[Series]]:
     Clean (nothing may alert): a daily half-sine (``20 + 60 max(sin(2πt/288), 0)``) with
     no noise and with Gaussian noise of 2, a square wave switching every half day between 20
     and 80, a flat line, Gaussian noise (40 ± 10), a quantised daily cycle (rounded to
-    whole numbers) and Poisson counts with a daily rate of 3 or 5.
+    whole numbers), Poisson counts with a daily rate of 3 or 5, and a working day noisier
+    than the night (80 ± 5 from 09:00 to 18:00, 20 ± 1 otherwise).
 
     With one anomaly from value ``ART_AT`` (the start of day 11), on the noisy daily
     half-sine unless said: for one day the cycle's amplitude jumps to 100 (``jumps_up``) or
@@ -191,6 +192,10 @@ def artificial(seed: int = 5) -> tuple[list[Series], list[Series]]:
         "quantised": np.round(30 + 5 * day + rng.normal(0, 1, n)),
         "counts": rng.poisson(3 + 2 * (day > 0), n).astype(float),
     }
+    # drawn from its own generator, so the signals above and below stay as they were
+    busy = np.random.default_rng(seed + 1)
+    clean["busy_day_noisier"] = np.where((t % 288 >= 108) & (t % 288 < 216),
+                                         80 + busy.normal(0, 5, n), 20 + busy.normal(0, 1, n))
     a, d = ART_AT, slice(ART_AT, ART_AT + 288)
     noise = lambda size: rng.normal(0, 2, size)   # noqa: E731
     anomalous = {}

@@ -21,7 +21,12 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
    (a fast running mean of absolute errors, ``FAST_EW``): a big move inside a turbulent
    spell is less news than the same move out of calm (volatility comes in clusters). The
    surprising values of an incident already alerted do not teach any of these spreads
-   (``FREEZE``), so one outage does not make the next one look ordinary.
+   (``FREEZE``), so one outage does not make the next one look ordinary. Where the series
+   has a cycle of at least ``PHASE_BINS`` values, each phase of it (each hour of a day)
+   also learns its own median error, and a phase noisier than the series as a whole has
+   its values' spread widened by that ratio (a busy day-time is judged on its own noise,
+   not the quiet night's; a quiet phase is not judged more strictly). The phase is counted
+   in values, as the cycle is, so it holds for regularly sampled series.
 3. **Likelihood** — ``2 Φ(z) − 1`` (the form of ``river``'s ``GaussianScorer``) of the
    largest of four surprises, in [0, 1]; :attr:`Step.kind` says which one:
 
@@ -115,6 +120,10 @@ ALPHAS = (0.05, 0.2, 0.5, 0.9)
 MODEL_EW = 0.02
 #: The same, for the slow judgement of which forecaster knows the series' cycle.
 CONTEXT_EW = 0.002
+#: Phases of the shortest cycle (hours of a day) whose own error spread is learned, for
+#: cycles of at least this many values; values a phase teaches before it is used; window
+#: (values of that phase) of its median absolute error.
+PHASE_BINS, PHASE_MIN, PHASE_WINDOW = 24, 5, 100
 
 
 def seasons_for(step_s: float | None, business_days: bool = False) -> tuple[int, ...]:
@@ -240,6 +249,12 @@ class SeriesDetector:
         self.n = 0
         self.since_alert = math.inf
         self.fast: float | None = None
+        # the error spread of each phase of the shortest cycle (each hour of a day): a series
+        # may be noisier by day than by night, and its busy hours are then judged on their own
+        self.phase_season = shortest if shortest >= PHASE_BINS else 0
+        self.phase_err = [stats.RollingQuantile(0.5, PHASE_WINDOW)
+                          for _ in range(PHASE_BINS if self.phase_season else 0)]
+        self.phase_n = [0] * len(self.phase_err)
 
     @staticmethod
     def _model(alpha, beta, gamma, period):
@@ -252,6 +267,18 @@ class SeriesDetector:
         spread = math.sqrt(self.var.get() or 0.0)
         res = self.resolution if math.isfinite(self.resolution) else 0.0
         return max(0.01 * spread, 0.5 * res, 1e-9)
+
+    def _phase_widening(self) -> tuple[int | None, float]:
+        """This value's phase of the shortest cycle (None without one) and how much wider
+        than the series' overall spread that phase's own spread is (at least 1: a quiet
+        phase is not judged more strictly than the series as a whole)."""
+        if not self.phase_season:
+            return None, 1.0
+        phase = (self.n - 1) % self.phase_season * PHASE_BINS // self.phase_season
+        overall = self.abs_err.get() or 0.0
+        if self.phase_n[phase] < PHASE_MIN or overall <= 0:
+            return phase, 1.0
+        return phase, max((self.phase_err[phase].get() or 0.0) / overall, 1.0)
 
     def _burst(self, z: float) -> tuple[float, float | None]:
         """How far the mean surprise of the last values stands above its own long-run
@@ -300,6 +327,8 @@ class SeriesDetector:
             # errors have heavier tails than a Gaussian (e.g. daily returns)
             s = max(MAD_TO_SIGMA * (self.abs_err.get() or 0.0),
                     (self.abs_err_tail.get() or 0.0) / TAIL_Z, floor)
+            phase, widen = self._phase_widening()
+            s *= widen
             self.recent.append(err)
             mean = statistics.fmean(self.recent)
             s_mean = max(MAD_TO_SIGMA * (self.abs_mean.get() or 0.0),
@@ -328,6 +357,9 @@ class SeriesDetector:
             # what the series does during an incident it was alerted to does not teach its
             # normal spread (else one outage would make the next one look ordinary)
             teach = not (FREEZE and self.since_alert <= self.holdoff and score >= REARM)
+            if teach and phase is not None:
+                self.phase_err[phase].update(abs(err))
+                self.phase_n[phase] += 1
             if teach:
                 self._learn_burst(m_burst)
                 self.abs_err.update(abs(err))
