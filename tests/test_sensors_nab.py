@@ -173,3 +173,27 @@ def test_detector_finds_the_labelled_cost_per_click_spike_in_its_window():
     alerts = ts[(out["is_anomaly"] == 1) & inside].tolist()
     assert alerts == [pd.Timestamp("2011-07-16 09:15:01")]
     assert out["score"].between(0, 1).all()
+
+
+WHOLE = SHIPPED.parent / "nab_whole"
+
+
+def test_shipped_whole_series_are_read_in_the_benchmark_layout(capsys):
+    # tests/data/nab_whole/README.md: eleven series of 4,032 values and three of 1,538 + 1,643
+    # + 2,500: 50,033 values; windows 0 x 5 + 1 + 1 + 2 + 1 + 1 + 2 + 1 + 4 + 1 = 14
+    assert main(["sensors", "benchmark", str(WHOLE), str(WHOLE / "combined_windows.json")]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("14 series, 50,033 values, 14 windows")
+    assert "detected 0/14" in next(x for x in out.splitlines() if x.startswith("never fires"))
+
+
+@pytest.mark.parametrize("name", ["art_daily_no_noise", "art_daily_perfect_square_wave",
+                                  "art_daily_small_noise", "art_flatline", "art_noisy"])
+def test_the_benchmarks_signals_without_anomaly_raise_no_alert(name):
+    # the benchmark's artificialNoAnomaly group: nothing in them is anomalous, so any alert
+    # is a false alarm (art_daily_small_noise, whose working day is about four times as noisy as its
+    # night, raised five before each hour of the day learned its own spread)
+    out = score_series(read_series(WHOLE / "artificialNoAnomaly" / f"{name}.csv"))
+    assert len(out) == 4032
+    assert out["is_anomaly"].sum() == 0
+    assert out["score"].between(0, 1).all()
