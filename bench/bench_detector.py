@@ -51,13 +51,16 @@ TARGET_SCORE = 60.0
 TARGET_FA_PER_1000 = 0.1
 #: The benchmark's excerpts shipped with the tests.
 NAB_SHIPPED = Path(__file__).resolve().parent.parent / "tests" / "data" / "nab"
-#: Whole series of the benchmark shipped with the tests (all held out).
+#: Whole series of the benchmark shipped with the tests (held out but one, see TUNING).
 NAB_WHOLE = NAB_SHIPPED.parent / "nab_whole"
 #: Series of the benchmark looked at while the detector was tuned (speed_t4013 was first held
 #: out, then inspected to find why its second incident was missed; the six realAWSCloudwatch,
 #: realKnownCause, realTraffic and realTweets ones were drawn at random, seeded, from the
-#: eleven excerpts added later, before any was looked at alone); all others are held out.
+#: eleven excerpts added later, before any was looked at alone; the benchmark's
+#: art_daily_small_noise, whose day-time false alarms led to each hour's own spread); all
+#: others are held out.
 TUNING = frozenset({
+    "artificialNoAnomaly/art_daily_small_noise.csv",
     "realTraffic/speed_7578.csv",
     "realTraffic/occupancy_6005.csv",
     "realAdExchange/exchange-3_cpc_results.csv",
