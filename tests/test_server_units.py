@@ -5,6 +5,7 @@ slow to reach."""
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,9 +14,9 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from analytics.identity import Actor
-from analytics.opendata import accounts, privacy, tokens
+from analytics.opendata import access, accounts, privacy, tokens
 from analytics.server import ckan, session
-from analytics.server.state import Limits, RateLimiter, ServerState
+from analytics.server.state import Limits, LogBuffer, RateLimiter, ServerState
 from analytics.server.web import Api
 
 
@@ -196,3 +197,27 @@ def test_a_callers_token_or_session_is_looked_up_off_the_event_loop(store, monke
     # a bad token is still refused
     r = client.get("/api/3/action/package_list", headers={"Authorization": "nope"})
     assert r.status_code == 403 and r.json()["error"]["__type"] == "Authorization Error"
+
+
+def test_a_flush_returns_only_once_what_was_logged_before_it_is_written(monkeypatch):
+    # the background writer takes the logged decision and is still writing it (0.3 s) when
+    # flush() is called: flush must wait for that write, not return at once because the list
+    # it finds is empty (a reader of the log right after flush() would miss the decision)
+    written = []
+
+    def slow_write(store, items):
+        time.sleep(0.3)
+        written.extend(items)
+
+    monkeypatch.setattr(access, "log_many", slow_write)
+    buffer = LogBuffer(None, every=0.01)
+    try:
+        buffer("a decision", "json", 5)
+        deadline = time.monotonic() + 2
+        while buffer._items and time.monotonic() < deadline:   # taken by the writer
+            time.sleep(0.001)
+        assert buffer._items == []
+        buffer.flush()
+        assert [item[:3] for item in written] == [("a decision", "json", 5)]
+    finally:
+        buffer.close()

@@ -64,13 +64,16 @@ class LogBuffer:
     A read served over the API is logged within a fraction of a second, in one transaction
     with the others of that moment, instead of one write transaction per request (which
     would queue 50 concurrent readers behind the store's one writer). :meth:`close` writes
-    what is left; refusals are still logged at once by ``access.authorize``.
+    what is left; refusals are still logged at once by ``access.authorize``. When
+    :meth:`flush` returns, every decision logged before it was called is in the store, also
+    one the background writer had already taken and was still writing.
     """
 
     def __init__(self, store: Store, every: float = 0.2):
         self.store, self.every = store, every
         self._items: list = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()          # guards the list (held briefly by requests)
+        self._writing = threading.Lock()       # one write at a time, waited for by flush
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
         self._thread.start()
@@ -80,10 +83,11 @@ class LogBuffer:
             self._items.append((decision, fmt, rows, privacy.now_utc()))
 
     def flush(self) -> None:
-        with self._lock:
-            items, self._items = self._items, []
-        if items:
-            access.log_many(self.store, items)
+        with self._writing:
+            with self._lock:
+                items, self._items = self._items, []
+            if items:
+                access.log_many(self.store, items)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
