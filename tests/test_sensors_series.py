@@ -122,7 +122,7 @@ def _day_noisier_than_night(seed: int) -> np.ndarray:
 def test_a_noisier_time_of_day_is_judged_on_its_own_spread(monkeypatch):
     # nothing here is anomalous; judged on the series' overall spread (the quiet night's,
     # 62 % of the values), the first hours of every day look like a burst of surprises
-    x = _day_noisier_than_night(3)
+    x = _day_noisier_than_night(14)
     _, alert = detect(x, seasons=(288, 2016), warmup=604)
     assert alert.sum() == 0
     monkeypatch.setattr(series_module, "PHASE_BINS", 10**6)   # no phase of its own
@@ -130,7 +130,33 @@ def test_a_noisier_time_of_day_is_judged_on_its_own_spread(monkeypatch):
     assert alert.sum() >= 1
     monkeypatch.undo()
     # a value 12 day-time spreads off at noon on day 12 still alerts, there
-    y = _day_noisier_than_night(3)
+    y = _day_noisier_than_night(14)
     y[12 * 288 + 144] += 60
     _, alert = detect(y, seasons=(288, 2016), warmup=604)
     assert np.flatnonzero(alert).tolist() == [12 * 288 + 144]
+
+
+def _bursty_counts(seed: int) -> np.ndarray:
+    # 6,000 counts (Poisson, mean 10) whose normal life comes in bursts: about every 300
+    # values, 10 values at three times the rate (as the volume of tweets about a company)
+    rng = np.random.default_rng(seed)
+    rate = np.full(6000, 10.0)
+    for start in range(150, 6000, 300):
+        start += int(rng.integers(-50, 50))
+        rate[start:start + 10] *= 3
+    return rng.poisson(rate).astype(float)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_series_that_lives_in_bursts_is_not_news_at_each_one(seed, monkeypatch):
+    # the burst test judged on a Gaussian tail of its long-run mean and variance calls the
+    # twenty bursts news several times; judged on its own 99.9th percentile, none of them
+    x = _bursty_counts(seed)
+    assert detect(x, warmup=900)[1].sum() == 0
+    monkeypatch.setattr(series_module, "BURST_TAIL_Z", 0)
+    assert detect(x, warmup=900)[1].sum() >= 4
+    monkeypatch.undo()
+    # a count of 200 (20 times the rate, 3 times any burst's) is still news, there
+    y = x.copy()
+    y[4321] = 200
+    assert np.flatnonzero(detect(y, warmup=900)[1]).tolist() == [4321]

@@ -36,7 +36,10 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
    - ``burst``: the mean surprise of the last ``BURST_SHORT`` values against the long-run
      distribution of that mean — the anomaly likelihood of Ahmad, Lavin, Purdy & Agha,
      "Unsupervised real-time anomaly detection for streaming data", Neurocomputing 262
-     (2017) — which finds noise bursts and spikes that come thicker;
+     (2017) — which finds noise bursts and spikes that come thicker; like the value's,
+     its spread is raised until its own 99.9th percentile sits where a Gaussian's would
+     (``BURST_TAIL_Z``), so a series whose normal life comes in bursts (the volume of
+     tweets about a company) is not news at every burst;
    - ``cycle``: the mean error of the forecaster with the best *long-run* record (usually
      the one that knows the daily cycle), which a change of the cycle itself moves even
      while a fast forecaster follows it value by value;
@@ -88,6 +91,10 @@ TAIL_WINDOW = 2000
 BURST_SHORT = 10
 #: Window (values) of the long-run distribution of those short means.
 BURST_LONG = 2000
+#: Judge the short mean on its own tail as well: its spread is raised until the ``TAIL_Q``
+#: quantile of its past values sits at this (one-sided) |z| (0 turns it off). A series
+#: whose normal life comes in bursts (social-media volumes) is not news at each one.
+BURST_TAIL_Z = 3.0902
 #: Surprise (|z|) at which one value's contribution to the short mean is capped.
 BURST_CAP = 6.0
 #: Least hold-off and least warm-up, in values. Thirty values are enough to learn a level
@@ -238,6 +245,7 @@ class SeriesDetector:
         self.surprise: deque[float] = deque(maxlen=BURST_SHORT)
         self.burst_mean = utils.Rolling(stats.Mean, window_size=BURST_LONG)
         self.burst_var = utils.Rolling(stats.Var, window_size=BURST_LONG)
+        self.burst_tail = stats.RollingQuantile(TAIL_Q, BURST_LONG)
         self.beyond, self.side = 0, 1.0   # consecutive errors beyond the learning clip
         self.repeats = 0        # values equal to the one before, so far
         self.run = 0            # length of the current run of equal values
@@ -294,13 +302,17 @@ class SeriesDetector:
             mu = self.burst_mean.get()
             # a floor on the spread: a mean that never moved must still rise a whole
             # surprise unit to count (quantised or perfectly predicted series)
-            out = max(0.0, (m - mu) / max(sd, BURST_FLOOR))
+            # and on its own tail, where its long run has bursts in it (a Gaussian tail on
+            # a mean and a variance would call each of them news)
+            tail = ((self.burst_tail.get() or mu) - mu) / BURST_TAIL_Z if BURST_TAIL_Z else 0.0
+            out = max(0.0, (m - mu) / max(sd, BURST_FLOOR, tail))
         return out, m
 
     def _learn_burst(self, m: float | None) -> None:
         if m is not None:
             self.burst_mean.update(m)
             self.burst_var.update(m)
+            self.burst_tail.update(m)
 
     def update(self, x: float) -> Step:
         x = float(x)
