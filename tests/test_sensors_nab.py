@@ -7,6 +7,7 @@ a detection at a window's start earns σ(−1) / σ(−1) = 1.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -108,6 +109,33 @@ def test_cli_scores_a_labelled_folder(tmp_path, capsys):
     assert float(line.split()[3]) == pytest.approx(expected, abs=0.1)
     never = next(x for x in out.splitlines() if x.startswith("never fires"))
     assert float(never.split()[3]) == 0.0
+
+
+def test_cli_scores_the_labelled_series_it_finds_and_names_the_others(tmp_path, capsys):
+    # the benchmark's repository: series under data/<folder>/, labels for more series than
+    # are there (a partial checkout); the two series here are scored, the third is named
+    ts = pd.date_range("2024-01-01", periods=800, freq="5min")
+    flat = np.tile([10.0, 11.0, 10.5, 9.5], 200)
+    for group in ("realA", "realB"):
+        (tmp_path / "data" / group).mkdir(parents=True)
+        pd.DataFrame({"timestamp": ts, "value": flat}).to_csv(
+            tmp_path / "data" / group / "s.csv", index=False)
+    labels = {"realA/s.csv": [[str(ts[690]), str(ts[710])]], "realB/s.csv": [],
+              "realC/gone.csv": [[str(ts[10]), str(ts[20])]]}
+    (tmp_path / "labels.json").write_text(json.dumps(labels), encoding="utf-8")
+    assert main(["sensors", "benchmark", str(tmp_path), str(tmp_path / "labels.json")]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[0].startswith("2 series, 1,600 values, 1 windows")
+    assert "1 of the 3 labelled series" in captured.err and "realC/gone.csv" in captured.err
+    # a flat series never alerts: the one window is missed (score 0), per folder too
+    assert next(x for x in lines if x.startswith("this detector")).split()[3] == "0.0"
+    assert [x.split()[0] for x in lines if x.startswith("  real")] == ["realA", "realB"]
+    # a folder holding none of them is an error that names an expected path
+    assert main(["sensors", "benchmark", str(tmp_path / "data" / "realA"),
+                 str(tmp_path / "labels.json")]) == 2
+    err = capsys.readouterr().err
+    assert "none of the 3 series" in err and "realA/realA/s.csv" in err
 
 
 def test_bad_labels_are_named(tmp_path):

@@ -169,16 +169,40 @@ def run_benchmark(args) -> int:
         "earlier z-score (>= 6)": lambda f: scoring.zscore_detections(f["value"].to_numpy()),
         "never fires": lambda f: np.zeros(len(f), bool),
     }
-    frames = {}
-    for name in sorted(labels):
-        path = args.dir / name
-        frames[name] = scoring.read_series(path)
+    folder = args.dir
+    if not any((folder / name).exists() for name in labels) and any(
+            (folder / "data" / name).exists() for name in labels):
+        folder = folder / "data"        # the benchmark's repository itself: its series are in data/
+    present = [name for name in sorted(labels) if (folder / name).exists()]
+    if not present:
+        example = next(iter(sorted(labels)))
+        raise CityBrainError(f"{args.dir}: none of the {len(labels)} series listed in "
+                             f"{args.labels} is there (e.g. {args.dir / example})")
+    missing = [name for name in sorted(labels) if name not in present]
+    if missing:
+        print(f"{len(missing)} of the {len(labels)} labelled series are not under {folder} and "
+              f"are left out: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}",
+              file=sys.stderr)
+    frames = {name: scoring.read_series(folder / name) for name in present}
     print(f"{len(frames)} series, {sum(len(f) for f in frames.values()):,} values, "
-          f"{sum(len(w) for w in labels.values())} windows; NAB standard profile")
+          f"{sum(len(labels[n]) for n in present)} windows; NAB standard profile")
+    by_group: dict[str, list] = {}
     for det_name, fn in detectors.items():
-        scores = [nab.score_detections(f["timestamp"], fn(f), labels[name])
-                  for name, f in frames.items()]
-        print(f"{det_name:<26} score {nab.normalised(scores):7.1f}  detected "
-              f"{sum(s.tp for s in scores)}/{sum(s.windows for s in scores)}  false positives "
-              f"{sum(s.fp for s in scores)}")
+        scores = {name: nab.score_detections(f["timestamp"], fn(f), labels[name])
+                  for name, f in frames.items()}
+        every = list(scores.values())
+        print(f"{det_name:<26} score {nab.normalised(every):7.1f}  detected "
+              f"{sum(s.tp for s in every)}/{sum(s.windows for s in every)}  false positives "
+              f"{sum(s.fp for s in every)}")
+        if det_name == "this detector":
+            for name, sc in scores.items():
+                by_group.setdefault(name.split("/")[0] if "/" in name else ".", []).append(sc)
+    if len(by_group) > 1:
+        print("this detector, by folder:")
+        for group, scores in sorted(by_group.items()):
+            n_win = sum(s.windows for s in scores)
+            value = f"{nab.normalised(scores):7.1f}" if n_win else "    n/a"
+            print(f"  {group:<24} score {value}  series {len(scores):>2}  detected "
+                  f"{sum(s.tp for s in scores)}/{n_win}  false positives "
+                  f"{sum(s.fp for s in scores)}")
     return 0
