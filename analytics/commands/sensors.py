@@ -184,8 +184,12 @@ def run_benchmark(args) -> int:
               f"are left out: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}",
               file=sys.stderr)
     frames = {name: scoring.read_series(folder / name) for name in present}
+    listed = sum(len(labels[n]) for n in present)
+    inside = sum(nab.score_detections(f["timestamp"], np.zeros(len(f), bool), labels[n]).windows
+                 for n, f in frames.items())
     print(f"{len(frames)} series, {sum(len(f) for f in frames.values()):,} values, "
-          f"{sum(len(labels[n]) for n in present)} windows; NAB standard profile")
+          f"{inside} windows" + (f" ({listed - inside} more listed fall outside the series)"
+                                 if listed != inside else "") + "; NAB standard profile")
     by_group: dict[str, list] = {}
     for det_name, fn in detectors.items():
         scores = {name: nab.score_detections(f["timestamp"], fn(f), labels[name])
