@@ -3,6 +3,8 @@ artificial signals of :func:`analytics.sensors.corpus.artificial`."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -160,3 +162,23 @@ def test_a_series_that_lives_in_bursts_is_not_news_at_each_one(seed, monkeypatch
     y = x.copy()
     y[4321] = 200
     assert np.flatnonzero(detect(y, warmup=900)[1]).tolist() == [4321]
+
+
+def test_a_value_beyond_the_tail_is_judged_on_a_generalised_normal(monkeypatch):
+    # a Laplace of scale 1: the median of |e| is ln 2 and its 99.9th percentile ln 1000 (a
+    # ratio of 9.97, a Gaussian's is 4.88); P(|e| > ln 10^6) = 10^-6 exactly, which is
+    # |z| = 4.8916 of a Gaussian (Φ^-1(1 - 5e-7))
+    monkeypatch.setattr(series_module, "BETA_FLOOR", 1.0)
+    series_module._gennorm_ratios.cache_clear()
+    assert series_module.tail_z(math.log(1e6), math.log(2), math.log(1000)) == pytest.approx(
+        4.8916, abs=1e-3)
+    monkeypatch.undo()
+    series_module._gennorm_ratios.cache_clear()
+    # held at a shape of 1.3, the same value is more surprising than under the Laplace and
+    # far less than under a Gaussian of the same median (σ = ln 2 / 0.6745 = 1.0277, so
+    # |z| = ln 10^6 / 1.0277 = 13.44)
+    z = series_module.tail_z(math.log(1e6), math.log(2), math.log(1000))
+    assert 4.8916 + 0.5 < z < 13.44 - 5
+    # within the percentile, or with tails no heavier than a Gaussian's, it does not judge
+    assert series_module.tail_z(6.0, math.log(2), math.log(1000)) == math.inf
+    assert series_module.tail_z(5.0, 0.6745, 3.2905) == math.inf

@@ -15,7 +15,12 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
    ``RollingQuantile``), scaled to a standard deviation; where the series' errors have
    heavier tails than a Gaussian, the spread is raised until the 99.9th percentile of its
    own past errors sits where a Gaussian's would (|z| = 3.29), so a value must be about 1.5
-   times the series' ordinary extremes to alert (daily stock returns, poll jumps). A floor
+   times the series' ordinary extremes to alert (daily stock returns, poll jumps). Beyond
+   that percentile a value is also judged on a generalised normal whose median and 99.9th
+   percentile are the series' own (:func:`tail_z`): heavier tails than a Gaussian's fall off
+   more slowly, so a record move in a series of big moves is less news. Its shape is held at
+   ``BETA_FLOOR`` or more: letting it fall to a Laplace's (1) or below also silenced real
+   incidents of the benchmark. A floor
    tied to the series' own spread and resolution, never to its level, keeps a flat past
    from giving scores of 1e17. A single value is also judged against the recent volatility
    (a fast running mean of absolute errors, ``FAST_EW``): a big move inside a turbulent
@@ -64,6 +69,7 @@ Ahmad et al. The hold-off, the run rule and the resolution floor are ours.
 
 from __future__ import annotations
 
+import functools
 import math
 import statistics
 from collections import deque
@@ -71,6 +77,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from river import stats, time_series, utils
+from scipy import stats as stats_dist
 
 MAD_TO_SIGMA = 1.4826
 #: Default alert level: an error this improbable under the learned spread (|z| ≈ 4.9).
@@ -95,6 +102,9 @@ BURST_LONG = 2000
 #: quantile of its past values sits at this (one-sided) |z| (0 turns it off). A series
 #: whose normal life comes in bursts (social-media volumes) is not news at each one.
 BURST_TAIL_Z = 3.0902
+#: Least shape of the generalised normal on which a value beyond the errors' ``TAIL_Q``
+#: quantile is judged (2 is a Gaussian, 1 a Laplace; see :func:`tail_z`).
+BETA_FLOOR = 1.3
 #: Surprise (|z|) at which one value's contribution to the short mean is capped.
 BURST_CAP = 6.0
 #: Least hold-off and least warm-up, in values. Thirty values are enough to learn a level
@@ -165,6 +175,39 @@ def default_warmup(seasons: tuple[int, ...]) -> int:
     ``WARMUP_MIN``."""
     cycles = [int(p) for p in seasons if p >= 2]
     return max(2 * min(cycles), WARMUP_MIN) if cycles else WARMUP_MIN
+
+
+@functools.cache
+def _gennorm_ratios() -> tuple[np.ndarray, np.ndarray]:
+    """Shapes of the generalised normal from a Gaussian's (2) down to ``BETA_FLOOR``, and the
+    ratio of the ``TAIL_Q`` quantile of its absolute value to the median of it, which falls
+    as the shape falls (4.88 for a Gaussian, 9.97 for a Laplace)."""
+    betas = np.linspace(2.0, BETA_FLOOR, 71)
+    ratios = stats_dist.gennorm.ppf(0.5 + TAIL_Q / 2, betas) / stats_dist.gennorm.ppf(0.75, betas)
+    return betas, ratios
+
+
+def tail_z(e: float, median: float, upper: float) -> float:
+    """|z| of an absolute error ``e`` beyond ``upper`` under the generalised normal (an
+    exponential-power law, ``scipy.stats.gennorm``) whose absolute value has median
+    ``median`` and ``TAIL_Q`` quantile ``upper``, its shape held at ``BETA_FLOOR`` or more;
+    inf where ``e`` is within ``upper`` or the two are no further apart than a Gaussian's.
+
+    >>> round(tail_z(13.0, math.log(2), math.log(1000)), 2)      # a Laplace, shape held at 1.3
+    6.35
+    >>> tail_z(3.0, 1.0, 4.0)
+    inf
+    """
+    if median <= 0 or e <= upper:
+        return math.inf
+    betas, ratios = _gennorm_ratios()
+    ratio = upper / median
+    if ratio <= ratios[0]:
+        return math.inf
+    beta = float(np.interp(ratio, ratios, betas))      # ratios rise as betas fall
+    scale = median / stats_dist.gennorm.ppf(0.75, beta)
+    p = 2 * stats_dist.gennorm.sf(e / scale, beta)
+    return float(stats_dist.norm.isf(p / 2)) if p > 0 else math.inf
 
 
 class _HoltWinters(time_series.HoltWinters):
@@ -349,6 +392,8 @@ class SeriesDetector:
             z_value = z_point
             if FAST_K and self.fast is not None:
                 z_value = abs(err) / max(s, FAST_K * 1.2533 * self.fast)
+            z_value = min(z_value, tail_z(abs(err), self.abs_err.get() or 0.0,
+                                          self.abs_err_tail.get() or 0.0))
             self.fast = abs(err) if self.fast is None else self.fast + FAST_EW * (
                 abs(err) - self.fast)
             z_ctx = 0.0
