@@ -19,8 +19,8 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
    that percentile a value is also judged on a generalised normal whose median and 99.9th
    percentile are the series' own (:func:`tail_z`): heavier tails than a Gaussian's fall off
    more slowly, so a record move in a series of big moves is less news. Its shape is held at
-   ``BETA_FLOOR`` or more: letting it fall to a Laplace's (1) or below also silenced real
-   incidents of the benchmark. A floor
+   ``BETA_FLOOR`` or more: letting it fall to a Laplace's (1) lost inserted anomalies of the
+   test corpus, and below that real incidents of the benchmark. A floor
    tied to the series' own spread and resolution, never to its level, keeps a flat past
    from giving scores of 1e17. A single value is also judged against the recent volatility
    (a fast running mean of absolute errors, ``FAST_EW``): a big move inside a turbulent
@@ -180,7 +180,7 @@ def default_warmup(seasons: tuple[int, ...]) -> int:
 @functools.cache
 def _gennorm_ratios() -> tuple[np.ndarray, np.ndarray]:
     """Shapes of the generalised normal from a Gaussian's (2) down to ``BETA_FLOOR``, and the
-    ratio of the ``TAIL_Q`` quantile of its absolute value to the median of it, which falls
+    ratio of the ``TAIL_Q`` quantile of its absolute value to the median of it, which rises
     as the shape falls (4.88 for a Gaussian, 9.97 for a Laplace)."""
     betas = np.linspace(2.0, BETA_FLOOR, 71)
     ratios = stats_dist.gennorm.ppf(0.5 + TAIL_Q / 2, betas) / stats_dist.gennorm.ppf(0.75, betas)
@@ -344,9 +344,9 @@ class SeriesDetector:
             sd = math.sqrt(max(self.burst_var.get() or 0.0, 0.0))
             mu = self.burst_mean.get()
             # a floor on the spread: a mean that never moved must still rise a whole
-            # surprise unit to count (quantised or perfectly predicted series)
-            # and on its own tail, where its long run has bursts in it (a Gaussian tail on
-            # a mean and a variance would call each of them news)
+            # surprise unit to count (quantised or perfectly predicted series); and its own
+            # tail, where its long run has bursts in it (a Gaussian tail on a mean and a
+            # variance would call each of them news)
             tail = ((self.burst_tail.get() or mu) - mu) / BURST_TAIL_Z if BURST_TAIL_Z else 0.0
             out = max(0.0, (m - mu) / max(sd, BURST_FLOOR, tail))
         return out, m
