@@ -138,6 +138,33 @@ def test_cli_scores_the_labelled_series_it_finds_and_names_the_others(tmp_path, 
     assert "none of the 3 series" in err and "realA/realA/s.csv" in err
 
 
+def test_hostile_labels_get_a_clear_error(tmp_path, capsys):
+    (tmp_path / "s").mkdir()
+    pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=50, freq="5min"),
+                  "value": np.arange(50.0)}).to_csv(tmp_path / "s" / "a.csv", index=False)
+    cases = {
+        "deep.json": ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        "number.json": (json.dumps({"a.csv": 5}), "a.csv: expected a list of [start, end]"),
+        "date.json": (json.dumps({"a.csv": [["soon", "2024-01-02"]]}),
+                      "a.csv window 1, start: 'soon' is not a date-time"),
+        "up.json": (json.dumps({"a.csv": [], "../../etc/passwd": []}),
+                    "../../etc/passwd is not a path inside the folder"),
+        "root.json": (json.dumps({"/etc/passwd": []}), "/etc/passwd is not a path inside"),
+    }
+    for name, (text, message) in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert main(["sensors", "benchmark", str(tmp_path / "s"), str(tmp_path / name)]) == 2
+        assert message in capsys.readouterr().err, name
+    # a name with a terminal escape in it is shown escaped, not obeyed
+    (tmp_path / "esc.json").write_text(json.dumps({"a.csv": [], "x\x1b[2J.csv": []}),
+                                       encoding="utf-8")
+    assert main(["sensors", "benchmark", str(tmp_path / "s"), str(tmp_path / "esc.json")]) == 0
+    captured = capsys.readouterr()
+    assert "x\\x1b[2J.csv" in captured.err and "\x1b" not in captured.err
+    # no window among the series scored: no score to give, said so
+    assert "score     n/a" in captured.out
+
+
 def test_bad_labels_are_named(tmp_path):
     p = tmp_path / "l.csv"
     p.write_text("file,start,end\na.csv,soon,2024-01-01\n", encoding="utf-8")

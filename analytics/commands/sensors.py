@@ -13,6 +13,7 @@ from analytics.sensors.pipeline import SimulatedFeed
 from analytics.sensors.simulator import Simulator, interval_for
 from analytics.server.client import Client
 from analytics.store import Store
+from analytics.textsafe import printable
 
 
 def register(sub) -> None:
@@ -155,6 +156,11 @@ def run_score(args) -> int:
     return 0
 
 
+def _score_text(scores) -> str:
+    """The normalised score, or n/a where the series hold no window to score."""
+    return f"{nab.normalised(scores):7.1f}" if any(s.windows for s in scores) else "    n/a"
+
+
 def run_benchmark(args) -> int:
     import numpy as np
 
@@ -169,6 +175,10 @@ def run_benchmark(args) -> int:
         "earlier z-score (>= 6)": lambda f: scoring.zscore_detections(f["value"].to_numpy()),
         "never fires": lambda f: np.zeros(len(f), bool),
     }
+    for name in labels:
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise CityBrainError(f"{args.labels}: {printable(name)} is not a path inside the "
+                                 "folder of series")
     folder = args.dir
     if not any((folder / name).exists() for name in labels) and any(
             (folder / "data" / name).exists() for name in labels):
@@ -177,11 +187,12 @@ def run_benchmark(args) -> int:
     if not present:
         example = next(iter(sorted(labels)))
         raise CityBrainError(f"{args.dir}: none of the {len(labels)} series listed in "
-                             f"{args.labels} is there (e.g. {args.dir / example})")
+                             f"{args.labels} is there (e.g. {printable(args.dir / example)})")
     missing = [name for name in sorted(labels) if name not in present]
     if missing:
         print(f"{len(missing)} of the {len(labels)} labelled series are not under {folder} and "
-              f"are left out: {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}",
+              f"are left out: {printable(', '.join(missing[:5]))}"
+              f"{' ...' if len(missing) > 5 else ''}",
               file=sys.stderr)
     frames = {name: scoring.read_series(folder / name) for name in present}
     listed = sum(len(labels[n]) for n in present)
@@ -195,7 +206,7 @@ def run_benchmark(args) -> int:
         scores = {name: nab.score_detections(f["timestamp"], fn(f), labels[name])
                   for name, f in frames.items()}
         every = list(scores.values())
-        print(f"{det_name:<26} score {nab.normalised(every):7.1f}  detected "
+        print(f"{det_name:<26} score {_score_text(every)}  detected "
               f"{sum(s.tp for s in every)}/{sum(s.windows for s in every)}  false positives "
               f"{sum(s.fp for s in every)}")
         if det_name == "this detector":
@@ -204,9 +215,8 @@ def run_benchmark(args) -> int:
     if len(by_group) > 1:
         print("this detector, by folder:")
         for group, scores in sorted(by_group.items()):
-            n_win = sum(s.windows for s in scores)
-            value = f"{nab.normalised(scores):7.1f}" if n_win else "    n/a"
-            print(f"  {group:<24} score {value}  series {len(scores):>2}  detected "
-                  f"{sum(s.tp for s in scores)}/{n_win}  false positives "
+            print(f"  {printable(group):<24} score {_score_text(scores)}  series "
+                  f"{len(scores):>2}  detected {sum(s.tp for s in scores)}/"
+                  f"{sum(s.windows for s in scores)}  false positives "
                   f"{sum(s.fp for s in scores)}")
     return 0

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import CityBrainError
+from analytics.textsafe import printable
 
 
 @dataclass(frozen=True)
@@ -168,15 +169,22 @@ def read_windows(path: Path) -> dict[str, list[tuple[str, str]]]:
     if path.suffix.lower() == ".json":
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as exc:
-            raise CityBrainError(f"{path}: not JSON ({exc})") from None
+        except (json.JSONDecodeError, RecursionError, UnicodeDecodeError) as exc:
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise CityBrainError(f"{path}: not readable JSON ({reason})") from None
         if not isinstance(data, dict):
             raise CityBrainError(f"{path}: expected an object of file -> [[start, end], ...]")
         out = {}
         for name, wins in data.items():
+            if not isinstance(wins, list):
+                raise CityBrainError(f"{path}: {printable(name)}: expected a list of "
+                                     "[start, end] windows")
             for k, w in enumerate(wins):
-                if not (isinstance(w, list | tuple) and len(w) == 2):
-                    raise CityBrainError(f"{path}: {name} window {k + 1} is not [start, end]")
+                if not (isinstance(w, list) and len(w) == 2):
+                    raise CityBrainError(f"{path}: {printable(name)} window {k + 1} is not "
+                                         "[start, end]")
+                for col, value in zip(("start", "end"), w, strict=True):
+                    _check_time(value, f"{path}: {printable(name)} window {k + 1}, {col}")
             out[name] = [(str(a), str(b)) for a, b in wins]
         return out
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -192,8 +200,12 @@ def read_windows(path: Path) -> dict[str, list[tuple[str, str]]]:
         if r.start == "" and r.end == "":
             continue
         for col in ("start", "end"):
-            if pd.isna(pd.to_datetime(getattr(r, col), errors="coerce")):
-                raise CityBrainError(f"{path}, row {i}, column {col}: {getattr(r, col)!r} is "
-                                     "not a date-time")
+            _check_time(getattr(r, col), f"{path}, row {i}, column {col}")
         out[r.file].append((r.start, r.end))
     return out
+
+
+def _check_time(value, where: str) -> None:
+    """Refuse a window bound that is not a date-time, naming where it was read."""
+    if not isinstance(value, str) or pd.isna(pd.to_datetime(value, errors="coerce")):
+        raise CityBrainError(f"{where}: {printable(repr(value))} is not a date-time")
