@@ -34,7 +34,6 @@ A labelled folder in the benchmark's own layout is scored by
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -242,9 +241,10 @@ def nab_series() -> list[tuple[str, object, list]]:
         if not labels.exists():
             print(f"{folder}: no combined_windows.json, skipped")
             continue
-        for name, wins in json.loads(labels.read_text(encoding="utf-8")).items():
-            if (folder / name).exists():
-                found[name] = (folder / name, wins)
+        windows = nab.read_windows(labels)
+        folder, present, _ = nab.series_under(folder, windows)
+        for name in present:
+            found[name] = (folder / name, windows[name])
     return [(name, scoring.read_series(path), wins) for name, (path, wins) in sorted(found.items())]
 
 

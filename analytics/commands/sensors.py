@@ -156,9 +156,13 @@ def run_score(args) -> int:
     return 0
 
 
-def _score_text(scores) -> str:
-    """The normalised score, or n/a where the series hold no window to score."""
-    return f"{nab.normalised(scores):7.1f}" if any(s.windows for s in scores) else "    n/a"
+def _summary(scores, series: bool = False) -> str:
+    """One line of scores: the normalised score (n/a where the series hold no window),
+    windows detected and false positives."""
+    value = f"{nab.normalised(scores):7.1f}" if any(s.windows for s in scores) else "    n/a"
+    return (f"score {value}" + (f"  series {len(scores):>2}" if series else "")
+            + f"  detected {sum(s.tp for s in scores)}/{sum(s.windows for s in scores)}"
+            f"  false positives {sum(s.fp for s in scores)}")
 
 
 def run_benchmark(args) -> int:
@@ -175,48 +179,32 @@ def run_benchmark(args) -> int:
         "earlier z-score (>= 6)": lambda f: scoring.zscore_detections(f["value"].to_numpy()),
         "never fires": lambda f: np.zeros(len(f), bool),
     }
-    for name in labels:
-        if Path(name).is_absolute() or ".." in Path(name).parts:
-            raise CityBrainError(f"{args.labels}: {printable(name)} is not a path inside the "
-                                 "folder of series")
-    folder = args.dir
-    if not any((folder / name).exists() for name in labels) and any(
-            (folder / "data" / name).exists() for name in labels):
-        folder = folder / "data"        # the benchmark's repository itself: its series are in data/
-    present = [name for name in sorted(labels) if (folder / name).exists()]
+    folder, present, missing = nab.series_under(args.dir, labels)
     if not present:
         example = next(iter(sorted(labels)))
         raise CityBrainError(f"{args.dir}: none of the {len(labels)} series listed in "
                              f"{args.labels} is there (e.g. {printable(args.dir / example)})")
-    missing = [name for name in sorted(labels) if name not in present]
     if missing:
         print(f"{len(missing)} of the {len(labels)} labelled series are not under {folder} and "
               f"are left out: {printable(', '.join(missing[:5]))}"
               f"{' ...' if len(missing) > 5 else ''}",
               file=sys.stderr)
     frames = {name: scoring.read_series(folder / name) for name in present}
+    scores = {det: {name: nab.score_detections(f["timestamp"], fn(f), labels[name])
+                    for name, f in frames.items()} for det, fn in detectors.items()}
     listed = sum(len(labels[n]) for n in present)
-    inside = sum(nab.score_detections(f["timestamp"], np.zeros(len(f), bool), labels[n]).windows
-                 for n, f in frames.items())
+    inside = sum(s.windows for s in scores["never fires"].values())
     print(f"{len(frames)} series, {sum(len(f) for f in frames.values()):,} values, "
           f"{inside} windows" + (f" ({listed - inside} more listed fall outside the series)"
                                  if listed != inside else "") + "; NAB standard profile")
+    for det, by_name in scores.items():
+        print(f"{det:<26} {_summary(list(by_name.values()))}")
     by_group: dict[str, list] = {}
-    for det_name, fn in detectors.items():
-        scores = {name: nab.score_detections(f["timestamp"], fn(f), labels[name])
-                  for name, f in frames.items()}
-        every = list(scores.values())
-        print(f"{det_name:<26} score {_score_text(every)}  detected "
-              f"{sum(s.tp for s in every)}/{sum(s.windows for s in every)}  false positives "
-              f"{sum(s.fp for s in every)}")
-        if det_name == "this detector":
-            for name, sc in scores.items():
-                by_group.setdefault(name.split("/")[0] if "/" in name else ".", []).append(sc)
+    for name, sc in scores["this detector"].items():
+        by_group.setdefault(Path(name).parts[0] if len(Path(name).parts) > 1 else ".",
+                            []).append(sc)
     if len(by_group) > 1:
         print("this detector, by folder:")
-        for group, scores in sorted(by_group.items()):
-            print(f"  {printable(group):<24} score {_score_text(scores)}  series "
-                  f"{len(scores):>2}  detected {sum(s.tp for s in scores)}/"
-                  f"{sum(s.windows for s in scores)}  false positives "
-                  f"{sum(s.fp for s in scores)}")
+        for group, group_scores in sorted(by_group.items()):
+            print(f"  {printable(group):<24} {_summary(group_scores, series=True)}")
     return 0

@@ -176,6 +176,7 @@ def read_windows(path: Path) -> dict[str, list[tuple[str, str]]]:
             raise CityBrainError(f"{path}: expected an object of file -> [[start, end], ...]")
         out = {}
         for name, wins in data.items():
+            _check_name(name, path)
             if not isinstance(wins, list):
                 raise CityBrainError(f"{path}: {printable(name)}: expected a list of "
                                      "[start, end] windows")
@@ -196,6 +197,7 @@ def read_windows(path: Path) -> dict[str, list[tuple[str, str]]]:
                              "start and end)")
     out: dict[str, list] = {}
     for i, r in enumerate(frame.itertuples(index=False), start=2):
+        _check_name(r.file, path)
         out.setdefault(r.file, [])
         if r.start == "" and r.end == "":
             continue
@@ -203,6 +205,24 @@ def read_windows(path: Path) -> dict[str, list[tuple[str, str]]]:
             _check_time(getattr(r, col), f"{path}, row {i}, column {col}")
         out[r.file].append((r.start, r.end))
     return out
+
+
+def series_under(folder: Path, labels: dict) -> tuple[Path, list[str], list[str]]:
+    """Where the labelled series are: ``folder``, or its ``data/`` when it is the
+    benchmark's repository itself; the names found there and the names missing, sorted."""
+    folder = Path(folder)
+    if not any((folder / n).exists() for n in labels) and any(
+            (folder / "data" / n).exists() for n in labels):
+        folder = folder / "data"
+    present = [n for n in sorted(labels) if (folder / n).exists()]
+    return folder, present, [n for n in sorted(labels) if n not in set(present)]
+
+
+def _check_name(name: str, where: Path) -> None:
+    """Refuse a series name that leaves the folder of series (absolute, or with ``..``)."""
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise CityBrainError(f"{where}: {printable(name)} is not a path inside the folder of "
+                             "series")
 
 
 def _check_time(value, where: str) -> None:
