@@ -182,3 +182,29 @@ def test_a_value_beyond_the_tail_is_judged_on_a_generalised_normal(monkeypatch):
     # within the percentile, or with tails no heavier than a Gaussian's, it does not judge
     assert series_module.tail_z(6.0, math.log(2), math.log(1000)) == math.inf
     assert series_module.tail_z(5.0, 0.6745, 3.2905) == math.inf
+
+
+def _poll(seed: int, every: int = 30, n: int = 6000) -> np.ndarray:
+    # a value held between updates, as a poll is: every 30th value moves by N(0, 1) (a random
+    # walk of its updates), the 29 between repeat it
+    rng = np.random.default_rng(seed)
+    steps = np.zeros(n)
+    updates = np.arange(every, n, every)
+    steps[updates] = rng.normal(0, 1, len(updates))
+    return 45 + np.cumsum(steps)
+
+
+def test_a_series_that_holds_its_value_is_judged_on_its_updates(monkeypatch):
+    # 200 updates of N(0, 1) per series, ten series: under a Gaussian, a move beyond |z| = 4.89
+    # has a chance of 1e-6 each, so none is expected. Judged on all its values, 29 of 30 of
+    # them with no error at all, an ordinary update looks like news (twice in seed 1, once
+    # in seed 8); judged on the earlier updates' errors, none does
+    assert sum(detect(_poll(seed), warmup=900)[1].sum() for seed in range(10)) == 0
+    monkeypatch.setattr(series_module, "CHANGE_MIN", 0)     # judged on all values
+    assert sum(detect(_poll(seed), warmup=900)[1].sum() for seed in range(10)) >= 2
+    monkeypatch.undo()
+    # an update of 8 (8 of its standard deviations) is news at once
+    for seed in range(5):
+        x = _poll(seed)
+        x[4200:] += 8 - (x[4200] - x[4199])
+        assert np.flatnonzero(detect(x, warmup=900)[1]).tolist() == [4200]

@@ -26,7 +26,11 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
    (a fast running mean of absolute errors, ``FAST_EW``): a big move inside a turbulent
    spell is less news than the same move out of calm (volatility comes in clusters). The
    surprising values of an incident already alerted do not teach any of these spreads
-   (``FREEZE``), so one outage does not make the next one look ordinary. Where the series
+   (``FREEZE``), so one outage does not make the next one look ordinary. A value that
+   differs from the one before is judged on the errors of the earlier values that did
+   (``CHANGE_MIN``): a series that holds its value between updates, as a daily poll does,
+   has mostly zero errors in between, which say nothing of how far an update moves (judged
+   on all its values, its ordinary updates alerted twice in the test corpus). Where the series
    has a cycle of at least ``PHASE_BINS`` values, each phase of it (each hour of a day)
    also learns its own median error, and a phase noisier than the series as a whole has
    its values' spread widened by that ratio (a busy day-time is judged on its own noise,
@@ -129,6 +133,10 @@ FAST_EW, FAST_K = 0.1, 1.0
 FREEZE = True
 #: Least spread of the short mean of surprises.
 BURST_FLOOR = 0.1
+#: A value that changes is judged on the errors of the earlier values that changed (a series
+#: that holds its value between updates, as a poll does, has mostly zero errors between them,
+#: which say nothing of how far an update moves); after this many changes.
+CHANGE_MIN = 10
 #: Longest cycle, in values, a forecaster keeps (a week of 5-minute readings).
 MAX_SEASON = 2016
 #: Level smoothings tried side by side.
@@ -281,6 +289,10 @@ class SeriesDetector:
         self.abs_ctx_tail = stats.RollingQuantile(TAIL_Q, TAIL_WINDOW)
         self.abs_err = stats.RollingQuantile(0.5, SPREAD_WINDOW)
         self.abs_err_tail = stats.RollingQuantile(TAIL_Q, TAIL_WINDOW)
+        # the same two quantiles over the values that changed only (see CHANGE_MIN)
+        self.abs_change = stats.RollingQuantile(0.5, SPREAD_WINDOW)
+        self.abs_change_tail = stats.RollingQuantile(TAIL_Q, TAIL_WINDOW)
+        self.n_change = 0
         self.abs_mean = stats.RollingQuantile(0.5, SPREAD_WINDOW)
         self.abs_mean_tail = stats.RollingQuantile(TAIL_Q, TAIL_WINDOW)
         # the anomaly likelihood of Ahmad et al. (2017): the mean surprise of the last
@@ -378,10 +390,15 @@ class SeriesDetector:
         if ready:
             err = x - expected
             floor = self._floor()
+            changed = self.prev is not None and x != self.prev
+            # a change is judged on the earlier changes' errors, where enough are known
+            by_change = CHANGE_MIN and changed and self.n_change >= CHANGE_MIN
+            median, upper = ((self.abs_change.get(), self.abs_change_tail.get()) if by_change
+                             else (self.abs_err.get(), self.abs_err_tail.get()))
+            median, upper = median or 0.0, upper or 0.0
             # the spread from the median error, or from a high quantile where the series'
             # errors have heavier tails than a Gaussian (e.g. daily returns)
-            s = max(MAD_TO_SIGMA * (self.abs_err.get() or 0.0),
-                    (self.abs_err_tail.get() or 0.0) / TAIL_Z, floor)
+            s = max(MAD_TO_SIGMA * median, upper / TAIL_Z, floor)
             phase, widen = self._phase_widening()
             s *= widen
             self.recent.append(err)
@@ -392,8 +409,7 @@ class SeriesDetector:
             z_value = z_point
             if FAST_K and self.fast is not None:
                 z_value = abs(err) / max(s, FAST_K * 1.2533 * self.fast)
-            z_value = min(z_value, tail_z(abs(err), self.abs_err.get() or 0.0,
-                                          self.abs_err_tail.get() or 0.0))
+            z_value = min(z_value, tail_z(abs(err), median, upper))
             self.fast = abs(err) if self.fast is None else self.fast + FAST_EW * (
                 abs(err) - self.fast)
             z_ctx = 0.0
@@ -421,6 +437,10 @@ class SeriesDetector:
                 self._learn_burst(m_burst)
                 self.abs_err.update(abs(err))
                 self.abs_err_tail.update(abs(err))
+            if teach and changed:
+                self.abs_change.update(abs(err))
+                self.abs_change_tail.update(abs(err))
+                self.n_change += 1
             if teach and len(self.recent) == SHORT:
                 self.abs_mean.update(abs(mean))
                 self.abs_mean_tail.update(abs(mean))
