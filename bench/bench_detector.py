@@ -163,7 +163,7 @@ def main(store_path: Path | None = None) -> None:
           f"{TARGET_SCORE:g}); false alarms per 1,000 clean values {ours.false_alarms_per_1000:.2f}"
           f" vs {old.false_alarms_per_1000:.2f} ({old.false_alarms_per_1000 / max(ours.false_alarms_per_1000, 1e-9):.1f}x fewer; "
           f"target <= {TARGET_FA_PER_1000:g})")
-    print(f"per 10,000 clean values: {10 * ours.false_alarms_per_1000:.1f} (target <= "
+    print(f"per 10,000 clean values: {10 * ours.false_alarms_per_1000:.2f} (target <= "
           f"{10 * TARGET_FA_PER_1000:g})")
     # per source: which series the remaining false alarms come from, and each alarm: its
     # date, the test that spoke, its surprise, and its move against the largest move the
@@ -227,7 +227,7 @@ def threshold_tradeoff(labelled, clean) -> None:
                                             for _, f, w in group]) if group else float("nan")
                       for half, group in halves.items()}
         print(f"{thr:>10} {r.score:7.1f} {r.detected:>4}/{r.windows:<3} "
-              f"{10 * r.false_alarms_per_1000:13.1f} {nab_scores['tuning']:11.1f} "
+              f"{10 * r.false_alarms_per_1000:13.2f} {nab_scores['tuning']:11.1f} "
               f"{nab_scores['held-out']:13.1f}")
 
 

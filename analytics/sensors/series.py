@@ -26,7 +26,8 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
    (a fast running mean of absolute errors, ``FAST_EW``): a big move inside a turbulent
    spell is less news than the same move out of calm (volatility comes in clusters). The
    surprising values of an incident already alerted do not teach any of these spreads
-   (``FREEZE``), so one outage does not make the next one look ordinary. A value that
+   (``FREEZE``), so one outage does not make the next one look ordinary; an incident ends
+   with its hold-off or after ``FREEZE_CALM`` calm values in a row. A value that
    differs from the one before is judged on the errors of the earlier values that did
    (``CHANGE_MIN``): a series that holds its value between updates, as a daily poll does,
    has mostly zero errors in between, which say nothing of how far an update moves (judged
@@ -131,6 +132,13 @@ REARM = 0.999
 FAST_EW, FAST_K = 0.1, 1.0
 #: Surprising values during an alerted incident do not teach the spreads.
 FREEZE = True
+#: An alerted incident ends after this many calm values in a row (or with its hold-off). A
+#: surprising value after that, silenced by the hold-off, is news no one was told of and
+#: teaches the spreads like any value not alerted (a stock's -10 % day, 34 trading days
+#: after an alerted slide, then made its later +10 % days look less like news). Twenty,
+#: because inside an outage with two thirds of its values calm, twenty calm values in a row
+#: start at a given value with a chance of 3 in 10,000 ((2/3) ** 20).
+FREEZE_CALM = 20
 #: Least spread of the short mean of surprises.
 BURST_FLOOR = 0.1
 #: A value that changes is judged on the errors of the earlier values that changed (a series
@@ -311,6 +319,8 @@ class SeriesDetector:
         self.prev: float | None = None
         self.n = 0
         self.since_alert = math.inf
+        self.calm = 0               # values in a row scoring below REARM
+        self.in_incident = False    # since an alert, until FREEZE_CALM calm values in a row
         self.fast: float | None = None
         # the error spread of each phase of the shortest cycle (each hour of a day): a series
         # may be noisier by day than by night, and its busy hours are then judged on their own
@@ -429,7 +439,7 @@ class SeriesDetector:
                 score = math.erf(z / math.sqrt(2))  # = 2 Φ(z) − 1
             # what the series does during an incident it was alerted to does not teach its
             # normal spread (else one outage would make the next one look ordinary)
-            teach = not (FREEZE and self.since_alert <= self.holdoff and score >= REARM)
+            teach = not (FREEZE and self.in_incident and score >= REARM)
             if teach and phase is not None:
                 self.phase_err[phase].update(abs(err))
                 self.phase_n[phase] += 1
@@ -500,10 +510,16 @@ class SeriesDetector:
         # raises no second alert
         if score < REARM:
             self.since_alert += 1
+            self.calm += 1
+            if self.calm >= FREEZE_CALM or self.since_alert > self.holdoff:
+                self.in_incident = False
+        else:
+            self.calm = 0
         alert = (score >= self.threshold and self.n > self.warmup
                  and self.since_alert > self.holdoff)
         if alert:
             self.since_alert = 0
+            self.in_incident = True
         return Step(score, alert, expected, kind, z)
 
 
