@@ -12,7 +12,7 @@ from scipy import stats
 
 from analytics.sensors import corpus, nab
 from analytics.sensors import series as series_module
-from analytics.sensors.score import score_series
+from analytics.sensors.score import detector_for, score_series
 from analytics.sensors.series import THRESHOLD, WARMUP_MIN, SeriesDetector, detect
 
 
@@ -112,13 +112,13 @@ def test_a_short_series_is_watched_after_thirty_values():
     assert np.flatnonzero(detect(x, warmup=50)[1]).tolist() == []
 
 
-def _day_noisier_than_night(seed: int) -> np.ndarray:
+def _day_noisier_than_night(seed: int, day_noise: float = 5.0) -> np.ndarray:
     # 14 days of 5-minute values (288 a day): 20 ± 1 at night, 80 ± 5 from 09:00 to 18:00
     # (as the benchmark's artificialNoAnomaly/art_daily_small_noise: busy hours are noisier)
     t = np.arange(14 * 288)
     day = (t % 288 >= 108) & (t % 288 < 216)
     rng = np.random.default_rng(seed)
-    return np.where(day, 80 + rng.normal(0, 5, len(t)), 20 + rng.normal(0, 1, len(t)))
+    return np.where(day, 80 + rng.normal(0, day_noise, len(t)), 20 + rng.normal(0, 1, len(t)))
 
 
 def test_a_noisier_time_of_day_is_judged_on_its_own_spread(monkeypatch):
@@ -239,3 +239,30 @@ def test_a_big_value_the_hold_off_silenced_is_learned(seed, monkeypatch):
     assert np.flatnonzero(detect(x)[1]).tolist() == [1000]
     monkeypatch.setattr(series_module, "FREEZE_CALM", 10**9)   # the incident lasts the hold-off
     assert np.flatnonzero(detect(x)[1]).tolist() == [1000, 1300]
+
+
+def test_each_hour_of_the_day_is_forecast_by_the_one_that_serves_it_best(monkeypatch):
+    # the day eight times as noisy as the night: over a busy day a forecaster with no cycle
+    # (a level smoothing) can have the smallest recent error, and then expects 80 at 18:00,
+    # when the night's 20 comes. Chosen by its record at that hour of the day, the one that
+    # knows the cycle speaks there, and the evening's drop is not news (six seeds)
+    seeds = range(6)
+    assert sum(detect(_day_noisier_than_night(s, 8.0), seasons=(288, 2016),
+                      warmup=604)[1].sum() for s in seeds) == 0
+    monkeypatch.setattr(series_module, "PHASE_PICK_MIN", 0)    # one choice for all hours
+    hits = [np.flatnonzero(detect(_day_noisier_than_night(s, 8.0), seasons=(288, 2016),
+                                  warmup=604)[1]) for s in seeds]
+    assert sum(len(h) for h in hits) >= 2
+    assert all(i % 288 == 216 for h in hits for i in h)          # each at 18:00
+
+
+def test_the_hour_picks_its_forecaster_only_on_a_steady_clock():
+    # 5-minute readings: every step 300 s, or steps of 240, 300 and 360 s in turn (the same
+    # median, but only a third of the steps at it: a clock not to be trusted to keep the
+    # time of day by counting values)
+    steady = pd.date_range("2024-01-01", periods=3000, freq="5min")
+    uneven = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        np.r_[0, np.cumsum(np.tile([240, 300, 360], 1000))[:-1]], unit="s")
+    for ts, pick in ((steady, True), (uneven, False)):
+        det = detector_for(pd.DataFrame({"timestamp": ts, "value": 1.0}))
+        assert det.seasons == (288, 2016) and det.phase_pick is pick

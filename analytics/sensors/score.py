@@ -93,6 +93,24 @@ def robust_scores(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
     return scores
 
 
+#: A series is regularly sampled where this share of its steps is within 1 % of the median.
+REGULAR_SHARE = 0.9
+
+
+def regular(seconds: np.ndarray) -> bool:
+    """Whether readings at ``seconds`` come at a steady pace: at least ``REGULAR_SHARE`` of
+    the steps within 1 % of the median step.
+
+    >>> regular(np.arange(0, 3000, 300.0)), regular(np.array([0, 240, 600, 840, 1200.0]))
+    (True, False)
+    """
+    step = series.median_step(seconds)
+    if not step or len(seconds) < 3:
+        return False
+    d = np.diff(np.asarray(seconds, dtype=float))
+    return float(np.mean(np.abs(d - step) <= 0.01 * step)) >= REGULAR_SHARE
+
+
 def detector_for(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
                  holdoff: int | None = None) -> series.SeriesDetector:
     """The detector :func:`score_series` runs over ``frame``: its cycles from the readings'
@@ -102,14 +120,18 @@ def detector_for(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
     if holdoff is not None and holdoff < 0:
         raise CityBrainError(f"--holdoff must be 0 or more values, got {holdoff}")
     ts = pd.to_datetime(frame["timestamp"], format="mixed")
-    step = series.median_step(ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9)
+    seconds = ts.astype("datetime64[ns]").astype("int64").to_numpy() / 1e9
+    step = series.median_step(seconds)
     # a daily series with no value on any Saturday or Sunday (a market) has a week of 5
     weekend = bool((ts.dt.day_of_week >= 5).any()) if len(ts) >= 14 else True
     seasons = series.seasons_for(step, business_days=not weekend)
     # the first values only teach: the benchmark's probationary period (15 % of the
     # series, at most 750 values), at least the detector's least warm-up
     warmup = max(series.WARMUP_MIN, nab.probation(len(frame)))
-    return series.SeriesDetector(seasons, threshold=threshold, holdoff=holdoff, warmup=warmup)
+    # each hour of the day picks its own forecaster only where values come at a steady pace
+    # (an irregular clock counted in values drifts through the day)
+    return series.SeriesDetector(seasons, threshold=threshold, holdoff=holdoff, warmup=warmup,
+                                 phase_pick=regular(seconds))
 
 
 def score_steps(frame: pd.DataFrame, threshold: float = series.THRESHOLD,

@@ -8,7 +8,10 @@ Benchmark, which charges every false alarm) wants few alerts, each early in an i
 1. **Expected value** — additive Holt-Winters forecasters from ``river`` (level plus a
    seasonal cycle, updated online), several side by side: no cycle, the daily cycle, the
    weekly cycle (see :func:`seasons_for`), each with a few level smoothings; the one with
-   the smallest recent error gives the forecast. The level follows level shifts. Values
+   the smallest recent error gives the forecast; in a regularly sampled series with a daily
+   cycle, the one with the smallest recent error at this hour of the day (a busy, noisy day
+   can make a forecaster with no cycle the best of the last hours, which then misses the
+   evening's drop). The level follows level shifts. Values
    far off the forecast are clipped before they teach it, so a spike does not drag the
    level, while a lasting departure is learned as the new normal.
 2. **Normal spread** — the running median of absolute forecast errors (``river``'s
@@ -157,6 +160,12 @@ CONTEXT_EW = 0.002
 #: cycles of at least this many values; values a phase teaches before it is used; window
 #: (values of that phase) of its median absolute error.
 PHASE_BINS, PHASE_MIN, PHASE_WINDOW = 24, 5, 100
+#: Each phase also keeps each forecaster's running error there (this weight for the newest,
+#: about twenty values of that phase), and after ``PHASE_PICK_MIN`` values the forecaster
+#: with the smallest one speaks at that phase (0 turns it off). Only for regularly sampled
+#: series (``phase_pick``): where the phase is counted in values of an irregular clock, it
+#: is not the hour of the day.
+PHASE_PICK_EW, PHASE_PICK_MIN = 0.05, 24
 
 
 def seasons_for(step_s: float | None, business_days: bool = False) -> tuple[int, ...]:
@@ -270,7 +279,8 @@ class SeriesDetector:
 
     def __init__(self, seasons: tuple[int, ...] = (), *, threshold: float = THRESHOLD,
                  warmup: int | None = None, holdoff: int | None = None,
-                 alphas: tuple[float, ...] = ALPHAS, beta: float = 0.01, gamma: float = 0.25):
+                 alphas: tuple[float, ...] = ALPHAS, beta: float = 0.01, gamma: float = 0.25,
+                 phase_pick: bool = True):
         if not 0 < threshold < 1:
             raise ValueError(f"threshold is a probability strictly between 0 and 1, got {threshold}")
         self.seasons = tuple(sorted({int(p) for p in seasons if p >= 2}))
@@ -328,6 +338,11 @@ class SeriesDetector:
         self.phase_err = [stats.RollingQuantile(0.5, PHASE_WINDOW)
                           for _ in range(PHASE_BINS if self.phase_season else 0)]
         self.phase_n = [0] * len(self.phase_err)
+        # and which forecaster has served each phase best (a busy day can make a forecaster
+        # with no cycle the best of the last hours, which then misses the evening's drop)
+        self.phase_pick = phase_pick and PHASE_PICK_MIN > 0
+        self.phase_model_err = [[math.inf] * len(self.models)
+                                for _ in range(len(self.phase_err) if self.phase_pick else 0)]
 
     @staticmethod
     def _model(alpha, beta, gamma, period):
@@ -341,13 +356,30 @@ class SeriesDetector:
         res = self.resolution if math.isfinite(self.resolution) else 0.0
         return max(0.01 * spread, 0.5 * res, 1e-9)
 
+    def _phase(self) -> int:
+        """This value's phase of the shortest cycle (its hour of the day), counted in values."""
+        return (self.n - 1) % self.phase_season * PHASE_BINS // self.phase_season
+
+    def _best(self, forecasts: list[float]) -> int:
+        """The forecaster that speaks: the smallest recent error, or, where each phase keeps
+        its own record, the one that has served this phase best."""
+        best = min(range(len(forecasts)), key=self.model_err.__getitem__)
+        if self.phase_model_err:
+            phase = self._phase()
+            errs = self.phase_model_err[phase]
+            if self.phase_n[phase] >= PHASE_PICK_MIN and math.isfinite(errs[best]):
+                pick = min(range(len(forecasts)), key=errs.__getitem__)
+                if not math.isnan(forecasts[pick]):
+                    best = pick
+        return best
+
     def _phase_widening(self) -> tuple[int | None, float]:
         """This value's phase of the shortest cycle (None without one) and how much wider
         than the series' overall spread that phase's own spread is (at least 1: a quiet
         phase is not judged more strictly than the series as a whole)."""
         if not self.phase_season:
             return None, 1.0
-        phase = (self.n - 1) % self.phase_season * PHASE_BINS // self.phase_season
+        phase = self._phase()
         overall = self.abs_err.get() or 0.0
         if self.phase_n[phase] < PHASE_MIN or overall <= 0:
             return phase, 1.0
@@ -385,7 +417,7 @@ class SeriesDetector:
         ready = self.models[0]._initialized
         if ready:
             forecasts = [m.forecast(1)[0] if m._initialized else math.nan for m in self.models]
-            best = min(range(len(forecasts)), key=self.model_err.__getitem__)
+            best = self._best(forecasts)
             expected = forecasts[best]
             # the context changes hands only to a clearly better forecaster (else it would
             # pass, at the start of a change, to the one that follows the change fastest)
@@ -478,6 +510,9 @@ class SeriesDetector:
                             (e for e in self.model_err_slow if e < math.inf), default=0.0)
                     continue
                 e = abs(y - f)
+                if self.phase_model_err:
+                    pe = self.phase_model_err[self._phase()]
+                    pe[j] = e if pe[j] == math.inf else pe[j] + PHASE_PICK_EW * (e - pe[j])
                 self.model_err[j] = e if self.model_err[j] == math.inf else \
                     self.model_err[j] + MODEL_EW * (e - self.model_err[j])
                 self.model_err_slow[j] = e if self.model_err_slow[j] == math.inf else \
