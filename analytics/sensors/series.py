@@ -274,7 +274,9 @@ class SeriesDetector:
     ``seasons``: candidate cycles in values (see :func:`seasons_for`); ``warmup``: values
     learned from before any alert (default two of the shortest cycle, at least
     ``WARMUP_MIN``); ``holdoff``: values after an alert during which no new alert is raised
-    (default a third of the shortest cycle, at least ``HOLDOFF_MIN``).
+    (default a third of the shortest cycle, at least ``HOLDOFF_MIN``); ``phase_pick``: let
+    each hour of the day pick its own forecaster (``PHASE_PICK_MIN``), for values that come
+    at a steady pace (:func:`analytics.sensors.score.regular`).
     """
 
     def __init__(self, seasons: tuple[int, ...] = (), *, threshold: float = THRESHOLD,
