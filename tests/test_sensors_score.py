@@ -10,7 +10,7 @@ import pytest
 
 from analytics.cli import main
 from analytics.errors import CityBrainError
-from analytics.sensors.score import read_series, robust_scores, score_series
+from analytics.sensors.score import detector_for, read_series, robust_scores, score_series
 from analytics.sensors.series import detect, seasons_for
 
 
@@ -128,3 +128,19 @@ def test_bad_series_are_named(tmp_path, text, message):
 def test_cli_reports_errors_without_traceback(tmp_path, capsys):
     assert main(["sensors", "score", str(tmp_path / "nope.csv")]) == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_the_hold_off_is_what_the_help_says(capsys):
+    # the help gives the default hold-off as a share of the shortest cycle; for 5-minute
+    # readings (288 a day) a third of a day is 96 values, and for yearly values (no cycle)
+    # the least, 50
+    with pytest.raises(SystemExit):
+        main(["sensors", "score", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "1/3 of the series' shortest cycle" in help_text and "at least 50" in help_text
+    five_min = pd.DataFrame({"timestamp": pd.date_range("2024-01-01", periods=10, freq="5min"),
+                             "value": 1.0})
+    yearly = pd.DataFrame({"timestamp": pd.date_range("1900-01-01", periods=10, freq="YS"),
+                           "value": 1.0})
+    assert detector_for(five_min).holdoff == 96
+    assert detector_for(yearly).holdoff == 50

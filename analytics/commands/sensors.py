@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from fractions import Fraction
 from pathlib import Path
 
 from analytics.errors import CityBrainError
@@ -53,8 +54,10 @@ def register(sub) -> None:
     sc.add_argument("--threshold", type=float, default=series.THRESHOLD,
                     help=f"likelihood at which an alert is raised (default {series.THRESHOLD})")
     sc.add_argument("--holdoff", type=int, default=None,
-                    help="calm values after an alert before a new one (default: half a day of "
-                    "values for sub-hourly readings, at least 50)")
+                    help="calm values after an alert before a new one (default: "
+                    f"{Fraction(series.HOLDOFF_CYCLES).limit_denominator(24)} of the series' "
+                    "shortest cycle in values, a day for sub-hourly readings; at least "
+                    f"{series.HOLDOFF_MIN})")
     sc.set_defaults(func=run_score)
 
     nb = s.add_parser(
