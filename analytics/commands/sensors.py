@@ -67,7 +67,9 @@ def register(sub) -> None:
         "rules (standard profile: A_TP=1, A_FP=0.11, A_FN=1; never-fires = 0, perfect = 100). "
         "DIR holds timestamp,value CSV files; LABELS lists anomaly windows per file, as the "
         "benchmark's JSON ({\"sub/file.csv\": [[start, end], ...]}) or a CSV file,start,end.")
-    nb.add_argument("dir", type=Path, help="folder of series CSV files, or the benchmark's repository (series under data/); labelled series missing from it are named and left out")
+    nb.add_argument("dir", type=Path,
+                    help="folder of series CSV files, or the benchmark's repository (series "
+                    "under data/); labelled series missing from it are named and left out")
     nb.add_argument("labels", type=Path, help="windows: JSON (benchmark layout) or CSV")
     nb.add_argument("--threshold", type=float, default=series.THRESHOLD,
                     help=f"our detector's alert likelihood (default {series.THRESHOLD})")
