@@ -93,24 +93,6 @@ def robust_scores(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
     return scores
 
 
-#: A series is regularly sampled where this share of its steps is within 1 % of the median.
-REGULAR_SHARE = 0.9
-
-
-def regular(seconds: np.ndarray) -> bool:
-    """Whether readings at ``seconds`` come at a steady pace: at least ``REGULAR_SHARE`` of
-    the steps within 1 % of the median step.
-
-    >>> regular(np.arange(0, 3000, 300.0)), regular(np.array([0, 240, 600, 840, 1200.0]))
-    (True, False)
-    """
-    step = series.median_step(seconds)
-    if not step or len(seconds) < 3:
-        return False
-    d = np.diff(np.asarray(seconds, dtype=float))
-    return float(np.mean(np.abs(d - step) <= 0.01 * step)) >= REGULAR_SHARE
-
-
 def detector_for(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
                  holdoff: int | None = None) -> series.SeriesDetector:
     """The detector :func:`score_series` runs over ``frame``: its cycles from the readings'
@@ -131,7 +113,7 @@ def detector_for(frame: pd.DataFrame, threshold: float = series.THRESHOLD,
     # each hour of the day picks its own forecaster only where values come at a steady pace
     # (an irregular clock counted in values drifts through the day)
     return series.SeriesDetector(seasons, threshold=threshold, holdoff=holdoff, warmup=warmup,
-                                 phase_pick=regular(seconds))
+                                 phase_pick=series.regular(seconds))
 
 
 def score_steps(frame: pd.DataFrame, threshold: float = series.THRESHOLD,

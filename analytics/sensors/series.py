@@ -195,6 +195,24 @@ def median_step(ts_s: np.ndarray) -> float | None:
     return float(np.median(d)) if len(d) else None
 
 
+#: A series is regularly sampled where this share of its steps is within 1 % of the median.
+REGULAR_SHARE = 0.9
+
+
+def regular(ts_s: np.ndarray) -> bool:
+    """Whether readings at ``ts_s`` (seconds) come at a steady pace: at least
+    ``REGULAR_SHARE`` of the steps within 1 % of the median step.
+
+    >>> regular(np.arange(0, 3000, 300.0)), regular(np.array([0, 240, 600, 840, 1200.0]))
+    (True, False)
+    """
+    step = median_step(ts_s)
+    if not step or len(ts_s) < 3:
+        return False
+    d = np.diff(np.asarray(ts_s, dtype=float))
+    return float(np.mean(np.abs(d - step) <= 0.01 * step)) >= REGULAR_SHARE
+
+
 def default_warmup(seasons: tuple[int, ...]) -> int:
     """Values learned from before any alert: two of the shortest cycle, at least
     ``WARMUP_MIN``."""
@@ -276,7 +294,7 @@ class SeriesDetector:
     ``WARMUP_MIN``); ``holdoff``: values after an alert during which no new alert is raised
     (default a third of the shortest cycle, at least ``HOLDOFF_MIN``); ``phase_pick``: let
     each hour of the day pick its own forecaster (``PHASE_PICK_MIN``), for values that come
-    at a steady pace (:func:`analytics.sensors.score.regular`).
+    at a steady pace (:func:`regular`).
     """
 
     def __init__(self, seasons: tuple[int, ...] = (), *, threshold: float = THRESHOLD,
@@ -362,12 +380,11 @@ class SeriesDetector:
         """This value's phase of the shortest cycle (its hour of the day), counted in values."""
         return (self.n - 1) % self.phase_season * PHASE_BINS // self.phase_season
 
-    def _best(self, forecasts: list[float]) -> int:
+    def _best(self, forecasts: list[float], phase: int | None) -> int:
         """The forecaster that speaks: the smallest recent error, or, where each phase keeps
         its own record, the one that has served this phase best."""
         best = min(range(len(forecasts)), key=self.model_err.__getitem__)
         if self.phase_model_err:
-            phase = self._phase()
             errs = self.phase_model_err[phase]
             if self.phase_n[phase] >= PHASE_PICK_MIN and math.isfinite(errs[best]):
                 pick = min(range(len(forecasts)), key=errs.__getitem__)
@@ -375,17 +392,16 @@ class SeriesDetector:
                     best = pick
         return best
 
-    def _phase_widening(self) -> tuple[int | None, float]:
-        """This value's phase of the shortest cycle (None without one) and how much wider
-        than the series' overall spread that phase's own spread is (at least 1: a quiet
-        phase is not judged more strictly than the series as a whole)."""
-        if not self.phase_season:
-            return None, 1.0
-        phase = self._phase()
+    def _phase_widening(self, phase: int | None) -> float:
+        """How much wider than the series' overall spread this value's phase's own spread
+        is (at least 1: a quiet phase is not judged more strictly than the series as a
+        whole; 1 without a phase)."""
+        if phase is None:
+            return 1.0
         overall = self.abs_err.get() or 0.0
         if self.phase_n[phase] < PHASE_MIN or overall <= 0:
-            return phase, 1.0
-        return phase, max((self.phase_err[phase].get() or 0.0) / overall, 1.0)
+            return 1.0
+        return max((self.phase_err[phase].get() or 0.0) / overall, 1.0)
 
     def _burst(self, z: float) -> tuple[float, float | None]:
         """How far the mean surprise of the last values stands above its own long-run
@@ -417,9 +433,10 @@ class SeriesDetector:
         x = float(x)
         self.n += 1
         ready = self.models[0]._initialized
+        phase = self._phase() if self.phase_season else None
         if ready:
             forecasts = [m.forecast(1)[0] if m._initialized else math.nan for m in self.models]
-            best = self._best(forecasts)
+            best = self._best(forecasts, phase)
             expected = forecasts[best]
             # the context changes hands only to a clearly better forecaster (else it would
             # pass, at the start of a change, to the one that follows the change fastest)
@@ -443,8 +460,7 @@ class SeriesDetector:
             # the spread from the median error, or from a high quantile where the series'
             # errors have heavier tails than a Gaussian (e.g. daily returns)
             s = max(MAD_TO_SIGMA * median, upper / TAIL_Z, floor)
-            phase, widen = self._phase_widening()
-            s *= widen
+            s *= self._phase_widening(phase)
             self.recent.append(err)
             mean = statistics.fmean(self.recent)
             s_mean = max(MAD_TO_SIGMA * (self.abs_mean.get() or 0.0),
@@ -513,7 +529,7 @@ class SeriesDetector:
                     continue
                 e = abs(y - f)
                 if self.phase_model_err:
-                    pe = self.phase_model_err[self._phase()]
+                    pe = self.phase_model_err[phase]
                     pe[j] = e if pe[j] == math.inf else pe[j] + PHASE_PICK_EW * (e - pe[j])
                 self.model_err[j] = e if self.model_err[j] == math.inf else \
                     self.model_err[j] + MODEL_EW * (e - self.model_err[j])
