@@ -119,6 +119,11 @@ def test_a_market_week_is_five_values():
     ("timestamp,value\n2024-01-01,1\nsoon,2\n", r"row 3, column timestamp: 'soon'"),
     ("timestamp,value\n2024-01-01,1\n2024-01-02,n/a\n", r"row 3, column value: 'n/a'"),
     ("timestamp,value\n", "no rows"),
+    # squares of 1e308 overflow a double: refused by name, not a traceback from the detector
+    ("timestamp,value\n2024-01-01,1\n2024-01-02,1e308\n", r"row 3, column value: '1e308' is too large"),
+    # the detector reads in time order: a step back in time is named, not scored as it comes
+    ("timestamp,value\n2024-01-01 00:10,1\n2024-01-01 00:10,2\n2024-01-01 00:05,3\n",
+     r"row 4, column timestamp: '2024-01-01 00:05' is earlier than the row before"),
 ])
 def test_bad_series_are_named(tmp_path, text, message):
     with pytest.raises(CityBrainError, match=message):

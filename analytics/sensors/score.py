@@ -31,6 +31,10 @@ MAD_TO_SIGMA = 1.4826
 CHUNK = 50_000
 
 
+#: Largest value (in size) a series may hold: squares of larger ones overflow a double.
+MAX_ABS_VALUE = 1e150
+
+
 def read_series(path: Path) -> pd.DataFrame:
     """A ``timestamp,value`` CSV, checked row by row with errors that name the row."""
     if not Path(path).exists():
@@ -59,6 +63,18 @@ def read_series(path: Path) -> pd.DataFrame:
         i = int(np.flatnonzero(bad)[0])
         raise CityBrainError(f"{path}, row {i + 2}, column value: {frame['value'].iat[i]!r} is "
                              "not a number (leave no blanks; write decimals with a dot)")
+    too_big = np.abs(value.to_numpy(dtype=float)) > MAX_ABS_VALUE
+    if too_big.any():
+        i = int(np.flatnonzero(too_big)[0])
+        raise CityBrainError(f"{path}, row {i + 2}, column value: {frame['value'].iat[i]!r} is "
+                             f"too large to score (at most {MAX_ABS_VALUE:g} in size: the "
+                             "detector squares values and their differences)")
+    back = np.flatnonzero(np.diff(ts.astype("datetime64[ns]").astype("int64").to_numpy()) < 0)
+    if len(back):
+        i = int(back[0]) + 1
+        raise CityBrainError(f"{path}, row {i + 2}, column timestamp: {frame['timestamp'].iat[i]!r} "
+                             f"is earlier than the row before ({frame['timestamp'].iat[i - 1]!r}); "
+                             "the series is read in time order, so sort the file by timestamp")
     return pd.DataFrame({"timestamp": frame["timestamp"], "value": value.astype(float)})
 
 
