@@ -429,6 +429,26 @@ class SeriesDetector:
             self.burst_var.update(m)
             self.burst_tail.update(m)
 
+    def skip(self) -> None:
+        """A value that is missing (no reading came in its slot): the clock moves on, so
+        the cycle stays in step with the hour, but nothing is scored or learned. Each
+        forecaster takes its own forecast as the value, which leaves its level and its cycle
+        as they were; one still collecting its first cycle takes the last value seen.
+
+        >>> det = SeriesDetector((4,))
+        >>> for v in [0, 10, 0, 10] * 20:
+        ...     _ = det.update(v)
+        >>> det.skip()                          # a 0 is missing
+        >>> det.update(10).expected, det.update(0).expected
+        (10.0, 0.0)
+        """
+        self.n += 1
+        for m in self.models:
+            if m._initialized:
+                m.learn_one(m.forecast(1)[0])
+            elif self.prev is not None:
+                m.learn_one(self.prev)
+
     def update(self, x: float) -> Step:
         x = float(x)
         self.n += 1
