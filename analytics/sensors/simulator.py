@@ -124,8 +124,8 @@ class Simulator:
         self._held: list[tuple[float, pd.DataFrame]] = []
 
     # -- the physical model -------------------------------------------------------------
-    def _rain(self, t: float, dt: float) -> np.ndarray:
-        """Rain's share of chamber depth per district at ``t``; starts new events."""
+    def _start_rain(self, t: float, dt: float) -> None:
+        """Start new rain events at ``t`` in districts where none is falling."""
         idle = self.rain_end <= t
         starts = idle & (self.rng.random(self.n_districts) < self.rain_rate * dt)
         if starts.any():
@@ -133,9 +133,15 @@ class Simulator:
             self.rain_start[starts] = t
             self.rain_end[starts] = t + self.rng.uniform(1, 4, k) * 3600
             self.rain_peak[starts] = self.rng.uniform(0.10, 0.30, k)
-        span = np.maximum(self.rain_end - self.rain_start, 1.0)
-        phase = np.clip((t - self.rain_start) / span, 0, 1)
-        return np.where(self.rain_end > t, self.rain_peak * np.sin(np.pi * phase), 0.0)
+
+    def _rain(self, ts: np.ndarray, district: np.ndarray) -> np.ndarray:
+        """Rain's share of chamber depth at each reading's own time ``ts`` in its
+        ``district`` (a whole report window at the rain of its start would make an hourly
+        history's storms rise in one step)."""
+        span = np.maximum(self.rain_end[district] - self.rain_start[district], 1.0)
+        phase = np.clip((ts - self.rain_start[district]) / span, 0, 1)
+        return np.where(self.rain_end[district] > ts,
+                        self.rain_peak[district] * np.sin(np.pi * phase), 0.0)
 
     def _values(self, idx: np.ndarray, ts: np.ndarray, rain: np.ndarray) -> np.ndarray:
         rng = self.rng
@@ -147,7 +153,7 @@ class Simulator:
         disp = np.clip(self.disp0[idx] + rng.normal(0, 0.4, m), 0, None)
         # sewage and rain reach the chamber through the same pipes: one response factor
         fill = (self.base_fill[idx]
-                + self.rain_gain[idx] * (0.03 * use * self.carries[idx] + rain[self.district_idx[idx]])
+                + self.rain_gain[idx] * (0.03 * use * self.carries[idx] + rain)
                 + rng.normal(0, 0.004, m))
         batt = self.batt0[idx] - 0.02 * temp + rng.normal(0, 0.004, m)
         sig = self.sig0[idx] + rng.normal(0, 2, m)
@@ -224,7 +230,8 @@ class Simulator:
         ts_all = self.t0 + self.phase + k * self.interval
         idx = np.flatnonzero(ts_all < b)
         ts = ts_all[idx]
-        rain = self._rain(a, b - a)
+        self._start_rain(a, b - a)
+        rain = self._rain(ts, self.district_idx[idx])
         self._update_faults(idx, ts)
         values = self._values(idx, ts, rain)
         self.readings_sent[idx] += 1
