@@ -23,7 +23,7 @@ from analytics.errors import CityBrainError
 from analytics.layers.schema import LAYER_NAMES, contract_statements, layer_statements
 
 #: Bumped whenever a table or column changes; a store of another version must be rebuilt.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA_DIR = SQL_DIR / "schema"

@@ -14,6 +14,8 @@
   detector on a labelled corpus of real series.
 - ``broker``: gateways, their credentials, the embedded MQTT broker (and mosquitto files).
 - ``feed``: the broker-fed ingest path (subscribe, validate, store, detect, acknowledge).
+- ``network``: each network of each district as one series (its median fill per five
+  minutes) through the ``series`` detector: alerts on a whole network.
 - ``views``: read models for the Infrastructure page.
 
 A flat series that changes once raises one alert, with a score that stays in [0, 1]:

@@ -23,13 +23,14 @@ import threading
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from analytics.errors import CityBrainError
 from analytics.identity import Actor, require
+from analytics.sensors import network
 from analytics.sensors.detection import Detector, Thresholds
 from analytics.sensors.model import CHANNELS, OPERATOR_ROLES
 from analytics.sensors.simulator import WARMUP_READINGS, Simulator, interval_for
@@ -104,14 +105,40 @@ class SensorPipeline:
         self.index = pd.Index(self.assets["asset_id"])
         self._position = {a: i for i, a in enumerate(self.index)}
         self.detector = Detector(self.assets, thresholds)
+        self._network = self.assets["asset_type"].astype(str).to_numpy(dtype=object)
+        self._district = self.assets["district_adcode"].astype(int).to_numpy()
         self.last_ts = np.full(len(self.assets), np.iinfo(np.int64).min, dtype=np.int64)
         last = store.query("sensors.last_ts")
         if not last.empty:
             pos = self.index.get_indexer(last["asset_id"])
             self.last_ts[pos] = last["ts"].astype("datetime64[ns]").astype("int64").to_numpy()
+        self.watch = network.NetworkWatch(self.assets)
+        self._warm_watch()
         self.stats = IngestStats()
         self._lock = threading.Lock()
         self._learn_resid: list = []
+
+    def _warm_watch(self) -> None:
+        """Teach the network watch the stored week before the newest reading (the slots
+        already closed), and hold the readings of the slots still open, so a restarted
+        server carries on where it stopped instead of learning each network's day anew."""
+        newest = self.store.scalar("sensors.newest_reading")
+        if newest is None or pd.isna(newest):
+            return
+        newest = pd.Timestamp(newest)
+        slot = pd.Timedelta(seconds=network.SLOT_S)
+        # the first slot still open: the newest reading is not LATENESS_S past its end
+        open_from = (newest - pd.Timedelta(seconds=network.LATENESS_S)).floor(slot)
+        slots = self.store.query("sensors.network_slots", slot_s=network.SLOT_S,
+                                 since=(open_from - pd.Timedelta(seconds=network.HISTORY_S))
+                                 .to_pydatetime(), until=open_from.to_pydatetime())
+        if self.watch.warm_up(slots) == 0:
+            return
+        rest = self.store.query("sensors.open_slot_readings", since=open_from.to_pydatetime())
+        if len(rest):
+            pos = self.index.get_indexer(rest["asset_id"])
+            self.watch.observe(pos, rest["ts"].astype("datetime64[ns]").astype("int64").to_numpy(),
+                               rest["water_level_cm"].to_numpy(float) / self.detector.depth[pos])
 
     # -- validation -------------------------------------------------------------------
     def _validate(self, frame: pd.DataFrame, arrived: pd.Series):
@@ -217,7 +244,7 @@ class SensorPipeline:
         fresh = ok & ~late
         rows = np.flatnonzero(fresh)
         rows = rows[np.argsort(ts.to_numpy()[rows], kind="stable")]
-        events, raw_z = [], None
+        events, raw_z, net_events = [], None, []
         if rows.size:
             a = pos[rows]
             if learn:
@@ -227,6 +254,10 @@ class SensorPipeline:
                 events, _ = self.detector.process(a, values[rows])
             t_ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64")[rows]
             np.maximum.at(self.last_ts, a, t_ns)
+            fill = values[rows, CHANNELS.index("water_level_cm")] / self.detector.depth[a]
+            net_events = self.watch.observe(a, t_ns, fill)
+            # the row of the batch whose arrival closed the slot
+            net_events = [] if learn else [replace(e, row=int(rows[e.row])) for e in net_events]
         if learn and raw_z is not None:
             self._learn_resid.append((raw_z, self.detector.type_idx[pos[rows]]))
 
@@ -256,6 +287,8 @@ class SensorPipeline:
             if faults is not None and len(faults):
                 self.store.write("sensor_faults", faults, cur=cur)
             raised, cleared, raised_rows = self._alerts(events, frame, ts, arrived, pos, cur)
+            raised_rows += self._network_alerts(net_events, arrived, cur)
+            raised += len(net_events)
         committed = utc_now()
         latency = [] if self._replay else [
             (committed - arrived.iat[r]).total_seconds() * 1e3 for r in raised_rows]
@@ -294,7 +327,8 @@ class SensorPipeline:
                 new_events.append(e)
                 new_rows.append({
                     "alert_id": f"AL-{uuid.uuid4().hex[:12]}",
-                    "asset_id": ids[e.asset], "kind": e.kind,
+                    "asset_id": ids[e.asset], "network": self._network[e.asset],
+                    "district_adcode": self._district[e.asset], "kind": e.kind,
                     "detector": "score" if e.kind == "drift" else "rule",
                     "state": "open", "reading_ts": ts.iat[e.row],
                     "reading_arrived": arrived.iat[e.row],
@@ -307,6 +341,37 @@ class SensorPipeline:
             if new_rows:
                 self.store.write("alerts", pd.DataFrame(new_rows), cur=cur)
         return len(raises), len(clears), [e.row for e in raises]
+
+    def _network_alerts(self, events: list[network.NetworkEvent], arrived, cur) -> list[int]:
+        """Write the network watch's alerts: one unresolved alert per network of a district;
+        a new incident while one is unresolved is counted on it. Returns the rows (of the
+        batch) whose arrival raised them, for the latency."""
+        if not events:
+            return []
+        open_ = self.store.query("sensors.unresolved_networks")
+        known = {(int(r.district_adcode), r.network, r.kind): r.alert_id
+                 for r in open_.itertuples()}
+        now, new_rows = utc_now(), []
+        for e in events:
+            hit = known.get((e.district_adcode, e.network, network.KIND))
+            if hit is not None:
+                self.store.execute("sensors.bump_alert", cur=cur, alert_id=hit, flap=0,
+                                   flap_limit=FLAP_LIMIT)
+                continue
+            came = arrived.iat[e.row]
+            alert_id = f"AL-{uuid.uuid4().hex[:12]}"
+            known[(e.district_adcode, e.network, network.KIND)] = alert_id
+            new_rows.append({
+                "alert_id": alert_id, "asset_id": None, "network": e.network,
+                "district_adcode": e.district_adcode, "kind": network.KIND,
+                "detector": "series", "state": "open", "reading_ts": e.slot_ts,
+                "reading_arrived": came, "raised_at": came if self._replay else now,
+                "latency_ms": -1.0 if self._replay else (now - came).total_seconds() * 1e3,
+                "value": e.value, "occurrences": 1, "flaps": 0, "flapping": False,
+            })
+        if new_rows:
+            self.store.write("alerts", pd.DataFrame(new_rows), cur=cur)
+        return [e.row for e in events]
 
     def refuse(self, rejects: pd.DataFrame) -> None:
         """Record messages refused before they became readings (a payload that is not

@@ -27,6 +27,6 @@ UPDATE api_tokens SET last_used = $at WHERE token_id = $token_id;
 
 -- name: alerts_since
 -- Alerts committed after a moment (a gateway or a dispatch system polls with its last seen).
-SELECT alert_id, asset_id, kind, detector, state, reading_ts, raised_at, latency_ms, value,
-       occurrences, flapping
+SELECT alert_id, asset_id, network, district_adcode, kind, detector, state, reading_ts,
+       raised_at, latency_ms, value, occurrences, flapping
 FROM alerts WHERE raised_at > $since ORDER BY raised_at, alert_id LIMIT 10000;

@@ -23,6 +23,31 @@ SELECT alert_id, asset_id, kind, cleared_at, flaps
 FROM alerts
 WHERE state <> 'resolved' AND list_contains($assets, asset_id);
 
+-- name: unresolved_networks
+SELECT alert_id, network, district_adcode, kind
+FROM alerts
+WHERE state <> 'resolved' AND asset_id IS NULL;
+
+-- name: network_slots
+-- The median fill (water level over chamber depth) of each network of each district per
+-- slot of $slot_s seconds (slot = floor(epoch / $slot_s)), over readings measured in
+-- [$since, $until) that were on time (late ones never reach the detectors).
+SELECT a.district_adcode, a.asset_type AS network,
+       CAST(floor(epoch(r.ts) / $slot_s) AS BIGINT) AS slot,
+       median(r.water_level_cm / a.depth_cm) AS fill,
+       count(*) AS readings
+FROM sensor_readings r JOIN assets a USING (asset_id)
+WHERE r.ts >= $since AND r.ts < $until AND NOT r.late
+GROUP BY ALL
+ORDER BY slot, a.district_adcode, network;
+
+-- name: open_slot_readings
+-- On-time readings measured since $since, in time order: those of slots not yet closed.
+SELECT r.asset_id, r.ts, r.water_level_cm
+FROM sensor_readings r
+WHERE r.ts >= $since AND NOT r.late
+ORDER BY r.ts;
+
 -- name: bump_alert
 -- The condition came back (or repeated) while the alert is unresolved: count it, no new alert.
 UPDATE alerts
@@ -77,7 +102,7 @@ WITH latest AS (SELECT asset_id, max(ts) AS ts FROM sensor_readings GROUP BY ass
         SELECT asset_id,
                max(CASE WHEN state = 'open' THEN 2 ELSE 1 END) AS level,
                string_agg(kind, ',' ORDER BY kind)             AS kinds
-        FROM alerts WHERE state <> 'resolved' GROUP BY asset_id)
+        FROM alerts WHERE state <> 'resolved' AND asset_id IS NOT NULL GROUP BY asset_id)
 SELECT a.asset_id, a.asset_type, a.owner_department, a.district_adcode, a.lon, a.lat,
        l.ts AS last_ts, p.kinds,
        CASE WHEN p.level = 2 THEN 'alert'
@@ -92,12 +117,11 @@ ORDER BY a.asset_id;
 
 -- name: alert_feed
 -- Unresolved alerts first (open before acknowledged), newest first, then recent resolved.
-SELECT al.alert_id, al.asset_id, a.asset_type, a.district_adcode, al.kind, al.detector,
-       al.state, al.reading_ts, al.raised_at, al.latency_ms, al.value, al.occurrences,
-       al.flaps, al.flapping, al.cleared_at, al.acknowledged_at, al.acknowledged_by,
-       al.resolved_at, al.resolved_by
+SELECT al.alert_id, al.asset_id, al.network AS asset_type, al.district_adcode, al.kind,
+       al.detector, al.state, al.reading_ts, al.raised_at, al.latency_ms, al.value,
+       al.occurrences, al.flaps, al.flapping, al.cleared_at, al.acknowledged_at,
+       al.acknowledged_by, al.resolved_at, al.resolved_by
 FROM alerts al
-JOIN assets a USING (asset_id)
 ORDER BY CASE al.state WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END,
          al.raised_at DESC
 LIMIT $limit;

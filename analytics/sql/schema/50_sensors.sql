@@ -38,18 +38,24 @@ CREATE TABLE sensor_rejects (
     detail      VARCHAR   NOT NULL
 );
 
--- One alert per asset and kind while unresolved (repeats are counted, not re-raised).
+-- One alert per asset (or per network of a district) and kind while unresolved (repeats
+-- are counted, not re-raised).
 CREATE TABLE alerts (
     alert_id          VARCHAR   PRIMARY KEY,
-    asset_id          VARCHAR   NOT NULL,
-    kind              VARCHAR   NOT NULL,  -- lifted | tilted | overflow | drift | dead_battery | stuck
-    detector          VARCHAR   NOT NULL,  -- rule | score
+    asset_id          VARCHAR,             -- the cover; NULL for an alert on a whole network
+    network           VARCHAR   NOT NULL,  -- the cover's network (asset type), or the network alerted
+    district_adcode   INTEGER   NOT NULL,  -- the cover's district, or the network's
+    kind              VARCHAR   NOT NULL,  -- lifted | tilted | overflow | drift | dead_battery | stuck | network_level
+    detector          VARCHAR   NOT NULL,  -- rule | score | series
     state             VARCHAR   NOT NULL,  -- open | acknowledged | resolved
     reading_ts        TIMESTAMP NOT NULL,  -- measurement time of the reading that raised it
-    reading_arrived   TIMESTAMP NOT NULL,  -- when that reading arrived
+                                           -- (network_level: start of the 5-minute slot)
+    reading_arrived   TIMESTAMP NOT NULL,  -- when that reading arrived (network_level: the
+                                           -- reading that closed the slot)
     raised_at         TIMESTAMP NOT NULL,  -- when the alert was committed
     latency_ms        DOUBLE    NOT NULL,  -- raised_at - reading_arrived
     value             DOUBLE    NOT NULL,  -- the reading's value on the alert's channel
+                                           -- (network_level: the slot's median fill, share of depth)
     occurrences       INTEGER   NOT NULL,  -- raises folded into this alert
     flaps             INTEGER   NOT NULL,  -- times the condition cleared and came back
     flapping          BOOLEAN   NOT NULL,  -- flapped often: repeats are suppressed
