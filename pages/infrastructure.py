@@ -148,7 +148,10 @@ def legend(ctx, counts: pd.Series) -> None:
                + provenance.legend_text(ctx.store, str(ctx.store_key), ctx.lang, "assets"))
 
 
-def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
+def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame,
+               networks: pd.DataFrame | None = None) -> None:
+    """The covers by status; a district with an unresolved alert on a whole network of it
+    (``networks``: ``district_adcode``) is outlined in red."""
     if status.empty:
         # a city on its own data before the asset register is loaded: nothing to draw
         st.info(ctx.t("sensors_no_assets", dataset="urban_management_manholes"))
@@ -169,6 +172,8 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
     frame["status_line"] = (frame["status_label"] + " " + frame["kinds_label"]).str.strip()
     frame = frame[["asset_id", "lon", "lat", "color", "radius", "type_label", "status_line",
                    "age_label"]]
+    alerted = districts[districts["adcode"].isin(
+        set() if networks is None else set(networks["district_adcode"]))]
     layers = [
         maps.frame_layer("PathLayer", districts, id="districts", get_path="path",
                          get_color=[60, 60, 60], width_min_pixels=1.5, get_width=2),
@@ -177,6 +182,10 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
                          pickable=True, stroked=True, get_line_color=[255, 255, 255],
                          line_width_min_pixels=1, opacity=1.0),
     ]
+    if not alerted.empty:
+        layers.insert(1, maps.frame_layer("PathLayer", alerted, id="network_alerts",
+                                          get_path="path", get_color=list(STATUS_COLOURS["alert"]),
+                                          width_min_pixels=4, get_width=4))
     view = pdk.data_utils.compute_view(frame[["lon", "lat"]].to_numpy().tolist(),
                                        view_proportion=0.95)
     # drawn on the page's canvas (no WebGL: a control room's PC may have no GPU)
@@ -186,6 +195,16 @@ def status_map(ctx, status: pd.DataFrame, districts: pd.DataFrame) -> None:
                    key="sensors_map", height=460)
 
 
+def covers_label(ctx, incident) -> str:
+    """What an incident is about: its cover (and how many more), or a whole network of its
+    district."""
+    a = incident.asset_ids
+    if not a:
+        return ctx.t("sensors_network_whole",
+                     network=ctx.t(f"sensors_type_{incident.network}"))
+    return a[0] if len(a) == 1 else f"{a[0]} +{len(a) - 1}"
+
+
 def incident_table(ctx, inc: pd.DataFrame, names: dict) -> None:
     shown = pd.DataFrame({
         ctx.t("sensors_col_incident"): inc["incident_id"],
@@ -193,8 +212,7 @@ def incident_table(ctx, inc: pd.DataFrame, names: dict) -> None:
         ctx.t("sensors_col_kinds"): inc["kinds"].map(
             lambda ks: "、".join(ctx.t(f"sensors_kind_{k}") for k in ks.split(",")) if ctx.lang == "zh"
             else ", ".join(ctx.t(f"sensors_kind_{k}") for k in ks.split(","))),
-        ctx.t("sensors_col_covers"): inc["asset_ids"].map(
-            lambda a: a[0] if len(a) == 1 else f"{a[0]} +{len(a) - 1}"),
+        ctx.t("sensors_col_covers"): [covers_label(ctx, r) for r in inc.itertuples()],
         ctx.t("sensors_col_district"): inc["district_adcode"].map(lambda d: names.get(d, d)),
         ctx.t("sensors_col_alerts"): inc["alerts"],
         ctx.t("sensors_col_first"): inc["first_ts"].dt.strftime("%m-%d %H:%M"),
@@ -224,7 +242,13 @@ def live(ctx: PageContext) -> None:
     status = views.asset_status(ctx.store, now=now)
     st.subheader(ctx.t("sensors_map_header"))
     legend(ctx, status["status"].value_counts())
-    status_map(ctx, status, outlines(ctx.store_key, ctx.store))
+    networks = views.network_alerts(ctx.store)
+    status_map(ctx, status, outlines(ctx.store_key, ctx.store), networks)
+    if not networks.empty:
+        names = district_names(ctx)
+        st.caption(ctx.t("sensors_network_alerted", networks=("、" if ctx.lang == "zh" else "; ").join(
+            f"{names.get(r.district_adcode, r.district_adcode)} "
+            f"{ctx.t(f'sensors_type_{r.network}')}" for r in networks.itertuples())))
     clock = None if k.clock is None else pd.Timestamp(k.clock)
     st.caption(ctx.t("sensors_map_updated", seconds=REFRESH_S,
                      clock="—" if clock is None else clock.strftime("%Y-%m-%d %H:%M:%S"),
@@ -243,8 +267,7 @@ def incident_actions(ctx, actor: Actor, operator: bool) -> None:
     pending = inc[inc["state"] != "resolved"]
     if pending.empty:
         return
-    labels = {r.incident_id: f"{r.incident_id} · {r.asset_ids[0]}"
-                             f"{'' if r.assets == 1 else f' +{r.assets - 1}'} · "
+    labels = {r.incident_id: f"{r.incident_id} · {covers_label(ctx, r)} · "
                              + ", ".join(ctx.t(f"sensors_kind_{k}") for k in r.kinds.split(","))
                              + f" · {ctx.t(f'sensors_state_{r.state}')}"
               for r in pending.itertuples()}

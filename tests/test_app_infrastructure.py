@@ -151,3 +151,47 @@ def test_a_stale_store_gets_a_week_of_history_up_to_the_app_start(tmp_path, monk
     assert set(status["status"]) <= {"ok", "alert", "acknowledged"}
     newest = store.scalar("sensors.newest_reading")
     assert pd.Timestamp(newest) <= pd.Timestamp(started, unit="s")
+
+
+def add_network_alert(path) -> None:
+    """An alert on the district's whole sewer network, written as the ingest path writes it."""
+    from analytics.sensors.network import NetworkEvent
+    store = open_store(str(path))
+    pipe = SensorPipeline(store)
+    slot = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("5min") - pd.Timedelta(minutes=10)
+    event = NetworkEvent(330106, "sewer", slot, 0.61, 0.18, 1.0, 0)
+    with store.transaction() as cur:
+        pipe._network_alerts([event], pd.Series([slot + pd.Timedelta(minutes=7)]), cur)
+
+
+@pytest.mark.parametrize(("lang", "kind", "covers", "caption"), [
+    ("en", "Network water level unusual", "Sewer cover (district network)",
+     "Red outline: districts with an unresolved alert on a whole network (Xihu District Sewer cover)."),
+    ("zh", "管网水位异常", "污水井盖（全区管网）", "红框：有未解决的管网水位异常告警的区（西湖区 污水井盖）。"),
+])
+def test_an_alert_on_a_whole_network_is_an_incident_of_its_district(store_path, lang, kind,
+                                                                   covers, caption):
+    add_network_alert(store_path)
+    at = run(lang=lang)
+    assert not at.exception
+    assert metric(at, "Open alerts" if lang == "en" else "未处理告警") == "3"
+    table = at.dataframe[0].value
+    col = {"en": ("Kinds", "Covers"), "zh": ("类型", "井盖")}[lang]
+    row = table[table[col[0]] == kind]
+    assert row[col[1]].tolist() == [covers]
+    assert caption in [c.value for c in at.caption]
+
+
+def test_operator_acknowledges_a_network_incident(store_path):
+    add_network_alert(store_path)
+    at = run(user=("wang", "Root-pass-123"))
+    pick = next(s for s in at.selectbox if s.label == "Choose an incident")
+    choice = next(o for o in pick.options if "district network" in o).split(" · ")[0]
+    pick.set_value(choice).run()
+    next(b for b in at.button if b.label == "Acknowledge").click().run()
+    assert not at.exception
+    store = open_store(str(store_path))
+    row = store.query("sensors.alert_feed", limit=10)
+    row = row[row["kind"] == "network_level"].iloc[0]
+    assert (row["state"], row["acknowledged_by"]) == ("acknowledged", "wang")
+    assert pd.isna(row["asset_id"])

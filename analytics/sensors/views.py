@@ -8,6 +8,7 @@ import geopandas as gpd
 import pandas as pd
 import shapely
 
+from analytics.sensors import network
 from analytics.sensors.model import ASSET_TYPES
 from analytics.store import Store
 
@@ -72,18 +73,22 @@ def incidents(store: Store, gap_s: int = INCIDENT_GAP_S) -> pd.DataFrame:
 
     One cover's alerts less than ``gap_s`` apart are one incident (a lifted cover also
     reads tilted); so are the overflow alerts of one district (a storm floods many
-    chambers at once). An incident is open while any of its alerts is open, then
-    acknowledged while any is, then resolved. Columns: ``incident_id`` (its first alert),
-    ``state, kinds, assets, district_adcode, alerts, first_ts, last_ts, alert_ids``
-    (the unresolved first, then newest first)."""
+    chambers at once), and the alerts of one network of a district (``network_level``,
+    which belong to no cover: ``assets`` 0, ``network`` set). An incident is open while
+    any of its alerts is open, then acknowledged while any is, then resolved. Columns:
+    ``incident_id`` (its first alert), ``state, kinds, assets, district_adcode, network,
+    alerts, first_ts, last_ts, alert_ids, asset_ids`` (the unresolved first, then newest
+    first)."""
     a = store.query("sensors.alert_feed", limit=1_000_000)
-    cols = ["incident_id", "state", "kinds", "assets", "district_adcode", "alerts",
+    cols = ["incident_id", "state", "kinds", "assets", "district_adcode", "network", "alerts",
             "first_ts", "last_ts", "alert_ids", "asset_ids"]
     if a.empty:
         return pd.DataFrame(columns=cols)
     a = a.sort_values("reading_ts", kind="stable")
-    a["key"] = a["asset_id"].where(a["kind"] != "overflow",
-                                   "district:" + a["district_adcode"].astype(str))
+    district = a["district_adcode"].astype(str)
+    a["key"] = a["asset_id"].where(a["kind"] != "overflow", "district:" + district)
+    a["key"] = a["key"].where(a["kind"] != network.KIND,
+                              "network:" + district + "/" + a["asset_type"].astype(str))
     gap = a.groupby("key")["reading_ts"].diff().dt.total_seconds()
     a["new"] = gap.isna() | (gap > gap_s)
     a["n"] = a.groupby("key")["new"].cumsum()
@@ -91,16 +96,24 @@ def incidents(store: Store, gap_s: int = INCIDENT_GAP_S) -> pd.DataFrame:
     rows = []
     for _, g in a.groupby(["key", "n"], sort=False):
         worst = min(g["state"], key=rank.get)
+        whole = g["kind"].iat[0] == network.KIND
         rows.append({
             "incident_id": g["alert_id"].iat[0], "state": worst,
             "kinds": ",".join(sorted(set(g["kind"]))), "assets": g["asset_id"].nunique(),
-            "district_adcode": int(g["district_adcode"].iat[0]), "alerts": len(g),
+            "district_adcode": int(g["district_adcode"].iat[0]),
+            "network": g["asset_type"].iat[0] if whole else None, "alerts": len(g),
             "first_ts": g["reading_ts"].min(), "last_ts": g["reading_ts"].max(),
-            "alert_ids": g["alert_id"].tolist(), "asset_ids": sorted(set(g["asset_id"]))})
+            "alert_ids": g["alert_id"].tolist(),
+            "asset_ids": sorted(set(g["asset_id"].dropna()))})
     out = pd.DataFrame(rows, columns=cols)
     out["_r"] = out["state"].map(rank)
     return (out.sort_values(["_r", "last_ts"], ascending=[True, False])
             .drop(columns="_r").reset_index(drop=True))
+
+
+def network_alerts(store: Store) -> pd.DataFrame:
+    """Unresolved alerts on whole networks: ``alert_id, network, district_adcode, kind``."""
+    return store.query("sensors.unresolved_networks")
 
 
 def alert_feed(store: Store, limit: int = 200) -> pd.DataFrame:
