@@ -78,19 +78,20 @@ def watch_alerts(watch: NetworkWatch, frame: pd.DataFrame, batch_s: int = 3600) 
 
 def test_surges_are_found_at_their_start_and_storms_are_seldom_news():
     """Twelve weeks with a surge on day 5 at 10:00 and twelve of storms alone (about 14 a
-    week each). Measured: 9 of 12 surges found within 5 minutes of their start; 2 alerts at
-    storms in the 24 weeks, about 0.7 per 10,000 scored slots. The surges missed are those
-    whose rise the level forecasters follow as they follow a storm's."""
+    week each). Measured: 12 of 12 surges found, 5 to 20 minutes after their start; 3 alerts
+    at storms in the 24 weeks, about 1 per 10,000 scored slots. (With the fast level
+    smoothings of series in general, 9 of 12 were found: their forecasters follow a surge's
+    rise as they follow a storm's.)"""
     surge = 4 * 24 + 10
     found, false = 0, 0
     for seed in range(1, 13):
         alerts = watch_alerts(NetworkWatch(storm_covers()), network_days(seed, 7, surge_h=surge))
-        hit = [h for h in alerts if surge <= h <= surge + 0.25]
+        hit = [h for h in alerts if surge <= h <= surge + 0.5]
         found += bool(hit)
         false += len(alerts) - len(hit)
         false += len(watch_alerts(NetworkWatch(storm_covers()), network_days(100 + seed, 7)))
-    assert found >= 8
-    assert false <= 3
+    assert found >= 11
+    assert false <= 4
 
 
 def test_the_same_surge_through_the_cover_rules_alone_is_not_seen():
