@@ -288,6 +288,31 @@ def incident_actions(ctx, actor: Actor, operator: bool) -> None:
             st.success(ctx.t("sensors_done_resolve_incident", incident=choice, alerts=n))
         except CityBrainError as exc:
             st.error(ctx.reason(exc))
+    if isinstance(row["network"], str):
+        network_chart(ctx, int(row["district_adcode"]), row["network"])
+
+
+def network_chart(ctx, district: int, network_key: str) -> None:
+    """The series the network watch judged (its 5-minute median fill) with its alerts, for
+    an incident on a whole network."""
+    detail = views.network_detail(ctx.store, district, network_key)
+    name = ctx.t(f"sensors_type_{network_key}")
+    st.caption(ctx.t("sensors_network_chart", network=name,
+                     district=district_names(ctx).get(district, district)))
+    if detail.series.empty:
+        st.caption(ctx.t("sensors_no_series"))
+        return
+    s = detail.series
+    fig = go.Figure(go.Scatter(x=s["slot_ts"], y=100 * s["fill"], mode="lines",
+                               line={"width": 1.3, "color": "#2b6cb0"}, name=name))
+    for a in detail.alerts.itertuples():
+        if s["slot_ts"].min() <= a.reading_ts <= s["slot_ts"].max():
+            fig.add_vline(x=a.reading_ts, line_color="#d73027", line_dash="dot")
+    fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10},
+                      yaxis_title=ctx.t("sensors_network_fill"))
+    if ctx.lang == "zh":
+        fig.update_xaxes(tickformat="%-m月%-d日\n%H:%M", hoverformat="%Y年%-m月%-d日 %H:%M")
+    st.plotly_chart(fig, width="stretch")
 
 
 def series_figure(ctx, detail: views.AssetDetail) -> go.Figure:

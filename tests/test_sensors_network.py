@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analytics.sensors import network, views
 from analytics.sensors.network import NetworkWatch, slot_medians
@@ -119,6 +120,15 @@ def test_the_same_surge_through_the_cover_rules_alone_is_not_seen():
     assert inc["asset_ids"].iat[0] == []
     # a cover of the network shows no alert of its own on the map
     assert (views.asset_status(store, now=surge)["status"] != "alert").all()
+    # the page's chart of the network: the series the watch judged, with its alert
+    detail = views.network_detail(store, 330106, "storm", days=1, now=surge + pd.Timedelta(hours=2))
+    assert detail.alerts["reading_ts"].tolist() == [row["reading_ts"]]
+    # from a day before "now" (day 4, 12:00) to the data's end (day 5, 24:00): 36 hours of
+    # slots, and every reading of them (30 covers, six an hour)
+    assert len(detail.series) == 36 * 12
+    assert detail.series["readings"].sum() == 30 * 6 * 36
+    at_alert = detail.series.set_index("slot_ts").loc[row["reading_ts"], "fill"]
+    assert at_alert == pytest.approx(row["value"])
 
 
 def test_a_restarted_server_carries_the_watch_on_from_the_store():

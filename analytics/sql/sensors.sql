@@ -41,6 +41,22 @@ WHERE r.ts >= $since AND r.ts < $until AND NOT r.late
 GROUP BY ALL
 ORDER BY slot, a.district_adcode, network;
 
+-- name: network_series
+-- One network of one district: its median fill per slot of $slot_s seconds since $since
+-- (the series its watch judged), with the readings behind each median.
+SELECT to_timestamp(CAST(floor(epoch(r.ts) / $slot_s) AS BIGINT) * $slot_s)::TIMESTAMP AS slot_ts,
+       median(r.water_level_cm / a.depth_cm) AS fill,
+       count(*) AS readings
+FROM sensor_readings r JOIN assets a USING (asset_id)
+WHERE r.ts >= $since AND NOT r.late AND a.district_adcode = $district AND a.asset_type = $network
+GROUP BY ALL
+ORDER BY slot_ts;
+
+-- name: network_alert_times
+SELECT alert_id, reading_ts, state FROM alerts
+WHERE asset_id IS NULL AND district_adcode = $district AND network = $network
+ORDER BY reading_ts;
+
 -- name: open_slot_readings
 -- On-time readings measured since $since, in time order: those of slots not yet closed.
 SELECT r.asset_id, r.ts, r.water_level_cm
