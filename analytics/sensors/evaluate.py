@@ -22,21 +22,40 @@ import pandas as pd
 from analytics.sensors import nab
 from analytics.sensors.detection import Detector, Thresholds
 from analytics.sensors.model import CHANNELS, FAULT_KINDS
-from analytics.sensors.simulator import WARMUP_READINGS, Simulator
+from analytics.sensors.simulator import SURGE_KIND, WARMUP_READINGS, Simulator
 
 
 def precision_recall(faults: pd.DataFrame, alerts: pd.DataFrame,
                      grace: pd.Timedelta) -> pd.DataFrame:
-    """``kind, faults, alerts, true_alerts, found, precision, recall`` per fault kind.
+    """``kind, faults, alerts, true_alerts, found, precision, recall`` per fault kind, and
+    for surges of whole networks (``network_level``, matched on network and district).
 
-    ``faults``: ``asset_id, kind, start_ts, end_ts``; ``alerts``: ``asset_id, kind,
-    reading_ts``. A kind with no alerts has precision NaN; with no faults, recall NaN.
+    ``faults``: ``asset_id, kind, start_ts, end_ts`` (and ``network, district_adcode``);
+    ``alerts``: ``asset_id, kind, reading_ts`` (likewise). A kind with no alerts has
+    precision NaN; with no faults, recall NaN. A cover's alert is right when its cover has
+    a fault of its kind whose window (start to end plus ``grace``) holds the alert's reading.
+
+    >>> t = pd.Timestamp("2024-07-01 10:00")
+    >>> faults = pd.DataFrame({"asset_id": [None], "network": ["storm"],
+    ...     "district_adcode": [330106], "kind": ["network_level"], "start_ts": [t],
+    ...     "end_ts": [t + pd.Timedelta(hours=3)]})
+    >>> alerts = pd.DataFrame({"asset_id": [None, None], "network": ["storm", "sewer"],
+    ...     "district_adcode": [330106, 330106], "kind": ["network_level"] * 2,
+    ...     "reading_ts": [t + pd.Timedelta(minutes=10)] * 2})
+    >>> pr = precision_recall(faults, alerts, pd.Timedelta(minutes=30)).set_index("kind")
+    >>> pr.loc["network_level", ["faults", "alerts", "true_alerts", "found"]].tolist()
+    [1, 2, 1, 1]
     """
     rows = []
-    for kind in FAULT_KINDS:
+    for kind in (*FAULT_KINDS, SURGE_KIND):
         f = faults[faults["kind"] == kind].reset_index(drop=True)
         a = alerts[alerts["kind"] == kind].reset_index(drop=True)
-        pairs = a.reset_index().merge(f.reset_index(), on="asset_id", suffixes=("_a", "_f"))
+        on = ["network", "district_adcode"] if kind == SURGE_KIND else ["asset_id"]
+        if f.empty or a.empty or not set(on) <= set(f.columns) & set(a.columns):
+            pairs = pd.DataFrame(columns=["index_a", "index_f", "reading_ts", "start_ts",
+                                          "end_ts"])
+        else:
+            pairs = a.reset_index().merge(f.reset_index(), on=on, suffixes=("_a", "_f"))
         hit = pairs[(pairs["reading_ts"] >= pairs["start_ts"])
                     & (pairs["reading_ts"] < pairs["end_ts"] + grace)]
         true_alerts = hit["index_a"].nunique()

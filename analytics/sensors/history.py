@@ -6,7 +6,8 @@ app starts on such a store, :func:`ensure_history` runs the simulator over the `
 before *now* — one report per cover every ``interval_s`` — through the same ingest,
 detection and alerting path as live readings, with a low fault rate, so the map starts
 with every cover's last known state under an hour old and the operator finds the week's
-incidents to work through. A store that already has recent readings is left alone. The
+incidents to work through — among them a few surges of whole drainage networks, once the
+network watch has learned its days (``SURGES_PER_DAY``), each recorded as ground truth. A store that already has recent readings is left alone. The
 server can call it at start-up (``ensure_history(store)``); the page runs it in the
 background (:class:`HistoryJob`) when it finds the store stale.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from analytics.sensors import network
 from analytics.sensors.pipeline import SensorPipeline
 from analytics.sensors.simulator import WARMUP_READINGS, Simulator
 from analytics.store import Store
@@ -27,6 +29,9 @@ DAYS = 7
 INTERVAL_S = 3600.0
 #: Faults per reading in the history: a few dozen incidents a week across the city.
 FAULT_RATE = 1 / 40_000
+#: Surges of whole drainage networks per day across the city, once the network watch has
+#: learned its days (a few in the week, for the operator to find among the storms).
+SURGES_PER_DAY = 0.5
 #: Newest reading older than this (seconds) before the app starts: the history is stale.
 STALE_S = 3600.0
 
@@ -53,7 +58,8 @@ def needs_history(store: Store, now: float) -> bool:
 
 def ensure_history(store: Store, now: float | None = None, *, days: float = DAYS,
                    interval_s: float = INTERVAL_S, seed: int = 7,
-                   fault_rate: float = FAULT_RATE, progress=None) -> History:
+                   fault_rate: float = FAULT_RATE, surges_per_day: float = SURGES_PER_DAY,
+                   progress=None) -> History:
     """Generate ``days`` of history ending at ``now`` (epoch seconds, default: this moment)
     unless the store has a reading newer than ``now − STALE_S``."""
     now = time.time() if now is None else float(now)
@@ -64,9 +70,10 @@ def ensure_history(store: Store, now: float | None = None, *, days: float = DAYS
     start = now - days * 86400.0
     if newest is not None:      # continue after what is stored, never before it
         start = max(start, newest.timestamp() + interval_s)
-    sim = Simulator(pipe.assets, start=start - WARMUP_READINGS * interval_s,
-                    interval_s=interval_s, seed=seed, fault_rate=0.0,
-                    fault_prefix=f"H{int(now):x}-")
+    first = start - WARMUP_READINGS * interval_s
+    sim = Simulator(pipe.assets, start=first, interval_s=interval_s, seed=seed, fault_rate=0.0,
+                    fault_prefix=f"H{int(now):x}-", surges_per_day=surges_per_day,
+                    surges_from=first + (network.WARMUP_DAYS + 0.5) * 86400)
     learn = []
     t = sim.t
     for _ in range(WARMUP_READINGS):

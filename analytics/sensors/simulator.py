@@ -6,7 +6,11 @@ daily cycles (temperature moves tilt and battery voltage; household water use gi
 their morning and evening peaks), rain events that raise water in every drainage chamber of
 a district at once, and injected faults — cover lifted, tilted, overflow, sensor drift, dead
 battery, stuck values — each recorded with its asset, start and end so that detection can
-be scored. It can also dirty its stream (duplicates, late, future-dated, non-numeric and
+be scored; and, where asked for (``surges_per_day``), surges of a whole drainage network of
+a district (a pumping station stopped, a river backing up: the network's water rises by
+35-55 % of chamber depth within a quarter of an hour, holds 2-6 hours and falls back over
+half an hour, reaching each chamber through the same pipes as rain), recorded with their
+network and district. It can also dirty its stream (duplicates, late, future-dated, non-numeric and
 unknown-asset readings) to exercise the ingest door, counting every row it sends.
 
 Time is simulated seconds since the Unix epoch (UTC); each asset reports every
@@ -35,13 +39,23 @@ COOLDOWN_READINGS = 15
 BEIJING_OFFSET_S = 8 * 3600
 
 
+#: A network surge rises over this long, and falls back over ``SURGE_FALL_S`` after its end.
+SURGE_RISE_S, SURGE_FALL_S = 900, 1800
+#: Its height (share of chamber depth) and how long it holds (hours).
+SURGE_AMP, SURGE_HOURS = (0.35, 0.55), (2, 6)
+#: The fault kind of a surge: what the network watch alerts on.
+SURGE_KIND = "network_level"
+
+
 @dataclass(frozen=True)
 class Fault:
     fault_id: str
-    asset_id: str
+    asset_id: str | None   # None for a surge of a whole network
     kind: str
     start: float  # simulated epoch seconds, inclusive
-    end: float    # exclusive
+    end: float    # exclusive (a surge: when it starts to fall)
+    network: str = ""
+    district_adcode: int = 0
 
 
 def _to_ts(seconds: np.ndarray) -> np.ndarray:
@@ -59,7 +73,8 @@ class Simulator:
     def __init__(self, assets: pd.DataFrame, *, start: float, interval_s: float = 60.0,
                  seed: int = 0, fault_rate: float = 1 / 800, dirty: float = 0.0,
                  kinds: tuple[str, ...] = FAULT_KINDS, rain_per_day: float = 2.0,
-                 with_index: bool = False, fault_prefix: str = ""):
+                 with_index: bool = False, fault_prefix: str = "",
+                 surges_per_day: float = 0.0, surges_from: float | None = None):
         missing = {"asset_id", "asset_type", "district_adcode", "depth_cm"} - set(assets.columns)
         if missing:
             raise CityBrainError(f"assets lack column(s) {', '.join(sorted(missing))}")
@@ -80,6 +95,7 @@ class Simulator:
         districts, self.district_idx = np.unique(assets["district_adcode"].to_numpy(),
                                                  return_inverse=True)
         self.n_districts = len(districts)
+        self.districts = districts
         self.interval = float(interval_s)
         self.t0 = float(start)
         self.t = float(start)
@@ -114,6 +130,18 @@ class Simulator:
         self.quiet_until = np.zeros(n)
         self.faults: list[Fault] = []
         self._fault_seq = 0
+        # surges: per drainage network of a district (sewer, storm), across the city
+        keys = pd.MultiIndex.from_arrays([self.district_idx, self.types])
+        codes, uniques = pd.factorize(keys)
+        wet = np.array([asset_type(t).carries_water for _, t in uniques], dtype=bool)
+        self.net_of = np.where(wet[codes], codes, -1)
+        self.nets = list(uniques)
+        self.surge_rate = surges_per_day / max(int(wet.sum()), 1) / 86400.0
+        self.surge_from = self.t0 if surges_from is None else float(surges_from)
+        self.s_start = np.full(len(uniques), -np.inf)
+        self.s_end = np.full(len(uniques), -np.inf)
+        self.s_amp = np.zeros(len(uniques))
+        self.wet_net = wet
         # fault ids are unique across runs on one store: each run passes its own prefix
         self.fault_prefix = fault_prefix
         # rain: one event at a time per district, triangle-shaped in time
@@ -134,6 +162,35 @@ class Simulator:
             self.rain_end[starts] = t + self.rng.uniform(1, 4, k) * 3600
             self.rain_peak[starts] = self.rng.uniform(0.10, 0.30, k)
 
+    def _start_surges(self, t: float, dt: float) -> None:
+        """Start surges at ``t`` in drainage networks with none under way, and record them."""
+        if self.surge_rate <= 0 or t < self.surge_from:
+            return
+        idle = self.wet_net & (self.s_end + SURGE_FALL_S <= t)
+        starts = np.flatnonzero(idle & (self.rng.random(len(self.nets)) < self.surge_rate * dt))
+        for k in starts:
+            self.s_start[k] = t
+            self.s_end[k] = t + self.rng.uniform(*SURGE_HOURS) * 3600
+            self.s_amp[k] = self.rng.uniform(*SURGE_AMP)
+            d, network = self.nets[k]
+            self._fault_seq += 1
+            self.faults.append(Fault(f"F{self.fault_prefix}{self._fault_seq:06d}", None,
+                                     SURGE_KIND, float(t), float(self.s_end[k]), network,
+                                     int(self.districts[d])))
+
+    def _surge(self, idx: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """The surge's share of chamber depth at each reading (0 outside a surge)."""
+        net = self.net_of[idx]
+        out = np.zeros(len(idx))
+        on = net >= 0
+        if not on.any():
+            return out
+        k, t = net[on], ts[on]
+        up = np.clip((t - self.s_start[k]) / SURGE_RISE_S, 0, 1)
+        down = np.clip((self.s_end[k] + SURGE_FALL_S - t) / SURGE_FALL_S, 0, 1)
+        out[on] = np.where(t >= self.s_start[k], self.s_amp[k] * np.minimum(up, down), 0.0)
+        return out
+
     def _rain(self, ts: np.ndarray, district: np.ndarray) -> np.ndarray:
         """Rain's share of chamber depth at each reading's own time ``ts`` in its
         ``district`` (a whole report window at the rain of its start would make an hourly
@@ -143,7 +200,8 @@ class Simulator:
         return np.where(self.rain_end[district] > ts,
                         self.rain_peak[district] * np.sin(np.pi * phase), 0.0)
 
-    def _values(self, idx: np.ndarray, ts: np.ndarray, rain: np.ndarray) -> np.ndarray:
+    def _values(self, idx: np.ndarray, ts: np.ndarray, rain: np.ndarray,
+                surge: np.ndarray) -> np.ndarray:
         rng = self.rng
         m = len(idx)
         hour = ((ts + BEIJING_OFFSET_S) % 86400) / 3600
@@ -153,7 +211,7 @@ class Simulator:
         disp = np.clip(self.disp0[idx] + rng.normal(0, 0.4, m), 0, None)
         # sewage and rain reach the chamber through the same pipes: one response factor
         fill = (self.base_fill[idx]
-                + self.rain_gain[idx] * (0.03 * use * self.carries[idx] + rain)
+                + self.rain_gain[idx] * (0.03 * use * self.carries[idx] + rain + surge)
                 + rng.normal(0, 0.004, m))
         batt = self.batt0[idx] - 0.02 * temp + rng.normal(0, 0.004, m)
         sig = self.sig0[idx] + rng.normal(0, 2, m)
@@ -220,8 +278,9 @@ class Simulator:
                 "stuck": lambda: 0.0,
             }[kind]()
             self._fault_seq += 1
-            self.faults.append(Fault(f"F{self.fault_prefix}{self._fault_seq:06d}", self.ids[a], kind, float(t),
-                                     float(t + length)))
+            self.faults.append(Fault(f"F{self.fault_prefix}{self._fault_seq:06d}", self.ids[a],
+                                     kind, float(t), float(t + length), self.types[a],
+                                     int(self.districts[self.district_idx[a]])))
 
     # -- the stream -------------------------------------------------------------------
     def _window(self, a: float, b: float) -> pd.DataFrame:
@@ -231,9 +290,10 @@ class Simulator:
         idx = np.flatnonzero(ts_all < b)
         ts = ts_all[idx]
         self._start_rain(a, b - a)
+        self._start_surges(a, b - a)
         rain = self._rain(ts, self.district_idx[idx])
         self._update_faults(idx, ts)
-        values = self._values(idx, ts, rain)
+        values = self._values(idx, ts, rain, self._surge(idx, ts))
         self.readings_sent[idx] += 1
         order = np.argsort(ts, kind="stable")
         idx, ts, values = idx[order], ts[order], values[order]
@@ -301,15 +361,19 @@ class Simulator:
         return pd.concat(held, ignore_index=True) if held else self._empty()
 
     def faults_frame(self) -> pd.DataFrame:
-        """Ground truth so far: ``fault_id, asset_id, kind, start_ts, end_ts``."""
+        """Ground truth so far: ``fault_id, asset_id, network, district_adcode, kind,
+        start_ts, end_ts`` (``asset_id`` None for a surge of a whole network)."""
         if not self.faults:
             return pd.DataFrame({"fault_id": pd.Series(dtype=object),
                                  "asset_id": pd.Series(dtype=object),
+                                 "network": pd.Series(dtype=object),
+                                 "district_adcode": pd.Series(dtype="int64"),
                                  "kind": pd.Series(dtype=object),
                                  "start_ts": pd.Series(dtype="datetime64[ms]"),
                                  "end_ts": pd.Series(dtype="datetime64[ms]")})
         f = pd.DataFrame([f.__dict__ for f in self.faults])
         return pd.DataFrame({"fault_id": f["fault_id"], "asset_id": f["asset_id"],
+                             "network": f["network"], "district_adcode": f["district_adcode"],
                              "kind": f["kind"], "start_ts": _to_ts(f["start"].to_numpy()),
                              "end_ts": _to_ts(f["end"].to_numpy())})
 
