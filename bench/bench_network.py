@@ -75,7 +75,7 @@ def run(assets: pd.DataFrame, days: float, interval_s: float, seed: int) -> dict
             on = (g == s.g) & (sec >= s.start) & (sec < s.end + FALL_S)
             fill[on] += s.amp * np.minimum(np.clip((sec[on] - s.start) / 900, 0, 1),
                                            np.clip((s.end + FALL_S - sec[on]) / FALL_S, 0, 1))
-        for e in watch.observe(a, ts, fill):
+        for e in watch.observe(a, ts, fill)[0]:
             alerts.append((watch.networks.index((e.district_adcode, e.network)),
                            e.slot_ts.value / 1e9))
         hot = np.flatnonzero(fill >= over_on)

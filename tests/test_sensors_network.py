@@ -72,14 +72,14 @@ def watch_alerts(watch: NetworkWatch, frame: pd.DataFrame, batch_s: int = 3600) 
     out = []
     for h in np.unique(hour):
         on = hour == h
-        for e in watch.observe(pos[on], ts[on], fill[on]):
+        for e in watch.observe(pos[on], ts[on], fill[on])[0]:
             out.append((e.slot_ts - START).total_seconds() / 3600)
     return out
 
 
 def test_surges_are_found_at_their_start_and_storms_are_seldom_news():
     """Twelve weeks with a surge on day 5 at 10:00 and twelve of storms alone (about 14 a
-    week each). Measured: 12 of 12 surges found, 5 to 20 minutes after their start; 3 alerts
+    week each). Measured: 12 of 12 surges found, 10 to 20 minutes after their start; 3 alerts
     at storms in the 24 weeks, about 1 per 10,000 scored slots. (With the fast level
     smoothings of series in general, 9 of 12 were found: their forecasters follow a surge's
     rise as they follow a storm's.)"""
@@ -124,9 +124,9 @@ def test_the_same_surge_through_the_cover_rules_alone_is_not_seen():
     detail = views.network_detail(store, 330106, "storm", days=1, now=surge + pd.Timedelta(hours=2))
     assert detail.alerts["reading_ts"].tolist() == [row["reading_ts"]]
     # from a day before "now" (day 4, 12:00) to the data's end (day 5, 24:00): 36 hours of
-    # slots, and every reading of them (30 covers, six an hour)
-    assert len(detail.series) == 36 * 12
-    assert detail.series["readings"].sum() == 30 * 6 * 36
+    # slots but the last (no reading came after its end), each over all 30 covers
+    assert len(detail.series) == 36 * 12 - 1
+    assert (detail.series["covers"] == 30).all()
     at_alert = detail.series.set_index("slot_ts").loc[row["reading_ts"], "fill"]
     assert at_alert == pytest.approx(row["value"])
 
@@ -155,55 +155,56 @@ def test_a_restarted_server_carries_the_watch_on_from_the_store():
     assert fresh.stats.raised == 0
 
 
-def test_stored_slot_medians_are_the_live_ones():
-    """DuckDB's median per network and slot over the stored readings equals the watch's own
-    (numpy) over the same readings."""
-    store = tiny_store(storm_covers())
-    frame = network_days(3, 0.5)
-    SensorPipeline(store).ingest(frame)
-    got = store.query("sensors.network_slots", slot_s=network.SLOT_S,
-                      since=START.to_pydatetime(),
-                      until=(START + pd.Timedelta(days=1)).to_pydatetime())
-    slot = frame["ts"].astype("datetime64[ns]").astype("int64").to_numpy() // (
-        network.SLOT_S * 10**9)
-    s, g, m = slot_medians(slot, np.zeros(len(slot), int), frame["water_level_cm"].to_numpy() / DEPTH)
-    assert got["slot"].tolist() == s.tolist()
-    assert np.allclose(got["fill"], m)
-    assert (got["readings"] == 5).sum() + (got["readings"] == 0).sum() <= len(got)
+def test_a_level_is_the_median_of_last_known_fills_and_is_stored():
+    """Worked by hand: six covers at 10 %..60 % of depth give a level of 35 %; one of them
+    reporting 90 % moves it to 45 % (the median of 90, 20, 30, 40, 50, 60); a cover not heard
+    from for over an hour and ten minutes leaves the median, and with four covers heard
+    from, the network has no level."""
+    store = tiny_store(storm_covers(6))
+    pipe = SensorPipeline(store)
+    t0 = START
+
+    def send(covers, minutes, fills):
+        pipe.ingest(pd.DataFrame({"asset_id": [f"MH-{i:05d}" for i in covers],
+                                  "ts": t0 + pd.Timedelta(minutes=minutes), **NORMAL,
+                                  "water_level_cm": [f * DEPTH for f in fills]}))
+
+    send(range(6), 1, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
+    send([0], 6, [0.9])
+    send([5], 11, [0.6])
+    send([1, 2, 3], 70, [0.2, 0.3, 0.4])
+    send([5], 80, [0.6])       # closes the slots up to 70-75 (a reading 2 min past its end)
+    send([5], 90, [0.6])       # and 75-80
+    levels = store.table("network_levels").set_index("slot_ts")
+    at = lambda m: levels.loc[t0 + pd.Timedelta(minutes=m)]  # noqa: E731
+    assert at(0)[["fill", "covers"]].tolist() == [pytest.approx(0.35), 6]
+    assert at(5)[["fill", "covers"]].tolist() == [pytest.approx(0.45), 6]
+    assert at(65)[["fill", "covers"]].tolist() == [pytest.approx(0.45), 6]
+    # at 75, the end of slot 70-75, cover 4 (heard at 1) is 74 min old: out; the median of
+    # 90, 20, 30, 40, 60
+    assert at(70)[["fill", "covers"]].tolist() == [pytest.approx(0.4), 5]
+    # at 80, cover 0 (heard at 6) is out too: four covers, no level
+    assert t0 + pd.Timedelta(minutes=75) not in levels.index
+    assert set(levels["network"]) == {"storm"} and set(levels["district_adcode"]) == {330106}
 
 
 def test_slot_medians_agree_with_numpy_per_group():
     rng = np.random.default_rng(0)
     slot, grp = rng.integers(0, 5, 400), rng.integers(0, 3, 400)
     val = rng.normal(size=400)
-    s, g, m = slot_medians(slot, grp, val, least=20)
-    want = [(a, b, np.median(val[(slot == a) & (grp == b)])) for a in range(5) for b in range(3)
-            if ((slot == a) & (grp == b)).sum() >= 20]
-    assert list(zip(s.tolist(), g.tolist(), strict=True)) == [(a, b) for a, b, _ in want]
-    assert np.allclose(m, [w for _, _, w in want])
+    s, g, m, n = slot_medians(slot, grp, val, least=20)
+    want = [(a, b, np.median(val[(slot == a) & (grp == b)]), ((slot == a) & (grp == b)).sum())
+            for a in range(5) for b in range(3) if ((slot == a) & (grp == b)).sum() >= 20]
+    assert list(zip(s.tolist(), g.tolist(), strict=True)) == [(a, b) for a, b, _, _ in want]
+    assert np.allclose(m, [w[2] for w in want]) and n.tolist() == [w[3] for w in want]
 
 
-def test_small_networks_thin_slots_and_late_readings():
-    # a network of four covers is not watched; one of six is
+def test_small_networks_are_not_watched():
     assets = pd.concat([storm_covers(6), storm_covers(4, 330108).assign(
         asset_type="sewer", asset_id=[f"MH-9{i:04d}" for i in range(4)])], ignore_index=True)
     watch = NetworkWatch(assets)
     assert watch.networks == [(330106, "storm")]
     assert watch.network_of.tolist() == [0] * 6 + [-1] * 4
-    ns = 10**9
-    t0 = START.value
-    # slot 0 gets 6 readings, slot 1 only 4 (missing), then a reading well past slot 1
-    watch.observe(np.arange(6), np.full(6, t0 + 10 * ns), np.full(6, 0.1))
-    watch.observe(np.arange(4), np.full(4, t0 + 310 * ns), np.full(4, 0.1))
-    det = watch.detectors[0]
-    assert det.n == 0
-    watch.observe(np.array([0]), np.array([t0 + 720 * ns]), np.array([0.1]))
-    assert det.n == 2 and det.prev == 0.1      # slot 0 learned, slot 1 skipped
-    assert watch.next_slot == START.value // (network.SLOT_S * ns) + 2
-    # a reading for a closed slot is not counted
-    before = det.n
-    watch.observe(np.arange(6), np.full(6, t0 + 20 * ns), np.full(6, 5.0))
-    assert det.n == before and det.prev == 0.1
 
 
 def test_after_days_of_silence_the_watch_learns_afresh():
@@ -216,3 +217,100 @@ def test_after_days_of_silence_the_watch_learns_afresh():
     watch.observe(np.arange(6), np.full(6, later), np.full(6, 0.2))
     watch.observe(np.arange(6), np.full(6, later + 600 * ns), np.full(6, 0.2))
     assert watch.detectors[0].n == 1 and watch.detectors[0].prev == 0.2
+
+
+def three_networks() -> pd.DataFrame:
+    return pd.concat([storm_covers(6).assign(asset_type=kind, asset_id=[
+        f"MH-{k}{i:04d}" for i in range(6)]) for k, kind in enumerate(["storm", "sewer", "water"])],
+        ignore_index=True)
+
+
+def flat_then(jump: dict[int, float], seed: int = 0) -> list[tuple[str, float]]:
+    """Three networks of one district, flat with noise for four days, then from day 4 on
+    the networks in ``jump`` (index: rise) rise at once. The alerts: (network, hour)."""
+    rng = np.random.default_rng(seed)
+    watch = NetworkWatch(three_networks())
+    out = []
+    for k in range(4 * 288 + 24):
+        t = START.value + k * network.SLOT_S * 10**9 + 10**9
+        fill = 0.1 + rng.normal(0, 0.01, 18)
+        for g, rise in jump.items():
+            if k >= 4 * 288:
+                fill[6 * g:6 * g + 6] += rise
+        events, _ = watch.observe(np.arange(18), np.full(18, t), fill)
+        out += [(e.network, (e.slot_ts - START).total_seconds() / 3600) for e in events]
+    return out
+
+
+def test_a_network_rising_alone_alerts_and_a_district_rising_together_is_weather():
+    alone = flat_then({0: 0.3})
+    assert [n for n, _ in alone] == ["storm"] and 96 <= alone[0][1] <= 96.5
+    # the same rise in all three networks at once: rain, not a network fault
+    assert flat_then({0: 0.3, 1: 0.3, 2: 0.3}) == []
+    # two of three: still the district's water (half of each one's siblings moved too)
+    assert flat_then({0: 0.3, 1: 0.3}) == []
+
+
+def test_the_weather_rule_is_what_silences_it(monkeypatch):
+    monkeypatch.setattr(network, "WEATHER", False)
+    assert sorted(n for n, _ in flat_then({0: 0.3, 1: 0.3, 2: 0.3})) == ["sewer", "storm", "water"]
+
+
+def test_the_simulator_records_each_surge_and_raises_its_network():
+    """Ground truth of a surge: its network and district, no cover; while it holds, every
+    chamber of that network stands 35-55 % of depth (times its rain response, 0.9-1.2 for
+    storm drains) above its dry level, and the other network does not move."""
+    from analytics.sensors.simulator import Simulator
+    assets = pd.concat([storm_covers(), storm_covers().assign(
+        asset_type="power", asset_id=[f"MH-P{i:04d}" for i in range(COVERS)])], ignore_index=True)
+    sim = Simulator(assets, start=1.7e9, interval_s=600, seed=3, fault_rate=0.0,
+                    rain_per_day=0.0, surges_per_day=2.0, surges_from=1.7e9 + 86400)
+    frame = sim.advance(1.7e9 + 4 * 86400)
+    truth = sim.faults_frame()
+    assert len(truth) >= 2 and truth["kind"].eq("network_level").all()
+    assert truth["asset_id"].isna().all() and set(truth["network"]) == {"storm"}
+    assert set(truth["district_adcode"]) == {330106}
+    assert (truth["start_ts"] >= pd.Timestamp(1.7e9 + 86400, unit="s")).all()
+    fill = frame["water_level_cm"] / DEPTH
+    storm = frame["asset_id"].str.startswith("MH-0")
+    during = np.zeros(len(frame), bool)
+    for f in truth.itertuples():
+        during |= ((frame["ts"] >= f.start_ts + pd.Timedelta(minutes=15))
+                   & (frame["ts"] < f.end_ts)).to_numpy()
+    quiet = ~during
+    for f in truth.itertuples():   # nor in their fall
+        quiet &= ~((frame["ts"] >= f.start_ts) & (frame["ts"] < f.end_ts
+                                                  + pd.Timedelta(minutes=30))).to_numpy()
+    # storm drains: dry level 3-10 % plus the day's flow (up to 3.6 %); in a surge, 35 % x 0.9
+    # and more on top
+    assert fill[storm & quiet].max() < 0.15
+    assert fill[storm & during].min() > 0.03 + 0.35 * 0.9 - 0.02
+    # the power network beside them stays dry (0-5 % of depth)
+    assert fill[~storm].max() < 0.07
+
+
+def test_a_generated_history_with_surges_is_scored_against_its_truth():
+    """Simulator -> ingest -> network watch -> alerts, scored on the simulator's truth as
+    every other fault kind is: five generated weeks of a 30-cover storm network, hourly
+    reports, rain twice a day and a surge every three days or so. Every network alert is a
+    surge, and each week's first surge is alerted (a later one in the same network is
+    counted on the alert still unresolved, or falls in its hold-off). Measured: 9 surges in
+    four of the weeks, the first of each alerted 37 to 52 minutes after its start."""
+    from analytics.sensors.evaluate import precision_recall
+    from analytics.sensors.history import ensure_history
+    weeks_with_surges = 0
+    for seed in range(1, 6):
+        store = tiny_store(storm_covers())
+        ensure_history(store, now=1_796_000_000, seed=seed, surges_per_day=0.3)
+        faults, alerts = store.query("sensors.faults"), store.query("sensors.alerts_for_scoring")
+        pr = precision_recall(faults, alerts, pd.Timedelta(minutes=30)).set_index("kind")
+        pr = pr.loc[network.KIND]
+        assert pr["true_alerts"] == pr["alerts"]
+        surges = faults[faults["kind"] == network.KIND].sort_values("start_ts")
+        if surges.empty:
+            continue
+        weeks_with_surges += 1
+        first = surges.iloc[0]
+        got = alerts[alerts["kind"] == network.KIND]["reading_ts"]
+        assert ((got >= first["start_ts"]) & (got < first["end_ts"])).any()
+    assert weeks_with_surges >= 3

@@ -39,6 +39,7 @@ SYSTEM_TABLES = frozenset({
     "ingest_findings",                         # consistency findings of each load
     "sensor_rejects", "sensor_faults",         # telemetry refused at the door; simulator truth
     "kpi_values",                              # the headline indicators, derived and kept
+    "network_levels",                          # the network watch's series, derived and kept
 }) | frozenset(  # a layer is its dataset; its synthetic default and department part are its parts
     f"{part}_{name}" for name in LAYERS for part in ("synthetic", "dept_layer"))
 

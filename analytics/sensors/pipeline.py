@@ -119,26 +119,24 @@ class SensorPipeline:
         self._learn_resid: list = []
 
     def _warm_watch(self) -> None:
-        """Teach the network watch the stored week before the newest reading (the slots
-        already closed), and hold the readings of the slots still open, so a restarted
-        server carries on where it stopped instead of learning each network's day anew."""
+        """Carry the network watch on from the store: its stored series of the last week
+        and each cover's last known reading, so a restarted server goes on where it
+        stopped instead of learning each network's day anew."""
         newest = self.store.scalar("sensors.newest_reading")
         if newest is None or pd.isna(newest):
             return
         newest = pd.Timestamp(newest)
-        slot = pd.Timedelta(seconds=network.SLOT_S)
-        # the first slot still open: the newest reading is not LATENESS_S past its end
-        open_from = (newest - pd.Timedelta(seconds=network.LATENESS_S)).floor(slot)
-        slots = self.store.query("sensors.network_slots", slot_s=network.SLOT_S,
-                                 since=(open_from - pd.Timedelta(seconds=network.HISTORY_S))
-                                 .to_pydatetime(), until=open_from.to_pydatetime())
-        if self.watch.warm_up(slots) == 0:
-            return
-        rest = self.store.query("sensors.open_slot_readings", since=open_from.to_pydatetime())
-        if len(rest):
-            pos = self.index.get_indexer(rest["asset_id"])
-            self.watch.observe(pos, rest["ts"].astype("datetime64[ns]").astype("int64").to_numpy(),
-                               rest["water_level_cm"].to_numpy(float) / self.detector.depth[pos])
+        levels = self.store.query("sensors.network_levels_since", since=(
+            newest - pd.Timedelta(seconds=network.HISTORY_S)).to_pydatetime())
+        last = self.store.query("sensors.latest_fills", since=(
+            newest - pd.Timedelta(seconds=network.FRESH_S)).to_pydatetime())
+        pos = self.index.get_indexer(last["asset_id"])
+        known = pos >= 0
+        pos = pos[known]
+        self.watch.warm_up(
+            levels, pos,
+            last["ts"].astype("datetime64[ns]").astype("int64").to_numpy()[known],
+            last["water_level_cm"].to_numpy(float)[known] / self.detector.depth[pos])
 
     # -- validation -------------------------------------------------------------------
     def _validate(self, frame: pd.DataFrame, arrived: pd.Series):
@@ -244,7 +242,7 @@ class SensorPipeline:
         fresh = ok & ~late
         rows = np.flatnonzero(fresh)
         rows = rows[np.argsort(ts.to_numpy()[rows], kind="stable")]
-        events, raw_z, net_events = [], None, []
+        events, raw_z, net_events, levels = [], None, [], None
         if rows.size:
             a = pos[rows]
             if learn:
@@ -255,7 +253,7 @@ class SensorPipeline:
             t_ns = ts.to_numpy(dtype="datetime64[ns]").astype("int64")[rows]
             np.maximum.at(self.last_ts, a, t_ns)
             fill = values[rows, CHANNELS.index("water_level_cm")] / self.detector.depth[a]
-            net_events = self.watch.observe(a, t_ns, fill)
+            net_events, levels = self.watch.observe(a, t_ns, fill)
             # the row of the batch whose arrival closed the slot
             net_events = [] if learn else [replace(e, row=int(rows[e.row])) for e in net_events]
         if learn and raw_z is not None:
@@ -286,6 +284,8 @@ class SensorPipeline:
                 self.store.write("sensor_rejects", rejects, cur=cur)
             if faults is not None and len(faults):
                 self.store.write("sensor_faults", faults, cur=cur)
+            if levels is not None and len(levels):
+                self.store.write("network_levels", levels, cur=cur)
             raised, cleared, raised_rows = self._alerts(events, frame, ts, arrived, pos, cur)
             raised_rows += self._network_alerts(net_events, arrived, cur)
             raised += len(net_events)

@@ -118,21 +118,21 @@ def network_alerts(store: Store) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class NetworkDetail:
-    series: pd.DataFrame   # slot_ts, fill (median share of depth), readings; oldest first
+    series: pd.DataFrame   # slot_ts, fill (median share of depth), covers, score; oldest first
     alerts: pd.DataFrame   # alert_id, reading_ts, state
 
 
 def network_detail(store: Store, district_adcode: int, network_key: str,
                    days: float = 3, now=None) -> NetworkDetail:
     """What the network watch judged for one network of one district over the last
-    ``days``: the 5-minute medians (slots with fewer than the watch's least readings are
-    left out, as the watch leaves them) and the network's alerts."""
+    ``days`` (its stored series: ``slot_ts, fill, covers, score``) and the network's
+    alerts."""
     since = (_now(now) - pd.Timedelta(days=days)).to_pydatetime()
-    series = store.query("sensors.network_series", slot_s=network.SLOT_S, since=since,
-                         district=int(district_adcode), network=network_key)
-    series = series[series["readings"] >= network.MIN_READINGS].reset_index(drop=True)
-    return NetworkDetail(series, store.query("sensors.network_alert_times",
-                                             district=int(district_adcode), network=network_key))
+    return NetworkDetail(
+        store.query("sensors.network_levels_for", since=since, district=int(district_adcode),
+                    network=network_key),
+        store.query("sensors.network_alert_times", district=int(district_adcode),
+                    network=network_key))
 
 
 def alert_feed(store: Store, limit: int = 200) -> pd.DataFrame:

@@ -28,41 +28,31 @@ SELECT alert_id, network, district_adcode, kind
 FROM alerts
 WHERE state <> 'resolved' AND asset_id IS NULL;
 
--- name: network_slots
--- The median fill (water level over chamber depth) of each network of each district per
--- slot of $slot_s seconds (slot = floor(epoch / $slot_s)), over readings measured in
--- [$since, $until) that were on time (late ones never reach the detectors).
-SELECT a.district_adcode, a.asset_type AS network,
-       CAST(floor(epoch(r.ts) / $slot_s) AS BIGINT) AS slot,
-       median(r.water_level_cm / a.depth_cm) AS fill,
-       count(*) AS readings
-FROM sensor_readings r JOIN assets a USING (asset_id)
-WHERE r.ts >= $since AND r.ts < $until AND NOT r.late
-GROUP BY ALL
-ORDER BY slot, a.district_adcode, network;
+-- name: network_levels_since
+-- The network watch's stored series since $since, oldest first.
+SELECT district_adcode, network, slot_ts, fill
+FROM network_levels
+WHERE slot_ts >= $since
+ORDER BY slot_ts, district_adcode, network;
 
--- name: network_series
--- One network of one district: its median fill per slot of $slot_s seconds since $since
--- (the series its watch judged), with the readings behind each median.
-SELECT to_timestamp(CAST(floor(epoch(r.ts) / $slot_s) AS BIGINT) * $slot_s)::TIMESTAMP AS slot_ts,
-       median(r.water_level_cm / a.depth_cm) AS fill,
-       count(*) AS readings
-FROM sensor_readings r JOIN assets a USING (asset_id)
-WHERE r.ts >= $since AND NOT r.late AND a.district_adcode = $district AND a.asset_type = $network
-GROUP BY ALL
+-- name: latest_fills
+-- Each cover's newest on-time reading measured since $since: its last known state.
+SELECT asset_id, max(ts) AS ts, arg_max(water_level_cm, ts) AS water_level_cm
+FROM sensor_readings
+WHERE ts >= $since AND NOT late
+GROUP BY asset_id;
+
+-- name: network_levels_for
+-- One network of one district: its stored series since $since, oldest first.
+SELECT slot_ts, fill, covers, score
+FROM network_levels
+WHERE district_adcode = $district AND network = $network AND slot_ts >= $since
 ORDER BY slot_ts;
 
 -- name: network_alert_times
 SELECT alert_id, reading_ts, state FROM alerts
 WHERE asset_id IS NULL AND district_adcode = $district AND network = $network
 ORDER BY reading_ts;
-
--- name: open_slot_readings
--- On-time readings measured since $since, in time order: those of slots not yet closed.
-SELECT r.asset_id, r.ts, r.water_level_cm
-FROM sensor_readings r
-WHERE r.ts >= $since AND NOT r.late
-ORDER BY r.ts;
 
 -- name: bump_alert
 -- The condition came back (or repeated) while the alert is unresolved: count it, no new alert.
@@ -175,10 +165,10 @@ GROUP BY reason
 ORDER BY reason;
 
 -- name: alerts_for_scoring
-SELECT asset_id, kind, reading_ts FROM alerts;
+SELECT asset_id, network, district_adcode, kind, reading_ts FROM alerts;
 
 -- name: faults
-SELECT asset_id, kind, start_ts, end_ts FROM sensor_faults;
+SELECT asset_id, network, district_adcode, kind, start_ts, end_ts FROM sensor_faults;
 
 -- name: reading_count
 SELECT count(*) FROM sensor_readings;

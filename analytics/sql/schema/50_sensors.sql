@@ -69,8 +69,23 @@ CREATE TABLE alerts (
 -- Ground truth: faults the simulator injected (start inclusive, end exclusive).
 CREATE TABLE sensor_faults (
     fault_id   VARCHAR   PRIMARY KEY,
-    asset_id   VARCHAR   NOT NULL,
+    asset_id   VARCHAR,              -- NULL for a surge of a whole network (network_level)
+    network    VARCHAR   NOT NULL,   -- the asset's network, or the network that surged
+    district_adcode INTEGER NOT NULL,
     kind       VARCHAR   NOT NULL,
     start_ts   TIMESTAMP NOT NULL,
     end_ts     TIMESTAMP NOT NULL
+);
+
+-- The network watch's series: each network of each district (covers of one type in one
+-- district), its level at each 5-minute slot (the median fill, water level over chamber
+-- depth, of its covers' last known readings within the hour) and the detector's likelihood
+-- of it. A slot in which too few covers were heard from has no row.
+CREATE TABLE network_levels (
+    district_adcode   INTEGER   NOT NULL,
+    network           VARCHAR   NOT NULL,
+    slot_ts           TIMESTAMP NOT NULL,  -- start of the slot
+    fill              DOUBLE    NOT NULL,  -- share of chamber depth
+    covers            INTEGER   NOT NULL,  -- covers the median is over
+    score             DOUBLE    NOT NULL   -- likelihood in [0, 1] (0 while it first learns)
 );
