@@ -346,7 +346,8 @@ def test_push_validates_loads_and_refuses(server):
 
 def test_telemetry_push_counts_reconcile_and_alerts_follow(server):
     with Store.open(server.path.with_name("city.snapshot.duckdb"), read_only=True) as snap:
-        assets = snap.table("assets")["asset_id"].tolist()[:3]
+        register = snap.table("assets").iloc[:3]
+    assets = register["asset_id"].tolist()
     now = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s")
     good = [{"asset_id": a, "ts": (now - pd.Timedelta(seconds=10)).isoformat(),
              "tilt_deg": 0.5, "displacement_mm": 0.0, "water_level_cm": 20.0, "battery_v": 3.6,
@@ -368,6 +369,18 @@ def test_telemetry_push_counts_reconcile_and_alerts_follow(server):
     alerts = get(server, "/api/sensors/alerts?since=2000-01-01T00:00:00", "gateway")
     assert alerts.status_code == 200 and alerts.json()["success"] is True
     assert get(server, "/api/sensors/alerts?since=yesterday-ish", "gateway").status_code == 409
+    # a lifted cover: its alert names the cover, its network and its district
+    lifted = {**good[2], "ts": (now - pd.Timedelta(seconds=5)).isoformat(), "displacement_mm": 60.0}
+    r = requests.post(server.url + "/api/sensors/readings", data=json.dumps(lifted).encode(),
+                      headers={"Authorization": server.tokens["gateway"],
+                               "Content-Type": "application/x-ndjson"}, timeout=60)
+    assert r.json()["alerts_raised"] == 1
+    since = (now - pd.Timedelta(minutes=1)).isoformat()
+    got = get(server, f"/api/sensors/alerts?since={since}", "gateway").json()["alerts"]
+    mine = [a for a in got if a["asset_id"] == assets[2]]
+    cover = register.iloc[2]
+    assert [(a["kind"], a["network"], a["district_adcode"]) for a in mine] == [
+        ("lifted", cover["asset_type"], int(cover["district_adcode"]))]
 
 
 # -- other processes while the server runs -----------------------------------------------------
