@@ -1,7 +1,8 @@
 """City infrastructure sensors: instrumented manhole covers, their telemetry and alerts.
 
 - ``model``: asset types (network, owner, chamber depth), channels, fault kinds, roles.
-- ``simulator``: telemetry with noise, daily cycles, rain and injected faults (ground truth).
+- ``simulator``: telemetry with noise, daily cycles, rain and injected faults, and surges of
+  whole networks (ground truth).
 - ``detection``: rules with hysteresis plus a learned, peer-relative drift score.
 - ``pipeline``: the ingest door (validation, batch append, detection, alerts), the alert
   workflow open -> acknowledged -> resolved, and a simulated feed in background threads.
@@ -10,8 +11,8 @@
 - ``score``: ``timestamp,value`` files through that detector; the earlier z-score baseline.
 - ``nab``: the Numenta Anomaly Benchmark's published scoring rules, for any labelled corpus.
 - ``corpus``: real series shipped in PyPI packages, with anomalies inserted by rule.
-- ``evaluate``: precision and recall per fault kind against the simulator's truth; any
-  detector on a labelled corpus of real series.
+- ``evaluate``: precision and recall per fault kind (and per network surge) against the
+  simulator's truth; any detector on a labelled corpus of real series.
 - ``broker``: gateways, their credentials, the embedded MQTT broker (and mosquitto files).
 - ``feed``: the broker-fed ingest path (subscribe, validate, store, detect, acknowledge).
 - ``network``: each network of each district as one series (its median fill per five

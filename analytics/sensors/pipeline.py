@@ -6,9 +6,15 @@ non-numeric value, future-dated, duplicate — and every refused row is written 
 received = accepted + rejected. A reading older than the asset's newest one is stored
 (flagged ``late``) but not replayed through the detector, whose state has moved on.
 
-Readings, rejects, alert changes and ground truth commit in one transaction per batch
-(Arrow/DataFrame appends, not a row per statement), so a batch of a thousand readings
-costs a few milliseconds. Alert latency is measured from each reading's arrival to the
+Two detectors see each batch: the cover rules and drift score of
+:mod:`analytics.sensors.detection`, one cover at a time, and the network watch of
+:mod:`analytics.sensors.network`, each network of each district as one series (its alerts
+belong to no cover). A pipeline made on a store with readings carries the watch on from
+the stored series.
+
+Readings, rejects, alert changes, the network levels and ground truth commit in one
+transaction per batch (Arrow/DataFrame appends, not a row per statement), so a batch of a
+thousand readings costs a few milliseconds. Alert latency is measured from each reading's arrival to the
 commit that makes its alert visible.
 
 DuckDB lets one process hold a store read-write, so the feed runs inside the process that
