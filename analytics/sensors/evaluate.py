@@ -21,8 +21,8 @@ import pandas as pd
 
 from analytics.sensors import nab
 from analytics.sensors.detection import Detector, Thresholds
-from analytics.sensors.model import CHANNELS, FAULT_KINDS
-from analytics.sensors.simulator import SURGE_KIND, WARMUP_READINGS, Simulator
+from analytics.sensors.model import CHANNELS, FAULT_KINDS, NETWORK_KIND
+from analytics.sensors.simulator import WARMUP_READINGS, Simulator
 
 
 def precision_recall(faults: pd.DataFrame, alerts: pd.DataFrame,
@@ -47,10 +47,10 @@ def precision_recall(faults: pd.DataFrame, alerts: pd.DataFrame,
     [1, 2, 1, 1]
     """
     rows = []
-    for kind in (*FAULT_KINDS, SURGE_KIND):
+    for kind in (*FAULT_KINDS, NETWORK_KIND):
         f = faults[faults["kind"] == kind].reset_index(drop=True)
         a = alerts[alerts["kind"] == kind].reset_index(drop=True)
-        on = ["network", "district_adcode"] if kind == SURGE_KIND else ["asset_id"]
+        on = ["network", "district_adcode"] if kind == NETWORK_KIND else ["asset_id"]
         if f.empty or a.empty or not set(on) <= set(f.columns) & set(a.columns):
             pairs = pd.DataFrame(columns=["index_a", "index_f", "reading_ts", "start_ts",
                                           "end_ts"])

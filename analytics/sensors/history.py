@@ -7,9 +7,10 @@ before *now* — one report per cover every ``interval_s`` — through the same 
 detection and alerting path as live readings, with a low fault rate, so the map starts
 with every cover's last known state under an hour old and the operator finds the week's
 incidents to work through — among them a few surges of whole drainage networks, once the
-network watch has learned its days (``SURGES_PER_DAY``), each recorded as ground truth. A store that already has recent readings is left alone. The
-server can call it at start-up (``ensure_history(store)``); the page runs it in the
-background (:class:`HistoryJob`) when it finds the store stale.
+network watch has learned its days (``SURGES_PER_DAY``), each recorded as ground truth. A
+store that already has recent readings is left alone. The server can call it at start-up
+(``ensure_history(store)``); the page runs it in the background (:class:`HistoryJob`) when
+it finds the store stale.
 """
 
 from __future__ import annotations

@@ -56,6 +56,10 @@ def asset_type(key: str) -> AssetType:
 #: Fault kinds the simulator injects and the detector names, in the order the page lists them.
 FAULT_KINDS = ("lifted", "tilted", "overflow", "drift", "dead_battery", "stuck")
 
+#: The kind of a fault and an alert on a whole network of a district (no single cover): a
+#: surge the simulator injects, the network watch's alert.
+NETWORK_KIND = "network_level"
+
 #: Alert states, in the order an alert moves through them.
 ALERT_STATES = ("open", "acknowledged", "resolved")
 

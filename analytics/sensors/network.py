@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics.sensors.model import NETWORK_KIND
 from analytics.sensors.series import REARM, THRESHOLD, SeriesDetector
 
 #: Width of a slot of the network series, in seconds.
@@ -82,7 +83,7 @@ HISTORY_S = 7 * 86_400
 #: storm had alerted five networks of one district at once.
 WEATHER = True
 #: The kind of alert a network raises.
-KIND = "network_level"
+KIND = NETWORK_KIND
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ the stored series.
 
 Readings, rejects, alert changes, the network levels and ground truth commit in one
 transaction per batch (Arrow/DataFrame appends, not a row per statement), so a batch of a
-thousand readings costs a few milliseconds. Alert latency is measured from each reading's arrival to the
-commit that makes its alert visible.
+thousand readings costs a few milliseconds. Alert latency is measured from each reading's
+arrival to the commit that makes its alert visible.
 
 DuckDB lets one process hold a store read-write, so the feed runs inside the process that
 serves the store (the app starts it in a background thread) or against a store nobody
@@ -331,22 +331,28 @@ class SensorPipeline:
                                        flap=flap, flap_limit=FLAP_LIMIT)
                     continue
                 new_events.append(e)
-                new_rows.append({
-                    "alert_id": f"AL-{uuid.uuid4().hex[:12]}",
-                    "asset_id": ids[e.asset], "network": self._network[e.asset],
-                    "district_adcode": self._district[e.asset], "kind": e.kind,
-                    "detector": "score" if e.kind == "drift" else "rule",
-                    "state": "open", "reading_ts": ts.iat[e.row],
-                    "reading_arrived": arrived.iat[e.row],
-                    "raised_at": arrived.iat[e.row] if self._replay else now,
-                    # replayed history: -1, "not measured" (the column is NOT NULL)
-                    "latency_ms": (-1.0 if self._replay
-                                   else (now - arrived.iat[e.row]).total_seconds() * 1e3),
-                    "value": e.value, "occurrences": 1, "flaps": 0, "flapping": False,
-                })
+                new_rows.append(self._new_alert(
+                    ids[e.asset], self._network[e.asset], self._district[e.asset], e.kind,
+                    "score" if e.kind == "drift" else "rule", ts.iat[e.row],
+                    arrived.iat[e.row], e.value, now))
             if new_rows:
                 self.store.write("alerts", pd.DataFrame(new_rows), cur=cur)
         return len(raises), len(clears), [e.row for e in raises]
+
+    def _new_alert(self, asset_id, network_key, district, kind, detector, reading_ts,
+                   reading_arrived, value, now) -> dict:
+        """A new open alert's row (of a cover, or with ``asset_id`` None of a network)."""
+        return {
+            "alert_id": f"AL-{uuid.uuid4().hex[:12]}", "asset_id": asset_id,
+            "network": network_key, "district_adcode": district, "kind": kind,
+            "detector": detector, "state": "open", "reading_ts": reading_ts,
+            "reading_arrived": reading_arrived,
+            "raised_at": reading_arrived if self._replay else now,
+            # replayed history: -1, "not measured" (the column is NOT NULL)
+            "latency_ms": (-1.0 if self._replay
+                           else (now - reading_arrived).total_seconds() * 1e3),
+            "value": value, "occurrences": 1, "flaps": 0, "flapping": False,
+        }
 
     def _network_alerts(self, events: list[network.NetworkEvent], arrived, cur) -> list[int]:
         """Write the network watch's alerts: one unresolved alert per network of a district;
@@ -364,17 +370,10 @@ class SensorPipeline:
                 self.store.execute("sensors.bump_alert", cur=cur, alert_id=hit, flap=0,
                                    flap_limit=FLAP_LIMIT)
                 continue
-            came = arrived.iat[e.row]
-            alert_id = f"AL-{uuid.uuid4().hex[:12]}"
-            known[(e.district_adcode, e.network, network.KIND)] = alert_id
-            new_rows.append({
-                "alert_id": alert_id, "asset_id": None, "network": e.network,
-                "district_adcode": e.district_adcode, "kind": network.KIND,
-                "detector": "series", "state": "open", "reading_ts": e.slot_ts,
-                "reading_arrived": came, "raised_at": came if self._replay else now,
-                "latency_ms": -1.0 if self._replay else (now - came).total_seconds() * 1e3,
-                "value": e.value, "occurrences": 1, "flaps": 0, "flapping": False,
-            })
+            new_rows.append(self._new_alert(None, e.network, e.district_adcode, network.KIND,
+                                            "series", e.slot_ts, arrived.iat[e.row], e.value,
+                                            now))
+            known[(e.district_adcode, e.network, network.KIND)] = new_rows[-1]["alert_id"]
         if new_rows:
             self.store.write("alerts", pd.DataFrame(new_rows), cur=cur)
         return [e.row for e in events]

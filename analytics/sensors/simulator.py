@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import CityBrainError
-from analytics.sensors.model import CHANNELS, FAULT_KINDS, asset_type
+from analytics.sensors.model import CHANNELS, FAULT_KINDS, NETWORK_KIND, asset_type
 
 #: Faults last this many report intervals (uniform), long enough to confirm and short
 #: enough that a crew would be on site; a sensor drift ramps up over DRIFT_RAMP intervals.
@@ -43,8 +43,6 @@ BEIJING_OFFSET_S = 8 * 3600
 SURGE_RISE_S, SURGE_FALL_S = 900, 1800
 #: Its height (share of chamber depth) and how long it holds (hours).
 SURGE_AMP, SURGE_HOURS = (0.35, 0.55), (2, 6)
-#: The fault kind of a surge: what the network watch alerts on.
-SURGE_KIND = "network_level"
 
 
 @dataclass(frozen=True)
@@ -175,7 +173,7 @@ class Simulator:
             d, network = self.nets[k]
             self._fault_seq += 1
             self.faults.append(Fault(f"F{self.fault_prefix}{self._fault_seq:06d}", None,
-                                     SURGE_KIND, float(t), float(self.s_end[k]), network,
+                                     NETWORK_KIND, float(t), float(self.s_end[k]), network,
                                      int(self.districts[d])))
 
     def _surge(self, idx: np.ndarray, ts: np.ndarray) -> np.ndarray:
