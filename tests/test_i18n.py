@@ -96,3 +96,14 @@ def test_explain_says_a_refusal_in_the_page_language():
     # no code, or a code without text: the library's own message
     assert explain(CityBrainError("plain words"), "zh") == "plain words"
     assert explain(CityBrainError("other", code="no_such_code"), "zh") == "other"
+
+
+def test_every_reason_a_reading_is_refused_for_is_named_in_both_languages():
+    """The infrastructure page labels its refused-readings table by reason: each reason the
+    door or the broker feed can record (the feed's are checked against the same list when
+    it records them) has its text."""
+    from analytics.sensors.pipeline import REJECT_REASONS
+
+    assert {"flood", "malformed", "bad_topic", "out_of_range"} <= set(REJECT_REASONS)
+    missing = sorted(r for r in REJECT_REASONS if f"sensors_reason_{r}" not in table())
+    assert not missing, missing

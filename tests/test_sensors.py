@@ -45,6 +45,34 @@ def test_every_bad_reading_is_refused_counted_and_kept():
     assert store.scalar("sensors.reading_count") == 1
 
 
+def test_impossible_values_are_refused_not_alarmed():
+    """A level of 1e300 cm, or a tilt of 500 degrees, is no measurement: the reading is
+    refused as out_of_range with the bound it broke, and raises no alert. The chamber is
+    200 cm deep, so it can report from 10 cm below its floor (-10) to as much water again
+    over its cover (400); an ordinary overflow at 190 cm is kept and alerts."""
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    batch = pd.concat([
+        readings("MH-00000", 1, water_level_cm=1e300),
+        readings("MH-00001", 1, water_level_cm=400.5),
+        readings("MH-00002", 1, water_level_cm=-10.5),
+        readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=1), tilt_deg=500.0),
+        readings("MH-00001", 1, start=T0 + pd.Timedelta(minutes=1), battery_v=-3.6),
+        readings("MH-00002", 1, start=T0 + pd.Timedelta(minutes=1), water_level_cm=190.0),
+    ], ignore_index=True)
+    r = pipe.ingest(batch)
+    assert (r.accepted, dict(r.rejected)) == (1, {"out_of_range": 5})
+    detail = store.table("sensor_rejects").sort_values("detail")["detail"].tolist()
+    assert detail == [
+        "battery_v=-3.6 is outside what the sensor can report (0 to 30)",
+        "tilt_deg=500 is outside what the sensor can report (-180 to 180)",
+        "water_level_cm=-10.5 is outside what the sensor can report (-10 to 400)",
+        "water_level_cm=1e+300 is outside what the sensor can report (-10 to 400)",
+        "water_level_cm=400.5 is outside what the sensor can report (-10 to 400)",
+    ]
+    assert alerts(store)[["asset_id", "kind"]].values.tolist() == [["MH-00002", "overflow"]]
+
+
 def test_late_and_duplicate_readings_across_batches():
     store = tiny_store()
     pipe = SensorPipeline(store)

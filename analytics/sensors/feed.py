@@ -19,11 +19,12 @@ redelivers what was not committed (QoS 1), and what was committed but not yet ac
 comes back as a duplicate (same asset and time) and is dropped once, with its reason.
 
 Every message ends up counted: readings go through :class:`SensorPipeline` (unknown asset,
-bad timestamp, NaN/inf or non-numeric value, far-future time, duplicate — each refused and
-recorded with its reason; an out-of-order reading is stored flagged ``late``); a payload
-that is not JSON (``malformed``), a topic outside the layout (``bad_topic``) and readings of
-a gateway stamping more than its limit of readings within one second (``flood``) are recorded in the same rejects table. So received =
-accepted + rejected, for every message the broker delivered.
+bad timestamp, NaN/inf or non-numeric value, a value no sensor can report, far-future time,
+duplicate — each refused and recorded with its reason; an out-of-order reading is stored
+flagged ``late``); a payload that is not JSON (``malformed``), a topic outside the layout
+(``bad_topic``) and readings of a gateway stamping more than its limit of readings within
+one second (``flood``) are recorded in the same rejects table. So received = accepted +
+rejected, for every message the broker delivered.
 
 Start it from the server's lifespan::
 

@@ -12,6 +12,32 @@ from dataclasses import dataclass
 #: read by an ultrasonic sensor on the underside of the cover.
 CHANNELS = ("tilt_deg", "displacement_mm", "water_level_cm", "battery_v", "signal_dbm")
 
+#: What a cover's sensors can report, per channel: a value outside it is no measurement (a
+#: corrupted frame, a unit mix-up, a counter overflow) and the reading is refused as
+#: ``out_of_range`` rather than raising alarms. The ranges are wide on purpose: they refuse
+#: the impossible, not the unusual. Water level is bounded per chamber (``None`` here), by
+#: :func:`level_range`.
+CHANNEL_RANGES = {
+    "tilt_deg": (-180.0, 180.0),
+    "displacement_mm": (-10_000.0, 10_000.0),
+    "water_level_cm": None,
+    "battery_v": (0.0, 30.0),
+    "signal_dbm": (-200.0, 50.0),
+}
+#: How far below the chamber floor a level reading may sit (sensor calibration).
+LEVEL_BELOW_FLOOR_CM = 10.0
+
+
+def level_range(depth_cm):
+    """The water levels a chamber of ``depth_cm`` can report, as ``(lowest, highest)``: from
+    just below its floor to as much water again over the cover as the chamber is deep (a
+    flooded street stands far lower; the bound refuses only what cannot be).
+
+    >>> level_range(300)
+    (-10.0, 600)
+    """
+    return -LEVEL_BELOW_FLOOR_CM, 2 * depth_cm
+
 
 @dataclass(frozen=True)
 class AssetType:
