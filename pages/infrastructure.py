@@ -6,7 +6,8 @@ background thread, through the same detection path, so the page is useful at onc
 operator works on incidents (alerts grouped by cover and time, or by district for a storm)
 rather than raw alerts. The feed status, map, KPIs and incidents refresh by themselves
 inside a fragment (``run_every``). The simulated feed runs in this server process (the only
-one allowed to write the store), in background threads shared by all sessions.
+one allowed to write the store), in background threads shared by all sessions, through the
+server's one sensor pipeline (the API's and the broker's).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from analytics.sensors import views
 from analytics.sensors.history import DAYS, HistoryJob
 from analytics.sensors.model import OPERATOR_ROLES
 from analytics.sensors.pipeline import SimulatedFeed, acknowledge_incident, resolve_incident
+from analytics.server import current
 from dashboard import auth, maps
 from dashboard.components import canvasmap, provenance
 from dashboard.format import STATUS_COLOURS
@@ -37,11 +39,19 @@ def feed_slot(store_path: str) -> dict:
     return {"feed": None}
 
 
+def serving(store):
+    """The server this app runs in, where it serves ``store`` (None outside the server)."""
+    server = current()
+    return server if server is not None and server.store is store else None
+
+
 @st.cache_resource(show_spinner=False)
 def history_job(store_path: str, _store) -> HistoryJob:
     """The week of history up to the app's start, generated once per server process (and
-    only where the store has no recent readings)."""
-    return HistoryJob(_store).start()
+    only where the store has no recent readings); the server's sensor pipeline then reads
+    it, so live readings are judged against it."""
+    server = serving(_store)
+    return HistoryJob(_store, then=server.reload_sensors if server else None).start()
 
 
 @st.cache_data(show_spinner=False)
@@ -115,7 +125,10 @@ def feed_controls(ctx, slot: dict, operator: bool, busy: bool) -> None:
                     except CityBrainError:
                         pass
                 try:
-                    slot["feed"] = SimulatedFeed(ctx.store, float(rate)).start()
+                    server = serving(ctx.store)
+                    slot["feed"] = SimulatedFeed(
+                        ctx.store, float(rate),
+                        pipeline=server.sensors() if server else None).start()
                 except CityBrainError as exc:
                     st.error(ctx.reason(exc))
                 st.rerun()

@@ -109,10 +109,12 @@ def ensure_history(store: Store, now: float | None = None, *, days: float = DAYS
 
 class HistoryJob:
     """:func:`ensure_history` in a background thread, so the app serves while it runs:
-    ``progress`` (0..1), ``done``, ``result`` and ``error`` for the page to show."""
+    ``progress`` (0..1), ``done``, ``result`` and ``error`` for the page to show. ``then``
+    is called once the history is stored (the server's pipeline reloads what it carries)."""
 
-    def __init__(self, store: Store, now: float | None = None, **kwargs):
+    def __init__(self, store: Store, now: float | None = None, *, then=None, **kwargs):
         self.now = time.time() if now is None else float(now)
+        self._then = then
         self.progress = 0.0
         self.result: History | None = None
         self.error: BaseException | None = None
@@ -123,6 +125,8 @@ class HistoryJob:
     def _run(self, store, kwargs) -> None:
         try:
             self.result = ensure_history(store, self.now, progress=self._tick, **kwargs)
+            if self.result.generated and self._then is not None:
+                self._then()
         except BaseException as exc:  # shown by the page
             self.error = exc
         self.progress = 1.0

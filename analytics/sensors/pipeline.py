@@ -114,16 +114,28 @@ class SensorPipeline:
         self.detector = Detector(self.assets, thresholds)
         self._network = self.assets["asset_type"].astype(str).to_numpy(dtype=object)
         self._district = self.assets["district_adcode"].astype(int).to_numpy()
+        self._lock = threading.Lock()
+        self._load_carried_state()
+        self.stats = IngestStats()
+        self._learn_resid: list = []
+
+    def reload(self) -> None:
+        """Read again what the pipeline carries from the store: each cover's newest reading
+        time and the network watch. For a pipeline that lives on while another writer stores
+        readings it did not see (the server's, while the week of history is generated at
+        app start): it then refuses a stored reading sent again and watches each network
+        from its stored days, as a restarted server would."""
+        with self._lock:
+            self._load_carried_state()
+
+    def _load_carried_state(self) -> None:
         self.last_ts = np.full(len(self.assets), np.iinfo(np.int64).min, dtype=np.int64)
-        last = store.query("sensors.last_ts")
+        last = self.store.query("sensors.last_ts")
         if not last.empty:
             pos = self.index.get_indexer(last["asset_id"])
             self.last_ts[pos] = last["ts"].astype("datetime64[ns]").astype("int64").to_numpy()
         self.watch = network.NetworkWatch(self.assets)
         self._warm_watch()
-        self.stats = IngestStats()
-        self._lock = threading.Lock()
-        self._learn_resid: list = []
 
     def _warm_watch(self) -> None:
         """Carry the network watch on from the store: its stored series of the last week
@@ -179,7 +191,9 @@ class SensorPipeline:
             ts = raw_ts.dt.tz_convert("UTC").dt.tz_localize(None)
         else:
             ts = pd.to_datetime(raw_ts)
-        ts = ts.astype("datetime64[ns]").reset_index(drop=True)
+        # to the store's precision (microseconds), so a reading sent again is the same
+        # reading whether it is compared in memory or with the stored one
+        ts = ts.astype("datetime64[ns]").dt.floor("us").reset_index(drop=True)
         refuse(ts.isna().to_numpy(), "bad_timestamp",
                lambda r: "ts " + shown(raw_ts, r) + " is not a timestamp")
         values = np.empty((n, len(CHANNELS)))
@@ -474,12 +488,15 @@ def _incident_step(store: Store, alert_ids: list[str], actor: Actor,
 class SimulatedFeed:
     """The simulator streaming into a pipeline in real time: a producer thread stamps
     readings as they arrive and queues them; a consumer thread ingests what has queued,
-    at most every ``flush_s`` seconds. ``rate`` readings per second overall."""
+    at most every ``flush_s`` seconds. ``rate`` readings per second overall. ``pipeline``:
+    an existing pipeline of ``store`` to feed (default: a new one)."""
 
     def __init__(self, store: Store, rate: float, *, seed: int = 0, dirty: float = 0.0,
                  fault_rate: float = 1 / 800, flush_s: float = 0.25, tick_s: float = 0.05,
-                 thresholds: Thresholds | None = None):
-        self.pipeline = SensorPipeline(store, thresholds)
+                 thresholds: Thresholds | None = None, pipeline: SensorPipeline | None = None):
+        # inside the server, its one pipeline (shared with the API and the broker feed), so
+        # duplicates, the network watch and alerts are judged on everything the store gets
+        self.pipeline = pipeline or SensorPipeline(store, thresholds)
         self.rate = rate
         self.interval = interval_for(len(self.pipeline.assets), rate)
         self.flush_s, self.tick_s = flush_s, tick_s

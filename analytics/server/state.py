@@ -375,6 +375,14 @@ class ServerState:
                 self._sensors = SensorPipeline(self.store)
             return self._sensors
 
+    def reload_sensors(self) -> None:
+        """Another writer of this process stored readings (the week of history generated at
+        app start): the sensor pipeline, if made, reads again what it carries."""
+        with self._sensors_lock:
+            pipeline = self._sensors
+        if pipeline is not None:
+            pipeline.reload()
+
 
 _current: ServerState | None = None
 
