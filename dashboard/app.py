@@ -18,7 +18,9 @@ with warm.visit():
     groups: dict[str, list[st.Page]] = {}
     for group, name, _, _ in PAGES:
         groups.setdefault(group, []).append(route(name, lang))
+    # every page listed: folded, Streamlit hides the last groups behind its own "View n
+    # more" link, in English whatever the page's language
     navigation = st.navigation({translate(g, lang): groups[g] for g in GROUP_ORDER
-                                if g in groups})
+                                if g in groups}, expanded=True)
     shell.sidebar()
     navigation.run()

@@ -126,5 +126,10 @@ def test_api_page_in_both_languages(server, browser):
         assert page.locator('[data-testid="stException"]').count() == 0
         assert page.get_by_role("heading", name=title).count() >= 1
         assert "/api/3/action/datastore_search" in page.inner_text("body")
+        # every page is listed in the sidebar, none folded behind Streamlit's own (English)
+        # "View n more" link
+        nav = page.locator('[data-testid="stSidebarNav"]').inner_text()
+        assert ("井盖监测" if lang == "zh" else "Manhole covers") in nav
+        assert "View" not in nav, nav
     page.close()
     assert not outside, outside
