@@ -9,6 +9,7 @@ say) to stand behind the same methods when a province outgrows one machine.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import threading
@@ -28,6 +29,7 @@ SCHEMA_VERSION = 5
 SQL_DIR = Path(__file__).parent / "sql"
 SCHEMA_DIR = SQL_DIR / "schema"
 DEFAULT_STORE = Path("data/city.duckdb")
+log = logging.getLogger(__name__)
 
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _NAME_MARK = re.compile(r"^--\s*name:\s*([a-z0-9_]+)\s*$", re.MULTILINE)
@@ -136,6 +138,7 @@ class Store:
         #: Opened read-only (a notebook's or the CLI's view): nothing may be written.
         self.read_only = read_only
         self._lock = threading.RLock()
+        self._listeners: list = []
         # Inside Jupyter DuckDB refuses this setting unless ipywidgets is present (duckdb#7590).
         with contextlib.suppress(duckdb.InvalidInputException):
             con.execute("SET enable_progress_bar = false")
@@ -322,6 +325,37 @@ class Store:
                 "count(*), max(logged_at) FROM ingest_log WHERE status <> 'rejected'"
             ).fetchone()
         return f"{build}|{loads}" + ("" if last is None else f"|{last:%Y-%m-%dT%H:%M:%S.%f}")
+
+    # -- who hears of a change ---------------------------------------------------------
+    def on_change(self, listener) -> None:
+        """Call ``listener(dataset_id)`` after each committed load or rollback of a dataset
+        in this store, whoever made it (the API, a page, a command in the same process): the
+        server keeps its caches, indicators and sensor pipeline in step this way.
+
+        >>> s = Store.create()
+        >>> heard = []
+        >>> s.on_change(heard.append)
+        >>> s.announce_change("education_schools")
+        >>> heard
+        ['education_schools']
+        >>> s.close()
+        """
+        self._listeners.append(listener)
+
+    def off_change(self, listener) -> None:
+        """Stop calling ``listener`` (one added with :meth:`on_change`)."""
+        with contextlib.suppress(ValueError):
+            self._listeners.remove(listener)
+
+    def announce_change(self, dataset_id: str) -> None:
+        """Tell the listeners that ``dataset_id`` changed (after the commit). A listener that
+        fails is logged and the others still hear: the data is committed either way."""
+        for listener in list(self._listeners):
+            try:
+                listener(dataset_id)
+            except Exception:  # noqa: BLE001 - the load stands; the log says what failed
+                log.warning("a listener of %s failed on the change of %s", self.path,
+                            dataset_id, exc_info=True)
 
     # -- writing -----------------------------------------------------------------------
     @contextlib.contextmanager

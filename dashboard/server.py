@@ -78,11 +78,12 @@ async def lifespan(app):
                      daemon=True).start()
     threading.Thread(target=_snapshot_after, args=(state, warming), name="snapshot-after-warm",
                      daemon=True).start()
-    feed = start_broker_feed(state)
+    broker = {"feed": start_broker_feed(state)}
+    state.on_sensor_register.append(lambda _pipeline: follow_register(state, broker))
     try:
         yield {}
     finally:
-        if feed is not None:
+        if (feed := broker["feed"]) is not None:
             with contextlib.suppress(Exception):
                 await feed.astop()
         state.withdraw()
@@ -162,6 +163,19 @@ def _snapshot_after(state: ServerState, warming: threading.Thread | None) -> Non
     state.release_public_later()
 
 
+def follow_register(state: ServerState, broker: dict) -> None:
+    """A department loaded a new cover register and the sensor pipeline read it: the running
+    broker feed lets in the new register's gateways; with no feed yet (the store had no
+    covers when the server started), the feed starts now."""
+    if broker["feed"] is not None:
+        broker["feed"].refresh_register()
+    else:
+        broker["feed"] = start_broker_feed(state)
+    if (feed := broker["feed"]) is not None:
+        print(f"telemetry broker: a new cover register, {len(feed.gateway_of):,} covers "
+              f"behind {len(feed.gateways):,} gateways")
+
+
 def start_broker_feed(state: ServerState):
     """Subscribe to the cover telemetry broker, feeding the server's one sensor pipeline.
 
@@ -169,8 +183,9 @@ def start_broker_feed(state: ServerState):
     127.0.0.1, port ``CITYBRAIN_MQTT_PORT`` or 18783), ``off``, or ``mqtt://host:port`` of a
     city's own broker (e.g. mosquitto). Gateway passwords derive from ``CITYBRAIN_MQTT_KEY``
     (a new key each start when unset). A store with no covers yet has nothing to subscribe
-    for, and a broker that cannot start leaves the rest of the server running; both are
-    said in the server log.
+    for (the feed starts when a cover register is loaded, :func:`follow_register`), and a
+    broker that cannot start leaves the rest of the server running; both are said in the
+    server log.
     """
     setting = os.environ.get("CITYBRAIN_MQTT", "embedded").strip()
     if setting == "off":

@@ -235,3 +235,39 @@ def test_a_gateway_batch_is_ingested_and_foreign_covers_refused(broker):
     rej = store.table("sensor_rejects")
     assert rej["detail"].iat[0] == f"asset 'MH-00001' is not behind gateway {gws[0]}"
     assert feed.messages == 1
+
+
+def test_a_new_cover_register_reaches_the_running_feed():
+    """The embedded broker and its feed run; the department then loads a register in which
+    a cover is behind a new gateway (a district not covered before) and another cover is
+    gone. Once the pipeline read it and the feed refreshed, the new gateway signs in and its
+    cover's reading is accepted; the gone cover's reading is refused as unknown. Before,
+    the new gateway is refused at the door."""
+    old = tiny_assets(3)                                        # all in 330106
+    store = tiny_store(old)
+    port = next(PORTS)
+    key = mq.new_key()
+    feed = BrokerFeed(store, url=None, port=port, key=key).start()
+    new = tiny_assets(3, districts=(330106, 330108, 330108))
+    new.loc[2, "asset_id"] = "MH-00009"                         # MH-00002 is gone
+    gw_new = "GW-330108-sewer"
+    try:
+        with pytest.raises(CityBrainError, match="refused gateway"):
+            device_client(HOST, port, gw_new, mq.password_for(key, gw_new))
+        store.write("assets", new, replace=True)
+        feed.pipeline.reload(register=True)
+        feed.refresh_register()
+        c = device_client(HOST, port, gw_new, mq.password_for(key, gw_new))
+        t0 = now_s() - pd.Timedelta(minutes=5)
+        batch = pd.concat([readings("MH-00009", 1, start=t0), readings("MH-00001", 1, start=t0),
+                           readings("MH-00002", 1, start=t0)])
+        for h in publish_readings(c, batch, 330100, per_message=3, gateway=gw_new):
+            h.wait_for_publish(10)
+        assert wait_for(lambda: feed.stats.received == 3)
+        c.loop_stop()
+    finally:
+        st = feed.stop()
+    assert (st.accepted, dict(st.rejected)) == (2, {"unknown_asset": 1})
+    rej = store.table("sensor_rejects")
+    assert rej["asset_id"].tolist() == ["MH-00002"]
+    assert sorted(store.table("sensor_readings")["asset_id"]) == ["MH-00001", "MH-00009"]

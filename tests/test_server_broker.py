@@ -8,6 +8,7 @@ import socket
 import time
 
 import pandas as pd
+import requests
 from _sensors_helpers import readings
 from server_helpers import start
 
@@ -53,6 +54,29 @@ def test_a_lifted_cover_published_to_the_servers_broker_raises_an_alert(small_st
             handle.wait_for_publish(10)
         time.sleep(3)  # the feed commits a batch within 0.2 s of its last message
         client.loop_stop()
+        # the department loads a cover register through the API: the running feed takes
+        # the file's cover (and its gateway) without a restart, and a reading of a
+        # synthetic cover it replaced is refused
+        register = ("井盖编号,管网类别,权属单位,安装年份,区县,经度,纬度,井深\n"
+                    "XH-0001,storm,城市管理局（排水）,2019,西湖区,120.1301,30.2592,180\n")
+        r = requests.post(f"{running.url}/api/pooling/urban_management_manholes",
+                          files={"file": ("manholes.csv", register.encode())},
+                          headers={"Authorization": running.tokens["admin"]}, timeout=60)
+        assert r.status_code == 200, r.text
+        while "a new cover register" not in running.log.read_text():
+            assert time.time() < deadline + 120, running.log.read_text()[-2000:]
+            time.sleep(0.2)
+        gone = assets[(assets["district_adcode"] == 330106) & (assets["asset_type"] == "storm")]
+        storm = device_client("127.0.0.1", port, "GW-330106-storm",
+                              mq.password_for(KEY, "GW-330106-storm"))
+        later = now + pd.Timedelta(seconds=30)
+        both = pd.concat([readings("XH-0001", 1, start=later, displacement_mm=60.0),
+                          readings(gone["asset_id"].iat[0], 1, start=later)])
+        for handle in publish_readings(storm, both, 330100, gateway="GW-330106-storm",
+                                       per_message=2):
+            handle.wait_for_publish(10)
+        time.sleep(3)
+        storm.loop_stop()
     finally:
         running.proc.send_signal(signal.SIGTERM)  # the lifespan commits and closes the store
         running.proc.wait(60)
@@ -60,3 +84,8 @@ def test_a_lifted_cover_published_to_the_servers_broker_raises_an_alert(small_st
         alerts = cur.execute("SELECT asset_id, kind, value FROM alerts WHERE asset_id = ?",
                              [cover["asset_id"]]).fetchall()
     assert (cover["asset_id"], "lifted", 60.0) in alerts
+    with Store.open(running.path, read_only=True) as store, store.cursor() as cur:
+        new = cur.execute("SELECT kind FROM alerts WHERE asset_id = 'XH-0001'").fetchall()
+        refused = cur.execute("SELECT asset_id, reason FROM sensor_rejects").fetchall()
+    assert new == [("lifted",)]
+    assert refused == [(gone["asset_id"].iat[0], "unknown_asset")]

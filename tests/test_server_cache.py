@@ -382,3 +382,59 @@ def test_public_files_are_released_ahead_of_any_download(small_store_path, tmp_p
         client.close()
         state.close()
         state.store.close()
+
+
+def test_a_load_through_a_page_reaches_the_api_and_the_sensor_pipeline(small_store_path,
+                                                                       tmp_path):
+    """A page loads through the library on the server's store (``ingest.load``), not
+    through the API. The store announces the load, and the server answers the dataset's new
+    row count at once as after an API load. Its sensor pipeline reads the new cover
+    register: the file's three storm-drain covers of Xihu district replace the synthetic
+    ones there, so a reading of a file cover is accepted and one of a replaced synthetic
+    cover is refused as unknown. A rollback is heard the same way."""
+    from analytics.pooling import ingest
+    path = tmp_path / "city.duckdb"
+    shutil.copy(small_store_path, path)
+    made, actors = prepare(path)
+    state = ServerState.open(path, "http://testserver")
+    client = TestClient(Starlette(routes=Api(state).routes()))
+    try:
+        ds = "urban_management_manholes"
+        show = f"/api/3/action/package_show?id={ds}"
+        assert _get(client, show).json()["result"]["row_count"] == 0
+        pipeline = state.sensors()
+        heard = []
+        state.on_sensor_register.append(heard.append)
+        old = pipeline.assets
+        replaced = old[(old["district_adcode"] == 330106) & (old["asset_type"] == "storm")]
+        assert len(replaced) > 3
+        register = tmp_path / "manholes.csv"
+        register.write_text(
+            "井盖编号,管网类别,权属单位,安装年份,区县,经度,纬度,井深\n"
+            "XH-0001,storm,城市管理局（排水）,2019,西湖区,120.1301,30.2592,180\n"
+            "XH-0002,storm,城市管理局（排水）,2019,西湖区,120.1352,30.2611,220\n"
+            "XH-0003,storm,城市管理局（排水）,2020,西湖区,120.1288,30.2650,160\n",
+            encoding="utf-8")
+        ingest.load(state.store, register, ds, actors["admin"])
+        assert _get(client, show).json()["result"]["row_count"] == 3
+        state.sensors_thread.join(120)
+        assert heard == [pipeline]
+        mine = pipeline.assets[pipeline.assets["asset_type"] == "storm"]
+        assert set(mine.loc[mine["district_adcode"] == 330106, "asset_id"]) == {
+            "XH-0001", "XH-0002", "XH-0003"}
+        t0 = pd.Timestamp.now(tz="UTC").tz_localize(None).floor("s") - pd.Timedelta(minutes=5)
+        normal = {"tilt_deg": 0.5, "displacement_mm": 1.0, "water_level_cm": 20.0,
+                  "battery_v": 3.6, "signal_dbm": -80.0}
+        r = pipeline.ingest(pd.DataFrame([
+            {"asset_id": "XH-0001", "ts": t0, **normal},
+            {"asset_id": replaced["asset_id"].iat[0], "ts": t0, **normal}]))
+        assert (r.accepted, dict(r.rejected)) == (1, {"unknown_asset": 1})
+        # rolled back: the synthetic covers are back, heard without the API
+        ingest.rollback(state.store, ds, actors["admin"])
+        assert _get(client, show).json()["result"]["row_count"] == 0
+        state.sensors_thread.join(120)
+        assert len(heard) == 2 and "XH-0001" not in set(pipeline.assets["asset_id"])
+    finally:
+        client.close()
+        state.close()
+        state.store.close()

@@ -205,6 +205,7 @@ def _write(store, plan: Plan, actor: Actor, *, synthetic: bool,
                 event_id=report.event_id, dataset_id=dataset_id), cur=cur)
         _upsert_catalog(store, plan, synthetic, cur)
         _after_change(store, contract, cur)
+    store.announce_change(dataset_id)
     return report
 
 
@@ -245,6 +246,7 @@ def rollback(store, dataset_id: str, actor: Actor) -> int:
         rows = int(cur.execute(contract.count_sql()).fetchone()[0])
         store.execute("ingest.set_row_count", cur=cur, dataset_id=dataset_id, row_count=rows)
         _after_change(store, contract, cur)
+    store.announce_change(dataset_id)
     return previous
 
 

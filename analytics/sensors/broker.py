@@ -33,6 +33,7 @@ import secrets
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from amqtt.broker import Broker
@@ -72,18 +73,38 @@ def new_key() -> str:
     return secrets.token_hex(32)
 
 
+class Gateways:
+    """The gateways a broker lets in, replaced as a whole when the cover register changes
+    (one swap of an immutable set: the broker's thread reads it while another replaces it).
+
+    >>> g = Gateways(["GW-330106-storm"])
+    >>> g.replace(["GW-330106-storm", "GW-330106-sewer"])
+    >>> sorted(g.names)
+    ['GW-330106-sewer', 'GW-330106-storm']
+    """
+
+    def __init__(self, names):
+        self.names = frozenset(names)
+
+    def replace(self, names) -> None:
+        self.names = frozenset(names)
+
+
 class GatewayAuth(BaseAuthPlugin):
     """amqtt plugin: a known gateway (or the ingest account) with its derived password."""
 
     @dataclass
     class Config:
         key: str = ""
-        users: list[str] = field(default_factory=list)
+        # a Gateways (shared with the broker's owner, so the register can change while the
+        # broker runs), or a plain list of names
+        users: Any = field(default_factory=list)
 
     async def authenticate(self, *, session) -> bool | None:
         cfg = self.context.config
         user = session.username if session else None
-        if not user or user not in set(cfg.users) | {INGEST_USER}:
+        known = cfg.users.names if isinstance(cfg.users, Gateways) else frozenset(cfg.users)
+        if not user or (user not in known and user != INGEST_USER):
             return False
         return hmac.compare_digest(session.password or "", password_for(cfg.key, user))
 
@@ -184,10 +205,11 @@ class EmbeddedBroker:
                  host: str = "127.0.0.1"):
         self.host, self.port = host, port
         self.key = key
+        self.gateways = Gateways(gateways)
         self.config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{host}:{port}"}},
             "plugins": {
-                "analytics.sensors.broker.GatewayAuth": {"key": key, "users": list(gateways)},
+                "analytics.sensors.broker.GatewayAuth": {"key": key, "users": self.gateways},
                 "analytics.sensors.broker.TelemetryACL": {"adcode": str(adcode)},
             },
         }

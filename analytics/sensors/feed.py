@@ -90,12 +90,10 @@ class BrokerFeed:
                  flush_s: float = 0.2, max_batch: int = 5_000,
                  gateway_rate: int = GATEWAY_RATE, pipeline: SensorPipeline | None = None):
         self.pipeline = pipeline or SensorPipeline(store)
-        assets = self.pipeline.assets
-        self.adcode = str(int(assets["city_adcode"].iat[0]))
-        self.gateway_of = dict(zip(assets["asset_id"], mq.gateway_ids(assets), strict=True))
-        self.gateways = sorted(set(self.gateway_of.values()))
-        self.key = key or mq.new_key()
         self.broker: mq.EmbeddedBroker | None = None
+        self._register_version = None
+        self.refresh_register()
+        self.key = key or mq.new_key()
         if url is None:
             self.broker = mq.EmbeddedBroker(port, adcode=self.adcode, gateways=self.gateways,
                                             key=self.key)
@@ -115,6 +113,20 @@ class BrokerFeed:
         self._connected = threading.Event()
         self.error: BaseException | None = None
         self.messages = 0
+
+    def refresh_register(self) -> None:
+        """The covers behind each gateway, from the pipeline's register; read again when the
+        pipeline has read a new one (a department loaded its cover register), and the
+        embedded broker then lets in the gateways of the new register."""
+        if self._register_version == self.pipeline.register_version:
+            return
+        assets = self.pipeline.assets
+        self.adcode = str(int(assets["city_adcode"].iat[0]))
+        self.gateway_of = dict(zip(assets["asset_id"], mq.gateway_ids(assets), strict=True))
+        self.gateways = sorted(set(self.gateway_of.values()))
+        self._register_version = self.pipeline.register_version
+        if self.broker is not None:
+            self.broker.gateways.replace(self.gateways)
 
     @property
     def stats(self) -> IngestStats:
@@ -284,6 +296,7 @@ class BrokerFeed:
         return parsed
 
     def _ingest(self, batch: list[_Msg]) -> None:
+        self.refresh_register()
         refused: list[dict] = []
         cols: dict[str, list] = {"asset_id": [], "ts": [], "arrived_at": [],
                                  **{c: [] for c in CHANNELS}}

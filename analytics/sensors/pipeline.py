@@ -105,27 +105,41 @@ class SensorPipeline:
 
     def __init__(self, store: Store, thresholds: Thresholds | None = None):
         self.store = store
-        self.assets = store.query("sensors.assets")
-        if self.assets.empty:
-            raise CityBrainError("the store has no assets (manhole covers): rebuild it with the "
-                                 "assets stage, `python -m analytics build`", code="no_assets")
-        self.index = pd.Index(self.assets["asset_id"])
-        self._position = {a: i for i, a in enumerate(self.index)}
-        self.detector = Detector(self.assets, thresholds)
-        self._network = self.assets["asset_type"].astype(str).to_numpy(dtype=object)
-        self._district = self.assets["district_adcode"].astype(int).to_numpy()
+        self.thresholds = thresholds
+        #: Counts the cover registers this pipeline has read (a feed keeps its own map of
+        #: covers to gateways in step with it).
+        self.register_version = 0
+        self._read_register()
         self._lock = threading.Lock()
         self._load_carried_state()
         self.stats = IngestStats()
         self._learn_resid: list = []
 
-    def reload(self) -> None:
+    def _read_register(self) -> None:
+        assets = self.store.query("sensors.assets")
+        if assets.empty:
+            raise CityBrainError("the store has no assets (manhole covers): rebuild it with the "
+                                 "assets stage, `python -m analytics build`", code="no_assets")
+        self.assets = assets
+        self.index = pd.Index(assets["asset_id"])
+        self._position = {a: i for i, a in enumerate(self.index)}
+        self.detector = Detector(assets, self.thresholds)
+        self._network = assets["asset_type"].astype(str).to_numpy(dtype=object)
+        self._district = assets["district_adcode"].astype(int).to_numpy()
+        self.register_version += 1
+
+    def reload(self, *, register: bool = False) -> None:
         """Read again what the pipeline carries from the store: each cover's newest reading
         time and the network watch. For a pipeline that lives on while another writer stores
         readings it did not see (the server's, while the week of history is generated at
         app start): it then refuses a stored reading sent again and watches each network
-        from its stored days, as a restarted server would."""
+        from its stored days, as a restarted server would. With ``register``, the covers
+        too, after a department loaded its cover register: new covers are accepted, removed
+        ones refused as unknown, and the detectors start on the new register (as after a
+        restart). A register with no covers is refused, and the pipeline keeps its own."""
         with self._lock:
+            if register:
+                self._read_register()
             self._load_carried_state()
 
     def _load_carried_state(self) -> None:

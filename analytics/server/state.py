@@ -25,6 +25,7 @@ from analytics import indicators
 from analytics.identity import PUBLIC
 from analytics.opendata import access, privacy, registry
 from analytics.opendata.extracts import Extracts, cacheable, folder_of, variant_of, version_of
+from analytics.pooling.feeds import feeds
 from analytics.sensors.pipeline import SensorPipeline
 from analytics.server.ckan import ReleaseCache
 from analytics.store import Store, snapshot_path
@@ -181,14 +182,24 @@ class ServerState:
     #: returns when it may go on (the dashboard sets it: when no page is running).
     give_way: Callable[[], None] | None = None
 
+    #: Called with the sensor pipeline once it has read a new cover register (the dashboard
+    #: server keeps its broker feed in step: the gateways it lets in, or a first start).
+    on_sensor_register: list = field(default_factory=list)
+    #: The last background read of a new cover register (after a load of one).
+    sensors_thread: threading.Thread | None = None
+
     def __post_init__(self) -> None:
         if self.log is None:
             self.log = LogBuffer(self.store)
         if self.extracts is None and self.store.path is not None:
             self.extracts = Extracts(folder_of(self.store.path))
+        # every load of this store, through the API, a page or a command in this process
+        self.store.on_change(self.changed)
 
     def close(self) -> None:
-        """Write the buffered log; the store stays open for whoever opened it."""
+        """Write the buffered log and stop hearing of the store's changes; the store stays
+        open for whoever opened it."""
+        self.store.off_change(self.changed)
         self.log.close()
 
     @classmethod
@@ -212,6 +223,31 @@ class ServerState:
         self.publish_snapshot_later(settle=SNAPSHOT_SETTLE)
         if self.prerelease:
             self.release_public_later(None if dataset_id is None else [dataset_id])
+        if dataset_id is None or dataset_id in {c.id for c in feeds("assets")}:
+            self.sensor_register_changed_later()
+
+    def sensor_register_changed_later(self) -> threading.Thread:
+        """The cover register changed: the sensor pipeline (made, or first made now that the
+        store may have covers) reads it, in the background (it learns each network's stored
+        days again, seconds on a city), then ``on_sensor_register`` hears of it."""
+        def run():
+            try:
+                with self._sensors_lock:
+                    pipeline = self._sensors
+                if pipeline is None:
+                    pipeline = self.sensors()
+                else:
+                    pipeline.reload(register=True)
+                for listener in list(self.on_sensor_register):
+                    listener(pipeline)
+            except Exception:  # noqa: BLE001 - readings are refused until the next start
+                log.warning("the sensor pipeline did not read the new cover register",
+                            exc_info=True)
+
+        thread = threading.Thread(target=run, name="sensor-register", daemon=True)
+        thread.start()
+        self.sensors_thread = thread
+        return thread
 
     def refresh_indicators_later(self) -> threading.Thread:
         """Keep every headline indicator of the store's current data in the store, in the

@@ -419,8 +419,9 @@ class Api:
             if validate_only:
                 report = ingest.validate(store, path, dataset_id, file_name=name)
             else:
+                # the store announces the load; the server's state hears it (as it does a
+                # page's) and renews its caches, indicators, snapshot and sensor pipeline
                 report = ingest.load(store, path, dataset_id, actor, file_name=name)
-                self.state.changed(dataset_id)
         except ingest.IngestRejected as exc:
             report = exc.report
         except ingest.IngestError as exc:
