@@ -18,6 +18,7 @@ default).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import html
 import logging
@@ -78,14 +79,12 @@ async def lifespan(app):
                      daemon=True).start()
     threading.Thread(target=_snapshot_after, args=(state, warming), name="snapshot-after-warm",
                      daemon=True).start()
-    broker = {"feed": start_broker_feed(state)}
-    state.on_sensor_register.append(lambda _pipeline: follow_register(state, broker))
+    broker = TelemetryBroker(state).start()
+    state.on_sensor_register.append(broker.follow_register)
     try:
         yield {}
     finally:
-        if (feed := broker["feed"]) is not None:
-            with contextlib.suppress(Exception):
-                await feed.astop()
+        await broker.astop()
         state.withdraw()
         layerdocs.serve(False)
         install(None)
@@ -163,17 +162,47 @@ def _snapshot_after(state: ServerState, warming: threading.Thread | None) -> Non
     state.release_public_later()
 
 
-def follow_register(state: ServerState, broker: dict) -> None:
-    """A department loaded a new cover register and the sensor pipeline read it: the running
-    broker feed lets in the new register's gateways; with no feed yet (the store had no
-    covers when the server started), the feed starts now."""
-    if broker["feed"] is not None:
-        broker["feed"].refresh_register()
-    else:
-        broker["feed"] = start_broker_feed(state)
-    if (feed := broker["feed"]) is not None:
-        print(f"telemetry broker: a new cover register, {len(feed.gateway_of):,} covers "
-              f"behind {len(feed.gateways):,} gateways")
+class TelemetryBroker:
+    """The server's broker feed (:func:`start_broker_feed`), started in the background: the
+    sensor pipeline first learns each network's stored days (seconds on a city's week), and
+    the API and the dashboard do not wait for it. Kept in step with the cover register."""
+
+    def __init__(self, state: ServerState):
+        self.state = state
+        self.feed = None
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._start, name="telemetry-broker",
+                                        daemon=True)
+
+    def start(self) -> TelemetryBroker:
+        self._thread.start()
+        return self
+
+    def _start(self) -> None:
+        with self._lock:
+            self.feed = start_broker_feed(self.state)
+
+    def follow_register(self, _pipeline=None) -> None:
+        """A department loaded a new cover register and the sensor pipeline read it: the
+        running feed lets in the new register's gateways; with no feed yet (the store had no
+        covers when the server started), the feed starts now."""
+        self._thread.join()
+        with self._lock:
+            if self.feed is not None:
+                self.feed.refresh_register()
+            else:
+                self.feed = start_broker_feed(self.state)
+            if self.feed is not None:
+                print(f"telemetry broker: a new cover register, {len(self.feed.gateway_of):,} "
+                      f"covers behind {len(self.feed.gateways):,} gateways")
+
+    async def astop(self) -> None:
+        """Stop the feed once it has started (its last batch commits before the store
+        closes)."""
+        await asyncio.to_thread(self._thread.join, 120)
+        if self.feed is not None:
+            with contextlib.suppress(Exception):
+                await self.feed.astop()
 
 
 def start_broker_feed(state: ServerState):
@@ -183,7 +212,7 @@ def start_broker_feed(state: ServerState):
     127.0.0.1, port ``CITYBRAIN_MQTT_PORT`` or 18783), ``off``, or ``mqtt://host:port`` of a
     city's own broker (e.g. mosquitto). Gateway passwords derive from ``CITYBRAIN_MQTT_KEY``
     (a new key each start when unset). A store with no covers yet has nothing to subscribe
-    for (the feed starts when a cover register is loaded, :func:`follow_register`), and a
+    for (the feed starts when a cover register is loaded, :class:`TelemetryBroker`), and a
     broker that cannot start leaves the rest of the server running; both are said in the
     server log.
     """
