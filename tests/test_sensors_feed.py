@@ -271,3 +271,56 @@ def test_a_new_cover_register_reaches_the_running_feed():
     rej = store.table("sensor_rejects")
     assert rej["asset_id"].tolist() == ["MH-00002"]
     assert sorted(store.table("sensor_readings")["asset_id"]) == ["MH-00001", "MH-00009"]
+
+
+def test_the_gateways_command_hands_out_what_a_broker_lets_in(tmp_path, monkeypatch, capsys):
+    """``sensors gateways`` lists each gateway of the register with its covers, topic and
+    password; a mosquitto configured with the files it writes lets a gateway in with the
+    printed password (and no other), and lets the ingest account read the telemetry."""
+    import io
+
+    from analytics.cli import main
+    from analytics.sensors.feed import BrokerFeed
+    assets = tiny_assets(4, districts=(330106, 330108))
+    tiny_store(assets, path=tmp_path / "city.duckdb").close()
+    monkeypatch.delenv("CITYBRAIN_MQTT_KEY", raising=False)
+    assert main(["sensors", "gateways", "--store", str(tmp_path / "city.duckdb")]) == 2
+    assert "CITYBRAIN_MQTT_KEY" in capsys.readouterr().err
+    key = "a-city-key"
+    monkeypatch.setenv("CITYBRAIN_MQTT_KEY", key)
+    port = next(PORTS)
+    assert main(["sensors", "gateways", "--store", str(tmp_path / "city.duckdb"),
+                 "--mosquitto", str(tmp_path / "mq"), "--port", str(port),
+                 "--user", getpass.getuser()]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    by_hand = assets.groupby(["district_adcode", "asset_type"]).size()   # 2 covers each
+    assert table[["district_adcode", "network", "covers"]].values.tolist() == [
+        [d, t, n] for (d, t), n in by_hand.items()]
+    assert table["gateway"].tolist() == [f"GW-{d}-{t}" for d, t in by_hand.index]
+    assert table["topic"].iat[0] == f"city/330100/gateways/{table['gateway'].iat[0]}/telemetry"
+    if MOSQUITTO is None:
+        pytest.skip("Debian's mosquitto is not installed (apt-get install mosquitto)")
+    subprocess.run(["mosquitto_passwd", "-U", str(tmp_path / "mq" / "passwd")], check=True)
+    proc = subprocess.Popen([MOSQUITTO, "-c", str(tmp_path / "mq" / "mosquitto.conf")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        def up():
+            with socket.socket() as s:
+                return s.connect_ex((HOST, port)) == 0
+        assert wait_for(up, 10)
+        gw, password = table["gateway"].iat[0], table["password"].iat[0]
+        with pytest.raises(CityBrainError, match="refused gateway"):
+            device_client(HOST, port, gw, table["password"].iat[1])
+        store = tiny_store(assets)
+        feed = BrokerFeed(store, url=f"mqtt://{HOST}:{port}", key=key).start()
+        c = device_client(HOST, port, gw, password)
+        mine = assets.loc[mq.gateway_ids(assets) == gw, "asset_id"].tolist()
+        batch = pd.concat([readings(a, 1, start=now_s() - pd.Timedelta(minutes=1)) for a in mine])
+        for h in publish_readings(c, batch, 330100, per_message=len(mine), gateway=gw):
+            h.wait_for_publish(10)
+        assert wait_for(lambda: feed.stats.accepted == len(mine))
+        c.loop_stop()
+        feed.stop()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -75,6 +75,25 @@ def register(sub) -> None:
                     help=f"our detector's alert likelihood (default {series.THRESHOLD})")
     nb.set_defaults(func=run_benchmark)
 
+    gw = s.add_parser(
+        "gateways", help="the broker's gateways: their covers, topics and credentials",
+        description="List the gateways covers report through (one per district and network: "
+        "GW-{district}-{network}) as CSV: gateway, district, network, covers, the topic of its "
+        "batches and its password, derived from $CITYBRAIN_MQTT_KEY (the key the server runs "
+        "with) to hand to its devices. With --mosquitto, write a mosquitto broker's "
+        "configuration, password and ACL files for the same gateways and rules as the "
+        "embedded broker, for a city running its own broker (CITYBRAIN_MQTT=mqtt://host:port).")
+    gw.add_argument("--store", type=Path, default=Path("data/city.duckdb"),
+                    help="store file (its published snapshot while the server runs)")
+    gw.add_argument("--mosquitto", type=Path, default=None, metavar="DIR",
+                    help="write mosquitto.conf, passwd and acl into DIR")
+    gw.add_argument("--port", type=int, default=1883, help="the port mosquitto listens on")
+    gw.add_argument("--host", default="127.0.0.1", help="the address mosquitto listens on")
+    gw.add_argument("--user", default=None,
+                    help="the account mosquitto runs as when started by root (default: its "
+                    "own, mosquitto, which must then be able to read DIR)")
+    gw.set_defaults(func=run_gateways)
+
 
 def run_simulate(args) -> int:
     if args.seconds is not None and args.seconds <= 0:
@@ -212,4 +231,37 @@ def run_benchmark(args) -> int:
         print("this detector, by folder:")
         for group, group_scores in sorted(by_group.items()):
             print(f"  {printable(group):<24} {_summary(group_scores, series=True)}")
+    return 0
+
+
+def run_gateways(args) -> int:
+    """Print the register's gateways as CSV (with passwords), and write mosquitto's files."""
+    import os
+
+    from analytics.sensors import broker as mq
+    from analytics.store import open_for_reading
+
+    key = os.environ.get("CITYBRAIN_MQTT_KEY", "")
+    if not key:
+        raise CityBrainError("set CITYBRAIN_MQTT_KEY to the key the server runs with: each "
+                             "gateway's password derives from it")
+    with open_for_reading(args.store) as store:
+        assets = store.query("sensors.assets")
+    if assets.empty:
+        raise CityBrainError(f"{args.store} has no manhole covers: load the cover register "
+                             "(urban_management_manholes) or build the assets stage")
+    adcode = int(assets["city_adcode"].iat[0])
+    table = (assets.assign(gateway=mq.gateway_ids(assets))
+             .groupby(["gateway", "district_adcode", "asset_type"], as_index=False)
+             .size().rename(columns={"asset_type": "network", "size": "covers"}))
+    table["topic"] = [mq.gateway_topic(adcode, g) for g in table["gateway"]]
+    table["password"] = [mq.password_for(key, g) for g in table["gateway"]]
+    if args.mosquitto is not None:
+        conf = mq.mosquitto_files(args.mosquitto, adcode=adcode, gateways=table["gateway"].tolist(),
+                                  key=key, port=args.port, host=args.host, user=args.user)
+        print(f"wrote {conf} with passwd and acl for {len(table):,} gateways; hash the "
+              f"passwords with `mosquitto_passwd -U {args.mosquitto / 'passwd'}`, start "
+              f"`mosquitto -c {conf}`, and run the server with "
+              f"CITYBRAIN_MQTT=mqtt://{args.host}:{args.port}", file=sys.stderr)
+    table.to_csv(sys.stdout, index=False)
     return 0
