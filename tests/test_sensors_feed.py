@@ -16,7 +16,7 @@ from _sensors_helpers import readings, tiny_assets, tiny_store
 
 from analytics.errors import CityBrainError
 from analytics.sensors import broker as mq
-from analytics.sensors.feed import BrokerFeed, device_client, publish_readings
+from analytics.sensors.feed import MAX_PAYLOAD_BYTES, BrokerFeed, device_client, publish_readings
 
 HOST = "127.0.0.1"
 MOSQUITTO = shutil.which("mosquitto") or next(
@@ -121,6 +121,9 @@ def test_bad_input_is_refused_with_its_reason_and_the_rest_goes_through(broker):
         (body % ("2099-01-01T00:00:00Z", "0.5")).encode(),                 # future
         (body % (t0, "0.5")).encode(),                                     # duplicate
         (body % (t0 - pd.Timedelta(minutes=1), "0.5")).encode(),          # late: stored
+        (body % (t0 + pd.Timedelta(minutes=4, seconds=2), "0.5")).replace(
+            '"water_level_cm": 20', '"water_level_cm": 1e300').encode(),  # out_of_range
+        b"[" + b" " * MAX_PAYLOAD_BYTES + b"]",                            # too_large
     ]
     for p in bad:
         c.publish(topic, p, qos=1).wait_for_publish(10)
@@ -133,12 +136,13 @@ def test_bad_input_is_refused_with_its_reason_and_the_rest_goes_through(broker):
     # another gateway, unaffected
     c2 = gateway_client(url, key, gws[1])
     publish_all(c2, readings("MH-00001", 2, start=t0), per_message=2)
-    assert wait_for(lambda: feed.stats.received == 3 + 6 + 1 + 1 + 60 + 2)
+    assert wait_for(lambda: feed.stats.received == 3 + 8 + 1 + 1 + 60 + 2)
     st = feed.stop()
     for x in (c, c2, c3):
         x.loop_stop()
     assert dict(st.rejected) == {"malformed": 2, "non_numeric": 2, "future": 1,
-                                 "duplicate": 1, "unknown_asset": 1, "flood": 30}
+                                 "duplicate": 1, "unknown_asset": 1, "flood": 30,
+                                 "out_of_range": 1, "too_large": 1}
     assert st.late == 1
     assert st.accepted == 3 + 1 + 30 + 2
     assert st.received == st.accepted + sum(st.rejected.values())

@@ -21,10 +21,11 @@ comes back as a duplicate (same asset and time) and is dropped once, with its re
 Every message ends up counted: readings go through :class:`SensorPipeline` (unknown asset,
 bad timestamp, NaN/inf or non-numeric value, a value no sensor can report, far-future time,
 duplicate — each refused and recorded with its reason; an out-of-order reading is stored
-flagged ``late``); a payload that is not JSON (``malformed``), a topic outside the layout
-(``bad_topic``) and readings of a gateway stamping more than its limit of readings within
-one second (``flood``) are recorded in the same rejects table. So received = accepted +
-rejected, for every message the broker delivered.
+flagged ``late``); a payload that is not JSON (``malformed``), one over
+:data:`MAX_PAYLOAD_BYTES` (``too_large``), a topic outside the layout (``bad_topic``) and
+readings of a gateway stamping more than its limit of readings within one second
+(``flood``) are recorded in the same rejects table. So received = accepted + rejected, for
+every message the broker delivered.
 
 Start it from the server's lifespan::
 
@@ -65,6 +66,10 @@ DEFAULT_PORT = 18783
 GATEWAY_RATE = 2_000
 #: Seconds of device time remembered per gateway for the flood count.
 FLOOD_MEMORY = 600
+#: The largest payload taken: a gateway's batch of its ~150 covers is about 25 kB, so a
+#: message of megabytes is a runaway gateway replaying its memory; refused unread
+#: (``too_large``) rather than parsed into hundreds of megabytes of objects.
+MAX_PAYLOAD_BYTES = 1 << 20
 
 
 @dataclass
@@ -304,7 +309,11 @@ class BrokerFeed:
         for m in batch:
             self.messages += 1
             parts = m.topic.split("/")
-            if (len(parts) == 5 and parts[0] == "city" and parts[2] in ("covers", "gateways")
+            if len(m.payload) > MAX_PAYLOAD_BYTES:
+                refused.append(_reject(m, None, None, "too_large",
+                                       f"payload of {len(m.payload):,} bytes on {m.topic!r} is "
+                                       f"over the limit of {MAX_PAYLOAD_BYTES:,}"))
+            elif (len(parts) == 5 and parts[0] == "city" and parts[2] in ("covers", "gateways")
                     and parts[4] == "telemetry" and parts[3]):
                 routed.append((m, parts[1], parts[3], parts[2] == "gateways"))
             else:

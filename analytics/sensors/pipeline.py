@@ -48,7 +48,7 @@ FUTURE_TOLERANCE = pd.Timedelta(minutes=5)
 #: An alert whose condition cleared and came back this often is marked flapping.
 FLAP_LIMIT = 3
 REJECT_REASONS = ("unknown_asset", "bad_timestamp", "non_numeric", "out_of_range", "future",
-                  "duplicate", "malformed", "bad_topic", "flood")
+                  "duplicate", "malformed", "too_large", "bad_topic", "flood")
 REQUIRED = ("asset_id", "ts", *CHANNELS)
 
 

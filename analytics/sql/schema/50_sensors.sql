@@ -34,7 +34,7 @@ CREATE TABLE sensor_rejects (
     arrived_at  TIMESTAMP NOT NULL,
     asset_id    VARCHAR,
     ts          VARCHAR,
-    reason      VARCHAR   NOT NULL,   -- unknown_asset | bad_timestamp | non_numeric | out_of_range | future | duplicate | malformed | bad_topic | flood
+    reason      VARCHAR   NOT NULL,   -- unknown_asset | bad_timestamp | non_numeric | out_of_range | future | duplicate | malformed | too_large | bad_topic | flood
     detail      VARCHAR   NOT NULL
 );
 
