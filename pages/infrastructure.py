@@ -136,7 +136,10 @@ def feed_controls(ctx, slot: dict, operator: bool, busy: bool) -> None:
 
 def kpi_row(ctx, k: views.Kpis) -> None:
     cols = st.columns(6)
-    cols[0].metric(ctx.t("sensors_kpi_open"), f"{k.open_alerts:,}")
+    cols[0].metric(ctx.t("sensors_kpi_open"), f"{k.open_alerts:,}",
+                   help=ctx.t("sensors_kpi_open_help", covers=f"{k.open_covers:,}",
+                              networks=f"{k.open_networks:,}",
+                              unlisted=f"{k.open_unlisted:,}"))
     cols[1].metric(ctx.t("sensors_kpi_ack"), f"{k.acknowledged_alerts:,}")
     cols[2].metric(ctx.t("sensors_kpi_mtta"), fmt_duration(ctx, k.mtta_s))
     cols[3].metric(ctx.t("sensors_kpi_offline"), f"{k.offline:,}",

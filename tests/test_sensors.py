@@ -229,6 +229,30 @@ def test_status_and_kpis_read_models():
     assert (k.assets, k.reporting, k.offline, k.open_alerts, k.readings) == (3, 2, 1, 1, 4)
 
 
+def test_open_alerts_are_told_apart_from_the_covers_the_map_shows_in_alert():
+    """The KPI counts alerts, the map's legend counts covers: worked by hand, a cover lifted
+    and then flooded (two alerts, one cover in alert), one alert on a whole network (no cover)
+    and one left on a cover the new register no longer holds make 4 open alerts on 1 cover
+    of the map, 1 network and 1 unlisted cover."""
+    from analytics.sensors import views
+
+    store = tiny_store()
+    pipe = SensorPipeline(store)
+    pipe.ingest(lifted(T0, 1))
+    pipe.ingest(readings("MH-00000", 1, start=T0 + pd.Timedelta(minutes=1),
+                         water_level_cm=190.0, displacement_mm=50.0))
+    one = store.query("open_data.rows_all", table="alerts").iloc[[0]]  # a raw row, as tests read it
+    store.write("alerts", pd.concat([
+        one.assign(alert_id="AL-network", asset_id=None, kind="network_level",
+                   detector="series"),
+        one.assign(alert_id="AL-gone", asset_id="MH-09999")], ignore_index=True))
+    now = T0 + pd.Timedelta(minutes=5)
+    k = views.kpis(store, now=now)
+    assert (k.open_alerts, k.open_covers, k.open_networks, k.open_unlisted) == (4, 1, 1, 1)
+    status = views.asset_status(store, now=now)
+    assert (status["status"] == "alert").sum() == k.open_covers
+
+
 def test_alerts_group_into_incidents():
     from analytics.sensors import views
 

@@ -28,6 +28,9 @@ class Kpis:
     reporting: int
     offline: int
     open_alerts: int
+    open_covers: int          # covers with an open alert (the map's "alert" covers)
+    open_networks: int        # open alerts on whole networks
+    open_unlisted: int        # open alerts on covers no longer in the register
     acknowledged_alerts: int
     resolved_alerts: int
     mtta_s: float | None      # mean time to acknowledge, seconds
@@ -54,6 +57,7 @@ def kpis(store: Store, offline_s: int = OFFLINE_S, now=None) -> Kpis:
         return int(_num(row[name]) or 0)
 
     return Kpis(count("assets"), count("reporting"), count("offline"), count("open_alerts"),
+                count("open_covers"), count("open_networks"), count("open_unlisted"),
                 count("acknowledged_alerts"), count("resolved_alerts"), _num(row["mtta_s"]),
                 _num(row["latency_p99_ms"]), count("readings"), count("rejects"),
                 _num(row["clock"]))

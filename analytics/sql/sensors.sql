@@ -91,6 +91,13 @@ SELECT
     (SELECT count(*) FROM latest
       WHERE latest.ts < $now::TIMESTAMP - to_seconds($offline_s))           AS offline,
     (SELECT count(*) FROM alerts WHERE state = 'open')                      AS open_alerts,
+    -- where they are: covers of the map (as its legend counts them), whole networks, and
+    -- covers no longer in the register (a department's new register left them out)
+    (SELECT count(DISTINCT al.asset_id) FROM alerts al JOIN assets a USING (asset_id)
+      WHERE al.state = 'open')                                              AS open_covers,
+    (SELECT count(*) FROM alerts WHERE state = 'open' AND asset_id IS NULL) AS open_networks,
+    (SELECT count(*) FROM alerts al WHERE al.state = 'open' AND al.asset_id IS NOT NULL
+      AND al.asset_id NOT IN (SELECT asset_id FROM assets))                AS open_unlisted,
     (SELECT count(*) FROM alerts WHERE state = 'acknowledged')              AS acknowledged_alerts,
     (SELECT count(*) FROM alerts WHERE state = 'resolved')                  AS resolved_alerts,
     (SELECT avg(epoch(acknowledged_at) - epoch(raised_at)) FROM alerts
