@@ -99,7 +99,8 @@ def feed_controls(ctx, slot: dict, operator: bool, busy: bool) -> None:
     left, right = st.columns([3, 1])
     with left:
         if failed:
-            st.error(ctx.t("sensors_feed_error", problem=str(feed.error)))
+            st.error(ctx.t("sensors_feed_error", problem=ctx.reason(feed.error)
+                           if isinstance(feed.error, CityBrainError) else str(feed.error)))
         elif running:
             st.info(ctx.t("sensors_feed_running", rate=f"{feed.rate:g}",
                           assets=f"{len(feed.pipeline.assets):,}",

@@ -326,3 +326,28 @@ def test_the_feed_stops_and_starts_again_on_the_same_store():
     faults = store.table("sensor_faults")
     assert len(faults) > 0 and faults["fault_id"].is_unique
     assert faults["fault_id"].str.split("-").str[0].nunique() == 2     # two runs
+
+
+def test_a_new_register_ends_the_simulated_feed_of_the_old_one():
+    """The page's feed shares the server's pipeline. When that pipeline reads a new cover
+    register, the feed (which simulates the old covers, many now unknown) stops with a
+    reason the page says in both languages, instead of flooding the door with refusals."""
+    import time
+
+    from analytics.sensors.pipeline import SimulatedFeed
+    from dashboard.i18n import explain
+
+    store = tiny_store(tiny_assets(40, districts=(330106, 330108)))
+    pipe = SensorPipeline(store)
+    feed = SimulatedFeed(store, 200.0, pipeline=pipe).start()
+    store.write("assets", tiny_assets(10, seed=3, districts=(330106,)), replace=True)
+    pipe.reload(register=True)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and feed.running:
+        time.sleep(0.1)
+    assert not feed.running
+    assert getattr(feed.error, "code", None) == "feed_register_changed"
+    assert "井盖台账已更新" in explain(feed.error, "zh")
+    with pytest.raises(CityBrainError, match="cover register changed"):
+        feed.stop()
+    assert pipe.stats.rejected["unknown_asset"] == 0   # nothing of the old register sent

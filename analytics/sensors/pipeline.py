@@ -511,6 +511,8 @@ class SimulatedFeed:
         # inside the server, its one pipeline (shared with the API and the broker feed), so
         # duplicates, the network watch and alerts are judged on everything the store gets
         self.pipeline = pipeline or SensorPipeline(store, thresholds)
+        # the covers simulated: a new register read by the pipeline ends this run
+        self._register_version = self.pipeline.register_version
         self.rate = rate
         self.interval = interval_for(len(self.pipeline.assets), rate)
         self.flush_s, self.tick_s = flush_s, tick_s
@@ -560,6 +562,11 @@ class SimulatedFeed:
                         break
                 if not items:
                     continue
+                if self.pipeline.register_version != self._register_version:
+                    raise CityBrainError(
+                        "the cover register changed (a department loaded a new one): the "
+                        "feed simulated the covers of the old one; start it again to simulate "
+                        "the new register", code="feed_register_changed")
                 frame = pd.concat([f for f, _ in items], ignore_index=True)
                 n_faults = sum(k for _, k in items)
                 faults = None
