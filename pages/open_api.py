@@ -40,6 +40,8 @@ ENDPOINTS = [
     ("POST", "/api/pooling/ID", "api_ep_pooling"),
     ("POST", "/api/sensors/readings", "api_ep_readings"),
     ("GET", "/api/sensors/alerts?since=TIME", "api_ep_alerts"),
+    ("POST", "/api/sensors/alerts/ID/acknowledge", "api_ep_alert_acknowledge"),
+    ("POST", "/api/sensors/alerts/ID/resolve", "api_ep_alert_resolve"),
 ]
 def page(ctx: PageContext) -> None:
     t = ctx.t

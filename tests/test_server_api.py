@@ -381,6 +381,27 @@ def test_telemetry_push_counts_reconcile_and_alerts_follow(server):
     cover = register.iloc[2]
     assert [(a["kind"], a["network"], a["district_adcode"]) for a in mine] == [
         ("lifted", cover["asset_type"], int(cover["district_adcode"]))]
+    # a dispatch system acknowledges and resolves it in its operator's name; a gateway may
+    # not, an alert is resolved only once acknowledged, and an unknown one is not found
+    alert = mine[0]["alert_id"]
+
+    def step(name, who, alert_id=alert):
+        return requests.post(f"{server.url}/api/sensors/alerts/{alert_id}/{name}",
+                             headers={"Authorization": server.tokens[who]}, timeout=60)
+
+    assert step("acknowledge", "gateway").status_code == 403
+    assert step("acknowledge", "analyst").status_code == 403
+    early = step("resolve", "admin")
+    assert early.status_code == 409 and "acknowledge it first" in early.text
+    ack = step("acknowledge", "admin").json()["alert"]
+    assert (ack["state"], ack["acknowledged_by"], ack["resolved_at"]) == (
+        "acknowledged", "admin", None)
+    done = step("resolve", "civil_steward").json()["alert"]
+    assert (done["state"], done["acknowledged_by"], done["resolved_by"]) == (
+        "resolved", "admin", "civil.steward")
+    assert step("resolve", "admin").status_code == 409                 # once only
+    assert step("acknowledge", "admin", "AL-nope").status_code == 404
+    assert step("close", "admin").status_code == 404
 
 
 # -- other processes while the server runs -----------------------------------------------------

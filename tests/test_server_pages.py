@@ -26,6 +26,7 @@ ENDPOINT_PATHS = {
     "/api/3/action/status_show", "/api/download/ID.FORMAT", "/api/download/domain/DOMAIN.zip",
     "/catalog.jsonld", "/dataset/ID.jsonld", "/data.json", "/api/pooling/ID",
     "/api/sensors/readings", "/api/sensors/alerts?since=TIME",
+    "/api/sensors/alerts/ID/acknowledge", "/api/sensors/alerts/ID/resolve",
 }
 
 

@@ -33,6 +33,7 @@ from analytics.opendata import access, catalog, exports, tokens
 from analytics.pooling import ingest
 from analytics.pooling.contracts import contracts
 from analytics.sensors.model import OPERATOR_ROLES
+from analytics.sensors.pipeline import acknowledge, resolve
 from analytics.server import ckan, session
 from analytics.server.state import ServerState, current
 
@@ -473,6 +474,28 @@ class Api:
         return JSONResponse({"success": True, "since": str(since), "count": len(records),
                              "alerts": records})
 
+    async def alert_step(self, request: Request, actor: Actor, scope) -> Response:
+        """``POST /api/sensors/alerts/{alert_id}/acknowledge`` or ``…/resolve``: a city's
+        dispatch system moves an alert on, as the Infrastructure page's buttons do (an open
+        alert is acknowledged, an acknowledged one resolved), in the caller's name."""
+        if scope == "telemetry" or actor.role not in OPERATOR_ROLES:
+            raise ckan.ActionError("Authorization Error", "acknowledging and resolving alerts "
+                                   "is for operators (a data steward's or an administrator's "
+                                   "token; not a gateway's)")
+        alert_id, step = request.path_params["alert_id"], request.path_params["step"]
+        move = {"acknowledge": acknowledge, "resolve": resolve}.get(step)
+        if move is None:
+            raise ckan.not_found(f"an alert is acknowledged or resolved, not {step[:40]!r}")
+        try:
+            await run_in_threadpool(move, self.state.store, alert_id, actor)
+        except CityBrainError as exc:
+            if getattr(exc, "code", None) == "no_alert":
+                raise ckan.not_found(str(exc)) from None
+            raise
+        frame = await run_in_threadpool(self.state.store.query, "api.alert", alert_id=alert_id)
+        record = json.loads(frame.to_json(orient="records", date_format="iso"))[0]
+        return JSONResponse({"success": True, "alert": record})
+
     async def api_root(self, request: Request) -> Response:
         """``GET /api/3`` (and ``/api``): the API's version, as CKAN answers it. Constant,
         with no caller resolved and nothing read: the floor any API request stands on."""
@@ -494,6 +517,8 @@ class Api:
             Route("/api/pooling/{dataset_id}", w(self.pooling), methods=["POST"]),
             Route("/api/sensors/readings", w(self.readings), methods=["POST"]),
             Route("/api/sensors/alerts", w(self.alerts), methods=["GET"]),
+            Route("/api/sensors/alerts/{alert_id}/{step}", w(self.alert_step),
+                  methods=["POST"]),
         ]
 
 

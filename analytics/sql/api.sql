@@ -25,6 +25,13 @@ UPDATE api_tokens SET revoked = true WHERE token_id = $token_id;
 -- name: touch_token
 UPDATE api_tokens SET last_used = $at WHERE token_id = $token_id;
 
+-- name: alert
+-- One alert with its handling (the answer to a dispatch system that moved it on).
+SELECT alert_id, asset_id, network, district_adcode, kind, detector, state, reading_ts,
+       raised_at, value, occurrences, acknowledged_at, acknowledged_by, resolved_at,
+       resolved_by
+FROM alerts WHERE alert_id = $alert_id;
+
 -- name: alerts_since
 -- Alerts committed after a moment (a gateway or a dispatch system polls with its last seen).
 SELECT alert_id, asset_id, network, district_adcode, kind, detector, state, reading_ts,
