@@ -330,15 +330,20 @@ DATASETS: list[DatasetSpec] = [
         "市政设施,窨井盖,assets", "public", "monthly", "assets", spatial_kind="point"),
     DatasetSpec(
         "sensor_readings", "urban_management", "urban", "市政设施传感器读数", "Municipal asset sensor readings",
-        "物联网传感器对市政设施的监测读数。合成数据。",
-        "IoT sensor readings of municipal assets. Synthetic.",
+        "物联网传感器对市政设施（窨井盖）的监测读数，由设备网关经消息代理（MQTT）或接口上报；"
+        "无设备上报时为模拟数据（应用启动时生成的近一周历史、模拟数据流）。",
+        "IoT sensor readings of municipal assets (manhole covers), reported by device gateways "
+        "through the message broker (MQTT) or the API; simulated where no device reports (the "
+        "week generated at app start, the simulated feed).",
         "物联网,传感器,IoT,sensors", "public", "daily", "sensor_readings"),
     DatasetSpec(
         "sensor_alerts", "urban_management", "urban", "市政设施实时告警与处置记录",
         "Municipal asset alerts and their handling",
-        "窨井盖等设施的实时告警（位移、倾斜、满溢等）及确认、处置记录。合成数据。列入负面清单。",
-        "Live alerts on municipal assets (lifted, tilted, overflow …) with acknowledgement and "
-        "resolution. Synthetic. On the negative list.",
+        "窨井盖等设施的实时告警（位移、倾斜、满溢、整区管网水位异常等）及确认、处置记录；"
+        "告警随读数产生，读数无设备上报时为模拟数据。列入负面清单。",
+        "Live alerts on municipal assets (lifted, tilted, overflow, a whole network's level …) "
+        "with acknowledgement and resolution, raised on the readings (simulated where no "
+        "device reports). On the negative list.",
         "告警,窨井盖,城市生命线,alerts", "confidential", "daily", "alerts",
         negative_reason="城市生命线设施的实时告警与处置，涉及公共安全（《数据安全法》第21条重要数据）"),
     # -- the negative list: held by departments, deliberately not in this store ------------
