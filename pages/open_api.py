@@ -43,6 +43,14 @@ ENDPOINTS = [
     ("POST", "/api/sensors/alerts/ID/acknowledge", "api_ep_alert_acknowledge"),
     ("POST", "/api/sensors/alerts/ID/resolve", "api_ep_alert_resolve"),
 ]
+#: One reading as a gateway sends it (over HTTP as a JSON line; over MQTT as the payload):
+#: the cover, the time (ISO 8601, UTC unless it says otherwise, or epoch seconds) and every
+#: channel in its unit.
+READING = ('{"asset_id": "ASSET_ID", "ts": "2026-05-01T08:00:00Z", "tilt_deg": 0.4, '
+           '"displacement_mm": 1.2, "water_level_cm": 31.0, "battery_v": 3.61, '
+           '"signal_dbm": -81}')
+
+
 def page(ctx: PageContext) -> None:
     t = ctx.t
     actor = auth.current_actor(ctx.store)
@@ -75,6 +83,14 @@ curl -H "Authorization: $CITYBRAIN_TOKEN" '{BASE}/api/3/action/datastore_search?
 # {t("api_ex_push")}
 curl -H "Authorization: $CITYBRAIN_TOKEN" -F file=@residents.csv \\
      '{BASE}/api/pooling/public_security_residents?validate_only=true'
+
+# {t("api_ex_readings")}
+curl -H "Authorization: $GATEWAY_TOKEN" -H 'Content-Type: application/x-ndjson' \\
+     --data-binary '{READING}' \\
+     '{BASE}/api/sensors/readings'
+
+# {t("api_ex_acknowledge")}
+curl -X POST -H "Authorization: $CITYBRAIN_TOKEN" '{BASE}/api/sensors/alerts/ALERT_ID/acknowledge'
 """, language="bash")
     with python_tab:
         st.code(f"""import os

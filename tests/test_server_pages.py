@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -73,6 +74,12 @@ def test_api_page_lists_every_endpoint_with_examples(store_path, monkeypatch, la
     code = "\n".join(c.value for c in at.code)
     assert "curl" in code and "ckanapi.RemoteCKAN" in code and "requests.post" in code
     assert "Authorization" in code
+    # the telemetry example is a reading the door takes: every channel of the model, by name
+    from analytics.sensors.model import CHANNELS
+    reading = json.loads(next(line for line in code.splitlines() if "--data-binary" in line)
+                         .split("'")[1])
+    assert set(reading) == {"asset_id", "ts", *CHANNELS}
+    assert "/api/sensors/alerts/ALERT_ID/acknowledge" in code
     assert len(at.info) == 1          # signed out: where to create tokens
 
 
