@@ -73,6 +73,17 @@ def test_impossible_values_are_refused_not_alarmed():
     assert alerts(store)[["asset_id", "kind"]].values.tolist() == [["MH-00002", "overflow"]]
 
 
+def test_ids_that_are_not_text_are_unknown_covers():
+    """A JSON line may carry a list or a number where the cover's id goes: refused as an
+    unknown cover like any other id not in the register, not a failure of the batch."""
+    store = tiny_store()
+    batch = readings("MH-00000", 3).astype({"asset_id": object})
+    batch.at[1, "asset_id"] = ["MH-00000"]
+    batch.at[2, "asset_id"] = 7
+    r = SensorPipeline(store).ingest(batch)
+    assert (r.accepted, dict(r.rejected)) == (1, {"unknown_asset": 2})
+
+
 def test_late_and_duplicate_readings_across_batches():
     store = tiny_store()
     pipe = SensorPipeline(store)

@@ -124,6 +124,7 @@ def test_bad_input_is_refused_with_its_reason_and_the_rest_goes_through(broker):
         (body % (t0 + pd.Timedelta(minutes=4, seconds=2), "0.5")).replace(
             '"water_level_cm": 20', '"water_level_cm": 1e300').encode(),  # out_of_range
         b"[" + b" " * MAX_PAYLOAD_BYTES + b"]",                            # too_large
+        b"[" * 200_000 + b"]" * 200_000,             # malformed: nested too deeply to parse
     ]
     for p in bad:
         c.publish(topic, p, qos=1).wait_for_publish(10)
@@ -136,11 +137,11 @@ def test_bad_input_is_refused_with_its_reason_and_the_rest_goes_through(broker):
     # another gateway, unaffected
     c2 = gateway_client(url, key, gws[1])
     publish_all(c2, readings("MH-00001", 2, start=t0), per_message=2)
-    assert wait_for(lambda: feed.stats.received == 3 + 8 + 1 + 1 + 60 + 2)
+    assert wait_for(lambda: feed.stats.received == 3 + 9 + 1 + 1 + 60 + 2)
     st = feed.stop()
     for x in (c, c2, c3):
         x.loop_stop()
-    assert dict(st.rejected) == {"malformed": 2, "non_numeric": 2, "future": 1,
+    assert dict(st.rejected) == {"malformed": 3, "non_numeric": 2, "future": 1,
                                  "duplicate": 1, "unknown_asset": 1, "flood": 30,
                                  "out_of_range": 1, "too_large": 1}
     assert st.late == 1
@@ -150,6 +151,7 @@ def test_bad_input_is_refused_with_its_reason_and_the_rest_goes_through(broker):
     assert set(rej["reason"]) == set(st.rejected)
     assert (rej["detail"] != "").all()
     assert rej.loc[rej["reason"] == "non_numeric", "detail"].str.contains("tilt_deg").all()
+    assert rej["detail"].str.contains("nested too deeply").sum() == 1
 
 
 def test_gateways_must_sign_in(broker):

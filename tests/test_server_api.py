@@ -362,6 +362,18 @@ def test_telemetry_push_counts_reconcile_and_alerts_follow(server):
     got = r.json()
     assert got["received"] == 5 and got["accepted"] == 3 and got["refused"] == 2
     assert got["rejected"] == {"unknown_asset": 1, "bad_timestamp": 1}
+    # hostile bodies: a clear refusal of the batch (409), never a server failure
+    for hostile in (b"\xff\xfe not UTF-8", b'{"asset_id": ' + b"[" * 100_000 + b"]" * 100_000
+                    + b"}", b"[1, 2, 3]"):
+        r = requests.post(server.url + "/api/sensors/readings", data=hostile,
+                          headers={"Authorization": server.tokens["gateway"],
+                                   "Content-Type": "application/x-ndjson"}, timeout=60)
+        assert r.status_code == 409 and r.json()["success"] is False, r.text
+    odd = json.dumps({**good[0], "asset_id": ["list", "id"]}).encode()
+    r = requests.post(server.url + "/api/sensors/readings", data=odd,
+                      headers={"Authorization": server.tokens["gateway"],
+                               "Content-Type": "application/x-ndjson"}, timeout=60)
+    assert r.status_code == 200 and r.json()["rejected"] == {"unknown_asset": 1}, r.text
     # the analyst's token is not a gateway's
     r = requests.post(server.url + "/api/sensors/readings", data=body,
                       headers={"Authorization": server.tokens["analyst"]}, timeout=60)

@@ -290,13 +290,15 @@ class BrokerFeed:
             out = json.loads(b"[" + b",".join(m.payload for m in msgs) + b"]")
             if len(out) == len(msgs):
                 return out
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
             pass
         parsed = []
         for m in msgs:
             try:
                 parsed.append(json.loads(m.payload))
             except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                parsed.append(exc)
+            except RecursionError as exc:  # nested thousands deep: refuse it, keep the feed
                 parsed.append(exc)
         return parsed
 
@@ -325,8 +327,10 @@ class BrokerFeed:
                 routed, self._parse([r[0] for r in routed]), strict=True):
             asset = None if by_gateway else name
             if isinstance(data, Exception):
+                why = ("nested too deeply" if isinstance(data, RecursionError)
+                       else data.__class__.__name__)
                 refused.append(_reject(m, asset, None, "malformed",
-                                       f"payload is not JSON ({data.__class__.__name__}): "
+                                       f"payload is not JSON ({why}): "
                                        f"{bytes(m.payload[:60])!r}"))
                 continue
             readings = [data] if isinstance(data, dict) else data

@@ -194,7 +194,9 @@ class SensorPipeline:
 
         ids = frame["asset_id"]
         lookup = self._position.get
-        pos = np.fromiter((lookup(a, -1) for a in ids.to_numpy(dtype=object)), np.int64, n)
+        # an id that is not text (a number, a list from a JSON line) is no cover's
+        pos = np.fromiter((lookup(a, -1) if isinstance(a, str) else -1
+                           for a in ids.to_numpy(dtype=object)), np.int64, n)
         refuse(pos < 0, "unknown_asset",
                lambda r: "asset id " + shown(ids, r) + " is not in the asset register")
         raw_ts = frame["ts"]

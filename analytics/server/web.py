@@ -547,7 +547,11 @@ def parse_readings(raw: bytes, content_type: str) -> pd.DataFrame:
     """A batch of readings from JSON lines (one object a line) or CSV with a header."""
     import io
 
-    text = raw.decode("utf-8-sig", errors="strict") if raw else ""
+    try:
+        text = raw.decode("utf-8-sig", errors="strict") if raw else ""
+    except UnicodeDecodeError as exc:
+        raise CityBrainError(f"the batch is not UTF-8 text (byte {exc.start}): send JSON "
+                             "lines or CSV in UTF-8") from None
     if not text.strip():
         raise CityBrainError("the batch is empty: send JSON lines or CSV with a header")
     if "csv" in content_type or (not text.lstrip().startswith("{")):
