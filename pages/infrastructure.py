@@ -99,8 +99,7 @@ def feed_controls(ctx, slot: dict, operator: bool, busy: bool) -> None:
     left, right = st.columns([3, 1])
     with left:
         if failed:
-            st.error(ctx.t("sensors_feed_error", problem=ctx.reason(feed.error)
-                           if isinstance(feed.error, CityBrainError) else str(feed.error)))
+            st.error(ctx.t("sensors_feed_error", problem=ctx.reason(feed.error)))
         elif running:
             st.info(ctx.t("sensors_feed_running", rate=f"{feed.rate:g}",
                           assets=f"{len(feed.pipeline.assets):,}",
@@ -327,9 +326,14 @@ def network_chart(ctx, district: int, network_key: str) -> None:
             fig.add_vline(x=a.reading_ts, line_color="#d73027", line_dash="dot")
     fig.update_layout(height=280, margin={"l": 10, "r": 10, "t": 10, "b": 10},
                       yaxis_title=ctx.t("sensors_network_fill"))
-    if ctx.lang == "zh":
-        fig.update_xaxes(tickformat="%-m月%-d日\n%H:%M", hoverformat="%Y年%-m月%-d日 %H:%M")
+    dates_in_digits(ctx, fig, "%H:%M")
     st.plotly_chart(fig, width="stretch")
+
+
+def dates_in_digits(ctx, fig: go.Figure, hover_time: str) -> None:
+    """Plotly names months in English; Chinese pages write dates in digits."""
+    if ctx.lang == "zh":
+        fig.update_xaxes(tickformat="%-m月%-d日\n%H:%M", hoverformat=f"%Y年%-m月%-d日 {hover_time}")
 
 
 def series_figure(ctx, detail: views.AssetDetail) -> go.Figure:
@@ -351,8 +355,7 @@ def series_figure(ctx, detail: views.AssetDetail) -> go.Figure:
         if t0 <= a.reading_ts <= t1:
             fig.add_vline(x=a.reading_ts, line_color="#d73027", line_dash="dot", row="all", col=1)
     fig.update_layout(height=560, margin={"l": 10, "r": 10, "t": 30, "b": 10})
-    if ctx.lang == "zh":  # Plotly names months in English; Chinese pages write dates in digits
-        fig.update_xaxes(tickformat="%-m月%-d日\n%H:%M", hoverformat="%Y年%-m月%-d日 %H:%M:%S")
+    dates_in_digits(ctx, fig, "%H:%M:%S")
     return fig
 
 

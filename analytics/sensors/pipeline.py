@@ -223,13 +223,12 @@ class SensorPipeline:
                        lambda r, col=col, raw=raw: f"{col}=" + shown(raw, r) + " is not a number")
         depth = self.detector.depth[np.where(pos >= 0, pos, 0)]
         for j, col in enumerate(CHANNELS):
-            lo, hi = CHANNEL_RANGES[col] or level_range(depth)
+            lo, hi = (np.broadcast_to(b, n) for b in CHANNEL_RANGES[col] or level_range(depth))
             outside = (values[:, j] < lo) | (values[:, j] > hi)
             if outside.any():
                 refuse(outside, "out_of_range", lambda r, j=j, col=col, lo=lo, hi=hi: [
                     f"{col}={values[i, j]:g} is outside what the sensor can report "
-                    f"({np.broadcast_to(lo, n)[i]:g} to {np.broadcast_to(hi, n)[i]:g})"
-                    for i in r])
+                    f"({lo[i]:g} to {hi[i]:g})" for i in r])
         future = (ts > arrived + FUTURE_TOLERANCE).to_numpy()
         refuse(future, "future", lambda r: "ts " + shown(ts, r) + " is after its arrival "
                + shown(arrived, r))
